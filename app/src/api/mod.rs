@@ -1,0 +1,58 @@
+//! The public JSON API under `/api/v1` (see shared/API.md): bearer-token
+//! auth, JSON errors, and the records endpoint.
+
+mod error;
+mod records;
+
+pub use error::ApiError;
+
+use crate::auth::{CurrentUser, Role};
+use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::{header, request::Parts};
+use axum::routing::post;
+use axum::Router;
+
+/// Largest body the records endpoint accepts (API.md: 32 MiB).
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Most records in one batch (API.md: 50,000).
+pub const MAX_RECORDS: usize = 50_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/records", post(records::post_records))
+        // One byte over the limit is enough to tell "too large" from "exactly the limit".
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
+}
+
+/// The user behind `Authorization: Bearer <token>`; 401 without a valid token.
+pub struct ApiUser(pub CurrentUser);
+
+impl ApiUser {
+    /// 403 unless the user has one of `roles`.
+    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.0.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("a {} may not {what}", self.0.role.as_str())))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let token = header
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("send an API token as `Authorization: Bearer <token>`"))?;
+        let user = crate::db::users::user_for_token(&state.pool, token)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::unauthorized("the API token is unknown or revoked"))?;
+        Ok(ApiUser(user))
+    }
+}

@@ -1,0 +1,68 @@
+//! `POST /api/v1/records`: a JSON array or NDJSON batch, all or nothing.
+
+use super::{ApiError, ApiUser, MAX_BODY_BYTES, MAX_RECORDS};
+use crate::auth::Role;
+use crate::db::records::{store_batch, StoreError};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde_json::{json, Value};
+
+pub async fn post_records(
+    State(state): State<AppState>,
+    user: ApiUser,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Manager, Role::Admin], "send records")?;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        _ => ApiError::bad_request(rejection.body_text()),
+    })?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    let ndjson = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-ndjson"));
+    let values = if ndjson { parse_ndjson(&body)? } else { parse_array(&body)? };
+    if values.len() > MAX_RECORDS {
+        return Err(ApiError::too_large(format!(
+            "a batch may hold at most {MAX_RECORDS} records; this one has {}",
+            values.len()
+        )));
+    }
+    match store_batch(&state.pool, &values).await {
+        Ok(accepted) => Ok(Json(json!({"accepted": accepted}))),
+        Err(StoreError::Invalid(errors)) => Err(ApiError::invalid_records(errors)),
+        Err(StoreError::Db(e)) => Err(ApiError::internal(e)),
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::too_large(format!("the body is larger than {} MiB", MAX_BODY_BYTES / 1024 / 1024))
+}
+
+fn parse_array(body: &[u8]) -> Result<Vec<Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(values)) => Ok(values),
+        Ok(_) => Err(ApiError::bad_request("the body must be a JSON array of records")),
+        Err(e) => Err(ApiError::bad_request(format!("the body is not valid JSON: {e}"))),
+    }
+}
+
+fn parse_ndjson(body: &[u8]) -> Result<Vec<Value>, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line)
+                .map_err(|e| ApiError::bad_request(format!("line {} is not valid JSON: {e}", n + 1)))
+        })
+        .collect()
+}

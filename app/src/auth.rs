@@ -1,0 +1,126 @@
+//! Who is asking: the signed-in user (browser session) or the token's user
+//! (API), their role, and the login/logout server functions.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Rep,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "rep" => Some(Role::Rep),
+            "manager" => Some(Role::Manager),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Rep => "rep",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub team_id: Option<String>,
+}
+
+/// Signs in with email and password, then goes to `next` (a local path).
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
+    server::login(email, password, next).await
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    server::logout().await
+}
+
+#[cfg(feature = "ssr")]
+pub mod server {
+    use super::CurrentUser;
+    use crate::db::users;
+    use crate::state::AppState;
+    use axum::extract::ConnectInfo;
+    use leptos::prelude::*;
+    use std::net::SocketAddr;
+    use tower_sessions::Session;
+
+    pub const SESSION_USER_KEY: &str = "user_id";
+
+    fn state() -> Result<AppState, ServerFnError> {
+        use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state missing"))
+    }
+
+    /// The user of the current browser session (a deactivated user has none).
+    pub async fn session_user() -> Result<Option<CurrentUser>, ServerFnError> {
+        let session: Session = leptos_axum::extract().await?;
+        let Some(id) = session.get::<String>(SESSION_USER_KEY).await.map_err(ServerFnError::new)? else {
+            return Ok(None);
+        };
+        Ok(users::find_active(&state()?.pool, &id).await.map_err(ServerFnError::new)?)
+    }
+
+    /// The signed-in user, or an error telling the browser to sign in.
+    pub async fn require_user() -> Result<CurrentUser, ServerFnError> {
+        session_user().await?.ok_or_else(|| {
+            leptos_axum::ResponseOptions::set_status(&expect_context(), axum::http::StatusCode::UNAUTHORIZED);
+            ServerFnError::new("Sign in first")
+        })
+    }
+
+    pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
+        let state = state()?;
+        let email = email.trim().to_lowercase();
+        let peer: Option<ConnectInfo<SocketAddr>> = leptos_axum::extract().await.ok();
+        let ip = peer.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into());
+        let limits = &state.login_limits;
+        if limits.per_ip.check_key(&ip).is_err() || limits.per_account.check_key(&email).is_err() {
+            let response = expect_context::<leptos_axum::ResponseOptions>();
+            response.set_status(axum::http::StatusCode::TOO_MANY_REQUESTS);
+            return Err(ServerFnError::new("Too many login attempts. Wait a minute and try again."));
+        }
+        let user = users::find_login(&state.pool, &email).await.map_err(ServerFnError::new)?;
+        let verified = match &user {
+            Some((_, hash)) => users::verify_password(password, hash.clone()).await,
+            // Spend the same time on unknown emails, so timing does not reveal accounts.
+            None => {
+                let _ = users::hash_password(password).await;
+                false
+            }
+        };
+        let Some((user, _)) = user.filter(|_| verified) else {
+            let response = expect_context::<leptos_axum::ResponseOptions>();
+            response.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            return Err(ServerFnError::new("Wrong email or password."));
+        };
+        let session: Session = leptos_axum::extract().await?;
+        // A new session id on sign-in prevents session fixation.
+        session.cycle_id().await.map_err(ServerFnError::new)?;
+        session.insert(SESSION_USER_KEY, &user.id).await.map_err(ServerFnError::new)?;
+        let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/leaderboard".into());
+        leptos_axum::redirect(&next);
+        Ok(())
+    }
+
+    pub async fn logout() -> Result<(), ServerFnError> {
+        let session: Session = leptos_axum::extract().await?;
+        session.flush().await.map_err(ServerFnError::new)?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    }
+}

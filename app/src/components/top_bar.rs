@@ -1,0 +1,21 @@
+//! The bar above every signed-in page: brand, who is signed in, sign out.
+
+use crate::auth::{CurrentUser, Logout};
+use leptos::prelude::*;
+
+#[component]
+pub fn TopBar(user: CurrentUser) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="top-bar">
+            <a class="brand" href="/leaderboard">"KPI Arena"</a>
+            <nav>
+                <a href="/leaderboard">"Рейтинг / Leaderboard"</a>
+            </nav>
+            <span class="who" data-testid="who">{user.name}" · "{user.role.as_str()}</span>
+            <ActionForm action=logout>
+                <button type="submit" class="link">"Выйти / Sign out"</button>
+            </ActionForm>
+        </header>
+    }
+}

@@ -1,0 +1,242 @@
+//! Storing a batch of records: validate everything, then upsert per kind with
+//! one set-based statement each, all in one transaction.
+
+use crate::records::{check_batch, parse_batch, Existing, Kind, Record, RecordError};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{} invalid records", .0.len())]
+    Invalid(Vec<RecordError>),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Validates the whole batch and stores it atomically; returns how many records were accepted.
+pub async fn store_batch(pool: &PgPool, values: &[Value]) -> Result<usize, StoreError> {
+    let (records, mut errors) = parse_batch(values);
+    let existing = load_existing(pool, &records).await?;
+    errors.extend(check_batch(&records, &existing));
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.index);
+        return Err(StoreError::Invalid(errors));
+    }
+    let mut tx = pool.begin().await?;
+    let records: Vec<Record> = records.into_iter().map(|(_, r)| r).collect();
+    upsert_records(&mut tx, &records).await?;
+    tx.commit().await?;
+    Ok(values.len())
+}
+
+/// The stored ids and emails that the batch refers to.
+async fn load_existing(pool: &PgPool, records: &[(usize, Record)]) -> Result<Existing, sqlx::Error> {
+    let mut wanted: HashMap<Kind, HashSet<String>> = HashMap::new();
+    let mut emails = Vec::new();
+    for (_, record) in records {
+        for (_, kind, id) in record.references() {
+            wanted.entry(kind).or_default().insert(id.to_string());
+        }
+        if let Record::User(u) = record {
+            emails.push(u.email.to_lowercase());
+        }
+    }
+    let mut existing = Existing::default();
+    for (kind, ids) in wanted {
+        let ids: Vec<String> = ids.into_iter().collect();
+        let sql = format!("SELECT id FROM {} WHERE id = ANY($1)", kind.table());
+        let found: Vec<String> = sqlx::query_scalar(&sql).bind(&ids).fetch_all(pool).await?;
+        existing.ids.insert(kind, found.into_iter().collect());
+    }
+    if !emails.is_empty() {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT lower(email), id FROM users WHERE lower(email) = ANY($1)")
+                .bind(&emails)
+                .fetch_all(pool)
+                .await?;
+        existing.emails = rows.into_iter().collect();
+    }
+    Ok(existing)
+}
+
+/// Upserts already-validated records, kind by kind in dependency order. When an
+/// id repeats within the batch, its last version wins.
+pub async fn upsert_records(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<(), sqlx::Error> {
+    let mut last: HashMap<(Kind, &str), usize> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        last.insert((r.kind(), r.id()), i);
+    }
+    let mut by_kind: HashMap<Kind, Vec<&Record>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if last[&(r.kind(), r.id())] == i {
+            by_kind.entry(r.kind()).or_default().push(r);
+        }
+    }
+    for kind in Kind::ALL {
+        if let Some(batch) = by_kind.get(&kind) {
+            upsert_kind(tx, kind, batch).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Collects one column per field and runs one `INSERT … SELECT FROM UNNEST(…)`.
+macro_rules! columns {
+    ($records:expr, $variant:ident, [$($field:ident),+]) => {{
+        $( let mut $field = Vec::with_capacity($records.len()); )+
+        for record in $records {
+            if let Record::$variant(r) = record {
+                $( $field.push(r.$field.clone()); )+
+            }
+        }
+        ($($field),+)
+    }};
+}
+
+async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&Record]) -> Result<(), sqlx::Error> {
+    let conn = &mut **tx;
+    match kind {
+        Kind::Team => {
+            let (id, name, region) = columns!(batch, Team, [id, name, region]);
+            sqlx::query(
+                "INSERT INTO teams (id, name, region) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[])
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, region = EXCLUDED.region, updated_at = now()",
+            )
+            .bind(id).bind(name).bind(region)
+            .execute(conn).await?;
+        }
+        Kind::User => {
+            let (id, name, email, role, team) = columns!(batch, User, [id, name, email, role, team]);
+            sqlx::query(
+                "INSERT INTO users (id, name, email, role, team_id)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
+                   role = EXCLUDED.role, team_id = EXCLUDED.team_id, updated_at = now()",
+            )
+            .bind(id).bind(name).bind(email).bind(role).bind(team)
+            .execute(conn).await?;
+        }
+        Kind::Product => {
+            let (id, name, price) = columns!(batch, Product, [id, name, price]);
+            sqlx::query(
+                "INSERT INTO products (id, name, price) SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[])
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, updated_at = now()",
+            )
+            .bind(id).bind(name).bind(price)
+            .execute(conn).await?;
+        }
+        Kind::Customer => {
+            let (id, name, region, owner, acquired_at, churned_at) =
+                columns!(batch, Customer, [id, name, region, owner, acquired_at, churned_at]);
+            sqlx::query(
+                "INSERT INTO customers (id, name, region, owner_id, acquired_at, churned_at)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, region = EXCLUDED.region,
+                   owner_id = EXCLUDED.owner_id, acquired_at = EXCLUDED.acquired_at,
+                   churned_at = EXCLUDED.churned_at, updated_at = now()",
+            )
+            .bind(id).bind(name).bind(region).bind(owner).bind(acquired_at).bind(churned_at)
+            .execute(conn).await?;
+        }
+        Kind::Lead => {
+            let (id, owner, created_at, source, cost, qualified_at, first_contact_at, followed_up_at, converted_at, customer) = columns!(
+                batch,
+                Lead,
+                [id, owner, created_at, source, cost, qualified_at, first_contact_at, followed_up_at, converted_at, customer]
+            );
+            sqlx::query(
+                "INSERT INTO leads (id, owner_id, created_at, source, cost, qualified_at, first_contact_at,
+                   followed_up_at, converted_at, customer_id)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::numeric[],
+                   $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[])
+                 ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, created_at = EXCLUDED.created_at,
+                   source = EXCLUDED.source, cost = EXCLUDED.cost, qualified_at = EXCLUDED.qualified_at,
+                   first_contact_at = EXCLUDED.first_contact_at, followed_up_at = EXCLUDED.followed_up_at,
+                   converted_at = EXCLUDED.converted_at, customer_id = EXCLUDED.customer_id, updated_at = now()",
+            )
+            .bind(id).bind(owner).bind(created_at).bind(source).bind(cost).bind(qualified_at)
+            .bind(first_contact_at).bind(followed_up_at).bind(converted_at).bind(customer)
+            .execute(conn).await?;
+        }
+        Kind::Deal => {
+            let (id, owner, customer, product, amount, deal_type, created_at, status, closed_at) = columns!(
+                batch,
+                Deal,
+                [id, owner, customer, product, amount, deal_type, created_at, status, closed_at]
+            );
+            sqlx::query(
+                "INSERT INTO deals (id, owner_id, customer_id, product_id, amount, deal_type, created_at, status, closed_at)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],
+                   $7::timestamptz[], $8::text[], $9::timestamptz[])
+                 ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, customer_id = EXCLUDED.customer_id,
+                   product_id = EXCLUDED.product_id, amount = EXCLUDED.amount, deal_type = EXCLUDED.deal_type,
+                   created_at = EXCLUDED.created_at, status = EXCLUDED.status, closed_at = EXCLUDED.closed_at,
+                   updated_at = now()",
+            )
+            .bind(id).bind(owner).bind(customer).bind(product).bind(amount).bind(deal_type)
+            .bind(created_at).bind(status).bind(closed_at)
+            .execute(conn).await?;
+        }
+        Kind::Activity => {
+            let (id, owner, activity_type, at, customer, lead) =
+                columns!(batch, Activity, [id, owner, activity_type, at, customer, lead]);
+            sqlx::query(
+                "INSERT INTO activities (id, owner_id, activity_type, at, customer_id, lead_id)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
+                 ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, activity_type = EXCLUDED.activity_type,
+                   at = EXCLUDED.at, customer_id = EXCLUDED.customer_id, lead_id = EXCLUDED.lead_id, updated_at = now()",
+            )
+            .bind(id).bind(owner).bind(activity_type).bind(at).bind(customer).bind(lead)
+            .execute(conn).await?;
+        }
+        Kind::MeetingRequest => {
+            let (id, owner, proposed_at, outcome, customer, lead) =
+                columns!(batch, MeetingRequest, [id, owner, proposed_at, outcome, customer, lead]);
+            sqlx::query(
+                "INSERT INTO meeting_requests (id, owner_id, proposed_at, outcome, customer_id, lead_id)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
+                 ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, proposed_at = EXCLUDED.proposed_at,
+                   outcome = EXCLUDED.outcome, customer_id = EXCLUDED.customer_id, lead_id = EXCLUDED.lead_id,
+                   updated_at = now()",
+            )
+            .bind(id).bind(owner).bind(proposed_at).bind(outcome).bind(customer).bind(lead)
+            .execute(conn).await?;
+        }
+        Kind::Feedback => {
+            let (id, owner, customer, at, sentiment) = columns!(batch, Feedback, [id, owner, customer, at, sentiment]);
+            sqlx::query(
+                "INSERT INTO feedback (id, owner_id, customer_id, at, sentiment)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+                 ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, customer_id = EXCLUDED.customer_id,
+                   at = EXCLUDED.at, sentiment = EXCLUDED.sentiment, updated_at = now()",
+            )
+            .bind(id).bind(owner).bind(customer).bind(at).bind(sentiment)
+            .execute(conn).await?;
+        }
+        Kind::Cost => {
+            let (id, at, category, amount, team) = columns!(batch, Cost, [id, at, category, amount, team]);
+            sqlx::query(
+                "INSERT INTO costs (id, at, category, amount, team_id)
+                 SELECT * FROM UNNEST($1::text[], $2::date[], $3::text[], $4::numeric[], $5::text[])
+                 ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at, category = EXCLUDED.category,
+                   amount = EXCLUDED.amount, team_id = EXCLUDED.team_id, updated_at = now()",
+            )
+            .bind(id).bind(at).bind(category).bind(amount).bind(team)
+            .execute(conn).await?;
+        }
+        Kind::CompetitorPrice => {
+            let (id, competitor, product, price, at) =
+                columns!(batch, CompetitorPrice, [id, competitor, product, price, at]);
+            sqlx::query(
+                "INSERT INTO competitor_prices (id, competitor, product_id, price, at)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[])
+                 ON CONFLICT (id) DO UPDATE SET competitor = EXCLUDED.competitor, product_id = EXCLUDED.product_id,
+                   price = EXCLUDED.price, at = EXCLUDED.at, updated_at = now()",
+            )
+            .bind(id).bind(competitor).bind(product).bind(price).bind(at)
+            .execute(conn).await?;
+        }
+    }
+    Ok(())
+}

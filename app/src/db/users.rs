@@ -1,0 +1,165 @@
+//! Users, passwords and API tokens.
+
+use crate::auth::{CurrentUser, Role};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("a user with email `{0}` already exists")]
+    EmailTaken(String),
+    #[error("team `{0}` does not exist")]
+    UnknownTeam(String),
+    #[error("no user has email `{0}`")]
+    UnknownEmail(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+type Row = (String, String, String, String, Option<String>);
+
+fn to_user((id, name, email, role, team_id): Row) -> CurrentUser {
+    CurrentUser { id, name, email, role: Role::parse(&role).unwrap_or(Role::Rep), team_id }
+}
+
+pub async fn find_active(pool: &PgPool, id: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as("SELECT id, name, email, role, team_id FROM users WHERE id = $1 AND active")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(to_user))
+}
+
+/// The active user with this email and a password, with the password hash.
+pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<(CurrentUser, String)>, sqlx::Error> {
+    let row: Option<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, name, email, role, team_id, password_hash FROM users
+         WHERE lower(email) = lower($1) AND active AND password_hash IS NOT NULL",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id, name, email, role, team, hash)| (to_user((id, name, email, role, team)), hash)))
+}
+
+/// Argon2id with the crate's recommended parameters, off the async runtime.
+pub async fn hash_password(password: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashing").to_string()
+    })
+    .await
+    .expect("hashing task")
+}
+
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub password: String,
+}
+
+/// Creates a user who can sign in; returns the new user's id.
+pub async fn create_user(pool: &PgPool, new: NewUser) -> Result<String, UserError> {
+    let email = new.email.trim().to_string();
+    if !email.contains('@') {
+        return Err(UserError::Invalid(format!("`{email}` is not an email address")));
+    }
+    if new.name.trim().is_empty() {
+        return Err(UserError::Invalid("the name must not be empty".into()));
+    }
+    if new.password.chars().count() < 8 {
+        return Err(UserError::Invalid("the password must be at least 8 characters".into()));
+    }
+    if let Some(team) = &new.team {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)")
+            .bind(team)
+            .fetch_one(pool)
+            .await?;
+        if !exists {
+            return Err(UserError::UnknownTeam(team.clone()));
+        }
+    }
+    let hash = hash_password(new.password).await;
+    let id = format!("u-{}", hex::encode(rand::random::<[u8; 5]>()));
+    let result = sqlx::query("INSERT INTO users (id, name, email, role, team_id, password_hash) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id)
+        .bind(new.name.trim())
+        .bind(&email)
+        .bind(new.role.as_str())
+        .bind(&new.team)
+        .bind(hash)
+        .execute(pool)
+        .await;
+    match result {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(UserError::EmailTaken(email)),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(id),
+    }
+}
+
+/// Sets (or replaces) the password of the user with this email.
+pub async fn set_password(pool: &PgPool, email: &str, password: String) -> Result<(), UserError> {
+    let hash = hash_password(password).await;
+    let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE lower(email) = lower($1)")
+        .bind(email)
+        .bind(hash)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(UserError::UnknownEmail(email.to_string()));
+    }
+    Ok(())
+}
+
+fn token_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Creates an API token for the user with this email; only its SHA-256 is stored.
+pub async fn create_token(pool: &PgPool, email: &str, label: &str) -> Result<String, UserError> {
+    if label.trim().is_empty() {
+        return Err(UserError::Invalid("the token name must not be empty".into()));
+    }
+    let user_id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1) AND active")
+        .bind(email)
+        .fetch_optional(pool)
+        .await?;
+    let user_id = user_id.ok_or_else(|| UserError::UnknownEmail(email.to_string()))?;
+    let token = format!("kpa_{}", hex::encode(rand::random::<[u8; 24]>()));
+    sqlx::query("INSERT INTO api_tokens (user_id, label, token_sha256) VALUES ($1, $2, $3)")
+        .bind(user_id)
+        .bind(label.trim())
+        .bind(token_digest(&token))
+        .execute(pool)
+        .await?;
+    Ok(token)
+}
+
+/// The active user an unrevoked token belongs to.
+pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(
+        "UPDATE api_tokens t SET last_used_at = now() FROM users u
+         WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND u.id = t.user_id AND u.active
+         RETURNING u.id, u.name, u.email, u.role, u.team_id",
+    )
+    .bind(token_digest(token))
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(to_user))
+}

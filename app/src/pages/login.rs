@@ -1,0 +1,38 @@
+//! `/login`: email and password; works as a plain form before the WASM loads.
+
+use crate::auth::Login as LoginFn;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn Login() -> impl IntoView {
+    let login = ServerAction::<LoginFn>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_else(|| "/leaderboard".to_string());
+    let error = move || match login.value().get() {
+        Some(Err(e)) => Some(clean_error(&e.to_string())),
+        _ => None,
+    };
+    view! {
+        <main class="page narrow login">
+            <h1 class="brand">"KPI Arena"</h1>
+            <p class="muted">"Войдите, чтобы увидеть свой рейтинг. / Sign in to see your rank."</p>
+            <ActionForm action=login attr:class="card form">
+                <input type="hidden" name="next" prop:value=next/>
+                <label for="email">"Email"</label>
+                <input id="email" type="email" name="email" autocomplete="username" required/>
+                <label for="password">"Пароль / Password"</label>
+                <input id="password" type="password" name="password" autocomplete="current-password" required/>
+                <button type="submit" class="primary" disabled=move || login.pending().get()>
+                    "Войти / Sign in"
+                </button>
+                <p class="error" role="alert">{error}</p>
+            </ActionForm>
+        </main>
+    }
+}
+
+/// Server function errors arrive as "error running server function: …"; show the message only.
+fn clean_error(text: &str) -> String {
+    text.rsplit_once(": ").map(|(_, m)| m).unwrap_or(text).to_string()
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Starts the release build on a fresh embedded database with the demo, runs the
+# Playwright tests against it in the system's Chromium, then stops the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PORT=${E2E_PORT:-3170}
+export KPI_ARENA_DATA="$ROOT/target/e2e-data"
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  # A fresh cluster every run; stop a leftover one first.
+  if [ -d "$KPI_ARENA_DATA/pg" ]; then target/release/kpi-arena db stop >/dev/null 2>&1 || true; fi
+  rm -rf "$KPI_ARENA_DATA"
+fi
+target/release/kpi-arena demo >/dev/null
+
+(cd end2end && { [ -d node_modules/@playwright/test ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; })
+
+mkdir -p target/e2e-logs
+target/release/kpi-arena serve --addr "127.0.0.1:$PORT" >target/e2e-logs/server.log 2>&1 &
+server=$!
+stop_server() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+trap stop_server EXIT
+for _ in $(seq 1 100); do
+  curl -fs -o /dev/null "http://127.0.0.1:$PORT/login" && break
+  kill -0 "$server" 2>/dev/null || { cat target/e2e-logs/server.log; exit 1; }
+  sleep 0.2
+done
+
+cd end2end
+BASE_URL="http://127.0.0.1:$PORT" npx playwright test

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what building KPI Arena needs and is missing: the pinned Rust
+# toolchain and WASM target, cargo-leptos, wasm-bindgen-cli at the exact
+# version Cargo.lock pins, wasm-opt, and PostgreSQL server binaries.
+# Skips whatever is already there. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+apt_install() {
+  command -v apt-get >/dev/null || return 1
+  if [ -z "${APT_UPDATED:-}" ]; then as_root apt-get update -qq || true; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v rustup >/dev/null; then
+  log "installing rustup"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain none
+fi
+log "Rust toolchain from rust-toolchain.toml"
+rustup toolchain install >/dev/null 2>&1 || rustup show active-toolchain >/dev/null
+rustc --version
+
+LEPTOS_VERSION=0.3.11
+if ! cargo leptos --version 2>/dev/null | grep -q "$LEPTOS_VERSION"; then
+  log "installing cargo-leptos $LEPTOS_VERSION (slow: about half an hour on 2 cores)"
+  cargo install cargo-leptos --version "=$LEPTOS_VERSION" --locked
+fi
+
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WB_VERSION"; then
+  log "installing wasm-bindgen-cli $WB_VERSION"
+  # The registry mirror can lag behind the CLI's own lockfile: fall back to fresh resolution.
+  cargo install wasm-bindgen-cli --version "=$WB_VERSION" --locked || cargo install wasm-bindgen-cli --version "=$WB_VERSION"
+fi
+
+if ! command -v wasm-opt >/dev/null; then
+  log "installing wasm-opt (binaryen)"
+  apt_install binaryen || npm install -g binaryen
+fi
+
+if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  log "installing PostgreSQL server binaries (the embedded default uses them)"
+  apt_install postgresql || { echo "Install PostgreSQL, or set DATABASE_URL" >&2; exit 1; }
+fi

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Quick start: install what is missing, build the release, and run KPI Arena
+# on its embedded PostgreSQL with the demo organisation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+cargo leptos build --release --precompress
+exec target/release/kpi-arena serve "$@"

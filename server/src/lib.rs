@@ -1,0 +1,182 @@
+//! The `kpi-arena` binary's library half: configuration, database start, the
+//! router. Integration tests build the same app through `build_app`.
+
+pub mod embedded_pg;
+
+use app::state::{AppState, LoginLimits};
+use axum::http::{header, HeaderValue, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::{time::Duration as CookieDuration, SameSite};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+/// Where the database comes from: `DATABASE_URL`, or the embedded cluster.
+pub enum Database {
+    Url(String),
+    Embedded(embedded_pg::Cluster),
+}
+
+impl Database {
+    /// `DATABASE_URL` when set, else the private cluster under `data_dir` (started if needed).
+    pub fn from_env(data_dir: PathBuf) -> anyhow::Result<Database> {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Ok(Database::Url(url)),
+            _ => Ok(Database::Embedded(embedded_pg::Cluster::ensure(&data_dir)?)),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Database::Url(url) => url.clone(),
+            Database::Embedded(cluster) => cluster.url("kpi_arena"),
+        }
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, Database::Embedded(_))
+    }
+
+    /// Stops the embedded cluster if this process started it.
+    pub fn shutdown(&self) {
+        if let Database::Embedded(cluster) = self {
+            cluster.stop_if_started_here();
+        }
+    }
+}
+
+/// Connects and brings the schema (ours and the session store's) up to date.
+pub async fn prepare_pool(url: &str) -> anyhow::Result<PgPool> {
+    let pool = app::db::connect(url, 16).await?;
+    app::db::MIGRATOR.run(&pool).await?;
+    PostgresStore::new(pool.clone()).migrate().await?;
+    Ok(pool)
+}
+
+/// Leptos settings: from cargo-leptos's environment when it runs us, else
+/// the layout `cargo leptos build --release` leaves behind.
+pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
+    if std::env::var("LEPTOS_OUTPUT_NAME").is_ok() {
+        if let Ok(conf) = leptos::config::get_configuration(None) {
+            let mut options = conf.leptos_options;
+            options.site_addr = addr;
+            return options;
+        }
+    }
+    let hash_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt").exists()))
+        .unwrap_or(false);
+    LeptosOptions::builder()
+        .output_name("kpi-arena")
+        .site_root(std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into()))
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .hash_files(hash_files)
+        .env(leptos::config::Env::PROD)
+        .build()
+}
+
+/// Whether the session cookie is marked `Secure` (set when served behind HTTPS).
+pub fn secure_cookies() -> bool {
+    std::env::var("KPI_ARENA_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// The whole HTTP app: pages, server functions, JSON API, static files.
+pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
+    let state = AppState { leptos_options: options.clone(), pool: pool.clone(), login_limits: Arc::new(LoginLimits::new()) };
+    let routes = generate_route_list(app::App);
+    let context_state = state.clone();
+
+    let sessions = SessionManagerLayer::new(PostgresStore::new(pool))
+        .with_name("kpi_arena_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure_cookies())
+        .with_expiry(Expiry::OnInactivity(CookieDuration::days(30)));
+
+    let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
+    // Hashed file names never change content, so browsers may keep them for a year.
+    let static_files = Router::new()
+        .nest_service(
+            &format!("/{}", options.site_pkg_dir),
+            ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(if options.hash_files { "public, max-age=31536000, immutable" } else { "no-cache" }),
+        ));
+
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, move || leptos::prelude::provide_context(context_state.clone()), {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(middleware::from_fn(require_sign_in))
+        .layer(sessions)
+        .layer(CompressionLayer::new().br(true).gzip(true));
+
+    Router::new()
+        .merge(app::api::router().layer(CompressionLayer::new().br(true).gzip(true)))
+        .merge(static_files)
+        .merge(pages)
+        .with_state(state)
+}
+
+/// Pages for signed-in users send a visitor without a session to `/login`.
+async fn require_sign_in(session: Session, request: Request<axum::body::Body>, next: Next) -> Response {
+    let path = request.uri().path();
+    let protected = path == "/" || path.starts_with("/leaderboard");
+    if protected {
+        let signed_in = matches!(session.get::<String>(app::auth::server::SESSION_USER_KEY).await, Ok(Some(_)));
+        if !signed_in {
+            let next = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let target = format!("/login?next={}", urlencode(next));
+            return Redirect::to(&target).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Serves `app` on `addr` until Ctrl-C or SIGTERM.
+pub async fn serve(app: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

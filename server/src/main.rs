@@ -1,0 +1,179 @@
+//! `kpi-arena`: the commands of shared/API.md.
+
+use anyhow::Context;
+use app::auth::Role;
+use app::db::users::{self, NewUser};
+use clap::{Parser, Subcommand};
+use kpi_arena_server::{build_app, leptos_options, prepare_pool, serve, Database};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "kpi-arena", version, about = "KPI Arena: a self-hosted, gamified sales-KPI leaderboard")]
+struct Cli {
+    /// Where the embedded PostgreSQL keeps its files when DATABASE_URL is unset.
+    #[arg(long, env = "KPI_ARENA_DATA", default_value = "./data", global = true)]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run migrations, then serve the web app and the API (the default).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "KPI_ARENA_ADDR", default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Load the demo organisation (idempotent) and exit.
+    Demo,
+    /// Manage the embedded PostgreSQL cluster.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user who can sign in; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "manager", "rep"])]
+        role: String,
+        /// The team's id.
+        #[arg(long)]
+        team: Option<String>,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new API token for the user, alone on one line.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// A label for the token (what uses it).
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Print the database URL (starting the embedded cluster if needed).
+    Url,
+    /// Stop the embedded cluster.
+    Stop,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KPI_ARENA_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve {
+        addr: std::env::var("KPI_ARENA_ADDR")
+            .ok()
+            .map(|a| a.parse().context("KPI_ARENA_ADDR is not HOST:PORT"))
+            .transpose()?
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
+    });
+    let db = Database::from_env(cli.data.clone()).context("starting the database")?;
+    let result = run_command(command, &db).await;
+    db.shutdown();
+    result
+}
+
+async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
+    if let Command::Db { command } = &command {
+        match command {
+            DbCommand::Url => println!("{}", db.url()),
+            DbCommand::Stop => {
+                if let Database::Embedded(cluster) = db {
+                    cluster.stop();
+                }
+            }
+        }
+        return Ok(());
+    }
+    let pool = prepare_pool(&db.url()).await.context("preparing the database")?;
+    match command {
+        Command::Serve { addr } => {
+            if db.is_embedded() && !app::db::settings::has_users(&pool).await? {
+                load_demo(&pool).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+            let app = build_app(pool.clone(), leptos_options(addr));
+            println!("KPI Arena is running at http://{addr}/");
+            print_demo_logins(&pool).await;
+            serve(app, listener).await?;
+            pool.close().await;
+        }
+        Command::Migrate => println!("migrations applied"),
+        Command::User { command: UserCommand::Create { email, name, role, team, password_stdin: _ } } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let role = Role::parse(&role).expect("clap checked the role");
+            let id = users::create_user(&pool, NewUser { email: email.clone(), name, role, team, password }).await?;
+            println!("created user {id} <{email}>");
+        }
+        Command::Token { command: TokenCommand::Create { email, name } } => {
+            println!("{}", users::create_token(&pool, &email, &name).await?);
+        }
+        Command::Demo => {
+            load_demo(&pool).await?;
+            print_demo_logins(&pool).await;
+        }
+        Command::Db { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+async fn load_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let count = app::db::demo::load_demo(pool).await.context("loading the demo organisation")?;
+    println!("demo organisation loaded ({count} records)");
+    Ok(())
+}
+
+async fn print_demo_logins(pool: &sqlx::PgPool) {
+    let demo: bool = sqlx::query_scalar("SELECT demo_loaded FROM org_settings").fetch_one(pool).await.unwrap_or(false);
+    if demo {
+        println!("Demo logins (password: {}):", app::db::demo::DEMO_PASSWORD);
+        for login in app::db::demo::DEMO_LOGINS {
+            println!("  {:<8} {}", login.role, login.email);
+        }
+    }
+}

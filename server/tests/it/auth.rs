@@ -1,0 +1,114 @@
+//! Signing in and out, sessions, and the failed-login throttle.
+
+use crate::helpers::{TestApp, PASSWORD};
+use app::auth::Role;
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/login"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/login?next=/leaderboard"))
+        .form(&[("email", email), ("password", password), ("next", "/leaderboard")])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_visitor_without_a_session_is_sent_to_sign_in() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/leaderboard?period=2026-10")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login?next=/leaderboard%3Fperiod%3D2026-10");
+    let res = app.client.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(r#"name="password""#), "the login form is rendered on the server");
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_protected_cookie_and_signing_out_ends_the_session() {
+    let app = TestApp::spawn().await;
+    app.user_with_token("anna@example.com", "Анна Смирнова", Role::Rep, None).await;
+
+    let res = sign_in(&app, "Anna@Example.com", PASSWORD).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/leaderboard");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("kpi_arena_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+
+    let page = app.client.get(app.url("/leaderboard")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Анна Смирнова"));
+
+    let res = app
+        .client
+        .post(app.url("/api/logout"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/leaderboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/login");
+    let page = app.client.get(app.url("/leaderboard")).send().await.unwrap();
+    assert_eq!(page.status(), 303, "the session is gone after signing out");
+}
+
+#[tokio::test]
+async fn a_wrong_password_does_not_sign_in() {
+    let app = TestApp::spawn().await;
+    app.user_with_token("anna@example.com", "Анна", Role::Rep, None).await;
+    let res = sign_in(&app, "anna@example.com", "wrong password").await;
+    // Without JavaScript the form goes back to the login page, carrying the error.
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(&app.url("/login")), "{location}");
+    assert!(location.contains("Wrong+email+or+password") || location.contains("Wrong%20email%20or%20password"), "{location}");
+    let page = app.client.get(app.url("/leaderboard")).send().await.unwrap();
+    assert_eq!(page.status(), 303);
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_account() {
+    let app = TestApp::spawn().await;
+    app.user_with_token("anna@example.com", "Анна", Role::Rep, None).await;
+    let attempt = || async {
+        app.client
+            .post(app.url("/api/login"))
+            .form(&[("email", "anna@example.com"), ("password", "guess")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(attempt().await);
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
+    // Even the right password is refused while the account is throttled.
+    let res = app
+        .client
+        .post(app.url("/api/login"))
+        .form(&[("email", "anna@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.text().await.unwrap().contains("Too many login attempts"));
+}
+
+#[tokio::test]
+async fn the_api_does_not_accept_a_revoked_token() {
+    let app = TestApp::spawn().await;
+    let token = app.manager_token().await;
+    sqlx::query("UPDATE api_tokens SET revoked_at = now()").execute(&app.pool).await.unwrap();
+    let (status, _) = app.post_records(&token, &serde_json::json!([])).await;
+    assert_eq!(status, 401);
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_sha256 FROM api_tokens").fetch_all(&app.pool).await.unwrap();
+    assert!(stored.iter().all(|h| h.len() == 32 && h.as_slice() != token.as_bytes()), "tokens are stored hashed");
+}

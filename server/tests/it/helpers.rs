@@ -1,0 +1,84 @@
+//! Spawning the app against a fresh database, and fixtures.
+
+use app::auth::Role;
+use app::db::users::{self, NewUser};
+use kpi_arena_server::{build_app, embedded_pg::Cluster, leptos_options, prepare_pool};
+use sqlx::{Connection, PgConnection, PgPool};
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+/// A server URL for the tests' own databases: `DATABASE_URL` when set, else a
+/// private cluster under `target/test-pg` shared by all tests of this run.
+fn server_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-pg");
+            Cluster::ensure(&dir).expect("starting the test PostgreSQL cluster").url("kpi_arena")
+        }
+    })
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("database URL has a path");
+    format!("{base}/{name}")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let name = format!("test_{}", rand::random::<u64>());
+        let mut admin = PgConnection::connect(server_url()).await.expect("connecting to the test server");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("creating the test database");
+        let pool = prepare_pool(&with_database(server_url(), &name)).await.expect("migrating the test database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let app = build_app(pool.clone(), leptos_options(addr));
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        });
+        TestApp { base: format!("http://{addr}"), pool, client: client() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A user with a password, and an API token for them.
+    pub async fn user_with_token(&self, email: &str, name: &str, role: Role, team: Option<&str>) -> String {
+        users::create_user(
+            &self.pool,
+            NewUser { email: email.into(), name: name.into(), role, team: team.map(Into::into), password: PASSWORD.into() },
+        )
+        .await
+        .expect("creating a user");
+        users::create_token(&self.pool, email, "tests").await.expect("creating a token")
+    }
+
+    pub async fn manager_token(&self) -> String {
+        self.user_with_token("boss@example.com", "Борис Начальник", Role::Manager, None).await
+    }
+
+    pub async fn post_records(&self, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let res = self.client.post(self.url("/api/v1/records")).bearer_auth(token).json(body).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&self.pool).await.unwrap()
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A client that keeps cookies and does not follow redirects (tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}

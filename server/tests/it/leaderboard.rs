@@ -1,0 +1,86 @@
+//! `/leaderboard` rendered on the server from the database.
+
+use crate::helpers::{TestApp, PASSWORD};
+use serde_json::{json, Value};
+
+/// Three reps in October 2026 (UTC):
+/// - Anna: won 300 + 200 = 500 (and 1000 won at exactly 2026-11-01T00:00Z, which is November)
+/// - Boris: won 500; a lost 1000 does not count
+/// - Vera: won 100 on 2026-10-01T00:00Z (the first instant of October counts)
+/// - Gleb: nothing → 0, last
+async fn fixture(app: &TestApp, token: &str) {
+    let won = |id: &str, owner: &str, amount: f64, closed: &str| {
+        json!({"kind": "deal", "id": id, "owner": owner, "amount": amount, "created_at": "2026-09-01T00:00:00Z",
+               "status": "won", "closed_at": closed})
+    };
+    let mut records: Vec<Value> = ["anna", "boris", "vera", "gleb"]
+        .iter()
+        .map(|u| json!({"kind": "user", "id": u, "name": u.to_uppercase(), "email": format!("{u}@example.com"), "role": "rep"}))
+        .collect();
+    records.extend([
+        won("a1", "anna", 300.0, "2026-10-05T10:00:00Z"),
+        won("a2", "anna", 200.0, "2026-10-31T23:59:59+00:00"),
+        won("a3", "anna", 1000.0, "2026-11-01T03:00:00+03:00"),
+        won("b1", "boris", 500.0, "2026-10-15T12:00:00Z"),
+        json!({"kind": "deal", "id": "b2", "owner": "boris", "amount": 1000, "created_at": "2026-09-01T00:00:00Z",
+               "status": "lost", "closed_at": "2026-10-16T12:00:00Z"}),
+        won("v1", "vera", 100.0, "2026-10-01T00:00:00Z"),
+    ]);
+    let (status, body) = app.post_records(token, &json!(records)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// The rows of the rendered board as (rank, name, revenue digits).
+fn rows(html: &str) -> Vec<(String, String, String)> {
+    html.split("<tr").skip(2)
+        .map(|row| {
+            let cells: Vec<String> = row
+                .split("<td")
+                .skip(1)
+                .map(|c| {
+                    let text = &c[c.find('>').unwrap() + 1..c.find("</td>").unwrap()];
+                    text.replace("<!>", "").trim().to_string()
+                })
+                .collect();
+            let digits: String = cells[3].chars().filter(|c| c.is_ascii_digit() || *c == ',').collect();
+            (cells[0].clone(), cells[1].clone(), digits)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn reps_are_ranked_by_won_revenue_in_the_period_with_ties_sharing_a_rank() {
+    let app = TestApp::spawn().await;
+    let token = app.manager_token().await;
+    fixture(&app, &token).await;
+    app::db::users::set_password(&app.pool, "anna@example.com", PASSWORD.into()).await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/login"))
+        .header("accept", "text/html")
+        .form(&[("email", "anna@example.com"), ("password", PASSWORD), ("next", "/leaderboard")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+
+    let html = app.client.get(app.url("/leaderboard?period=2026-10")).send().await.unwrap().text().await.unwrap();
+    let board = &html[html.find("data-testid=\"leaderboard\"").expect("the board is rendered")..];
+    assert_eq!(
+        rows(board),
+        vec![
+            ("1".into(), "ANNA".into(), "500".into()),
+            ("1".into(), "BORIS".into(), "500".into()),
+            ("3".into(), "VERA".into(), "100".into()),
+            ("4".into(), "GLEB".into(), "0".into()),
+        ]
+    );
+    // Anna's own row is marked; nobody else's is.
+    assert_eq!(board.matches("class=\"mine\"").count(), 1);
+    let anna_row = &board[board.find("data-user=\"anna\"").unwrap().saturating_sub(80)..];
+    assert!(anna_row.contains("class=\"mine\""));
+
+    let html = app.client.get(app.url("/leaderboard?period=2026-11")).send().await.unwrap().text().await.unwrap();
+    let board = &html[html.find("data-testid=\"leaderboard\"").unwrap()..];
+    assert_eq!(rows(board)[0], ("1".into(), "ANNA".into(), "1000".into()));
+}
