@@ -56,6 +56,7 @@ pub mod server {
     use crate::db::users;
     use crate::state::AppState;
     use axum::extract::ConnectInfo;
+    use axum::http::{header, HeaderMap, StatusCode};
     use leptos::prelude::*;
     use std::net::SocketAddr;
     use tower_sessions::Session;
@@ -77,10 +78,13 @@ pub mod server {
 
     /// The signed-in user, or an error telling the browser to sign in.
     pub async fn require_user() -> Result<CurrentUser, ServerFnError> {
-        session_user().await?.ok_or_else(|| {
-            leptos_axum::ResponseOptions::set_status(&expect_context(), axum::http::StatusCode::UNAUTHORIZED);
-            ServerFnError::new("Sign in first")
-        })
+        match session_user().await? {
+            Some(user) => Ok(user),
+            None => {
+                fail_status(StatusCode::UNAUTHORIZED).await;
+                Err(ServerFnError::new("Sign in first"))
+            }
+        }
     }
 
     pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
@@ -90,8 +94,7 @@ pub mod server {
         let ip = peer.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into());
         let limits = &state.login_limits;
         if limits.per_ip.check_key(&ip).is_err() || limits.per_account.check_key(&email).is_err() {
-            let response = expect_context::<leptos_axum::ResponseOptions>();
-            response.set_status(axum::http::StatusCode::TOO_MANY_REQUESTS);
+            fail_status(StatusCode::TOO_MANY_REQUESTS).await;
             return Err(ServerFnError::new("Too many login attempts. Wait a minute and try again."));
         }
         let user = users::find_login(&state.pool, &email).await.map_err(ServerFnError::new)?;
@@ -104,8 +107,7 @@ pub mod server {
             }
         };
         let Some((user, _)) = user.filter(|_| verified) else {
-            let response = expect_context::<leptos_axum::ResponseOptions>();
-            response.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            fail_status(StatusCode::UNAUTHORIZED).await;
             return Err(ServerFnError::new("Wrong email or password."));
         };
         let session: Session = leptos_axum::extract().await?;
@@ -115,6 +117,18 @@ pub mod server {
         let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/leaderboard".into());
         leptos_axum::redirect(&next);
         Ok(())
+    }
+
+    /// Sets the status of a failed call, except for a plain HTML form post (no
+    /// JavaScript yet): that one is redirected back to its page with the error.
+    async fn fail_status(status: StatusCode) {
+        let headers: Option<HeaderMap> = leptos_axum::extract().await.ok();
+        let from_form = headers
+            .and_then(|h| h.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+            .unwrap_or(false);
+        if !from_form {
+            expect_context::<leptos_axum::ResponseOptions>().set_status(status);
+        }
     }
 
     pub async fn logout() -> Result<(), ServerFnError> {
