@@ -14,7 +14,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/env.sh
 if ! command -v rustup >/dev/null; then
   log "installing rustup"
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain none
@@ -36,9 +36,13 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WB_VERSION"; then
   cargo install wasm-bindgen-cli --version "=$WB_VERSION" --locked || cargo install wasm-bindgen-cli --version "=$WB_VERSION"
 fi
 
-if ! command -v wasm-opt >/dev/null; then
-  log "installing wasm-opt (binaryen)"
-  apt_install binaryen || npm install -g binaryen
+# wasm-opt older than 116 (Debian bookworm ships 108) breaks the reference-type
+# tables that current rustc and wasm-bindgen emit; npm's binaryen is current.
+WASM_OPT=$(wasm-opt --version 2>/dev/null | grep -oE '[0-9]+' | head -1 || true)
+if [ "${WASM_OPT:-0}" -lt 116 ]; then
+  log "installing wasm-opt (npm binaryen) into target/tools"
+  command -v npm >/dev/null || apt_install nodejs npm
+  npm install --prefix target/tools --no-audit --no-fund --no-save binaryen@132 >/dev/null
 fi
 
 if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then

@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/env.sh
 cargo leptos build --release --precompress
 exec target/release/kpi-arena serve "$@"

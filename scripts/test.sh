@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/env.sh
 ROOT=$(pwd)
 start=$(date +%s)
 

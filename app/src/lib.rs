@@ -18,10 +18,10 @@ pub mod records;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The HTML document around every page.
@@ -33,7 +33,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <MetaTags/>
             </head>
             <body>
@@ -53,13 +55,13 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/kpi-arena.css"/>
         <Title text="KPI Arena"/>
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/") view=pages::home::Home/>
                 <Route path=path!("/login") view=pages::login::Login/>
-                <Route path=path!("/leaderboard") view=pages::leaderboard::Leaderboard/>
+                // Async: the whole page is in the first response, so it works without JavaScript.
+                <Route path=path!("/leaderboard") view=pages::leaderboard::Leaderboard ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
