@@ -15,7 +15,11 @@ pub struct RevenueRow {
 
 /// Reps ranked by the sum of won deal amounts closed in `[start, end)`:
 /// competition ranking (1, 2, 2, 4), ties listed by name.
-pub async fn revenue(pool: &PgPool, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<RevenueRow>, sqlx::Error> {
+pub async fn revenue(
+    pool: &PgPool,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<RevenueRow>, sqlx::Error> {
     let rows: Vec<(i64, String, String, Option<String>, Decimal)> = sqlx::query_as(
         "WITH won AS (
              SELECT owner_id, sum(amount) AS revenue FROM deals
@@ -35,6 +39,12 @@ pub async fn revenue(pool: &PgPool, start: DateTime<Utc>, end: DateTime<Utc>) ->
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(rank, user_id, name, team, revenue)| RevenueRow { rank, user_id, name, team, revenue })
+        .map(|(rank, user_id, name, team, revenue)| RevenueRow {
+            rank,
+            user_id,
+            name,
+            team,
+            revenue,
+        })
         .collect())
 }

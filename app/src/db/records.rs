@@ -31,7 +31,10 @@ pub async fn store_batch(pool: &PgPool, values: &[Value]) -> Result<usize, Store
 }
 
 /// The stored ids and emails that the batch refers to.
-async fn load_existing(pool: &PgPool, records: &[(usize, Record)]) -> Result<Existing, sqlx::Error> {
+async fn load_existing(
+    pool: &PgPool,
+    records: &[(usize, Record)],
+) -> Result<Existing, sqlx::Error> {
     let mut wanted: HashMap<Kind, HashSet<String>> = HashMap::new();
     let mut emails = Vec::new();
     for (_, record) in records {
@@ -62,7 +65,10 @@ async fn load_existing(pool: &PgPool, records: &[(usize, Record)]) -> Result<Exi
 
 /// Upserts already-validated records, kind by kind in dependency order. When an
 /// id repeats within the batch, its last version wins.
-pub async fn upsert_records(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<(), sqlx::Error> {
+pub async fn upsert_records(
+    tx: &mut Transaction<'_, Postgres>,
+    records: &[Record],
+) -> Result<(), sqlx::Error> {
     let mut last: HashMap<(Kind, &str), usize> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
         last.insert((r.kind(), r.id()), i);
@@ -94,7 +100,11 @@ macro_rules! columns {
     }};
 }
 
-async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&Record]) -> Result<(), sqlx::Error> {
+async fn upsert_kind(
+    tx: &mut Transaction<'_, Postgres>,
+    kind: Kind,
+    batch: &[&Record],
+) -> Result<(), sqlx::Error> {
     let conn = &mut **tx;
     match kind {
         Kind::Team => {
@@ -107,15 +117,21 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
             .execute(conn).await?;
         }
         Kind::User => {
-            let (id, name, email, role, team) = columns!(batch, User, [id, name, email, role, team]);
+            let (id, name, email, role, team) =
+                columns!(batch, User, [id, name, email, role, team]);
             sqlx::query(
                 "INSERT INTO users (id, name, email, role, team_id)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
                  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
                    role = EXCLUDED.role, team_id = EXCLUDED.team_id, updated_at = now()",
             )
-            .bind(id).bind(name).bind(email).bind(role).bind(team)
-            .execute(conn).await?;
+            .bind(id)
+            .bind(name)
+            .bind(email)
+            .bind(role)
+            .bind(team)
+            .execute(conn)
+            .await?;
         }
         Kind::Product => {
             let (id, name, price) = columns!(batch, Product, [id, name, price]);
@@ -127,8 +143,11 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
             .execute(conn).await?;
         }
         Kind::Customer => {
-            let (id, name, region, owner, acquired_at, churned_at) =
-                columns!(batch, Customer, [id, name, region, owner, acquired_at, churned_at]);
+            let (id, name, region, owner, acquired_at, churned_at) = columns!(
+                batch,
+                Customer,
+                [id, name, region, owner, acquired_at, churned_at]
+            );
             sqlx::query(
                 "INSERT INTO customers (id, name, region, owner_id, acquired_at, churned_at)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
@@ -140,10 +159,32 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
             .execute(conn).await?;
         }
         Kind::Lead => {
-            let (id, owner, created_at, source, cost, qualified_at, first_contact_at, followed_up_at, converted_at, customer) = columns!(
+            let (
+                id,
+                owner,
+                created_at,
+                source,
+                cost,
+                qualified_at,
+                first_contact_at,
+                followed_up_at,
+                converted_at,
+                customer,
+            ) = columns!(
                 batch,
                 Lead,
-                [id, owner, created_at, source, cost, qualified_at, first_contact_at, followed_up_at, converted_at, customer]
+                [
+                    id,
+                    owner,
+                    created_at,
+                    source,
+                    cost,
+                    qualified_at,
+                    first_contact_at,
+                    followed_up_at,
+                    converted_at,
+                    customer
+                ]
             );
             sqlx::query(
                 "INSERT INTO leads (id, owner_id, created_at, source, cost, qualified_at, first_contact_at,
@@ -179,8 +220,11 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
             .execute(conn).await?;
         }
         Kind::Activity => {
-            let (id, owner, activity_type, at, customer, lead) =
-                columns!(batch, Activity, [id, owner, activity_type, at, customer, lead]);
+            let (id, owner, activity_type, at, customer, lead) = columns!(
+                batch,
+                Activity,
+                [id, owner, activity_type, at, customer, lead]
+            );
             sqlx::query(
                 "INSERT INTO activities (id, owner_id, activity_type, at, customer_id, lead_id)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
@@ -191,8 +235,11 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
             .execute(conn).await?;
         }
         Kind::MeetingRequest => {
-            let (id, owner, proposed_at, outcome, customer, lead) =
-                columns!(batch, MeetingRequest, [id, owner, proposed_at, outcome, customer, lead]);
+            let (id, owner, proposed_at, outcome, customer, lead) = columns!(
+                batch,
+                MeetingRequest,
+                [id, owner, proposed_at, outcome, customer, lead]
+            );
             sqlx::query(
                 "INSERT INTO meeting_requests (id, owner_id, proposed_at, outcome, customer_id, lead_id)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
@@ -204,7 +251,8 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
             .execute(conn).await?;
         }
         Kind::Feedback => {
-            let (id, owner, customer, at, sentiment) = columns!(batch, Feedback, [id, owner, customer, at, sentiment]);
+            let (id, owner, customer, at, sentiment) =
+                columns!(batch, Feedback, [id, owner, customer, at, sentiment]);
             sqlx::query(
                 "INSERT INTO feedback (id, owner_id, customer_id, at, sentiment)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
@@ -215,15 +263,21 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
             .execute(conn).await?;
         }
         Kind::Cost => {
-            let (id, at, category, amount, team) = columns!(batch, Cost, [id, at, category, amount, team]);
+            let (id, at, category, amount, team) =
+                columns!(batch, Cost, [id, at, category, amount, team]);
             sqlx::query(
                 "INSERT INTO costs (id, at, category, amount, team_id)
                  SELECT * FROM UNNEST($1::text[], $2::date[], $3::text[], $4::numeric[], $5::text[])
                  ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at, category = EXCLUDED.category,
                    amount = EXCLUDED.amount, team_id = EXCLUDED.team_id, updated_at = now()",
             )
-            .bind(id).bind(at).bind(category).bind(amount).bind(team)
-            .execute(conn).await?;
+            .bind(id)
+            .bind(at)
+            .bind(category)
+            .bind(amount)
+            .bind(team)
+            .execute(conn)
+            .await?;
         }
         Kind::CompetitorPrice => {
             let (id, competitor, product, price, at) =

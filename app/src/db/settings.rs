@@ -15,10 +15,17 @@ pub async fn load(pool: &PgPool) -> Result<OrgSettings, sqlx::Error> {
         sqlx::query_as("SELECT name, currency, time_zone, language FROM org_settings")
             .fetch_one(pool)
             .await?;
-    Ok(OrgSettings { name, currency, time_zone: tz.parse().unwrap_or(chrono_tz::UTC), language })
+    Ok(OrgSettings {
+        name,
+        currency,
+        time_zone: tz.parse().unwrap_or(chrono_tz::UTC),
+        language,
+    })
 }
 
 /// True once the database holds any user: the demo loads itself only into an empty one.
 pub async fn has_users(pool: &PgPool) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(pool).await
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+        .fetch_one(pool)
+        .await
 }

@@ -4,7 +4,6 @@
 use crate::auth::CurrentUser;
 use crate::components::TopBar;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
@@ -42,31 +41,56 @@ pub async fn revenue_leaderboard(period: Option<String>) -> Result<LeaderboardVi
 
     let me = crate::auth::server::require_user().await?;
     let state = expect_context::<crate::state::AppState>();
-    let settings = db::settings::load(&state.pool).await.map_err(ServerFnError::new)?;
-    let today = chrono::Utc::now().with_timezone(&settings.time_zone).date_naive();
+    let settings = db::settings::load(&state.pool)
+        .await
+        .map_err(ServerFnError::new)?;
+    let today = chrono::Utc::now()
+        .with_timezone(&settings.time_zone)
+        .date_naive();
     let period = match period.filter(|p| !p.is_empty()) {
         Some(text) => Period::parse(&text).map_err(ServerFnError::new)?,
         None => Period::containing(PeriodKind::Month, today),
     };
     let (start, end) = period.bounds(settings.time_zone);
-    let rows = db::leaderboard::revenue(&state.pool, start, end).await.map_err(ServerFnError::new)?;
+    let rows = db::leaderboard::revenue(&state.pool, start, end)
+        .await
+        .map_err(ServerFnError::new)?;
     let this_month = Period::containing(PeriodKind::Month, today);
     let choices = [
         ("Неделя / Week", Period::containing(PeriodKind::Week, today)),
         ("Месяц / Month", this_month),
         ("Прошлый месяц / Last month", this_month.previous()),
-        ("Квартал / Quarter", Period::containing(PeriodKind::Quarter, today)),
+        (
+            "Квартал / Quarter",
+            Period::containing(PeriodKind::Quarter, today),
+        ),
         ("Год / Year", Period::containing(PeriodKind::Year, today)),
     ];
     Ok(LeaderboardView {
         me,
         period: period.to_string(),
-        range: format!("{} — {}", period.first_day().format("%d.%m.%Y"), (period.end_day() - chrono::Duration::days(1)).format("%d.%m.%Y")),
+        range: format!(
+            "{} — {}",
+            period.first_day().format("%d.%m.%Y"),
+            (period.end_day() - chrono::Duration::days(1)).format("%d.%m.%Y")
+        ),
         currency: settings.currency,
-        choices: choices.into_iter().map(|(label, p)| PeriodChoice { label: label.into(), period: p.to_string() }).collect(),
+        choices: choices
+            .into_iter()
+            .map(|(label, p)| PeriodChoice {
+                label: label.into(),
+                period: p.to_string(),
+            })
+            .collect(),
         entries: rows
             .into_iter()
-            .map(|r| Entry { rank: r.rank, user_id: r.user_id, name: r.name, team: r.team, revenue: r.revenue.to_string() })
+            .map(|r| Entry {
+                rank: r.rank,
+                user_id: r.user_id,
+                name: r.name,
+                team: r.team,
+                revenue: r.revenue.to_string(),
+            })
             .collect(),
     })
 }
@@ -94,7 +118,14 @@ pub fn Leaderboard() -> impl IntoView {
 
 #[component]
 fn Board(view: LeaderboardView) -> impl IntoView {
-    let LeaderboardView { me, period, range, currency, choices, entries } = view;
+    let LeaderboardView {
+        me,
+        period,
+        range,
+        currency,
+        choices,
+        entries,
+    } = view;
     let my_id = me.id.clone();
     let rows = entries
         .into_iter()
@@ -114,10 +145,15 @@ fn Board(view: LeaderboardView) -> impl IntoView {
         .into_iter()
         .map(|c| {
             let current = c.period == period;
+            // Plain links: they navigate before the WASM loads; once hydrated, the router takes them over.
             view! {
-                <A href=format!("/leaderboard?period={}", c.period) attr:class=if current { "chip current" } else { "chip" }>
+                <a
+                    href=format!("/leaderboard?period={}", c.period)
+                    class=if current { "chip current" } else { "chip" }
+                    aria-current=current.then_some("page")
+                >
                     {c.label}
-                </A>
+                </a>
             }
         })
         .collect_view();
