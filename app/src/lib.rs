@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod components;
 pub mod format;
+pub mod kpi;
 pub mod pages;
 pub mod period;
 

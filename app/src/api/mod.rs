@@ -2,6 +2,7 @@
 //! auth, JSON errors, and the records endpoint.
 
 mod error;
+mod kpis;
 mod records;
 
 pub use error::ApiError;
@@ -10,7 +11,7 @@ use crate::auth::{CurrentUser, Role};
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::{header, request::Parts};
-use axum::routing::post;
+use axum::routing::{get, post, put};
 use axum::Router;
 
 /// Largest body the records endpoint accepts (API.md: 32 MiB).
@@ -21,6 +22,9 @@ pub const MAX_RECORDS: usize = 50_000;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/records", post(records::post_records))
+        .route("/api/v1/kpis", get(kpis::get_kpis))
+        .route("/api/v1/leaderboard", get(kpis::get_leaderboard))
+        .route("/api/v1/targets", put(kpis::put_target))
         // One byte over the limit is enough to tell "too large" from "exactly the limit".
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
 }

@@ -1,9 +1,11 @@
 //! Everything that touches PostgreSQL: SQL sits next to the function that runs it.
 
 pub mod demo;
+pub mod kpis;
 pub mod leaderboard;
 pub mod records;
 pub mod settings;
+pub mod targets;
 pub mod users;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

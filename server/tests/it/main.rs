@@ -3,5 +3,6 @@
 
 mod auth;
 mod helpers;
+mod kpis;
 mod leaderboard;
 mod records;

@@ -1,0 +1,201 @@
+//! `GET /api/v1/kpis`, `GET /api/v1/leaderboard`, `PUT /api/v1/targets`.
+
+use super::{ApiError, ApiUser};
+use crate::auth::Role;
+use crate::db::kpis::{self as engine, KpiError, Window};
+use crate::kpi::{self, Scope, ScopeKind};
+use crate::period::{Period, PeriodKind};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Debug, Deserialize)]
+pub struct KpiQuery {
+    scope: Option<String>,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+impl From<KpiError> for ApiError {
+    fn from(e: KpiError) -> Self {
+        match e {
+            KpiError::UnknownScope(message) => {
+                ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", message)
+            }
+            KpiError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// The window a query asks for, and the calendar period's text when it names one.
+async fn window(state: &AppState, q: &KpiQuery) -> Result<(Window, Option<String>), ApiError> {
+    let tz = crate::db::settings::load(&state.pool)
+        .await
+        .map_err(ApiError::internal)?
+        .time_zone;
+    match (&q.period, &q.from, &q.to) {
+        (Some(p), None, None) => {
+            let period = Period::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let (start, end) = period.bounds(tz);
+            Ok((Window::new(start, end, tz), Some(period.to_string())))
+        }
+        (None, Some(from), Some(to)) => {
+            let parse = |name: &str, text: &str| {
+                DateTime::parse_from_rfc3339(text)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| ApiError::bad_request(format!("`{name}` must be an RFC 3339 timestamp, not `{text}`")))
+            };
+            let (start, end) = (parse("from", from)?, parse("to", to)?);
+            if start >= end {
+                return Err(ApiError::bad_request("`from` must be before `to`"));
+            }
+            Ok((Window::new(start, end, tz), None))
+        }
+        _ => Err(ApiError::bad_request("give either `period` (2026-11-27, 2026-W48, 2026-11, 2026-Q4, 2026) or both `from` and `to`")),
+    }
+}
+
+fn scope_of(q: &KpiQuery) -> Result<Scope, ApiError> {
+    Scope::parse(q.scope.as_deref().unwrap_or("org")).map_err(ApiError::bad_request)
+}
+
+fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub async fn get_kpis(
+    State(state): State<AppState>,
+    _user: ApiUser,
+    Query(q): Query<KpiQuery>,
+) -> Result<Json<Value>, ApiError> {
+    // Every role may read any scope of its organisation.
+    let scope = scope_of(&q)?;
+    let (window, period) = window(&state, &q).await?;
+    let kpis = engine::card(&state.pool, &scope, window, period.as_deref()).await?;
+    Ok(Json(json!({
+        "scope": scope.to_string(),
+        "period": {"start": instant(window.start), "end": instant(window.end)},
+        "kpis": kpis,
+    })))
+}
+
+pub async fn get_leaderboard(
+    State(state): State<AppState>,
+    _user: ApiUser,
+    Query(q): Query<KpiQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = scope_of(&q)?;
+    if scope.kind() == ScopeKind::Rep {
+        return Err(ApiError::bad_request(
+            "a leaderboard's scope is org, team:<id> or region:<name>",
+        ));
+    }
+    let by = q.by.as_deref().unwrap_or("revenue");
+    let def = kpi::find(by).ok_or_else(|| {
+        ApiError::bad_request(if by == "points" {
+            "ranking by points is not available yet (it arrives with the points ledger)".to_string()
+        } else {
+            format!("`{by}` is not a KPI id")
+        })
+    })?;
+    if !def.applies_to(ScopeKind::Rep) {
+        return Err(ApiError::bad_request(format!(
+            "`{by}` is not measured per rep, so reps cannot be ranked by it"
+        )));
+    }
+    let (window, _) = window(&state, &q).await?;
+    let ranked = engine::leaderboard(&state.pool, &scope, window, def).await?;
+    let entries: Vec<Value> = ranked
+        .into_iter()
+        .map(|r| json!({"rank": r.rank, "user": {"id": r.id, "name": r.name}, "value": r.value}))
+        .collect();
+    Ok(Json(json!({"by": by, "entries": entries})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TargetBody {
+    kpi: String,
+    scope: String,
+    period: String,
+    value: f64,
+}
+
+pub async fn put_target(
+    State(state): State<AppState>,
+    user: ApiUser,
+    body: Result<Json<TargetBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Manager, Role::Admin], "set targets")?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let def = kpi::find(&body.kpi)
+        .ok_or_else(|| ApiError::bad_request(format!("`{}` is not a KPI id", body.kpi)))?;
+    let scope = Scope::parse(&body.scope).map_err(ApiError::bad_request)?;
+    if scope.kind() == ScopeKind::Region {
+        return Err(ApiError::bad_request(
+            "targets are set for a rep, a team or the org, not a region",
+        ));
+    }
+    if !def.applies_to(scope.kind()) {
+        return Err(ApiError::bad_request(format!(
+            "`{}` does not exist for scope `{}`",
+            def.id, body.scope
+        )));
+    }
+    if def.better == kpi::Better::None {
+        return Err(ApiError::bad_request(format!(
+            "`{}` is informational and takes no target",
+            def.id
+        )));
+    }
+    let period = Period::parse(&body.period).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if period.kind() == PeriodKind::Day {
+        return Err(ApiError::bad_request(
+            "a target's period is a week, month, quarter or year",
+        ));
+    }
+    if !body.value.is_finite() {
+        return Err(ApiError::bad_request("`value` must be a finite number"));
+    }
+    // The scope must exist (404 otherwise), and a manager may only target their own team and its reps.
+    let owners = engine::owners_of(&state.pool, &scope).await?;
+    if user.0.role == Role::Manager {
+        let own_team = user.0.team_id.as_deref();
+        let allowed = match &scope {
+            Scope::Team(id) => own_team == Some(id.as_str()),
+            Scope::Rep(_) => {
+                let team: Option<String> =
+                    sqlx::query_scalar("SELECT team_id FROM users WHERE id = ANY($1)")
+                        .bind(&owners.0)
+                        .fetch_optional(&state.pool)
+                        .await
+                        .map_err(ApiError::internal)?
+                        .flatten();
+                own_team.is_some() && team.as_deref() == own_team
+            }
+            _ => false,
+        };
+        if !allowed {
+            return Err(ApiError::forbidden(
+                "a manager may set targets only for their own team and its reps",
+            ));
+        }
+    }
+    crate::db::targets::set(
+        &state.pool,
+        def.id,
+        &scope.to_string(),
+        &period.to_string(),
+        body.value,
+        &user.0.id,
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(Json(
+        json!({"kpi": def.id, "scope": scope.to_string(), "period": period.to_string(), "value": body.value}),
+    ))
+}

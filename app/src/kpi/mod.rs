@@ -1,0 +1,415 @@
+//! The 24 KPIs of KPIS.md: their ids, names, units, direction and the scopes
+//! they exist for, plus targets' attainment. The formulas live in
+//! `formulas.rs` (pure, over aggregates) and the SQL that gathers the
+//! aggregates in `crate::db::kpis`.
+
+#[cfg(feature = "ssr")]
+pub mod formulas;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Count,
+    Money,
+    Percent,
+    PerCustomer,
+    Minutes,
+    Ratio,
+    Days,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Higher,
+    Lower,
+    /// Informational: no direction, no attainment.
+    None,
+}
+
+/// Which kinds of scope a KPI exists for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    All,
+    /// Built on costs, which reps do not own: team and org only.
+    TeamAndOrg,
+    OrgOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Rep,
+    Team,
+    Region,
+    Org,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct KpiDef {
+    pub id: &'static str,
+    pub name_ru: &'static str,
+    pub name_en: &'static str,
+    pub unit: Unit,
+    pub better: Better,
+    pub applies: Applies,
+    /// A map of product ids or region names to values (the value sums or averages it).
+    pub breakdown: bool,
+}
+
+impl KpiDef {
+    pub fn applies_to(&self, scope: ScopeKind) -> bool {
+        match self.applies {
+            Applies::All => true,
+            Applies::TeamAndOrg => matches!(scope, ScopeKind::Team | ScopeKind::Org),
+            Applies::OrgOnly => scope == ScopeKind::Org,
+        }
+    }
+}
+
+const fn kpi(
+    id: &'static str,
+    name_ru: &'static str,
+    name_en: &'static str,
+    unit: Unit,
+    better: Better,
+    applies: Applies,
+    breakdown: bool,
+) -> KpiDef {
+    KpiDef {
+        id,
+        name_ru,
+        name_en,
+        unit,
+        better,
+        applies,
+        breakdown,
+    }
+}
+
+use Applies::*;
+use Better::{Higher, Lower};
+use Unit::*;
+
+/// The KPIs in KPIS.md's order.
+pub const KPIS: [KpiDef; 24] = [
+    kpi(
+        "active_deals",
+        "Число активных продаж",
+        "Active deals",
+        Count,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "avg_deal_size",
+        "Средний размер сделки",
+        "Average deal size",
+        Money,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "win_rate",
+        "Процент выигранных сделок",
+        "Win rate",
+        Percent,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "cac",
+        "Стоимость привлечения клиента",
+        "Customer acquisition cost",
+        Money,
+        Lower,
+        TeamAndOrg,
+        false,
+    ),
+    kpi(
+        "revenue_by_product",
+        "Доход от продукта",
+        "Revenue by product",
+        Money,
+        Higher,
+        All,
+        true,
+    ),
+    kpi(
+        "cost_per_lead",
+        "Стоимость лида",
+        "Cost per lead",
+        Money,
+        Lower,
+        TeamAndOrg,
+        false,
+    ),
+    kpi(
+        "acquisition_cost",
+        "Стоимость привлечения",
+        "Cost per acquired buyer",
+        Money,
+        Lower,
+        All,
+        false,
+    ),
+    kpi(
+        "competitor_price_index",
+        "Ценовая политика конкурентов",
+        "Competitor price index",
+        Percent,
+        Better::None,
+        OrgOnly,
+        true,
+    ),
+    kpi(
+        "sales_by_region",
+        "Объем продаж по регионам",
+        "Sales by region",
+        Money,
+        Higher,
+        All,
+        true,
+    ),
+    kpi(
+        "new_opportunities",
+        "Количество новых возможностей",
+        "New opportunities",
+        Count,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "customer_engagement",
+        "Вовлеченность клиентов",
+        "Customer engagement",
+        PerCustomer,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "upsell_rate",
+        "Процент допродаж и перекрестных продаж",
+        "Upsell & cross-sell rate",
+        Percent,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "qualified_lead_conversion",
+        "Конверсия квалифицированных лидов",
+        "Qualified lead conversion",
+        Percent,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "customer_acquisition_rate",
+        "Процент привлечения клиентов",
+        "Customer acquisition rate",
+        Percent,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "response_time",
+        "Время отклика",
+        "Response time",
+        Minutes,
+        Lower,
+        All,
+        false,
+    ),
+    kpi(
+        "positive_feedback_rate",
+        "Процент положительных ответов",
+        "Positive feedback rate",
+        Percent,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "lead_follow_up_rate",
+        "Процент отслеживания лидов",
+        "Lead follow-up rate",
+        Percent,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "meeting_acceptance_rate",
+        "Процент принятия встреч",
+        "Meeting acceptance rate",
+        Percent,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "touchpoints",
+        "Количество точек контакта",
+        "Touchpoints",
+        Count,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "won_lost_ratio",
+        "Соотношение выигранных и проигранных сделок",
+        "Won-to-lost ratio",
+        Ratio,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "avg_customer_lifetime",
+        "Средний жизненный цикл клиента",
+        "Average customer lifetime",
+        Days,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "retention_rate",
+        "Процент удержания клиентов",
+        "Customer retention rate",
+        Percent,
+        Higher,
+        All,
+        false,
+    ),
+    kpi(
+        "revenue_per_customer",
+        "Доход на клиента",
+        "Revenue per customer",
+        Money,
+        Higher,
+        All,
+        false,
+    ),
+    kpi("revenue", "Выручка", "Revenue", Money, Higher, All, false),
+];
+
+pub fn find(id: &str) -> Option<&'static KpiDef> {
+    KPIS.iter().find(|k| k.id == id)
+}
+
+/// Attainment of `actual` against `target` in percent (KPIS.md "Targets and attainment").
+pub fn attainment(better: Better, actual: Option<f64>, target: Option<f64>) -> Option<f64> {
+    let (actual, target) = (actual?, target?);
+    if actual == 0.0 || target == 0.0 {
+        return None;
+    }
+    match better {
+        // Multiplying first keeps results such as 41.5 / 40 exact (103.75).
+        Better::Higher => Some(actual * 100.0 / target),
+        Better::Lower => Some(target * 100.0 / actual),
+        Better::None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn there_are_24_kpis_with_unique_ids() {
+        let mut ids: Vec<_> = KPIS.iter().map(|k| k.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 24);
+    }
+
+    #[test]
+    fn attainment_follows_the_direction_and_refuses_zero() {
+        assert_eq!(
+            attainment(Better::Higher, Some(41.5), Some(40.0)),
+            Some(103.75)
+        );
+        assert_eq!(
+            attainment(Better::Lower, Some(50.0), Some(40.0)),
+            Some(80.0)
+        );
+        assert_eq!(attainment(Better::Higher, Some(0.0), Some(40.0)), None);
+        assert_eq!(attainment(Better::Higher, Some(10.0), Some(0.0)), None);
+        assert_eq!(attainment(Better::Higher, None, Some(1.0)), None);
+        assert_eq!(attainment(Better::None, Some(1.0), Some(1.0)), None);
+    }
+
+    #[test]
+    fn cost_kpis_exist_for_team_and_org_only() {
+        let cac = find("cac").unwrap();
+        assert!(cac.applies_to(ScopeKind::Team) && cac.applies_to(ScopeKind::Org));
+        assert!(!cac.applies_to(ScopeKind::Rep) && !cac.applies_to(ScopeKind::Region));
+        assert!(find("competitor_price_index")
+            .unwrap()
+            .applies_to(ScopeKind::Org));
+        assert!(!find("competitor_price_index")
+            .unwrap()
+            .applies_to(ScopeKind::Team));
+    }
+}
+
+/// Who a KPI is measured for (`org`, `team:<id>`, `region:<name>`, `rep:<user id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Scope {
+    Org,
+    Team(String),
+    Region(String),
+    Rep(String),
+}
+
+impl Scope {
+    pub fn parse(text: &str) -> Result<Scope, String> {
+        let bad = || {
+            format!("`{text}` is not a scope: use org, team:<id>, region:<name> or rep:<user id>")
+        };
+        if text == "org" {
+            return Ok(Scope::Org);
+        }
+        let (kind, id) = text.split_once(':').ok_or_else(bad)?;
+        if id.is_empty() {
+            return Err(bad());
+        }
+        match kind {
+            "team" => Ok(Scope::Team(id.to_string())),
+            "region" => Ok(Scope::Region(id.to_string())),
+            "rep" => Ok(Scope::Rep(id.to_string())),
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn kind(&self) -> ScopeKind {
+        match self {
+            Scope::Org => ScopeKind::Org,
+            Scope::Team(_) => ScopeKind::Team,
+            Scope::Region(_) => ScopeKind::Region,
+            Scope::Rep(_) => ScopeKind::Rep,
+        }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::Org => write!(f, "org"),
+            Scope::Team(id) => write!(f, "team:{id}"),
+            Scope::Region(name) => write!(f, "region:{name}"),
+            Scope::Rep(id) => write!(f, "rep:{id}"),
+        }
+    }
+}
