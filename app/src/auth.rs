@@ -41,11 +41,7 @@ pub struct CurrentUser {
 
 /// Signs in with email and password, then goes to `next` (a local path).
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(
-    email: String,
-    password: String,
-    next: Option<String>,
-) -> Result<(), ServerFnError> {
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
     server::login(email, password, next).await
 }
 
@@ -74,16 +70,10 @@ pub mod server {
     /// The user of the current browser session (a deactivated user has none).
     pub async fn session_user() -> Result<Option<CurrentUser>, ServerFnError> {
         let session: Session = leptos_axum::extract().await?;
-        let Some(id) = session
-            .get::<String>(SESSION_USER_KEY)
-            .await
-            .map_err(ServerFnError::new)?
-        else {
+        let Some(id) = session.get::<String>(SESSION_USER_KEY).await.map_err(ServerFnError::new)? else {
             return Ok(None);
         };
-        Ok(users::find_active(&state()?.pool, &id)
-            .await
-            .map_err(ServerFnError::new)?)
+        Ok(users::find_active(&state()?.pool, &id).await.map_err(ServerFnError::new)?)
     }
 
     /// The signed-in user, or an error telling the browser to sign in.
@@ -97,27 +87,20 @@ pub mod server {
         }
     }
 
-    pub async fn login(
-        email: String,
-        password: String,
-        next: Option<String>,
-    ) -> Result<(), ServerFnError> {
+    pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
         let state = state()?;
         let email = email.trim().to_lowercase();
         let peer: Option<ConnectInfo<SocketAddr>> = leptos_axum::extract().await.ok();
-        let ip = peer
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let ip = peer.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into());
         let limits = &state.login_limits;
-        if limits.per_ip.check_key(&ip).is_err() || limits.per_account.check_key(&email).is_err() {
+        let too_many = || async {
             fail_status(StatusCode::TOO_MANY_REQUESTS).await;
-            return Err(ServerFnError::new(
-                "Too many login attempts. Wait a minute and try again.",
-            ));
+            Err(ServerFnError::new("Too many login attempts. Wait a minute and try again."))
+        };
+        if limits.blocked(&email, &ip) {
+            return too_many().await;
         }
-        let user = users::find_login(&state.pool, &email)
-            .await
-            .map_err(ServerFnError::new)?;
+        let user = users::find_login(&state.pool, &email).await.map_err(ServerFnError::new)?;
         let verified = match &user {
             Some((_, hash)) => users::verify_password(password, hash.clone()).await,
             // Spend the same time on unknown emails, so timing does not reveal accounts.
@@ -127,19 +110,17 @@ pub mod server {
             }
         };
         let Some((user, _)) = user.filter(|_| verified) else {
+            if limits.record_failure(&email, &ip) {
+                return too_many().await;
+            }
             fail_status(StatusCode::UNAUTHORIZED).await;
             return Err(ServerFnError::new("Wrong email or password."));
         };
         let session: Session = leptos_axum::extract().await?;
         // A new session id on sign-in prevents session fixation.
         session.cycle_id().await.map_err(ServerFnError::new)?;
-        session
-            .insert(SESSION_USER_KEY, &user.id)
-            .await
-            .map_err(ServerFnError::new)?;
-        let next = next
-            .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-            .unwrap_or_else(|| "/leaderboard".into());
+        session.insert(SESSION_USER_KEY, &user.id).await.map_err(ServerFnError::new)?;
+        let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/leaderboard".into());
         leptos_axum::redirect(&next);
         Ok(())
     }
@@ -149,11 +130,7 @@ pub mod server {
     async fn fail_status(status: StatusCode) {
         let headers: Option<HeaderMap> = leptos_axum::extract().await.ok();
         let from_form = headers
-            .and_then(|h| {
-                h.get(header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(|a| a.contains("text/html"))
-            })
+            .and_then(|h| h.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
             .unwrap_or(false);
         if !from_form {
             expect_context::<leptos_axum::ResponseOptions>().set_status(status);

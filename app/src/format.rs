@@ -53,3 +53,44 @@ mod tests {
         assert_eq!(money("523000", "RUB"), "523\u{202F}000\u{00A0}₽");
     }
 }
+
+/// A number rounded to at most `decimals` places, grouped, with a decimal comma:
+/// `1234.5, 2` → `"1 234,5"`.
+pub fn number(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text };
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let grouped = group_decimal(int);
+    if frac.is_empty() {
+        grouped
+    } else {
+        format!("{grouped},{frac}")
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::number;
+
+    #[test]
+    fn rounds_groups_and_drops_trailing_zeros() {
+        assert_eq!(number(1234.5, 2), "1\u{202F}234,5");
+        assert_eq!(number(41.4999, 1), "41,5");
+        assert_eq!(number(3.0, 2), "3");
+        assert_eq!(number(-0.25, 1), "-0,2");
+    }
+}
+
+/// A KPI value as shown on a card, by its unit; `—` for null.
+pub fn kpi_value(value: Option<f64>, unit: crate::kpi::Unit, currency: &str) -> String {
+    use crate::kpi::Unit;
+    let Some(v) = value else { return "—".into() };
+    match unit {
+        Unit::Money => money(&format!("{v:.2}"), currency),
+        Unit::Count => number(v, 0),
+        Unit::Percent => format!("{}\u{00A0}%", number(v, 1)),
+        Unit::Minutes => format!("{}\u{00A0}мин", number(v, 1)),
+        Unit::Days => format!("{}\u{00A0}дн.", number(v, 1)),
+        Unit::Ratio | Unit::PerCustomer => number(v, 2),
+    }
+}

@@ -63,6 +63,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::Login/>
                 // Async: the whole page is in the first response, so it works without JavaScript.
                 <Route path=path!("/leaderboard") view=pages::leaderboard::Leaderboard ssr=SsrMode::Async/>
+                <Route path=path!("/kpis") view=pages::kpis::Kpis ssr=SsrMode::Async/>
+                <Route path=path!("/targets") view=pages::targets::Targets ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -25,24 +25,19 @@ impl Period {
         let t = text.trim();
         let parsed = if let Some((y, w)) = t.split_once("-W") {
             let (year, week) = (y.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?);
-            NaiveDate::from_isoywd_opt(year, week, Weekday::Mon)
-                .map(|_| Period::Week { year, week })
+            NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).map(|_| Period::Week { year, week })
         } else if let Some((y, q)) = t.split_once("-Q") {
             let (year, quarter) = (y.parse().map_err(|_| bad())?, q.parse().map_err(|_| bad())?);
-            ((1..=4).contains(&quarter) && y.len() == 4)
-                .then_some(Period::Quarter { year, quarter })
+            ((1..=4).contains(&quarter) && y.len() == 4).then_some(Period::Quarter { year, quarter })
         } else {
             match t.len() {
                 4 => t.parse().ok().map(Period::Year),
                 7 => {
                     let (y, m) = t.split_once('-').ok_or_else(bad)?;
-                    let (year, month) =
-                        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+                    let (year, month) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
                     ((1..=12).contains(&month)).then_some(Period::Month { year, month })
                 }
-                10 => NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                    .ok()
-                    .map(Period::Day),
+                10 => NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().map(Period::Day),
                 _ => None,
             }
         };
@@ -55,19 +50,10 @@ impl Period {
             PeriodKind::Day => Period::Day(day),
             PeriodKind::Week => {
                 let iso = day.iso_week();
-                Period::Week {
-                    year: iso.year(),
-                    week: iso.week(),
-                }
+                Period::Week { year: iso.year(), week: iso.week() }
             }
-            PeriodKind::Month => Period::Month {
-                year: day.year(),
-                month: day.month(),
-            },
-            PeriodKind::Quarter => Period::Quarter {
-                year: day.year(),
-                quarter: (day.month() - 1) / 3 + 1,
-            },
+            PeriodKind::Month => Period::Month { year: day.year(), month: day.month() },
+            PeriodKind::Quarter => Period::Quarter { year: day.year(), quarter: (day.month() - 1) / 3 + 1 },
             PeriodKind::Year => Period::Year(day.year()),
         }
     }
@@ -89,9 +75,7 @@ impl Period {
             Period::Week { year, week } => {
                 NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).expect("validated week")
             }
-            Period::Month { year, month } => {
-                NaiveDate::from_ymd_opt(year, month, 1).expect("validated month")
-            }
+            Period::Month { year, month } => NaiveDate::from_ymd_opt(year, month, 1).expect("validated month"),
             Period::Quarter { year, quarter } => {
                 NaiveDate::from_ymd_opt(year, (quarter - 1) * 3 + 1, 1).expect("validated quarter")
             }
@@ -107,25 +91,11 @@ impl Period {
     pub fn next(&self) -> Period {
         match *self {
             Period::Day(d) => Period::Day(d + Duration::days(1)),
-            Period::Week { .. } => {
-                Period::containing(PeriodKind::Week, self.first_day() + Duration::days(7))
-            }
-            Period::Month { year, month } if month == 12 => Period::Month {
-                year: year + 1,
-                month: 1,
-            },
-            Period::Month { year, month } => Period::Month {
-                year,
-                month: month + 1,
-            },
-            Period::Quarter { year, quarter } if quarter == 4 => Period::Quarter {
-                year: year + 1,
-                quarter: 1,
-            },
-            Period::Quarter { year, quarter } => Period::Quarter {
-                year,
-                quarter: quarter + 1,
-            },
+            Period::Week { .. } => Period::containing(PeriodKind::Week, self.first_day() + Duration::days(7)),
+            Period::Month { year, month } if month == 12 => Period::Month { year: year + 1, month: 1 },
+            Period::Month { year, month } => Period::Month { year, month: month + 1 },
+            Period::Quarter { year, quarter } if quarter == 4 => Period::Quarter { year: year + 1, quarter: 1 },
+            Period::Quarter { year, quarter } => Period::Quarter { year, quarter: quarter + 1 },
             Period::Year(y) => Period::Year(y + 1),
         }
     }
@@ -180,10 +150,7 @@ mod bounds {
     impl Period {
         /// `[start, end)` as instants, in the organisation's time zone.
         pub fn bounds(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
-            (
-                local_midnight(self.first_day(), tz),
-                local_midnight(self.end_day(), tz),
-            )
+            (local_midnight(self.first_day(), tz), local_midnight(self.end_day(), tz))
         }
     }
 }
@@ -194,29 +161,14 @@ mod tests {
 
     #[test]
     fn parses_every_kind_and_prints_it_back() {
-        for text in [
-            "2026-11-27",
-            "2026-W48",
-            "2026-11",
-            "2026-Q4",
-            "2026",
-            "2020-W53",
-        ] {
+        for text in ["2026-11-27", "2026-W48", "2026-11", "2026-Q4", "2026", "2020-W53"] {
             assert_eq!(Period::parse(text).unwrap().to_string(), text);
         }
     }
 
     #[test]
     fn rejects_what_is_not_a_period() {
-        for text in [
-            "2026-13",
-            "2026-Q5",
-            "2025-W53",
-            "26",
-            "2026-02-30",
-            "last month",
-            "",
-        ] {
+        for text in ["2026-13", "2026-Q5", "2025-W53", "26", "2026-02-30", "last month", ""] {
             assert!(Period::parse(text).is_err(), "{text} should be rejected");
         }
     }
@@ -224,35 +176,21 @@ mod tests {
     #[test]
     fn iso_week_48_of_2026_runs_monday_to_monday() {
         let p = Period::parse("2026-W48").unwrap();
-        assert_eq!(
-            p.first_day(),
-            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-        );
+        assert_eq!(p.first_day(), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
         assert_eq!(p.end_day(), NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
     }
 
     #[test]
     fn previous_and_next_cross_year_ends() {
-        assert_eq!(
-            Period::parse("2026-01").unwrap().previous().to_string(),
-            "2025-12"
-        );
-        assert_eq!(
-            Period::parse("2026-Q4").unwrap().next().to_string(),
-            "2027-Q1"
-        );
-        assert_eq!(
-            Period::parse("2027-W01").unwrap().previous().to_string(),
-            "2026-W53"
-        );
+        assert_eq!(Period::parse("2026-01").unwrap().previous().to_string(), "2025-12");
+        assert_eq!(Period::parse("2026-Q4").unwrap().next().to_string(), "2027-Q1");
+        assert_eq!(Period::parse("2027-W01").unwrap().previous().to_string(), "2026-W53");
     }
 
     #[cfg(feature = "ssr")]
     #[test]
     fn month_bounds_follow_the_time_zone() {
-        let (start, end) = Period::parse("2026-11")
-            .unwrap()
-            .bounds(chrono_tz::Europe::Moscow);
+        let (start, end) = Period::parse("2026-11").unwrap().bounds(chrono_tz::Europe::Moscow);
         assert_eq!(start.to_rfc3339(), "2026-10-31T21:00:00+00:00");
         assert_eq!(end.to_rfc3339(), "2026-11-30T21:00:00+00:00");
     }

@@ -235,40 +235,28 @@ impl Record {
         fn owner(id: &str) -> Option<(&'static str, Kind, &str)> {
             Some(("owner", Kind::User, id))
         }
-        fn opt<'a>(
-            field: &'static str,
-            kind: Kind,
-            id: &'a Option<String>,
-        ) -> Option<(&'static str, Kind, &'a str)> {
+        fn opt<'a>(field: &'static str, kind: Kind, id: &'a Option<String>) -> Option<(&'static str, Kind, &'a str)> {
             id.as_deref().map(|id| (field, kind, id))
         }
         let refs = match self {
             Record::Team(_) | Record::Product(_) => vec![],
             Record::User(r) => vec![opt("team", Kind::Team, &r.team)],
             Record::Customer(r) => vec![owner(&r.owner)],
-            Record::Lead(r) => vec![
-                owner(&r.owner),
-                opt("customer", Kind::Customer, &r.customer),
-            ],
+            Record::Lead(r) => vec![owner(&r.owner), opt("customer", Kind::Customer, &r.customer)],
             Record::Deal(r) => vec![
                 owner(&r.owner),
                 opt("customer", Kind::Customer, &r.customer),
                 opt("product", Kind::Product, &r.product),
             ],
-            Record::Activity(r) => vec![
-                owner(&r.owner),
-                opt("customer", Kind::Customer, &r.customer),
-                opt("lead", Kind::Lead, &r.lead),
-            ],
-            Record::MeetingRequest(r) => vec![
-                owner(&r.owner),
-                opt("customer", Kind::Customer, &r.customer),
-                opt("lead", Kind::Lead, &r.lead),
-            ],
-            Record::Feedback(r) => vec![
-                opt("owner", Kind::User, &r.owner),
-                opt("customer", Kind::Customer, &r.customer),
-            ],
+            Record::Activity(r) => {
+                vec![owner(&r.owner), opt("customer", Kind::Customer, &r.customer), opt("lead", Kind::Lead, &r.lead)]
+            }
+            Record::MeetingRequest(r) => {
+                vec![owner(&r.owner), opt("customer", Kind::Customer, &r.customer), opt("lead", Kind::Lead, &r.lead)]
+            }
+            Record::Feedback(r) => {
+                vec![opt("owner", Kind::User, &r.owner), opt("customer", Kind::Customer, &r.customer)]
+            }
             Record::Cost(r) => vec![opt("team", Kind::Team, &r.team)],
             Record::CompetitorPrice(r) => {
                 vec![Some(("product", Kind::Product, r.product.as_str()))]
@@ -333,26 +321,18 @@ pub fn check_batch(records: &[(usize, Record)], existing: &Existing) -> Vec<Reco
         }
         if let Record::User(user) = record {
             let email = user.email.to_lowercase();
-            let holder = emails
-                .get(&email)
-                .copied()
-                .or_else(|| existing.emails.get(&email).map(String::as_str));
+            let holder = emails.get(&email).copied().or_else(|| existing.emails.get(&email).map(String::as_str));
             match holder {
-                Some(other) if other != user.id => problems.push(format!(
-                    "email `{}` already belongs to user `{other}`",
-                    user.email
-                )),
+                Some(other) if other != user.id => {
+                    problems.push(format!("email `{}` already belongs to user `{other}`", user.email))
+                }
                 _ => {}
             }
             emails.insert(email, &user.id);
         }
         seen.entry(record.kind()).or_default().insert(record.id());
         if !problems.is_empty() {
-            errors.push(RecordError {
-                index: *index,
-                id: Some(record.id().to_string()),
-                message: problems.join("; "),
-            });
+            errors.push(RecordError { index: *index, id: Some(record.id().to_string()), message: problems.join("; ") });
         }
     }
     errors
@@ -363,32 +343,20 @@ pub fn parse_record(value: &Value) -> Result<Record, String> {
     let Some(obj) = value.as_object() else {
         return Err("a record must be a JSON object".into());
     };
-    let mut f = Fields {
-        obj,
-        problems: Vec::new(),
-    };
+    let mut f = Fields { obj, problems: Vec::new() };
     let kind = match obj.get("kind") {
         None | Some(Value::Null) => return Err("missing required field `kind`".into()),
-        Some(Value::String(k)) => Kind::from_name(k).ok_or_else(|| {
-            format!(
-                "unknown kind `{k}` (expected one of: {})",
-                Kind::ALL.map(Kind::name).join(", ")
-            )
-        })?,
+        Some(Value::String(k)) => Kind::from_name(k)
+            .ok_or_else(|| format!("unknown kind `{k}` (expected one of: {})", Kind::ALL.map(Kind::name).join(", ")))?,
         Some(_) => return Err("`kind` must be a string".into()),
     };
     let id = f.text("id");
     let record = match kind {
-        Kind::Team => Record::Team(Team {
-            id,
-            name: f.text("name"),
-            region: f.text("region"),
-        }),
+        Kind::Team => Record::Team(Team { id, name: f.text("name"), region: f.text("region") }),
         Kind::User => {
             let email = f.text("email");
             if !email.is_empty() && !email.contains('@') {
-                f.problems
-                    .push(format!("`email` `{email}` is not an email address"));
+                f.problems.push(format!("`email` `{email}` is not an email address"));
             }
             Record::User(User {
                 id,
@@ -398,11 +366,7 @@ pub fn parse_record(value: &Value) -> Result<Record, String> {
                 team: f.opt_text("team"),
             })
         }
-        Kind::Product => Record::Product(Product {
-            id,
-            name: f.text("name"),
-            price: f.money("price"),
-        }),
+        Kind::Product => Record::Product(Product { id, name: f.text("name"), price: f.money("price") }),
         Kind::Customer => Record::Customer(Customer {
             id,
             name: f.text("name"),
@@ -428,12 +392,10 @@ pub fn parse_record(value: &Value) -> Result<Record, String> {
             let closed_at = f.opt_time("closed_at");
             let has_closed_at = obj.get("closed_at").is_some_and(|v| !v.is_null());
             match status.as_str() {
-                "won" | "lost" if !has_closed_at => f
-                    .problems
-                    .push(format!("`closed_at` is required on a {status} deal")),
-                "open" if has_closed_at => f
-                    .problems
-                    .push("`closed_at` must be absent on an open deal".into()),
+                "won" | "lost" if !has_closed_at => {
+                    f.problems.push(format!("`closed_at` is required on a {status} deal"))
+                }
+                "open" if has_closed_at => f.problems.push("`closed_at` must be absent on an open deal".into()),
                 _ => {}
             }
             Record::Deal(Deal {
@@ -451,11 +413,7 @@ pub fn parse_record(value: &Value) -> Result<Record, String> {
         Kind::Activity => Record::Activity(Activity {
             id,
             owner: f.text("owner"),
-            activity_type: f.choice(
-                "activity_type",
-                &["call", "email", "meeting", "demo", "message", "other"],
-                None,
-            ),
+            activity_type: f.choice("activity_type", &["call", "email", "meeting", "demo", "message", "other"], None),
             at: f.time("at"),
             customer: f.opt_text("customer"),
             lead: f.opt_text("lead"),
@@ -509,8 +467,7 @@ impl Fields<'_> {
     }
 
     fn missing(&mut self, name: &str) {
-        self.problems
-            .push(format!("missing required field `{name}`"));
+        self.problems.push(format!("missing required field `{name}`"));
     }
 
     fn text(&mut self, name: &str) -> String {
@@ -533,10 +490,7 @@ impl Fields<'_> {
                 None
             }
             other => {
-                self.problems.push(format!(
-                    "`{name}` must be a string, not {}",
-                    json_type(other)
-                ));
+                self.problems.push(format!("`{name}` must be a string, not {}", json_type(other)));
                 None
             }
         }
@@ -551,14 +505,8 @@ impl Fields<'_> {
             }
             (Some(Value::String(s)), _) if allowed.contains(&s.as_str()) => s.clone(),
             (Some(other), _) => {
-                let shown = other
-                    .as_str()
-                    .map(|s| format!("`{s}`"))
-                    .unwrap_or_else(|| json_type(other).to_string());
-                self.problems.push(format!(
-                    "`{name}` must be one of {}, not {shown}",
-                    allowed.join(", ")
-                ));
+                let shown = other.as_str().map(|s| format!("`{s}`")).unwrap_or_else(|| json_type(other).to_string());
+                self.problems.push(format!("`{name}` must be one of {}, not {shown}", allowed.join(", ")));
                 String::new()
             }
         }
@@ -581,31 +529,25 @@ impl Fields<'_> {
         let parsed = match value {
             // A JSON number's shortest round-trip text is exactly what the sender wrote
             // for any amount with up to 15 significant digits.
-            Value::Number(n) => n
-                .as_f64()
-                .and_then(|f| Decimal::from_str(&f.to_string()).ok()),
+            Value::Number(n) => n.as_f64().and_then(|f| Decimal::from_str(&f.to_string()).ok()),
             Value::String(s) => Decimal::from_str(s.trim()).ok(),
             _ => None,
         };
         match parsed {
             None => {
-                self.problems
-                    .push(format!("`{name}` must be a decimal number, not {value}"));
+                self.problems.push(format!("`{name}` must be a decimal number, not {value}"));
                 None
             }
             Some(d) if d.is_sign_negative() && !d.is_zero() => {
-                self.problems
-                    .push(format!("`{name}` must not be negative (got {d})"));
+                self.problems.push(format!("`{name}` must not be negative (got {d})"));
                 None
             }
             Some(d) if d.normalize().scale() > 2 => {
-                self.problems
-                    .push(format!("`{name}` has more than 2 decimal places (got {d})"));
+                self.problems.push(format!("`{name}` has more than 2 decimal places (got {d})"));
                 None
             }
             Some(d) if d.abs() >= Decimal::from(100_000_000_000_000i64) => {
-                self.problems
-                    .push(format!("`{name}` is too large (got {d})"));
+                self.problems.push(format!("`{name}` is too large (got {d})"));
                 None
             }
             Some(d) => Some(d.normalize()),
@@ -646,15 +588,9 @@ impl Fields<'_> {
         let text = value.as_str().unwrap_or_default();
         let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .ok()
-            .or_else(|| {
-                DateTime::parse_from_rfc3339(text)
-                    .ok()
-                    .map(|t| t.date_naive())
-            });
+            .or_else(|| DateTime::parse_from_rfc3339(text).ok().map(|t| t.date_naive()));
         parsed.unwrap_or_else(|| {
-            self.problems.push(format!(
-                "`{name}` must be a date such as 2026-11-27, not {value}"
-            ));
+            self.problems.push(format!("`{name}` must be a date such as 2026-11-27, not {value}"));
             NaiveDate::MIN
         })
     }
@@ -681,50 +617,28 @@ mod tests {
         let r = parse_record(&json!({"kind": "deal", "id": "d1", "owner": "u1", "amount": 1200.5,
             "created_at": "2026-11-01T10:00:00+03:00", "status": "won", "closed_at": "2026-11-02T02:30:00+03:00"}))
         .unwrap();
-        let Record::Deal(d) = r else {
-            panic!("not a deal")
-        };
+        let Record::Deal(d) = r else { panic!("not a deal") };
         assert_eq!(d.amount, Decimal::new(12005, 1));
         assert_eq!(d.deal_type, "new");
-        assert_eq!(
-            d.closed_at.unwrap().to_rfc3339(),
-            "2026-11-01T23:30:00+00:00"
-        );
+        assert_eq!(d.closed_at.unwrap().to_rfc3339(), "2026-11-01T23:30:00+00:00");
     }
 
     #[test]
     fn every_problem_of_a_record_is_named() {
-        let err = parse_record(
-            &json!({"kind": "deal", "id": "d1", "amount": -5, "status": "won",
-            "created_at": "yesterday"}),
-        )
+        let err = parse_record(&json!({"kind": "deal", "id": "d1", "amount": -5, "status": "won",
+            "created_at": "yesterday"}))
         .unwrap_err();
-        assert!(
-            err.contains("`closed_at` is required on a won deal"),
-            "{err}"
-        );
+        assert!(err.contains("`closed_at` is required on a won deal"), "{err}");
         assert!(err.contains("missing required field `owner`"), "{err}");
         assert!(err.contains("`amount` must not be negative"), "{err}");
-        assert!(
-            err.contains("`created_at` must be an RFC 3339 timestamp"),
-            "{err}"
-        );
+        assert!(err.contains("`created_at` must be an RFC 3339 timestamp"), "{err}");
     }
 
     #[test]
     fn money_keeps_cents_exactly_and_refuses_a_third_decimal() {
-        let ok = parse_record(&json!({"kind": "product", "id": "p", "name": "X", "price": 0.1}))
-            .unwrap();
-        assert_eq!(
-            ok,
-            Record::Product(Product {
-                id: "p".into(),
-                name: "X".into(),
-                price: Decimal::new(1, 1)
-            })
-        );
-        let err = parse_record(&json!({"kind": "product", "id": "p", "name": "X", "price": 1.005}))
-            .unwrap_err();
+        let ok = parse_record(&json!({"kind": "product", "id": "p", "name": "X", "price": 0.1})).unwrap();
+        assert_eq!(ok, Record::Product(Product { id: "p".into(), name: "X".into(), price: Decimal::new(1, 1) }));
+        let err = parse_record(&json!({"kind": "product", "id": "p", "name": "X", "price": 1.005})).unwrap_err();
         assert!(err.contains("more than 2 decimal places"), "{err}");
     }
 
@@ -745,14 +659,9 @@ mod tests {
 
     #[test]
     fn an_email_cannot_belong_to_two_users() {
-        let batch = vec![
-            json!({"kind": "user", "id": "u2", "name": "B", "email": "A@x.ru", "role": "rep"}),
-        ];
+        let batch = vec![json!({"kind": "user", "id": "u2", "name": "B", "email": "A@x.ru", "role": "rep"})];
         let (records, _) = parse_batch(&batch);
-        let existing = Existing {
-            emails: HashMap::from([("a@x.ru".into(), "u1".into())]),
-            ..Default::default()
-        };
+        let existing = Existing { emails: HashMap::from([("a@x.ru".into(), "u1".into())]), ..Default::default() };
         let errors = check_batch(&records, &existing);
         assert!(errors[0].message.contains("already belongs to user `u1`"));
     }

@@ -1,16 +1,23 @@
 //! What every request handler and server function can reach on the server.
 
-use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
+use governor::clock::{Clock, DefaultClock};
+use governor::{state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
 use std::{num::NonZeroU32, sync::Arc};
 
 pub type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
 /// Failed-login throttles: one per account (email), one per client address.
+/// Only failures spend the quota; once a failure finds it spent, that account
+/// or address is refused until governor says a new attempt is due.
 pub struct LoginLimits {
-    pub per_account: KeyedLimiter,
-    pub per_ip: KeyedLimiter,
+    per_account: KeyedLimiter,
+    per_ip: KeyedLimiter,
+    blocked_until: Mutex<HashMap<String, Instant>>,
 }
 
 impl LoginLimits {
@@ -20,7 +27,30 @@ impl LoginLimits {
         LoginLimits {
             per_account: RateLimiter::keyed(per_minute(5)),
             per_ip: RateLimiter::keyed(per_minute(20)),
+            blocked_until: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether attempts for this account or from this address are refused right now.
+    pub fn blocked(&self, account: &str, ip: &str) -> bool {
+        let now = Instant::now();
+        let mut blocked = self.blocked_until.lock().expect("login limits lock");
+        blocked.retain(|_, until| *until > now);
+        blocked.contains_key(&format!("account:{account}")) || blocked.contains_key(&format!("ip:{ip}"))
+    }
+
+    /// Spends one failure; returns true when that exhausted a quota (the account or address is now blocked).
+    pub fn record_failure(&self, account: &str, ip: &str) -> bool {
+        let clock = DefaultClock::default();
+        let mut exhausted = false;
+        let mut blocked = self.blocked_until.lock().expect("login limits lock");
+        for (limiter, key) in [(&self.per_account, format!("account:{account}")), (&self.per_ip, format!("ip:{ip}"))] {
+            if let Err(not_until) = limiter.check_key(&key) {
+                blocked.insert(key, Instant::now() + not_until.wait_time_from(clock.now()));
+                exhausted = true;
+            }
+        }
+        exhausted
     }
 }
 

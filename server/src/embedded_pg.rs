@@ -40,30 +40,15 @@ impl Cluster {
     pub fn ensure(data_dir: &Path) -> Result<Cluster, ClusterError> {
         let bin_dir = find_bin_dir().ok_or(ClusterError::NoBinaries)?;
         let run_as = if geteuid().is_root() {
-            Some(
-                User::from_name("postgres")
-                    .ok()
-                    .flatten()
-                    .ok_or(ClusterError::NoPostgresUser)?,
-            )
+            Some(User::from_name("postgres").ok().flatten().ok_or(ClusterError::NoPostgresUser)?)
         } else {
             None
         };
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| io(format!("creating {}", data_dir.display()), e))?;
-        let data_dir = data_dir
-            .canonicalize()
-            .map_err(|e| io(format!("resolving {}", data_dir.display()), e))?;
+        std::fs::create_dir_all(data_dir).map_err(|e| io(format!("creating {}", data_dir.display()), e))?;
+        let data_dir = data_dir.canonicalize().map_err(|e| io(format!("resolving {}", data_dir.display()), e))?;
         let pg_dir = data_dir.join("pg");
         let password_file = data_dir.join("pg-password");
-        let mut cluster = Cluster {
-            pg_dir,
-            bin_dir,
-            run_as,
-            port: 0,
-            password: String::new(),
-            started_here: false,
-        };
+        let mut cluster = Cluster { pg_dir, bin_dir, run_as, port: 0, password: String::new(), started_here: false };
 
         if !cluster.pg_dir.join("PG_VERSION").exists() {
             cluster.init(&password_file)?;
@@ -83,10 +68,7 @@ impl Cluster {
 
     /// The URL of database `name` in this cluster.
     pub fn url(&self, name: &str) -> String {
-        format!(
-            "postgres://kpi_arena:{}@127.0.0.1:{}/{}",
-            self.password, self.port, name
-        )
+        format!("postgres://kpi_arena:{}@127.0.0.1:{}/{}", self.password, self.port, name)
     }
 
     /// Stops the cluster if this process started it.
@@ -111,11 +93,9 @@ impl Cluster {
         // initdb wants an empty directory it can write, and reads the superuser
         // password from a file it can read: both belong to the server's user.
         let init_pw = parent.join("pg-init-password");
-        std::fs::write(&init_pw, &password)
-            .map_err(|e| io("writing the initial password".into(), e))?;
+        std::fs::write(&init_pw, &password).map_err(|e| io("writing the initial password".into(), e))?;
         let _ = std::fs::remove_dir_all(&self.pg_dir);
-        std::fs::create_dir_all(&self.pg_dir)
-            .map_err(|e| io(format!("creating {}", self.pg_dir.display()), e))?;
+        std::fs::create_dir_all(&self.pg_dir).map_err(|e| io(format!("creating {}", self.pg_dir.display()), e))?;
         if let Some(user) = &self.run_as {
             for path in [&self.pg_dir, &init_pw] {
                 chown(path.as_path(), Some(user.uid), Some(user.gid))
@@ -137,8 +117,7 @@ impl Cluster {
         );
         let _ = std::fs::remove_file(&init_pw);
         result?;
-        std::fs::write(password_file, &password)
-            .map_err(|e| io(format!("writing {}", password_file.display()), e))?;
+        std::fs::write(password_file, &password).map_err(|e| io(format!("writing {}", password_file.display()), e))?;
         set_private(password_file);
         Ok(())
     }
@@ -149,21 +128,7 @@ impl Cluster {
         let log = self.pg_dir.join("server.log");
         // Listen on loopback only; no Unix socket, so no socket directory to own.
         let options = format!("-p {port} -h 127.0.0.1 -k ''");
-        self.pg(
-            "pg_ctl",
-            &[
-                "start",
-                "-D",
-                &pg_dir,
-                "-w",
-                "-t",
-                "60",
-                "-l",
-                &log.to_string_lossy(),
-                "-o",
-                &options,
-            ],
-        )?;
+        self.pg("pg_ctl", &["start", "-D", &pg_dir, "-w", "-t", "60", "-l", &log.to_string_lossy(), "-o", &options])?;
         self.port = port;
         self.started_here = true;
         self.ensure_database("kpi_arena")?;
@@ -173,10 +138,7 @@ impl Cluster {
     fn ensure_database(&self, name: &str) -> Result<(), ClusterError> {
         // `createdb` fails when it exists; that is the only failure we accept here.
         let port = self.port.to_string();
-        let out = self.pg_output(
-            "createdb",
-            &["-h", "127.0.0.1", "-p", &port, "-U", "kpi_arena", name],
-        )?;
+        let out = self.pg_output("createdb", &["-h", "127.0.0.1", "-p", &port, "-U", "kpi_arena", name])?;
         if out.status.success() || String::from_utf8_lossy(&out.stderr).contains("already exists") {
             Ok(())
         } else {
@@ -206,17 +168,11 @@ impl Cluster {
 
     fn pg_output(&self, program: &str, args: &[&str]) -> Result<Output, ClusterError> {
         let mut cmd = Command::new(self.bin_dir.join(program));
-        cmd.args(args)
-            .env("PGPASSWORD", &self.password)
-            .env_remove("PGDATA");
+        cmd.args(args).env("PGPASSWORD", &self.password).env_remove("PGDATA");
         if let Some(user) = &self.run_as {
-            cmd.uid(user.uid.as_raw())
-                .gid(user.gid.as_raw())
-                .env("HOME", &user.dir)
-                .current_dir("/");
+            cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw()).env("HOME", &user.dir).current_dir("/");
         }
-        cmd.output()
-            .map_err(|e| io(format!("running {program}"), e))
+        cmd.output().map_err(|e| io(format!("running {program}"), e))
     }
 }
 
@@ -225,10 +181,7 @@ fn command_error(program: &str, out: &Output) -> ClusterError {
     if detail.is_empty() {
         detail = String::from_utf8_lossy(&out.stdout).trim().to_string();
     }
-    ClusterError::Command {
-        what: program.to_string(),
-        detail,
-    }
+    ClusterError::Command { what: program.to_string(), detail }
 }
 
 fn io(what: String, e: std::io::Error) -> ClusterError {
@@ -241,12 +194,8 @@ fn set_private(path: &Path) {
 }
 
 fn free_port() -> Result<u16, ClusterError> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| io("finding a free port".into(), e))?;
-    Ok(listener
-        .local_addr()
-        .map_err(|e| io("finding a free port".into(), e))?
-        .port())
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| io("finding a free port".into(), e))?;
+    Ok(listener.local_addr().map_err(|e| io("finding a free port".into(), e))?.port())
 }
 
 /// Where the installed PostgreSQL server binaries are, newest version first.

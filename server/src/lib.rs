@@ -94,11 +94,8 @@ pub fn secure_cookies() -> bool {
 
 /// The whole HTTP app: pages, server functions, JSON API, static files.
 pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
-    let state = AppState {
-        leptos_options: options.clone(),
-        pool: pool.clone(),
-        login_limits: Arc::new(LoginLimits::new()),
-    };
+    let state =
+        AppState { leptos_options: options.clone(), pool: pool.clone(), login_limits: Arc::new(LoginLimits::new()) };
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
 
@@ -114,9 +111,7 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
     let static_files = Router::new()
         .nest_service(
             &format!("/{}", options.site_pkg_dir),
-            ServeDir::new(pkg_dir)
-                .precompressed_br()
-                .precompressed_gzip(),
+            ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
         )
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -128,18 +123,11 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
         ));
 
     let pages = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || leptos::prelude::provide_context(context_state.clone()),
-            {
-                let options = options.clone();
-                move || app::shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .leptos_routes_with_context(&state, routes, move || leptos::prelude::provide_context(context_state.clone()), {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(middleware::from_fn(require_sign_in))
         .layer(sessions)
         .layer(CompressionLayer::new().br(true).gzip(true));
@@ -152,26 +140,14 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
 }
 
 /// Pages for signed-in users send a visitor without a session to `/login`.
-async fn require_sign_in(
-    session: Session,
-    request: Request<axum::body::Body>,
-    next: Next,
-) -> Response {
+async fn require_sign_in(session: Session, request: Request<axum::body::Body>, next: Next) -> Response {
     let path = request.uri().path();
-    let protected = path == "/" || path.starts_with("/leaderboard");
+    let protected =
+        path == "/" || ["/leaderboard", "/kpis", "/targets", "/settings"].iter().any(|p| path.starts_with(p));
     if protected {
-        let signed_in = matches!(
-            session
-                .get::<String>(app::auth::server::SESSION_USER_KEY)
-                .await,
-            Ok(Some(_))
-        );
+        let signed_in = matches!(session.get::<String>(app::auth::server::SESSION_USER_KEY).await, Ok(Some(_)));
         if !signed_in {
-            let next = request
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
+            let next = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let target = format!("/login?next={}", urlencode(next));
             return Redirect::to(&target).into_response();
         }
@@ -182,9 +158,7 @@ async fn require_sign_in(
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -192,12 +166,9 @@ fn urlencode(text: &str) -> String {
 
 /// Serves `app` on `addr` until Ctrl-C or SIGTERM.
 pub async fn serve(app: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {

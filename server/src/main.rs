@@ -10,11 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "kpi-arena",
-    version,
-    about = "KPI Arena: a self-hosted, gamified sales-KPI leaderboard"
-)]
+#[command(name = "kpi-arena", version, about = "KPI Arena: a self-hosted, gamified sales-KPI leaderboard")]
 struct Cli {
     /// Where the embedded PostgreSQL keeps its files when DATABASE_URL is unset.
     #[arg(long, env = "KPI_ARENA_DATA", default_value = "./data", global = true)]
@@ -95,8 +91,7 @@ enum DbCommand {
 async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KPI_ARENA_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("KPI_ARENA_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -133,17 +128,13 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let pool = prepare_pool(&db.url())
-        .await
-        .context("preparing the database")?;
+    let pool = prepare_pool(&db.url()).await.context("preparing the database")?;
     match command {
         Command::Serve { addr } => {
             if db.is_embedded() && !app::db::settings::has_users(&pool).await? {
                 load_demo(&pool).await?;
             }
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("listening on {addr}"))?;
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
             let app = build_app(pool.clone(), leptos_options(addr));
             println!("KPI Arena is running at http://{addr}/");
             print_demo_logins(&pool).await;
@@ -151,38 +142,15 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             pool.close().await;
         }
         Command::Migrate => println!("migrations applied"),
-        Command::User {
-            command:
-                UserCommand::Create {
-                    email,
-                    name,
-                    role,
-                    team,
-                    password_stdin: _,
-                },
-        } => {
+        Command::User { command: UserCommand::Create { email, name, role, team, password_stdin: _ } } => {
             let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .context("reading the password from standard input")?;
+            std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\n', '\r']).to_string();
             let role = Role::parse(&role).expect("clap checked the role");
-            let id = users::create_user(
-                &pool,
-                NewUser {
-                    email: email.clone(),
-                    name,
-                    role,
-                    team,
-                    password,
-                },
-            )
-            .await?;
+            let id = users::create_user(&pool, NewUser { email: email.clone(), name, role, team, password }).await?;
             println!("created user {id} <{email}>");
         }
-        Command::Token {
-            command: TokenCommand::Create { email, name },
-        } => {
+        Command::Token { command: TokenCommand::Create { email, name } } => {
             println!("{}", users::create_token(&pool, &email, &name).await?);
         }
         Command::Demo => {
@@ -195,18 +163,13 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
 }
 
 async fn load_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    let count = app::db::demo::load_demo(pool)
-        .await
-        .context("loading the demo organisation")?;
+    let count = app::db::demo::load_demo(pool).await.context("loading the demo organisation")?;
     println!("demo organisation loaded ({count} records)");
     Ok(())
 }
 
 async fn print_demo_logins(pool: &sqlx::PgPool) {
-    let demo: bool = sqlx::query_scalar("SELECT demo_loaded FROM org_settings")
-        .fetch_one(pool)
-        .await
-        .unwrap_or(false);
+    let demo: bool = sqlx::query_scalar("SELECT demo_loaded FROM org_settings").fetch_one(pool).await.unwrap_or(false);
     if demo {
         println!("Demo logins (password: {}):", app::db::demo::DEMO_PASSWORD);
         for login in app::db::demo::DEMO_LOGINS {

@@ -16,12 +16,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            errors: None,
-        }
+        ApiError { status, code, message: message.into(), errors: None }
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -41,24 +36,14 @@ impl ApiError {
     }
 
     pub fn invalid_records(errors: Vec<RecordError>) -> Self {
-        let message = format!(
-            "{} of the records are invalid; nothing was stored",
-            errors.len()
-        );
-        ApiError {
-            errors: Some(errors),
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_records", message)
-        }
+        let message = format!("{} of the records are invalid; nothing was stored", errors.len());
+        ApiError { errors: Some(errors), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_records", message) }
     }
 
     /// Logs the cause; the client sees only that something failed on our side.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {cause}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "something went wrong on the server; try again",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server; try again")
     }
 }
 

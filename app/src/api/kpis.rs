@@ -24,9 +24,7 @@ pub struct KpiQuery {
 impl From<KpiError> for ApiError {
     fn from(e: KpiError) -> Self {
         match e {
-            KpiError::UnknownScope(message) => {
-                ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", message)
-            }
+            KpiError::UnknownScope(message) => ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", message),
             KpiError::Db(e) => ApiError::internal(e),
         }
     }
@@ -34,10 +32,7 @@ impl From<KpiError> for ApiError {
 
 /// The window a query asks for, and the calendar period's text when it names one.
 async fn window(state: &AppState, q: &KpiQuery) -> Result<(Window, Option<String>), ApiError> {
-    let tz = crate::db::settings::load(&state.pool)
-        .await
-        .map_err(ApiError::internal)?
-        .time_zone;
+    let tz = crate::db::settings::load(&state.pool).await.map_err(ApiError::internal)?.time_zone;
     match (&q.period, &q.from, &q.to) {
         (Some(p), None, None) => {
             let period = Period::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -56,7 +51,9 @@ async fn window(state: &AppState, q: &KpiQuery) -> Result<(Window, Option<String
             }
             Ok((Window::new(start, end, tz), None))
         }
-        _ => Err(ApiError::bad_request("give either `period` (2026-11-27, 2026-W48, 2026-11, 2026-Q4, 2026) or both `from` and `to`")),
+        _ => Err(ApiError::bad_request(
+            "give either `period` (2026-11-27, 2026-W48, 2026-11, 2026-Q4, 2026) or both `from` and `to`",
+        )),
     }
 }
 
@@ -91,9 +88,7 @@ pub async fn get_leaderboard(
 ) -> Result<Json<Value>, ApiError> {
     let scope = scope_of(&q)?;
     if scope.kind() == ScopeKind::Rep {
-        return Err(ApiError::bad_request(
-            "a leaderboard's scope is org, team:<id> or region:<name>",
-        ));
+        return Err(ApiError::bad_request("a leaderboard's scope is org, team:<id> or region:<name>"));
     }
     let by = q.by.as_deref().unwrap_or("revenue");
     let def = kpi::find(by).ok_or_else(|| {
@@ -104,9 +99,7 @@ pub async fn get_leaderboard(
         })
     })?;
     if !def.applies_to(ScopeKind::Rep) {
-        return Err(ApiError::bad_request(format!(
-            "`{by}` is not measured per rep, so reps cannot be ranked by it"
-        )));
+        return Err(ApiError::bad_request(format!("`{by}` is not measured per rep, so reps cannot be ranked by it")));
     }
     let (window, _) = window(&state, &q).await?;
     let ranked = engine::leaderboard(&state.pool, &scope, window, def).await?;
@@ -132,70 +125,31 @@ pub async fn put_target(
 ) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Manager, Role::Admin], "set targets")?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let def = kpi::find(&body.kpi)
-        .ok_or_else(|| ApiError::bad_request(format!("`{}` is not a KPI id", body.kpi)))?;
+    let def = kpi::find(&body.kpi).ok_or_else(|| ApiError::bad_request(format!("`{}` is not a KPI id", body.kpi)))?;
     let scope = Scope::parse(&body.scope).map_err(ApiError::bad_request)?;
     if scope.kind() == ScopeKind::Region {
-        return Err(ApiError::bad_request(
-            "targets are set for a rep, a team or the org, not a region",
-        ));
+        return Err(ApiError::bad_request("targets are set for a rep, a team or the org, not a region"));
     }
     if !def.applies_to(scope.kind()) {
-        return Err(ApiError::bad_request(format!(
-            "`{}` does not exist for scope `{}`",
-            def.id, body.scope
-        )));
+        return Err(ApiError::bad_request(format!("`{}` does not exist for scope `{}`", def.id, body.scope)));
     }
     if def.better == kpi::Better::None {
-        return Err(ApiError::bad_request(format!(
-            "`{}` is informational and takes no target",
-            def.id
-        )));
+        return Err(ApiError::bad_request(format!("`{}` is informational and takes no target", def.id)));
     }
     let period = Period::parse(&body.period).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if period.kind() == PeriodKind::Day {
-        return Err(ApiError::bad_request(
-            "a target's period is a week, month, quarter or year",
-        ));
+        return Err(ApiError::bad_request("a target's period is a week, month, quarter or year"));
     }
     if !body.value.is_finite() {
         return Err(ApiError::bad_request("`value` must be a finite number"));
     }
     // The scope must exist (404 otherwise), and a manager may only target their own team and its reps.
-    let owners = engine::owners_of(&state.pool, &scope).await?;
-    if user.0.role == Role::Manager {
-        let own_team = user.0.team_id.as_deref();
-        let allowed = match &scope {
-            Scope::Team(id) => own_team == Some(id.as_str()),
-            Scope::Rep(_) => {
-                let team: Option<String> =
-                    sqlx::query_scalar("SELECT team_id FROM users WHERE id = ANY($1)")
-                        .bind(&owners.0)
-                        .fetch_optional(&state.pool)
-                        .await
-                        .map_err(ApiError::internal)?
-                        .flatten();
-                own_team.is_some() && team.as_deref() == own_team
-            }
-            _ => false,
-        };
-        if !allowed {
-            return Err(ApiError::forbidden(
-                "a manager may set targets only for their own team and its reps",
-            ));
-        }
+    engine::owners_of(&state.pool, &scope).await?;
+    if !crate::db::targets::may_set(&state.pool, &user.0, &scope).await.map_err(ApiError::internal)? {
+        return Err(ApiError::forbidden("a manager may set targets only for their own team and its reps"));
     }
-    crate::db::targets::set(
-        &state.pool,
-        def.id,
-        &scope.to_string(),
-        &period.to_string(),
-        body.value,
-        &user.0.id,
-    )
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(Json(
-        json!({"kpi": def.id, "scope": scope.to_string(), "period": period.to_string(), "value": body.value}),
-    ))
+    crate::db::targets::set(&state.pool, def.id, &scope.to_string(), &period.to_string(), body.value, &user.0.id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({"kpi": def.id, "scope": scope.to_string(), "period": period.to_string(), "value": body.value})))
 }

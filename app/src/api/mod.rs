@@ -38,10 +38,7 @@ impl ApiUser {
         if roles.contains(&self.0.role) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
-                "a {} may not {what}",
-                self.0.role.as_str()
-            )))
+            Err(ApiError::forbidden(format!("a {} may not {what}", self.0.role.as_str())))
         }
     }
 }
@@ -50,20 +47,12 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let token = header
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("send an API token as `Authorization: Bearer <token>`")
-            })?;
+            .ok_or_else(|| ApiError::unauthorized("send an API token as `Authorization: Bearer <token>`"))?;
         let user = crate::db::users::user_for_token(&state.pool, token)
             .await
             .map_err(ApiError::internal)?

@@ -29,11 +29,7 @@ pub async fn post_records(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-ndjson"));
-    let values = if ndjson {
-        parse_ndjson(&body)?
-    } else {
-        parse_array(&body)?
-    };
+    let values = if ndjson { parse_ndjson(&body)? } else { parse_array(&body)? };
     if values.len() > MAX_RECORDS {
         return Err(ApiError::too_large(format!(
             "a batch may hold at most {MAX_RECORDS} records; this one has {}",
@@ -48,34 +44,25 @@ pub async fn post_records(
 }
 
 fn too_large() -> ApiError {
-    ApiError::too_large(format!(
-        "the body is larger than {} MiB",
-        MAX_BODY_BYTES / 1024 / 1024
-    ))
+    ApiError::too_large(format!("the body is larger than {} MiB", MAX_BODY_BYTES / 1024 / 1024))
 }
 
 fn parse_array(body: &[u8]) -> Result<Vec<Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Array(values)) => Ok(values),
-        Ok(_) => Err(ApiError::bad_request(
-            "the body must be a JSON array of records",
-        )),
-        Err(e) => Err(ApiError::bad_request(format!(
-            "the body is not valid JSON: {e}"
-        ))),
+        Ok(_) => Err(ApiError::bad_request("the body must be a JSON array of records")),
+        Err(e) => Err(ApiError::bad_request(format!("the body is not valid JSON: {e}"))),
     }
 }
 
 fn parse_ndjson(body: &[u8]) -> Result<Vec<Value>, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(n, line)| {
-            serde_json::from_str(line).map_err(|e| {
-                ApiError::bad_request(format!("line {} is not valid JSON: {e}", n + 1))
-            })
+            serde_json::from_str(line)
+                .map_err(|e| ApiError::bad_request(format!("line {} is not valid JSON: {e}", n + 1)))
         })
         .collect()
 }

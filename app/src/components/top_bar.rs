@@ -11,6 +11,8 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
             <a class="brand" href="/leaderboard">"KPI Arena"</a>
             <nav>
                 <a href="/leaderboard">"Рейтинг / Leaderboard"</a>
+                <a href="/kpis">"Показатели / KPIs"</a>
+                {(user.role != crate::auth::Role::Rep).then(|| view! { <a href="/targets">"Цели / Targets"</a> })}
             </nav>
             <span class="who" data-testid="who">{user.name}" · "{user.role.as_str()}</span>
             <ActionForm action=logout>

@@ -1,8 +1,7 @@
 //! The demo organisation: a deterministic year of sales history, and its one-transaction loader.
 
 use crate::records::{
-    Activity, CompetitorPrice, Cost, Customer, Deal, Feedback, Lead, MeetingRequest, Product,
-    Record, Team, User,
+    Activity, CompetitorPrice, Cost, Customer, Deal, Feedback, Lead, MeetingRequest, Product, Record, Team, User,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use rand::rngs::StdRng;
@@ -22,18 +21,9 @@ pub struct DemoLogin {
 }
 
 pub const DEMO_LOGINS: [DemoLogin; 3] = [
-    DemoLogin {
-        role: "rep",
-        email: "rep@demo.kpi-arena.local",
-    },
-    DemoLogin {
-        role: "manager",
-        email: "manager@demo.kpi-arena.local",
-    },
-    DemoLogin {
-        role: "admin",
-        email: "admin@demo.kpi-arena.local",
-    },
+    DemoLogin { role: "rep", email: "rep@demo.kpi-arena.local" },
+    DemoLogin { role: "manager", email: "manager@demo.kpi-arena.local" },
+    DemoLogin { role: "admin", email: "admin@demo.kpi-arena.local" },
 ];
 
 const DOMAIN: &str = "demo.kpi-arena.local";
@@ -113,14 +103,8 @@ static SOURCES: [(&str, f64, f64); 6] = [
     ("partner", 2_000.0, 4_000.0), ("referral", 0.0, 0.0), ("cold_call", 0.0, 0.0),
 ];
 
-static ACTIVITY_TYPES: [(&str, u32); 6] = [
-    ("call", 34),
-    ("email", 28),
-    ("message", 12),
-    ("meeting", 13),
-    ("demo", 9),
-    ("other", 4),
-];
+static ACTIVITY_TYPES: [(&str, u32); 6] =
+    [("call", 34), ("email", 28), ("message", 12), ("meeting", 13), ("demo", 9), ("other", 4)];
 
 #[rustfmt::skip]
 static RU_ROOTS: [&str; 24] = [
@@ -138,16 +122,7 @@ static EN_ROOTS: [&str; 16] = [
     "Northwind", "Bluebell", "Kestrel", "Harbour", "Oakridge", "Silverline", "Redwood", "Castlegate", "Brightwater",
     "Ironbridge", "Fairfield", "Westbrook", "Thornbury", "Marlow", "Ashford", "Pennine",
 ];
-static EN_TAILS: [&str; 8] = [
-    "Logistics",
-    "Retail",
-    "Partners",
-    "Foods",
-    "Systems",
-    "Labs",
-    "Healthcare",
-    "Energy",
-];
+static EN_TAILS: [&str; 8] = ["Logistics", "Retail", "Partners", "Foods", "Systems", "Labs", "Healthcare", "Energy"];
 static EN_FORMS: [&str; 3] = ["Ltd", "plc", "Group"];
 
 struct Rep {
@@ -191,19 +166,11 @@ impl Gen {
         let day = if friday >= floor { friday } else { day };
         let hour = utc_start + self.rng.gen_range(0..9);
         let minute = self.rng.gen_range(0..60);
-        day.and_hms_opt(hour, minute, 0)
-            .expect("office hour")
-            .and_utc()
+        day.and_hms_opt(hour, minute, 0).expect("office hour").and_utc()
     }
 
     /// An office-hour instant `min..=max` days after `t` (weekends move to Monday); None past the cap.
-    fn after(
-        &mut self,
-        t: DateTime<Utc>,
-        min: i64,
-        max: i64,
-        utc_start: u32,
-    ) -> Option<DateTime<Utc>> {
+    fn after(&mut self, t: DateTime<Utc>, min: i64, max: i64, utc_start: u32) -> Option<DateTime<Utc>> {
         let mut day = t.date_naive() + Duration::days(self.rng.gen_range(min..=max));
         while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
             day += Duration::days(1);
@@ -278,8 +245,7 @@ fn pick_customer(
     from: DateTime<Utc>,
     to: Option<DateTime<Utc>>,
 ) -> Option<usize> {
-    let fits =
-        |i: &usize| active(&customers[*i], from) && to.is_none_or(|t| active(&customers[*i], t));
+    let fits = |i: &usize| active(&customers[*i], from) && to.is_none_or(|t| active(&customers[*i], t));
     let live: Vec<usize> = mine.iter().copied().filter(fits).collect();
     live.choose(rng).copied()
 }
@@ -294,23 +260,13 @@ fn link(
 ) -> (Option<String>, Option<String>) {
     let roll: f64 = rng.gen();
     if roll < 0.5 {
-        let live: Vec<&Customer> = rep
-            .customers
-            .iter()
-            .map(|&i| &customers[i])
-            .filter(|c| active(c, at))
-            .collect();
+        let live: Vec<&Customer> = rep.customers.iter().map(|&i| &customers[i]).filter(|c| active(c, at)).collect();
         if let Some(c) = live.choose(rng) {
             return (Some(c.id.clone()), None);
         }
     } else if roll < 0.85 {
         let recent = |l: &&Lead| l.created_at < at && at - l.created_at < Duration::days(45);
-        let fresh: Vec<&Lead> = rep
-            .leads
-            .iter()
-            .map(|&i| &leads[i])
-            .filter(recent)
-            .collect();
+        let fresh: Vec<&Lead> = rep.leads.iter().map(|&i| &leads[i]).filter(recent).collect();
         if let Some(l) = fresh.choose(rng) {
             return (None, Some(l.id.clone()));
         }
@@ -318,20 +274,11 @@ fn link(
     (None, None)
 }
 
-fn deal_amount(
-    g: &mut Gen,
-    product: usize,
-    team: &TeamSpec,
-    skill: f64,
-    packages: (f64, f64),
-) -> Decimal {
+fn deal_amount(g: &mut Gen, product: usize, team: &TeamSpec, skill: f64, packages: (f64, f64)) -> Decimal {
     let list = PRODUCTS[product].2 as f64;
     let qty = g.rng.gen_range(packages.0..packages.1);
     let discount = g.rng.gen_range(0.85..1.0);
-    rub(
-        list * qty * discount * team.size * (0.6 + 0.4 * skill),
-        100.0,
-    )
+    rub(list * qty * discount * team.size * (0.6 + 0.4 * skill), 100.0)
 }
 
 /// An upsell (more licences) or cross-sell (an add-on) to an existing customer.
@@ -345,44 +292,17 @@ fn sale_to_customer(
     closed_at: Option<DateTime<Utc>>,
 ) -> Deal {
     let cross = g.chance(0.5);
-    let (product, packages) = if cross {
-        (g.rng.gen_range(2..=5), (0.5, 1.5))
-    } else {
-        (g.rng.gen_range(0..=1), (0.3, 1.2))
-    };
+    let (product, packages) =
+        if cross { (g.rng.gen_range(2..=5), (0.5, 1.5)) } else { (g.rng.gen_range(0..=1), (0.3, 1.2)) };
     let amount = deal_amount(g, product, &TEAMS[rep.team], rep.skill, packages);
-    let (owner, customer, product) = (
-        rep.id.clone(),
-        Some(customer.into()),
-        Some(PRODUCTS[product].0.into()),
-    );
+    let (owner, customer, product) = (rep.id.clone(), Some(customer.into()), Some(PRODUCTS[product].0.into()));
     let deal_type = if cross { "cross_sell" } else { "upsell" }.to_string();
-    Deal {
-        id,
-        owner,
-        customer,
-        product,
-        amount,
-        deal_type,
-        created_at,
-        status: status.into(),
-        closed_at,
-    }
+    Deal { id, owner, customer, product, amount, deal_type, created_at, status: status.into(), closed_at }
 }
 
 fn user(id: &str, name: &str, local: &str, role: &str, team: Option<&str>) -> User {
-    let (id, name, email) = (
-        id.to_string(),
-        name.to_string(),
-        format!("{local}@{DOMAIN}"),
-    );
-    User {
-        id,
-        name,
-        email,
-        role: role.to_string(),
-        team: team.map(str::to_string),
-    }
+    let (id, name, email) = (id.to_string(), name.to_string(), format!("{local}@{DOMAIN}"));
+    User { id, name, email, role: role.to_string(), team: team.map(str::to_string) }
 }
 
 fn add_customer(
@@ -394,24 +314,9 @@ fn add_customer(
 ) -> usize {
     let name = g.company_name(team.english);
     // Some churn within a year; counting those not yet due, about one customer in ten has churned.
-    let churned_at = if g.chance(0.18) {
-        g.after(acquired_at, 45, 300, team.utc_start)
-    } else {
-        None
-    };
-    let (id, region, owner) = (
-        format!("cust-{:04}", customers.len() + 1),
-        team.region.to_string(),
-        owner.to_string(),
-    );
-    customers.push(Customer {
-        id,
-        name,
-        region,
-        owner,
-        acquired_at,
-        churned_at,
-    });
+    let churned_at = if g.chance(0.18) { g.after(acquired_at, 45, 300, team.utc_start) } else { None };
+    let (id, region, owner) = (format!("cust-{:04}", customers.len() + 1), team.region.to_string(), owner.to_string());
+    customers.push(Customer { id, name, region, owner, acquired_at, churned_at });
     customers.len() - 1
 }
 
@@ -422,68 +327,29 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
     let month_start = today.with_day(1).expect("first of month");
     let months: Vec<NaiveDate> = (0..12).rev().map(|k| add_months(month_start, -k)).collect();
     let cap = today.and_hms_opt(18, 0, 0).expect("18:00").and_utc();
-    let mut g = Gen {
-        rng: StdRng::seed_from_u64(SEED),
-        cap,
-        ru_names: 0,
-        en_names: 0,
-    };
+    let mut g = Gen { rng: StdRng::seed_from_u64(SEED), cap, ru_names: 0, en_names: 0 };
     let mut out = Vec::new();
 
     for t in &TEAMS {
-        out.push(Record::Team(Team {
-            id: t.id.into(),
-            name: t.name.into(),
-            region: t.region.into(),
-        }));
+        out.push(Record::Team(Team { id: t.id.into(), name: t.name.into(), region: t.region.into() }));
     }
-    out.push(Record::User(user(
-        "u-admin",
-        "Ольга Администратор",
-        "admin",
-        "admin",
-        None,
-    )));
+    out.push(Record::User(user("u-admin", "Ольга Администратор", "admin", "admin", None)));
     for t in &TEAMS {
-        out.push(Record::User(user(
-            t.manager.0,
-            t.manager.1,
-            t.manager.2,
-            "manager",
-            Some(t.id),
-        )));
+        out.push(Record::User(user(t.manager.0, t.manager.1, t.manager.2, "manager", Some(t.id))));
     }
     let mut reps: Vec<Rep> = Vec::new();
     for (ti, t) in TEAMS.iter().enumerate() {
         for &(name, local) in t.reps {
             let n = reps.len() + 1;
-            let id = if n == 1 {
-                "u-rep".to_string()
-            } else {
-                format!("u-rep-{n:02}")
-            };
+            let id = if n == 1 { "u-rep".to_string() } else { format!("u-rep-{n:02}") };
             // The demo rep login is a strong (not top) performer, so their own view is interesting.
-            let skill = if n == 1 {
-                1.2
-            } else {
-                g.rng.gen_range(0.55..1.5)
-            };
+            let skill = if n == 1 { 1.2 } else { g.rng.gen_range(0.55..1.5) };
             out.push(Record::User(user(&id, name, local, "rep", Some(t.id))));
-            reps.push(Rep {
-                id,
-                team: ti,
-                skill,
-                customers: Vec::new(),
-                leads: Vec::new(),
-            });
+            reps.push(Rep { id, team: ti, skill, customers: Vec::new(), leads: Vec::new() });
         }
     }
     for &(id, name, price) in &PRODUCTS {
-        out.push(Record::Product(Product {
-            id: id.into(),
-            name: name.into(),
-            price: Decimal::new(price * 100, 2),
-        }));
+        out.push(Record::Product(Product { id: id.into(), name: name.into(), price: Decimal::new(price * 100, 2) }));
     }
 
     let mut customers: Vec<Customer> = Vec::new();
@@ -507,11 +373,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
             let created_at = g.office(day, team.utc_start, start);
             let (source, min_cost, max_cost) = SOURCES[g.rng.gen_range(0..SOURCES.len())];
             let cost = (max_cost > 0.0).then(|| rub(g.rng.gen_range(min_cost..max_cost), 10.0));
-            let (id, owner, source) = (
-                format!("lead-{:05}", leads.len() + 1),
-                rep.id.clone(),
-                Some(source.into()),
-            );
+            let (id, owner, source) = (format!("lead-{:05}", leads.len() + 1), rep.id.clone(), Some(source.into()));
             let mut lead = Lead {
                 id,
                 owner,
@@ -543,11 +405,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
                 let product = weighted(&mut g.rng, &[(0usize, 35), (1, 35), (2, 15), (5, 15)]);
                 let amount = deal_amount(&mut g, product, team, rep.skill, (1.0, 3.0));
                 let converts = g.chance(0.18 + 0.18 * rep.skill);
-                let converted = if converts {
-                    g.after(qualified, 7, 45, team.utc_start)
-                } else {
-                    None
-                };
+                let converted = if converts { g.after(qualified, 7, 45, team.utc_start) } else { None };
                 let (status, closed_at, customer) = match converted {
                     Some(at) => {
                         let ci = add_customer(&mut g, &mut customers, &rep.id, team, at);
@@ -561,10 +419,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
                         None => ("open", None, None),
                     },
                 };
-                let (id, product) = (
-                    format!("deal-{:05}", deals.len() + 1),
-                    Some(PRODUCTS[product].0.to_string()),
-                );
+                let (id, product) = (format!("deal-{:05}", deals.len() + 1), Some(PRODUCTS[product].0.to_string()));
                 deals.push(Deal {
                     id,
                     owner: rep.id.clone(),
@@ -593,8 +448,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
                 let day = g.day_between(from, to);
                 let created_at = g.office(day, team.utc_start, from);
                 let closed = g.after(created_at, 5, 40, team.utc_start);
-                let picked =
-                    pick_customer(&mut g.rng, &customers, &rep.customers, created_at, closed);
+                let picked = pick_customer(&mut g.rng, &customers, &rep.customers, created_at, closed);
                 let Some(ci) = picked else { continue };
                 let won = g.chance(0.45 + 0.25 * rep.skill);
                 let status = match closed {
@@ -603,15 +457,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
                     Some(_) => "lost",
                 };
                 let id = format!("deal-{:05}", deals.len() + 1);
-                deals.push(sale_to_customer(
-                    &mut g,
-                    id,
-                    rep,
-                    &customers[ci].id,
-                    created_at,
-                    status,
-                    closed,
-                ));
+                deals.push(sale_to_customer(&mut g, id, rep, &customers[ci].id, created_at, status, closed));
             }
         }
     }
@@ -623,28 +469,10 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
             let day = g.day_between(month_start, today);
             let closed_at = g.office(day, team.utc_start, month_start);
             let back = g.rng.gen_range(7..=35);
-            let created_at = g.office(
-                closed_at.date_naive() - Duration::days(back),
-                team.utc_start,
-                NaiveDate::MIN,
-            );
+            let created_at = g.office(closed_at.date_naive() - Duration::days(back), team.utc_start, NaiveDate::MIN);
             let id = format!("deal-{:05}", deals.len() + 1);
-            let deal = match pick_customer(
-                &mut g.rng,
-                &customers,
-                &rep.customers,
-                created_at,
-                Some(closed_at),
-            ) {
-                Some(ci) => sale_to_customer(
-                    &mut g,
-                    id,
-                    rep,
-                    &customers[ci].id,
-                    created_at,
-                    "won",
-                    Some(closed_at),
-                ),
+            let deal = match pick_customer(&mut g.rng, &customers, &rep.customers, created_at, Some(closed_at)) {
+                Some(ci) => sale_to_customer(&mut g, id, rep, &customers[ci].id, created_at, "won", Some(closed_at)),
                 None => {
                     let amount = deal_amount(&mut g, 0, team, rep.skill, (1.0, 2.0));
                     Deal {
@@ -681,14 +509,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
                 let activity_type = weighted(&mut g.rng, &ACTIVITY_TYPES);
                 let (customer, lead) = link(&mut g.rng, &customers, &leads, rep, at);
                 let (id, owner) = (format!("act-{:05}", activities.len() + 1), rep.id.clone());
-                activities.push(Activity {
-                    id,
-                    owner,
-                    activity_type: activity_type.into(),
-                    at,
-                    customer,
-                    lead,
-                });
+                activities.push(Activity { id, owner, activity_type: activity_type.into(), at, customer, lead });
             }
             monday += Duration::days(7);
         }
@@ -706,8 +527,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
                 let proposed_at = g.office(day, team.utc_start, from);
                 let (customer, lead) = link(&mut g.rng, &customers, &leads, rep, proposed_at);
                 // Recent requests await an answer; older ones were mostly accepted.
-                let outcome = if (today - proposed_at.date_naive()).num_days() < 3 || g.chance(0.04)
-                {
+                let outcome = if (today - proposed_at.date_naive()).num_days() < 3 || g.chance(0.04) {
                     "pending"
                 } else if g.chance(0.45 + 0.25 * rep.skill) {
                     "accepted"
@@ -715,14 +535,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
                     "declined"
                 };
                 let (id, owner) = (format!("mr-{:05}", meetings.len() + 1), rep.id.clone());
-                meetings.push(MeetingRequest {
-                    id,
-                    owner,
-                    proposed_at,
-                    outcome: outcome.into(),
-                    customer,
-                    lead,
-                });
+                meetings.push(MeetingRequest { id, owner, proposed_at, outcome: outcome.into(), customer, lead });
             }
         }
     }
@@ -734,10 +547,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
         for &ci in &rep.customers {
             let c = &customers[ci];
             let from = (c.acquired_at.date_naive() + Duration::days(7)).max(start);
-            let to = c
-                .churned_at
-                .map_or(today, |t| t.date_naive() - Duration::days(1))
-                .min(today);
+            let to = c.churned_at.map_or(today, |t| t.date_naive() - Duration::days(1)).min(today);
             if from > to {
                 continue;
             }
@@ -753,34 +563,16 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
                 // Without an owner, feedback belongs to the customer's owner (KPIS.md).
                 let owner = g.chance(0.6).then(|| rep.id.clone());
                 let (id, customer) = (format!("fb-{:05}", feedback.len() + 1), Some(c.id.clone()));
-                feedback.push(Feedback {
-                    id,
-                    owner,
-                    customer,
-                    at,
-                    sentiment: sentiment.into(),
-                });
+                feedback.push(Feedback { id, owner, customer, at, sentiment: sentiment.into() });
             }
         }
         // Post-event surveys from prospects: owned by the rep, no customer.
         for _ in 0..g.rng.gen_range(2..=4) {
             let day = g.day_between(start, today);
             let at = g.office(day, team.utc_start, start);
-            let sentiment = weighted(
-                &mut g.rng,
-                &[("positive", 6), ("neutral", 3), ("negative", 1)],
-            );
-            let (id, owner) = (
-                format!("fb-{:05}", feedback.len() + 1),
-                Some(rep.id.clone()),
-            );
-            feedback.push(Feedback {
-                id,
-                owner,
-                customer: None,
-                at,
-                sentiment: sentiment.into(),
-            });
+            let sentiment = weighted(&mut g.rng, &[("positive", 6), ("neutral", 3), ("negative", 1)]);
+            let (id, owner) = (format!("fb-{:05}", feedback.len() + 1), Some(rep.id.clone()));
+            feedback.push(Feedback { id, owner, customer: None, at, sentiment: sentiment.into() });
         }
     }
 
@@ -790,32 +582,14 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
         let ym = m.format("%Y-%m").to_string();
         for t in &TEAMS {
             let marketing = rub(300_000.0 * t.size * g.rng.gen_range(0.85..1.15), 100.0);
-            let sales = rub(
-                t.reps.len() as f64 * 180_000.0 * g.rng.gen_range(0.95..1.08),
-                100.0,
-            );
+            let sales = rub(t.reps.len() as f64 * 180_000.0 * g.rng.gen_range(0.95..1.08), 100.0);
             for (category, amount) in [("marketing", marketing), ("sales", sales)] {
-                let (id, team) = (
-                    format!("cost-{ym}-{}-{category}", t.id),
-                    Some(t.id.to_string()),
-                );
-                costs.push(Cost {
-                    id,
-                    at: m,
-                    category: category.into(),
-                    amount,
-                    team,
-                });
+                let (id, team) = (format!("cost-{ym}-{}-{category}", t.id), Some(t.id.to_string()));
+                costs.push(Cost { id, at: m, category: category.into(), amount, team });
             }
         }
         let amount = rub(450_000.0 * g.rng.gen_range(0.9..1.1), 100.0);
-        costs.push(Cost {
-            id: format!("cost-{ym}-org"),
-            at: m,
-            category: "marketing".into(),
-            amount,
-            team: None,
-        });
+        costs.push(Cost { id: format!("cost-{ym}-org"), at: m, category: "marketing".into(), amount, team: None });
     }
 
     // Competitor prices observed monthly, drifting slowly upwards.
@@ -828,13 +602,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
             let price = rub(PRODUCTS[product].2 as f64 * f, 10.0);
             let at = m.and_hms_opt(9, 0, 0).expect("09:00").and_utc();
             let (competitor, product) = (competitor.to_string(), PRODUCTS[product].0.to_string());
-            prices.push(CompetitorPrice {
-                id,
-                competitor,
-                product,
-                price,
-                at,
-            });
+            prices.push(CompetitorPrice { id, competitor, product, price, at });
         }
     }
 
@@ -852,9 +620,7 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
 /// Loads (or reloads: ids are deterministic, so this upserts) the demo as of
 /// today in Moscow; returns how many records were written.
 pub async fn load_demo(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::Europe::Moscow)
-        .date_naive();
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
     let records = demo_records(today);
     // Hash once, before the transaction: argon2 is slow and must not hold a connection open.
     let hash = crate::db::users::hash_password(DEMO_PASSWORD.to_string()).await;
@@ -891,10 +657,7 @@ mod tests {
 
     #[test]
     fn the_same_day_gives_the_same_records() {
-        assert_eq!(
-            demo_records(day(2026, 11, 27)),
-            demo_records(day(2026, 11, 27))
-        );
+        assert_eq!(demo_records(day(2026, 11, 27)), demo_records(day(2026, 11, 27)));
     }
 
     #[test]
@@ -904,41 +667,19 @@ mod tests {
         for r in &records {
             for (field, kind, id) in r.references() {
                 let earlier = seen.contains(&(kind, id.to_string()));
-                assert!(
-                    earlier,
-                    "{} `{}`: {field} `{id}` is not an earlier {}",
-                    r.kind().name(),
-                    r.id(),
-                    kind.name()
-                );
+                assert!(earlier, "{} `{}`: {field} `{id}` is not an earlier {}", r.kind().name(), r.id(), kind.name());
             }
-            assert!(
-                seen.insert((r.kind(), r.id().to_string())),
-                "duplicate {} id `{}`",
-                r.kind().name(),
-                r.id()
-            );
+            assert!(seen.insert((r.kind(), r.id().to_string())), "duplicate {} id `{}`", r.kind().name(), r.id());
         }
     }
 
     #[test]
     fn the_demo_logins_exist_with_their_roles_and_emails_are_unique() {
         let records = demo_records(day(2026, 11, 27));
-        let users: Vec<&User> = records
-            .iter()
-            .filter_map(|r| {
-                if let Record::User(u) = r {
-                    Some(u)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let users: Vec<&User> =
+            records.iter().filter_map(|r| if let Record::User(u) = r { Some(u) } else { None }).collect();
         for login in DEMO_LOGINS {
-            let user = users
-                .iter()
-                .find(|u| u.email == login.email)
-                .expect(login.email);
+            let user = users.iter().find(|u| u.email == login.email).expect(login.email);
             assert_eq!(user.role, login.role, "{}", login.email);
         }
         let emails: HashSet<String> = users.iter().map(|u| u.email.to_lowercase()).collect();
@@ -953,11 +694,7 @@ mod tests {
             for r in demo_records(today) {
                 let Record::Deal(d) = r else { continue };
                 assert!(d.created_at <= cap, "{}", d.id);
-                assert!(
-                    d.amount > Decimal::ZERO && d.amount.scale() <= 2,
-                    "{}",
-                    d.id
-                );
+                assert!(d.amount > Decimal::ZERO && d.amount.scale() <= 2, "{}", d.id);
                 match (d.status.as_str(), d.closed_at) {
                     ("open", None) => {}
                     ("won" | "lost", Some(at)) => {
@@ -978,9 +715,7 @@ mod tests {
                 .filter_map(|r| match r {
                     Record::Deal(d)
                         if d.status == "won"
-                            && d.closed_at.is_some_and(|t| {
-                                t.year() == today.year() && t.month() == today.month()
-                            }) =>
+                            && d.closed_at.is_some_and(|t| t.year() == today.year() && t.month() == today.month()) =>
                     {
                         Some(d.owner.as_str())
                     }
@@ -989,11 +724,7 @@ mod tests {
                 .collect();
             for r in &records {
                 if let Record::User(u) = r {
-                    assert!(
-                        u.role != "rep" || winners.contains(u.id.as_str()),
-                        "{} won nothing in {today}",
-                        u.id
-                    );
+                    assert!(u.role != "rep" || winners.contains(u.id.as_str()), "{} won nothing in {today}", u.id);
                 }
             }
         }
@@ -1009,9 +740,6 @@ mod tests {
         assert!((1_800..=3_500).contains(&n(Kind::Deal)), "{counts:?}");
         assert!((4_000..=6_000).contains(&n(Kind::Lead)), "{counts:?}");
         assert!((10_000..=20_000).contains(&n(Kind::Activity)), "{counts:?}");
-        assert!(
-            n(Kind::Customer) > 300 && n(Kind::Feedback) > 300 && n(Kind::CompetitorPrice) > 100,
-            "{counts:?}"
-        );
+        assert!(n(Kind::Customer) > 300 && n(Kind::Feedback) > 300 && n(Kind::CompetitorPrice) > 100, "{counts:?}");
     }
 }

@@ -28,12 +28,7 @@ pub struct Window {
 
 impl Window {
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>, tz: chrono_tz::Tz) -> Window {
-        Window {
-            start,
-            end,
-            asof: end.min(Utc::now()),
-            tz,
-        }
+        Window { start, end, asof: end.min(Utc::now()), tz }
     }
 }
 
@@ -46,11 +41,9 @@ pub async fn owners_of(pool: &PgPool, scope: &Scope) -> Result<Owners, KpiError>
     let (sql, arg, what) = match scope {
         Scope::Org => return Ok(Owners(None)),
         Scope::Team(id) => ("SELECT id FROM users WHERE team_id = $1", id, "team"),
-        Scope::Region(name) => (
-            "SELECT u.id FROM users u JOIN teams t ON t.id = u.team_id WHERE t.region = $1",
-            name,
-            "region",
-        ),
+        Scope::Region(name) => {
+            ("SELECT u.id FROM users u JOIN teams t ON t.id = u.team_id WHERE t.region = $1", name, "region")
+        }
         Scope::Rep(id) => ("SELECT id FROM users WHERE id = $1", id, "user"),
     };
     let exists_sql = match scope {
@@ -58,24 +51,20 @@ pub async fn owners_of(pool: &PgPool, scope: &Scope) -> Result<Owners, KpiError>
         Scope::Region(_) => "SELECT EXISTS (SELECT 1 FROM teams WHERE region = $1)",
         _ => "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)",
     };
-    let exists: bool = sqlx::query_scalar(exists_sql)
-        .bind(arg)
-        .fetch_one(pool)
-        .await?;
+    let exists: bool = sqlx::query_scalar(exists_sql).bind(arg).fetch_one(pool).await?;
     if !exists {
         return Err(KpiError::UnknownScope(format!("no {what} `{arg}`")));
     }
-    Ok(Owners(Some(
-        sqlx::query_scalar(sql).bind(arg).fetch_all(pool).await?,
-    )))
+    Ok(Owners(Some(sqlx::query_scalar(sql).bind(arg).fetch_all(pool).await?)))
 }
 
-/// The active reps of a scope, as (id, name), for leaderboards.
-pub async fn reps_of(pool: &PgPool, scope: &Scope) -> Result<Vec<(String, String)>, KpiError> {
+/// The active reps of a scope, as (id, name, team name), for leaderboards.
+pub async fn reps_of(pool: &PgPool, scope: &Scope) -> Result<Vec<(String, String, Option<String>)>, KpiError> {
     let owners = owners_of(pool, scope).await?;
     Ok(sqlx::query_as(
-        "SELECT id, name FROM users WHERE role = 'rep' AND active AND ($1::text[] IS NULL OR id = ANY($1))
-         ORDER BY name, id",
+        "SELECT u.id, u.name, t.name FROM users u LEFT JOIN teams t ON t.id = u.team_id
+         WHERE u.role = 'rep' AND u.active AND ($1::text[] IS NULL OR u.id = ANY($1))
+         ORDER BY u.name, u.id",
     )
     .bind(owners.0)
     .fetch_all(pool)
@@ -106,14 +95,7 @@ pub async fn gather(
 ) -> Result<HashMap<String, Aggregates>, sqlx::Error> {
     let (deals, products, regions, leads, customers, activities, meetings, feedback) = tokio::try_join!(
         deal_rows(pool, owners, window, grouping),
-        breakdown_rows(
-            pool,
-            owners,
-            window,
-            grouping,
-            "d.product_id",
-            "d.product_id IS NOT NULL"
-        ),
+        breakdown_rows(pool, owners, window, grouping, "d.product_id", "d.product_id IS NOT NULL"),
         breakdown_rows(
             pool,
             owners,
@@ -131,59 +113,25 @@ pub async fn gather(
     let mut groups: HashMap<String, Aggregates> = HashMap::new();
     for (k, r) in deals {
         let a = groups.entry(k).or_default();
-        (
-            a.active_deals,
-            a.won,
-            a.won_sum,
-            a.lost,
-            a.won_upsell_or_cross,
-            a.won_new,
-        ) = (r.0, r.1, r.2, r.3, r.4, r.5);
-        (
-            a.won_with_customer_sum,
-            a.won_distinct_customers,
-            a.deals_created,
-        ) = (r.6, r.7, r.8);
+        (a.active_deals, a.won, a.won_sum, a.lost, a.won_upsell_or_cross, a.won_new) = (r.0, r.1, r.2, r.3, r.4, r.5);
+        (a.won_with_customer_sum, a.won_distinct_customers, a.deals_created) = (r.6, r.7, r.8);
     }
     for (k, product, sum) in products {
-        groups
-            .entry(k)
-            .or_default()
-            .revenue_by_product
-            .insert(product, sum);
+        groups.entry(k).or_default().revenue_by_product.insert(product, sum);
     }
     for (k, region, sum) in regions {
-        groups
-            .entry(k)
-            .or_default()
-            .sales_by_region
-            .insert(region, sum);
+        groups.entry(k).or_default().sales_by_region.insert(region, sum);
     }
     for (k, r) in leads {
         let a = groups.entry(k).or_default();
-        (
-            a.leads_created,
-            a.leads_created_converted,
-            a.leads_qualified,
-            a.leads_qualified_converted,
-        ) = (r.0, r.1, r.2, r.3);
-        (
-            a.leads_converted,
-            a.leads_converted_cost,
-            a.leads_first_contacted,
-        ) = (r.4, r.5, r.6);
-        (
-            a.leads_first_contacted_followed_up,
-            a.response_minutes_median,
-        ) = (r.7, r.8);
+        (a.leads_created, a.leads_created_converted, a.leads_qualified, a.leads_qualified_converted) =
+            (r.0, r.1, r.2, r.3);
+        (a.leads_converted, a.leads_converted_cost, a.leads_first_contacted) = (r.4, r.5, r.6);
+        (a.leads_first_contacted_followed_up, a.response_minutes_median) = (r.7, r.8);
     }
     for (k, r) in customers {
         let a = groups.entry(k).or_default();
-        (
-            a.customers_acquired,
-            a.customers_active_at_asof,
-            a.customers_lifetime_count,
-        ) = (r.0, r.1, r.2);
+        (a.customers_acquired, a.customers_active_at_asof, a.customers_lifetime_count) = (r.0, r.1, r.2);
         a.customers_lifetime_days_sum = r.3.unwrap_or(0.0) / 86_400.0;
         (a.customers_active_at_start, a.customers_retained) = (r.4, r.5);
     }
@@ -202,17 +150,9 @@ pub async fn gather(
     Ok(groups)
 }
 
-type DealRow = (
-    String,
-    (i64, i64, Decimal, i64, i64, i64, Decimal, i64, i64),
-);
+type DealRow = (String, (i64, i64, Decimal, i64, i64, i64, Decimal, i64, i64));
 
-async fn deal_rows(
-    pool: &PgPool,
-    owners: &Owners,
-    w: Window,
-    g: Grouping,
-) -> Result<Vec<DealRow>, sqlx::Error> {
+async fn deal_rows(pool: &PgPool, owners: &Owners, w: Window, g: Grouping) -> Result<Vec<DealRow>, sqlx::Error> {
     let sql = format!(
         "SELECT {k} AS k,
            count(*) FILTER (WHERE created_at < $4 AND (status = 'open' OR closed_at >= $4)),
@@ -231,10 +171,7 @@ async fn deal_rows(
     );
     let rows: Vec<(String, i64, i64, Decimal, i64, i64, i64, Decimal, i64, i64)> =
         bind_window(&sql, owners, w).fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.0, (r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9)))
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.0, (r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))).collect())
 }
 
 /// Won revenue in P per (group, label) where label is a product id or a region.
@@ -257,26 +194,12 @@ async fn breakdown_rows(
          GROUP BY 1, 2",
         k = key(g, "d.owner_id")
     );
-    sqlx::query_as(&sql)
-        .bind(&owners.0)
-        .bind(w.start)
-        .bind(w.end)
-        .bind(w.asof)
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(&sql).bind(&owners.0).bind(w.start).bind(w.end).bind(w.asof).fetch_all(pool).await
 }
 
-type LeadRow = (
-    String,
-    (i64, i64, i64, i64, i64, Decimal, i64, i64, Option<f64>),
-);
+type LeadRow = (String, (i64, i64, i64, i64, i64, Decimal, i64, i64, Option<f64>));
 
-async fn lead_rows(
-    pool: &PgPool,
-    owners: &Owners,
-    w: Window,
-    g: Grouping,
-) -> Result<Vec<LeadRow>, sqlx::Error> {
+async fn lead_rows(pool: &PgPool, owners: &Owners, w: Window, g: Grouping) -> Result<Vec<LeadRow>, sqlx::Error> {
     let sql = format!(
         "SELECT {k},
            count(*) FILTER (WHERE created),
@@ -294,22 +217,9 @@ async fn lead_rows(
          GROUP BY 1",
         k = key(g, "owner_id")
     );
-    let rows: Vec<(
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        Decimal,
-        i64,
-        i64,
-        Option<f64>,
-    )> = bind_window(&sql, owners, w).fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.0, (r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9)))
-        .collect())
+    let rows: Vec<(String, i64, i64, i64, i64, i64, Decimal, i64, i64, Option<f64>)> =
+        bind_window(&sql, owners, w).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| (r.0, (r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))).collect())
 }
 
 type CustomerRow = (String, (i64, i64, i64, Option<f64>, i64, i64));
@@ -336,10 +246,7 @@ async fn customer_rows(
     );
     let rows: Vec<(String, i64, i64, i64, Option<f64>, i64, i64)> =
         bind_window(&sql, owners, w).fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.0, (r.1, r.2, r.3, r.4, r.5, r.6)))
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.0, (r.1, r.2, r.3, r.4, r.5, r.6))).collect())
 }
 
 async fn activity_rows(
@@ -400,20 +307,11 @@ fn bind_window<'q, O>(
 where
     O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
-    sqlx::query_as(sql)
-        .bind(&owners.0)
-        .bind(w.start)
-        .bind(w.end)
-        .bind(w.asof)
+    sqlx::query_as(sql).bind(&owners.0).bind(w.start).bind(w.end).bind(w.asof)
 }
 
 /// Costs dated in P (a date is in P when its local midnight is), of one team or of the whole organisation.
-pub async fn add_costs(
-    pool: &PgPool,
-    team: Option<&str>,
-    w: Window,
-    a: &mut Aggregates,
-) -> Result<(), sqlx::Error> {
+pub async fn add_costs(pool: &PgPool, team: Option<&str>, w: Window, a: &mut Aggregates) -> Result<(), sqlx::Error> {
     let (all, marketing): (Decimal, Decimal) = sqlx::query_as(
         "SELECT coalesce(sum(amount), 0), coalesce(sum(amount) FILTER (WHERE category = 'marketing'), 0)
          FROM costs
@@ -431,11 +329,7 @@ pub async fn add_costs(
 }
 
 /// Per product with competitor prices observed in P: our list price and their mean price.
-pub async fn add_competitor_prices(
-    pool: &PgPool,
-    w: Window,
-    a: &mut Aggregates,
-) -> Result<(), sqlx::Error> {
+pub async fn add_competitor_prices(pool: &PgPool, w: Window, a: &mut Aggregates) -> Result<(), sqlx::Error> {
     let rows: Vec<(String, Decimal, Decimal)> = sqlx::query_as(
         "SELECT p.id, p.price, avg(cp.price)
          FROM competitor_prices cp JOIN products p ON p.id = cp.product_id
@@ -446,10 +340,7 @@ pub async fn add_competitor_prices(
     .bind(w.end)
     .fetch_all(pool)
     .await?;
-    a.competitor_prices = rows
-        .into_iter()
-        .map(|(id, ours, mean)| (id, (ours, mean)))
-        .collect();
+    a.competitor_prices = rows.into_iter().map(|(id, ours, mean)| (id, (ours, mean))).collect();
     Ok(())
 }
 
@@ -515,6 +406,7 @@ pub struct RankedRep {
     pub rank: usize,
     pub id: String,
     pub name: String,
+    pub team: Option<String>,
     pub value: Option<f64>,
 }
 
@@ -527,25 +419,26 @@ pub async fn leaderboard(
     kpi: &crate::kpi::KpiDef,
 ) -> Result<Vec<RankedRep>, KpiError> {
     let reps = reps_of(pool, scope).await?;
-    let owners = Owners(Some(reps.iter().map(|(id, _)| id.clone()).collect()));
+    let owners = Owners(Some(reps.iter().map(|(id, _, _)| id.clone()).collect()));
     let groups = gather(pool, &owners, window, Grouping::PerOwner).await?;
     let empty = Aggregates::default();
+    let teams: HashMap<String, Option<String>> = reps.iter().map(|(id, _, team)| (id.clone(), team.clone())).collect();
     let values: Vec<(String, String, Option<f64>)> = reps
         .into_iter()
-        .map(|(id, name)| {
-            let value =
-                crate::kpi::formulas::value(kpi.id, groups.get(&id).unwrap_or(&empty)).value;
+        .map(|(id, name, _)| {
+            let value = crate::kpi::formulas::value(kpi.id, groups.get(&id).unwrap_or(&empty)).value;
             (id, name, value)
         })
         .collect();
-    Ok(rank(values, kpi.better))
+    let mut ranked = rank(values, kpi.better);
+    for r in &mut ranked {
+        r.team = teams.get(&r.id).cloned().flatten();
+    }
+    Ok(ranked)
 }
 
 /// Competition ranking of (id, name, value); ties keep name order.
-pub fn rank(
-    mut values: Vec<(String, String, Option<f64>)>,
-    better: crate::kpi::Better,
-) -> Vec<RankedRep> {
+pub fn rank(mut values: Vec<(String, String, Option<f64>)>, better: crate::kpi::Better) -> Vec<RankedRep> {
     use std::cmp::Ordering;
     let order = |a: &Option<f64>, b: &Option<f64>| match (a, b) {
         (Some(x), Some(y)) => match better {
@@ -556,23 +449,14 @@ pub fn rank(
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     };
-    values.sort_by(|a, b| {
-        order(&a.2, &b.2)
-            .then_with(|| a.1.cmp(&b.1))
-            .then_with(|| a.0.cmp(&b.0))
-    });
+    values.sort_by(|a, b| order(&a.2, &b.2).then_with(|| a.1.cmp(&b.1)).then_with(|| a.0.cmp(&b.0)));
     let mut ranked: Vec<RankedRep> = Vec::with_capacity(values.len());
     for (i, (id, name, value)) in values.into_iter().enumerate() {
         let rank = match ranked.last() {
             Some(prev) if prev.value == value => prev.rank,
             _ => i + 1,
         };
-        ranked.push(RankedRep {
-            rank,
-            id,
-            name,
-            value,
-        });
+        ranked.push(RankedRep { rank, id, name, team: None, value });
     }
     ranked
 }
@@ -589,13 +473,7 @@ mod tests {
     #[test]
     fn equal_values_share_a_rank_and_nulls_come_last_together() {
         let ranked = rank(
-            vec![
-                v("D", None),
-                v("A", Some(5.0)),
-                v("B", Some(7.0)),
-                v("C", Some(5.0)),
-                v("E", None),
-            ],
+            vec![v("D", None), v("A", Some(5.0)), v("B", Some(7.0)), v("C", Some(5.0)), v("E", None)],
             Better::Higher,
         );
         let got: Vec<(usize, &str)> = ranked.iter().map(|r| (r.rank, r.name.as_str())).collect();
@@ -604,10 +482,7 @@ mod tests {
 
     #[test]
     fn lower_is_better_ranks_ascending() {
-        let ranked = rank(
-            vec![v("A", Some(30.0)), v("B", Some(12.5)), v("C", None)],
-            Better::Lower,
-        );
+        let ranked = rank(vec![v("A", Some(30.0)), v("B", Some(12.5)), v("C", None)], Better::Lower);
         let got: Vec<(usize, &str)> = ranked.iter().map(|r| (r.rank, r.name.as_str())).collect();
         assert_eq!(got, vec![(1, "B"), (2, "A"), (3, "C")]);
     }

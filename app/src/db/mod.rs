@@ -2,7 +2,6 @@
 
 pub mod demo;
 pub mod kpis;
-pub mod leaderboard;
 pub mod records;
 pub mod settings;
 pub mod targets;

@@ -31,10 +31,7 @@ pub async fn store_batch(pool: &PgPool, values: &[Value]) -> Result<usize, Store
 }
 
 /// The stored ids and emails that the batch refers to.
-async fn load_existing(
-    pool: &PgPool,
-    records: &[(usize, Record)],
-) -> Result<Existing, sqlx::Error> {
+async fn load_existing(pool: &PgPool, records: &[(usize, Record)]) -> Result<Existing, sqlx::Error> {
     let mut wanted: HashMap<Kind, HashSet<String>> = HashMap::new();
     let mut emails = Vec::new();
     for (_, record) in records {
@@ -65,10 +62,7 @@ async fn load_existing(
 
 /// Upserts already-validated records, kind by kind in dependency order. When an
 /// id repeats within the batch, its last version wins.
-pub async fn upsert_records(
-    tx: &mut Transaction<'_, Postgres>,
-    records: &[Record],
-) -> Result<(), sqlx::Error> {
+pub async fn upsert_records(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<(), sqlx::Error> {
     let mut last: HashMap<(Kind, &str), usize> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
         last.insert((r.kind(), r.id()), i);
@@ -100,11 +94,7 @@ macro_rules! columns {
     }};
 }
 
-async fn upsert_kind(
-    tx: &mut Transaction<'_, Postgres>,
-    kind: Kind,
-    batch: &[&Record],
-) -> Result<(), sqlx::Error> {
+async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&Record]) -> Result<(), sqlx::Error> {
     let conn = &mut **tx;
     match kind {
         Kind::Team => {
@@ -113,12 +103,14 @@ async fn upsert_kind(
                 "INSERT INTO teams (id, name, region) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[])
                  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, region = EXCLUDED.region, updated_at = now()",
             )
-            .bind(id).bind(name).bind(region)
-            .execute(conn).await?;
+            .bind(id)
+            .bind(name)
+            .bind(region)
+            .execute(conn)
+            .await?;
         }
         Kind::User => {
-            let (id, name, email, role, team) =
-                columns!(batch, User, [id, name, email, role, team]);
+            let (id, name, email, role, team) = columns!(batch, User, [id, name, email, role, team]);
             sqlx::query(
                 "INSERT INTO users (id, name, email, role, team_id)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
@@ -139,15 +131,15 @@ async fn upsert_kind(
                 "INSERT INTO products (id, name, price) SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[])
                  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, updated_at = now()",
             )
-            .bind(id).bind(name).bind(price)
-            .execute(conn).await?;
+            .bind(id)
+            .bind(name)
+            .bind(price)
+            .execute(conn)
+            .await?;
         }
         Kind::Customer => {
-            let (id, name, region, owner, acquired_at, churned_at) = columns!(
-                batch,
-                Customer,
-                [id, name, region, owner, acquired_at, churned_at]
-            );
+            let (id, name, region, owner, acquired_at, churned_at) =
+                columns!(batch, Customer, [id, name, region, owner, acquired_at, churned_at]);
             sqlx::query(
                 "INSERT INTO customers (id, name, region, owner_id, acquired_at, churned_at)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
@@ -196,16 +188,22 @@ async fn upsert_kind(
                    first_contact_at = EXCLUDED.first_contact_at, followed_up_at = EXCLUDED.followed_up_at,
                    converted_at = EXCLUDED.converted_at, customer_id = EXCLUDED.customer_id, updated_at = now()",
             )
-            .bind(id).bind(owner).bind(created_at).bind(source).bind(cost).bind(qualified_at)
-            .bind(first_contact_at).bind(followed_up_at).bind(converted_at).bind(customer)
-            .execute(conn).await?;
+            .bind(id)
+            .bind(owner)
+            .bind(created_at)
+            .bind(source)
+            .bind(cost)
+            .bind(qualified_at)
+            .bind(first_contact_at)
+            .bind(followed_up_at)
+            .bind(converted_at)
+            .bind(customer)
+            .execute(conn)
+            .await?;
         }
         Kind::Deal => {
-            let (id, owner, customer, product, amount, deal_type, created_at, status, closed_at) = columns!(
-                batch,
-                Deal,
-                [id, owner, customer, product, amount, deal_type, created_at, status, closed_at]
-            );
+            let (id, owner, customer, product, amount, deal_type, created_at, status, closed_at) =
+                columns!(batch, Deal, [id, owner, customer, product, amount, deal_type, created_at, status, closed_at]);
             sqlx::query(
                 "INSERT INTO deals (id, owner_id, customer_id, product_id, amount, deal_type, created_at, status, closed_at)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],
@@ -220,11 +218,8 @@ async fn upsert_kind(
             .execute(conn).await?;
         }
         Kind::Activity => {
-            let (id, owner, activity_type, at, customer, lead) = columns!(
-                batch,
-                Activity,
-                [id, owner, activity_type, at, customer, lead]
-            );
+            let (id, owner, activity_type, at, customer, lead) =
+                columns!(batch, Activity, [id, owner, activity_type, at, customer, lead]);
             sqlx::query(
                 "INSERT INTO activities (id, owner_id, activity_type, at, customer_id, lead_id)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
@@ -235,11 +230,8 @@ async fn upsert_kind(
             .execute(conn).await?;
         }
         Kind::MeetingRequest => {
-            let (id, owner, proposed_at, outcome, customer, lead) = columns!(
-                batch,
-                MeetingRequest,
-                [id, owner, proposed_at, outcome, customer, lead]
-            );
+            let (id, owner, proposed_at, outcome, customer, lead) =
+                columns!(batch, MeetingRequest, [id, owner, proposed_at, outcome, customer, lead]);
             sqlx::query(
                 "INSERT INTO meeting_requests (id, owner_id, proposed_at, outcome, customer_id, lead_id)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
@@ -247,24 +239,33 @@ async fn upsert_kind(
                    outcome = EXCLUDED.outcome, customer_id = EXCLUDED.customer_id, lead_id = EXCLUDED.lead_id,
                    updated_at = now()",
             )
-            .bind(id).bind(owner).bind(proposed_at).bind(outcome).bind(customer).bind(lead)
-            .execute(conn).await?;
+            .bind(id)
+            .bind(owner)
+            .bind(proposed_at)
+            .bind(outcome)
+            .bind(customer)
+            .bind(lead)
+            .execute(conn)
+            .await?;
         }
         Kind::Feedback => {
-            let (id, owner, customer, at, sentiment) =
-                columns!(batch, Feedback, [id, owner, customer, at, sentiment]);
+            let (id, owner, customer, at, sentiment) = columns!(batch, Feedback, [id, owner, customer, at, sentiment]);
             sqlx::query(
                 "INSERT INTO feedback (id, owner_id, customer_id, at, sentiment)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
                  ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, customer_id = EXCLUDED.customer_id,
                    at = EXCLUDED.at, sentiment = EXCLUDED.sentiment, updated_at = now()",
             )
-            .bind(id).bind(owner).bind(customer).bind(at).bind(sentiment)
-            .execute(conn).await?;
+            .bind(id)
+            .bind(owner)
+            .bind(customer)
+            .bind(at)
+            .bind(sentiment)
+            .execute(conn)
+            .await?;
         }
         Kind::Cost => {
-            let (id, at, category, amount, team) =
-                columns!(batch, Cost, [id, at, category, amount, team]);
+            let (id, at, category, amount, team) = columns!(batch, Cost, [id, at, category, amount, team]);
             sqlx::query(
                 "INSERT INTO costs (id, at, category, amount, team_id)
                  SELECT * FROM UNNEST($1::text[], $2::date[], $3::text[], $4::numeric[], $5::text[])
@@ -288,8 +289,13 @@ async fn upsert_kind(
                  ON CONFLICT (id) DO UPDATE SET competitor = EXCLUDED.competitor, product_id = EXCLUDED.product_id,
                    price = EXCLUDED.price, at = EXCLUDED.at, updated_at = now()",
             )
-            .bind(id).bind(competitor).bind(product).bind(price).bind(at)
-            .execute(conn).await?;
+            .bind(id)
+            .bind(competitor)
+            .bind(product)
+            .bind(price)
+            .bind(at)
+            .execute(conn)
+            .await?;
         }
     }
     Ok(())

@@ -4,29 +4,17 @@ use sqlx::PgPool;
 use std::collections::HashMap;
 
 /// Targets set for `scope` in `period` (both as their API text), by KPI id.
-pub async fn for_scope(
-    pool: &PgPool,
-    scope: &str,
-    period: &str,
-) -> Result<HashMap<String, f64>, sqlx::Error> {
-    let rows: Vec<(String, f64)> =
-        sqlx::query_as("SELECT kpi, value FROM targets WHERE scope = $1 AND period = $2")
-            .bind(scope)
-            .bind(period)
-            .fetch_all(pool)
-            .await?;
+pub async fn for_scope(pool: &PgPool, scope: &str, period: &str) -> Result<HashMap<String, f64>, sqlx::Error> {
+    let rows: Vec<(String, f64)> = sqlx::query_as("SELECT kpi, value FROM targets WHERE scope = $1 AND period = $2")
+        .bind(scope)
+        .bind(period)
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().collect())
 }
 
 /// Sets or replaces a target.
-pub async fn set(
-    pool: &PgPool,
-    kpi: &str,
-    scope: &str,
-    period: &str,
-    value: f64,
-    by: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn set(pool: &PgPool, kpi: &str, scope: &str, period: &str, value: f64, by: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO targets (kpi, scope, period, value, set_by) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (kpi, scope, period) DO UPDATE SET value = EXCLUDED.value, set_by = EXCLUDED.set_by, updated_at = now()",
@@ -39,4 +27,59 @@ pub async fn set(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Who may set a target for `scope`: admins for anything; managers for their
+/// own team and its members; reps never.
+pub async fn may_set(
+    pool: &PgPool,
+    user: &crate::auth::CurrentUser,
+    scope: &crate::kpi::Scope,
+) -> Result<bool, sqlx::Error> {
+    use crate::auth::Role;
+    use crate::kpi::Scope;
+    Ok(match (user.role, scope, user.team_id.as_deref()) {
+        (Role::Admin, _, _) => true,
+        (Role::Manager, Scope::Team(id), Some(own)) => id == own,
+        (Role::Manager, Scope::Rep(id), Some(own)) => {
+            let team: Option<Option<String>> =
+                sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(id).fetch_optional(pool).await?;
+            team.flatten().as_deref() == Some(own)
+        }
+        _ => false,
+    })
+}
+
+/// Removes a target.
+pub async fn clear(pool: &PgPool, kpi: &str, scope: &str, period: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM targets WHERE kpi = $1 AND scope = $2 AND period = $3")
+        .bind(kpi)
+        .bind(scope)
+        .bind(period)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Copies every target of `scopes` from period `from` to period `to`, replacing what `to` had.
+pub async fn copy(pool: &PgPool, scopes: &[String], from: &str, to: &str, by: &str) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM targets WHERE scope = ANY($1) AND period = $2")
+        .bind(scopes)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    let copied = sqlx::query(
+        "INSERT INTO targets (kpi, scope, period, value, set_by)
+         SELECT kpi, scope, $3, value, $4 FROM targets WHERE scope = ANY($1) AND period = $2",
+    )
+    .bind(scopes)
+    .bind(from)
+    .bind(to)
+    .bind(by)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(copied)
 }

@@ -1,9 +1,7 @@
 //! Users, passwords and API tokens.
 
 use crate::auth::{CurrentUser, Role};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -25,29 +23,19 @@ pub enum UserError {
 type Row = (String, String, String, String, Option<String>);
 
 fn to_user((id, name, email, role, team_id): Row) -> CurrentUser {
-    CurrentUser {
-        id,
-        name,
-        email,
-        role: Role::parse(&role).unwrap_or(Role::Rep),
-        team_id,
-    }
+    CurrentUser { id, name, email, role: Role::parse(&role).unwrap_or(Role::Rep), team_id }
 }
 
 pub async fn find_active(pool: &PgPool, id: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
-    let row: Option<Row> =
-        sqlx::query_as("SELECT id, name, email, role, team_id FROM users WHERE id = $1 AND active")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<Row> = sqlx::query_as("SELECT id, name, email, role, team_id FROM users WHERE id = $1 AND active")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.map(to_user))
 }
 
 /// The active user with this email and a password, with the password hash.
-pub async fn find_login(
-    pool: &PgPool,
-    email: &str,
-) -> Result<Option<(CurrentUser, String)>, sqlx::Error> {
+pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<(CurrentUser, String)>, sqlx::Error> {
     let row: Option<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
         "SELECT id, name, email, role, team_id, password_hash FROM users
          WHERE lower(email) = lower($1) AND active AND password_hash IS NOT NULL",
@@ -55,18 +43,14 @@ pub async fn find_login(
     .bind(email)
     .fetch_optional(pool)
     .await?;
-    Ok(row
-        .map(|(id, name, email, role, team, hash)| (to_user((id, name, email, role, team)), hash)))
+    Ok(row.map(|(id, name, email, role, team, hash)| (to_user((id, name, email, role, team)), hash)))
 }
 
 /// Argon2id with the crate's recommended parameters, off the async runtime.
 pub async fn hash_password(password: String) -> String {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .expect("argon2 hashing")
-            .to_string()
+        Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashing").to_string()
     })
     .await
     .expect("hashing task")
@@ -75,11 +59,7 @@ pub async fn hash_password(password: String) -> String {
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false)
     })
     .await
@@ -98,42 +78,36 @@ pub struct NewUser {
 pub async fn create_user(pool: &PgPool, new: NewUser) -> Result<String, UserError> {
     let email = new.email.trim().to_string();
     if !email.contains('@') {
-        return Err(UserError::Invalid(format!(
-            "`{email}` is not an email address"
-        )));
+        return Err(UserError::Invalid(format!("`{email}` is not an email address")));
     }
     if new.name.trim().is_empty() {
         return Err(UserError::Invalid("the name must not be empty".into()));
     }
     if new.password.chars().count() < 8 {
-        return Err(UserError::Invalid(
-            "the password must be at least 8 characters".into(),
-        ));
+        return Err(UserError::Invalid("the password must be at least 8 characters".into()));
     }
     if let Some(team) = &new.team {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)")
-            .bind(team)
-            .fetch_one(pool)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)").bind(team).fetch_one(pool).await?;
         if !exists {
             return Err(UserError::UnknownTeam(team.clone()));
         }
     }
     let hash = hash_password(new.password).await;
     let id = format!("u-{}", hex::encode(rand::random::<[u8; 5]>()));
-    let result = sqlx::query("INSERT INTO users (id, name, email, role, team_id, password_hash) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&id)
-        .bind(new.name.trim())
-        .bind(&email)
-        .bind(new.role.as_str())
-        .bind(&new.team)
-        .bind(hash)
-        .execute(pool)
-        .await;
+    let result = sqlx::query(
+        "INSERT INTO users (id, name, email, role, team_id, password_hash) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(new.name.trim())
+    .bind(&email)
+    .bind(new.role.as_str())
+    .bind(&new.team)
+    .bind(hash)
+    .execute(pool)
+    .await;
     match result {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(UserError::EmailTaken(email))
-        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(UserError::EmailTaken(email)),
         Err(e) => Err(e.into()),
         Ok(_) => Ok(id),
     }
@@ -160,15 +134,12 @@ fn token_digest(token: &str) -> Vec<u8> {
 /// Creates an API token for the user with this email; only its SHA-256 is stored.
 pub async fn create_token(pool: &PgPool, email: &str, label: &str) -> Result<String, UserError> {
     if label.trim().is_empty() {
-        return Err(UserError::Invalid(
-            "the token name must not be empty".into(),
-        ));
+        return Err(UserError::Invalid("the token name must not be empty".into()));
     }
-    let user_id: Option<String> =
-        sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1) AND active")
-            .bind(email)
-            .fetch_optional(pool)
-            .await?;
+    let user_id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1) AND active")
+        .bind(email)
+        .fetch_optional(pool)
+        .await?;
     let user_id = user_id.ok_or_else(|| UserError::UnknownEmail(email.to_string()))?;
     let token = format!("kpa_{}", hex::encode(rand::random::<[u8; 24]>()));
     sqlx::query("INSERT INTO api_tokens (user_id, label, token_sha256) VALUES ($1, $2, $3)")
@@ -181,10 +152,7 @@ pub async fn create_token(pool: &PgPool, email: &str, label: &str) -> Result<Str
 }
 
 /// The active user an unrevoked token belongs to.
-pub async fn user_for_token(
-    pool: &PgPool,
-    token: &str,
-) -> Result<Option<CurrentUser>, sqlx::Error> {
+pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(
         "UPDATE api_tokens t SET last_used_at = now() FROM users u
          WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND u.id = t.user_id AND u.active

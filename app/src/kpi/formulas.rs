@@ -64,11 +64,7 @@ pub struct KpiValue {
 
 impl KpiValue {
     fn plain(value: Option<f64>) -> Self {
-        KpiValue {
-            value,
-            breakdown: None,
-            negative_share: None,
-        }
+        KpiValue { value, breakdown: None, negative_share: None }
     }
 }
 
@@ -115,45 +111,30 @@ pub fn value(id: &str, a: &Aggregates) -> KpiValue {
         // cost_per_lead: marketing costs in P / leads created in P.
         "cost_per_lead" => KpiValue::plain(money_ratio(a.marketing_costs, a.leads_created)),
         // acquisition_cost: sum(cost of leads converted in P) / count(leads converted in P).
-        "acquisition_cost" => {
-            KpiValue::plain(money_ratio(a.leads_converted_cost, a.leads_converted))
-        }
+        "acquisition_cost" => KpiValue::plain(money_ratio(a.leads_converted_cost, a.leads_converted)),
         // competitor_price_index: per product, our price / mean competitor price × 100; value = mean.
         "competitor_price_index" => {
             let breakdown: BTreeMap<String, f64> = a
                 .competitor_prices
                 .iter()
                 .filter(|(_, (_, mean))| !mean.is_zero())
-                .map(|(product, (ours, mean))| {
-                    (product.clone(), money(*ours / *mean * Decimal::ONE_HUNDRED))
-                })
+                .map(|(product, (ours, mean))| (product.clone(), money(*ours / *mean * Decimal::ONE_HUNDRED)))
                 .collect();
             let value = ratio(breakdown.values().sum(), breakdown.len() as i64);
-            KpiValue {
-                value,
-                breakdown: Some(breakdown),
-                negative_share: None,
-            }
+            KpiValue { value, breakdown: Some(breakdown), negative_share: None }
         }
         // sales_by_region: per region, won amounts; value = sum of entries.
         "sales_by_region" => map_sum(&a.sales_by_region),
         // new_opportunities: deals created in P.
         "new_opportunities" => KpiValue::plain(Some(a.deals_created as f64)),
         // customer_engagement: activities in P naming a customer / customers active at asof.
-        "customer_engagement" => KpiValue::plain(ratio(
-            a.activities_with_customer as f64,
-            a.customers_active_at_asof,
-        )),
+        "customer_engagement" => KpiValue::plain(ratio(a.activities_with_customer as f64, a.customers_active_at_asof)),
         // upsell_rate: won upsell or cross-sell / won new × 100.
         "upsell_rate" => KpiValue::plain(percent(a.won_upsell_or_cross, a.won_new)),
         // qualified_lead_conversion: of leads qualified in P, share converted before asof.
-        "qualified_lead_conversion" => {
-            KpiValue::plain(percent(a.leads_qualified_converted, a.leads_qualified))
-        }
+        "qualified_lead_conversion" => KpiValue::plain(percent(a.leads_qualified_converted, a.leads_qualified)),
         // customer_acquisition_rate: of leads created in P, share converted before asof.
-        "customer_acquisition_rate" => {
-            KpiValue::plain(percent(a.leads_created_converted, a.leads_created))
-        }
+        "customer_acquisition_rate" => KpiValue::plain(percent(a.leads_created_converted, a.leads_created)),
         // response_time: median minutes from creation to first contact.
         "response_time" => KpiValue::plain(a.response_minutes_median),
         // positive_feedback_rate: positive / all feedback in P × 100 (negative share beside it).
@@ -163,32 +144,19 @@ pub fn value(id: &str, a: &Aggregates) -> KpiValue {
             negative_share: percent(a.feedback_negative, a.feedback),
         },
         // lead_follow_up_rate: of leads first contacted in P, share followed up before asof.
-        "lead_follow_up_rate" => KpiValue::plain(percent(
-            a.leads_first_contacted_followed_up,
-            a.leads_first_contacted,
-        )),
+        "lead_follow_up_rate" => KpiValue::plain(percent(a.leads_first_contacted_followed_up, a.leads_first_contacted)),
         // meeting_acceptance_rate: of requests proposed in P, share accepted.
-        "meeting_acceptance_rate" => {
-            KpiValue::plain(percent(a.meetings_accepted, a.meetings_proposed))
-        }
+        "meeting_acceptance_rate" => KpiValue::plain(percent(a.meetings_accepted, a.meetings_proposed)),
         // touchpoints: activities in P.
         "touchpoints" => KpiValue::plain(Some(a.touchpoints as f64)),
         // won_lost_ratio: won in P / lost in P.
         "won_lost_ratio" => KpiValue::plain(ratio(a.won as f64, a.lost)),
         // avg_customer_lifetime: mean days from acquisition to churn (or asof).
-        "avg_customer_lifetime" => KpiValue::plain(ratio(
-            a.customers_lifetime_days_sum,
-            a.customers_lifetime_count,
-        )),
+        "avg_customer_lifetime" => KpiValue::plain(ratio(a.customers_lifetime_days_sum, a.customers_lifetime_count)),
         // retention_rate: of customers active at start, share still active at asof.
-        "retention_rate" => {
-            KpiValue::plain(percent(a.customers_retained, a.customers_active_at_start))
-        }
+        "retention_rate" => KpiValue::plain(percent(a.customers_retained, a.customers_active_at_start)),
         // revenue_per_customer: won amounts naming a customer / distinct customers.
-        "revenue_per_customer" => KpiValue::plain(money_ratio(
-            a.won_with_customer_sum,
-            a.won_distinct_customers,
-        )),
+        "revenue_per_customer" => KpiValue::plain(money_ratio(a.won_with_customer_sum, a.won_distinct_customers)),
         // revenue: won amounts in P (0 when none).
         "revenue" => KpiValue::plain(Some(money(a.won_sum))),
         other => unreachable!("unknown KPI id {other}"),
@@ -228,14 +196,9 @@ mod tests {
         ] {
             assert_eq!(value(id, &a).value, None, "{id}");
         }
-        for id in [
-            "active_deals",
-            "new_opportunities",
-            "touchpoints",
-            "revenue",
-            "revenue_by_product",
-            "sales_by_region",
-        ] {
+        for id in
+            ["active_deals", "new_opportunities", "touchpoints", "revenue", "revenue_by_product", "sales_by_region"]
+        {
             assert_eq!(value(id, &a).value, Some(0.0), "{id}");
         }
     }
@@ -243,14 +206,8 @@ mod tests {
     #[test]
     fn deal_ratios_from_hand_counts() {
         // 3 won (100.10 + 200.20 + 300.30), 1 lost; 1 won upsell, 2 won new.
-        let a = Aggregates {
-            won: 3,
-            won_sum: d(60060),
-            lost: 1,
-            won_upsell_or_cross: 1,
-            won_new: 2,
-            ..Default::default()
-        };
+        let a =
+            Aggregates { won: 3, won_sum: d(60060), lost: 1, won_upsell_or_cross: 1, won_new: 2, ..Default::default() };
         assert_eq!(value("avg_deal_size", &a).value, Some(200.2));
         assert_eq!(value("win_rate", &a).value, Some(75.0));
         assert_eq!(value("won_lost_ratio", &a).value, Some(3.0));
@@ -261,8 +218,7 @@ mod tests {
     #[test]
     fn competitor_index_is_the_mean_of_the_products_indexes() {
         let mut a = Aggregates::default();
-        a.competitor_prices
-            .insert("p1".into(), (d(11000), d(10000))); // 110 %
+        a.competitor_prices.insert("p1".into(), (d(11000), d(10000))); // 110 %
         a.competitor_prices.insert("p2".into(), (d(9000), d(10000))); //  90 %
         a.competitor_prices.insert("p3".into(), (d(5000), d(4000))); // 125 %
         let v = value("competitor_price_index", &a);
@@ -272,12 +228,7 @@ mod tests {
 
     #[test]
     fn feedback_reports_the_negative_share_beside_the_positive() {
-        let a = Aggregates {
-            feedback: 8,
-            feedback_positive: 5,
-            feedback_negative: 2,
-            ..Default::default()
-        };
+        let a = Aggregates { feedback: 8, feedback_positive: 5, feedback_negative: 2, ..Default::default() };
         let v = value("positive_feedback_rate", &a);
         assert_eq!((v.value, v.negative_share), (Some(62.5), Some(25.0)));
     }

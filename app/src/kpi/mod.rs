@@ -77,15 +77,7 @@ const fn kpi(
     applies: Applies,
     breakdown: bool,
 ) -> KpiDef {
-    KpiDef {
-        id,
-        name_ru,
-        name_en,
-        unit,
-        better,
-        applies,
-        breakdown,
-    }
+    KpiDef { id, name_ru, name_en, unit, better, applies, breakdown }
 }
 
 use Applies::*;
@@ -94,69 +86,13 @@ use Unit::*;
 
 /// The KPIs in KPIS.md's order.
 pub const KPIS: [KpiDef; 24] = [
-    kpi(
-        "active_deals",
-        "Число активных продаж",
-        "Active deals",
-        Count,
-        Higher,
-        All,
-        false,
-    ),
-    kpi(
-        "avg_deal_size",
-        "Средний размер сделки",
-        "Average deal size",
-        Money,
-        Higher,
-        All,
-        false,
-    ),
-    kpi(
-        "win_rate",
-        "Процент выигранных сделок",
-        "Win rate",
-        Percent,
-        Higher,
-        All,
-        false,
-    ),
-    kpi(
-        "cac",
-        "Стоимость привлечения клиента",
-        "Customer acquisition cost",
-        Money,
-        Lower,
-        TeamAndOrg,
-        false,
-    ),
-    kpi(
-        "revenue_by_product",
-        "Доход от продукта",
-        "Revenue by product",
-        Money,
-        Higher,
-        All,
-        true,
-    ),
-    kpi(
-        "cost_per_lead",
-        "Стоимость лида",
-        "Cost per lead",
-        Money,
-        Lower,
-        TeamAndOrg,
-        false,
-    ),
-    kpi(
-        "acquisition_cost",
-        "Стоимость привлечения",
-        "Cost per acquired buyer",
-        Money,
-        Lower,
-        All,
-        false,
-    ),
+    kpi("active_deals", "Число активных продаж", "Active deals", Count, Higher, All, false),
+    kpi("avg_deal_size", "Средний размер сделки", "Average deal size", Money, Higher, All, false),
+    kpi("win_rate", "Процент выигранных сделок", "Win rate", Percent, Higher, All, false),
+    kpi("cac", "Стоимость привлечения клиента", "Customer acquisition cost", Money, Lower, TeamAndOrg, false),
+    kpi("revenue_by_product", "Доход от продукта", "Revenue by product", Money, Higher, All, true),
+    kpi("cost_per_lead", "Стоимость лида", "Cost per lead", Money, Lower, TeamAndOrg, false),
+    kpi("acquisition_cost", "Стоимость привлечения", "Cost per acquired buyer", Money, Lower, All, false),
     kpi(
         "competitor_price_index",
         "Ценовая политика конкурентов",
@@ -166,33 +102,9 @@ pub const KPIS: [KpiDef; 24] = [
         OrgOnly,
         true,
     ),
-    kpi(
-        "sales_by_region",
-        "Объем продаж по регионам",
-        "Sales by region",
-        Money,
-        Higher,
-        All,
-        true,
-    ),
-    kpi(
-        "new_opportunities",
-        "Количество новых возможностей",
-        "New opportunities",
-        Count,
-        Higher,
-        All,
-        false,
-    ),
-    kpi(
-        "customer_engagement",
-        "Вовлеченность клиентов",
-        "Customer engagement",
-        PerCustomer,
-        Higher,
-        All,
-        false,
-    ),
+    kpi("sales_by_region", "Объем продаж по регионам", "Sales by region", Money, Higher, All, true),
+    kpi("new_opportunities", "Количество новых возможностей", "New opportunities", Count, Higher, All, false),
+    kpi("customer_engagement", "Вовлеченность клиентов", "Customer engagement", PerCustomer, Higher, All, false),
     kpi(
         "upsell_rate",
         "Процент допродаж и перекрестных продаж",
@@ -220,15 +132,7 @@ pub const KPIS: [KpiDef; 24] = [
         All,
         false,
     ),
-    kpi(
-        "response_time",
-        "Время отклика",
-        "Response time",
-        Minutes,
-        Lower,
-        All,
-        false,
-    ),
+    kpi("response_time", "Время отклика", "Response time", Minutes, Lower, All, false),
     kpi(
         "positive_feedback_rate",
         "Процент положительных ответов",
@@ -238,33 +142,9 @@ pub const KPIS: [KpiDef; 24] = [
         All,
         false,
     ),
-    kpi(
-        "lead_follow_up_rate",
-        "Процент отслеживания лидов",
-        "Lead follow-up rate",
-        Percent,
-        Higher,
-        All,
-        false,
-    ),
-    kpi(
-        "meeting_acceptance_rate",
-        "Процент принятия встреч",
-        "Meeting acceptance rate",
-        Percent,
-        Higher,
-        All,
-        false,
-    ),
-    kpi(
-        "touchpoints",
-        "Количество точек контакта",
-        "Touchpoints",
-        Count,
-        Higher,
-        All,
-        false,
-    ),
+    kpi("lead_follow_up_rate", "Процент отслеживания лидов", "Lead follow-up rate", Percent, Higher, All, false),
+    kpi("meeting_acceptance_rate", "Процент принятия встреч", "Meeting acceptance rate", Percent, Higher, All, false),
+    kpi("touchpoints", "Количество точек контакта", "Touchpoints", Count, Higher, All, false),
     kpi(
         "won_lost_ratio",
         "Соотношение выигранных и проигранных сделок",
@@ -283,24 +163,8 @@ pub const KPIS: [KpiDef; 24] = [
         All,
         false,
     ),
-    kpi(
-        "retention_rate",
-        "Процент удержания клиентов",
-        "Customer retention rate",
-        Percent,
-        Higher,
-        All,
-        false,
-    ),
-    kpi(
-        "revenue_per_customer",
-        "Доход на клиента",
-        "Revenue per customer",
-        Money,
-        Higher,
-        All,
-        false,
-    ),
+    kpi("retention_rate", "Процент удержания клиентов", "Customer retention rate", Percent, Higher, All, false),
+    kpi("revenue_per_customer", "Доход на клиента", "Revenue per customer", Money, Higher, All, false),
     kpi("revenue", "Выручка", "Revenue", Money, Higher, All, false),
 ];
 
@@ -336,14 +200,8 @@ mod tests {
 
     #[test]
     fn attainment_follows_the_direction_and_refuses_zero() {
-        assert_eq!(
-            attainment(Better::Higher, Some(41.5), Some(40.0)),
-            Some(103.75)
-        );
-        assert_eq!(
-            attainment(Better::Lower, Some(50.0), Some(40.0)),
-            Some(80.0)
-        );
+        assert_eq!(attainment(Better::Higher, Some(41.5), Some(40.0)), Some(103.75));
+        assert_eq!(attainment(Better::Lower, Some(50.0), Some(40.0)), Some(80.0));
         assert_eq!(attainment(Better::Higher, Some(0.0), Some(40.0)), None);
         assert_eq!(attainment(Better::Higher, Some(10.0), Some(0.0)), None);
         assert_eq!(attainment(Better::Higher, None, Some(1.0)), None);
@@ -355,12 +213,8 @@ mod tests {
         let cac = find("cac").unwrap();
         assert!(cac.applies_to(ScopeKind::Team) && cac.applies_to(ScopeKind::Org));
         assert!(!cac.applies_to(ScopeKind::Rep) && !cac.applies_to(ScopeKind::Region));
-        assert!(find("competitor_price_index")
-            .unwrap()
-            .applies_to(ScopeKind::Org));
-        assert!(!find("competitor_price_index")
-            .unwrap()
-            .applies_to(ScopeKind::Team));
+        assert!(find("competitor_price_index").unwrap().applies_to(ScopeKind::Org));
+        assert!(!find("competitor_price_index").unwrap().applies_to(ScopeKind::Team));
     }
 }
 
@@ -375,9 +229,7 @@ pub enum Scope {
 
 impl Scope {
     pub fn parse(text: &str) -> Result<Scope, String> {
-        let bad = || {
-            format!("`{text}` is not a scope: use org, team:<id>, region:<name> or rep:<user id>")
-        };
+        let bad = || format!("`{text}` is not a scope: use org, team:<id>, region:<name> or rep:<user id>");
         if text == "org" {
             return Ok(Scope::Org);
         }

@@ -8,12 +8,7 @@ use leptos_router::hooks::use_query_map;
 pub fn Login() -> impl IntoView {
     let login = ServerAction::<LoginFn>::new();
     let query = use_query_map();
-    let next = move || {
-        query
-            .read()
-            .get("next")
-            .unwrap_or_else(|| "/leaderboard".to_string())
-    };
+    let next = move || query.read().get("next").unwrap_or_else(|| "/leaderboard".to_string());
     let error = move || match login.value().get() {
         Some(Err(e)) => Some(clean_error(&e.to_string())),
         _ => None,
@@ -39,8 +34,5 @@ pub fn Login() -> impl IntoView {
 
 /// Server function errors arrive as "error running server function: …"; show the message only.
 fn clean_error(text: &str) -> String {
-    text.rsplit_once(": ")
-        .map(|(_, m)| m)
-        .unwrap_or(text)
-        .to_string()
+    text.rsplit_once(": ").map(|(_, m)| m).unwrap_or(text).to_string()
 }

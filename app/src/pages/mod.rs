@@ -1,6 +1,8 @@
 //! One module per page.
 
 pub mod home;
+pub mod kpis;
 pub mod leaderboard;
 pub mod login;
 pub mod not_found;
+pub mod targets;

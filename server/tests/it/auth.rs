@@ -8,11 +8,7 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Respons
         .post(app.url("/api/login"))
         .header("accept", "text/html")
         .header("referer", app.url("/login?next=/leaderboard"))
-        .form(&[
-            ("email", email),
-            ("password", password),
-            ("next", "/leaderboard"),
-        ])
+        .form(&[("email", email), ("password", password), ("next", "/leaderboard")])
         .send()
         .await
         .unwrap()
@@ -21,31 +17,19 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Respons
 #[tokio::test]
 async fn a_visitor_without_a_session_is_sent_to_sign_in() {
     let app = TestApp::spawn().await;
-    let res = app
-        .client
-        .get(app.url("/leaderboard?period=2026-10"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/leaderboard?period=2026-10")).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(
-        res.headers()["location"],
-        "/login?next=/leaderboard%3Fperiod%3D2026-10"
-    );
+    assert_eq!(res.headers()["location"], "/login?next=/leaderboard%3Fperiod%3D2026-10");
     let res = app.client.get(app.url("/login")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
-    assert!(
-        html.contains(r#"name="password""#),
-        "the login form is rendered on the server"
-    );
+    assert!(html.contains(r#"name="password""#), "the login form is rendered on the server");
 }
 
 #[tokio::test]
 async fn signing_in_sets_a_protected_cookie_and_signing_out_ends_the_session() {
     let app = TestApp::spawn().await;
-    app.user_with_token("anna@example.com", "Анна Смирнова", Role::Rep, None)
-        .await;
+    app.user_with_token("anna@example.com", "Анна Смирнова", Role::Rep, None).await;
 
     let res = sign_in(&app, "Anna@Example.com", PASSWORD).await;
     assert_eq!(res.status(), 302);
@@ -55,12 +39,7 @@ async fn signing_in_sets_a_protected_cookie_and_signing_out_ends_the_session() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
 
-    let page = app
-        .client
-        .get(app.url("/leaderboard"))
-        .send()
-        .await
-        .unwrap();
+    let page = app.client.get(app.url("/leaderboard")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Анна Смирнова"));
 
@@ -74,52 +53,29 @@ async fn signing_in_sets_a_protected_cookie_and_signing_out_ends_the_session() {
         .unwrap();
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/login");
-    let page = app
-        .client
-        .get(app.url("/leaderboard"))
-        .send()
-        .await
-        .unwrap();
+    let page = app.client.get(app.url("/leaderboard")).send().await.unwrap();
     assert_eq!(page.status(), 303, "the session is gone after signing out");
 }
 
 #[tokio::test]
 async fn a_wrong_password_does_not_sign_in() {
     let app = TestApp::spawn().await;
-    app.user_with_token("anna@example.com", "Анна", Role::Rep, None)
-        .await;
+    app.user_with_token("anna@example.com", "Анна", Role::Rep, None).await;
     let res = sign_in(&app, "anna@example.com", "wrong password").await;
     // Without JavaScript the form goes back to the login page, carrying the error.
     assert_eq!(res.status(), 302);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with(&app.url("/login")), "{location}");
-    let login_page = app
-        .client
-        .get(&location)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        login_page.contains("Wrong email or password."),
-        "the login page shows the error"
-    );
-    let page = app
-        .client
-        .get(app.url("/leaderboard"))
-        .send()
-        .await
-        .unwrap();
+    let login_page = app.client.get(&location).send().await.unwrap().text().await.unwrap();
+    assert!(login_page.contains("Wrong email or password."), "the login page shows the error");
+    let page = app.client.get(app.url("/leaderboard")).send().await.unwrap();
     assert_eq!(page.status(), 303);
 }
 
 #[tokio::test]
 async fn failed_logins_are_throttled_per_account() {
     let app = TestApp::spawn().await;
-    app.user_with_token("anna@example.com", "Анна", Role::Rep, None)
-        .await;
+    app.user_with_token("anna@example.com", "Анна", Role::Rep, None).await;
     let attempt = || async {
         app.client
             .post(app.url("/api/login"))
@@ -144,33 +100,19 @@ async fn failed_logins_are_throttled_per_account() {
         .await
         .unwrap();
     assert_eq!(res.status(), 429);
-    assert!(res
-        .text()
-        .await
-        .unwrap()
-        .contains("Too many login attempts"));
+    assert!(res.text().await.unwrap().contains("Too many login attempts"));
 }
 
 #[tokio::test]
 async fn the_api_does_not_accept_a_revoked_token() {
     let app = TestApp::spawn().await;
     let token = app.manager_token().await;
-    sqlx::query("UPDATE api_tokens SET revoked_at = now()")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    sqlx::query("UPDATE api_tokens SET revoked_at = now()").execute(&app.pool).await.unwrap();
     let (status, _) = app.post_records(&token, &serde_json::json!([])).await;
     assert_eq!(status, 401);
-    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_sha256 FROM api_tokens")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
-    assert!(
-        stored
-            .iter()
-            .all(|h| h.len() == 32 && h.as_slice() != token.as_bytes()),
-        "tokens are stored hashed"
-    );
+    let stored: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT token_sha256 FROM api_tokens").fetch_all(&app.pool).await.unwrap();
+    assert!(stored.iter().all(|h| h.len() == 32 && h.as_slice() != token.as_bytes()), "tokens are stored hashed");
 }
 
 /// Runs the real `kpi-arena` binary against the test's database.
@@ -185,51 +127,22 @@ fn run_cli(database_url: &str, args: &[&str], stdin: &str) -> std::process::Outp
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
 #[tokio::test]
 async fn the_cli_creates_a_user_and_a_token_that_the_api_accepts() {
     let app = TestApp::spawn().await;
-    let create = [
-        "user",
-        "create",
-        "--email",
-        "boss@example.com",
-        "--name",
-        "Boss",
-        "--role",
-        "manager",
-        "--password-stdin",
-    ];
+    let create =
+        ["user", "create", "--email", "boss@example.com", "--name", "Boss", "--role", "manager", "--password-stdin"];
     let out = run_cli(&app.database_url, &create, "a long password\n");
     assert!(out.status.success(), "user create failed: {out:?}");
 
-    let out = run_cli(
-        &app.database_url,
-        &[
-            "token",
-            "create",
-            "--email",
-            "boss@example.com",
-            "--name",
-            "crm-sync",
-        ],
-        "",
-    );
+    let out = run_cli(&app.database_url, &["token", "create", "--email", "boss@example.com", "--name", "crm-sync"], "");
     assert!(out.status.success(), "token create failed: {out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(
-        stdout.lines().count(),
-        1,
-        "the token is alone on its line: {stdout:?}"
-    );
+    assert_eq!(stdout.lines().count(), 1, "the token is alone on its line: {stdout:?}");
     let records = serde_json::json!([{"kind": "team", "id": "t1", "name": "A", "region": "B"}]);
     let (status, body) = app.post_records(stdout.trim(), &records).await;
     assert_eq!((status, body), (200, serde_json::json!({"accepted": 1})));
@@ -244,8 +157,15 @@ async fn the_cli_creates_a_user_and_a_token_that_the_api_accepts() {
     let out = run_cli(&app.database_url, &duplicate, "another long password\n");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("a user with email `BOSS@example.com` already exists"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("a user with email `BOSS@example.com` already exists"), "{stderr}");
+}
+
+#[tokio::test]
+async fn successful_logins_do_not_spend_the_failure_quota() {
+    let app = TestApp::spawn().await;
+    app.user_with_token("anna@example.com", "Анна", Role::Rep, None).await;
+    for attempt in 0..8 {
+        let res = sign_in(&app, "anna@example.com", PASSWORD).await;
+        assert_eq!(res.headers()["location"], "/leaderboard", "sign-in {attempt}");
+    }
 }

@@ -15,9 +15,7 @@ fn server_url() -> &'static str {
         Ok(url) if !url.is_empty() => url,
         _ => {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-pg");
-            Cluster::ensure(&dir)
-                .expect("starting the test PostgreSQL cluster")
-                .url("kpi_arena")
+            Cluster::ensure(&dir).expect("starting the test PostgreSQL cluster").url("kpi_arena")
         }
     })
 }
@@ -42,17 +40,10 @@ impl TestApp {
     /// The app serving static files from `site_root` as hashed (long-cached) files.
     pub async fn spawn_with_site(site_root: &str) -> TestApp {
         let name = format!("test_{}", rand::random::<u64>());
-        let mut admin = PgConnection::connect(server_url())
-            .await
-            .expect("connecting to the test server");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("creating the test database");
+        let mut admin = PgConnection::connect(server_url()).await.expect("connecting to the test server");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("creating the test database");
         let database_url = with_database(server_url(), &name);
-        let pool = prepare_pool(&database_url)
-            .await
-            .expect("migrating the test database");
+        let pool = prepare_pool(&database_url).await.expect("migrating the test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let mut options = leptos_options(addr);
@@ -60,19 +51,9 @@ impl TestApp {
         options.hash_files = site_root != "target/site";
         let app = build_app(pool.clone(), options);
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
         });
-        TestApp {
-            base: format!("http://{addr}"),
-            database_url,
-            pool,
-            client: client(),
-        }
+        TestApp { base: format!("http://{addr}"), database_url, pool, client: client() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -80,13 +61,7 @@ impl TestApp {
     }
 
     /// A user with a password, and an API token for them.
-    pub async fn user_with_token(
-        &self,
-        email: &str,
-        name: &str,
-        role: Role,
-        team: Option<&str>,
-    ) -> String {
+    pub async fn user_with_token(&self, email: &str, name: &str, role: Role, team: Option<&str>) -> String {
         users::create_user(
             &self.pool,
             NewUser {
@@ -99,38 +74,21 @@ impl TestApp {
         )
         .await
         .expect("creating a user");
-        users::create_token(&self.pool, email, "tests")
-            .await
-            .expect("creating a token")
+        users::create_token(&self.pool, email, "tests").await.expect("creating a token")
     }
 
     pub async fn manager_token(&self) -> String {
-        self.user_with_token("boss@example.com", "Борис Начальник", Role::Manager, None)
-            .await
+        self.user_with_token("boss@example.com", "Борис Начальник", Role::Manager, None).await
     }
 
-    pub async fn post_records(
-        &self,
-        token: &str,
-        body: &serde_json::Value,
-    ) -> (u16, serde_json::Value) {
-        let res = self
-            .client
-            .post(self.url("/api/v1/records"))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+    pub async fn post_records(&self, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let res = self.client.post(self.url("/api/v1/records")).bearer_auth(token).json(body).send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&self.pool).await.unwrap()
     }
 }
 
@@ -138,9 +96,5 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// A client that keeps cookies and does not follow redirects (tests look at them).
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }

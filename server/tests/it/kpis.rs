@@ -9,13 +9,7 @@ fn fixture() -> Value {
     let t = |id: &str, region: &str| json!({"kind": "team", "id": id, "name": id.to_uppercase(), "region": region});
     let u = |id: &str, name: &str, role: &str, team: &str| json!({"kind": "user", "id": id, "name": name, "email": format!("{id}@example.com"), "role": role, "team": team});
     let c = |id: &str, owner: &str, region: &str, acquired: &str, churned: Option<&str>| json!({"kind": "customer", "id": id, "name": id, "region": region, "owner": owner, "acquired_at": acquired, "churned_at": churned});
-    let deal = |id: &str,
-                owner: &str,
-                amount: f64,
-                status: &str,
-                created: &str,
-                closed: Option<&str>,
-                extra: Value| {
+    let deal = |id: &str, owner: &str, amount: f64, status: &str, created: &str, closed: Option<&str>, extra: Value| {
         let mut d = json!({"kind": "deal", "id": id, "owner": owner, "amount": amount, "status": status, "created_at": created});
         if let Some(closed) = closed {
             d["closed_at"] = json!(closed);
@@ -93,41 +87,20 @@ async fn setup() -> (TestApp, String) {
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    let res = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap();
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
 /// The KPI entries of a card, by id.
 async fn card(app: &TestApp, token: &str, scope: &str) -> std::collections::HashMap<String, Value> {
-    let (status, body) = get(
-        app,
-        token,
-        &format!("/api/v1/kpis?scope={scope}&period=2026-10"),
-    )
-    .await;
+    let (status, body) = get(app, token, &format!("/api/v1/kpis?scope={scope}&period=2026-10")).await;
     assert_eq!(status, 200, "{body}");
-    body["kpis"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| (k["id"].as_str().unwrap().to_string(), k.clone()))
-        .collect()
+    body["kpis"].as_array().unwrap().iter().map(|k| (k["id"].as_str().unwrap().to_string(), k.clone())).collect()
 }
 
 fn close(kpis: &std::collections::HashMap<String, Value>, id: &str, expected: f64) {
-    let got = kpis[id]["value"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{id} is null"));
-    assert!(
-        (got - expected).abs() < 1e-9,
-        "{id}: got {got}, expected {expected}"
-    );
+    let got = kpis[id]["value"].as_f64().unwrap_or_else(|| panic!("{id} is null"));
+    assert!((got - expected).abs() < 1e-9, "{id}: got {got}, expected {expected}");
 }
 
 #[tokio::test]
@@ -135,10 +108,7 @@ async fn the_org_card_matches_the_hand_worked_values() {
     let (app, token) = setup().await;
     let (_, body) = get(&app, &token, "/api/v1/kpis?scope=org&period=2026-10").await;
     assert_eq!(body["scope"], "org");
-    assert_eq!(
-        body["period"],
-        json!({"start": "2026-10-01T00:00:00Z", "end": "2026-11-01T00:00:00Z"})
-    );
+    assert_eq!(body["period"], json!({"start": "2026-10-01T00:00:00Z", "end": "2026-11-01T00:00:00Z"}));
     let k = card(&app, &token, "org").await;
     assert_eq!(k.len(), 24);
     close(&k, "active_deals", 3.0); // d4 open; d2 and d7 closed exactly at asof
@@ -146,23 +116,14 @@ async fn the_org_card_matches_the_hand_worked_values() {
     close(&k, "win_rate", 60.0); // won d1 d6 d9, lost d3 d8
     close(&k, "cac", 650.0); // (600 + 400 + 300) / 2 customers acquired (c2, c4)
     close(&k, "revenue_by_product", 1650.1);
-    assert_eq!(
-        k["revenue_by_product"]["breakdown"],
-        json!({"p1": 1400.1, "p2": 250.0})
-    );
+    assert_eq!(k["revenue_by_product"]["breakdown"], json!({"p1": 1400.1, "p2": 250.0}));
     close(&k, "cost_per_lead", 225.0); // 900 marketing / 4 leads created
     close(&k, "acquisition_cost", 130.0 / 3.0); // l1 100, l4 30, l5 missing = 0
     close(&k, "competitor_price_index", 112.5); // p1 100 %, p2 125 %
-    assert_eq!(
-        k["competitor_price_index"]["breakdown"],
-        json!({"p1": 100.0, "p2": 125.0})
-    );
+    assert_eq!(k["competitor_price_index"]["breakdown"], json!({"p1": 100.0, "p2": 125.0}));
     assert_eq!(k["competitor_price_index"]["better"], "none");
     close(&k, "sales_by_region", 1650.1);
-    assert_eq!(
-        k["sales_by_region"]["breakdown"],
-        json!({"East": 1000.1, "North": 400.0, "South": 250.0})
-    );
+    assert_eq!(k["sales_by_region"]["breakdown"], json!({"East": 1000.1, "North": 400.0, "South": 250.0}));
     close(&k, "new_opportunities", 6.0); // d2 d3 d4 d6 d7 d9
     close(&k, "customer_engagement", 1.0); // a1 a3 a5 name customers / c1 c2 c4 active at asof
     close(&k, "upsell_rate", 0.0); // no upsell won in October, 3 new won
@@ -179,20 +140,14 @@ async fn the_org_card_matches_the_hand_worked_values() {
     close(&k, "retention_rate", 50.0); // c1 c3 active at start; c1 at asof
     close(&k, "revenue_per_customer", 1650.10 / 3.0);
     close(&k, "revenue", 1650.1);
-    assert!(k
-        .values()
-        .all(|e| e.get("target").is_some() && e.get("attainment").is_some()));
+    assert!(k.values().all(|e| e.get("target").is_some() && e.get("attainment").is_some()));
 }
 
 #[tokio::test]
 async fn a_rep_card_has_the_rep_kpis_and_an_even_count_median() {
     let (app, token) = setup().await;
     let k = card(&app, &token, "rep:r1").await;
-    assert_eq!(
-        k.len(),
-        21,
-        "no cac, cost_per_lead or competitor_price_index for a rep"
-    );
+    assert_eq!(k.len(), 21, "no cac, cost_per_lead or competitor_price_index for a rep");
     assert!(!k.contains_key("cac"));
     close(&k, "revenue", 1000.1);
     close(&k, "win_rate", 50.0);
@@ -200,11 +155,7 @@ async fn a_rep_card_has_the_rep_kpis_and_an_even_count_median() {
     close(&k, "response_time", 60.0); // mean of the middle two of 30, 90
     assert!(k["upsell_rate"]["value"].is_number());
     let empty = card(&app, &token, "rep:m1").await;
-    assert_eq!(
-        empty["win_rate"]["value"],
-        Value::Null,
-        "no deals: null, not 0"
-    );
+    assert_eq!(empty["win_rate"]["value"], Value::Null, "no deals: null, not 0");
     assert_eq!(empty["revenue"]["value"], 0.0);
 }
 
@@ -227,24 +178,11 @@ async fn team_and_region_scopes_count_their_members_records() {
 #[tokio::test]
 async fn custom_ranges_and_bad_periods() {
     let (app, token) = setup().await;
-    let (status, body) = get(
-        &app,
-        &token,
-        "/api/v1/kpis?scope=org&from=2026-10-05T00:00:00%2B03:00&to=2026-10-06T00:00:00Z",
-    )
-    .await;
+    let (status, body) =
+        get(&app, &token, "/api/v1/kpis?scope=org&from=2026-10-05T00:00:00%2B03:00&to=2026-10-06T00:00:00Z").await;
     assert_eq!(status, 200, "{body}");
-    let revenue = body["kpis"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["id"] == "revenue")
-        .unwrap()
-        .clone();
-    assert_eq!(
-        revenue["value"], 1000.1,
-        "d1 closed 2026-10-05T00:00Z is inside [10-04T21:00Z, 10-06)"
-    );
+    let revenue = body["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "revenue").unwrap().clone();
+    assert_eq!(revenue["value"], 1000.1, "d1 closed 2026-10-05T00:00Z is inside [10-04T21:00Z, 10-06)");
     assert_eq!(revenue["target"], Value::Null);
     let (status, _) = get(&app, &token, "/api/v1/kpis?scope=org&period=2026-13").await;
     assert_eq!(status, 400);
@@ -253,12 +191,7 @@ async fn custom_ranges_and_bad_periods() {
 #[tokio::test]
 async fn leaderboards_rank_with_ties_direction_and_nulls_last() {
     let (app, token) = setup().await;
-    let (status, body) = get(
-        &app,
-        &token,
-        "/api/v1/leaderboard?period=2026-10&by=revenue&scope=org",
-    )
-    .await;
+    let (status, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=revenue&scope=org").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
@@ -267,53 +200,22 @@ async fn leaderboards_rank_with_ties_direction_and_nulls_last() {
             {"rank": 2, "user": {"id": "r2", "name": "Борис"}, "value": 400.0},
             {"rank": 3, "user": {"id": "r3", "name": "Вера"}, "value": 250.0}]})
     );
-    let (_, body) = get(
-        &app,
-        &token,
-        "/api/v1/leaderboard?period=2026-10&by=win_rate",
-    )
-    .await;
+    let (_, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=win_rate").await;
     let ranks: Vec<(u64, &str, f64)> = body["entries"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            (
-                e["rank"].as_u64().unwrap(),
-                e["user"]["id"].as_str().unwrap(),
-                e["value"].as_f64().unwrap(),
-            )
-        })
+        .map(|e| (e["rank"].as_u64().unwrap(), e["user"]["id"].as_str().unwrap(), e["value"].as_f64().unwrap()))
         .collect();
-    assert_eq!(
-        ranks,
-        vec![(1, "r2", 100.0), (2, "r1", 50.0), (2, "r3", 50.0)]
-    );
+    assert_eq!(ranks, vec![(1, "r2", 100.0), (2, "r1", 50.0), (2, "r3", 50.0)]);
     // Lower is better, and a rep with nothing to measure comes last with null.
-    let (_, body) = get(
-        &app,
-        &token,
-        "/api/v1/leaderboard?period=2026-10&by=response_time",
-    )
-    .await;
+    let (_, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=response_time").await;
     assert_eq!(body["entries"][0]["user"]["id"], "r2");
     assert_eq!(body["entries"][0]["value"], 10.0);
     assert_eq!(body["entries"][1]["value"], 60.0);
-    assert_eq!(
-        body["entries"][2],
-        json!({"rank": 3, "user": {"id": "r3", "name": "Вера"}, "value": null})
-    );
-    let (_, body) = get(
-        &app,
-        &token,
-        "/api/v1/leaderboard?period=2026-10&by=revenue&scope=team:t1",
-    )
-    .await;
-    assert_eq!(
-        body["entries"].as_array().unwrap().len(),
-        2,
-        "only t1's reps, not its manager"
-    );
+    assert_eq!(body["entries"][2], json!({"rank": 3, "user": {"id": "r3", "name": "Вера"}, "value": null}));
+    let (_, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=revenue&scope=team:t1").await;
+    assert_eq!(body["entries"].as_array().unwrap().len(), 2, "only t1's reps, not its manager");
     let (status, _) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=cac").await;
     assert_eq!(status, 400);
 }
@@ -332,69 +234,31 @@ async fn a_won_deal_resent_as_lost_leaves_the_revenue() {
 #[tokio::test]
 async fn targets_give_attainment_and_follow_the_permission_rules() {
     let (app, admin_like) = setup().await;
-    let manager = app
-        .user_with_token("lead@example.com", "Team lead", Role::Manager, Some("t1"))
-        .await;
-    let rep = app
-        .user_with_token("rep@example.com", "Rep", Role::Rep, Some("t1"))
-        .await;
+    let manager = app.user_with_token("lead@example.com", "Team lead", Role::Manager, Some("t1")).await;
+    let rep = app.user_with_token("rep@example.com", "Rep", Role::Rep, Some("t1")).await;
     let put = |token: String, body: Value| {
         let app = &app;
         async move {
-            let res = app
-                .client
-                .put(app.url("/api/v1/targets"))
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+            let res = app.client.put(app.url("/api/v1/targets")).bearer_auth(token).json(&body).send().await.unwrap();
             res.status().as_u16()
         }
     };
-    let target = |kpi: &str, scope: &str, value: f64| json!({"kpi": kpi, "scope": scope, "period": "2026-10", "value": value});
-    assert_eq!(
-        put(manager.clone(), target("revenue", "team:t1", 2000.0)).await,
-        200
-    );
-    assert_eq!(
-        put(manager.clone(), target("response_time", "team:t1", 20.0)).await,
-        200
-    );
-    assert_eq!(
-        put(manager.clone(), target("revenue", "rep:r1", 500.0)).await,
-        200
-    );
-    assert_eq!(
-        put(manager.clone(), target("revenue", "team:t2", 1.0)).await,
-        403
-    );
-    assert_eq!(
-        put(manager.clone(), target("revenue", "rep:r3", 1.0)).await,
-        403
-    );
-    assert_eq!(
-        put(manager.clone(), target("revenue", "org", 1.0)).await,
-        403
-    );
+    let target =
+        |kpi: &str, scope: &str, value: f64| json!({"kpi": kpi, "scope": scope, "period": "2026-10", "value": value});
+    assert_eq!(put(manager.clone(), target("revenue", "team:t1", 2000.0)).await, 200);
+    assert_eq!(put(manager.clone(), target("response_time", "team:t1", 20.0)).await, 200);
+    assert_eq!(put(manager.clone(), target("revenue", "rep:r1", 500.0)).await, 200);
+    assert_eq!(put(manager.clone(), target("revenue", "team:t2", 1.0)).await, 403);
+    assert_eq!(put(manager.clone(), target("revenue", "rep:r3", 1.0)).await, 403);
+    assert_eq!(put(manager.clone(), target("revenue", "org", 1.0)).await, 403);
     assert_eq!(put(rep, target("revenue", "rep:r1", 1.0)).await, 403);
+    assert_eq!(put(manager.clone(), target("no_such_kpi", "team:t1", 1.0)).await, 400);
     assert_eq!(
-        put(manager.clone(), target("no_such_kpi", "team:t1", 1.0)).await,
-        400
-    );
-    assert_eq!(
-        put(
-            manager.clone(),
-            json!({"kpi": "revenue", "scope": "team:t1", "period": "2026-10-05", "value": 1})
-        )
-        .await,
+        put(manager.clone(), json!({"kpi": "revenue", "scope": "team:t1", "period": "2026-10-05", "value": 1})).await,
         400
     );
     // The token from `setup` is a manager without a team: no team is theirs.
-    assert_eq!(
-        put(admin_like, target("revenue", "team:t1", 1.0)).await,
-        403
-    );
+    assert_eq!(put(admin_like, target("revenue", "team:t1", 1.0)).await, 403);
 
     let t1 = card(&app, &manager, "team:t1").await;
     assert_eq!(t1["revenue"]["target"], 2000.0);
@@ -405,10 +269,7 @@ async fn targets_give_attainment_and_follow_the_permission_rules() {
     let r1 = card(&app, &manager, "rep:r1").await;
     assert!((r1["revenue"]["attainment"].as_f64().unwrap() - 200.02).abs() < 1e-9);
     // Setting again replaces.
-    assert_eq!(
-        put(manager.clone(), target("revenue", "team:t1", 1400.1)).await,
-        200
-    );
+    assert_eq!(put(manager.clone(), target("revenue", "team:t1", 1400.1)).await, 200);
     let t1 = card(&app, &manager, "team:t1").await;
     assert!((t1["revenue"]["attainment"].as_f64().unwrap() - 100.0).abs() < 1e-9);
 }

@@ -30,7 +30,7 @@ async fn fixture(app: &TestApp, token: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// The rows of the rendered board as (rank, name, revenue digits).
+/// The rows of the rendered board (rank, movement, name, team, value) as (rank, name, value digits).
 fn rows(html: &str) -> Vec<(String, String, String)> {
     html.split("<tr")
         .skip(2)
@@ -43,11 +43,8 @@ fn rows(html: &str) -> Vec<(String, String, String)> {
                     text.replace("<!>", "").trim().to_string()
                 })
                 .collect();
-            let digits: String = cells[3]
-                .chars()
-                .filter(|c| c.is_ascii_digit() || *c == ',')
-                .collect();
-            (cells[0].clone(), cells[1].clone(), digits)
+            let digits: String = cells[4].chars().filter(|c| c.is_ascii_digit() || *c == ',').collect();
+            (cells[0].clone(), cells[2].clone(), digits)
         })
         .collect()
 }
@@ -57,35 +54,19 @@ async fn reps_are_ranked_by_won_revenue_in_the_period_with_ties_sharing_a_rank()
     let app = TestApp::spawn().await;
     let token = app.manager_token().await;
     fixture(&app, &token).await;
-    app::db::users::set_password(&app.pool, "anna@example.com", PASSWORD.into())
-        .await
-        .unwrap();
+    app::db::users::set_password(&app.pool, "anna@example.com", PASSWORD.into()).await.unwrap();
     let res = app
         .client
         .post(app.url("/api/login"))
         .header("accept", "text/html")
-        .form(&[
-            ("email", "anna@example.com"),
-            ("password", PASSWORD),
-            ("next", "/leaderboard"),
-        ])
+        .form(&[("email", "anna@example.com"), ("password", PASSWORD), ("next", "/leaderboard")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 302);
 
-    let html = app
-        .client
-        .get(app.url("/leaderboard?period=2026-10"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let board = &html[html
-        .find("data-testid=\"leaderboard\"")
-        .expect("the board is rendered")..];
+    let html = app.client.get(app.url("/leaderboard?period=2026-10")).send().await.unwrap().text().await.unwrap();
+    let board = &html[html.find("data-testid=\"leaderboard\"").expect("the board is rendered")..];
     assert_eq!(
         rows(board),
         vec![
@@ -100,15 +81,7 @@ async fn reps_are_ranked_by_won_revenue_in_the_period_with_ties_sharing_a_rank()
     let anna_row = &board[board.find("data-user=\"anna\"").unwrap().saturating_sub(80)..];
     assert!(anna_row.contains("class=\"mine\""));
 
-    let html = app
-        .client
-        .get(app.url("/leaderboard?period=2026-11"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.client.get(app.url("/leaderboard?period=2026-11")).send().await.unwrap().text().await.unwrap();
     let board = &html[html.find("data-testid=\"leaderboard\"").unwrap()..];
     assert_eq!(rows(board)[0], ("1".into(), "ANNA".into(), "1000".into()));
 }
@@ -123,46 +96,19 @@ async fn static_files_are_served_precompressed_with_long_cache_headers() {
     let app = TestApp::spawn_with_site(site.to_str().unwrap()).await;
     let url = app.url("/pkg/app.abc123.wasm");
 
-    let res = app
-        .client
-        .get(&url)
-        .header("accept-encoding", "br, gzip")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(&url).header("accept-encoding", "br, gzip").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-encoding"], "br");
-    assert_eq!(
-        res.headers()["cache-control"],
-        "public, max-age=31536000, immutable"
-    );
+    assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"brotli bytes");
 
-    let res = app
-        .client
-        .get(&url)
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(res.headers()["content-encoding"], "gzip");
-    let res = app
-        .client
-        .get(&url)
-        .header("accept-encoding", "identity")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(&url).header("accept-encoding", "identity").send().await.unwrap();
     assert!(res.headers().get("content-encoding").is_none());
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"raw wasm bytes");
 
     // Pages are compressed on the fly.
-    let res = app
-        .client
-        .get(app.url("/login"))
-        .header("accept-encoding", "br")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/login")).header("accept-encoding", "br").send().await.unwrap();
     assert_eq!(res.headers()["content-encoding"], "br");
 }

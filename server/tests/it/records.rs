@@ -32,17 +32,11 @@ async fn a_valid_batch_is_stored_exactly() {
     let (status, body) = app.post_records(&token, &json!(base_records())).await;
     assert_eq!((status, body), (200, json!({"accepted": 5})));
     let (amount, closed): (Decimal, chrono::DateTime<chrono::Utc>) =
-        sqlx::query_as("SELECT amount, closed_at FROM deals WHERE id = 'd1'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        sqlx::query_as("SELECT amount, closed_at FROM deals WHERE id = 'd1'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(amount, Decimal::new(120050, 2));
     assert_eq!(closed.to_rfc3339(), "2026-10-20T12:00:00+00:00");
     let customer_acquired: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("SELECT acquired_at FROM customers WHERE id = 'c1'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        sqlx::query_scalar("SELECT acquired_at FROM customers WHERE id = 'c1'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(customer_acquired.to_rfc3339(), "2026-10-01T06:00:00+00:00");
 }
 
@@ -71,8 +65,8 @@ async fn every_kind_of_bad_record_is_named_and_nothing_is_stored() {
     let token = app.manager_token().await;
     let mut batch = base_records();
     batch.extend([
-        json!({"kind": "spaceship", "id": "x1"}),              // 5
-        json!({"kind": "team", "id": "t2", "region": "Урал"}), // 6
+        json!({"kind": "spaceship", "id": "x1"}),                                    // 5
+        json!({"kind": "team", "id": "t2", "region": "Урал"}),                       // 6
         json!({"kind": "product", "id": "p2", "name": "Support", "price": "cheap"}), // 7
         json!({"kind": "activity", "id": "a1", "owner": "u1", "activity_type": "telepathy", "at": "2026-10-01T10:00:00Z"}), // 8
         {
@@ -101,10 +95,7 @@ async fn every_kind_of_bad_record_is_named_and_nothing_is_stored() {
     assert_eq!(status, 422);
     assert_eq!(body["error"], "invalid_records");
     let errors = body["errors"].as_array().unwrap();
-    let indexes: Vec<u64> = errors
-        .iter()
-        .map(|e| e["index"].as_u64().unwrap())
-        .collect();
+    let indexes: Vec<u64> = errors.iter().map(|e| e["index"].as_u64().unwrap()).collect();
     assert_eq!(indexes, vec![5, 6, 7, 8, 9, 10, 11, 12, 13]);
     let expect = [
         (5, "x1", "unknown kind `spaceship`"),
@@ -121,24 +112,10 @@ async fn every_kind_of_bad_record_is_named_and_nothing_is_stored() {
         assert_eq!(error["index"], index);
         assert_eq!(error["id"], id);
         let message = error["message"].as_str().unwrap();
-        assert!(
-            message.contains(phrase),
-            "record {index}: `{message}` should contain `{phrase}`"
-        );
+        assert!(message.contains(phrase), "record {index}: `{message}` should contain `{phrase}`");
     }
-    for table in [
-        "teams",
-        "users",
-        "products",
-        "customers",
-        "deals",
-        "activities",
-    ] {
-        assert_eq!(
-            app.count(table).await,
-            if table == "users" { 1 } else { 0 },
-            "{table} must hold nothing new"
-        );
+    for table in ["teams", "users", "products", "customers", "deals", "activities"] {
+        assert_eq!(app.count(table).await, if table == "users" { 1 } else { 0 }, "{table} must hold nothing new");
     }
 }
 
@@ -152,10 +129,7 @@ async fn a_reference_may_name_an_earlier_record_but_not_a_later_one() {
     assert_eq!(status, 422);
     assert_eq!(body["errors"].as_array().unwrap().len(), 1);
     assert_eq!(body["errors"][0]["index"], 0);
-    assert!(body["errors"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("owner `u1` is not a known user"));
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("owner `u1` is not a known user"));
 }
 
 #[tokio::test]
@@ -181,33 +155,19 @@ async fn one_bad_record_in_a_thousand_stores_nothing() {
 async fn resending_an_id_replaces_the_record() {
     let app = TestApp::spawn().await;
     let token = app.manager_token().await;
-    assert_eq!(
-        app.post_records(&token, &json!(base_records())).await.0,
-        200
-    );
-    let (status, body) = app
-        .post_records(&token, &json!([deal("d1", json!(99.99), "lost")]))
-        .await;
+    assert_eq!(app.post_records(&token, &json!(base_records())).await.0, 200);
+    let (status, body) = app.post_records(&token, &json!([deal("d1", json!(99.99), "lost")])).await;
     assert_eq!((status, body), (200, json!({"accepted": 1})));
     let (amount, state): (Decimal, String) =
-        sqlx::query_as("SELECT amount, status FROM deals WHERE id = 'd1'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        sqlx::query_as("SELECT amount, status FROM deals WHERE id = 'd1'").fetch_one(&app.pool).await.unwrap();
     assert_eq!((amount, state.as_str()), (Decimal::new(9999, 2), "lost"));
     assert_eq!(app.count("deals").await, 1);
     // The same id twice in one batch: the later version wins.
-    let (status, _) = app
-        .post_records(
-            &token,
-            &json!([deal("d1", json!(1), "open"), deal("d1", json!(2), "won")]),
-        )
-        .await;
+    let (status, _) =
+        app.post_records(&token, &json!([deal("d1", json!(1), "open"), deal("d1", json!(2), "won")])).await;
     assert_eq!(status, 200);
-    let amount: Decimal = sqlx::query_scalar("SELECT amount FROM deals WHERE id = 'd1'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let amount: Decimal =
+        sqlx::query_scalar("SELECT amount FROM deals WHERE id = 'd1'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(amount, Decimal::new(2, 0));
 }
 
@@ -219,10 +179,7 @@ async fn a_ten_thousand_record_batch_is_stored() {
     batch.extend((0..9_995).map(|i| deal(&format!("big-{i}"), json!(1.25), "won")));
     let (status, body) = app.post_records(&token, &json!(batch)).await;
     assert_eq!((status, body), (200, json!({"accepted": 10_000})));
-    let total: Decimal = sqlx::query_scalar("SELECT sum(amount) FROM deals")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let total: Decimal = sqlx::query_scalar("SELECT sum(amount) FROM deals").fetch_one(&app.pool).await.unwrap();
     // 1200.50 from d1 plus 9,995 × 1.25.
     assert_eq!(total, Decimal::new(120050 + 9_995 * 125, 2));
 }
@@ -232,14 +189,7 @@ async fn bodies_that_are_not_a_json_array_are_400() {
     let app = TestApp::spawn().await;
     let token = app.manager_token().await;
     for body in ["{not json", r#"{"kind": "team"}"#] {
-        let res = app
-            .client
-            .post(app.url("/api/v1/records"))
-            .bearer_auth(&token)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let res = app.client.post(app.url("/api/v1/records")).bearer_auth(&token).body(body).send().await.unwrap();
         assert_eq!(res.status(), 400, "{body}");
         let json: Value = res.json().await.unwrap();
         assert_eq!(json["error"], "bad_request");
@@ -251,24 +201,13 @@ async fn bodies_that_are_not_a_json_array_are_400() {
 async fn too_many_records_or_bytes_are_413() {
     let app = TestApp::spawn().await;
     let token = app.manager_token().await;
-    let many: Vec<Value> = (0..50_001)
-        .map(|i| json!({"kind": "team", "id": format!("t{i}"), "name": "n", "region": "r"}))
-        .collect();
+    let many: Vec<Value> =
+        (0..50_001).map(|i| json!({"kind": "team", "id": format!("t{i}"), "name": "n", "region": "r"})).collect();
     let (status, body) = app.post_records(&token, &json!(many)).await;
     assert_eq!(status, 413);
     assert_eq!(body["error"], "payload_too_large");
-    let huge = format!(
-        r#"[{{"kind": "team", "id": "t", "name": "{}", "region": "r"}}]"#,
-        "x".repeat(33 * 1024 * 1024)
-    );
-    let res = app
-        .client
-        .post(app.url("/api/v1/records"))
-        .bearer_auth(&token)
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
+    let huge = format!(r#"[{{"kind": "team", "id": "t", "name": "{}", "region": "r"}}]"#, "x".repeat(33 * 1024 * 1024));
+    let res = app.client.post(app.url("/api/v1/records")).bearer_auth(&token).body(huge).send().await.unwrap();
     assert_eq!(res.status(), 413);
     assert_eq!(app.count("teams").await, 0);
 }
@@ -280,27 +219,13 @@ async fn no_token_or_a_bad_token_is_401_and_a_rep_is_403() {
     let res = app.client.post(&url).json(&json!([])).send().await.unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "unauthorized");
-    let res = app
-        .client
-        .post(&url)
-        .bearer_auth("kpa_not-a-token")
-        .json(&json!([]))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.post(&url).bearer_auth("kpa_not-a-token").json(&json!([])).send().await.unwrap();
     assert_eq!(res.status(), 401);
-    let rep = app
-        .user_with_token("rep@example.com", "Rep", Role::Rep, None)
-        .await;
+    let rep = app.user_with_token("rep@example.com", "Rep", Role::Rep, None).await;
     let (status, body) = app.post_records(&rep, &json!(base_records())).await;
     assert_eq!(status, 403);
     assert_eq!(body["error"], "forbidden");
     assert_eq!(app.count("deals").await, 0);
-    let admin = app
-        .user_with_token("admin@example.com", "Admin", Role::Admin, None)
-        .await;
-    assert_eq!(
-        app.post_records(&admin, &json!(base_records())).await.0,
-        200
-    );
+    let admin = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
+    assert_eq!(app.post_records(&admin, &json!(base_records())).await.0, 200);
 }

@@ -1,0 +1,259 @@
+//! `/kpis`: the KPI card of a scope and period: every KPI with its target,
+//! attainment, change against the previous period, a 6-period trend, and
+//! bars for the breakdown KPIs.
+
+use crate::auth::CurrentUser;
+use crate::components::{Sparkline, TopBar};
+use crate::kpi::{Better, Unit};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KpiCardView {
+    pub me: CurrentUser,
+    pub scope: String,
+    pub period: String,
+    pub currency: String,
+    pub scopes: Vec<Choice>,
+    pub periods: Vec<Choice>,
+    pub kpis: Vec<KpiTile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KpiTile {
+    pub id: String,
+    pub name_ru: String,
+    pub name_en: String,
+    pub unit: Unit,
+    pub better: Better,
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    pub attainment: Option<f64>,
+    pub previous: Option<f64>,
+    /// Oldest first, ending with this period.
+    pub trend: Vec<Option<f64>>,
+    pub breakdown: Vec<(String, f64)>,
+}
+
+/// The KPI card for `scope` (default: your own) and `period` (default: this month).
+#[server(prefix = "/api", endpoint = "kpi_card")]
+pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<KpiCardView, ServerFnError> {
+    use crate::auth::Role;
+    use crate::db::kpis::{card, Window};
+    use crate::kpi::{Scope, KPIS};
+    use crate::period::{Period, PeriodKind};
+
+    let me = crate::auth::server::require_user().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let tz = settings.time_zone;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let own_scope = match (me.role, &me.team_id) {
+        (Role::Rep, _) => format!("rep:{}", me.id),
+        (Role::Manager, Some(team)) => format!("team:{team}"),
+        _ => "org".to_string(),
+    };
+    let scope =
+        Scope::parse(scope.as_deref().filter(|s| !s.is_empty()).unwrap_or(&own_scope)).map_err(ServerFnError::new)?;
+    let period = match period.filter(|p| !p.is_empty()) {
+        Some(p) => Period::parse(&p).map_err(ServerFnError::new)?,
+        None => Period::containing(PeriodKind::Month, today),
+    };
+
+    // This period and the five before it: the trend, the previous value and the current one.
+    let mut periods = vec![period];
+    for _ in 0..5 {
+        let earlier = periods.last().expect("non-empty").previous();
+        periods.push(earlier);
+    }
+    periods.reverse();
+    let mut cards = Vec::new();
+    for p in &periods {
+        let (start, end) = p.bounds(tz);
+        let label = p.to_string();
+        cards.push(card(&pool, &scope, Window::new(start, end, tz), Some(&label)).await.map_err(ServerFnError::new)?);
+    }
+    let current = cards.last().expect("six cards").clone();
+    let kpis = current
+        .into_iter()
+        .map(|entry| {
+            let def = KPIS.iter().find(|k| k.id == entry.id).expect("known KPI");
+            let series: Vec<Option<f64>> =
+                cards.iter().map(|c| c.iter().find(|e| e.id == entry.id).and_then(|e| e.value)).collect();
+            KpiTile {
+                id: entry.id.to_string(),
+                name_ru: def.name_ru.to_string(),
+                name_en: def.name_en.to_string(),
+                unit: entry.unit,
+                better: entry.better,
+                value: entry.value,
+                target: entry.target,
+                attainment: entry.attainment,
+                previous: series[series.len() - 2],
+                trend: series,
+                breakdown: entry.breakdown.map(|b| b.into_iter().collect()).unwrap_or_default(),
+            }
+        })
+        .collect();
+
+    let mut scopes = vec![Choice { value: "org".into(), label: "Организация / Organisation".into() }];
+    let teams: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, region FROM teams ORDER BY name")
+        .fetch_all(&pool)
+        .await
+        .map_err(ServerFnError::new)?;
+    let mut regions: Vec<String> = teams.iter().map(|t| t.2.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    scopes.extend(teams.into_iter().map(|(id, name, _)| Choice { value: format!("team:{id}"), label: name }));
+    scopes.extend(
+        regions
+            .into_iter()
+            .map(|r| Choice { value: format!("region:{r}"), label: format!("Регион / Region: {r}") }),
+    );
+    if me.role == Role::Rep {
+        scopes.insert(0, Choice { value: format!("rep:{}", me.id), label: format!("Я / Me: {}", me.name) });
+    }
+    let this_month = Period::containing(PeriodKind::Month, today);
+    let periods = [
+        ("Неделя / Week", Period::containing(PeriodKind::Week, today)),
+        ("Месяц / Month", this_month),
+        ("Прошлый месяц / Last month", this_month.previous()),
+        ("Квартал / Quarter", Period::containing(PeriodKind::Quarter, today)),
+        ("Год / Year", Period::containing(PeriodKind::Year, today)),
+    ]
+    .into_iter()
+    .map(|(label, p)| Choice { value: p.to_string(), label: label.into() })
+    .collect();
+    Ok(KpiCardView {
+        me,
+        scope: scope.to_string(),
+        period: period.to_string(),
+        currency: settings.currency,
+        scopes,
+        periods,
+        kpis,
+    })
+}
+
+#[component]
+pub fn Kpis() -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || (query.read().get("scope"), query.read().get("period")),
+        |(scope, period)| kpi_card(scope, period),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(view) => view! { <Card view/> }.into_any(),
+                    Err(e) => view! { <main class="page narrow"><p class="error">{e.to_string()}</p></main> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// `<option>`s for a select, the current value selected.
+pub fn options(choices: Vec<Choice>, current: &str) -> impl IntoView {
+    choices
+        .into_iter()
+        .map(|c| {
+            let selected = c.value == current;
+            view! { <option value=c.value selected=selected>{c.label}</option> }
+        })
+        .collect_view()
+}
+
+#[component]
+fn Card(view: KpiCardView) -> impl IntoView {
+    let KpiCardView { me, scope, period, currency, scopes, periods, kpis } = view;
+    let scope_options = options(scopes, &scope);
+    let period_options = options(periods, &period);
+    let tiles = kpis.into_iter().map(|k| view! { <Tile kpi=k currency=currency.clone()/> }).collect_view();
+    view! {
+        <TopBar user=me/>
+        <main class="page wide">
+            <div class="heading">
+                <h1>"Показатели / KPIs"</h1>
+                <p class="muted" data-testid="kpi-scope">{scope.clone()}" · "{period.clone()}</p>
+            </div>
+            // A plain GET form: works before the WASM loads, then the router takes it over.
+            <form method="get" action="/kpis" class="filters">
+                <label>"Кто / Scope" <select name="scope">{scope_options}</select></label>
+                <label>"Период / Period" <select name="period">{period_options}</select></label>
+                <button type="submit" class="secondary">"Показать / Show"</button>
+            </form>
+            <div class="tiles" data-testid="kpi-card">{tiles}</div>
+        </main>
+    }
+}
+
+#[component]
+fn Tile(kpi: KpiTile, currency: String) -> impl IntoView {
+    let fmt = |v: Option<f64>| crate::format::kpi_value(v, kpi.unit, &currency);
+    let value = fmt(kpi.value);
+    let target = kpi.target.map(|t| fmt(Some(t)));
+    let attainment = kpi.attainment;
+    let change = match (kpi.value, kpi.previous) {
+        (Some(now), Some(before)) if before != 0.0 => Some((now - before) * 100.0 / before.abs()),
+        _ => None,
+    };
+    let improving = change.map(|c| match kpi.better {
+        Better::Lower => c < 0.0,
+        _ => c > 0.0,
+    });
+    let max = kpi.breakdown.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
+    let bars = kpi
+        .breakdown
+        .iter()
+        .map(|(label, v)| {
+            let width = if max > 0.0 { v / max * 100.0 } else { 0.0 };
+            let shown = if kpi.id == "competitor_price_index" {
+                format!("{}\u{00A0}%", crate::format::number(*v, 1))
+            } else {
+                crate::format::money(&format!("{v:.2}"), &currency)
+            };
+            view! {
+                <li>
+                    <span class="bar-label">{label.clone()}</span>
+                    <span class="bar" style=format!("width:{width:.1}%")></span>
+                    <span class="bar-value">{shown}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="tile" data-kpi=kpi.id.clone()>
+            <h2 title=kpi.name_en.clone()>{kpi.name_ru.clone()}<span class="en">{kpi.name_en.clone()}</span></h2>
+            <p class="value" data-testid="kpi-value">{value}</p>
+            <p class="target">
+                {match target {
+                    Some(t) => format!("Цель / Target: {t}"),
+                    None => "Цель не задана / No target".to_string(),
+                }}
+                {attainment.map(|a| view! { <strong class="attainment" class:met={a >= 100.0}>{format!(" · {}\u{00A0}%", crate::format::number(a, 1))}</strong> })}
+            </p>
+            {attainment.map(|a| view! {
+                <div class="progress" role="progressbar" aria-valuenow=format!("{a:.0}") aria-valuemin="0" aria-valuemax="100">
+                    <span style=format!("width:{:.1}%", a.clamp(0.0, 100.0))></span>
+                </div>
+            })}
+            <p class="change" class:up={improving == Some(true)} class:down={improving == Some(false)}>
+                {match change {
+                    Some(c) => format!("{} {}\u{00A0}% к прошлому периоду / vs previous", if c >= 0.0 { "▲" } else { "▼" }, crate::format::number(c.abs(), 1)),
+                    None => "— к прошлому периоду / vs previous".to_string(),
+                }}
+            </p>
+            <Sparkline values=kpi.trend.clone()/>
+            <ul class="bars">{bars}</ul>
+        </section>
+    }
+}

@@ -1,0 +1,51 @@
+import { test, expect, Page } from "@playwright/test";
+
+const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
+const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
+
+async function signIn(page: Page, who: { email: string; password: string }, next = "/leaderboard") {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Пароль / Password").fill(who.password);
+  await page.getByRole("button", { name: "Войти / Sign in" }).click();
+  await expect(page).toHaveURL(new RegExp(next.replace("?", "\\?")));
+}
+
+test("a manager sets a target in the grid and sees its attainment", async ({ page }) => {
+  await signIn(page, MANAGER, "/targets");
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  const cell = page.locator('td[data-cell="rep:u-rep|revenue"]');
+  await expect(cell.locator(".actual strong")).toHaveText("");
+  await cell.locator("input").fill("1000000");
+  await page.getByRole("button", { name: "Сохранить / Save" }).click();
+  await expect(page.getByRole("status")).toContainText("Saved: 1");
+  await expect(cell.locator("input")).toHaveValue("1000000");
+  await expect(cell.locator(".actual strong")).toHaveText(/ · \d+\s%/);
+  await page.screenshot({ path: "artifacts/targets-desktop.png", fullPage: true });
+
+  // The rep's KPI card shows the target and the attainment beside the value.
+  await page.goto("/kpis?scope=rep:u-rep");
+  const revenue = page.locator('[data-kpi="revenue"]');
+  await expect(revenue.locator(".target")).toContainText("1\u202F000\u202F000");
+  await expect(revenue.locator(".attainment")).toHaveText(/\d+(,\d)?\s%/);
+  await page.screenshot({ path: "artifacts/kpis-desktop.png", fullPage: true });
+});
+
+test("a rep cannot open the targets grid", async ({ page }) => {
+  await signIn(page, REP);
+  await page.goto("/targets");
+  await expect(page.getByText("Only managers and admins set targets.")).toBeVisible();
+  await expect(page.getByTestId("targets-grid")).toHaveCount(0);
+});
+
+test("the leaderboard ranks by another KPI with a scope filter", async ({ page }) => {
+  await signIn(page, REP);
+  await page.getByLabel("Показатель / KPI").selectOption("touchpoints");
+  await page.getByLabel("Кто / Who").selectOption("team:t-msk");
+  await page.getByRole("button", { name: "Показать / Show" }).click();
+  await expect(page).toHaveURL(/by=touchpoints/);
+  const board = page.getByTestId("leaderboard");
+  await expect(board).toHaveAttribute("data-by", "touchpoints");
+  await expect(board.locator("tbody tr")).toHaveCount(7);
+  await expect(board.locator("tr.mine")).toHaveCount(1);
+});
