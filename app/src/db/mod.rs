@@ -1,6 +1,7 @@
 //! Everything that touches PostgreSQL: SQL sits next to the function that runs it.
 
 pub mod demo;
+pub mod insights;
 pub mod kpis;
 pub mod records;
 pub mod settings;

@@ -5,7 +5,7 @@ use crate::helpers::TestApp;
 use app::auth::Role;
 use serde_json::{json, Value};
 
-fn fixture() -> Value {
+pub fn fixture() -> Value {
     let t = |id: &str, region: &str| json!({"kind": "team", "id": id, "name": id.to_uppercase(), "region": region});
     let u = |id: &str, name: &str, role: &str, team: &str| json!({"kind": "user", "id": id, "name": name, "email": format!("{id}@example.com"), "role": role, "team": team});
     let c = |id: &str, owner: &str, region: &str, acquired: &str, churned: Option<&str>| json!({"kind": "customer", "id": id, "name": id, "region": region, "owner": owner, "acquired_at": acquired, "churned_at": churned});

@@ -3,6 +3,7 @@
 
 mod auth;
 mod helpers;
+mod insights;
 mod kpis;
 mod leaderboard;
 mod records;
