@@ -125,6 +125,12 @@ pub mod server {
         Ok(())
     }
 
+    /// A refusal for a signed-in user who may not do this: 403 and the reason.
+    pub async fn forbidden(message: &str) -> ServerFnError {
+        fail_status(StatusCode::FORBIDDEN).await;
+        ServerFnError::new(message)
+    }
+
     /// Sets the status of a failed call, except for a plain HTML form post (no
     /// JavaScript yet): that one is redirected back to its page with the error.
     async fn fail_status(status: StatusCode) {

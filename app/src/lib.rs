@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod components;
 pub mod format;
+pub mod insights;
 pub mod kpi;
 pub mod pages;
 pub mod period;
@@ -65,6 +66,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/leaderboard") view=pages::leaderboard::Leaderboard ssr=SsrMode::Async/>
                 <Route path=path!("/kpis") view=pages::kpis::Kpis ssr=SsrMode::Async/>
                 <Route path=path!("/targets") view=pages::targets::Targets ssr=SsrMode::Async/>
+                <Route path=path!("/team") view=pages::team::Team ssr=SsrMode::Async/>
+                <Route path=path!("/settings") view=pages::settings::Settings ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -49,3 +49,19 @@ test("the leaderboard ranks by another KPI with a scope filter", async ({ page }
   await expect(board.locator("tbody tr")).toHaveCount(7);
   await expect(board.locator("tr.mine")).toHaveCount(1);
 });
+
+test("a manager sees the team's forecast and who needs support", async ({ page }) => {
+  await signIn(page, MANAGER, "/team");
+  const forecast = page.getByTestId("forecast");
+  await expect(forecast.getByTestId("run-rate")).toHaveText(/\d.*₽/);
+  // With a target far above everyone's result, every rep of the team is a weak spot.
+  await page.goto("/targets");
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await page.locator('td[data-cell="rep:u-rep|touchpoints"] input').fill("100000");
+  await page.getByRole("button", { name: "Сохранить / Save" }).click();
+  await expect(page.getByRole("status")).toContainText("Saved");
+  await page.goto("/team");
+  const spots = page.getByTestId("weak-spots");
+  await expect(spots.locator('tr[data-user="u-rep"]')).toContainText("Touchpoints");
+  await page.screenshot({ path: "artifacts/team-desktop.png", fullPage: true });
+});

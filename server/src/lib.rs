@@ -143,7 +143,7 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
 async fn require_sign_in(session: Session, request: Request<axum::body::Body>, next: Next) -> Response {
     let path = request.uri().path();
     let protected =
-        path == "/" || ["/leaderboard", "/kpis", "/targets", "/settings"].iter().any(|p| path.starts_with(p));
+        path == "/" || ["/leaderboard", "/kpis", "/targets", "/team", "/settings"].iter().any(|p| path.starts_with(p));
     if protected {
         let signed_in = matches!(session.get::<String>(app::auth::server::SESSION_USER_KEY).await, Ok(Some(_)));
         if !signed_in {

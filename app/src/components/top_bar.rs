@@ -12,7 +12,11 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
             <nav>
                 <a href="/leaderboard">"Рейтинг / Leaderboard"</a>
                 <a href="/kpis">"Показатели / KPIs"</a>
-                {(user.role != crate::auth::Role::Rep).then(|| view! { <a href="/targets">"Цели / Targets"</a> })}
+                {(user.role != crate::auth::Role::Rep).then(|| view! {
+                    <a href="/team">"Команда / Team"</a>
+                    <a href="/targets">"Цели / Targets"</a>
+                })}
+                {(user.role == crate::auth::Role::Admin).then(|| view! { <a href="/settings">"Настройки / Settings"</a> })}
             </nav>
             <span class="who" data-testid="who">{user.name}" · "{user.role.as_str()}</span>
             <ActionForm action=logout>

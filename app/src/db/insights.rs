@@ -2,29 +2,13 @@
 //! current period and the team's weak spots against targets.
 
 use crate::db::kpis::{gather, owners_of, Grouping, KpiError, Owners, Window};
+pub use crate::insights::{Forecast, WeakSpot};
 use crate::kpi::{attainment, find, formulas, Scope};
 use crate::period::Period;
 use chrono::{DateTime, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Forecast {
-    pub period: String,
-    /// Share of the period that has passed at `now`, 0–1.
-    pub elapsed: f64,
-    pub revenue_to_date: f64,
-    /// Revenue to date ÷ elapsed share.
-    pub run_rate: Option<f64>,
-    pub open_pipeline: f64,
-    /// Win rate (%) over the three periods before this one.
-    pub recent_win_rate: Option<f64>,
-    /// Revenue to date + open pipeline × recent win rate.
-    pub pipeline: Option<f64>,
-    pub target: Option<f64>,
-}
 
 /// Projected revenue at the end of `period` for `scope`, as seen at `now`.
 pub async fn forecast(
@@ -73,19 +57,6 @@ async fn open_pipeline(pool: &PgPool, owners: &Owners) -> Result<f64, sqlx::Erro
     .fetch_one(pool)
     .await?;
     Ok(sum.to_f64().unwrap_or(0.0))
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WeakSpot {
-    pub user_id: String,
-    pub name: String,
-    /// The targeted KPI with the lowest attainment: the one that drags most.
-    pub kpi: String,
-    pub attainment: f64,
-    /// Threshold minus that attainment, in percentage points.
-    pub gap: f64,
-    /// How many of the rep's targeted KPIs are under the threshold.
-    pub kpis_below: usize,
 }
 
 /// Reps of `team` whose attainment on a targeted KPI in `period` is under

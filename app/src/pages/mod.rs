@@ -5,4 +5,6 @@ pub mod kpis;
 pub mod leaderboard;
 pub mod login;
 pub mod not_found;
+pub mod settings;
 pub mod targets;
+pub mod team;

@@ -51,11 +51,13 @@ pub struct Cell {
 async fn team_for(pool: &sqlx::PgPool, me: &CurrentUser, wanted: Option<String>) -> Result<String, ServerFnError> {
     use crate::auth::Role;
     match me.role {
-        Role::Rep => Err(ServerFnError::new("Only managers and admins set targets.")),
+        Role::Rep => Err(crate::auth::server::forbidden("Only managers and admins set targets.").await),
         Role::Manager => {
             let own = me.team_id.clone().ok_or_else(|| ServerFnError::new("You manage no team yet."))?;
             match wanted.filter(|w| !w.is_empty()) {
-                Some(w) if w != own => Err(ServerFnError::new("A manager sets targets for their own team only.")),
+                Some(w) if w != own => {
+                    Err(crate::auth::server::forbidden("A manager sets targets for their own team only.").await)
+                }
                 _ => Ok(own),
             }
         }
@@ -208,7 +210,7 @@ pub async fn save_targets(
         if !crate::db::targets::may_set(&pool, &me, &scope).await.map_err(ServerFnError::new)?
             || !matches!(&scope, Scope::Team(t) if *t == team) && !matches!(&scope, Scope::Rep(_))
         {
-            return Err(ServerFnError::new(format!("You may not set targets for `{scope_text}`.")));
+            return Err(crate::auth::server::forbidden(&format!("You may not set targets for `{scope_text}`.")).await);
         }
         let text = text.trim().replace(',', ".").replace([' ', '\u{a0}', '\u{202f}'], "");
         let value = if text.is_empty() {

@@ -169,3 +169,42 @@ async fn successful_logins_do_not_spend_the_failure_quota() {
         assert_eq!(res.headers()["location"], "/leaderboard", "sign-in {attempt}");
     }
 }
+
+/// Signs in through the form and keeps the session cookie in `app.client`.
+pub async fn signed_in(app: &TestApp, email: &str, name: &str, role: Role, team: Option<&str>) {
+    app.user_with_token(email, name, role, team).await;
+    let res = sign_in(app, email, PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/leaderboard");
+}
+
+#[tokio::test]
+async fn only_an_admin_changes_the_settings_and_periods_follow_the_time_zone() {
+    let rep = TestApp::spawn().await;
+    signed_in(&rep, "rep@example.com", "Rep", Role::Rep, None).await;
+    let form = [("name", "Acme"), ("currency", "eur"), ("time_zone", "Europe/Moscow"), ("language", "en")];
+    let res = rep.client.post(rep.url("/api/save_org_settings")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+
+    let app = TestApp::spawn().await;
+    signed_in(&app, "admin@example.com", "Admin", Role::Admin, None).await;
+    let bad = [("name", ""), ("currency", "euro"), ("time_zone", "Mars/Olympus"), ("language", "de")];
+    let res = app.client.post(app.url("/api/save_org_settings")).form(&bad).send().await.unwrap();
+    let text = res.text().await.unwrap();
+    for phrase in [
+        "name must not be empty",
+        "`EURO` is not a currency code",
+        "`Mars/Olympus` is not a time zone",
+        "`de` is not a language",
+    ] {
+        assert!(text.contains(phrase), "{phrase} in {text}");
+    }
+    let res = app.client.post(app.url("/api/save_org_settings")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let settings = app::db::settings::load(&app.pool).await.unwrap();
+    assert_eq!((settings.name.as_str(), settings.currency.as_str(), settings.language.as_str()), ("Acme", "EUR", "en"));
+
+    let token = app.manager_token().await;
+    let res = app.client.get(app.url("/api/v1/kpis?scope=org&period=2026-10")).bearer_auth(token).send().await.unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["period"], serde_json::json!({"start": "2026-09-30T21:00:00Z", "end": "2026-10-31T21:00:00Z"}));
+}

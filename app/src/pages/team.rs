@@ -1,0 +1,178 @@
+//! `/team`: a manager's view of one team for the current period: the revenue
+//! forecast against the target, and the weak spots (who needs extra support).
+
+use crate::auth::CurrentUser;
+use crate::components::TopBar;
+use crate::insights::{Forecast, WeakSpot};
+use crate::pages::kpis::Choice;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamView {
+    pub me: CurrentUser,
+    pub team: String,
+    pub teams: Vec<Choice>,
+    pub period: String,
+    pub threshold: f64,
+    pub currency: String,
+    pub forecast: Forecast,
+    pub weak_spots: Vec<WeakSpot>,
+}
+
+#[server(prefix = "/api", endpoint = "team_view")]
+pub async fn load_team_view(team: Option<String>, threshold: Option<f64>) -> Result<TeamView, ServerFnError> {
+    use crate::auth::Role;
+    use crate::db::insights::{forecast, weak_spots};
+    use crate::kpi::Scope;
+    use crate::period::{Period, PeriodKind};
+
+    let me = crate::auth::server::require_user().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let team = match (me.role, team.filter(|t| !t.is_empty())) {
+        (Role::Rep, _) => {
+            return Err(crate::auth::server::forbidden("Only managers and admins see team insights.").await)
+        }
+        (Role::Manager, wanted) => {
+            let own = me.team_id.clone().ok_or_else(|| ServerFnError::new("You manage no team yet."))?;
+            if wanted.is_some_and(|w| w != own) {
+                return Err(crate::auth::server::forbidden("A manager sees their own team only.").await);
+            }
+            own
+        }
+        (Role::Admin, Some(t)) => t,
+        (Role::Admin, None) => sqlx::query_scalar("SELECT id FROM teams ORDER BY name LIMIT 1")
+            .fetch_optional(&pool)
+            .await
+            .map_err(ServerFnError::new)?
+            .ok_or_else(|| ServerFnError::new("There are no teams yet."))?,
+    };
+    let threshold = threshold.filter(|t| t.is_finite() && *t > 0.0).unwrap_or(70.0);
+    let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let now = chrono::Utc::now();
+    let period = Period::containing(PeriodKind::Month, now.with_timezone(&settings.time_zone).date_naive());
+    let scope = Scope::Team(team.clone());
+    let forecast = forecast(&pool, &scope, period, settings.time_zone, now).await.map_err(ServerFnError::new)?;
+    let weak_spots =
+        weak_spots(&pool, &team, period, settings.time_zone, threshold).await.map_err(ServerFnError::new)?;
+    let teams: Vec<(String, String)> = if me.role == Role::Admin {
+        sqlx::query_as("SELECT id, name FROM teams ORDER BY name").fetch_all(&pool).await
+    } else {
+        sqlx::query_as("SELECT id, name FROM teams WHERE id = $1").bind(&team).fetch_all(&pool).await
+    }
+    .map_err(ServerFnError::new)?;
+    Ok(TeamView {
+        me,
+        team,
+        teams: teams.into_iter().map(|(value, label)| Choice { value, label }).collect(),
+        period: period.to_string(),
+        threshold,
+        currency: settings.currency,
+        forecast,
+        weak_spots,
+    })
+}
+
+#[component]
+pub fn Team() -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || {
+            let q = query.read();
+            (q.get("team"), q.get("threshold").and_then(|t| t.parse().ok()))
+        },
+        |(team, threshold)| load_team_view(team, threshold),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(view) => view! { <TeamPage view/> }.into_any(),
+                    Err(e) => view! { <main class="page narrow"><p class="error">{e.to_string()}</p></main> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn TeamPage(view: TeamView) -> impl IntoView {
+    let TeamView { me, team, teams, period, threshold, currency, forecast, weak_spots } = view;
+    let money = |v: Option<f64>| crate::format::kpi_value(v, crate::kpi::Unit::Money, &currency);
+    let versus = |v: Option<f64>| match (v, forecast.target) {
+        (Some(v), Some(t)) if t > 0.0 => {
+            format!(" · {}\u{00A0}% цели / of target", crate::format::number(v * 100.0 / t, 0))
+        }
+        _ => String::new(),
+    };
+    let spots = if weak_spots.is_empty() {
+        view! { <p class="muted" data-testid="no-weak-spots">"Никто не отстаёт / Nobody is under the threshold."</p> }
+            .into_any()
+    } else {
+        let rows = weak_spots
+            .into_iter()
+            .map(|s| {
+                let name =
+                    crate::kpi::find(&s.kpi).map(|k| format!("{} / {}", k.name_ru, k.name_en)).unwrap_or(s.kpi.clone());
+                view! {
+                    <tr data-user=s.user_id>
+                        <td>{s.name}</td>
+                        <td>{name}</td>
+                        <td class="num">{format!("{}\u{00A0}%", crate::format::number(s.attainment, 1))}</td>
+                        <td class="num">{format!("−{}", crate::format::number(s.gap, 1))}</td>
+                        <td class="num">{s.kpis_below}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="board" data-testid="weak-spots">
+                <thead><tr>
+                    <th>"Имя / Name"</th><th>"Тянет вниз / Drags most"</th><th class="num">"Выполнение / Attained"</th>
+                    <th class="num">"Отставание / Gap"</th><th class="num">"Ниже порога / KPIs below"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+        .into_any()
+    };
+    view! {
+        <TopBar user=me/>
+        <main class="page">
+            <div class="heading"><h1>"Команда / Team"</h1><p class="muted">{period.clone()}</p></div>
+            <form method="get" action="/team" class="filters">
+                <label>"Команда / Team" <select name="team">{crate::pages::kpis::options(teams, &team)}</select></label>
+                <label>"Порог, % / Threshold, %" <input type="number" name="threshold" min="1" max="200" value=threshold.to_string()/></label>
+                <button type="submit" class="secondary">"Показать / Show"</button>
+            </form>
+            <section class="tiles" data-testid="forecast">
+                <div class="tile">
+                    <h2>"Выручка на сегодня"<span class="en">"Revenue to date"</span></h2>
+                    <p class="value">{money(Some(forecast.revenue_to_date))}</p>
+                    <p class="target">{format!("Прошло / Elapsed: {}\u{00A0}%", crate::format::number(forecast.elapsed * 100.0, 0))}</p>
+                </div>
+                <div class="tile">
+                    <h2>"Прогноз по темпу"<span class="en">"Forecast by run rate"</span></h2>
+                    <p class="value" data-testid="run-rate">{money(forecast.run_rate)}</p>
+                    <p class="target">{versus(forecast.run_rate)}</p>
+                </div>
+                <div class="tile">
+                    <h2>"Прогноз по воронке"<span class="en">"Forecast by pipeline"</span></h2>
+                    <p class="value">{money(forecast.pipeline)}</p>
+                    <p class="target">
+                        {format!("Открыто / Open: {} × {}", money(Some(forecast.open_pipeline)),
+                            forecast.recent_win_rate.map(|r| format!("{}\u{00A0}%", crate::format::number(r, 1))).unwrap_or("—".into()))}
+                        {versus(forecast.pipeline)}
+                    </p>
+                </div>
+                <div class="tile">
+                    <h2>"Цель"<span class="en">"Target"</span></h2>
+                    <p class="value">{money(forecast.target)}</p>
+                </div>
+            </section>
+            <h2>{format!("Кому нужна помощь (ниже {threshold}\u{00A0}%) / Who needs extra support")}</h2>
+            {spots}
+        </main>
+    }
+}
