@@ -41,6 +41,19 @@ enum Command {
     },
     /// Load the demo organisation (idempotent) and exit.
     Demo,
+    /// Build a synthetic organisation in database `kpi_arena_bench` and print KPI latencies.
+    Bench {
+        #[arg(long, default_value_t = 1000)]
+        reps: usize,
+        #[arg(long, default_value_t = 10_000_000)]
+        records: usize,
+        /// Measurements per case.
+        #[arg(long, default_value_t = 5)]
+        iterations: usize,
+        /// Reuse the data of the previous run.
+        #[arg(long)]
+        skip_load: bool,
+    },
     /// Manage the embedded PostgreSQL cluster.
     Db {
         #[command(subcommand)]
@@ -128,6 +141,10 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Bench { reps, records, iterations, skip_load } = command {
+        let options = kpi_arena_server::bench::BenchOptions { reps, records, iterations, skip_load };
+        return kpi_arena_server::bench::run(&db.url(), options).await;
+    }
     let pool = prepare_pool(&db.url()).await.context("preparing the database")?;
     match command {
         Command::Serve { addr } => {
@@ -157,7 +174,7 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             load_demo(&pool).await?;
             print_demo_logins(&pool).await;
         }
-        Command::Db { .. } => unreachable!("handled above"),
+        Command::Db { .. } | Command::Bench { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

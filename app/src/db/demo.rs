@@ -636,6 +636,28 @@ pub async fn load_demo(pool: &PgPool) -> Result<usize, sqlx::Error> {
     )
     .execute(&mut *tx)
     .await?;
+    // Starter targets for this month and the last, so every card shows attainment.
+    // DO NOTHING keeps what a manager has changed since.
+    let this_month = crate::period::Period::containing(crate::period::PeriodKind::Month, today);
+    let periods = vec![this_month.to_string(), this_month.previous().to_string()];
+    sqlx::query(
+        "INSERT INTO targets (kpi, scope, period, value, set_by)
+         SELECT k.kpi, 'rep:' || u.id, p.period, k.value, 'u-admin'
+         FROM users u
+         CROSS JOIN (VALUES ('revenue', 1200000.0), ('win_rate', 40.0), ('touchpoints', 60.0),
+                            ('response_time', 120.0)) AS k(kpi, value)
+         CROSS JOIN unnest($1::text[]) AS p(period)
+         WHERE u.role = 'rep' AND u.email LIKE '%@demo.kpi-arena.local'
+         UNION ALL
+         SELECT 'revenue', 'team:' || u.team_id, p.period, 1200000.0 * count(*), 'u-admin'
+         FROM users u CROSS JOIN unnest($1::text[]) AS p(period)
+         WHERE u.role = 'rep' AND u.email LIKE '%@demo.kpi-arena.local'
+         GROUP BY u.team_id, p.period
+         ON CONFLICT (kpi, scope, period) DO NOTHING",
+    )
+    .bind(&periods)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(records.len())
 }
