@@ -19,6 +19,8 @@ pub struct KpiQuery {
     from: Option<String>,
     to: Option<String>,
     by: Option<String>,
+    /// `attainment`: rank by attainment % of each rep's own target instead of the value.
+    measure: Option<String>,
 }
 
 impl From<KpiError> for ApiError {
@@ -101,8 +103,17 @@ pub async fn get_leaderboard(
     if !def.applies_to(ScopeKind::Rep) {
         return Err(ApiError::bad_request(format!("`{by}` is not measured per rep, so reps cannot be ranked by it")));
     }
-    let (window, _) = window(&state, &q).await?;
-    let ranked = engine::leaderboard(&state.pool, &scope, window, def).await?;
+    let (window, period) = window(&state, &q).await?;
+    let attainment_of = match q.measure.as_deref() {
+        None | Some("value") => None,
+        Some("attainment") => Some(period.ok_or_else(|| {
+            ApiError::bad_request("ranking by attainment needs a calendar `period`, which targets are set for")
+        })?),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("`measure` is `value` or `attainment`, not `{other}`")))
+        }
+    };
+    let ranked = engine::leaderboard(&state.pool, &scope, window, def, attainment_of.as_deref()).await?;
     let entries: Vec<Value> = ranked
         .into_iter()
         .map(|r| json!({"rank": r.rank, "user": {"id": r.id, "name": r.name}, "value": r.value}))

@@ -411,12 +411,15 @@ pub struct RankedRep {
 }
 
 /// The scope's reps ranked by KPI `kpi`: best first, equal values share a rank
-/// (1, 2, 2, 4), nulls last sharing one rank.
+/// (1, 2, 2, 4), nulls last sharing one rank. With `attainment_of` (a calendar
+/// period's text) the value is each rep's attainment % of their own target for
+/// that period instead: it levels large and small territories.
 pub async fn leaderboard(
     pool: &PgPool,
     scope: &Scope,
     window: Window,
     kpi: &crate::kpi::KpiDef,
+    attainment_of: Option<&str>,
 ) -> Result<Vec<RankedRep>, KpiError> {
     let reps = reps_of(pool, scope).await?;
     let owners = Owners(Some(reps.iter().map(|(id, _, _)| id.clone()).collect()));
@@ -430,7 +433,30 @@ pub async fn leaderboard(
             (id, name, value)
         })
         .collect();
-    let mut ranked = rank(values, kpi.better);
+    let mut ranked = match attainment_of {
+        None => rank(values, kpi.better),
+        Some(period) => {
+            let scopes: Vec<String> = values.iter().map(|(id, _, _)| format!("rep:{id}")).collect();
+            let targets: HashMap<String, f64> = sqlx::query_as::<_, (String, f64)>(
+                "SELECT substr(scope, 5), value FROM targets WHERE kpi = $1 AND period = $2 AND scope = ANY($3)",
+            )
+            .bind(kpi.id)
+            .bind(period)
+            .bind(&scopes)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
+            let attained = values
+                .into_iter()
+                .map(|(id, name, actual)| {
+                    let reached = crate::kpi::attainment(kpi.better, actual, targets.get(&id).copied());
+                    (id, name, reached)
+                })
+                .collect();
+            rank(attained, crate::kpi::Better::Higher)
+        }
+    };
     for r in &mut ranked {
         r.team = teams.get(&r.id).cloned().flatten();
     }

@@ -5,6 +5,7 @@
 use crate::auth::CurrentUser;
 use crate::components::{Sparkline, TopBar};
 use crate::kpi::{Better, Unit};
+use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -18,12 +19,6 @@ pub struct KpiCardView {
     pub scopes: Vec<Choice>,
     pub periods: Vec<Choice>,
     pub kpis: Vec<KpiTile>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Choice {
-    pub value: String,
-    pub label: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,33 +99,11 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
         .collect();
 
     let mut scopes = vec![Choice { value: "org".into(), label: "Организация / Organisation".into() }];
-    let teams: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, region FROM teams ORDER BY name")
-        .fetch_all(&pool)
-        .await
-        .map_err(ServerFnError::new)?;
-    let mut regions: Vec<String> = teams.iter().map(|t| t.2.clone()).collect();
-    regions.sort();
-    regions.dedup();
-    scopes.extend(teams.into_iter().map(|(id, name, _)| Choice { value: format!("team:{id}"), label: name }));
-    scopes.extend(
-        regions
-            .into_iter()
-            .map(|r| Choice { value: format!("region:{r}"), label: format!("Регион / Region: {r}") }),
-    );
+    scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
     if me.role == Role::Rep {
         scopes.insert(0, Choice { value: format!("rep:{}", me.id), label: format!("Я / Me: {}", me.name) });
     }
-    let this_month = Period::containing(PeriodKind::Month, today);
-    let periods = [
-        ("Неделя / Week", Period::containing(PeriodKind::Week, today)),
-        ("Месяц / Month", this_month),
-        ("Прошлый месяц / Last month", this_month.previous()),
-        ("Квартал / Quarter", Period::containing(PeriodKind::Quarter, today)),
-        ("Год / Year", Period::containing(PeriodKind::Year, today)),
-    ]
-    .into_iter()
-    .map(|(label, p)| Choice { value: p.to_string(), label: label.into() })
-    .collect();
+    let periods = crate::pages::choices::recent_periods(today);
     Ok(KpiCardView {
         me,
         scope: scope.to_string(),
@@ -159,17 +132,6 @@ pub fn Kpis() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-/// `<option>`s for a select, the current value selected.
-pub fn options(choices: Vec<Choice>, current: &str) -> impl IntoView {
-    choices
-        .into_iter()
-        .map(|c| {
-            let selected = c.value == current;
-            view! { <option value=c.value selected=selected>{c.label}</option> }
-        })
-        .collect_view()
 }
 
 #[component]

@@ -5,7 +5,7 @@
 use crate::auth::CurrentUser;
 use crate::components::TopBar;
 use crate::kpi::Unit;
-use crate::pages::kpis::{options, Choice};
+use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,8 @@ pub struct LeaderboardView {
     pub by: String,
     pub by_label: String,
     pub unit: Unit,
+    /// `value` or `attainment`.
+    pub measure: String,
     pub scope: String,
     pub period: String,
     pub range: String,
@@ -43,6 +45,7 @@ pub async fn leaderboard(
     period: Option<String>,
     by: Option<String>,
     scope: Option<String>,
+    measure: Option<String>,
 ) -> Result<LeaderboardView, ServerFnError> {
     use crate::db::kpis::{leaderboard, Window};
     use crate::kpi::{find, Scope, ScopeKind, KPIS};
@@ -72,14 +75,19 @@ pub async fn leaderboard(
         let (start, end) = p.bounds(tz);
         Window::new(start, end, tz)
     };
-    let ranked = leaderboard(&pool, &scope, window(period), def).await.map_err(ServerFnError::new)?;
-    let before: HashMap<String, usize> = leaderboard(&pool, &scope, window(period.previous()), def)
-        .await
-        .map_err(ServerFnError::new)?
-        .into_iter()
-        .filter(|r| r.value.is_some())
-        .map(|r| (r.id, r.rank))
-        .collect();
+    // Fairness option: rank by attainment % of each rep's own target instead of the raw value.
+    let by_attainment = measure.as_deref() == Some("attainment");
+    let of = |p: Period| by_attainment.then(|| p.to_string());
+    let ranked =
+        leaderboard(&pool, &scope, window(period), def, of(period).as_deref()).await.map_err(ServerFnError::new)?;
+    let before: HashMap<String, usize> =
+        leaderboard(&pool, &scope, window(period.previous()), def, of(period.previous()).as_deref())
+            .await
+            .map_err(ServerFnError::new)?
+            .into_iter()
+            .filter(|r| r.value.is_some())
+            .map(|r| (r.id, r.rank))
+            .collect();
     let entries = ranked
         .into_iter()
         .map(|r| Entry {
@@ -92,42 +100,21 @@ pub async fn leaderboard(
         })
         .collect();
 
-    let this_month = Period::containing(PeriodKind::Month, today);
-    let periods = [
-        ("Неделя / Week", Period::containing(PeriodKind::Week, today)),
-        ("Месяц / Month", this_month),
-        ("Прошлый месяц / Last month", this_month.previous()),
-        ("Квартал / Quarter", Period::containing(PeriodKind::Quarter, today)),
-        ("Год / Year", Period::containing(PeriodKind::Year, today)),
-    ]
-    .into_iter()
-    .map(|(label, p)| Choice { value: p.to_string(), label: label.into() })
-    .collect();
+    let periods = crate::pages::choices::recent_periods(today);
     let kpis = KPIS
         .iter()
         .filter(|k| k.applies_to(ScopeKind::Rep))
         .map(|k| Choice { value: k.id.into(), label: format!("{} / {}", k.name_ru, k.name_en) })
         .collect();
     let mut scopes = vec![Choice { value: "org".into(), label: "Все / Everyone".into() }];
-    let teams: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, region FROM teams ORDER BY name")
-        .fetch_all(&pool)
-        .await
-        .map_err(ServerFnError::new)?;
-    let mut regions: Vec<String> = teams.iter().map(|t| t.2.clone()).collect();
-    regions.sort();
-    regions.dedup();
-    scopes.extend(teams.into_iter().map(|(id, name, _)| Choice { value: format!("team:{id}"), label: name }));
-    scopes.extend(
-        regions
-            .into_iter()
-            .map(|r| Choice { value: format!("region:{r}"), label: format!("Регион / Region: {r}") }),
-    );
+    scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
 
     Ok(LeaderboardView {
         me,
         by: def.id.into(),
         by_label: format!("{} / {}", def.name_ru, def.name_en),
-        unit: def.unit,
+        unit: if by_attainment { Unit::Percent } else { def.unit },
+        measure: if by_attainment { "attainment".into() } else { "value".into() },
         scope: scope.to_string(),
         period: period.to_string(),
         range: format!(
@@ -149,9 +136,9 @@ pub fn Leaderboard() -> impl IntoView {
     let data = Resource::new(
         move || {
             let q = query.read();
-            (q.get("period"), q.get("by"), q.get("scope"))
+            (q.get("period"), q.get("by"), q.get("scope"), q.get("measure"))
         },
-        |(period, by, scope)| leaderboard(period, by, scope),
+        |(period, by, scope, measure)| leaderboard(period, by, scope, measure),
     );
     view! {
         <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
@@ -172,8 +159,25 @@ pub fn Leaderboard() -> impl IntoView {
 
 #[component]
 fn Board(view: LeaderboardView) -> impl IntoView {
-    let LeaderboardView { me, by, by_label, unit, scope, period, range, currency, periods, kpis, scopes, entries } =
-        view;
+    let LeaderboardView {
+        me,
+        by,
+        by_label,
+        unit,
+        measure,
+        scope,
+        period,
+        range,
+        currency,
+        periods,
+        kpis,
+        scopes,
+        entries,
+    } = view;
+    let measures = vec![
+        Choice { value: "value".into(), label: "Значение / Value".into() },
+        Choice { value: "attainment".into(), label: "% от цели / % of target".into() },
+    ];
     let my_id = me.id.clone();
     let rows = entries
         .into_iter()
@@ -209,7 +213,7 @@ fn Board(view: LeaderboardView) -> impl IntoView {
             // Plain links: they navigate before the WASM loads; once hydrated, the router takes them over.
             view! {
                 <a
-                    href=format!("/leaderboard?period={}&by={}&scope={}", c.value, by, scope)
+                    href=format!("/leaderboard?period={}&by={}&scope={}&measure={}", c.value, by, scope, measure)
                     class=if current { "chip current" } else { "chip" }
                     aria-current=current.then_some("page")
                 >
@@ -230,6 +234,7 @@ fn Board(view: LeaderboardView) -> impl IntoView {
                 <input type="hidden" name="period" value=period.clone()/>
                 <label>"Показатель / KPI" <select name="by">{options(kpis, &by)}</select></label>
                 <label>"Кто / Who" <select name="scope">{options(scopes, &scope)}</select></label>
+                <label>"Мера / Measure" <select name="measure">{options(measures, &measure)}</select></label>
                 <button type="submit" class="secondary">"Показать / Show"</button>
             </form>
             <table class="board" data-testid="leaderboard" data-period=period data-by=by>

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod choices;
 pub mod home;
 pub mod kpis;
 pub mod leaderboard;

@@ -3,7 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::TopBar;
-use crate::pages::kpis::{options, Choice};
+use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

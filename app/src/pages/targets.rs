@@ -5,7 +5,7 @@
 use crate::auth::CurrentUser;
 use crate::components::TopBar;
 use crate::kpi::Unit;
-use crate::pages::kpis::Choice;
+use crate::pages::choices::Choice;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -321,8 +321,8 @@ fn Grid(grid: TargetsGrid, save: ServerAction<SaveTargets>, copy: ServerAction<C
             view! { <tr><th scope="row">{row.label}</th>{cells}</tr> }
         })
         .collect_view();
-    let team_options = crate::pages::kpis::options(teams, &team);
-    let period_options = crate::pages::kpis::options(periods, &period);
+    let team_options = crate::pages::choices::options(teams, &team);
+    let period_options = crate::pages::choices::options(periods, &period);
     // Each ActionForm's children are a closure that takes its own copies.
     let (copy_team, copy_period) = (team.clone(), period.clone());
     view! {

@@ -4,7 +4,7 @@
 use crate::auth::CurrentUser;
 use crate::components::TopBar;
 use crate::insights::{Forecast, WeakSpot};
-use crate::pages::kpis::Choice;
+use crate::pages::choices::Choice;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -142,7 +142,7 @@ fn TeamPage(view: TeamView) -> impl IntoView {
         <main class="page">
             <div class="heading"><h1>"Команда / Team"</h1><p class="muted">{period.clone()}</p></div>
             <form method="get" action="/team" class="filters">
-                <label>"Команда / Team" <select name="team">{crate::pages::kpis::options(teams, &team)}</select></label>
+                <label>"Команда / Team" <select name="team">{crate::pages::choices::options(teams, &team)}</select></label>
                 <label>"Порог, % / Threshold, %" <input type="number" name="threshold" min="1" max="200" value=threshold.to_string()/></label>
                 <button type="submit" class="secondary">"Показать / Show"</button>
             </form>

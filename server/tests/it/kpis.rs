@@ -273,3 +273,24 @@ async fn targets_give_attainment_and_follow_the_permission_rules() {
     let t1 = card(&app, &manager, "team:t1").await;
     assert!((t1["revenue"]["attainment"].as_f64().unwrap() - 100.0).abs() < 1e-9);
 }
+
+#[tokio::test]
+async fn ranking_by_attainment_levels_large_and_small_targets() {
+    let (app, token) = setup().await;
+    app::db::targets::set(&app.pool, "revenue", "rep:r1", "2026-10", 2000.0, "m1").await.unwrap();
+    app::db::targets::set(&app.pool, "revenue", "rep:r2", "2026-10", 400.0, "m1").await.unwrap();
+    let (status, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=revenue&measure=attainment").await;
+    assert_eq!(status, 200, "{body}");
+    let got: Vec<(u64, &str, Option<f64>)> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["rank"].as_u64().unwrap(), e["user"]["id"].as_str().unwrap(), e["value"].as_f64()))
+        .collect();
+    // r2 reached all of 400; r1 1000.10 of 2000; r3 has no target: null, last.
+    assert_eq!(got, vec![(1, "r2", Some(100.0)), (2, "r1", Some(50.005)), (3, "r3", None)]);
+    let (status, _) =
+        get(&app, &token, "/api/v1/leaderboard?from=2026-10-01T00:00:00Z&to=2026-10-02T00:00:00Z&measure=attainment")
+            .await;
+    assert_eq!(status, 400);
+}

@@ -1,0 +1,55 @@
+//! The choices the pages' filters offer (scopes, periods) and their `<option>`s.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+/// `<option>`s for a select, the current value selected.
+pub fn options(choices: Vec<Choice>, current: &str) -> impl IntoView {
+    choices
+        .into_iter()
+        .map(|c| {
+            let selected = c.value == current;
+            view! { <option value=c.value selected=selected>{c.label}</option> }
+        })
+        .collect_view()
+}
+
+/// This week, this month, last month, this quarter and this year.
+#[cfg(feature = "ssr")]
+pub fn recent_periods(today: chrono::NaiveDate) -> Vec<Choice> {
+    use crate::period::{Period, PeriodKind};
+    let this_month = Period::containing(PeriodKind::Month, today);
+    [
+        ("Неделя / Week", Period::containing(PeriodKind::Week, today)),
+        ("Месяц / Month", this_month),
+        ("Прошлый месяц / Last month", this_month.previous()),
+        ("Квартал / Quarter", Period::containing(PeriodKind::Quarter, today)),
+        ("Год / Year", Period::containing(PeriodKind::Year, today)),
+    ]
+    .into_iter()
+    .map(|(label, p)| Choice { value: p.to_string(), label: label.into() })
+    .collect()
+}
+
+/// Every team, then every region, as scope choices.
+#[cfg(feature = "ssr")]
+pub async fn team_and_region_scopes(pool: &sqlx::PgPool) -> Result<Vec<Choice>, ServerFnError> {
+    let teams: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, region FROM teams ORDER BY name")
+        .fetch_all(pool)
+        .await
+        .map_err(ServerFnError::new)?;
+    let mut regions: Vec<String> = teams.iter().map(|t| t.2.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    let teams = teams.into_iter().map(|(id, name, _)| Choice { value: format!("team:{id}"), label: name });
+    let regions = regions
+        .into_iter()
+        .map(|r| Choice { value: format!("region:{r}"), label: format!("Регион / Region: {r}") });
+    Ok(teams.chain(regions).collect())
+}
