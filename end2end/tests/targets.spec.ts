@@ -24,6 +24,7 @@ test("a manager sets a target in the grid and sees its attainment", async ({ pag
 
   // The rep's KPI card shows the target and the attainment beside the value.
   await page.goto("/kpis?scope=rep:u-rep");
+  await expect(page.getByLabel("Кто / Scope")).toHaveValue("rep:u-rep");
   const revenue = page.locator('[data-kpi="revenue"]');
   await expect(revenue.locator(".target")).toContainText("1\u202F000\u202F000");
   await expect(revenue.locator(".attainment")).toHaveText(/\d+(,\d)?\s%/);

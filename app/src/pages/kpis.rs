@@ -100,6 +100,18 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
 
     let mut scopes = vec![Choice { value: "org".into(), label: "Организация / Organisation".into() }];
     scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
+    // Every rep too: anyone may read any scope of the organisation, and the select must show the current one.
+    let reps: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' AND active ORDER BY name, id")
+            .fetch_all(&pool)
+            .await
+            .map_err(ServerFnError::new)?;
+    scopes.extend(
+        reps.into_iter()
+            .map(|(id, name)| Choice {
+                value: format!("rep:{id}"), label: format!("Сотрудник / Rep: {name}")
+            }),
+    );
     if me.role == Role::Rep {
         scopes.insert(0, Choice { value: format!("rep:{}", me.id), label: format!("Я / Me: {}", me.name) });
     }
