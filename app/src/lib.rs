@@ -3,7 +3,9 @@
 //! database code the server functions and the JSON API call.
 
 pub mod auth;
+pub mod badges;
 pub mod components;
+pub mod fairness;
 pub mod format;
 pub mod insights;
 pub mod kpi;
@@ -16,6 +18,8 @@ pub mod api;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod records;
+#[cfg(feature = "ssr")]
+pub mod scoring;
 #[cfg(feature = "ssr")]
 pub mod state;
 

@@ -3,6 +3,7 @@
 use super::{ApiError, ApiUser};
 use crate::auth::Role;
 use crate::db::kpis::{self as engine, KpiError, Window};
+use crate::fairness::{neighbour_rows, Names};
 use crate::kpi::{self, Scope, ScopeKind};
 use crate::period::{Period, PeriodKind};
 use crate::state::AppState;
@@ -21,6 +22,10 @@ pub struct KpiQuery {
     by: Option<String>,
     /// `attainment`: rank by attainment % of each rep's own target instead of the value.
     measure: Option<String>,
+    /// `neighbours`: the top 3 and the caller's own row with 2 above and 2 below.
+    view: Option<String>,
+    /// `initials` or `none` for shared screens (user ids are left out too).
+    names: Option<String>,
 }
 
 impl From<KpiError> for ApiError {
@@ -85,7 +90,7 @@ pub async fn get_kpis(
 
 pub async fn get_leaderboard(
     State(state): State<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
     Query(q): Query<KpiQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = scope_of(&q)?;
@@ -93,30 +98,48 @@ pub async fn get_leaderboard(
         return Err(ApiError::bad_request("a leaderboard's scope is org, team:<id> or region:<name>"));
     }
     let by = q.by.as_deref().unwrap_or("revenue");
-    let def = kpi::find(by).ok_or_else(|| {
-        ApiError::bad_request(if by == "points" {
-            "ranking by points is not available yet (it arrives with the points ledger)".to_string()
-        } else {
-            format!("`{by}` is not a KPI id")
-        })
-    })?;
-    if !def.applies_to(ScopeKind::Rep) {
-        return Err(ApiError::bad_request(format!("`{by}` is not measured per rep, so reps cannot be ranked by it")));
-    }
-    let (window, period) = window(&state, &q).await?;
-    let attainment_of = match q.measure.as_deref() {
-        None | Some("value") => None,
-        Some("attainment") => Some(period.ok_or_else(|| {
-            ApiError::bad_request("ranking by attainment needs a calendar `period`, which targets are set for")
-        })?),
-        Some(other) => {
-            return Err(ApiError::bad_request(format!("`measure` is `value` or `attainment`, not `{other}`")))
-        }
+    let names = match q.names.as_deref() {
+        None => Names::Full,
+        Some(text) => Names::parse(text)
+            .ok_or_else(|| ApiError::bad_request(format!("`names` is full, initials or none, not `{text}`")))?,
     };
-    let ranked = engine::leaderboard(&state.pool, &scope, window, def, attainment_of.as_deref()).await?;
-    let entries: Vec<Value> = ranked
+    let (window, period) = window(&state, &q).await?;
+    let ranked = if by == "points" {
+        if q.measure.as_deref().is_some_and(|m| m != "value") {
+            return Err(ApiError::bad_request("points are ranked by value only"));
+        }
+        engine::points_leaderboard(&state.pool, &scope, window.start, window.end).await?
+    } else {
+        let def =
+            kpi::find(by).ok_or_else(|| ApiError::bad_request(format!("`{by}` is neither a KPI id nor `points`")))?;
+        if !def.applies_to(ScopeKind::Rep) {
+            return Err(ApiError::bad_request(format!(
+                "`{by}` is not measured per rep, so reps cannot be ranked by it"
+            )));
+        }
+        let attainment_of = match q.measure.as_deref() {
+            None | Some("value") => None,
+            Some("attainment") => Some(period.ok_or_else(|| {
+                ApiError::bad_request("ranking by attainment needs a calendar `period`, which targets are set for")
+            })?),
+            Some(other) => {
+                return Err(ApiError::bad_request(format!("`measure` is `value` or `attainment`, not `{other}`")))
+            }
+        };
+        engine::leaderboard(&state.pool, &scope, window, def, attainment_of.as_deref()).await?
+    };
+    let rows: Vec<usize> = match q.view.as_deref() {
+        None | Some("all") => (0..ranked.len()).collect(),
+        Some("neighbours") => neighbour_rows(ranked.len(), ranked.iter().position(|r| r.id == user.0.id)),
+        Some(other) => return Err(ApiError::bad_request(format!("`view` is all or neighbours, not `{other}`"))),
+    };
+    let entries: Vec<Value> = rows
         .into_iter()
-        .map(|r| json!({"rank": r.rank, "user": {"id": r.id, "name": r.name}, "value": r.value}))
+        .map(|i| &ranked[i])
+        .map(|r| {
+            let id = if names == Names::Full { Value::from(r.id.clone()) } else { Value::Null };
+            json!({"rank": r.rank, "user": {"id": id, "name": names.show(&r.name, r.rank)}, "value": r.value})
+        })
         .collect();
     Ok(Json(json!({"by": by, "entries": entries})))
 }
@@ -160,6 +183,9 @@ pub async fn put_target(
         return Err(ApiError::forbidden("a manager may set targets only for their own team and its reps"));
     }
     crate::db::targets::set(&state.pool, def.id, &scope.to_string(), &period.to_string(), body.value, &user.0.id)
+        .await
+        .map_err(ApiError::internal)?;
+    crate::db::points::after_targets(&state.pool, &[scope.to_string()], &period.to_string())
         .await
         .map_err(ApiError::internal)?;
     Ok(Json(json!({"kpi": def.id, "scope": scope.to_string(), "period": period.to_string(), "value": body.value})))

@@ -2,6 +2,7 @@
 //! auth, JSON errors, and the records endpoint.
 
 mod error;
+pub mod gamification;
 mod kpis;
 mod records;
 
@@ -11,7 +12,7 @@ use crate::auth::{CurrentUser, Role};
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::{header, request::Parts};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 /// Largest body the records endpoint accepts (API.md: 32 MiB).
@@ -25,6 +26,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/kpis", get(kpis::get_kpis))
         .route("/api/v1/leaderboard", get(kpis::get_leaderboard))
         .route("/api/v1/targets", put(kpis::put_target))
+        .route("/api/v1/points", get(gamification::get_points))
+        .route("/api/v1/points/rules", get(gamification::get_rules).post(gamification::post_rule))
+        .route("/api/v1/points/rules/{id}", delete(gamification::delete_rule))
+        .route("/api/v1/badges", get(gamification::get_badges))
+        .route("/api/v1/challenges", get(gamification::get_challenges).post(gamification::post_challenge))
+        .route("/api/v1/challenges/{id}", get(gamification::get_challenge))
+        .route("/api/v1/challenges/{id}/launch", post(gamification::launch_challenge))
+        .route("/api/v1/flags", get(gamification::get_flags))
         // One byte over the limit is enough to tell "too large" from "exactly the limit".
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
 }

@@ -1,8 +1,12 @@
 //! Everything that touches PostgreSQL: SQL sits next to the function that runs it.
 
+pub mod badges;
+pub mod challenges;
 pub mod demo;
+pub mod flags;
 pub mod insights;
 pub mod kpis;
+pub mod points;
 pub mod records;
 pub mod settings;
 pub mod targets;

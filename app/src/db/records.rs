@@ -27,7 +27,58 @@ pub async fn store_batch(pool: &PgPool, values: &[Value]) -> Result<usize, Store
     let records: Vec<Record> = records.into_iter().map(|(_, r)| r).collect();
     upsert_records(&mut tx, &records).await?;
     tx.commit().await?;
+    refresh_scores(pool, &records).await;
     Ok(values.len())
+}
+
+/// Brings points, badges and challenges up to date with records just stored.
+/// They are derived data: a failure is logged and the next change repairs it.
+pub async fn refresh_scores(pool: &PgPool, records: &[Record]) {
+    if let Err(e) = try_refresh_scores(pool, records).await {
+        tracing::error!("refreshing points and badges after a batch failed: {e}");
+    }
+}
+
+async fn try_refresh_scores(pool: &PgPool, records: &[Record]) -> Result<(), sqlx::Error> {
+    let mut owners = Vec::new();
+    let mut refs = Vec::new();
+    let mut times = Vec::new();
+    let mut customers = Vec::new();
+    for record in records {
+        let (owner, at): (Option<&str>, Vec<Option<chrono::DateTime<chrono::Utc>>>) = match record {
+            Record::Deal(d) => (Some(&d.owner), vec![Some(d.created_at), d.closed_at]),
+            Record::Activity(a) => (Some(&a.owner), vec![Some(a.at)]),
+            Record::MeetingRequest(m) => (Some(&m.owner), vec![Some(m.proposed_at)]),
+            Record::Lead(l) => (
+                Some(&l.owner),
+                vec![Some(l.created_at), l.qualified_at, l.first_contact_at, l.followed_up_at, l.converted_at],
+            ),
+            Record::Customer(c) => (Some(&c.owner), vec![Some(c.acquired_at), c.churned_at]),
+            Record::Feedback(f) => {
+                if let (None, Some(c)) = (&f.owner, &f.customer) {
+                    customers.push(c.clone());
+                }
+                (f.owner.as_deref(), vec![Some(f.at)])
+            }
+            _ => continue,
+        };
+        owners.extend(owner.map(str::to_string));
+        times.extend(at.into_iter().flatten());
+        refs.push(crate::scoring::RecordRef { kind: record.kind().name().to_string(), id: record.id().to_string() });
+    }
+    if !customers.is_empty() {
+        let more: Vec<String> = sqlx::query_scalar("SELECT owner_id FROM customers WHERE id = ANY($1)")
+            .bind(&customers)
+            .fetch_all(pool)
+            .await?;
+        owners.extend(more);
+    }
+    if !refs.is_empty() {
+        crate::db::points::recompute_for_records(pool, owners, &refs, &times).await?;
+        crate::db::badges::evaluate(pool).await?;
+    }
+    crate::db::challenges::finish_due(pool).await?;
+    Ok(())
 }
 
 /// The stored ids and emails that the batch refers to.

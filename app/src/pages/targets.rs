@@ -239,6 +239,8 @@ pub async fn save_targets(
         }
         .map_err(ServerFnError::new)?;
     }
+    let scopes: Vec<String> = changes.iter().map(|c| c.1.clone()).collect();
+    crate::db::points::after_targets(&pool, &scopes, &period).await.map_err(ServerFnError::new)?;
     Ok(changes.iter().filter(|c| c.2.is_some()).count())
 }
 
@@ -256,9 +258,11 @@ pub async fn copy_targets(team: String, period: String) -> Result<u64, ServerFnE
         .map_err(ServerFnError::new)?;
     let mut scopes = reps;
     scopes.push(format!("team:{team}"));
-    crate::db::targets::copy(&pool, &scopes, &period.previous().to_string(), &period.to_string(), &me.id)
+    let copied = crate::db::targets::copy(&pool, &scopes, &period.previous().to_string(), &period.to_string(), &me.id)
         .await
-        .map_err(ServerFnError::new)
+        .map_err(ServerFnError::new)?;
+    crate::db::points::after_targets(&pool, &scopes, &period.to_string()).await.map_err(ServerFnError::new)?;
+    Ok(copied)
 }
 
 #[component]

@@ -6,4 +6,5 @@ mod helpers;
 mod insights;
 mod kpis;
 mod leaderboard;
+mod points;
 mod records;

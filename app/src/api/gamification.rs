@@ -1,0 +1,327 @@
+//! Points, badges, rules, challenges and anti-gaming flags over the JSON API.
+
+use super::{ApiError, ApiUser};
+use crate::auth::{CurrentUser, Role};
+use crate::db::challenges::{self, ChallengeError, NewChallenge};
+use crate::db::points;
+use crate::period::{Period, PeriodKind};
+use crate::scoring::{Rule, RuleKind};
+use crate::state::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+impl From<ChallengeError> for ApiError {
+    fn from(e: ChallengeError) -> Self {
+        match e {
+            ChallengeError::Invalid(m) => ApiError::bad_request(m),
+            ChallengeError::Forbidden(m) => ApiError::forbidden(m),
+            e @ ChallengeError::NotFound(_) => {
+                ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            ChallengeError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PointsQuery {
+    user: Option<String>,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `[start, end)` of a `period`, or of `from`/`to`; the current month when neither is given.
+pub async fn window_of(
+    pool: &PgPool,
+    period: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let tz = crate::db::settings::load(pool).await.map_err(ApiError::internal)?.time_zone;
+    match (period, from, to) {
+        (Some(p), None, None) => Ok(Period::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?.bounds(tz)),
+        (None, Some(f), Some(t)) => {
+            let parse = |name: &str, text: &str| {
+                DateTime::parse_from_rfc3339(text)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| ApiError::bad_request(format!("`{name}` must be an RFC 3339 timestamp, not `{text}`")))
+            };
+            let (start, end) = (parse("from", f)?, parse("to", t)?);
+            if start >= end {
+                return Err(ApiError::bad_request("`from` must be before `to`"));
+            }
+            Ok((start, end))
+        }
+        (None, None, None) => {
+            let today = Utc::now().with_timezone(&tz).date_naive();
+            Ok(Period::containing(PeriodKind::Month, today).bounds(tz))
+        }
+        _ => Err(ApiError::bad_request("give either `period` or both `from` and `to`")),
+    }
+}
+
+/// Whose points `me` may read: their own; a manager, their team's; an admin, anyone's.
+pub async fn may_read_points(pool: &PgPool, me: &CurrentUser, user: &str) -> Result<bool, sqlx::Error> {
+    Ok(match me.role {
+        Role::Admin => true,
+        _ if me.id == user => true,
+        Role::Manager => {
+            let team: Option<Option<String>> =
+                sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(user).fetch_optional(pool).await?;
+            team.flatten().is_some_and(|t| Some(t) == me.team_id)
+        }
+        Role::Rep => false,
+    })
+}
+
+async fn known_user(pool: &PgPool, user: &str) -> Result<(), ApiError> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
+        .bind(user)
+        .fetch_one(pool)
+        .await
+        .map_err(ApiError::internal)?;
+    if exists {
+        Ok(())
+    } else {
+        Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no user `{user}`")))
+    }
+}
+
+/// `GET /api/v1/points?user=ID&period=PERIOD`: the ledger and its total.
+pub async fn get_points(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Query(q): Query<PointsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let user = q.user.clone().unwrap_or_else(|| me.0.id.clone());
+    known_user(&state.pool, &user).await?;
+    if !may_read_points(&state.pool, &me.0, &user).await.map_err(ApiError::internal)? {
+        return Err(ApiError::forbidden("a rep may read only their own points; a manager, their team's"));
+    }
+    let (start, end) = window_of(&state.pool, q.period.as_deref(), q.from.as_deref(), q.to.as_deref()).await?;
+    let (total, entries) = points::ledger(&state.pool, &user, start, end).await.map_err(ApiError::internal)?;
+    let level = points::level(&state.pool, &user).await.map_err(ApiError::internal)?;
+    Ok(Json(json!({
+        "user": user,
+        "period": {"start": start, "end": end},
+        "total": total,
+        "entries": entries.iter().map(|e| json!({
+            "points": e.points, "rule": e.rule, "rule_id": e.rule_id, "kind": e.kind, "reason": e.reason,
+            "at": e.at, "records": e.records,
+        })).collect::<Vec<_>>(),
+        "level": level,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserQuery {
+    user: Option<String>,
+}
+
+/// `GET /api/v1/badges?user=ID`: badges are public within the organisation.
+pub async fn get_badges(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Query(q): Query<UserQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let user = q.user.unwrap_or_else(|| me.0.id.clone());
+    known_user(&state.pool, &user).await?;
+    let awards = crate::db::badges::of_user(&state.pool, &user).await.map_err(ApiError::internal)?;
+    let catalogue: Vec<Value> = crate::badges::CATALOGUE
+        .iter()
+        .map(|b| json!({"id": b.id, "icon": b.icon, "name": b.name_en, "name_ru": b.name_ru, "description": b.description_en}))
+        .collect();
+    Ok(Json(json!({
+        "user": user,
+        "badges": awards.iter().map(|a| json!({
+            "id": a.badge, "icon": a.icon, "name": a.name_en, "name_ru": a.name_ru, "description": a.description_en,
+            "earned_at": a.earned_at, "detail": a.detail, "records": a.records,
+        })).collect::<Vec<_>>(),
+        "catalogue": catalogue,
+    })))
+}
+
+fn rule_json(r: &points::StoredRule) -> Value {
+    let kind_text = |k: Option<PeriodKind>| k.map(points::period_kind_text);
+    json!({
+        "id": r.rule.id, "kind": r.rule.kind.as_str(), "basis": r.rule.basis, "points": r.rule.points,
+        "per": r.rule.per, "threshold": r.rule.threshold, "attainment_cap": r.rule.attainment_cap,
+        "period": kind_text(r.rule.period_kind), "cap_points": r.rule.cap_points, "cap_per": kind_text(r.rule.cap_per),
+        "label": r.rule.label, "active": r.active,
+    })
+}
+
+/// `GET /api/v1/points/rules`: every role may read how points are earned.
+pub async fn get_rules(State(state): State<AppState>, _me: ApiUser) -> Result<Json<Value>, ApiError> {
+    let rules = points::rules(&state.pool, false).await.map_err(ApiError::internal)?;
+    Ok(Json(json!({"rules": rules.iter().map(rule_json).collect::<Vec<_>>()})))
+}
+
+/// A rule as sent to the API or typed on the rules page.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default)]
+pub struct RuleBody {
+    #[serde(default)]
+    pub id: Option<i64>,
+    pub kind: String,
+    pub basis: String,
+    pub points: i64,
+    #[serde(default)]
+    pub per: Option<Decimal>,
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    #[serde(default)]
+    pub attainment_cap: Option<f64>,
+    #[serde(default)]
+    pub period: Option<String>,
+    #[serde(default)]
+    pub cap_points: Option<i64>,
+    #[serde(default)]
+    pub cap_per: Option<String>,
+    pub label: String,
+}
+
+/// Turns what was sent into a checked rule; the error names the bad field.
+pub fn rule_from(body: &RuleBody) -> Result<Rule, String> {
+    let kind = RuleKind::parse(&body.kind)
+        .ok_or_else(|| format!("`kind` is per_unit, attainment or threshold, not `{}`", body.kind))?;
+    let period = |name: &str, text: &Option<String>| -> Result<Option<PeriodKind>, String> {
+        match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some("day") => Ok(Some(PeriodKind::Day)),
+            Some("week") => Ok(Some(PeriodKind::Week)),
+            Some("month") => Ok(Some(PeriodKind::Month)),
+            Some("quarter") => Ok(Some(PeriodKind::Quarter)),
+            Some("year") => Ok(Some(PeriodKind::Year)),
+            Some(other) => Err(format!("`{name}` is day, week, month, quarter or year, not `{other}`")),
+        }
+    };
+    let rule = Rule {
+        id: body.id.unwrap_or(0),
+        kind,
+        basis: body.basis.trim().to_string(),
+        points: body.points,
+        per: body.per.unwrap_or(Decimal::ONE),
+        threshold: if kind == RuleKind::Threshold { Some(body.threshold.unwrap_or(100.0)) } else { None },
+        attainment_cap: if kind == RuleKind::Attainment {
+            Some(body.attainment_cap.unwrap_or(crate::scoring::DEFAULT_ATTAINMENT_CAP))
+        } else {
+            None
+        },
+        period_kind: period("period", &body.period)?,
+        cap_points: body.cap_points,
+        cap_per: period("cap_per", &body.cap_per)?,
+        label: body.label.trim().to_string(),
+    };
+    points::check_rule(&rule)?;
+    Ok(rule)
+}
+
+/// `POST /api/v1/points/rules`: creates (or with `id`, replaces) a rule; managers and admins.
+pub async fn post_rule(
+    State(state): State<AppState>,
+    me: ApiUser,
+    body: Result<Json<RuleBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    me.require(&[Role::Manager, Role::Admin], "edit points rules")?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let rule = rule_from(&body).map_err(ApiError::bad_request)?;
+    if rule.id != 0 {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM points_rules WHERE id = $1)")
+            .bind(rule.id)
+            .fetch_one(&state.pool)
+            .await
+            .map_err(ApiError::internal)?;
+        if !exists {
+            return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no rule {}", rule.id)));
+        }
+    }
+    let id = points::save_rule(&state.pool, &rule, &me.0.id).await.map_err(ApiError::internal)?;
+    Ok(Json(json!({"id": id})))
+}
+
+/// `DELETE /api/v1/points/rules/{id}`: deactivates a rule; its points in open periods are reversed.
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    me.require(&[Role::Manager, Role::Admin], "edit points rules")?;
+    if !points::deactivate_rule(&state.pool, id, &me.0.id).await.map_err(ApiError::internal)? {
+        return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no rule {id}")));
+    }
+    Ok(Json(json!({"id": id, "active": false})))
+}
+
+/// `GET /api/v1/challenges`: drafts only for managers and admins.
+pub async fn get_challenges(State(state): State<AppState>, me: ApiUser) -> Result<Json<Value>, ApiError> {
+    let list = challenges::list(&state.pool, &me.0).await.map_err(ApiError::internal)?;
+    Ok(Json(json!({"challenges": list})))
+}
+
+/// `POST /api/v1/challenges`.
+pub async fn post_challenge(
+    State(state): State<AppState>,
+    me: ApiUser,
+    body: Result<Json<NewChallenge>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    me.require(&[Role::Manager, Role::Admin], "create challenges")?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let id = challenges::create(&state.pool, &me.0, &body).await?;
+    challenges::finish_due(&state.pool).await.map_err(ApiError::internal)?;
+    Ok(Json(json!({"id": id})))
+}
+
+/// `GET /api/v1/challenges/{id}`: the challenge and its live standings.
+pub async fn get_challenge(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let c = challenges::get(&state.pool, &me.0, id).await?;
+    let standings = challenges::standings(&state.pool, &c).await.map_err(ApiError::internal)?;
+    Ok(Json(json!({"challenge": c, "standings": standings})))
+}
+
+/// `POST /api/v1/challenges/{id}/launch`: a draft goes live.
+pub async fn launch_challenge(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    challenges::launch(&state.pool, &me.0, id).await?;
+    Ok(Json(json!({"id": id, "status": "live"})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FlagsQuery {
+    team: Option<String>,
+}
+
+/// `GET /api/v1/flags?team=ID`: a manager sees their own team, an admin any team or all.
+pub async fn get_flags(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Query(q): Query<FlagsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    me.require(&[Role::Manager, Role::Admin], "review anti-gaming flags")?;
+    let team = match me.0.role {
+        Role::Manager => {
+            let own =
+                me.0.team_id.clone().ok_or_else(|| ApiError::forbidden("a manager without a team sees no flags"))?;
+            if q.team.as_ref().is_some_and(|t| *t != own) {
+                return Err(ApiError::forbidden("a manager may review only their own team"));
+            }
+            Some(own)
+        }
+        _ => q.team,
+    };
+    let flags = crate::db::flags::flags(&state.pool, team.as_deref()).await.map_err(ApiError::internal)?;
+    Ok(Json(json!({"flags": flags})))
+}

@@ -1,0 +1,299 @@
+//! Awarding badges: each catalogue badge is one query over the whole history,
+//! so awards are retroactive and dated when the rep first qualified. An award
+//! whose records no longer qualify (a won deal re-sent as lost) is withdrawn.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use std::collections::HashSet;
+
+/// One query per badge: rows of (user id, earned at, detail, records as JSON). `$1` is the time zone.
+fn rule_sql(badge: &str) -> Option<&'static str> {
+    Some(match badge {
+        "first_win" => {
+            "SELECT DISTINCT ON (owner_id) owner_id, closed_at, 'first won deal ' || id,
+               jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
+             FROM deals WHERE status = 'won' AND closed_at <= now() ORDER BY owner_id, closed_at, id"
+        }
+        "ten_wins" => {
+            "WITH w AS (SELECT owner_id, id, closed_at,
+                 row_number() OVER (PARTITION BY owner_id ORDER BY closed_at, id) n
+               FROM deals WHERE status = 'won' AND closed_at <= now())
+             SELECT owner_id, max(closed_at), '10 won deals',
+               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
+             FROM w WHERE n <= 10 GROUP BY owner_id HAVING count(*) = 10"
+        }
+        "hat_trick" => {
+            "WITH w AS (SELECT owner_id, id, closed_at, (closed_at AT TIME ZONE $1)::date d,
+                 row_number() OVER (PARTITION BY owner_id, (closed_at AT TIME ZONE $1)::date ORDER BY closed_at, id) n
+               FROM deals WHERE status = 'won' AND closed_at <= now()),
+             first_day AS (SELECT owner_id, min(d) d FROM w WHERE n = 3 GROUP BY owner_id)
+             SELECT w.owner_id, max(w.closed_at), '3 deals won on ' || f.d,
+               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', w.id) ORDER BY w.n)
+             FROM w JOIN first_day f ON f.owner_id = w.owner_id AND f.d = w.d
+             WHERE w.n <= 3 GROUP BY w.owner_id, f.d"
+        }
+        "streak_4w" => {
+            "WITH weeks AS (SELECT DISTINCT ON (owner_id, wk) owner_id, wk, id, closed_at
+               FROM (SELECT owner_id, id, closed_at, date_trunc('week', closed_at AT TIME ZONE $1) wk
+                     FROM deals WHERE status = 'won' AND closed_at <= now()) x
+               ORDER BY owner_id, wk, closed_at, id),
+             runs AS (SELECT *, wk - (row_number() OVER (PARTITION BY owner_id ORDER BY wk)) * interval '7 days' grp
+               FROM weeks),
+             numbered AS (SELECT *, row_number() OVER (PARTITION BY owner_id, grp ORDER BY wk) n FROM runs),
+             first_run AS (SELECT DISTINCT ON (owner_id) owner_id, grp FROM numbered WHERE n = 4 ORDER BY owner_id, wk)
+             SELECT n.owner_id, max(n.closed_at), 'won deals in 4 weeks in a row',
+               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', n.id) ORDER BY n.wk)
+             FROM numbered n JOIN first_run f ON f.owner_id = n.owner_id AND f.grp = n.grp
+             WHERE n.n <= 4 GROUP BY n.owner_id"
+        }
+        "target_100" | "club_150" => return None, // computed from targets in Rust, see `target_rows`
+        "response_ace" => {
+            "WITH m AS (SELECT owner_id, date_trunc('month', created_at AT TIME ZONE $1) mo,
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_contact_at - created_at) / 60) med,
+                 count(*) n, jsonb_agg(jsonb_build_object('kind', 'lead', 'id', id) ORDER BY created_at) recs
+               FROM leads WHERE first_contact_at IS NOT NULL
+               GROUP BY owner_id, date_trunc('month', created_at AT TIME ZONE $1))
+             SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $1,
+               'median first response ' || round(med::numeric, 1) || ' min in ' || to_char(mo, 'YYYY-MM'), recs
+             FROM m WHERE n >= 5 AND med <= 15 AND (mo + interval '1 month') AT TIME ZONE $1 <= now()
+             ORDER BY owner_id, mo"
+        }
+        "follow_up_master" => {
+            "WITH f AS (SELECT owner_id, id, followed_up_at,
+                 row_number() OVER (PARTITION BY owner_id ORDER BY followed_up_at, id) n
+               FROM leads WHERE followed_up_at IS NOT NULL AND first_contact_at IS NOT NULL
+                 AND followed_up_at <= first_contact_at + interval '24 hours' AND followed_up_at <= now())
+             SELECT owner_id, max(followed_up_at), '20 leads followed up within 24 hours',
+               jsonb_agg(jsonb_build_object('kind', 'lead', 'id', id) ORDER BY n)
+             FROM f WHERE n <= 20 GROUP BY owner_id HAVING count(*) = 20"
+        }
+        "comeback" => {
+            "WITH months AS (SELECT DISTINCT date_trunc('month', closed_at AT TIME ZONE $1) mo FROM deals
+                 WHERE status = 'won' AND (date_trunc('month', closed_at AT TIME ZONE $1) + interval '1 month')
+                   AT TIME ZONE $1 <= now()),
+             reps AS (SELECT id FROM users WHERE role = 'rep' AND active),
+             rev AS (SELECT r.id owner_id, m.mo, coalesce(sum(d.amount), 0) revenue
+               FROM reps r CROSS JOIN months m
+               LEFT JOIN deals d ON d.owner_id = r.id AND d.status = 'won'
+                 AND date_trunc('month', d.closed_at AT TIME ZONE $1) = m.mo
+               GROUP BY r.id, m.mo),
+             ranked AS (SELECT *, rank() OVER (PARTITION BY mo ORDER BY revenue DESC) rk,
+                 count(*) OVER (PARTITION BY mo) total FROM rev),
+             hits AS (SELECT DISTINCT ON (b.owner_id) b.owner_id, b.mo
+               FROM ranked a JOIN ranked b ON b.owner_id = a.owner_id AND b.mo = a.mo + interval '1 month'
+               WHERE a.rk > a.total / 2.0 AND b.rk <= 3 AND b.revenue > 0 ORDER BY b.owner_id, b.mo)
+             SELECT h.owner_id, (h.mo + interval '1 month') AT TIME ZONE $1,
+               'from the bottom half to the top 3 in ' || to_char(h.mo, 'YYYY-MM'),
+               coalesce((SELECT jsonb_agg(jsonb_build_object('kind', 'deal', 'id', d.id) ORDER BY d.closed_at)
+                 FROM deals d WHERE d.owner_id = h.owner_id AND d.status = 'won'
+                   AND date_trunc('month', d.closed_at AT TIME ZONE $1) = h.mo), '[]')
+             FROM hits h"
+        }
+        "deal_of_the_month" => {
+            "WITH best AS (SELECT DISTINCT ON (date_trunc('month', closed_at AT TIME ZONE $1))
+                 owner_id, id, amount, date_trunc('month', closed_at AT TIME ZONE $1) mo
+               FROM deals WHERE status = 'won'
+               ORDER BY date_trunc('month', closed_at AT TIME ZONE $1), amount DESC, closed_at, id)
+             SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $1,
+               'largest deal of ' || to_char(mo, 'YYYY-MM') || ': ' || amount,
+               jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
+             FROM best WHERE (mo + interval '1 month') AT TIME ZONE $1 <= now() ORDER BY owner_id, mo"
+        }
+        "marathon" => {
+            "WITH a AS (SELECT owner_id, id, at, date_trunc('week', at AT TIME ZONE $1) wk,
+                 row_number() OVER (PARTITION BY owner_id, date_trunc('week', at AT TIME ZONE $1) ORDER BY at, id) n
+               FROM activities WHERE at <= now()),
+             first_week AS (SELECT owner_id, min(wk) wk FROM a WHERE n = 50 GROUP BY owner_id)
+             SELECT a.owner_id, max(a.at), '50 touchpoints in the week of ' || to_char(f.wk, 'YYYY-MM-DD'),
+               jsonb_agg(jsonb_build_object('kind', 'activity', 'id', a.id) ORDER BY a.n)
+             FROM a JOIN first_week f ON f.owner_id = a.owner_id AND f.wk = a.wk
+             WHERE a.n <= 50 GROUP BY a.owner_id, f.wk"
+        }
+        "meeting_maker" => {
+            "WITH m AS (SELECT owner_id, id, proposed_at, date_trunc('month', proposed_at AT TIME ZONE $1) mo,
+                 row_number() OVER (PARTITION BY owner_id, date_trunc('month', proposed_at AT TIME ZONE $1)
+                   ORDER BY proposed_at, id) n
+               FROM meeting_requests WHERE outcome = 'accepted' AND proposed_at <= now()),
+             first_month AS (SELECT owner_id, min(mo) mo FROM m WHERE n = 10 GROUP BY owner_id)
+             SELECT m.owner_id, max(m.proposed_at), '10 accepted meetings in ' || to_char(f.mo, 'YYYY-MM'),
+               jsonb_agg(jsonb_build_object('kind', 'meeting_request', 'id', m.id) ORDER BY m.n)
+             FROM m JOIN first_month f ON f.owner_id = m.owner_id AND f.mo = m.mo
+             WHERE m.n <= 10 GROUP BY m.owner_id, f.mo"
+        }
+        "upseller" => {
+            "WITH w AS (SELECT owner_id, id, closed_at,
+                 row_number() OVER (PARTITION BY owner_id ORDER BY closed_at, id) n
+               FROM deals WHERE status = 'won' AND deal_type IN ('upsell', 'cross_sell') AND closed_at <= now())
+             SELECT owner_id, max(closed_at), '5 upsell or cross-sell deals won',
+               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
+             FROM w WHERE n <= 5 GROUP BY owner_id HAVING count(*) = 5"
+        }
+        "customer_favourite" => {
+            "WITH f AS (SELECT coalesce(f.owner_id, c.owner_id) owner_id, f.id, f.at,
+                 row_number() OVER (PARTITION BY coalesce(f.owner_id, c.owner_id) ORDER BY f.at, f.id) n
+               FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id
+               WHERE f.sentiment = 'positive' AND f.at <= now())
+             SELECT owner_id, max(at), '10 positive feedbacks',
+               jsonb_agg(jsonb_build_object('kind', 'feedback', 'id', id) ORDER BY n)
+             FROM f WHERE n <= 10 AND owner_id IS NOT NULL GROUP BY owner_id HAVING count(*) = 10"
+        }
+        _ => return None,
+    })
+}
+
+type AwardRow = (String, DateTime<Utc>, String, serde_json::Value);
+
+/// Revenue targets reached (100 % or 150 %): the deal that crossed the line earns it.
+async fn target_rows(pool: &PgPool, tz: chrono_tz::Tz, share: f64) -> Result<Vec<AwardRow>, sqlx::Error> {
+    let targets: Vec<(String, String, f64)> = sqlx::query_as(
+        "SELECT substr(scope, 5), period, value FROM targets WHERE kpi = 'revenue' AND scope LIKE 'rep:%' AND value > 0",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut cols: (Vec<String>, Vec<String>, Vec<DateTime<Utc>>, Vec<DateTime<Utc>>, Vec<f64>) = Default::default();
+    for (owner, period, value) in targets {
+        let Ok(p) = crate::period::Period::parse(&period) else { continue };
+        let (start, end) = p.bounds(tz);
+        cols.0.push(owner);
+        cols.1.push(period);
+        cols.2.push(start);
+        cols.3.push(end);
+        cols.4.push(value * share);
+    }
+    sqlx::query_as(
+        "WITH t AS (SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::float8[])
+                    AS t(owner_id, period, s, e, goal)),
+         c AS (SELECT t.owner_id, t.period, t.goal, d.id, d.closed_at,
+                 sum(d.amount) OVER (PARTITION BY t.owner_id, t.period ORDER BY d.closed_at, d.id) cum
+               FROM t JOIN deals d ON d.owner_id = t.owner_id AND d.status = 'won'
+                 AND d.closed_at >= t.s AND d.closed_at < t.e AND d.closed_at <= now())
+         SELECT DISTINCT ON (owner_id) owner_id, closed_at, 'revenue target of ' || period || ' reached by deal ' || id,
+           jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
+         FROM c WHERE cum >= goal ORDER BY owner_id, closed_at, id",
+    )
+    .bind(cols.0)
+    .bind(cols.1)
+    .bind(cols.2)
+    .bind(cols.3)
+    .bind(cols.4)
+    .fetch_all(pool)
+    .await
+}
+
+/// Re-evaluates every catalogue badge over the whole history: new awards are
+/// added (dated when earned), awards that no longer qualify are withdrawn.
+/// Challenge badges are left alone. Returns how many awards were added.
+pub async fn evaluate(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(7140002)").execute(&mut *tx).await?;
+    let mut added = 0;
+    for badge in crate::badges::CATALOGUE {
+        let rows: Vec<AwardRow> = match badge.id {
+            "target_100" => target_rows(pool, tz, 1.0).await?,
+            "club_150" => target_rows(pool, tz, 1.5).await?,
+            id => match rule_sql(id) {
+                // Only the queries that work in local days, weeks or months take the time zone.
+                Some(sql) if sql.contains("$1") => sqlx::query_as(sql).bind(tz.name()).fetch_all(&mut *tx).await?,
+                Some(sql) => sqlx::query_as(sql).fetch_all(&mut *tx).await?,
+                None => continue,
+            },
+        };
+        let users: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        sqlx::query("DELETE FROM badge_awards WHERE badge = $1 AND NOT (user_id = ANY($2))")
+            .bind(badge.id)
+            .bind(&users)
+            .execute(&mut *tx)
+            .await?;
+        let before: HashSet<String> =
+            sqlx::query_scalar::<_, String>("SELECT user_id FROM badge_awards WHERE badge = $1")
+                .bind(badge.id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        added += users.iter().filter(|u| !before.contains(*u)).count();
+        let (mut at, mut detail, mut records) = (Vec::new(), Vec::new(), Vec::new());
+        for (_, earned, d, r) in &rows {
+            at.push(*earned);
+            detail.push(d.clone());
+            records.push(r.to_string());
+        }
+        sqlx::query(
+            "INSERT INTO badge_awards (user_id, badge, earned_at, detail, records)
+             SELECT u, $2, a, d, r::jsonb FROM UNNEST($1::text[], $3::timestamptz[], $4::text[], $5::text[]) AS x(u, a, d, r)
+             ON CONFLICT (user_id, badge) DO UPDATE SET earned_at = EXCLUDED.earned_at, detail = EXCLUDED.detail,
+               records = EXCLUDED.records
+             WHERE (badge_awards.earned_at, badge_awards.detail, badge_awards.records)
+               IS DISTINCT FROM (EXCLUDED.earned_at, EXCLUDED.detail, EXCLUDED.records)",
+        )
+        .bind(&users)
+        .bind(badge.id)
+        .bind(at)
+        .bind(detail)
+        .bind(records)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(added)
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Award {
+    pub badge: String,
+    pub icon: String,
+    pub name_en: String,
+    pub name_ru: String,
+    pub description_en: String,
+    pub earned_at: DateTime<Utc>,
+    pub detail: String,
+    pub records: Vec<crate::scoring::RecordRef>,
+}
+
+/// A user's badges, earliest first.
+pub async fn of_user(pool: &PgPool, user: &str) -> Result<Vec<Award>, sqlx::Error> {
+    let rows: Vec<(String, DateTime<Utc>, String, serde_json::Value)> = sqlx::query_as(
+        "SELECT badge, earned_at, detail, records FROM badge_awards WHERE user_id = $1 ORDER BY earned_at, badge",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(badge, earned_at, detail, records)| {
+            let b = crate::badges::find(&badge)?;
+            Some(Award {
+                badge,
+                icon: b.icon.into(),
+                name_en: b.name_en.into(),
+                name_ru: b.name_ru.into(),
+                description_en: b.description_en.into(),
+                earned_at,
+                detail,
+                records: serde_json::from_value(records).unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+/// Badges earned since `since`, newest first, with who earned them (for the TV and the home page).
+pub async fn recent(pool: &PgPool, since: DateTime<Utc>) -> Result<Vec<(String, String, Award)>, sqlx::Error> {
+    let users: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT b.user_id, u.name FROM badge_awards b JOIN users u ON u.id = b.user_id WHERE b.earned_at >= $1",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::new();
+    for (id, name) in users {
+        for award in of_user(pool, &id).await? {
+            if award.earned_at >= since {
+                out.push((id.clone(), name.clone(), award));
+            }
+        }
+    }
+    out.sort_by(|a, b| b.2.earned_at.cmp(&a.2.earned_at));
+    Ok(out)
+}

@@ -1,0 +1,532 @@
+//! The points ledger: rules, recomputing entries when records, targets or
+//! rules change, and reading the ledger back (per rep, or totals for a leaderboard).
+
+use crate::db::kpis::{gather, Grouping, Owners, Window};
+use crate::period::{local_midnight, Period, PeriodKind};
+use crate::scoring::{self, Entry, Event, Held, PeriodResult, RecordRef, Rule, RuleKind};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use std::collections::HashMap;
+
+/// Serialises recomputations, so two batches never award the same entry twice.
+const LEDGER_LOCK: i64 = 0x6b70_695f_6c65_64; // "kpi_led"
+
+fn period_kind(text: Option<&str>) -> Option<PeriodKind> {
+    match text? {
+        "day" => Some(PeriodKind::Day),
+        "week" => Some(PeriodKind::Week),
+        "month" => Some(PeriodKind::Month),
+        "quarter" => Some(PeriodKind::Quarter),
+        "year" => Some(PeriodKind::Year),
+        _ => None,
+    }
+}
+
+pub fn period_kind_text(kind: PeriodKind) -> &'static str {
+    match kind {
+        PeriodKind::Day => "day",
+        PeriodKind::Week => "week",
+        PeriodKind::Month => "month",
+        PeriodKind::Quarter => "quarter",
+        PeriodKind::Year => "year",
+    }
+}
+
+/// A stored rule, with whether it is active.
+#[derive(Debug, Clone)]
+pub struct StoredRule {
+    pub rule: Rule,
+    pub active: bool,
+}
+
+pub async fn rules(pool: &PgPool, only_active: bool) -> Result<Vec<StoredRule>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, kind, basis, points, per, threshold, attainment_cap, period_kind, cap_points, cap_per, label, active
+         FROM points_rules WHERE active OR NOT $1 ORDER BY active DESC, id",
+    )
+    .bind(only_active)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| StoredRule {
+            rule: Rule {
+                id: r.get("id"),
+                kind: RuleKind::parse(r.get("kind")).unwrap_or(RuleKind::PerUnit),
+                basis: r.get("basis"),
+                points: r.get("points"),
+                per: r.get("per"),
+                threshold: r.get("threshold"),
+                attainment_cap: r.get("attainment_cap"),
+                period_kind: period_kind(r.get("period_kind")),
+                cap_points: r.get("cap_points"),
+                cap_per: period_kind(r.get("cap_per")),
+                label: r.get("label"),
+            },
+            active: r.get("active"),
+        })
+        .collect())
+}
+
+/// Checks a rule as a manager typed it; the message names what is wrong.
+pub fn check_rule(rule: &Rule) -> Result<(), String> {
+    if rule.label.trim().is_empty() {
+        return Err("give the rule a label".into());
+    }
+    if rule.points <= 0 {
+        return Err("points must be a whole number above 0".into());
+    }
+    match rule.kind {
+        RuleKind::PerUnit => {
+            let m = scoring::measure(&rule.basis).ok_or_else(|| {
+                format!(
+                    "`{}` is not something a per-unit rule can count; use one of: {}",
+                    rule.basis,
+                    scoring::MEASURES.iter().map(|m| m.id).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            if rule.per <= Decimal::ZERO {
+                return Err("`per` must be above 0".into());
+            }
+            if !m.money && rule.per != Decimal::ONE {
+                return Err(format!("`per` applies only to money measures, not to `{}`", m.id));
+            }
+            if rule.period_kind.is_some() {
+                return Err("a per-unit rule has no target period".into());
+            }
+            if rule.cap_points.is_some() != rule.cap_per.is_some() {
+                return Err("a cap needs both its points and whether it is per day, week or month".into());
+            }
+            if matches!(rule.cap_per, Some(PeriodKind::Quarter | PeriodKind::Year)) {
+                return Err("a per-unit cap is per day, week or month".into());
+            }
+        }
+        RuleKind::Attainment | RuleKind::Threshold => {
+            let k = crate::kpi::find(&rule.basis).ok_or_else(|| format!("`{}` is not a KPI id", rule.basis))?;
+            if !k.applies_to(crate::kpi::ScopeKind::Rep) || k.better == crate::kpi::Better::None {
+                return Err(format!("`{}` has no per-rep target, so it cannot score attainment", k.id));
+            }
+            if matches!(rule.period_kind, None | Some(PeriodKind::Day)) {
+                return Err(
+                    "an attainment or threshold rule needs a target period: week, month, quarter or year".into()
+                );
+            }
+            if rule.kind == RuleKind::Threshold && !rule.threshold.is_some_and(|t| t > 0.0 && t.is_finite()) {
+                return Err("a threshold rule needs the attainment % that earns the bonus".into());
+            }
+            if rule.attainment_cap.is_some_and(|c| c <= 0.0 || !c.is_finite()) {
+                return Err("the attainment cap must be a % above 0".into());
+            }
+            if rule.cap_per.is_some() {
+                return Err("a period rule's cap is per its period; leave `cap_per` empty".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Inserts (id 0) or replaces a rule, then recomputes the open periods. Returns the rule id.
+pub async fn save_rule(pool: &PgPool, rule: &Rule, by: &str) -> Result<i64, sqlx::Error> {
+    let kind_text = |k: Option<PeriodKind>| k.map(period_kind_text);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO points_rules (id, kind, basis, points, per, threshold, attainment_cap, period_kind, cap_points,
+           cap_per, label, updated_by)
+         VALUES (CASE WHEN $1 = 0 THEN nextval('points_rules_id_seq') ELSE $1 END, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, basis = EXCLUDED.basis, points = EXCLUDED.points,
+           per = EXCLUDED.per, threshold = EXCLUDED.threshold, attainment_cap = EXCLUDED.attainment_cap,
+           period_kind = EXCLUDED.period_kind, cap_points = EXCLUDED.cap_points, cap_per = EXCLUDED.cap_per,
+           label = EXCLUDED.label, active = TRUE, updated_by = EXCLUDED.updated_by, updated_at = now()
+         RETURNING id",
+    )
+    .bind(rule.id)
+    .bind(rule.kind.as_str())
+    .bind(&rule.basis)
+    .bind(rule.points)
+    .bind(rule.per)
+    .bind(rule.threshold)
+    .bind(rule.attainment_cap)
+    .bind(kind_text(rule.period_kind))
+    .bind(rule.cap_points)
+    .bind(kind_text(rule.cap_per))
+    .bind(rule.label.trim())
+    .bind(by)
+    .fetch_one(pool)
+    .await?;
+    recompute_open_periods(pool).await?;
+    Ok(id)
+}
+
+/// Deactivates a rule (the ledger keeps naming it), then recomputes the open periods.
+pub async fn deactivate_rule(pool: &PgPool, id: i64, by: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE points_rules SET active = FALSE, updated_by = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(by)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        > 0;
+    if done {
+        recompute_open_periods(pool).await?;
+    }
+    Ok(done)
+}
+
+/// A rule change applies from the start of the current month (and to every
+/// period still running); closed months keep the points they were given.
+pub async fn recompute_open_periods(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let from = Period::containing(PeriodKind::Month, today).bounds(tz).0;
+    recompute(pool, None, from, Utc::now() + Duration::days(1)).await
+}
+
+/// Everything: used after the demo loads and by `kpi-arena points recompute`.
+pub async fn recompute_all(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    let first: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT min(t) FROM (SELECT min(created_at) t FROM deals UNION ALL SELECT min(at) FROM activities
+           UNION ALL SELECT min(created_at) FROM leads UNION ALL SELECT min(proposed_at) FROM meeting_requests
+           UNION ALL SELECT min(at) FROM feedback) x",
+    )
+    .fetch_one(pool)
+    .await?;
+    match first {
+        Some(from) => recompute(pool, None, from, Utc::now() + Duration::days(1)).await,
+        None => Ok(0),
+    }
+}
+
+/// Recomputes after a batch of records: the owners it touched (and whoever
+/// held points for those records before) over the instants it touched.
+pub async fn recompute_for_records(
+    pool: &PgPool,
+    owners: Vec<String>,
+    refs: &[RecordRef],
+    times: &[DateTime<Utc>],
+) -> Result<usize, sqlx::Error> {
+    let refs_json = serde_json::to_value(refs).unwrap_or_default();
+    let previous: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT DISTINCT e.user_id, e.at FROM points_entries e, jsonb_array_elements($1::jsonb) r
+         WHERE e.records @> jsonb_build_array(r)",
+    )
+    .bind(refs_json)
+    .fetch_all(pool)
+    .await?;
+    let mut owners = owners;
+    owners.extend(previous.iter().map(|(u, _)| u.clone()));
+    owners.sort();
+    owners.dedup();
+    let all_times = times.iter().copied().chain(previous.iter().map(|(_, t)| *t));
+    let (Some(from), Some(to)) = (all_times.clone().min(), all_times.max()) else { return Ok(0) };
+    if owners.is_empty() {
+        return Ok(0);
+    }
+    // State KPIs (active deals, customers) measured at asof move the running periods too.
+    let to = to.max(Utc::now()) + Duration::seconds(1);
+    recompute(pool, Some(owners), from, to).await
+}
+
+/// Recomputes the reps behind target scopes (`rep:<id>` or `team:<id>`) over one calendar period.
+pub async fn after_targets(pool: &PgPool, scopes: &[String], period: &str) -> Result<usize, sqlx::Error> {
+    let Ok(period) = Period::parse(period) else { return Ok(0) };
+    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let (start, end) = period.bounds(tz);
+    let owners: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE 'rep:' || id = ANY($1) OR 'team:' || team_id = ANY($1)")
+            .bind(scopes)
+            .fetch_all(pool)
+            .await?;
+    if owners.is_empty() || start > Utc::now() {
+        return Ok(0);
+    }
+    let appended = recompute(pool, Some(owners), start, end).await?;
+    crate::db::badges::evaluate(pool).await?;
+    Ok(appended)
+}
+
+/// Makes the ledger of `owners` (all when `None`) agree with the rules over
+/// `[from, to)`, widened to whole weeks and months so caps see whole buckets.
+/// Returns how many rows were appended.
+pub async fn recompute(
+    pool: &PgPool,
+    owners: Option<Vec<String>>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
+    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let (from, to) = widen(from, to, tz);
+    let rules: Vec<Rule> = rules(pool, true).await?.into_iter().map(|r| r.rule).collect();
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LEDGER_LOCK).execute(&mut *tx).await?;
+    let events = events(&mut tx, &rules, owners.as_deref(), from, to).await?;
+    let results = period_results(pool, &rules, owners.as_deref(), from, to, tz).await?;
+    let wanted = scoring::score(&rules, &events, &results, tz);
+    let held = held(&mut tx, owners.as_deref(), from, to).await?;
+    let rows = scoring::reconcile(&held, &wanted);
+    insert_rows(&mut tx, &rows).await?;
+    tx.commit().await?;
+    Ok(rows.len())
+}
+
+/// `[from, to)` widened to the whole ISO weeks and months it touches.
+fn widen(from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let first = from.with_timezone(&tz).date_naive();
+    let last = (to - Duration::seconds(1)).with_timezone(&tz).date_naive();
+    let starts = [PeriodKind::Week, PeriodKind::Month].map(|k| Period::containing(k, first).bounds(tz).0);
+    let ends = [PeriodKind::Week, PeriodKind::Month].map(|k| Period::containing(k, last).bounds(tz).1);
+    (starts[0].min(starts[1]), ends[0].max(ends[1]))
+}
+
+/// The events per-unit rules count, in `[from, to)` and not in the future.
+async fn events(
+    tx: &mut Transaction<'_, Postgres>,
+    rules: &[Rule],
+    owners: Option<&[String]>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Event>, sqlx::Error> {
+    let mut measures: Vec<&'static str> = rules
+        .iter()
+        .filter(|r| r.kind == RuleKind::PerUnit)
+        .filter_map(|r| scoring::measure(&r.basis).map(|m| m.id))
+        .collect();
+    measures.sort();
+    measures.dedup();
+    if measures.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One branch per measure: (measure, owner, record kind, record id, instant, amount).
+    let rows: Vec<(String, String, String, String, DateTime<Utc>, Decimal)> = sqlx::query_as(
+        "WITH ev AS (
+           SELECT 'won_deals' m, owner_id o, 'deal' k, id, closed_at t, amount a FROM deals WHERE status = 'won'
+           UNION ALL SELECT 'revenue', owner_id, 'deal', id, closed_at, amount FROM deals WHERE status = 'won'
+           UNION ALL SELECT 'upsells', owner_id, 'deal', id, closed_at, amount FROM deals
+             WHERE status = 'won' AND deal_type IN ('upsell', 'cross_sell')
+           UNION ALL SELECT 'new_opportunities', owner_id, 'deal', id, created_at, amount FROM deals
+           UNION ALL SELECT 'touchpoints', owner_id, 'activity', id, at, 0 FROM activities
+           UNION ALL SELECT 'accepted_meetings', owner_id, 'meeting_request', id, proposed_at, 0 FROM meeting_requests
+             WHERE outcome = 'accepted'
+           UNION ALL SELECT 'converted_leads', owner_id, 'lead', id, converted_at, 0 FROM leads WHERE converted_at IS NOT NULL
+           UNION ALL SELECT 'followed_up_leads', owner_id, 'lead', id, followed_up_at, 0 FROM leads
+             WHERE followed_up_at IS NOT NULL
+           UNION ALL SELECT 'qualified_leads', owner_id, 'lead', id, qualified_at, 0 FROM leads WHERE qualified_at IS NOT NULL
+           UNION ALL SELECT 'positive_feedback', coalesce(f.owner_id, c.owner_id), 'feedback', f.id, f.at, 0
+             FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id WHERE f.sentiment = 'positive'
+         )
+         SELECT m, o, k, id, t, a FROM ev
+         WHERE m = ANY($1) AND t >= $2 AND t < $3 AND t <= now() AND o IS NOT NULL
+           AND ($4::text[] IS NULL OR o = ANY($4))",
+    )
+    .bind(&measures)
+    .bind(from)
+    .bind(to)
+    .bind(owners)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(m, owner, kind, id, at, amount)| {
+            let measure = scoring::measure(&m)?.id;
+            Some(Event { owner, measure, record: RecordRef { kind, id }, at, amount })
+        })
+        .collect())
+}
+
+/// Each rep's attainment on each period rule's KPI, for the periods of the rule's
+/// kind that overlap `[from, to)` and have started; only reps with a target count.
+async fn period_results(
+    pool: &PgPool,
+    rules: &[Rule],
+    owners: Option<&[String]>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tz: Tz,
+) -> Result<Vec<PeriodResult>, sqlx::Error> {
+    let mut results = Vec::new();
+    let now = Utc::now();
+    for rule in rules.iter().filter(|r| r.kind != RuleKind::PerUnit) {
+        let (Some(kind), Some(def)) = (rule.period_kind, crate::kpi::find(&rule.basis)) else { continue };
+        for period in scoring::periods_overlapping(kind, from, to, tz) {
+            let (start, end) = period.bounds(tz);
+            if start > now {
+                continue;
+            }
+            let targets: Vec<(String, f64)> = sqlx::query_as(
+                "SELECT substr(scope, 5), value FROM targets
+                 WHERE kpi = $1 AND period = $2 AND scope LIKE 'rep:%' AND ($3::text[] IS NULL OR substr(scope, 5) = ANY($3))",
+            )
+            .bind(def.id)
+            .bind(period.to_string())
+            .bind(owners)
+            .fetch_all(pool)
+            .await?;
+            if targets.is_empty() {
+                continue;
+            }
+            let who = Owners(Some(targets.iter().map(|(o, _)| o.clone()).collect()));
+            let groups = gather(pool, &who, Window::new(start, end, tz), Grouping::PerOwner).await?;
+            let empty = Default::default();
+            for (owner, target) in targets {
+                let actual = crate::kpi::formulas::value(def.id, groups.get(&owner).unwrap_or(&empty)).value;
+                let attainment = crate::kpi::attainment(def.better, actual, Some(target));
+                results.push(PeriodResult { owner, rule_id: rule.id, period, start, end, target, attainment });
+            }
+        }
+    }
+    Ok(results)
+}
+
+/// What the ledger holds per entry identity, for the entries a recompute over `[from, to)` owns.
+async fn held(
+    tx: &mut Transaction<'_, Postgres>,
+    owners: Option<&[String]>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Held>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT user_id, rule_id, key, at, max(period_end) AS period_end, sum(points)::bigint AS net,
+           (array_agg(reason ORDER BY id DESC) FILTER (WHERE kind <> 'reversal'))[1] AS last_reason,
+           (array_agg(records ORDER BY id DESC))[1] AS records
+         FROM points_entries
+         WHERE ($1::text[] IS NULL OR user_id = ANY($1))
+           AND ((period_end IS NULL AND at >= $2 AND at < $3)
+             OR (period_end IS NOT NULL AND at < $3 AND period_end > $2 AND at <= now()))
+         GROUP BY user_id, rule_id, key, at",
+    )
+    .bind(owners)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Held {
+            owner: r.get("user_id"),
+            rule_id: r.get("rule_id"),
+            key: r.get("key"),
+            at: r.get("at"),
+            period_end: r.get("period_end"),
+            net: r.get("net"),
+            last_reason: r.get::<Option<String>, _>("last_reason").unwrap_or_default(),
+            records: serde_json::from_value(r.get("records")).unwrap_or_default(),
+        })
+        .collect())
+}
+
+async fn insert_rows(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: &[(scoring::RowKind, Entry)],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut cols: (Vec<String>, Vec<i64>, Vec<String>, Vec<DateTime<Utc>>, Vec<Option<DateTime<Utc>>>) =
+        Default::default();
+    let mut more: (Vec<i64>, Vec<&str>, Vec<String>, Vec<String>) = Default::default();
+    for (kind, e) in rows {
+        cols.0.push(e.owner.clone());
+        cols.1.push(e.rule_id);
+        cols.2.push(e.key.clone());
+        cols.3.push(e.at);
+        cols.4.push(e.period_end);
+        more.0.push(e.points);
+        more.1.push(kind.as_str());
+        more.2.push(e.reason.clone());
+        more.3.push(serde_json::to_string(&e.records).unwrap_or_else(|_| "[]".into()));
+    }
+    sqlx::query(
+        "INSERT INTO points_entries (user_id, rule_id, key, at, period_end, points, kind, reason, records)
+         SELECT u, r, k, a, p, pts, kd, rs, rc::jsonb
+         FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bigint[],
+                     $7::text[], $8::text[], $9::text[]) AS x(u, r, k, a, p, pts, kd, rs, rc)",
+    )
+    .bind(cols.0)
+    .bind(cols.1)
+    .bind(cols.2)
+    .bind(cols.3)
+    .bind(cols.4)
+    .bind(more.0)
+    .bind(more.1)
+    .bind(more.2)
+    .bind(more.3)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The filter that puts an entry in `[start, end)`: an event entry when its
+/// instant is in it; a period entry when its whole period is.
+const IN_WINDOW: &str = "at >= $2 AND at < $3 AND (period_end IS NULL OR period_end <= $3)";
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct LedgerEntry {
+    pub id: i64,
+    pub points: i64,
+    pub rule: String,
+    pub rule_id: i64,
+    pub kind: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub records: Vec<RecordRef>,
+}
+
+/// A user's ledger over `[start, end)`: its entries in order, and their sum.
+pub async fn ledger(
+    pool: &PgPool,
+    user: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<(i64, Vec<LedgerEntry>), sqlx::Error> {
+    let sql = format!(
+        "SELECT e.id, e.points, r.label, e.rule_id, e.kind, e.reason, e.at, e.records
+         FROM points_entries e JOIN points_rules r ON r.id = e.rule_id
+         WHERE e.user_id = $1 AND {} ORDER BY e.at, e.id",
+        IN_WINDOW.replace("at ", "e.at ").replace("period_end", "e.period_end")
+    );
+    let rows = sqlx::query(&sql).bind(user).bind(start).bind(end).fetch_all(pool).await?;
+    let entries: Vec<LedgerEntry> = rows
+        .into_iter()
+        .map(|r| LedgerEntry {
+            id: r.get("id"),
+            points: r.get("points"),
+            rule: r.get("label"),
+            rule_id: r.get("rule_id"),
+            kind: r.get("kind"),
+            reason: r.get("reason"),
+            at: r.get("at"),
+            records: serde_json::from_value(r.get("records")).unwrap_or_default(),
+        })
+        .collect();
+    Ok((entries.iter().map(|e| e.points).sum(), entries))
+}
+
+/// Points per user over `[start, end)`, by the same filter as `ledger`.
+pub async fn totals(
+    pool: &PgPool,
+    users: &[String],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let sql = format!(
+        "SELECT user_id, sum(points)::bigint FROM points_entries WHERE user_id = ANY($1) AND {IN_WINDOW} GROUP BY user_id"
+    );
+    let rows: Vec<(String, i64)> = sqlx::query_as(&sql).bind(users).bind(start).bind(end).fetch_all(pool).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A user's lifetime points and the level they reach.
+pub async fn level(pool: &PgPool, user: &str) -> Result<scoring::Level, sqlx::Error> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT coalesce(sum(points), 0)::bigint FROM points_entries WHERE user_id = $1")
+            .bind(user)
+            .fetch_one(pool)
+            .await?;
+    Ok(scoring::level(total))
+}
+
+/// The first instant of a local day, exposed for callers building windows by day.
+pub fn day_start(day: chrono::NaiveDate, tz: Tz) -> DateTime<Utc> {
+    local_midnight(day, tz)
+}

@@ -1,0 +1,643 @@
+//! Points: the rule types, how events and attainment become ledger entries,
+//! how a recomputation turns into reversal and adjustment rows, and levels.
+//! Pure: no database, unit-tested with hand-worked numbers.
+
+use crate::period::{Period, PeriodKind};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// What a per-unit rule counts: one kind of event behind a KPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    pub id: &'static str,
+    /// The KPI this event feeds, for display next to it.
+    pub kpi: &'static str,
+    pub name_en: &'static str,
+    pub name_ru: &'static str,
+    /// Money measures count whole multiples of the rule's `per`; the others count records.
+    pub money: bool,
+}
+
+pub const MEASURES: [Measure; 10] = [
+    Measure {
+        id: "won_deals", kpi: "win_rate", name_en: "won deal", name_ru: "выигранная сделка", money: false
+    },
+    Measure { id: "revenue", kpi: "revenue", name_en: "revenue", name_ru: "выручка", money: true },
+    Measure {
+        id: "new_opportunities",
+        kpi: "new_opportunities",
+        name_en: "new opportunity",
+        name_ru: "новая возможность",
+        money: false,
+    },
+    Measure { id: "touchpoints", kpi: "touchpoints", name_en: "touchpoint", name_ru: "касание", money: false },
+    Measure {
+        id: "accepted_meetings",
+        kpi: "meeting_acceptance_rate",
+        name_en: "accepted meeting",
+        name_ru: "принятая встреча",
+        money: false,
+    },
+    Measure {
+        id: "converted_leads",
+        kpi: "customer_acquisition_rate",
+        name_en: "converted lead",
+        name_ru: "конвертированный лид",
+        money: false,
+    },
+    Measure {
+        id: "followed_up_leads",
+        kpi: "lead_follow_up_rate",
+        name_en: "followed-up lead",
+        name_ru: "отработанный лид",
+        money: false,
+    },
+    Measure {
+        id: "qualified_leads",
+        kpi: "qualified_lead_conversion",
+        name_en: "qualified lead",
+        name_ru: "квалифицированный лид",
+        money: false,
+    },
+    Measure {
+        id: "upsells",
+        kpi: "upsell_rate",
+        name_en: "upsell or cross-sell won",
+        name_ru: "допродажа",
+        money: false,
+    },
+    Measure {
+        id: "positive_feedback",
+        kpi: "positive_feedback_rate",
+        name_en: "positive feedback",
+        name_ru: "положительный отзыв",
+        money: false,
+    },
+];
+
+pub fn measure(id: &str) -> Option<&'static Measure> {
+    MEASURES.iter().find(|m| m.id == id)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    PerUnit,
+    Attainment,
+    Threshold,
+}
+
+impl RuleKind {
+    pub fn parse(text: &str) -> Option<RuleKind> {
+        match text {
+            "per_unit" => Some(RuleKind::PerUnit),
+            "attainment" => Some(RuleKind::Attainment),
+            "threshold" => Some(RuleKind::Threshold),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::PerUnit => "per_unit",
+            RuleKind::Attainment => "attainment",
+            RuleKind::Threshold => "threshold",
+        }
+    }
+}
+
+/// Attainment-based rules cap attainment here unless told otherwise: it levels large and small territories.
+pub const DEFAULT_ATTAINMENT_CAP: f64 = 150.0;
+
+/// One points rule, as stored in `points_rules`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub id: i64,
+    pub kind: RuleKind,
+    /// A measure id (per unit) or a KPI id (attainment, threshold).
+    pub basis: String,
+    /// Per unit: points per unit. Attainment: the weight per attainment %. Threshold: the bonus.
+    pub points: i64,
+    /// Money measures: the size of one unit (1 point per `per` of revenue).
+    pub per: Decimal,
+    pub threshold: Option<f64>,
+    pub attainment_cap: Option<f64>,
+    pub period_kind: Option<PeriodKind>,
+    pub cap_points: Option<i64>,
+    pub cap_per: Option<PeriodKind>,
+    pub label: String,
+}
+
+/// A reference to the record an entry came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordRef {
+    pub kind: String,
+    pub id: String,
+}
+
+/// One event that per-unit rules count: a won deal, an activity, ...
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub owner: String,
+    pub measure: &'static str,
+    pub record: RecordRef,
+    pub at: DateTime<Utc>,
+    /// The deal amount for money measures.
+    pub amount: Decimal,
+}
+
+/// A rep's result on a period rule's KPI for one calendar period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodResult {
+    pub owner: String,
+    pub rule_id: i64,
+    pub period: Period,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub target: f64,
+    pub attainment: Option<f64>,
+}
+
+/// An entry the ledger should hold: what the rules give today.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub owner: String,
+    pub rule_id: i64,
+    pub key: String,
+    pub at: DateTime<Utc>,
+    pub period_end: Option<DateTime<Utc>>,
+    pub points: i64,
+    pub reason: String,
+    pub records: Vec<RecordRef>,
+}
+
+/// The local day, ISO week or month an instant falls in, as the first day of it.
+fn bucket(kind: PeriodKind, at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    Period::containing(kind, at.with_timezone(&tz).date_naive()).first_day()
+}
+
+fn per_word(kind: PeriodKind) -> &'static str {
+    match kind {
+        PeriodKind::Day => "day",
+        PeriodKind::Week => "week",
+        PeriodKind::Month => "month",
+        PeriodKind::Quarter => "quarter",
+        PeriodKind::Year => "year",
+    }
+}
+
+/// What the rules give for these events and period results. Per-unit events are
+/// taken in time order, so a cap cuts the latest ones of a day, week or month.
+pub fn score(rules: &[Rule], events: &[Event], results: &[PeriodResult], tz: Tz) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for rule in rules {
+        match rule.kind {
+            RuleKind::PerUnit => score_units(rule, events, tz, &mut entries),
+            RuleKind::Attainment | RuleKind::Threshold => {
+                for r in results.iter().filter(|r| r.rule_id == rule.id) {
+                    if let Some(entry) = score_period(rule, r) {
+                        entries.push(entry);
+                    }
+                }
+            }
+        }
+    }
+    entries
+}
+
+fn score_units(rule: &Rule, events: &[Event], tz: Tz, entries: &mut Vec<Entry>) {
+    let Some(m) = measure(&rule.basis) else { return };
+    let mut mine: Vec<&Event> = events.iter().filter(|e| e.measure == m.id).collect();
+    mine.sort_by(|a, b| (&a.owner, a.at, &a.record.id).cmp(&(&b.owner, b.at, &b.record.id)));
+    let mut used: HashMap<(&str, NaiveDate), i64> = HashMap::new();
+    for e in mine {
+        let units = if m.money { (e.amount / rule.per).floor().to_i64().unwrap_or(0) } else { 1 };
+        let full = rule.points * units;
+        let mut points = full;
+        let mut note = String::new();
+        if let (Some(cap), Some(per)) = (rule.cap_points, rule.cap_per) {
+            let spent = used.entry((e.owner.as_str(), bucket(per, e.at, tz))).or_default();
+            points = full.min(cap - *spent);
+            *spent += points;
+            if points < full {
+                note = format!(" (capped at {cap} per {})", per_word(per));
+            }
+        }
+        if points <= 0 {
+            continue;
+        }
+        let what = if m.money {
+            format!(
+                "{} of {} {} ({}): {units} × {} per {}",
+                m.name_en, e.record.kind, e.record.id, e.amount, rule.points, rule.per
+            )
+        } else {
+            format!("{} {} {}: {} per {}", capitalised(m.name_en), e.record.kind, e.record.id, rule.points, m.name_en)
+        };
+        entries.push(Entry {
+            owner: e.owner.clone(),
+            rule_id: rule.id,
+            key: format!("{}:{}", e.record.kind, e.record.id),
+            at: e.at,
+            period_end: None,
+            points,
+            reason: format!("{what}{note}"),
+            records: vec![e.record.clone()],
+        });
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn score_period(rule: &Rule, r: &PeriodResult) -> Option<Entry> {
+    let attainment = r.attainment.filter(|a| *a > 0.0)?;
+    let (mut points, mut reason) = match rule.kind {
+        RuleKind::Attainment => {
+            let cap = rule.attainment_cap.unwrap_or(DEFAULT_ATTAINMENT_CAP);
+            let counted = attainment.min(cap);
+            let points = (rule.points as f64 * counted).round() as i64;
+            let capped = if attainment > cap { format!(" (capped at {cap} %)") } else { String::new() };
+            (
+                points,
+                format!(
+                    "{} attainment {:.1} % of target {} in {}{capped} × {}",
+                    rule.basis, attainment, r.target, r.period, rule.points
+                ),
+            )
+        }
+        RuleKind::Threshold => {
+            let threshold = rule.threshold.unwrap_or(100.0);
+            if attainment < threshold {
+                return None;
+            }
+            (
+                rule.points,
+                format!(
+                    "{} reached {:.1} % of target {} in {} (bonus at {threshold} %)",
+                    rule.basis, attainment, r.target, r.period
+                ),
+            )
+        }
+        RuleKind::PerUnit => return None,
+    };
+    if let Some(cap) = rule.cap_points {
+        if points > cap {
+            points = cap;
+            reason.push_str(&format!(", capped at {cap} points"));
+        }
+    }
+    (points > 0).then(|| Entry {
+        owner: r.owner.clone(),
+        rule_id: rule.id,
+        key: r.period.to_string(),
+        at: r.start,
+        period_end: Some(r.end),
+        points,
+        reason,
+        records: Vec::new(),
+    })
+}
+
+/// What the ledger holds today for one entry identity (user, rule, key, at).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub owner: String,
+    pub rule_id: i64,
+    pub key: String,
+    pub at: DateTime<Utc>,
+    pub period_end: Option<DateTime<Utc>>,
+    pub net: i64,
+    /// The reason of its latest award or adjustment, for the reversal's text.
+    pub last_reason: String,
+    pub records: Vec<RecordRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    Award,
+    Reversal,
+    Adjustment,
+}
+
+impl RowKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowKind::Award => "award",
+            RowKind::Reversal => "reversal",
+            RowKind::Adjustment => "adjustment",
+        }
+    }
+}
+
+/// The rows to append so that the ledger holds `wanted`: nothing when it
+/// already does (re-sending a record never counts twice), a reversal for what
+/// no longer counts, an adjustment for what changed.
+pub fn reconcile(held: &[Held], wanted: &[Entry]) -> Vec<(RowKind, Entry)> {
+    type Id<'a> = (&'a str, i64, &'a str, DateTime<Utc>);
+    let held_by: BTreeMap<Id, &Held> =
+        held.iter().map(|h| ((h.owner.as_str(), h.rule_id, h.key.as_str(), h.at), h)).collect();
+    let mut rows = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for w in wanted {
+        let id = (w.owner.as_str(), w.rule_id, w.key.as_str(), w.at);
+        seen.insert(id);
+        let net = held_by.get(&id).map_or(0, |h| h.net);
+        let delta = w.points - net;
+        if delta == 0 {
+            continue;
+        }
+        let (kind, reason) = if net == 0 {
+            (RowKind::Award, w.reason.clone())
+        } else {
+            (RowKind::Adjustment, format!("{} (recomputed: was {net}, now {})", w.reason, w.points))
+        };
+        rows.push((kind, Entry { points: delta, reason, ..w.clone() }));
+    }
+    for (id, h) in held_by {
+        if h.net != 0 && !seen.contains(&id) {
+            rows.push((
+                RowKind::Reversal,
+                Entry {
+                    owner: h.owner.clone(),
+                    rule_id: h.rule_id,
+                    key: h.key.clone(),
+                    at: h.at,
+                    period_end: h.period_end,
+                    points: -h.net,
+                    reason: format!("Reversed, no longer counts: {}", h.last_reason),
+                    records: h.records.clone(),
+                },
+            ));
+        }
+    }
+    rows
+}
+
+/// A named tier of lifetime points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tier {
+    pub from: i64,
+    pub name_en: &'static str,
+    pub name_ru: &'static str,
+}
+
+pub const TIERS: [Tier; 6] = [
+    Tier { from: 0, name_en: "Rookie", name_ru: "Новичок" },
+    Tier { from: 500, name_en: "Hunter", name_ru: "Охотник" },
+    Tier { from: 1_500, name_en: "Closer", name_ru: "Клоузер" },
+    Tier { from: 4_000, name_en: "Pro", name_ru: "Профи" },
+    Tier { from: 8_000, name_en: "Star", name_ru: "Звезда" },
+    Tier { from: 15_000, name_en: "Legend", name_ru: "Легенда" },
+];
+
+/// A rep's level: the tier their lifetime points reach and how far the next one is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Level {
+    /// 1-based.
+    pub level: usize,
+    pub name_en: String,
+    pub name_ru: String,
+    pub points: i64,
+    pub next_at: Option<i64>,
+    /// 0–100 towards the next tier; 100 at the top.
+    pub progress: f64,
+}
+
+pub fn level(lifetime_points: i64) -> Level {
+    let i = TIERS.iter().rposition(|t| lifetime_points >= t.from).unwrap_or(0);
+    let tier = TIERS[i];
+    let next = TIERS.get(i + 1).map(|t| t.from);
+    let progress = match next {
+        Some(n) => ((lifetime_points.max(0) - tier.from) as f64 * 100.0 / (n - tier.from) as f64).clamp(0.0, 100.0),
+        None => 100.0,
+    };
+    Level {
+        level: i + 1,
+        name_en: tier.name_en.into(),
+        name_ru: tier.name_ru.into(),
+        points: lifetime_points,
+        next_at: next,
+        progress,
+    }
+}
+
+/// The weekday-aware first day of a period kind's bucket, exposed for the recompute window.
+pub fn first_day_of(kind: PeriodKind, day: NaiveDate) -> NaiveDate {
+    Period::containing(kind, day).first_day()
+}
+
+/// The calendar periods of `kind` that overlap `[from, to)` in `tz`.
+pub fn periods_overlapping(kind: PeriodKind, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<Period> {
+    let mut out = Vec::new();
+    let mut p = Period::containing(kind, from.with_timezone(&tz).date_naive());
+    loop {
+        let (start, _) = p.bounds(tz);
+        if start >= to {
+            break;
+        }
+        out.push(p);
+        p = p.next();
+    }
+    out
+}
+
+/// The year an instant falls in locally, for callers that need calendar arithmetic.
+pub fn local_year(at: DateTime<Utc>, tz: Tz) -> i32 {
+    at.with_timezone(&tz).year()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap()
+    }
+
+    fn rule(id: i64, kind: RuleKind, basis: &str, points: i64) -> Rule {
+        Rule {
+            id,
+            kind,
+            basis: basis.into(),
+            points,
+            per: Decimal::ONE,
+            threshold: None,
+            attainment_cap: None,
+            period_kind: (kind != RuleKind::PerUnit).then_some(PeriodKind::Month),
+            cap_points: None,
+            cap_per: None,
+            label: format!("rule {id}"),
+        }
+    }
+
+    fn event(owner: &str, measure: &'static str, id: &str, at: DateTime<Utc>, amount: i64) -> Event {
+        Event {
+            owner: owner.into(),
+            measure,
+            record: RecordRef { kind: "deal".into(), id: id.into() },
+            at,
+            amount: Decimal::from(amount),
+        }
+    }
+
+    fn result(owner: &str, rule_id: i64, target: f64, attainment: Option<f64>) -> PeriodResult {
+        PeriodResult {
+            owner: owner.into(),
+            rule_id,
+            period: Period::parse("2026-11").unwrap(),
+            start: t(1, 0),
+            end: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(),
+            target,
+            attainment,
+        }
+    }
+
+    #[test]
+    fn per_unit_gives_points_per_record_and_whole_money_units() {
+        let mut revenue = rule(2, RuleKind::PerUnit, "revenue", 1);
+        revenue.per = Decimal::from(1000);
+        let rules = [rule(1, RuleKind::PerUnit, "won_deals", 10), revenue];
+        let events = [
+            event("u1", "won_deals", "d1", t(2, 10), 0),
+            event("u1", "won_deals", "d2", t(3, 10), 0),
+            event("u1", "revenue", "d1", t(2, 10), 125_500),
+            event("u1", "revenue", "d2", t(3, 10), 999),
+        ];
+        let entries = score(&rules, &events, &[], chrono_tz::UTC);
+        let got: Vec<(i64, &str, i64)> = entries.iter().map(|e| (e.rule_id, e.key.as_str(), e.points)).collect();
+        // 10 per won deal; 125,500 is 125 whole thousands; 999 is none (no entry).
+        assert_eq!(got, vec![(1, "deal:d1", 10), (1, "deal:d2", 10), (2, "deal:d1", 125)]);
+    }
+
+    #[test]
+    fn a_daily_cap_cuts_the_latest_events_of_the_day() {
+        let mut r = rule(1, RuleKind::PerUnit, "won_deals", 20);
+        (r.cap_points, r.cap_per) = (Some(50), Some(PeriodKind::Day));
+        let events = [
+            event("u1", "won_deals", "a", t(2, 9), 0),
+            event("u1", "won_deals", "b", t(2, 11), 0),
+            event("u1", "won_deals", "c", t(2, 15), 0),
+            event("u1", "won_deals", "d", t(2, 16), 0),
+            event("u1", "won_deals", "e", t(3, 9), 0),
+            event("u2", "won_deals", "f", t(2, 9), 0),
+        ];
+        let entries = score(&[r], &events, &[], chrono_tz::UTC);
+        let got: Vec<(&str, &str, i64)> =
+            entries.iter().map(|e| (e.owner.as_str(), e.key.as_str(), e.points)).collect();
+        // u1 on the 2nd: 20 + 20 + 10 (cap 50 reached), d gets nothing; the 3rd starts afresh.
+        assert_eq!(
+            got,
+            vec![
+                ("u1", "deal:a", 20),
+                ("u1", "deal:b", 20),
+                ("u1", "deal:c", 10),
+                ("u1", "deal:e", 20),
+                ("u2", "deal:f", 20)
+            ]
+        );
+        assert!(entries[2].reason.contains("capped at 50 per day"));
+    }
+
+    #[test]
+    fn attainment_rule_is_weight_times_attainment_capped_at_150() {
+        let rules = [rule(1, RuleKind::Attainment, "revenue", 2)];
+        let results =
+            [result("u1", 1, 1000.0, Some(85.0)), result("u2", 1, 1000.0, Some(180.0)), result("u3", 1, 1000.0, None)];
+        let entries = score(&rules, &[], &results, chrono_tz::UTC);
+        let got: Vec<(&str, i64)> = entries.iter().map(|e| (e.owner.as_str(), e.points)).collect();
+        // 2 × 85 = 170; 2 × min(180, 150) = 300; no attainment, no entry.
+        assert_eq!(got, vec![("u1", 170), ("u2", 300)]);
+        assert_eq!(entries[0].key, "2026-11");
+        assert!(entries[1].reason.contains("capped at 150 %"));
+    }
+
+    #[test]
+    fn threshold_bonus_needs_the_threshold_and_respects_its_cap() {
+        let mut r = rule(1, RuleKind::Threshold, "revenue", 200);
+        r.threshold = Some(100.0);
+        let mut capped = rule(2, RuleKind::Attainment, "win_rate", 5);
+        capped.cap_points = Some(400);
+        let results = [
+            result("u1", 1, 1000.0, Some(99.9)),
+            result("u2", 1, 1000.0, Some(100.0)),
+            result("u1", 2, 40.0, Some(120.0)),
+        ];
+        let entries = score(&[r, capped], &[], &results, chrono_tz::UTC);
+        let got: Vec<(&str, i64, i64)> = entries.iter().map(|e| (e.owner.as_str(), e.rule_id, e.points)).collect();
+        // 99.9 % misses the 100 % bonus; 5 × 120 = 600 is capped at 400.
+        assert_eq!(got, vec![("u2", 1, 200), ("u1", 2, 400)]);
+    }
+
+    fn held(e: &Entry, net: i64) -> Held {
+        Held {
+            owner: e.owner.clone(),
+            rule_id: e.rule_id,
+            key: e.key.clone(),
+            at: e.at,
+            period_end: e.period_end,
+            net,
+            last_reason: e.reason.clone(),
+            records: e.records.clone(),
+        }
+    }
+
+    #[test]
+    fn reconcile_appends_nothing_when_nothing_changed() {
+        let rules = [rule(1, RuleKind::PerUnit, "won_deals", 10)];
+        let wanted = score(&rules, &[event("u1", "won_deals", "d1", t(2, 10), 0)], &[], chrono_tz::UTC);
+        let ledger: Vec<Held> = wanted.iter().map(|e| held(e, e.points)).collect();
+        assert!(reconcile(&ledger, &wanted).is_empty());
+    }
+
+    #[test]
+    fn reconcile_reverses_what_no_longer_counts_and_adjusts_what_changed() {
+        let rules = [rule(1, RuleKind::PerUnit, "won_deals", 10), rule(2, RuleKind::Attainment, "revenue", 2)];
+        let before = score(
+            &rules,
+            &[event("u1", "won_deals", "d1", t(2, 10), 0), event("u1", "won_deals", "d2", t(3, 10), 0)],
+            &[result("u1", 2, 1000.0, Some(50.0))],
+            chrono_tz::UTC,
+        );
+        let ledger: Vec<Held> = before.iter().map(|e| held(e, e.points)).collect();
+        // d2 was re-sent as lost; attainment moved from 50 % to 40 %.
+        let after = score(
+            &rules,
+            &[event("u1", "won_deals", "d1", t(2, 10), 0)],
+            &[result("u1", 2, 1000.0, Some(40.0))],
+            chrono_tz::UTC,
+        );
+        let rows = reconcile(&ledger, &after);
+        let got: Vec<(RowKind, &str, i64)> = rows.iter().map(|(k, e)| (*k, e.key.as_str(), e.points)).collect();
+        assert_eq!(got, vec![(RowKind::Adjustment, "2026-11", -20), (RowKind::Reversal, "deal:d2", -10)]);
+        assert!(rows[1].1.reason.starts_with("Reversed"));
+    }
+
+    #[test]
+    fn levels_name_the_tier_and_the_way_to_the_next() {
+        assert_eq!(level(0).level, 1);
+        let l = level(1000);
+        assert_eq!((l.level, l.name_en.as_str(), l.next_at), (2, "Hunter", Some(1500)));
+        assert_eq!(l.progress, 50.0); // (1000 − 500) / (1500 − 500)
+        let top = level(20_000);
+        assert_eq!((top.level, top.next_at, top.progress), (6, None, 100.0));
+    }
+
+    #[test]
+    fn periods_overlapping_a_window_include_partial_ones() {
+        let got: Vec<String> = periods_overlapping(PeriodKind::Week, t(1, 0), t(10, 0), chrono_tz::UTC)
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        // 1 Nov 2026 is a Sunday (W44); the 10th is in W46.
+        assert_eq!(got, vec!["2026-W44", "2026-W45", "2026-W46"]);
+    }
+}
