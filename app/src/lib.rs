@@ -72,6 +72,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/targets") view=pages::targets::Targets ssr=SsrMode::Async/>
                 <Route path=path!("/team") view=pages::team::Team ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::settings::Settings ssr=SsrMode::Async/>
+                <Route path=path!("/points") view=pages::points::Points ssr=SsrMode::Async/>
+                <Route path=path!("/badges") view=pages::badges::Badges ssr=SsrMode::Async/>
+                <Route path=path!("/challenges") view=pages::challenges::Challenges ssr=SsrMode::Async/>
+                <Route path=path!("/rules") view=pages::rules::Rules ssr=SsrMode::Async/>
+                <Route path=path!("/flags") view=pages::flags::Flags ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -305,6 +305,36 @@ fn score_period(rule: &Rule, r: &PeriodResult) -> Option<Entry> {
     })
 }
 
+/// A rule in words, for the pages: "50 per won deal, at most 200 per day".
+pub fn describe(rule: &Rule) -> String {
+    let period = |k: Option<PeriodKind>| k.map(per_word).unwrap_or("period");
+    let mut text = match rule.kind {
+        RuleKind::PerUnit => match measure(&rule.basis) {
+            Some(m) if m.money => format!("{} per {} of {}", rule.points, rule.per, m.name_en),
+            Some(m) => format!("{} per {}", rule.points, m.name_en),
+            None => format!("{} per {}", rule.points, rule.basis),
+        },
+        RuleKind::Attainment => format!(
+            "{} × attainment % of the {}'s {} target (attainment capped at {} %)",
+            rule.points,
+            period(rule.period_kind),
+            rule.basis,
+            rule.attainment_cap.unwrap_or(DEFAULT_ATTAINMENT_CAP)
+        ),
+        RuleKind::Threshold => format!(
+            "+{} on reaching {} % of the {}'s {} target",
+            rule.points,
+            rule.threshold.unwrap_or(100.0),
+            period(rule.period_kind),
+            rule.basis
+        ),
+    };
+    if let Some(cap) = rule.cap_points {
+        text.push_str(&format!(", at most {cap} per {}", period(rule.cap_per.or(rule.period_kind))));
+    }
+    text
+}
+
 /// What the ledger holds today for one entry identity (user, rule, key, at).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Held {

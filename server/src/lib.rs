@@ -143,8 +143,21 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
 /// Pages for signed-in users send a visitor without a session to `/login`.
 async fn require_sign_in(session: Session, request: Request<axum::body::Body>, next: Next) -> Response {
     let path = request.uri().path();
-    let protected =
-        path == "/" || ["/leaderboard", "/kpis", "/targets", "/team", "/settings"].iter().any(|p| path.starts_with(p));
+    let protected = path == "/"
+        || [
+            "/leaderboard",
+            "/kpis",
+            "/targets",
+            "/team",
+            "/settings",
+            "/points",
+            "/badges",
+            "/challenges",
+            "/rules",
+            "/flags",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p));
     if protected {
         let signed_in = matches!(session.get::<String>(app::auth::server::SESSION_USER_KEY).await, Ok(Some(_)));
         if !signed_in {

@@ -12,9 +12,14 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
             <nav>
                 <a href="/leaderboard">"Рейтинг / Leaderboard"</a>
                 <a href="/kpis">"Показатели / KPIs"</a>
+                <a href="/points">"Очки / Points"</a>
+                <a href="/badges">"Награды / Badges"</a>
+                <a href="/challenges">"Соревнования / Challenges"</a>
                 {(user.role != crate::auth::Role::Rep).then(|| view! {
                     <a href="/team">"Команда / Team"</a>
                     <a href="/targets">"Цели / Targets"</a>
+                    <a href="/rules">"Правила / Rules"</a>
+                    <a href="/flags">"Сигналы / Flags"</a>
                 })}
                 {(user.role == crate::auth::Role::Admin).then(|| view! { <a href="/settings">"Настройки / Settings"</a> })}
             </nav>

@@ -3,7 +3,7 @@
 //! signed-in rep's row highlighted. Works before hydration (links, GET form).
 
 use crate::auth::CurrentUser;
-use crate::components::TopBar;
+use crate::components::{loaded, TopBar};
 use crate::kpi::Unit;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
@@ -18,6 +18,10 @@ pub struct LeaderboardView {
     pub unit: Unit,
     /// `value` or `attainment`.
     pub measure: String,
+    /// `all` or `neighbours` (the top 3 and the reader's own row with 2 above and below).
+    pub view: String,
+    /// `full`, `initials` or `none`.
+    pub names: String,
     pub scope: String,
     pub period: String,
     pub range: String,
@@ -46,8 +50,11 @@ pub async fn leaderboard(
     by: Option<String>,
     scope: Option<String>,
     measure: Option<String>,
+    view: Option<String>,
+    names: Option<String>,
 ) -> Result<LeaderboardView, ServerFnError> {
-    use crate::db::kpis::{leaderboard, Window};
+    use crate::db::kpis::{leaderboard, points_leaderboard, Window};
+    use crate::fairness::{neighbour_rows, Names};
     use crate::kpi::{find, Scope, ScopeKind, KPIS};
     use crate::period::{Period, PeriodKind};
     use std::collections::HashMap;
@@ -62,9 +69,19 @@ pub async fn leaderboard(
         None => Period::containing(PeriodKind::Month, today),
     };
     let by = by.filter(|b| !b.is_empty()).unwrap_or_else(|| "revenue".into());
-    let def = find(&by)
-        .filter(|k| k.applies_to(ScopeKind::Rep))
-        .ok_or_else(|| ServerFnError::new(format!("cannot rank reps by `{by}`")))?;
+    let by_points = by == "points";
+    let def = match by_points {
+        true => None,
+        false => Some(
+            find(&by)
+                .filter(|k| k.applies_to(ScopeKind::Rep))
+                .ok_or_else(|| ServerFnError::new(format!("cannot rank reps by `{by}`")))?,
+        ),
+    };
+    let names_text = names.filter(|n| !n.is_empty()).unwrap_or_else(|| "full".into());
+    let name_mode =
+        Names::parse(&names_text).ok_or_else(|| ServerFnError::new(format!("`{names_text}` is not a names option")))?;
+    let neighbours = view.as_deref() == Some("neighbours");
     let scope =
         Scope::parse(scope.as_deref().filter(|s| !s.is_empty()).unwrap_or("org")).map_err(ServerFnError::new)?;
     if scope.kind() == ScopeKind::Rep {
@@ -76,45 +93,71 @@ pub async fn leaderboard(
         Window::new(start, end, tz)
     };
     // Fairness option: rank by attainment % of each rep's own target instead of the raw value.
-    let by_attainment = measure.as_deref() == Some("attainment");
+    let by_attainment = !by_points && measure.as_deref() == Some("attainment");
     let of = |p: Period| by_attainment.then(|| p.to_string());
-    let ranked =
-        leaderboard(&pool, &scope, window(period), def, of(period).as_deref()).await.map_err(ServerFnError::new)?;
-    let before: HashMap<String, usize> =
-        leaderboard(&pool, &scope, window(period.previous()), def, of(period.previous()).as_deref())
-            .await
-            .map_err(ServerFnError::new)?
-            .into_iter()
-            .filter(|r| r.value.is_some())
-            .map(|r| (r.id, r.rank))
-            .collect();
-    let entries = ranked
+    let ranked_for = |p: Period| {
+        let pool = pool.clone();
+        let scope = scope.clone();
+        let attainment_of = of(p);
+        async move {
+            match def {
+                Some(def) => leaderboard(&pool, &scope, window(p), def, attainment_of.as_deref()).await,
+                None => {
+                    let w = window(p);
+                    points_leaderboard(&pool, &scope, w.start, w.end).await
+                }
+            }
+        }
+    };
+    let ranked = ranked_for(period).await.map_err(ServerFnError::new)?;
+    let before: HashMap<String, usize> = ranked_for(period.previous())
+        .await
+        .map_err(ServerFnError::new)?
         .into_iter()
+        .filter(|r| r.value.is_some())
+        .map(|r| (r.id, r.rank))
+        .collect();
+    let rows = if neighbours {
+        neighbour_rows(ranked.len(), ranked.iter().position(|r| r.id == me.id))
+    } else {
+        (0..ranked.len()).collect()
+    };
+    let entries = rows
+        .into_iter()
+        .map(|i| ranked[i].clone())
         .map(|r| Entry {
             movement: before.get(&r.id).map(|was| *was as i64 - r.rank as i64),
             rank: r.rank,
-            user_id: r.id,
-            name: r.name,
-            team: r.team,
+            name: if r.id == me.id { r.name } else { name_mode.show(&r.name, r.rank) },
+            team: if name_mode == Names::Full || r.id == me.id { r.team } else { None },
+            // Anonymised rows carry no user id into the page either.
+            user_id: if name_mode == Names::Full || r.id == me.id { r.id } else { String::new() },
             value: r.value,
         })
         .collect();
 
     let periods = crate::pages::choices::recent_periods(today);
-    let kpis = KPIS
-        .iter()
-        .filter(|k| k.applies_to(ScopeKind::Rep))
-        .map(|k| Choice { value: k.id.into(), label: format!("{} / {}", k.name_ru, k.name_en) })
-        .collect();
+    let mut kpis = vec![Choice { value: "points".into(), label: "Очки / Points".into() }];
+    kpis.extend(
+        KPIS.iter()
+            .filter(|k| k.applies_to(ScopeKind::Rep))
+            .map(|k| Choice { value: k.id.into(), label: format!("{} / {}", k.name_ru, k.name_en) }),
+    );
     let mut scopes = vec![Choice { value: "org".into(), label: "Все / Everyone".into() }];
     scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
 
     Ok(LeaderboardView {
         me,
-        by: def.id.into(),
-        by_label: format!("{} / {}", def.name_ru, def.name_en),
-        unit: if by_attainment { Unit::Percent } else { def.unit },
+        by: def.map_or("points", |d| d.id).into(),
+        by_label: def.map_or("Очки / Points".into(), |d| format!("{} / {}", d.name_ru, d.name_en)),
+        unit: match def {
+            _ if by_attainment => Unit::Percent,
+            Some(d) => d.unit,
+            None => Unit::Count,
+        },
         measure: if by_attainment { "attainment".into() } else { "value".into() },
+        view: if neighbours { "neighbours".into() } else { "all".into() },
+        names: names_text,
         scope: scope.to_string(),
         period: period.to_string(),
         range: format!(
@@ -136,25 +179,11 @@ pub fn Leaderboard() -> impl IntoView {
     let data = Resource::new(
         move || {
             let q = query.read();
-            (q.get("period"), q.get("by"), q.get("scope"), q.get("measure"))
+            (q.get("period"), q.get("by"), q.get("scope"), q.get("measure"), q.get("view"), q.get("names"))
         },
-        |(period, by, scope, measure)| leaderboard(period, by, scope, measure),
+        |(period, by, scope, measure, view, names)| leaderboard(period, by, scope, measure, view, names),
     );
-    view! {
-        <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(view) => view! { <Board view/> }.into_any(),
-                    Err(e) => view! {
-                        <main class="page narrow">
-                            <p class="error">{e.to_string()}</p>
-                            <a href="/leaderboard">"← Рейтинг / Leaderboard"</a>
-                        </main>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+    loaded(data, |view| view! { <Board view/> })
 }
 
 #[component]
@@ -165,6 +194,8 @@ fn Board(view: LeaderboardView) -> impl IntoView {
         by_label,
         unit,
         measure,
+        view: shown,
+        names,
         scope,
         period,
         range,
@@ -177,6 +208,15 @@ fn Board(view: LeaderboardView) -> impl IntoView {
     let measures = vec![
         Choice { value: "value".into(), label: "Значение / Value".into() },
         Choice { value: "attainment".into(), label: "% от цели / % of target".into() },
+    ];
+    let views = vec![
+        Choice { value: "all".into(), label: "Все / Everyone".into() },
+        Choice { value: "neighbours".into(), label: "Лидеры и соседи / Top 3 and my neighbours".into() },
+    ];
+    let name_modes = vec![
+        Choice { value: "full".into(), label: "Полностью / Full".into() },
+        Choice { value: "initials".into(), label: "Инициалы / Initials".into() },
+        Choice { value: "none".into(), label: "Скрыть / Hidden".into() },
     ];
     let my_id = me.id.clone();
     let rows = entries
@@ -213,7 +253,10 @@ fn Board(view: LeaderboardView) -> impl IntoView {
             // Plain links: they navigate before the WASM loads; once hydrated, the router takes them over.
             view! {
                 <a
-                    href=format!("/leaderboard?period={}&by={}&scope={}&measure={}", c.value, by, scope, measure)
+                    href=format!(
+                        "/leaderboard?period={}&by={}&scope={}&measure={}&view={}&names={}",
+                        c.value, by, scope, measure, shown, names
+                    )
                     class=if current { "chip current" } else { "chip" }
                     aria-current=current.then_some("page")
                 >
@@ -235,6 +278,8 @@ fn Board(view: LeaderboardView) -> impl IntoView {
                 <label>"Показатель / KPI" <select name="by">{options(kpis, &by)}</select></label>
                 <label>"Кто / Who" <select name="scope">{options(scopes, &scope)}</select></label>
                 <label>"Мера / Measure" <select name="measure">{options(measures, &measure)}</select></label>
+                <label>"Показать / Show" <select name="view">{options(views, &shown)}</select></label>
+                <label>"Имена / Names" <select name="names">{options(name_modes, &names)}</select></label>
                 <button type="submit" class="secondary">"Показать / Show"</button>
             </form>
             <table class="board" data-testid="leaderboard" data-period=period data-by=by>

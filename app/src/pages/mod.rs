@@ -1,11 +1,16 @@
 //! One module per page.
 
+pub mod badges;
+pub mod challenges;
 pub mod choices;
+pub mod flags;
 pub mod home;
 pub mod kpis;
 pub mod leaderboard;
 pub mod login;
 pub mod not_found;
+pub mod points;
+pub mod rules;
 pub mod settings;
 pub mod targets;
 pub mod team;

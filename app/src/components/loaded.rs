@@ -1,0 +1,34 @@
+//! The wrapper every data page shares: a loading line, then the page, or the error.
+
+use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Renders `render(data)` once the resource has loaded, or the error in place of the page.
+pub fn loaded<T, V>(
+    data: Resource<Result<T, ServerFnError>>,
+    render: impl Fn(T) -> V + Send + Sync + Clone + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(view) => render(view).into_any(),
+                        Err(e) => view! {
+                            <main class="page narrow">
+                                <p class="error" role="alert">{e.to_string()}</p>
+                                <a href="/">"← На главную / Home"</a>
+                            </main>
+                        }
+                        .into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}

@@ -1,0 +1,306 @@
+//! `/challenges`: live standings of every challenge a user may see; managers
+//! and admins create challenges (as drafts, visible only to them, or live) and launch drafts.
+
+use crate::auth::{CurrentUser, Role};
+use crate::components::{loaded, TopBar};
+use crate::pages::choices::{options, Choice};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StandingRow {
+    pub rank: usize,
+    pub name: String,
+    pub value: String,
+    pub winning: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChallengeCard {
+    pub id: i64,
+    pub name: String,
+    pub what: String,
+    pub status: String,
+    pub dates: String,
+    pub prize: String,
+    pub can_launch: bool,
+    pub standings: Vec<StandingRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChallengesView {
+    pub me: CurrentUser,
+    pub cards: Vec<ChallengeCard>,
+    pub reps: Vec<Choice>,
+    pub teams: Vec<Choice>,
+    pub bases: Vec<Choice>,
+    pub today: String,
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "race" => "Гонка к цели / Race to a target",
+        "top_n" => "Лучшие N / Top N",
+        "head_to_head" => "Один на один / Head-to-head",
+        _ => "Команда на команду / Team vs team",
+    }
+}
+
+#[server(prefix = "/api", endpoint = "challenges_view")]
+pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
+    use crate::db::challenges::{list, standings};
+
+    let me = crate::auth::server::require_user().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let tz = settings.time_zone;
+    let mut cards = Vec::new();
+    for c in list(&pool, &me).await.map_err(ServerFnError::new)? {
+        let unit = crate::kpi::find(&c.basis).map(|k| k.unit);
+        let basis = crate::kpi::find(&c.basis)
+            .map(|k| format!("{} / {}", k.name_ru, k.name_en))
+            .unwrap_or_else(|| "Очки / Points".into());
+        let show = |v: Option<f64>| match unit {
+            Some(u) => crate::format::kpi_value(v, u, &settings.currency),
+            None => v.map(|v| crate::format::number(v, 0)).unwrap_or("—".into()),
+        };
+        let goal = match (c.kind.as_str(), c.goal, c.top_n) {
+            ("race", Some(g), _) => format!(" · цель / goal {}", show(Some(g))),
+            ("top_n", _, Some(n)) => format!(" · N = {n}"),
+            _ => String::new(),
+        };
+        let rows = standings(&pool, &c).await.map_err(ServerFnError::new)?;
+        let last_day = c.ends_at.with_timezone(&tz) - chrono::Duration::seconds(1);
+        cards.push(ChallengeCard {
+            id: c.id,
+            name: c.name.clone(),
+            what: format!("{} · {basis}{goal}", kind_label(&c.kind)),
+            status: c.status.clone(),
+            dates: format!("{} — {}", c.starts_at.with_timezone(&tz).format("%d.%m.%Y"), last_day.format("%d.%m.%Y")),
+            prize: c.prize.clone(),
+            can_launch: c.status == "draft" && (me.role == Role::Admin || c.created_by == me.id),
+            standings: rows
+                .into_iter()
+                .map(|s| StandingRow { rank: s.rank, name: s.name, value: show(s.value), winning: s.winning })
+                .collect(),
+        });
+    }
+    let reps: Vec<(String, String)> = match me.role {
+        Role::Rep => Vec::new(),
+        Role::Manager => {
+            sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' AND active AND team_id = $1 ORDER BY name")
+                .bind(&me.team_id)
+                .fetch_all(&pool)
+                .await
+                .map_err(ServerFnError::new)?
+        }
+        Role::Admin => sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' AND active ORDER BY name")
+            .fetch_all(&pool)
+            .await
+            .map_err(ServerFnError::new)?,
+    };
+    let teams: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM teams ORDER BY name")
+        .fetch_all(&pool)
+        .await
+        .map_err(ServerFnError::new)?;
+    let mut bases = vec![Choice { value: "points".into(), label: "Очки / Points".into() }];
+    bases.extend(
+        crate::kpi::KPIS
+            .iter()
+            .filter(|k| k.applies_to(crate::kpi::ScopeKind::Rep) && k.better != crate::kpi::Better::None)
+            .map(|k| Choice { value: k.id.into(), label: format!("{} / {}", k.name_ru, k.name_en) }),
+    );
+    let choice = |(value, label): (String, String)| Choice { value, label };
+    Ok(ChallengesView {
+        today: chrono::Utc::now().with_timezone(&tz).date_naive().to_string(),
+        me,
+        cards,
+        reps: reps.into_iter().map(choice).collect(),
+        teams: teams.into_iter().map(choice).collect(),
+        bases,
+    })
+}
+
+/// Creates a challenge from the form. Dates are the first and last day, in
+/// the organisation's time zone; `participants` maps ids to "on" (checkboxes).
+#[server(prefix = "/api", endpoint = "create_challenge")]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_challenge(
+    name: String,
+    kind: String,
+    basis: String,
+    goal: Option<String>,
+    top_n: Option<String>,
+    first_day: String,
+    last_day: String,
+    participants: HashMap<String, String>,
+    prize: Option<String>,
+    launch: Option<String>,
+) -> Result<i64, ServerFnError> {
+    use crate::db::challenges::{create, finish_due, ChallengeError, NewChallenge};
+
+    let me = crate::auth::server::require_user().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let day = |label: &str, text: &str| {
+        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|_| ServerFnError::new(format!("The {label} is not a date: `{text}`")))
+    };
+    let number = |label: &str, text: Option<String>| -> Result<Option<f64>, ServerFnError> {
+        match text.map(|t| t.trim().replace(',', ".").replace([' ', '\u{a0}'], "")).filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some(t) => {
+                t.parse().map(Some).map_err(|_| ServerFnError::new(format!("The {label} is not a number: `{t}`")))
+            }
+        }
+    };
+    let new = NewChallenge {
+        name,
+        kind,
+        basis,
+        goal: number("target", goal)?,
+        top_n: number("N", top_n)?.map(|n| n as i32),
+        starts_at: crate::period::local_midnight(day("first day", &first_day)?, tz),
+        ends_at: crate::period::local_midnight(day("last day", &last_day)? + chrono::Duration::days(1), tz),
+        participants: participants
+            .into_iter()
+            .filter(|(id, on)| !id.is_empty() && on == "on")
+            .map(|(id, _)| id)
+            .collect(),
+        prize: prize.unwrap_or_default(),
+        launch: launch.as_deref() == Some("on"),
+    };
+    let id = match create(&pool, &me, &new).await {
+        Ok(id) => id,
+        Err(ChallengeError::Forbidden(m)) => return Err(crate::auth::server::forbidden(&m).await),
+        Err(e) => return Err(ServerFnError::new(e)),
+    };
+    finish_due(&pool).await.map_err(ServerFnError::new)?;
+    Ok(id)
+}
+
+#[server(prefix = "/api", endpoint = "launch_challenge")]
+pub async fn launch_challenge(id: i64) -> Result<(), ServerFnError> {
+    use crate::db::challenges::{launch, ChallengeError};
+    let me = crate::auth::server::require_user().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    match launch(&pool, &me, id).await {
+        Ok(()) => Ok(()),
+        Err(ChallengeError::Forbidden(m)) => Err(crate::auth::server::forbidden(&m).await),
+        Err(e) => Err(ServerFnError::new(e)),
+    }
+}
+
+#[component]
+pub fn Challenges() -> impl IntoView {
+    let create = ServerAction::<CreateChallenge>::new();
+    let launch = ServerAction::<LaunchChallenge>::new();
+    let data = Resource::new(move || (create.version().get(), launch.version().get()), |_| load_challenges());
+    loaded(data, move |view| view! { <ChallengesPage view create launch/> })
+}
+
+#[component]
+fn ChallengesPage(
+    view: ChallengesView,
+    create: ServerAction<CreateChallenge>,
+    launch: ServerAction<LaunchChallenge>,
+) -> impl IntoView {
+    let ChallengesView { me, cards, reps, teams, bases, today } = view;
+    let can_create = me.role != Role::Rep;
+    let empty = cards.is_empty();
+    let cards = cards
+        .into_iter()
+        .map(|c| {
+            let status = match c.status.as_str() {
+                "draft" => "Черновик — видят только менеджеры / Draft — managers only",
+                "live" => "Идёт / Live",
+                _ => "Завершено / Finished",
+            };
+            let rows = c
+                .standings
+                .into_iter()
+                .map(|s| {
+                    view! {
+                        <tr class:winning=s.winning>
+                            <td class="rank">{s.rank}</td>
+                            <td>{s.name}{s.winning.then_some(" 🏆")}</td>
+                            <td class="num">{s.value}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            let launch_form = c.can_launch.then(|| {
+                view! {
+                    <ActionForm action=launch>
+                        <input type="hidden" name="id" value=c.id.to_string()/>
+                        <button type="submit">"Запустить / Launch"</button>
+                    </ActionForm>
+                }
+            });
+            view! {
+                <article class=format!("card challenge {}", c.status) data-challenge=c.id.to_string()>
+                    <h2>{c.name}</h2>
+                    <p class="muted">{c.what}</p>
+                    <p><span class="status">{status}</span>" · "{c.dates}</p>
+                    {(!c.prize.is_empty()).then(|| view! { <p>{format!("Приз / Prize: {}", c.prize)}</p> })}
+                    <table class="board"><tbody>{rows}</tbody></table>
+                    {launch_form}
+                </article>
+            }
+        })
+        .collect_view();
+    let form = can_create.then(|| {
+        let kinds = vec![
+            Choice { value: "top_n".into(), label: kind_label("top_n").into() },
+            Choice { value: "race".into(), label: kind_label("race").into() },
+            Choice { value: "head_to_head".into(), label: kind_label("head_to_head").into() },
+            Choice { value: "team_vs_team".into(), label: kind_label("team_vs_team").into() },
+        ];
+        let boxes = |choices: Vec<Choice>| {
+            choices
+                .into_iter()
+                .map(|c| {
+                    view! {
+                        <label class="check">
+                            <input type="checkbox" name=format!("participants[{}]", c.value)/>
+                            {c.label}
+                        </label>
+                    }
+                })
+                .collect_view()
+        };
+        let (reps, teams) = (boxes(reps), boxes(teams));
+        let error = move || {
+            create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+        };
+        view! {
+            <ActionForm action=create attr:class="card form" attr:data-testid="new-challenge">
+                <h2>"Новое соревнование / New challenge"</h2>
+                {error}
+                <label>"Название / Name" <input name="name" required/></label>
+                <label>"Вид / Kind" <select name="kind">{options(kinds, "top_n")}</select></label>
+                <label>"По чему / On" <select name="basis">{options(bases, "points")}</select></label>
+                <label>"Цель гонки / Race target" <input name="goal" inputmode="decimal"/></label>
+                <label>"N (для лучших N / for top N)" <input name="top_n" type="number" min="1" value="3"/></label>
+                <label>"Первый день / First day" <input name="first_day" type="date" required value=today.clone()/></label>
+                <label>"Последний день / Last day" <input name="last_day" type="date" required value=today.clone()/></label>
+                <input type="hidden" name="participants[_]" value=""/>
+                <fieldset><legend>"Участники / Participants"</legend>{reps}</fieldset>
+                <fieldset><legend>"Команды (команда на команду) / Teams (team vs team)"</legend>{teams}</fieldset>
+                <label>"Приз / Prize" <input name="prize"/></label>
+                <label class="check"><input type="checkbox" name="launch"/>"Запустить сразу / Launch now (otherwise a draft)"</label>
+                <button type="submit">"Создать / Create"</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <TopBar user=me/>
+        <main class="page">
+            <div class="heading"><h1>"Соревнования / Challenges"</h1></div>
+            {empty.then(|| view! { <p class="muted">"Соревнований пока нет / No challenges yet."</p> })}
+            <section class="challenges" data-testid="challenges">{cards}</section>
+            {form}
+        </main>
+    }
+}

@@ -1,0 +1,221 @@
+//! `/points`: "why do I have these points?" — a rep's level, their points for a
+//! period and every ledger entry behind them (rule, reason, records), read from
+//! the same ledger as the API and the leaderboard; plus how points are earned.
+
+use crate::auth::CurrentUser;
+use crate::components::{loaded, TopBar};
+use crate::pages::choices::{options, Choice};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelView {
+    pub level: usize,
+    pub name: String,
+    pub lifetime: i64,
+    pub next_at: Option<i64>,
+    pub progress: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    pub when: String,
+    pub rule: String,
+    pub kind: String,
+    pub reason: String,
+    pub points: i64,
+    pub records: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointsView {
+    pub me: CurrentUser,
+    pub user: String,
+    pub user_name: String,
+    pub people: Vec<Choice>,
+    pub period: String,
+    pub periods: Vec<Choice>,
+    pub total: i64,
+    pub level: LevelView,
+    pub rows: Vec<LedgerRow>,
+    pub rules: Vec<String>,
+}
+
+#[server(prefix = "/api", endpoint = "points_view")]
+pub async fn load_points(user: Option<String>, period: Option<String>) -> Result<PointsView, ServerFnError> {
+    use crate::auth::Role;
+    use crate::period::{Period, PeriodKind};
+
+    let me = crate::auth::server::require_user().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| me.id.clone());
+    if !crate::api::gamification::may_read_points(&pool, &me, &user).await.map_err(ServerFnError::new)? {
+        return Err(crate::auth::server::forbidden("You may see only your own points (a manager: their team's).").await);
+    }
+    let user_name: String = sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
+        .bind(&user)
+        .fetch_optional(&pool)
+        .await
+        .map_err(ServerFnError::new)?
+        .ok_or_else(|| ServerFnError::new(format!("No user `{user}`.")))?;
+    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let period = match period.filter(|p| !p.is_empty()) {
+        Some(text) => Period::parse(&text).map_err(ServerFnError::new)?,
+        None => Period::containing(PeriodKind::Month, today),
+    };
+    let (start, end) = period.bounds(tz);
+    let (total, entries) = crate::db::points::ledger(&pool, &user, start, end).await.map_err(ServerFnError::new)?;
+    let level = crate::db::points::level(&pool, &user).await.map_err(ServerFnError::new)?;
+    let rules = crate::db::points::rules(&pool, true)
+        .await
+        .map_err(ServerFnError::new)?
+        .iter()
+        .map(|r| format!("{}: {}", r.rule.label, crate::scoring::describe(&r.rule)))
+        .collect();
+    let people: Vec<(String, String)> = match me.role {
+        Role::Rep => Vec::new(),
+        Role::Manager => sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' AND team_id = $1 ORDER BY name")
+            .bind(&me.team_id)
+            .fetch_all(&pool)
+            .await
+            .map_err(ServerFnError::new)?,
+        Role::Admin => sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' ORDER BY name")
+            .fetch_all(&pool)
+            .await
+            .map_err(ServerFnError::new)?,
+    };
+    Ok(PointsView {
+        me,
+        user,
+        user_name,
+        people: people.into_iter().map(|(value, label)| Choice { value, label }).collect(),
+        period: period.to_string(),
+        periods: crate::pages::choices::recent_periods(today),
+        total,
+        level: LevelView {
+            level: level.level,
+            name: format!("{} / {}", level.name_ru, level.name_en),
+            lifetime: level.points,
+            next_at: level.next_at,
+            progress: level.progress,
+        },
+        rows: entries
+            .into_iter()
+            .map(|e| LedgerRow {
+                when: e.at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
+                rule: e.rule,
+                kind: e.kind,
+                reason: e.reason,
+                points: e.points,
+                records: e.records.into_iter().map(|r| format!("{} {}", r.kind, r.id)).collect(),
+            })
+            .collect(),
+        rules,
+    })
+}
+
+#[component]
+pub fn Points() -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || {
+            let q = query.read();
+            (q.get("user"), q.get("period"))
+        },
+        |(user, period)| load_points(user, period),
+    );
+    loaded(data, |view| view! { <PointsPage view/> })
+}
+
+#[component]
+fn PointsPage(view: PointsView) -> impl IntoView {
+    let PointsView { me, user, user_name, people, period, periods, total, level, rows, rules } = view;
+    let number = |n: i64| crate::format::number(n as f64, 0);
+    let chips = periods
+        .into_iter()
+        .map(|c| {
+            let current = c.value == period;
+            view! {
+                <a href=format!("/points?user={}&period={}", user, c.value)
+                   class=if current { "chip current" } else { "chip" } aria-current=current.then_some("page")>
+                    {c.label}
+                </a>
+            }
+        })
+        .collect_view();
+    let picker = (!people.is_empty()).then(|| {
+        view! {
+            <form method="get" action="/points" class="filters">
+                <input type="hidden" name="period" value=period.clone()/>
+                <label>"Сотрудник / Rep" <select name="user">{options(people, &user)}</select></label>
+                <button type="submit" class="secondary">"Показать / Show"</button>
+            </form>
+        }
+    });
+    let to_next = match level.next_at {
+        Some(next) => format!("{} до следующего уровня / to the next level", number(next - level.lifetime)),
+        None => "Высший уровень / Top level".to_string(),
+    };
+    let ledger = if rows.is_empty() {
+        view! { <p class="muted" data-testid="no-points">"Очков за этот период нет / No points in this period."</p> }
+            .into_any()
+    } else {
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                let sign = if r.points > 0 { "+" } else { "" };
+                view! {
+                    <tr class=format!("entry {}", r.kind)>
+                        <td>{r.when}</td>
+                        <td>{r.rule}</td>
+                        <td>{r.reason}<span class="records">{r.records.join(", ")}</span></td>
+                        <td class="num points">{format!("{sign}{}", number(r.points))}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="board ledger" data-testid="ledger">
+                <thead><tr>
+                    <th>"Когда / When"</th><th>"Правило / Rule"</th><th>"Почему / Why"</th><th class="num">"Очки / Points"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+                <tfoot><tr><td colspan="3">"Итого / Total"</td><td class="num points" data-testid="points-total">{number(total)}</td></tr></tfoot>
+            </table>
+        }
+        .into_any()
+    };
+    let rules = rules.into_iter().map(|r| view! { <li>{r}</li> }).collect_view();
+    view! {
+        <TopBar user=me/>
+        <main class="page">
+            <div class="heading">
+                <h1>{format!("Очки / Points · {user_name}")}</h1>
+                <p class="muted">{period.clone()}</p>
+            </div>
+            <section class="tiles">
+                <div class="tile">
+                    <h2>"Очки за период"<span class="en">"Points this period"</span></h2>
+                    <p class="value" data-testid="period-points">{number(total)}</p>
+                </div>
+                <div class="tile" data-testid="level">
+                    <h2>{format!("Уровень {} / Level {}", level.level, level.level)}</h2>
+                    <p class="value">{level.name}</p>
+                    <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"
+                         aria-valuenow=format!("{:.0}", level.progress)>
+                        <span style=format!("width: {:.1}%", level.progress)></span>
+                    </div>
+                    <p class="target">{format!("{} за всё время / lifetime · {to_next}", number(level.lifetime))}</p>
+                </div>
+            </section>
+            <nav class="periods" aria-label="Period">{chips}</nav>
+            {picker}
+            <h2>"Почему столько очков / Why these points"</h2>
+            {ledger}
+            <h2>"Как начисляются очки / How points are earned"</h2>
+            <ul class="rules">{rules}</ul>
+        </main>
+    }
+}

@@ -1,0 +1,100 @@
+import { test, expect, Page } from "@playwright/test";
+
+const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
+const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
+
+async function signIn(page: Page, who: { email: string; password: string }, next: string) {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Пароль / Password").fill(who.password);
+  await page.getByRole("button", { name: "Войти / Sign in" }).click();
+  await expect(page).toHaveURL(new RegExp(next.replace("?", "\\?")));
+}
+
+/** "1 234" (narrow no-break spaces, a minus sign or a plus) → 1234. */
+function parsePoints(text: string): number {
+  return Number(text.replace(/[\s\u202F\u00A0+]/g, "").replace("−", "-"));
+}
+
+test("a rep sees why they have their points, and the leaderboard agrees", async ({ page }) => {
+  await signIn(page, REP, "/points");
+  const ledger = page.getByTestId("ledger");
+  await expect(ledger).toBeVisible();
+  const cells = await ledger.locator("tbody td.points").allInnerTexts();
+  expect(cells.length).toBeGreaterThan(0);
+  const sum = cells.map(parsePoints).reduce((a, b) => a + b, 0);
+  const total = parsePoints(await page.getByTestId("points-total").innerText());
+  expect(total).toBe(sum);
+  expect(parsePoints(await page.getByTestId("period-points").innerText())).toBe(total);
+  await expect(page.getByTestId("level")).toContainText(/Уровень \d/);
+  await page.screenshot({ path: "artifacts/points-desktop.png", fullPage: true });
+
+  // The same number is the rep's value on the points leaderboard of the month.
+  await page.goto("/leaderboard?by=points");
+  const mine = page.locator("tr.mine td.num");
+  expect(parsePoints(await mine.innerText())).toBe(total);
+
+  // Neighbours only: the top 3 plus up to two rows either side of the rep.
+  await page.goto("/leaderboard?by=points&view=neighbours&names=initials");
+  const rows = page.getByTestId("leaderboard").locator("tbody tr");
+  expect(await rows.count()).toBeLessThanOrEqual(8);
+  await expect(page.locator("tr.mine")).toHaveCount(1);
+  const others = await page.locator("tbody tr:not(.mine) td.name").allInnerTexts();
+  for (const name of others) expect(name).toMatch(/^(\p{Lu}\. ?)+$/u);
+});
+
+test("a rep's badges show when and by what they were earned", async ({ page }) => {
+  await signIn(page, REP, "/badges");
+  const firstWin = page.locator('[data-badge="first_win"]');
+  await expect(firstWin).toHaveClass(/earned/);
+  await expect(firstWin.locator(".earned")).toContainText(/\d\d\.\d\d\.\d{4}/);
+  await expect(firstWin.locator(".records")).toContainText("deal ");
+  await expect(page.getByTestId("badge-count")).toContainText(/из \/ of 1[4-9]/);
+  await page.screenshot({ path: "artifacts/badges-desktop.png", fullPage: true });
+});
+
+test("a manager's draft challenge stays hidden from reps until it is launched", async ({ browser }) => {
+  const manager = await browser.newPage();
+  await signIn(manager, MANAGER, "/challenges");
+  await expect(manager.locator("body[data-hydrated=true]")).toHaveCount(1);
+  const form = manager.getByTestId("new-challenge");
+  const name = `Спринт ${Date.now()}`;
+  await form.getByLabel("Название / Name").fill(name);
+  await form.getByLabel("Вид / Kind").selectOption("top_n");
+  await form.getByLabel("По чему / On").selectOption("revenue");
+  await form.locator('input[name="participants[u-rep]"]').check();
+  await form.locator('input[name="participants[u-rep-02]"]').check();
+  await form.getByLabel("Приз / Prize").fill("Ужин");
+  await form.getByRole("button", { name: "Создать / Create" }).click();
+  const card = manager.locator("article.challenge", { hasText: name });
+  await expect(card).toHaveClass(/draft/);
+  await expect(card.locator("tbody tr")).toHaveCount(2);
+  await manager.screenshot({ path: "artifacts/challenges-desktop.png", fullPage: true });
+
+  const rep = await browser.newPage();
+  await signIn(rep, REP, "/challenges");
+  await expect(rep.getByText(name)).toHaveCount(0);
+
+  await card.getByRole("button", { name: "Запустить / Launch" }).click();
+  await expect(manager.locator("article.challenge", { hasText: name })).toHaveClass(/live/);
+  await rep.reload();
+  await expect(rep.locator("article.challenge", { hasText: name })).toBeVisible();
+});
+
+test("managers edit points rules; reps may not", async ({ page, browser }) => {
+  await signIn(page, MANAGER, "/rules");
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  const form = page.getByTestId("new-rule");
+  await form.getByLabel("Название / Label").fill("Демо на встрече");
+  await form.getByLabel("За что (за единицу) / Counts (per unit)").selectOption("accepted_meetings");
+  await form.getByLabel("Очки (за единицу, вес или бонус) / Points (per unit, weight or bonus)").fill("5");
+  await form.getByRole("button", { name: "Добавить / Add" }).click();
+  await expect(page.getByTestId("rules")).toContainText("Демо на встрече");
+  await page.goto("/flags");
+  await expect(page.getByRole("heading", { name: /Сигналы/ })).toBeVisible();
+
+  const rep = await browser.newPage();
+  await signIn(rep, REP, "/leaderboard");
+  await rep.goto("/rules");
+  await expect(rep.getByText("Only managers and admins edit points rules.")).toBeVisible();
+});
