@@ -17,6 +17,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod live;
+#[cfg(feature = "ssr")]
 pub mod records;
 #[cfg(feature = "ssr")]
 pub mod scoring;
@@ -77,6 +79,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/challenges") view=pages::challenges::Challenges ssr=SsrMode::Async/>
                 <Route path=path!("/rules") view=pages::rules::Rules ssr=SsrMode::Async/>
                 <Route path=path!("/flags") view=pages::flags::Flags ssr=SsrMode::Async/>
+                <Route path=path!("/displays") view=pages::displays::Displays ssr=SsrMode::Async/>
+                <Route path=path!("/tv") view=pages::tv::Tv ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

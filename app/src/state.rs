@@ -65,4 +65,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub login_limits: Arc<LoginLimits>,
+    /// What this instance hears on the live channel, for its open pages and TVs.
+    pub live: tokio::sync::broadcast::Sender<String>,
 }

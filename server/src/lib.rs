@@ -95,8 +95,14 @@ pub fn secure_cookies() -> bool {
 
 /// The whole HTTP app: pages, server functions, JSON API, static files.
 pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
-    let state =
-        AppState { leptos_options: options.clone(), pool: pool.clone(), login_limits: Arc::new(LoginLimits::new()) };
+    let (live, _) = tokio::sync::broadcast::channel(256);
+    app::live::spawn_listener(pool.clone(), live.clone());
+    let state = AppState {
+        leptos_options: options.clone(),
+        pool: pool.clone(),
+        login_limits: Arc::new(LoginLimits::new()),
+        live,
+    };
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
 
@@ -124,6 +130,7 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
         ));
 
     let pages = Router::new()
+        .route("/api/live", axum::routing::get(app::live::events))
         .leptos_routes_with_context(&state, routes, move || leptos::prelude::provide_context(context_state.clone()), {
             let options = options.clone();
             move || app::shell(options.clone())
@@ -155,6 +162,7 @@ async fn require_sign_in(session: Session, request: Request<axum::body::Body>, n
             "/challenges",
             "/rules",
             "/flags",
+            "/displays",
         ]
         .iter()
         .any(|p| path.starts_with(p));
@@ -179,6 +187,25 @@ fn urlencode(text: &str) -> String {
 }
 
 /// Serves `app` on `addr` until Ctrl-C or SIGTERM.
+/// Work that runs beside the server: at start, badges are re-evaluated over the
+/// whole history (a badge new in this version goes to everyone whose past
+/// qualifies); then every 15 seconds, challenges whose end has passed are
+/// finished and their winners get their badges.
+pub fn spawn_background(pool: PgPool) {
+    tokio::spawn(async move {
+        if let Err(e) = app::db::badges::evaluate(&pool).await {
+            tracing::error!("evaluating badges at start failed: {e}");
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        loop {
+            tick.tick().await;
+            if let Err(e) = app::db::challenges::finish_due(&pool).await {
+                tracing::error!("finishing challenges failed: {e}");
+            }
+        }
+    });
+}
+
 pub async fn serve(app: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

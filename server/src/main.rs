@@ -153,6 +153,7 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             }
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
             let app = build_app(pool.clone(), leptos_options(addr));
+            kpi_arena_server::spawn_background(pool.clone());
             println!("KPI Arena is running at http://{addr}/");
             print_demo_logins(&pool).await;
             serve(app, listener).await?;

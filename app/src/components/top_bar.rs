@@ -20,6 +20,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                     <a href="/targets">"Цели / Targets"</a>
                     <a href="/rules">"Правила / Rules"</a>
                     <a href="/flags">"Сигналы / Flags"</a>
+                    <a href="/displays">"Экраны / Displays"</a>
                 })}
                 {(user.role == crate::auth::Role::Admin).then(|| view! { <a href="/settings">"Настройки / Settings"</a> })}
             </nav>

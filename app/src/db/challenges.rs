@@ -146,6 +146,7 @@ pub async fn create(pool: &PgPool, by: &CurrentUser, c: &NewChallenge) -> Result
     .bind(&by.id)
     .fetch_one(pool)
     .await?;
+    crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
     Ok(id)
 }
 
@@ -176,6 +177,13 @@ pub async fn list(pool: &PgPool, user: &CurrentUser) -> Result<Vec<Challenge>, s
     let sql = format!("SELECT {COLUMNS} FROM challenges WHERE status <> 'draft' OR $1 ORDER BY ends_at DESC, id DESC");
     let rows = sqlx::query(&sql).bind(user.role != Role::Rep).fetch_all(pool).await?;
     Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// The challenges running now, for the TV.
+pub async fn list_live(pool: &PgPool) -> Result<Vec<Challenge>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM challenges WHERE status = 'live' AND starts_at <= now() ORDER BY ends_at, id");
+    Ok(sqlx::query(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect())
 }
 
 /// One challenge, if `user` may see it (a rep gets `NotFound` for a draft).
@@ -329,6 +337,9 @@ pub async fn finish_due(pool: &PgPool) -> Result<usize, sqlx::Error> {
             .await?;
         }
         tx.commit().await?;
+    }
+    if !due.is_empty() {
+        crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
     }
     Ok(due.len())
 }

@@ -3,6 +3,7 @@
 pub mod badges;
 pub mod challenges;
 pub mod demo;
+pub mod displays;
 pub mod flags;
 pub mod insights;
 pub mod kpis;

@@ -180,7 +180,9 @@ pub async fn recompute_open_periods(pool: &PgPool) -> Result<usize, sqlx::Error>
     let tz = crate::db::settings::load(pool).await?.time_zone;
     let today = Utc::now().with_timezone(&tz).date_naive();
     let from = Period::containing(PeriodKind::Month, today).bounds(tz).0;
-    recompute(pool, None, from, Utc::now() + Duration::days(1)).await
+    let appended = recompute(pool, None, from, Utc::now() + Duration::days(1)).await?;
+    crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
+    Ok(appended)
 }
 
 /// Everything: used after the demo loads and by `kpi-arena points recompute`.
@@ -243,6 +245,7 @@ pub async fn after_targets(pool: &PgPool, scopes: &[String], period: &str) -> Re
     }
     let appended = recompute(pool, Some(owners), start, end).await?;
     crate::db::badges::evaluate(pool).await?;
+    crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
     Ok(appended)
 }
 

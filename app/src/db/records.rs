@@ -78,6 +78,15 @@ async fn try_refresh_scores(pool: &PgPool, records: &[Record]) -> Result<(), sql
         crate::db::badges::evaluate(pool).await?;
     }
     crate::db::challenges::finish_due(pool).await?;
+    let won: Vec<String> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Deal(d) if d.status == "won" => Some(d.id.clone()),
+            _ => None,
+        })
+        .collect();
+    let event = if won.is_empty() { crate::live::LiveEvent::changed() } else { crate::live::LiveEvent::won(won) };
+    crate::live::notify(pool, &event).await?;
     Ok(())
 }
 

@@ -127,7 +127,7 @@ pub async fn set_password(pool: &PgPool, email: &str, password: String) -> Resul
     Ok(())
 }
 
-fn token_digest(token: &str) -> Vec<u8> {
+pub fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 

@@ -3,7 +3,7 @@
 //! signed-in rep's row highlighted. Works before hydration (links, GET form).
 
 use crate::auth::CurrentUser;
-use crate::components::{loaded, TopBar};
+use crate::components::{live_feed, loaded, TopBar};
 use crate::kpi::Unit;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
@@ -176,12 +176,15 @@ pub async fn leaderboard(
 #[component]
 pub fn Leaderboard() -> impl IntoView {
     let query = use_query_map();
+    // Live: a won deal anywhere re-reads the ranking in place.
+    let feed = live_feed();
     let data = Resource::new(
         move || {
             let q = query.read();
-            (q.get("period"), q.get("by"), q.get("scope"), q.get("measure"), q.get("view"), q.get("names"))
+            let live = feed.version.get();
+            (q.get("period"), q.get("by"), q.get("scope"), q.get("measure"), q.get("view"), q.get("names"), live)
         },
-        |(period, by, scope, measure, view, names)| leaderboard(period, by, scope, measure, view, names),
+        |(period, by, scope, measure, view, names, _)| leaderboard(period, by, scope, measure, view, names),
     );
     loaded(data, |view| view! { <Board view/> })
 }

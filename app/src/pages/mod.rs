@@ -3,6 +3,7 @@
 pub mod badges;
 pub mod challenges;
 pub mod choices;
+pub mod displays;
 pub mod flags;
 pub mod home;
 pub mod kpis;
@@ -14,3 +15,4 @@ pub mod rules;
 pub mod settings;
 pub mod targets;
 pub mod team;
+pub mod tv;

@@ -1,0 +1,183 @@
+//! TV displays and their pairing: a TV shows a short code, a manager enters
+//! it, and the TV receives a long-lived, revocable, read-only display token
+//! (kept in a cookie; only its SHA-256 is stored here).
+
+use crate::db::users::token_digest;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+/// Letters and digits that cannot be mistaken for one another on a screen.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// A code not entered within this many minutes is dropped.
+const PAIRING_MINUTES: i32 = 60;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Display {
+    pub id: i64,
+    pub name: String,
+    pub names: String,
+    pub rotate_seconds: i32,
+    pub scope: String,
+    pub created_by: String,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+fn random_code() -> String {
+    (0..6).map(|_| CODE_ALPHABET[rand::random::<usize>() % CODE_ALPHABET.len()] as char).collect()
+}
+
+/// A new pairing for a TV: (code to show, secret for the TV's cookie).
+pub async fn start_pairing(pool: &PgPool) -> Result<(String, String), sqlx::Error> {
+    sqlx::query("DELETE FROM tv_pairings WHERE created_at < now() - make_interval(mins => $1)")
+        .bind(PAIRING_MINUTES)
+        .execute(pool)
+        .await?;
+    let secret = hex::encode(rand::random::<[u8; 24]>());
+    loop {
+        let code = random_code();
+        let inserted =
+            sqlx::query("INSERT INTO tv_pairings (code, secret_sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&code)
+                .bind(token_digest(&secret))
+                .execute(pool)
+                .await?
+                .rows_affected();
+        if inserted == 1 {
+            return Ok((code, secret));
+        }
+    }
+}
+
+/// Where a TV's pairing stands: `Ok(token)` once a manager bound it (the row is
+/// then gone), `Err(Some(code))` while waiting, `Err(None)` when unknown or expired.
+pub async fn poll_pairing(pool: &PgPool, secret: &str) -> Result<Result<String, Option<String>>, sqlx::Error> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT code, display_token FROM tv_pairings
+         WHERE secret_sha256 = $1 AND created_at >= now() - make_interval(mins => $2)",
+    )
+    .bind(token_digest(secret))
+    .bind(PAIRING_MINUTES)
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        Some((code, Some(token))) => {
+            sqlx::query("DELETE FROM tv_pairings WHERE code = $1").bind(&code).execute(pool).await?;
+            Ok(token)
+        }
+        Some((code, None)) => Err(Some(code)),
+        None => Err(None),
+    })
+}
+
+/// What a manager enters to pair a TV.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewDisplay {
+    pub code: String,
+    pub name: String,
+    pub names: String,
+    pub rotate_seconds: i32,
+    pub scope: String,
+}
+
+/// Binds the TV showing `code` to a new display; the error names what is wrong.
+pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, String> {
+    let code = d.code.trim().to_uppercase().replace([' ', '-'], "");
+    if d.name.trim().is_empty() {
+        return Err("Give the display a name, e.g. “Open space TV”.".into());
+    }
+    if !["full", "initials", "none"].contains(&d.names.as_str()) {
+        return Err(format!("`{}` is not a names option: full, initials or none", d.names));
+    }
+    if !(5..=600).contains(&d.rotate_seconds) {
+        return Err("Slides change every 5 to 600 seconds.".into());
+    }
+    if d.scope != "org" && !d.scope.starts_with("team:") {
+        return Err("A display shows the organisation or one team.".into());
+    }
+    let token = format!("kpd_{}", hex::encode(rand::random::<[u8; 24]>()));
+    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let bound = sqlx::query(
+        "UPDATE tv_pairings SET display_token = $2
+         WHERE code = $1 AND display_token IS NULL AND created_at >= now() - make_interval(mins => $3)",
+    )
+    .bind(&code)
+    .bind(&token)
+    .bind(PAIRING_MINUTES)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| e.to_string())?
+    .rows_affected();
+    if bound != 1 {
+        return Err(format!("No TV is showing the code `{code}` (codes expire after an hour)."));
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO displays (name, token_sha256, names, rotate_seconds, scope, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(d.name.trim())
+    .bind(token_digest(&token))
+    .bind(&d.names)
+    .bind(d.rotate_seconds)
+    .bind(&d.scope)
+    .bind(by)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(id)
+}
+
+const COLUMNS: &str = "id, name, names, rotate_seconds, scope, created_by, last_seen_at, revoked_at";
+
+type Row = (i64, String, String, i32, String, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn from_row(r: Row) -> Display {
+    Display {
+        id: r.0,
+        name: r.1,
+        names: r.2,
+        rotate_seconds: r.3,
+        scope: r.4,
+        created_by: r.5,
+        last_seen_at: r.6,
+        revoked_at: r.7,
+    }
+}
+
+/// The display behind a token, unless revoked; marks it seen.
+pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<Display>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE displays SET last_seen_at = now() WHERE token_sha256 = $1 AND revoked_at IS NULL RETURNING {COLUMNS}"
+    );
+    Ok(sqlx::query_as::<_, Row>(&sql).bind(token_digest(token)).fetch_optional(pool).await?.map(from_row))
+}
+
+/// Whether display `id` is still allowed to show data.
+pub async fn is_active(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM displays WHERE id = $1 AND revoked_at IS NULL)")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<Display>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM displays ORDER BY revoked_at IS NOT NULL, name, id");
+    Ok(sqlx::query_as::<_, Row>(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect())
+}
+
+/// Revokes a display; its TV blanks within seconds (it is told at once, and
+/// checks again every few seconds in case the message was lost).
+pub async fn revoke(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE displays SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        == 1;
+    if done {
+        crate::live::notify(pool, &crate::live::LiveEvent::revoked(id)).await?;
+    }
+    Ok(done)
+}

@@ -1,0 +1,156 @@
+//! `/displays`: pairing TVs (enter the code a TV shows) and revoking them.
+//! Managers and admins; a revoked TV blanks within seconds.
+
+use crate::auth::CurrentUser;
+use crate::components::{loaded, TopBar};
+use crate::pages::choices::{options, Choice};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DisplayRow {
+    pub id: i64,
+    pub name: String,
+    pub how: String,
+    pub seen: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DisplaysView {
+    pub me: CurrentUser,
+    pub rows: Vec<DisplayRow>,
+    pub scopes: Vec<Choice>,
+}
+
+#[cfg(feature = "ssr")]
+async fn manager() -> Result<CurrentUser, ServerFnError> {
+    let me = crate::auth::server::require_user().await?;
+    if me.role == crate::auth::Role::Rep {
+        return Err(crate::auth::server::forbidden("Only managers and admins manage displays.").await);
+    }
+    Ok(me)
+}
+
+#[server(prefix = "/api", endpoint = "displays_view")]
+pub async fn load_displays() -> Result<DisplaysView, ServerFnError> {
+    let me = manager().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let rows = crate::db::displays::list(&pool)
+        .await
+        .map_err(ServerFnError::new)?
+        .into_iter()
+        .map(|d| DisplayRow {
+            id: d.id,
+            how: format!("{} · имена / names: {} · {} с / s", d.scope, d.names, d.rotate_seconds),
+            seen: d
+                .last_seen_at
+                .map(|t| t.with_timezone(&tz).format("%d.%m.%Y %H:%M:%S").to_string())
+                .unwrap_or_else(|| "—".into()),
+            revoked: d.revoked_at.is_some(),
+            name: d.name,
+        })
+        .collect();
+    let mut scopes = vec![Choice { value: "org".into(), label: "Вся компания / Everyone".into() }];
+    scopes.extend(
+        crate::pages::choices::team_and_region_scopes(&pool)
+            .await?
+            .into_iter()
+            .filter(|c| c.value.starts_with("team:")),
+    );
+    Ok(DisplaysView { me, rows, scopes })
+}
+
+#[server(prefix = "/api", endpoint = "pair_display")]
+pub async fn pair_display(
+    code: String,
+    name: String,
+    names: String,
+    rotate_seconds: String,
+    scope: String,
+) -> Result<i64, ServerFnError> {
+    let me = manager().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let rotate_seconds: i32 = rotate_seconds
+        .trim()
+        .parse()
+        .map_err(|_| ServerFnError::new(format!("Seconds per slide must be a whole number: `{rotate_seconds}`")))?;
+    let new = crate::db::displays::NewDisplay { code, name, names, rotate_seconds, scope };
+    crate::db::displays::pair(&pool, &me.id, &new).await.map_err(ServerFnError::new)
+}
+
+#[server(prefix = "/api", endpoint = "revoke_display")]
+pub async fn revoke_display(id: i64) -> Result<(), ServerFnError> {
+    manager().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    crate::db::displays::revoke(&pool, id).await.map_err(ServerFnError::new)?;
+    Ok(())
+}
+
+#[component]
+pub fn Displays() -> impl IntoView {
+    let pair = ServerAction::<PairDisplay>::new();
+    let revoke = ServerAction::<RevokeDisplay>::new();
+    let data = Resource::new(move || (pair.version().get(), revoke.version().get()), |_| load_displays());
+    loaded(data, move |view| view! { <DisplaysPage view pair revoke/> })
+}
+
+#[component]
+fn DisplaysPage(
+    view: DisplaysView,
+    pair: ServerAction<PairDisplay>,
+    revoke: ServerAction<RevokeDisplay>,
+) -> impl IntoView {
+    let DisplaysView { me, rows, scopes } = view;
+    let rows = rows
+        .into_iter()
+        .map(|d| {
+            let button = (!d.revoked).then(|| {
+                view! {
+                    <ActionForm action=revoke>
+                        <input type="hidden" name="id" value=d.id.to_string()/>
+                        <button type="submit" class="link">"Отключить / Revoke"</button>
+                    </ActionForm>
+                }
+            });
+            view! {
+                <tr class:inactive=d.revoked data-display=d.id.to_string()>
+                    <td>{d.name}</td><td>{d.how}</td><td>{d.seen}</td><td>{button}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let name_modes = vec![
+        Choice { value: "full".into(), label: "Полностью / Full".into() },
+        Choice { value: "initials".into(), label: "Инициалы / Initials".into() },
+        Choice { value: "none".into(), label: "Скрыть / Hidden".into() },
+    ];
+    let error = move || {
+        pair.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+    };
+    view! {
+        <TopBar user=me/>
+        <main class="page">
+            <div class="heading"><h1>"Экраны / Displays"</h1></div>
+            <p class="muted">
+                "Откройте /tv на телевизоре и введите показанный код. Экран не разлогинивается сам; отключить его можно здесь. / "
+                "Open /tv on the TV and enter the code it shows. A TV never signs itself out; revoke it here."
+            </p>
+            <table class="board" data-testid="displays">
+                <thead><tr><th>"Экран / Display"</th><th>"Что показывает / Shows"</th><th>"Был на связи / Last seen"</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <ActionForm action=pair attr:class="card form" attr:data-testid="pair-display">
+                <h2>"Подключить экран / Pair a TV"</h2>
+                {error}
+                <label>"Код с экрана / Code on the TV" <input name="code" required autocomplete="off"/></label>
+                <label>"Название / Name" <input name="name" required/></label>
+                <label>"Что показывать / Show" <select name="scope">{options(scopes, "org")}</select></label>
+                <label>"Имена / Names" <select name="names">{options(name_modes, "full")}</select></label>
+                <label>"Секунд на слайд / Seconds per slide" <input name="rotate_seconds" type="number" min="5" max="600" value="15"/></label>
+                <button type="submit">"Подключить / Pair"</button>
+            </ActionForm>
+        </main>
+    }
+}

@@ -1,0 +1,392 @@
+//! `/tv`: the wall display. Unpaired, it shows a short code to enter on the
+//! Displays page; paired, it rotates slides (leaderboard, challenges, team KPIs
+//! against targets, recent wins, today's badges), updates live, celebrates won
+//! deals, and warns when it has heard nothing for a minute.
+
+use crate::components::live_feed;
+use leptos::prelude::*;
+use leptos_meta::Meta;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TvRow {
+    pub rank: usize,
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TvChallenge {
+    pub name: String,
+    pub rows: Vec<TvRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TvKpi {
+    pub label: String,
+    pub value: String,
+    pub target: Option<String>,
+    pub attainment: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TvWin {
+    pub id: String,
+    pub name: String,
+    pub amount: String,
+    pub when: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TvBadge {
+    pub name: String,
+    pub icon: String,
+    pub badge: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TvState {
+    pub display: String,
+    pub org: String,
+    pub rotate_seconds: i32,
+    pub updated: String,
+    pub period: String,
+    pub board: Vec<TvRow>,
+    pub challenges: Vec<TvChallenge>,
+    pub kpis: Vec<TvKpi>,
+    pub wins: Vec<TvWin>,
+    pub badges: Vec<TvBadge>,
+    /// The won deals asked about, to celebrate now.
+    pub celebrate: Vec<TvWin>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TvView {
+    Pairing { code: String },
+    Live(Box<TvState>),
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+    use crate::db::displays::{self, Display};
+    use crate::fairness::Names;
+    use crate::kpi::Scope;
+    use crate::period::{Period, PeriodKind};
+    use axum::http::{header, HeaderMap, HeaderValue};
+
+    pub const PAIRING_COOKIE: &str = "kpi_arena_tv_pairing";
+
+    fn set_cookie(name: &str, value: &str, max_age_seconds: i64) {
+        let secure = std::env::var("KPI_ARENA_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true");
+        let cookie = format!(
+            "{name}={value}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{}",
+            if secure { "; Secure" } else { "" }
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            expect_context::<leptos_axum::ResponseOptions>().append_header(header::SET_COOKIE, v);
+        }
+    }
+
+    /// The display this TV is, pairing it first when a manager has entered its code.
+    pub async fn display_or_code(pool: &sqlx::PgPool) -> Result<Result<Display, String>, ServerFnError> {
+        let headers: HeaderMap = leptos_axum::extract().await?;
+        if let Some(token) = crate::live::cookie(&headers, crate::live::DISPLAY_COOKIE) {
+            if let Some(d) = displays::by_token(pool, &token).await.map_err(ServerFnError::new)? {
+                return Ok(Ok(d));
+            }
+            // Revoked: forget it and pair again.
+            set_cookie(crate::live::DISPLAY_COOKIE, "", 0);
+        }
+        if let Some(secret) = crate::live::cookie(&headers, PAIRING_COOKIE) {
+            match displays::poll_pairing(pool, &secret).await.map_err(ServerFnError::new)? {
+                Ok(token) => {
+                    // Ten years: a TV's pairing never expires by itself, only by revoking it.
+                    set_cookie(crate::live::DISPLAY_COOKIE, &token, 10 * 365 * 86_400);
+                    set_cookie(PAIRING_COOKIE, "", 0);
+                    let d = displays::by_token(pool, &token).await.map_err(ServerFnError::new)?;
+                    return d.map(Ok).ok_or_else(|| ServerFnError::new("the display was revoked while pairing"));
+                }
+                Err(Some(code)) => return Ok(Err(code)),
+                Err(None) => {}
+            }
+        }
+        let (code, secret) = displays::start_pairing(pool).await.map_err(ServerFnError::new)?;
+        set_cookie(PAIRING_COOKIE, &secret, 3600);
+        Ok(Err(code))
+    }
+
+    pub async fn state(pool: &sqlx::PgPool, d: Display, celebrate: Vec<String>) -> Result<TvState, ServerFnError> {
+        fn e(err: impl std::fmt::Display) -> ServerFnError {
+            ServerFnError::new(err.to_string())
+        }
+        let settings = crate::db::settings::load(pool).await.map_err(e)?;
+        let tz = settings.time_zone;
+        let now = chrono::Utc::now();
+        let today = now.with_timezone(&tz).date_naive();
+        let month = Period::containing(PeriodKind::Month, today);
+        let (start, end) = month.bounds(tz);
+        let names = Names::parse(&d.names).unwrap_or(Names::Full);
+        let scope = Scope::parse(&d.scope).unwrap_or(Scope::Org);
+        let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency);
+
+        let window = crate::db::kpis::Window::new(start, end, tz);
+        let revenue = crate::kpi::find("revenue").expect("revenue is a KPI");
+        let board = crate::db::kpis::leaderboard(pool, &scope, window, revenue, None)
+            .await
+            .map_err(e)?
+            .into_iter()
+            .take(10)
+            .map(|r| TvRow { rank: r.rank, name: names.show(&r.name, r.rank), value: money(r.value.unwrap_or(0.0)) })
+            .collect();
+
+        let mut challenges = Vec::new();
+        let live: Vec<crate::db::challenges::Challenge> = crate::db::challenges::list_live(pool).await.map_err(e)?;
+        for c in live {
+            let unit = crate::kpi::find(&c.basis).map(|k| k.unit).unwrap_or(crate::kpi::Unit::Count);
+            let team_race = c.kind == "team_vs_team";
+            let rows = crate::db::challenges::standings(pool, &c)
+                .await
+                .map_err(e)?
+                .into_iter()
+                .take(5)
+                .map(|s| TvRow {
+                    rank: s.rank,
+                    name: if team_race { s.name } else { names.show(&s.name, s.rank) },
+                    value: crate::format::kpi_value(s.value, unit, &settings.currency),
+                })
+                .collect();
+            challenges.push(TvChallenge { name: c.name, rows });
+        }
+
+        let card = crate::db::kpis::card(pool, &scope, window, Some(&month.to_string())).await.map_err(e)?;
+        let kpis = ["revenue", "win_rate", "new_opportunities", "touchpoints", "avg_deal_size", "response_time"]
+            .iter()
+            .filter_map(|id| card.iter().find(|k| k.id == *id))
+            .map(|k| {
+                let def = crate::kpi::find(k.id).expect("a card lists known KPIs");
+                TvKpi {
+                    label: def.name_ru.into(),
+                    value: crate::format::kpi_value(k.value, k.unit, &settings.currency),
+                    target: k.target.map(|t| crate::format::kpi_value(Some(t), k.unit, &settings.currency)),
+                    attainment: k.attainment,
+                }
+            })
+            .collect();
+
+        let owners = crate::db::kpis::owners_of(pool, &scope).await.map_err(e)?.0;
+        let win_rows: Vec<(String, String, rust_decimal::Decimal, chrono::DateTime<chrono::Utc>, bool)> =
+            sqlx::query_as(
+                "SELECT d.id, u.name, d.amount, d.closed_at, d.id = ANY($2)
+             FROM deals d JOIN users u ON u.id = d.owner_id
+             WHERE d.status = 'won' AND d.closed_at <= now() AND ($1::text[] IS NULL OR d.owner_id = ANY($1))
+               AND (d.id = ANY($2) OR d.closed_at >= now() - interval '30 days')
+             ORDER BY d.closed_at DESC, d.id LIMIT 12",
+            )
+            .bind(&owners)
+            .bind(&celebrate)
+            .fetch_all(pool)
+            .await
+            .map_err(e)?;
+        let win = |(id, name, amount, at, _): &(
+            String,
+            String,
+            rust_decimal::Decimal,
+            chrono::DateTime<chrono::Utc>,
+            bool,
+        )| TvWin {
+            id: id.clone(),
+            name: names.show(name, 0),
+            amount: crate::format::money(&amount.to_string(), &settings.currency),
+            when: at.with_timezone(&tz).format("%d.%m %H:%M").to_string(),
+        };
+        let celebrate = win_rows.iter().filter(|r| r.4).map(win).collect();
+        let wins = win_rows.iter().take(8).map(win).collect();
+
+        let day_start = crate::period::local_midnight(today, tz);
+        let badge_rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT u.name, b.badge FROM badge_awards b JOIN users u ON u.id = b.user_id
+             WHERE b.earned_at >= $1 AND ($2::text[] IS NULL OR b.user_id = ANY($2)) ORDER BY b.earned_at DESC LIMIT 12",
+        )
+        .bind(day_start)
+        .bind(&owners)
+        .fetch_all(pool)
+        .await
+        .map_err(e)?;
+        let badges = badge_rows
+            .into_iter()
+            .filter_map(|(name, id)| {
+                let b = crate::badges::find(&id)?;
+                Some(TvBadge { name: names.show(&name, 0), icon: b.icon.into(), badge: b.name_ru.into() })
+            })
+            .collect();
+
+        Ok(TvState {
+            display: d.name,
+            org: settings.name,
+            rotate_seconds: d.rotate_seconds,
+            updated: now.with_timezone(&tz).format("%H:%M:%S").to_string(),
+            period: month.to_string(),
+            board,
+            challenges,
+            kpis,
+            wins,
+            badges,
+            celebrate,
+        })
+    }
+}
+
+/// What this TV shows now; `celebrate` names deals just won (comma-separated ids).
+#[server(prefix = "/api", endpoint = "tv_view")]
+pub async fn load_tv(celebrate: String) -> Result<TvView, ServerFnError> {
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let celebrate: Vec<String> = celebrate.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    match server::display_or_code(&pool).await? {
+        Ok(display) => Ok(TvView::Live(Box::new(server::state(&pool, display, celebrate).await?))),
+        Err(code) => Ok(TvView::Pairing { code }),
+    }
+}
+
+#[component]
+pub fn Tv() -> impl IntoView {
+    let feed = live_feed();
+    let data = Resource::new(
+        move || feed.version.get(),
+        move |_| {
+            // Whatever was won since the last read is celebrated by this one.
+            let won = feed.won.get_untracked();
+            feed.won.set(Vec::new());
+            load_tv(won.join(","))
+        },
+    );
+    // A second counter drives slide rotation and the stale warning.
+    let seconds = RwSignal::new(0u64);
+    let now = RwSignal::new(0.0f64);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = set_interval_with_handle(
+                move || {
+                    seconds.update(|s| *s += 1);
+                    now.set(js_sys::Date::now());
+                },
+                std::time::Duration::from_secs(1),
+            );
+        }
+    });
+    let stale = move || {
+        let (heard, now) = (feed.heard_at.get(), now.get());
+        heard > 0.0 && now - heard > 60_000.0
+    };
+    view! {
+        <div class="tv" class:revoked=move || feed.revoked.get()>
+            <Transition fallback=|| view! { <p class="tv-wait">"…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(TvView::Pairing { code }) => view! { <Pairing code/> }.into_any(),
+                        Ok(TvView::Live(state)) => view! { <Wall state=*state seconds/> }.into_any(),
+                        Err(e) => view! { <p class="tv-wait">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <p class="tv-stale" role="alert" hidden=move || !stale()>
+                "Нет связи с сервером больше минуты / No data for over a minute"
+            </p>
+            <p class="tv-blank" hidden=move || !feed.revoked.get()>"Экран отключён / This display was revoked"</p>
+        </div>
+    }
+}
+
+#[component]
+fn Pairing(code: String) -> impl IntoView {
+    view! {
+        // Until a manager enters the code, look again every 3 seconds (works without JavaScript).
+        <Meta http_equiv="refresh" content="3"/>
+        <section class="tv-pairing">
+            <h1>"KPI Arena"</h1>
+            <p>"Введите этот код в разделе «Экраны» / Enter this code on the Displays page"</p>
+            <p class="tv-code" data-testid="tv-code">{code}</p>
+        </section>
+    }
+}
+
+#[component]
+fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
+    let TvState { display, org, rotate_seconds, updated, period, board, challenges, kpis, wins, badges, celebrate } =
+        state;
+    let rotate = rotate_seconds.max(5) as u64;
+    let slides = 5u64;
+    let active = move |i: u64| (seconds.get() / rotate) % slides == i;
+    let rows = |rows: Vec<TvRow>| {
+        rows.into_iter()
+            .map(|r| view! { <tr><td class="rank">{r.rank}</td><td>{r.name}</td><td class="num">{r.value}</td></tr> })
+            .collect_view()
+    };
+    let board = rows(board);
+    let challenges = challenges
+        .into_iter()
+        .map(
+            |c| view! { <div class="tv-challenge"><h3>{c.name}</h3><table><tbody>{rows(c.rows)}</tbody></table></div> },
+        )
+        .collect_view();
+    let kpis = kpis
+        .into_iter()
+        .map(|k| {
+            let attained = k.attainment.map(|a| format!("{}\u{00A0}%", crate::format::number(a, 0)));
+            view! {
+                <div class="tv-kpi">
+                    <h3>{k.label}</h3>
+                    <p class="value">{k.value}</p>
+                    <p class="target">{k.target.map(|t| format!("цель {t}"))}" "{attained}</p>
+                </div>
+            }
+        })
+        .collect_view();
+    let wins = wins
+        .into_iter()
+        .map(|w| view! { <li data-deal=w.id><span>{w.when}</span>" "<strong>{w.name}</strong>" "{w.amount}</li> })
+        .collect_view();
+    let badges = badges
+        .into_iter()
+        .map(|b| view! { <li><span aria-hidden="true">{b.icon}</span>" "<strong>{b.name}</strong>" — "{b.badge}</li> })
+        .collect_view();
+    let party = celebrate.into_iter().next().map(|w| {
+        view! {
+            <div class="celebration" role="status" data-win=w.id>
+                <p class="burst" aria-hidden="true">"★"</p>
+                <p class="winner">{w.name}</p>
+                <p class="amount">{w.amount}</p>
+                <p>"Сделка выиграна! / Deal won!"</p>
+            </div>
+        }
+    });
+    view! {
+        <header class="tv-head">
+            <span class="tv-org">{org}</span>
+            <span class="tv-name">{display}" · "{period}</span>
+            <span class="tv-updated" data-testid="tv-updated">"обновлено / updated "{updated}</span>
+        </header>
+        <section class="tv-slide" class:active=move || active(0) data-slide="leaderboard">
+            <h2>"Рейтинг по выручке"</h2>
+            <table class="tv-board"><tbody>{board}</tbody></table>
+        </section>
+        <section class="tv-slide" class:active=move || active(1) data-slide="challenges">
+            <h2>"Соревнования"</h2>
+            {challenges}
+        </section>
+        <section class="tv-slide" class:active=move || active(2) data-slide="kpis">
+            <h2>"Показатели и цели"</h2>
+            <div class="tv-kpis">{kpis}</div>
+        </section>
+        <section class="tv-slide" class:active=move || active(3) data-slide="wins">
+            <h2>"Последние победы"</h2>
+            <ul class="tv-list" data-testid="tv-wins">{wins}</ul>
+        </section>
+        <section class="tv-slide" class:active=move || active(4) data-slide="badges">
+            <h2>"Награды сегодня"</h2>
+            <ul class="tv-list">{badges}</ul>
+        </section>
+        {party}
+    }
+}
