@@ -21,6 +21,8 @@ pub mod live;
 #[cfg(feature = "ssr")]
 pub mod records;
 #[cfg(feature = "ssr")]
+pub mod reports;
+#[cfg(feature = "ssr")]
 pub mod scoring;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -66,7 +68,7 @@ pub fn App() -> impl IntoView {
         <Title text="KPI Arena"/>
         <Router>
             <Routes fallback=pages::not_found::NotFound>
-                <Route path=path!("/") view=pages::home::Home/>
+                <Route path=path!("/") view=pages::home::Home ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=pages::login::Login/>
                 // Async: the whole page is in the first response, so it works without JavaScript.
                 <Route path=path!("/leaderboard") view=pages::leaderboard::Leaderboard ssr=SsrMode::Async/>

@@ -98,3 +98,18 @@ test("managers edit points rules; reps may not", async ({ page, browser }) => {
   await rep.goto("/rules");
   await expect(rep.getByText("Only managers and admins edit points rules.")).toBeVisible();
 });
+
+test("a rep's home shows rank, points, targets and badges", async ({ page }) => {
+  await signIn(page, REP, "/");
+  await expect(page.getByTestId("my-rank").locator(".value")).toHaveText(/^#\d+ из \d+$/);
+  await expect(page.getByTestId("move-up")).toContainText(/обгоните|лидер/);
+  // The demo sets this month's revenue, win-rate, touchpoint and response-time targets.
+  await expect(page.getByTestId("my-targets").locator("li")).toHaveCount(4);
+  expect(await page.getByTestId("my-badges").locator("li").count()).toBeGreaterThan(0);
+  const homePoints = parsePoints(await page.getByTestId("my-points").locator(".value").innerText());
+  await page.screenshot({ path: "artifacts/home-desktop.png", fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: "artifacts/home-phone.png", fullPage: true });
+  await page.goto("/points");
+  expect(parsePoints(await page.getByTestId("points-total").innerText())).toBe(homePoints);
+});

@@ -131,6 +131,7 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
 
     let pages = Router::new()
         .route("/api/live", axum::routing::get(app::live::events))
+        .route("/team/report.csv", axum::routing::get(app::reports::team_csv))
         .leptos_routes_with_context(&state, routes, move || leptos::prelude::provide_context(context_state.clone()), {
             let options = options.clone();
             move || app::shell(options.clone())

@@ -8,7 +8,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {
         <header class="top-bar">
-            <a class="brand" href="/leaderboard">"KPI Arena"</a>
+            <a class="brand" href="/">"KPI Arena"</a>
             <nav>
                 <a href="/leaderboard">"Рейтинг / Leaderboard"</a>
                 <a href="/kpis">"Показатели / KPIs"</a>

@@ -145,6 +145,9 @@ fn TeamPage(view: TeamView) -> impl IntoView {
                 <label>"Команда / Team" <select name="team">{crate::pages::choices::options(teams, &team)}</select></label>
                 <label>"Порог, % / Threshold, %" <input type="number" name="threshold" min="1" max="200" value=threshold.to_string()/></label>
                 <button type="submit" class="secondary">"Показать / Show"</button>
+                <a class="chip" href=format!("/team/report.csv?team={team}&period={period}") download>
+                    "Скачать отчёт CSV / Download CSV report"
+                </a>
             </form>
             <section class="tiles" data-testid="forecast">
                 <div class="tile">

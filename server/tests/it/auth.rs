@@ -3,7 +3,7 @@
 use crate::helpers::{TestApp, PASSWORD};
 use app::auth::Role;
 
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/login"))
         .header("accept", "text/html")

@@ -442,3 +442,37 @@ async fn anti_gaming_flags_show_late_and_undone_wins_and_activity_spikes_with_th
     assert_eq!(o.get(&o.rep, "/api/v1/flags").await.0, 403);
     assert_eq!(o.get(&o.manager, "/api/v1/flags?team=t2").await.0, 403);
 }
+
+#[tokio::test]
+async fn the_team_report_csv_lists_each_kpi_per_rep_and_for_the_team() {
+    let o = org().await;
+    o.records(october_deals()).await;
+    let res = o
+        .app
+        .client
+        .put(o.app.url("/api/v1/targets"))
+        .bearer_auth(&o.manager)
+        .json(&json!({"kpi": "revenue", "scope": "rep:r1", "period": "2026-10", "value": 1000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    crate::auth::sign_in(&o.app, "boss@example.com", crate::helpers::PASSWORD).await;
+    let res = o.app.client.get(o.app.url("/team/report.csv?period=2026-10")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = res.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("scope,name,period,kpi,kpi_name,value,target,attainment_percent"));
+    let revenue: Vec<&str> = text.lines().filter(|l| l.contains(",revenue,")).collect();
+    // The team (250.50 + 1000 + 99.99 + 500), then Анна (1350.49 of a 1000 target) and Борис (500).
+    assert_eq!(revenue.len(), 3);
+    assert_eq!(revenue[0], "team:t1,(team),2026-10,revenue,Revenue,1850.49,,");
+    let (r1, attainment) = revenue[1].rsplit_once(',').unwrap();
+    assert_eq!(r1, "r1,Анна,2026-10,revenue,Revenue,1350.49,1000");
+    assert!((attainment.parse::<f64>().unwrap() - 135.049).abs() < 1e-9, "{attainment}");
+    assert_eq!(revenue[2], "r2,Борис,2026-10,revenue,Revenue,500,,");
+    // A manager exports only their own team.
+    let res = o.app.client.get(o.app.url("/team/report.csv?team=t2&period=2026-10")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+}
