@@ -126,6 +126,29 @@ pub enum PeriodKind {
     Year,
 }
 
+impl PeriodKind {
+    pub fn parse(text: &str) -> Option<PeriodKind> {
+        match text {
+            "day" => Some(PeriodKind::Day),
+            "week" => Some(PeriodKind::Week),
+            "month" => Some(PeriodKind::Month),
+            "quarter" => Some(PeriodKind::Quarter),
+            "year" => Some(PeriodKind::Year),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeriodKind::Day => "day",
+            PeriodKind::Week => "week",
+            PeriodKind::Month => "month",
+            PeriodKind::Quarter => "quarter",
+            PeriodKind::Year => "year",
+        }
+    }
+}
+
 #[cfg(feature = "ssr")]
 pub use bounds::*;
 

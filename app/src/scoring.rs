@@ -3,7 +3,7 @@
 //! Pure: no database, unit-tested with hand-worked numbers.
 
 use crate::period::{Period, PeriodKind};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -180,16 +180,6 @@ fn bucket(kind: PeriodKind, at: DateTime<Utc>, tz: Tz) -> NaiveDate {
     Period::containing(kind, at.with_timezone(&tz).date_naive()).first_day()
 }
 
-fn per_word(kind: PeriodKind) -> &'static str {
-    match kind {
-        PeriodKind::Day => "day",
-        PeriodKind::Week => "week",
-        PeriodKind::Month => "month",
-        PeriodKind::Quarter => "quarter",
-        PeriodKind::Year => "year",
-    }
-}
-
 /// What the rules give for these events and period results. Per-unit events are
 /// taken in time order, so a cap cuts the latest ones of a day, week or month.
 pub fn score(rules: &[Rule], events: &[Event], results: &[PeriodResult], tz: Tz) -> Vec<Entry> {
@@ -224,7 +214,7 @@ fn score_units(rule: &Rule, events: &[Event], tz: Tz, entries: &mut Vec<Entry>) 
             points = full.min(cap - *spent);
             *spent += points;
             if points < full {
-                note = format!(" (capped at {cap} per {})", per_word(per));
+                note = format!(" (capped at {cap} per {})", per.as_str());
             }
         }
         if points <= 0 {
@@ -307,7 +297,7 @@ fn score_period(rule: &Rule, r: &PeriodResult) -> Option<Entry> {
 
 /// A rule in words, for the pages: "50 per won deal, at most 200 per day".
 pub fn describe(rule: &Rule) -> String {
-    let period = |k: Option<PeriodKind>| k.map(per_word).unwrap_or("period");
+    let period = |k: Option<PeriodKind>| k.map(PeriodKind::as_str).unwrap_or("period");
     let mut text = match rule.kind {
         RuleKind::PerUnit => match measure(&rule.basis) {
             Some(m) if m.money => format!("{} per {} of {}", rule.points, rule.per, m.name_en),
@@ -459,11 +449,6 @@ pub fn level(lifetime_points: i64) -> Level {
     }
 }
 
-/// The weekday-aware first day of a period kind's bucket, exposed for the recompute window.
-pub fn first_day_of(kind: PeriodKind, day: NaiveDate) -> NaiveDate {
-    Period::containing(kind, day).first_day()
-}
-
 /// The calendar periods of `kind` that overlap `[from, to)` in `tz`.
 pub fn periods_overlapping(kind: PeriodKind, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<Period> {
     let mut out = Vec::new();
@@ -477,11 +462,6 @@ pub fn periods_overlapping(kind: PeriodKind, from: DateTime<Utc>, to: DateTime<U
         p = p.next();
     }
     out
-}
-
-/// The year an instant falls in locally, for callers that need calendar arithmetic.
-pub fn local_year(at: DateTime<Utc>, tz: Tz) -> i32 {
-    at.with_timezone(&tz).year()
 }
 
 #[cfg(test)]

@@ -47,18 +47,7 @@ pub async fn window_of(
     let tz = crate::db::settings::load(pool).await.map_err(ApiError::internal)?.time_zone;
     match (period, from, to) {
         (Some(p), None, None) => Ok(Period::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?.bounds(tz)),
-        (None, Some(f), Some(t)) => {
-            let parse = |name: &str, text: &str| {
-                DateTime::parse_from_rfc3339(text)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| ApiError::bad_request(format!("`{name}` must be an RFC 3339 timestamp, not `{text}`")))
-            };
-            let (start, end) = (parse("from", f)?, parse("to", t)?);
-            if start >= end {
-                return Err(ApiError::bad_request("`from` must be before `to`"));
-            }
-            Ok((start, end))
-        }
+        (None, Some(f), Some(t)) => super::range_param(f, t),
         (None, None, None) => {
             let today = Utc::now().with_timezone(&tz).date_naive();
             Ok(Period::containing(PeriodKind::Month, today).bounds(tz))
@@ -149,7 +138,7 @@ pub async fn get_badges(
 }
 
 fn rule_json(r: &points::StoredRule) -> Value {
-    let kind_text = |k: Option<PeriodKind>| k.map(points::period_kind_text);
+    let kind_text = |k: Option<PeriodKind>| k.map(PeriodKind::as_str);
     json!({
         "id": r.rule.id, "kind": r.rule.kind.as_str(), "basis": r.rule.basis, "points": r.rule.points,
         "per": r.rule.per, "threshold": r.rule.threshold, "attainment_cap": r.rule.attainment_cap,
@@ -194,12 +183,9 @@ pub fn rule_from(body: &RuleBody) -> Result<Rule, String> {
     let period = |name: &str, text: &Option<String>| -> Result<Option<PeriodKind>, String> {
         match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => Ok(None),
-            Some("day") => Ok(Some(PeriodKind::Day)),
-            Some("week") => Ok(Some(PeriodKind::Week)),
-            Some("month") => Ok(Some(PeriodKind::Month)),
-            Some("quarter") => Ok(Some(PeriodKind::Quarter)),
-            Some("year") => Ok(Some(PeriodKind::Year)),
-            Some(other) => Err(format!("`{name}` is day, week, month, quarter or year, not `{other}`")),
+            Some(t) => PeriodKind::parse(t)
+                .map(Some)
+                .ok_or_else(|| format!("`{name}` is day, week, month, quarter or year, not `{t}`")),
         }
     };
     let rule = Rule {

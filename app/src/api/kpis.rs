@@ -47,15 +47,7 @@ async fn window(state: &AppState, q: &KpiQuery) -> Result<(Window, Option<String
             Ok((Window::new(start, end, tz), Some(period.to_string())))
         }
         (None, Some(from), Some(to)) => {
-            let parse = |name: &str, text: &str| {
-                DateTime::parse_from_rfc3339(text)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| ApiError::bad_request(format!("`{name}` must be an RFC 3339 timestamp, not `{text}`")))
-            };
-            let (start, end) = (parse("from", from)?, parse("to", to)?);
-            if start >= end {
-                return Err(ApiError::bad_request("`from` must be before `to`"));
-            }
+            let (start, end) = super::range_param(from, to)?;
             Ok((Window::new(start, end, tz), None))
         }
         _ => Err(ApiError::bad_request(

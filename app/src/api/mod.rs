@@ -69,3 +69,20 @@ impl FromRequestParts<AppState> for ApiUser {
         Ok(ApiUser(user))
     }
 }
+
+/// `[from, to)` from two RFC 3339 query parameters; the error names the bad one.
+pub fn range_param(
+    from: &str,
+    to: &str,
+) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), ApiError> {
+    let parse = |name: &str, text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| ApiError::bad_request(format!("`{name}` must be an RFC 3339 timestamp, not `{text}`")))
+    };
+    let (start, end) = (parse("from", from)?, parse("to", to)?);
+    if start >= end {
+        return Err(ApiError::bad_request("`from` must be before `to`"));
+    }
+    Ok((start, end))
+}

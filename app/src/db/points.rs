@@ -2,7 +2,7 @@
 //! rules change, and reading the ledger back (per rep, or totals for a leaderboard).
 
 use crate::db::kpis::{gather, Grouping, Owners, Window};
-use crate::period::{local_midnight, Period, PeriodKind};
+use crate::period::{Period, PeriodKind};
 use crate::scoring::{self, Entry, Event, Held, PeriodResult, RecordRef, Rule, RuleKind};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -13,27 +13,6 @@ use std::collections::HashMap;
 
 /// Serialises recomputations, so two batches never award the same entry twice.
 const LEDGER_LOCK: i64 = 0x6b70_695f_6c65_64; // "kpi_led"
-
-fn period_kind(text: Option<&str>) -> Option<PeriodKind> {
-    match text? {
-        "day" => Some(PeriodKind::Day),
-        "week" => Some(PeriodKind::Week),
-        "month" => Some(PeriodKind::Month),
-        "quarter" => Some(PeriodKind::Quarter),
-        "year" => Some(PeriodKind::Year),
-        _ => None,
-    }
-}
-
-pub fn period_kind_text(kind: PeriodKind) -> &'static str {
-    match kind {
-        PeriodKind::Day => "day",
-        PeriodKind::Week => "week",
-        PeriodKind::Month => "month",
-        PeriodKind::Quarter => "quarter",
-        PeriodKind::Year => "year",
-    }
-}
 
 /// A stored rule, with whether it is active.
 #[derive(Debug, Clone)]
@@ -61,9 +40,9 @@ pub async fn rules(pool: &PgPool, only_active: bool) -> Result<Vec<StoredRule>, 
                 per: r.get("per"),
                 threshold: r.get("threshold"),
                 attainment_cap: r.get("attainment_cap"),
-                period_kind: period_kind(r.get("period_kind")),
+                period_kind: r.get::<Option<&str>, _>("period_kind").and_then(PeriodKind::parse),
                 cap_points: r.get("cap_points"),
-                cap_per: period_kind(r.get("cap_per")),
+                cap_per: r.get::<Option<&str>, _>("cap_per").and_then(PeriodKind::parse),
                 label: r.get("label"),
             },
             active: r.get("active"),
@@ -130,7 +109,7 @@ pub fn check_rule(rule: &Rule) -> Result<(), String> {
 
 /// Inserts (id 0) or replaces a rule, then recomputes the open periods. Returns the rule id.
 pub async fn save_rule(pool: &PgPool, rule: &Rule, by: &str) -> Result<i64, sqlx::Error> {
-    let kind_text = |k: Option<PeriodKind>| k.map(period_kind_text);
+    let kind_text = |k: Option<PeriodKind>| k.map(PeriodKind::as_str);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO points_rules (id, kind, basis, points, per, threshold, attainment_cap, period_kind, cap_points,
            cap_per, label, updated_by)
@@ -527,9 +506,4 @@ pub async fn level(pool: &PgPool, user: &str) -> Result<scoring::Level, sqlx::Er
             .fetch_one(pool)
             .await?;
     Ok(scoring::level(total))
-}
-
-/// The first instant of a local day, exposed for callers building windows by day.
-pub fn day_start(day: chrono::NaiveDate, tz: Tz) -> DateTime<Utc> {
-    local_midnight(day, tz)
 }
