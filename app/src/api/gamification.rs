@@ -97,13 +97,14 @@ pub async fn get_points(
     let (start, end) = window_of(&state.pool, q.period.as_deref(), q.from.as_deref(), q.to.as_deref()).await?;
     let (total, entries) = points::ledger(&state.pool, &user, start, end).await.map_err(ApiError::internal)?;
     let level = points::level(&state.pool, &user).await.map_err(ApiError::internal)?;
+    let tz = crate::db::settings::load(&state.pool).await.map_err(ApiError::internal)?.time_zone;
     Ok(Json(json!({
         "user": user,
         "period": {"start": start, "end": end},
         "total": total,
         "entries": entries.iter().map(|e| json!({
             "points": e.points, "rule": e.rule, "rule_id": e.rule_id, "kind": e.kind, "reason": e.reason,
-            "at": e.at, "records": e.records,
+            "period": e.period(tz), "at": e.at, "records": e.records,
         })).collect::<Vec<_>>(),
         "level": level,
     })))

@@ -451,7 +451,21 @@ pub struct LedgerEntry {
     pub kind: String,
     pub reason: String,
     pub at: DateTime<Utc>,
+    /// What is scored: `deal:D1`, or the calendar period (`2026-11`) of a period rule.
+    pub key: String,
+    /// Set for entries of period rules: they cover `[at, period_end)`.
+    pub period_end: Option<DateTime<Utc>>,
     pub records: Vec<RecordRef>,
+}
+
+impl LedgerEntry {
+    /// The period an entry belongs to: its calendar period, or the local day of its event.
+    pub fn period(&self, tz: Tz) -> String {
+        match self.period_end {
+            Some(_) => self.key.clone(),
+            None => self.at.with_timezone(&tz).date_naive().to_string(),
+        }
+    }
 }
 
 /// A user's ledger over `[start, end)`: its entries in order, and their sum.
@@ -462,7 +476,7 @@ pub async fn ledger(
     end: DateTime<Utc>,
 ) -> Result<(i64, Vec<LedgerEntry>), sqlx::Error> {
     let sql = format!(
-        "SELECT e.id, e.points, r.label, e.rule_id, e.kind, e.reason, e.at, e.records
+        "SELECT e.id, e.points, r.label, e.rule_id, e.kind, e.reason, e.at, e.key, e.period_end, e.records
          FROM points_entries e JOIN points_rules r ON r.id = e.rule_id
          WHERE e.user_id = $1 AND {} ORDER BY e.at, e.id",
         IN_WINDOW.replace("at ", "e.at ").replace("period_end", "e.period_end")
@@ -478,6 +492,8 @@ pub async fn ledger(
             kind: r.get("kind"),
             reason: r.get("reason"),
             at: r.get("at"),
+            key: r.get("key"),
+            period_end: r.get("period_end"),
             records: serde_json::from_value(r.get("records")).unwrap_or_default(),
         })
         .collect();

@@ -216,7 +216,7 @@ fn Tile(kpi: KpiTile, currency: String) -> impl IntoView {
                 {attainment.map(|a| view! { <strong class="attainment" class:met={a >= 100.0}>{format!(" · {}\u{00A0}%", crate::format::number(a, 1))}</strong> })}
             </p>
             {attainment.map(|a| view! {
-                <div class="progress" role="progressbar" aria-valuenow=format!("{a:.0}") aria-valuemin="0" aria-valuemax="100">
+                <div class="progress" role="progressbar" aria-label="Выполнение цели / Attainment" aria-valuenow=format!("{a:.0}") aria-valuemin="0" aria-valuemax="100">
                     <span style=format!("width:{:.1}%", a.clamp(0.0, 100.0))></span>
                 </div>
             })}

@@ -203,7 +203,7 @@ fn PointsPage(view: PointsView) -> impl IntoView {
                 <div class="tile" data-testid="level">
                     <h2>{format!("Уровень {} / Level {}", level.level, level.level)}</h2>
                     <p class="value">{level.name}</p>
-                    <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"
+                    <div class="progress" role="progressbar" aria-label="До следующего уровня / To the next level" aria-valuemin="0" aria-valuemax="100"
                          aria-valuenow=format!("{:.0}", level.progress)>
                         <span style=format!("width: {:.1}%", level.progress)></span>
                     </div>

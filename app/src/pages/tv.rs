@@ -5,7 +5,6 @@
 
 use crate::components::live_feed;
 use leptos::prelude::*;
-use leptos_meta::Meta;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,9 +299,20 @@ pub fn Tv() -> impl IntoView {
 
 #[component]
 fn Pairing(code: String) -> impl IntoView {
+    // Until a manager enters the code, look again every 3 seconds; the reload
+    // picks up the display cookie and opens the live stream with it.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = set_interval_with_handle(
+                || {
+                    let _ = window().location().reload();
+                },
+                std::time::Duration::from_secs(3),
+            );
+        }
+    });
     view! {
-        // Until a manager enters the code, look again every 3 seconds (works without JavaScript).
-        <Meta http_equiv="refresh" content="3"/>
         <section class="tv-pairing">
             <h1>"KPI Arena"</h1>
             <p>"Введите этот код в разделе «Экраны» / Enter this code on the Displays page"</p>

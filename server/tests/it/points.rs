@@ -149,6 +149,7 @@ async fn per_unit_rules_count_won_deals_and_whole_revenue_units_under_a_daily_ca
     );
     assert!(ledger["entries"][4]["reason"].as_str().unwrap().contains("capped at 25 per day"));
     assert_eq!(ledger["entries"][0]["records"], json!([{"kind": "deal", "id": "d1"}]));
+    assert_eq!(ledger["entries"][0]["period"], "2026-10-05");
     // r2: d5 10 + 5.
     assert_eq!(o.total("r2", "2026-10").await, 15);
     // The leaderboard's value is the same total; r3 has none and ranks last with 0.
@@ -230,6 +231,7 @@ async fn attainment_and_threshold_rules_follow_targets_and_cap_attainment() {
         .collect();
     assert_eq!(kinds, vec![("award", 100), ("adjustment", 200), ("award", 100)]);
     assert!(ledger["entries"][1]["reason"].as_str().unwrap().contains("capped at 150 %"));
+    assert_eq!(ledger["entries"][1]["period"], "2026-10");
 }
 
 #[tokio::test]

@@ -1,0 +1,43 @@
+import { test, expect, Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+
+const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
+const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
+
+async function signIn(page: Page, who: { email: string; password: string }) {
+  await page.goto("/login?next=%2Fleaderboard");
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Пароль / Password").fill(who.password);
+  await page.getByRole("button", { name: "Войти / Sign in" }).click();
+  await expect(page).toHaveURL(/\/leaderboard/);
+}
+
+/** WCAG 2.1 A and AA rules of axe-core on the page as it is now. */
+async function check(page: Page, path: string) {
+  await page.goto(path);
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const problems = result.violations.map(
+    (v) => `${path}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`,
+  );
+  expect(problems, problems.join("\n")).toEqual([]);
+}
+
+test("the sign-in page and the TV pairing screen pass axe-core", async ({ page }) => {
+  await check(page, "/login");
+  await check(page, "/tv");
+});
+
+test("a rep's pages pass axe-core", async ({ page }) => {
+  await signIn(page, REP);
+  for (const path of ["/", "/leaderboard", "/kpis", "/points", "/badges", "/challenges"]) {
+    await check(page, path);
+  }
+});
+
+test("a manager's pages pass axe-core", async ({ page }) => {
+  await signIn(page, MANAGER);
+  for (const path of ["/team", "/targets", "/rules", "/flags", "/displays"]) {
+    await check(page, path);
+  }
+});
