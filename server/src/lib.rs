@@ -164,6 +164,7 @@ async fn require_sign_in(session: Session, request: Request<axum::body::Body>, n
             "/rules",
             "/flags",
             "/displays",
+            "/tokens",
         ]
         .iter()
         .any(|p| path.starts_with(p));

@@ -21,6 +21,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                     <a href="/rules">"Правила / Rules"</a>
                     <a href="/flags">"Сигналы / Flags"</a>
                     <a href="/displays">"Экраны / Displays"</a>
+                    <a href="/tokens">"API-токены / API tokens"</a>
                 })}
                 {(user.role == crate::auth::Role::Admin).then(|| view! { <a href="/settings">"Настройки / Settings"</a> })}
             </nav>

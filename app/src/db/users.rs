@@ -163,3 +163,57 @@ pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Current
     .await?;
     Ok(row.map(to_user))
 }
+
+/// An API token as listed (never the token itself).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct TokenRow {
+    pub id: i64,
+    pub owner: String,
+    pub label: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The tokens of `user` (everyone's when `None`), newest first.
+pub async fn tokens(pool: &PgPool, user: Option<&str>) -> Result<Vec<TokenRow>, sqlx::Error> {
+    let rows: Vec<(
+        i64,
+        String,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )> = sqlx::query_as(
+        "SELECT t.id, u.name, t.label, t.created_at, t.last_used_at, t.revoked_at
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE $1::text IS NULL OR t.user_id = $1 ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC, t.id DESC",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, owner, label, created_at, last_used_at, revoked_at)| TokenRow {
+            id,
+            owner,
+            label,
+            created_at,
+            last_used_at,
+            revoked_at,
+        })
+        .collect())
+}
+
+/// Revokes token `id` (only if it belongs to `user`, unless `None`); true when it was active.
+pub async fn revoke_token(pool: &PgPool, id: i64, user: Option<&str>) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL AND ($2::text IS NULL OR user_id = $2)",
+    )
+    .bind(id)
+    .bind(user)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}

@@ -15,4 +15,5 @@ pub mod rules;
 pub mod settings;
 pub mod targets;
 pub mod team;
+pub mod tokens;
 pub mod tv;

@@ -1,0 +1,101 @@
+//! The demo history's unit tests: determinism, references and the shape of the data.
+use super::*;
+use crate::records::Kind;
+use std::collections::{HashMap, HashSet};
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// A late-month weekday and a Sunday that is the first of its month.
+fn days() -> [NaiveDate; 2] {
+    [day(2026, 11, 27), day(2026, 3, 1)]
+}
+
+#[test]
+fn the_same_day_gives_the_same_records() {
+    assert_eq!(demo_records(day(2026, 11, 27)), demo_records(day(2026, 11, 27)));
+}
+
+#[test]
+fn references_point_to_earlier_records_of_the_right_kind_and_ids_are_unique() {
+    let records = demo_records(day(2026, 11, 27));
+    let mut seen: HashSet<(Kind, String)> = HashSet::new();
+    for r in &records {
+        for (field, kind, id) in r.references() {
+            let earlier = seen.contains(&(kind, id.to_string()));
+            assert!(earlier, "{} `{}`: {field} `{id}` is not an earlier {}", r.kind().name(), r.id(), kind.name());
+        }
+        assert!(seen.insert((r.kind(), r.id().to_string())), "duplicate {} id `{}`", r.kind().name(), r.id());
+    }
+}
+
+#[test]
+fn the_demo_logins_exist_with_their_roles_and_emails_are_unique() {
+    let records = demo_records(day(2026, 11, 27));
+    let users: Vec<&User> =
+        records.iter().filter_map(|r| if let Record::User(u) = r { Some(u) } else { None }).collect();
+    for login in super::super::DEMO_LOGINS {
+        let user = users.iter().find(|u| u.email == login.email).expect(login.email);
+        assert_eq!(user.role, login.role, "{}", login.email);
+    }
+    let emails: HashSet<String> = users.iter().map(|u| u.email.to_lowercase()).collect();
+    assert_eq!(emails.len(), users.len());
+    assert_eq!(users.iter().filter(|u| u.role == "rep").count(), 25);
+}
+
+#[test]
+fn closed_deals_are_in_the_past_and_only_closed_deals_have_closed_at() {
+    for today in days() {
+        let cap = today.and_hms_opt(18, 0, 0).unwrap().and_utc();
+        for r in demo_records(today) {
+            let Record::Deal(d) = r else { continue };
+            assert!(d.created_at <= cap, "{}", d.id);
+            assert!(d.amount > Decimal::ZERO && d.amount.scale() <= 2, "{}", d.id);
+            match (d.status.as_str(), d.closed_at) {
+                ("open", None) => {}
+                ("won" | "lost", Some(at)) => {
+                    assert!(at <= cap && d.created_at <= at, "{}", d.id)
+                }
+                other => panic!("{}: status and closed_at disagree: {other:?}", d.id),
+            }
+        }
+    }
+}
+
+#[test]
+fn every_rep_has_a_won_deal_in_the_current_month() {
+    for today in days() {
+        let records = demo_records(today);
+        let winners: HashSet<&str> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Deal(d)
+                    if d.status == "won"
+                        && d.closed_at.is_some_and(|t| t.year() == today.year() && t.month() == today.month()) =>
+                {
+                    Some(d.owner.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        for r in &records {
+            if let Record::User(u) = r {
+                assert!(u.role != "rep" || winners.contains(u.id.as_str()), "{} won nothing in {today}", u.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn volumes_are_roughly_as_intended() {
+    let mut counts: HashMap<Kind, usize> = HashMap::new();
+    for r in demo_records(day(2026, 11, 27)) {
+        *counts.entry(r.kind()).or_default() += 1;
+    }
+    let n = |k: Kind| counts.get(&k).copied().unwrap_or(0);
+    assert!((1_800..=3_500).contains(&n(Kind::Deal)), "{counts:?}");
+    assert!((4_000..=6_000).contains(&n(Kind::Lead)), "{counts:?}");
+    assert!((10_000..=20_000).contains(&n(Kind::Activity)), "{counts:?}");
+    assert!(n(Kind::Customer) > 300 && n(Kind::Feedback) > 300 && n(Kind::CompetitorPrice) > 100, "{counts:?}");
+}

@@ -1,0 +1,129 @@
+//! `/tokens`: API tokens for the programs that send records (a CRM sync, a
+//! script). A token is shown once, when created; only its SHA-256 is kept.
+//! Managers see and revoke their own tokens, admins everyone's.
+
+use crate::auth::CurrentUser;
+use crate::components::{loaded, TopBar};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokensView {
+    pub me: CurrentUser,
+    pub rows: Vec<(i64, String, String, String, String, bool)>,
+}
+
+#[cfg(feature = "ssr")]
+async fn sender() -> Result<(CurrentUser, Option<String>), ServerFnError> {
+    use crate::auth::Role;
+    let me = crate::auth::server::require_user().await?;
+    match me.role {
+        Role::Rep => Err(crate::auth::server::forbidden("Reps do not send records, so they have no API tokens.").await),
+        Role::Manager => {
+            let id = me.id.clone();
+            Ok((me, Some(id)))
+        }
+        Role::Admin => Ok((me, None)),
+    }
+}
+
+#[server(prefix = "/api", endpoint = "tokens_view")]
+pub async fn load_tokens() -> Result<TokensView, ServerFnError> {
+    let (me, whose) = sender().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()).unwrap_or_else(|| "—".into())
+    };
+    let rows = crate::db::users::tokens(&pool, whose.as_deref())
+        .await
+        .map_err(ServerFnError::new)?
+        .into_iter()
+        .map(|t| (t.id, t.label, t.owner, when(Some(t.created_at)), when(t.last_used_at), t.revoked_at.is_some()))
+        .collect();
+    Ok(TokensView { me, rows })
+}
+
+/// Creates a token for the signed-in user and returns it: the only time it is shown.
+#[server(prefix = "/api", endpoint = "create_token")]
+pub async fn create_api_token(label: String) -> Result<String, ServerFnError> {
+    let (me, _) = sender().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    crate::db::users::create_token(&pool, &me.email, &label).await.map_err(ServerFnError::new)
+}
+
+#[server(prefix = "/api", endpoint = "revoke_token")]
+pub async fn revoke_api_token(id: i64) -> Result<(), ServerFnError> {
+    let (_, whose) = sender().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    if !crate::db::users::revoke_token(&pool, id, whose.as_deref()).await.map_err(ServerFnError::new)? {
+        return Err(ServerFnError::new(format!("No active token {id} of yours.")));
+    }
+    Ok(())
+}
+
+#[component]
+pub fn Tokens() -> impl IntoView {
+    let create = ServerAction::<CreateApiToken>::new();
+    let revoke = ServerAction::<RevokeApiToken>::new();
+    let data = Resource::new(move || (create.version().get(), revoke.version().get()), |_| load_tokens());
+    loaded(data, move |view| view! { <TokensPage view create revoke/> })
+}
+
+#[component]
+fn TokensPage(
+    view: TokensView,
+    create: ServerAction<CreateApiToken>,
+    revoke: ServerAction<RevokeApiToken>,
+) -> impl IntoView {
+    let TokensView { me, rows } = view;
+    let rows = rows
+        .into_iter()
+        .map(|(id, label, owner, created, used, revoked)| {
+            let button = (!revoked).then(|| {
+                view! {
+                    <ActionForm action=revoke>
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <button type="submit" class="link">"Отозвать / Revoke"</button>
+                    </ActionForm>
+                }
+            });
+            view! {
+                <tr class:inactive=revoked>
+                    <td>{label}</td><td>{owner}</td><td>{created}</td><td>{used}</td><td>{button}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let result = move || {
+        create.value().get().map(|r| match r {
+            Ok(token) => view! {
+                <p class="saved" role="status">
+                    "Скопируйте токен сейчас — больше он показан не будет / Copy the token now: it is not shown again"
+                </p>
+                <code class="token" data-testid="new-token">{token}</code>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
+    view! {
+        <TopBar user=me/>
+        <main class="page">
+            <div class="heading"><h1>"API-токены / API tokens"</h1></div>
+            <table class="board" data-testid="tokens">
+                <thead><tr>
+                    <th>"Название / Label"</th><th>"Чей / Owner"</th><th>"Создан / Created"</th>
+                    <th>"Использован / Last used"</th><th></th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <ActionForm action=create attr:class="card form" attr:data-testid="new-token-form">
+                <h2>"Новый токен / New token"</h2>
+                <label>"Название / Label" <input name="label" required placeholder="crm-sync"/></label>
+                <button type="submit">"Создать / Create"</button>
+            </ActionForm>
+            {result}
+        </main>
+    }
+}
