@@ -19,25 +19,28 @@ target/release/kpi-arena demo >/dev/null
 mkdir -p target/e2e-logs
 target/release/kpi-arena serve --addr "127.0.0.1:$PORT" >target/e2e-logs/server.log 2>&1 &
 server=$!
-# A second instance on the same database: live updates must cross instances.
+server_b=
+stop_server() {
+  kill -TERM $server_b "$server" 2>/dev/null || true
+  [ -z "$server_b" ] || wait "$server_b" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+}
+trap stop_server EXIT
+wait_for() { # port, pid, log
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "http://127.0.0.1:$1/login" && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3"; exit 1; }
+    sleep 0.2
+  done
+}
+wait_for "$PORT" "$server" target/e2e-logs/server.log
+# A second instance on the same database (started once the first one runs it):
+# live updates must cross instances.
 PORT_B=$((PORT + 1))
 DATABASE_URL="${DATABASE_URL:-$(target/release/kpi-arena db url)}" \
   target/release/kpi-arena serve --addr "127.0.0.1:$PORT_B" >target/e2e-logs/server-b.log 2>&1 &
 server_b=$!
-stop_server() {
-  kill -TERM "$server_b" "$server" 2>/dev/null || true
-  wait "$server_b" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-}
-trap stop_server EXIT
-for port in "$PORT" "$PORT_B"; do
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "http://127.0.0.1:$port/login" && break
-    kill -0 "$server" 2>/dev/null || { cat target/e2e-logs/server.log; exit 1; }
-    kill -0 "$server_b" 2>/dev/null || { cat target/e2e-logs/server-b.log; exit 1; }
-    sleep 0.2
-  done
-done
+wait_for "$PORT_B" "$server_b" target/e2e-logs/server-b.log
 # An API token for the tests that send records, as an outside program would.
 E2E_TOKEN=$(target/release/kpi-arena token create --email manager@demo.kpi-arena.local --name e2e)
 export E2E_TOKEN BASE_URL_B="http://127.0.0.1:$PORT_B"
