@@ -39,6 +39,19 @@ pub struct CurrentUser {
     pub team_id: Option<String>,
 }
 
+/// A user as the users page lists them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub team: Option<String>,
+    pub active: bool,
+    /// No password yet: the invite has not been used.
+    pub invited: bool,
+}
+
 /// Signs in with email and password, then goes to `next` (a local path).
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
@@ -116,19 +129,25 @@ pub mod server {
             fail_status(StatusCode::UNAUTHORIZED).await;
             return Err(ServerFnError::new("Wrong email or password."));
         };
+        start_session(&user.id).await?;
+        let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/leaderboard".into());
+        leptos_axum::redirect(&next);
+        Ok(())
+    }
+
+    /// Signs this browser in as `user_id`.
+    pub async fn start_session(user_id: &str) -> Result<(), ServerFnError> {
         let session: Session = leptos_axum::extract().await?;
         // A new session id on sign-in prevents session fixation.
         session.cycle_id().await.map_err(ServerFnError::new)?;
-        session.insert(SESSION_USER_KEY, &user.id).await.map_err(ServerFnError::new)?;
-        let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/leaderboard".into());
-        leptos_axum::redirect(&next);
+        session.insert(SESSION_USER_KEY, user_id).await.map_err(ServerFnError::new)?;
         Ok(())
     }
 
     /// A refusal for a signed-in user who may not do this: 403 and the reason.
     pub async fn forbidden(message: &str) -> ServerFnError {
         fail_status(StatusCode::FORBIDDEN).await;
-        ServerFnError::new(message)
+        ServerFnError::new(format!("{}{message}", crate::pages::errors::FORBIDDEN))
     }
 
     /// Sets the status of a failed call, except for a plain HTML form post (no

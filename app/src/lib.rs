@@ -83,6 +83,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/flags") view=pages::flags::Flags ssr=SsrMode::Async/>
                 <Route path=path!("/displays") view=pages::displays::Displays ssr=SsrMode::Async/>
                 <Route path=path!("/tv") view=pages::tv::Tv ssr=SsrMode::Async/>
+                <Route path=path!("/deals/new") view=pages::deals::NewDeal ssr=SsrMode::Async/>
+                <Route path=path!("/users") view=pages::users::Users ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view=pages::invite::Invite ssr=SsrMode::Async/>
                 <Route path=path!("/tokens") view=pages::tokens::Tokens ssr=SsrMode::Async/>
             </Routes>
         </Router>

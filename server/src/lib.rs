@@ -165,6 +165,9 @@ async fn require_sign_in(session: Session, request: Request<axum::body::Body>, n
             "/flags",
             "/displays",
             "/tokens",
+            "/deals",
+            "/users",
+            "/teams",
         ]
         .iter()
         .any(|p| path.starts_with(p));

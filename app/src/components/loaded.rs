@@ -1,5 +1,6 @@
 //! The wrapper every data page shares: a loading line, then the page, or the error.
 
+use crate::pages::errors::{Failure, Forbidden, ServerError};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -19,13 +20,24 @@ where
                 Suspend::new(async move {
                     match data.await {
                         Ok(view) => render(view).into_any(),
-                        Err(e) => view! {
-                            <main class="page narrow">
-                                <p class="error" role="alert">{e.to_string()}</p>
-                                <a href="/">"← На главную / Home"</a>
-                            </main>
-                        }
-                        .into_any(),
+                        Err(e) => match Failure::of(&e) {
+                            Failure::Forbidden(reason) => view! { <Forbidden reason/> }.into_any(),
+                            Failure::Server(reason) => view! { <ServerError reason/> }.into_any(),
+                            Failure::SignIn => view! {
+                                <main class="page narrow">
+                                    <p class="error" role="alert">"Войдите снова / Sign in again"</p>
+                                    <a href="/login">"Войти / Sign in"</a>
+                                </main>
+                            }
+                            .into_any(),
+                            Failure::Other(message) => view! {
+                                <main class="page narrow">
+                                    <p class="error" role="alert">{message}</p>
+                                    <a href="/">"← На главную / Home"</a>
+                                </main>
+                            }
+                            .into_any(),
+                        },
                     }
                 })
             }}

@@ -15,6 +15,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                 <a href="/points">"Очки / Points"</a>
                 <a href="/badges">"Награды / Badges"</a>
                 <a href="/challenges">"Соревнования / Challenges"</a>
+                <a href="/deals/new">"+ Сделка / Won deal"</a>
                 {(user.role != crate::auth::Role::Rep).then(|| view! {
                     <a href="/team">"Команда / Team"</a>
                     <a href="/targets">"Цели / Targets"</a>
@@ -23,7 +24,10 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                     <a href="/displays">"Экраны / Displays"</a>
                     <a href="/tokens">"API-токены / API tokens"</a>
                 })}
-                {(user.role == crate::auth::Role::Admin).then(|| view! { <a href="/settings">"Настройки / Settings"</a> })}
+                {(user.role == crate::auth::Role::Admin).then(|| view! {
+                    <a href="/users">"Пользователи / Users"</a>
+                    <a href="/settings">"Настройки / Settings"</a>
+                })}
             </nav>
             <span class="who" data-testid="who">{user.name}" · "{user.role.as_str()}</span>
             <ActionForm action=logout>

@@ -2,6 +2,7 @@
 
 pub mod badges;
 pub mod challenges;
+pub mod deals;
 pub mod demo;
 pub mod displays;
 pub mod flags;

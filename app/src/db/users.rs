@@ -1,6 +1,6 @@
 //! Users, passwords and API tokens.
 
-use crate::auth::{CurrentUser, Role};
+use crate::auth::{CurrentUser, Role, UserRow};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
@@ -76,33 +76,51 @@ pub struct NewUser {
 
 /// Creates a user who can sign in; returns the new user's id.
 pub async fn create_user(pool: &PgPool, new: NewUser) -> Result<String, UserError> {
-    let email = new.email.trim().to_string();
+    check_password(&new.password)?;
+    let hash = hash_password(new.password.clone()).await;
+    insert_user(pool, &new.email, &new.name, new.role, new.team.as_deref(), Some(hash)).await
+}
+
+/// The password rule: at least 8 characters.
+pub fn check_password(password: &str) -> Result<(), UserError> {
+    if password.chars().count() < 8 {
+        return Err(UserError::Invalid("the password must be at least 8 characters".into()));
+    }
+    Ok(())
+}
+
+/// Checks and inserts a user (with a password hash, or none until an invite is used).
+async fn insert_user(
+    pool: &PgPool,
+    email: &str,
+    name: &str,
+    role: Role,
+    team: Option<&str>,
+    hash: Option<String>,
+) -> Result<String, UserError> {
+    let email = email.trim().to_string();
     if !email.contains('@') {
         return Err(UserError::Invalid(format!("`{email}` is not an email address")));
     }
-    if new.name.trim().is_empty() {
+    if name.trim().is_empty() {
         return Err(UserError::Invalid("the name must not be empty".into()));
     }
-    if new.password.chars().count() < 8 {
-        return Err(UserError::Invalid("the password must be at least 8 characters".into()));
-    }
-    if let Some(team) = &new.team {
+    if let Some(team) = team {
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)").bind(team).fetch_one(pool).await?;
         if !exists {
-            return Err(UserError::UnknownTeam(team.clone()));
+            return Err(UserError::UnknownTeam(team.to_string()));
         }
     }
-    let hash = hash_password(new.password).await;
     let id = format!("u-{}", hex::encode(rand::random::<[u8; 5]>()));
     let result = sqlx::query(
         "INSERT INTO users (id, name, email, role, team_id, password_hash) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&id)
-    .bind(new.name.trim())
+    .bind(name.trim())
     .bind(&email)
-    .bind(new.role.as_str())
-    .bind(&new.team)
+    .bind(role.as_str())
+    .bind(team)
     .bind(hash)
     .execute(pool)
     .await;
@@ -216,4 +234,109 @@ pub async fn revoke_token(pool: &PgPool, id: i64, user: Option<&str>) -> Result<
     .await?
     .rows_affected()
         == 1)
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<UserRow>, sqlx::Error> {
+    let rows: Vec<(String, String, String, String, Option<String>, bool, bool)> = sqlx::query_as(
+        "SELECT u.id, u.name, u.email, u.role, t.name, u.active, u.password_hash IS NULL
+         FROM users u LEFT JOIN teams t ON t.id = u.team_id ORDER BY u.active DESC, u.name, u.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, email, role, team, active, invited)| UserRow { id, name, email, role, team, active, invited })
+        .collect())
+}
+
+/// How long an invite link works.
+pub const INVITE_DAYS: i64 = 7;
+
+/// Creates a user without a password and a one-time invite for them; returns
+/// (user id, invite token). Only the token's SHA-256 is stored.
+pub async fn invite(
+    pool: &PgPool,
+    by: &str,
+    email: &str,
+    name: &str,
+    role: Role,
+    team: Option<&str>,
+) -> Result<(String, String), UserError> {
+    let id = insert_user(pool, email, name, role, team, None).await?;
+    let token = new_invite(pool, by, &id).await?;
+    Ok((id, token))
+}
+
+/// A fresh invite for a user (the old unused ones stop working).
+pub async fn new_invite(pool: &PgPool, by: &str, user: &str) -> Result<String, sqlx::Error> {
+    let token = hex::encode(rand::random::<[u8; 24]>());
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE invites SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO invites (token_sha256, user_id, created_by, expires_at)
+         VALUES ($1, $2, $3, now() + make_interval(days => $4))",
+    )
+    .bind(token_digest(&token))
+    .bind(user)
+    .bind(by)
+    .bind(INVITE_DAYS as i32)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// The user an unused, unexpired invite is for (active users only).
+pub async fn invited_user(pool: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT u.id, u.name, u.email, u.role, u.team_id FROM invites i JOIN users u ON u.id = i.user_id
+         WHERE i.token_sha256 = $1 AND i.used_at IS NULL AND i.expires_at > now() AND u.active",
+    )
+    .bind(token_digest(token))
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(to_user))
+}
+
+/// Uses an invite: sets the password and spends the invite, both or neither.
+pub async fn accept_invite(pool: &PgPool, token: &str, password: String) -> Result<CurrentUser, UserError> {
+    check_password(&password)?;
+    let hash = hash_password(password).await;
+    let mut tx = pool.begin().await?;
+    let user: Option<String> = sqlx::query_scalar(
+        "UPDATE invites i SET used_at = now() FROM users u
+         WHERE i.token_sha256 = $1 AND i.used_at IS NULL AND i.expires_at > now() AND u.id = i.user_id AND u.active
+         RETURNING u.id",
+    )
+    .bind(token_digest(token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let user = user.ok_or_else(|| UserError::Invalid("this invite link is unknown, used or expired".into()))?;
+    let row: Row = sqlx::query_as(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1
+         RETURNING id, name, email, role, team_id",
+    )
+    .bind(&user)
+    .bind(hash)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(to_user(row))
+}
+
+/// Deactivates or reactivates a user. A deactivated user cannot sign in, and
+/// their sessions and API tokens stop working (both look up active users only).
+pub async fn set_active(pool: &PgPool, id: &str, active: bool) -> Result<(), UserError> {
+    let done = sqlx::query("UPDATE users SET active = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(UserError::Invalid(format!("no user `{id}`")));
+    }
+    Ok(())
 }

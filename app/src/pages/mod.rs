@@ -3,9 +3,12 @@
 pub mod badges;
 pub mod challenges;
 pub mod choices;
+pub mod deals;
 pub mod displays;
+pub mod errors;
 pub mod flags;
 pub mod home;
+pub mod invite;
 pub mod kpis;
 pub mod leaderboard;
 pub mod login;
@@ -17,3 +20,4 @@ pub mod targets;
 pub mod team;
 pub mod tokens;
 pub mod tv;
+pub mod users;

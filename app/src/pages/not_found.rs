@@ -11,10 +11,10 @@ pub fn NotFound() -> impl IntoView {
         }
     }
     view! {
-        <main class="page narrow">
+        <main class="page narrow error-page" data-testid="not-found">
             <h1>"404"</h1>
             <p>"Такой страницы нет. / This page does not exist."</p>
-            <p><a href="/leaderboard">"← Leaderboard"</a></p>
+            <p><a href="/">"← На главную / Home"</a></p>
         </main>
     }
 }

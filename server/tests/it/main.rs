@@ -1,6 +1,7 @@
 //! Integration tests: each test starts the real app on a random port against
 //! its own fresh PostgreSQL database and talks to it over HTTP.
 
+mod admin;
 mod auth;
 mod helpers;
 mod insights;

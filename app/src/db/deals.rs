@@ -1,0 +1,105 @@
+//! Won deals logged in the app: who may log for whom, then the records API's
+//! own path (`records::store_batch`), so points, badges and the TV follow.
+
+use crate::auth::{CurrentUser, Role};
+use crate::db::records::{store_batch, StoreError};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+
+/// A won deal as the form fills it in.
+#[derive(Debug, Clone)]
+pub struct WonDeal {
+    /// Empty: one is made up.
+    pub id: String,
+    pub owner: String,
+    pub customer: Option<String>,
+    /// As typed; the records validation reads it.
+    pub amount: String,
+    pub product: Option<String>,
+    pub deal_type: String,
+    pub closed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DealError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Whether `by` may log deals for `owner`: reps their own, managers their
+/// team's reps, admins anyone's.
+async fn may_log_for(pool: &PgPool, by: &CurrentUser, owner: &str) -> Result<(), DealError> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT role, team_id FROM users WHERE id = $1 AND active")
+            .bind(owner)
+            .fetch_optional(pool)
+            .await?;
+    let Some((role, team)) = row else {
+        return Err(DealError::Invalid(format!("`owner`: no active user `{owner}`")));
+    };
+    let allowed = match by.role {
+        Role::Admin => true,
+        Role::Manager => owner == by.id || (role == "rep" && team.is_some() && team == by.team_id),
+        Role::Rep => owner == by.id,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(DealError::Forbidden(match by.role {
+            Role::Rep => "A rep logs only their own deals.".into(),
+            _ => "A manager logs deals only for the reps of their own team.".into(),
+        }))
+    }
+}
+
+/// Stores one won deal through the records API's validation and storage; returns its id.
+pub async fn log_won_deal(pool: &PgPool, by: &CurrentUser, deal: &WonDeal) -> Result<String, DealError> {
+    let owner = deal.owner.trim();
+    may_log_for(pool, by, owner).await?;
+    let id = match deal.id.trim() {
+        "" => format!("app-{}-{}", deal.closed_at.format("%Y%m%d"), hex::encode(rand::random::<[u8; 4]>())),
+        id => id.to_string(),
+    };
+    // The form adds deals; replacing one (as a re-sent API record does) could overwrite someone else's.
+    let taken: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deals WHERE id = $1)").bind(&id).fetch_one(pool).await?;
+    if taken {
+        return Err(DealError::Invalid(format!("`id`: a deal `{id}` already exists")));
+    }
+    let when = deal.closed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut record = json!({
+        "kind": "deal", "id": id, "owner": owner, "amount": deal.amount.trim(), "deal_type": deal.deal_type,
+        "status": "won", "created_at": when, "closed_at": when,
+    });
+    for (field, value) in [("customer", &deal.customer), ("product", &deal.product)] {
+        if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            record[field] = json!(v);
+        }
+    }
+    match store_batch(pool, &[record]).await {
+        Ok(_) => Ok(id),
+        Err(StoreError::Invalid(errors)) => {
+            Err(DealError::Invalid(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ")))
+        }
+        Err(StoreError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// The users `by` may log deals for, as (id, name), by name.
+pub async fn owners_for(pool: &PgPool, by: &CurrentUser) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name FROM users WHERE active AND (
+             $2 = 'admin' OR id = $1 OR ($2 = 'manager' AND role = 'rep' AND team_id IS NOT NULL AND team_id = $3))
+         ORDER BY name, id",
+    )
+    .bind(&by.id)
+    .bind(by.role.as_str())
+    .bind(&by.team_id)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,119 @@
+//! `/deals/new`: log a won deal in the app. Reps log their own, managers their
+//! team's reps', admins anyone's; the deal takes the records API's path.
+
+use crate::auth::CurrentUser;
+use crate::components::{loaded, TopBar};
+use crate::pages::choices::{options, Choice};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DealFormView {
+    pub me: CurrentUser,
+    pub owners: Vec<Choice>,
+    /// Now in the organisation's time zone, as a `datetime-local` value.
+    pub now: String,
+}
+
+#[server(prefix = "/api", endpoint = "deal_form")]
+pub async fn load_deal_form() -> Result<DealFormView, ServerFnError> {
+    let me = crate::auth::server::require_user().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let owners = crate::db::deals::owners_for(&pool, &me)
+        .await
+        .map_err(ServerFnError::new)?
+        .into_iter()
+        .map(|(value, label)| Choice { value, label })
+        .collect();
+    let now = chrono::Utc::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
+    Ok(DealFormView { me, owners, now })
+}
+
+/// Logs a won deal; returns its id. `closed_at` is local time (`YYYY-MM-DDTHH:MM`), empty for now.
+#[server(prefix = "/api", endpoint = "log_deal")]
+#[allow(clippy::too_many_arguments)]
+pub async fn log_deal(
+    id: Option<String>,
+    owner: String,
+    customer: Option<String>,
+    amount: String,
+    product: Option<String>,
+    deal_type: Option<String>,
+    closed_at: Option<String>,
+) -> Result<String, ServerFnError> {
+    use crate::db::deals::{log_won_deal, DealError, WonDeal};
+    use chrono::TimeZone;
+    let me = crate::auth::server::require_user().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let closed_at = match closed_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => chrono::Utc::now(),
+        Some(text) => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+            .ok()
+            .and_then(|t| tz.from_local_datetime(&t).earliest())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok_or_else(|| ServerFnError::new(format!("`closed_at`: `{text}` is not a date and time")))?,
+    };
+    let deal = WonDeal {
+        id: id.unwrap_or_default(),
+        owner,
+        customer,
+        amount,
+        product,
+        deal_type: deal_type.filter(|t| !t.is_empty()).unwrap_or_else(|| "new".into()),
+        closed_at,
+    };
+    match log_won_deal(&pool, &me, &deal).await {
+        Ok(id) => Ok(id),
+        Err(DealError::Forbidden(m)) => Err(crate::auth::server::forbidden(&m).await),
+        Err(e) => Err(ServerFnError::new(e)),
+    }
+}
+
+#[component]
+pub fn NewDeal() -> impl IntoView {
+    let log = ServerAction::<LogDeal>::new();
+    let data = Resource::new(move || log.version().get(), |_| load_deal_form());
+    loaded(data, move |view| view! { <NewDealPage view log/> })
+}
+
+#[component]
+fn NewDealPage(view: DealFormView, log: ServerAction<LogDeal>) -> impl IntoView {
+    let DealFormView { me, owners, now } = view;
+    let types = vec![
+        Choice { value: "new".into(), label: "Новая / New".into() },
+        Choice { value: "upsell".into(), label: "Допродажа / Upsell".into() },
+        Choice { value: "cross_sell".into(), label: "Кросс-продажа / Cross-sell".into() },
+    ];
+    let result = move || {
+        log.value().get().map(|r| match r {
+            Ok(id) => view! {
+                <p class="saved" role="status" data-testid="deal-saved">
+                    {format!("Сделка {id} записана / Deal {id} logged. ")}
+                    <a href="/points">"Мои очки / My points"</a>
+                </p>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
+    let me_id = me.id.clone();
+    view! {
+        <TopBar user=me/>
+        <main class="page narrow">
+            <div class="heading"><h1>"Выигранная сделка / Won deal"</h1></div>
+            {result}
+            <ActionForm action=log attr:class="card form" attr:data-testid="new-deal">
+                <label>"Чья / Owner" <select name="owner">{options(owners, &me_id)}</select></label>
+                <label>"Сумма / Amount" <input name="amount" required inputmode="decimal"/></label>
+                <label>"Вид / Type" <select name="deal_type">{options(types, "new")}</select></label>
+                <label>"Закрыта / Closed at" <input name="closed_at" type="datetime-local" value=now/></label>
+                <label>"Клиент (id, необязательно) / Customer (id, optional)" <input name="customer"/></label>
+                <label>"Продукт (id, необязательно) / Product (id, optional)" <input name="product"/></label>
+                <label>"Номер сделки (пусто — создать) / Deal id (empty: made up)" <input name="id"/></label>
+                <button type="submit">"Записать / Log"</button>
+            </ActionForm>
+        </main>
+    }
+}

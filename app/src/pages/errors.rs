@@ -1,0 +1,83 @@
+//! The 403 and 500 pages (404 is `not_found`), and how a failed load picks one.
+
+use leptos::prelude::*;
+
+/// Starts the message of every refusal (`auth::server::forbidden`), so a page
+/// that failed to load can tell "not allowed" from other errors.
+pub const FORBIDDEN: &str = "Нет доступа / Forbidden: ";
+
+/// What a page shows when its data did not load.
+pub enum Failure {
+    Forbidden(String),
+    SignIn,
+    Server(String),
+    /// Bad input and the like: the message, in place of the page.
+    Other(String),
+}
+
+impl Failure {
+    pub fn of(e: &ServerFnError) -> Failure {
+        let text = match e {
+            ServerFnError::ServerError(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if let Some(reason) = text.strip_prefix(FORBIDDEN) {
+            Failure::Forbidden(reason.to_string())
+        } else if text == "Sign in first" {
+            Failure::SignIn
+        } else if text.starts_with("error returned from database")
+            || text.starts_with("database error")
+            || text.contains("pool timed out")
+            || !matches!(e, ServerFnError::ServerError(_))
+        {
+            Failure::Server(text)
+        } else {
+            Failure::Other(text)
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn set_status(status: axum::http::StatusCode) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}
+
+/// 403: signed in, but this page is not for this role or team.
+#[component]
+pub fn Forbidden(reason: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_status(axum::http::StatusCode::FORBIDDEN);
+    view! {
+        <main class="page narrow error-page" data-testid="forbidden">
+            <h1>"403"</h1>
+            <p>"Нет доступа к этой странице. / You may not open this page."</p>
+            <p class="muted">{reason}</p>
+            <p><a href="/">"← На главную / Home"</a></p>
+        </main>
+    }
+}
+
+/// 500: something failed on our side; the cause is in the server's log.
+#[component]
+pub fn ServerError(reason: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        tracing_error(&reason);
+        set_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    let _ = reason;
+    view! {
+        <main class="page narrow error-page" data-testid="server-error">
+            <h1>"500"</h1>
+            <p>"Что-то сломалось на сервере. Попробуйте ещё раз. / Something went wrong on the server. Try again."</p>
+            <p><a href="/">"← На главную / Home"</a></p>
+        </main>
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn tracing_error(reason: &str) {
+    tracing::error!("page failed to load: {reason}");
+}

@@ -1,0 +1,71 @@
+//! `/invite/{token}`: an invited user sets their password (the link works
+//! once, for 7 days) and is signed in.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// The invitee's name, or an error when the link is unknown, used or expired.
+#[server(prefix = "/api", endpoint = "invite_view")]
+pub async fn load_invite(token: String) -> Result<String, ServerFnError> {
+    let pool = expect_context::<crate::state::AppState>().pool;
+    match crate::db::users::invited_user(&pool, &token).await.map_err(ServerFnError::new)? {
+        Some(user) => Ok(user.name),
+        None => Err(ServerFnError::new("This invite link is unknown, used or expired. Ask an admin for a new one.")),
+    }
+}
+
+/// Sets the password, spends the invite and signs the browser in.
+#[server(prefix = "/api", endpoint = "accept_invite")]
+pub async fn accept_invite(token: String, password: String, repeat: String) -> Result<(), ServerFnError> {
+    if password != repeat {
+        return Err(ServerFnError::new("`password`: the two passwords differ."));
+    }
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let user = crate::db::users::accept_invite(&pool, &token, password).await.map_err(|e| match e {
+        crate::db::users::UserError::Invalid(m) if m.contains("password") => {
+            ServerFnError::new(format!("`password`: {m}"))
+        }
+        e => ServerFnError::new(e),
+    })?;
+    crate::auth::server::start_session(&user.id).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[component]
+pub fn Invite() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let accept = ServerAction::<AcceptInvite>::new();
+    let data = Resource::new(token, load_invite);
+    let error = move || {
+        accept.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+    };
+    view! {
+        <main class="page narrow">
+            <h1>"Приглашение / Invitation"</h1>
+            <Transition fallback=|| view! { <p class="muted">"Загрузка… / Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(name) => view! {
+                            <p>{format!("Здравствуйте, {name}! Задайте пароль (не короче 8 символов). / Hello, {name}! Choose a password (at least 8 characters).")}</p>
+                            {error}
+                            <ActionForm action=accept attr:class="card form" attr:data-testid="accept-invite">
+                                <input type="hidden" name="token" value=token()/>
+                                <label>"Пароль / Password" <input name="password" type="password" required minlength="8" autocomplete="new-password"/></label>
+                                <label>"Ещё раз / Repeat" <input name="repeat" type="password" required minlength="8" autocomplete="new-password"/></label>
+                                <button type="submit">"Сохранить и войти / Save and sign in"</button>
+                            </ActionForm>
+                        }
+                        .into_any(),
+                        Err(e) => view! {
+                            <p class="error" role="alert">{e.to_string()}</p>
+                            <a href="/login">"Войти / Sign in"</a>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}

@@ -1,0 +1,177 @@
+//! `/users` (admins): every user with role, team and whether they are active;
+//! invite a user (a one-time link where they set their password), deactivate
+//! and reactivate users.
+
+use crate::auth::{CurrentUser, UserRow};
+use crate::components::{loaded, TopBar};
+use crate::pages::choices::{options, Choice};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsersView {
+    pub me: CurrentUser,
+    pub rows: Vec<UserRow>,
+    pub teams: Vec<Choice>,
+}
+
+#[cfg(feature = "ssr")]
+async fn admin() -> Result<CurrentUser, ServerFnError> {
+    let me = crate::auth::server::require_user().await?;
+    if me.role != crate::auth::Role::Admin {
+        return Err(crate::auth::server::forbidden("Only admins manage users.").await);
+    }
+    Ok(me)
+}
+
+#[server(prefix = "/api", endpoint = "users_view")]
+pub async fn load_users() -> Result<UsersView, ServerFnError> {
+    let me = admin().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let rows = crate::db::users::list(&pool).await.map_err(ServerFnError::new)?;
+    let teams: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM teams ORDER BY name")
+        .fetch_all(&pool)
+        .await
+        .map_err(ServerFnError::new)?;
+    let mut choices = vec![Choice { value: String::new(), label: "— без команды / no team —".into() }];
+    choices.extend(teams.into_iter().map(|(value, label)| Choice { value, label }));
+    Ok(UsersView { me, rows, teams: choices })
+}
+
+/// Creates a user and returns their one-time invite link (a path).
+#[server(prefix = "/api", endpoint = "invite_user")]
+pub async fn invite_user(
+    name: String,
+    email: String,
+    role: String,
+    team: Option<String>,
+) -> Result<String, ServerFnError> {
+    let me = admin().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let role = crate::auth::Role::parse(&role)
+        .ok_or_else(|| ServerFnError::new(format!("`role` must be rep, manager or admin, not `{role}`")))?;
+    let team = team.filter(|t| !t.trim().is_empty());
+    let (_, token) = crate::db::users::invite(&pool, &me.id, &email, &name, role, team.as_deref())
+        .await
+        .map_err(ServerFnError::new)?;
+    Ok(format!("/invite/{token}"))
+}
+
+#[server(prefix = "/api", endpoint = "set_user_active")]
+pub async fn set_user_active(id: String, active: bool) -> Result<(), ServerFnError> {
+    let me = admin().await?;
+    if me.id == id && !active {
+        return Err(ServerFnError::new("You cannot deactivate yourself."));
+    }
+    let pool = expect_context::<crate::state::AppState>().pool;
+    crate::db::users::set_active(&pool, &id, active).await.map_err(ServerFnError::new)
+}
+
+#[component]
+pub fn Users() -> impl IntoView {
+    let invite = ServerAction::<InviteUser>::new();
+    let activate = ServerAction::<SetUserActive>::new();
+    let data = Resource::new(move || (invite.version().get(), activate.version().get()), |_| load_users());
+    loaded(data, move |view| view! { <UsersPage view invite activate/> })
+}
+
+#[component]
+fn UsersPage(
+    view: UsersView,
+    invite: ServerAction<InviteUser>,
+    activate: ServerAction<SetUserActive>,
+) -> impl IntoView {
+    let UsersView { me, rows, teams } = view;
+    let rows = rows
+        .into_iter()
+        .map(|u| {
+            let state = match (u.active, u.invited) {
+                (false, _) => "Отключён / Deactivated",
+                (true, true) => "Приглашён / Invited",
+                (true, false) => "Активен / Active",
+            };
+            let (label, to) = if u.active {
+                ("Отключить / Deactivate", "false")
+            } else {
+                ("Включить / Reactivate", "true")
+            };
+            let email = u.email.clone();
+            view! {
+                <tr class:inactive=!u.active data-user=email>
+                    <td>{u.name}</td><td>{u.email}</td><td>{u.role}</td>
+                    <td>{u.team.unwrap_or_else(|| "—".into())}</td><td>{state}</td>
+                    <td>
+                        <ActionForm action=activate>
+                            <input type="hidden" name="id" value=u.id/>
+                            <input type="hidden" name="active" value=to/>
+                            <button type="submit" class="link">{label}</button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let roles = vec![
+        Choice { value: "rep".into(), label: "Продавец / Rep".into() },
+        Choice { value: "manager".into(), label: "Менеджер / Manager".into() },
+        Choice { value: "admin".into(), label: "Администратор / Admin".into() },
+    ];
+    let result = move || {
+        invite.value().get().map(|r| match r {
+            Ok(path) => {
+                let link = window_origin() + &path;
+                view! {
+                    <p class="saved" role="status">
+                        "Отправьте ссылку приглашённому: она одноразовая и действует 7 дней / "
+                        "Send this link to the invitee: it works once, for 7 days"
+                    </p>
+                    <code class="token" data-testid="invite-link">{link}</code>
+                }
+                .into_any()
+            }
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
+    let activate_error = move || {
+        activate
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+    };
+    view! {
+        <TopBar user=me/>
+        <main class="page">
+            <div class="heading"><h1>"Пользователи / Users"</h1></div>
+            {activate_error}
+            <table class="board" data-testid="users">
+                <thead><tr>
+                    <th>"Имя / Name"</th><th>"Почта / Email"</th><th>"Роль / Role"</th>
+                    <th>"Команда / Team"</th><th>"Статус / Status"</th><th></th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <ActionForm action=invite attr:class="card form" attr:data-testid="invite-user">
+                <h2>"Пригласить / Invite a user"</h2>
+                <label>"Имя / Name" <input name="name" required/></label>
+                <label>"Почта / Email" <input name="email" type="email" required/></label>
+                <label>"Роль / Role" <select name="role">{options(roles, "rep")}</select></label>
+                <label>"Команда / Team" <select name="team">{options(teams, "")}</select></label>
+                <button type="submit">"Пригласить / Invite"</button>
+            </ActionForm>
+            {result}
+        </main>
+    }
+}
+
+/// `https://host` in the browser; empty on the server (the path alone still works).
+fn window_origin() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        window().location().origin().unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}

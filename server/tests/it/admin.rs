@@ -1,0 +1,264 @@
+//! The in-app journeys: logging a won deal, invites, deactivation, teams and
+//! challenge edits, through the server functions the pages call.
+
+use crate::auth::sign_in;
+use crate::helpers::{client, TestApp, PASSWORD};
+use app::auth::Role;
+use serde_json::{json, Value};
+
+/// Calls a server function as a browser's JavaScript would (form body, JSON answer).
+async fn call(c: &reqwest::Client, app: &TestApp, name: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let res = c.post(app.url(&format!("/api/{name}"))).form(form).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// A signed-in browser for `email`.
+async fn browser(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
+    let c = client();
+    let res = c
+        .post(app.url("/api/login"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/login"))
+        .form(&[("email", email), ("password", password), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/", "{email} signed in");
+    c
+}
+
+struct Org {
+    app: TestApp,
+    admin: String,
+}
+
+/// Teams t1 and t2; reps r1, r2 in t1 and r3 in t2 (password `PASSWORD`);
+/// manager boss@ of t1; admin admin@; the default won-deal and revenue rules.
+async fn org() -> Org {
+    let app = TestApp::spawn().await;
+    let admin = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
+    let people = json!([
+        {"kind": "team", "id": "t1", "name": "T1", "region": "North"},
+        {"kind": "team", "id": "t2", "name": "T2", "region": "South"},
+        {"kind": "user", "id": "r1", "name": "Анна", "email": "r1@example.com", "role": "rep", "team": "t1"},
+        {"kind": "user", "id": "r2", "name": "Борис", "email": "r2@example.com", "role": "rep", "team": "t1"},
+        {"kind": "user", "id": "r3", "name": "Вера", "email": "r3@example.com", "role": "rep", "team": "t2"},
+    ]);
+    assert_eq!(app.post_records(&admin, &people).await.0, 200);
+    for r in ["r1", "r2", "r3"] {
+        app::db::users::set_password(&app.pool, &format!("{r}@example.com"), PASSWORD.into()).await.unwrap();
+    }
+    app.user_with_token("boss@example.com", "Мила", Role::Manager, Some("t1")).await;
+    // GAMIFICATION.md's defaults: 50 per won deal (at most 200 a day), 1 per whole 10 000 of revenue.
+    for rule in [
+        json!({"kind": "per_unit", "basis": "won_deals", "points": 50, "cap_points": 200, "cap_per": "day", "label": "Won deal"}),
+        json!({"kind": "per_unit", "basis": "revenue", "points": 1, "per": 10000, "label": "Revenue"}),
+    ] {
+        let res =
+            app.client.post(app.url("/api/v1/points/rules")).bearer_auth(&admin).json(&rule).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    Org { app, admin }
+}
+
+async fn points_of(app: &TestApp, user: &str) -> i64 {
+    sqlx::query_scalar("SELECT COALESCE(sum(points), 0)::bigint FROM points_entries WHERE user_id = $1")
+        .bind(user)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_rep_logs_a_won_deal_in_the_app_and_gets_the_default_points_badge_and_celebration() {
+    let o = org().await;
+    let app = &o.app;
+    let rep = browser(app, "r1@example.com", PASSWORD).await;
+    let mut listener = sqlx::postgres::PgListener::connect(&app.database_url).await.unwrap();
+    listener.listen(app::live::CHANNEL).await.unwrap();
+
+    let (status, body) = call(
+        &rep,
+        app,
+        "log_deal",
+        &[("owner", "r1"), ("amount", "25000"), ("deal_type", "new"), ("closed_at", ""), ("id", "web-1")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!("web-1"));
+    // 50 for the won deal + 2 for two whole 10 000s of 25 000.
+    assert_eq!(points_of(app, "r1").await, 52);
+    let badge: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM badge_awards WHERE user_id = 'r1' AND badge = 'first_win')")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(badge, "the first win earns its badge");
+    let event = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            let n = listener.recv().await.unwrap();
+            let v: Value = serde_json::from_str(n.payload()).unwrap();
+            if v["kind"] == "won" {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("a won-deal notification");
+    assert_eq!(event["deals"], json!(["web-1"]));
+
+    // A rep cannot log for another rep; nothing is stored.
+    let (status, body) = call(&rep, app, "log_deal", &[("owner", "r2"), ("amount", "1000")]).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("own deals"), "{body}");
+    // Bad input names the field and stores nothing.
+    let (status, body) = call(&rep, app, "log_deal", &[("owner", "r1"), ("amount", "-5")]).await;
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("`amount`"), "{body}");
+    let (_, body) = call(&rep, app, "log_deal", &[("owner", "r1"), ("amount", "10"), ("closed_at", "yesterday")]).await;
+    assert!(body.contains("`closed_at`"), "{body}");
+    let (_, body) = call(&rep, app, "log_deal", &[("owner", "r1"), ("amount", "10"), ("id", "web-1")]).await;
+    assert!(body.contains("`id`"), "the form does not overwrite a deal: {body}");
+    assert_eq!(app.count("deals").await, 1);
+    assert_eq!(points_of(app, "r2").await, 0);
+
+    // A manager logs for their own team's reps only; an admin for anyone.
+    let boss = browser(app, "boss@example.com", PASSWORD).await;
+    let (status, body) = call(&boss, app, "log_deal", &[("owner", "r3"), ("amount", "1000")]).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) =
+        call(&boss, app, "log_deal", &[("owner", "r2"), ("amount", "10000"), ("closed_at", "2026-11-02T10:30")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(points_of(app, "r2").await, 51);
+    let closed: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT closed_at FROM deals WHERE owner_id = 'r2'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(closed.to_rfc3339(), "2026-11-02T10:30:00+00:00", "local time in the organisation's zone (UTC)");
+    let admin = browser(app, "admin@example.com", PASSWORD).await;
+    let (status, body) = call(&admin, app, "log_deal", &[("owner", "r3"), ("amount", "99.50")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(points_of(app, "r3").await, 50);
+    let _ = &o.admin;
+}
+
+#[tokio::test]
+async fn an_invited_user_sets_a_password_once_and_signs_in() {
+    let o = org().await;
+    let app = &o.app;
+    let admin = browser(app, "admin@example.com", PASSWORD).await;
+    let (status, body) = call(
+        &admin,
+        app,
+        "invite_user",
+        &[("name", "Дина"), ("email", "dina@example.com"), ("role", "rep"), ("team", "t2")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let path: String = serde_json::from_str(&body).unwrap();
+    let token = path.strip_prefix("/invite/").expect("an invite path").to_string();
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_sha256 FROM invites").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stored, app::db::users::token_digest(&token), "only the digest is stored");
+    // Invited, not yet able to sign in.
+    let res = sign_in(app, "dina@example.com", PASSWORD).await;
+    assert!(res.headers()["location"].to_str().unwrap().contains("/login"), "no password yet");
+
+    // Reps and managers may not invite.
+    let rep = browser(app, "r1@example.com", PASSWORD).await;
+    let (status, _) =
+        call(&rep, app, "invite_user", &[("name", "X"), ("email", "x@example.com"), ("role", "admin")]).await;
+    assert_eq!(status, 403);
+    // Bad input names the field; nothing is stored.
+    let (_, body) =
+        call(&admin, app, "invite_user", &[("name", "X"), ("email", "x@example.com"), ("role", "boss")]).await;
+    assert!(body.contains("`role`"), "{body}");
+    let (_, body) =
+        call(&admin, app, "invite_user", &[("name", "X"), ("email", "dina@example.com"), ("role", "rep")]).await;
+    assert!(body.contains("already exists"), "{body}");
+    assert_eq!(app.count("users").await, 6);
+
+    let invitee = client();
+    let page = invitee.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the invite page needs no session");
+    assert!(page.text().await.unwrap().contains("Дина"));
+    let (_, body) =
+        call(&invitee, app, "accept_invite", &[("token", &token), ("password", "short"), ("repeat", "short")]).await;
+    assert!(body.contains("`password`") && body.contains("8 characters"), "{body}");
+    let (status, body) = call(
+        &invitee,
+        app,
+        "accept_invite",
+        &[("token", &token), ("password", "dinas secret"), ("repeat", "dinas secret")],
+    )
+    .await;
+    assert!(status < 400, "{status} {body}");
+    // Signed in by the invite itself.
+    let (status, body) = call(&invitee, app, "deal_form", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("dina@example.com"), "{body}");
+    browser(app, "dina@example.com", "dinas secret").await;
+    // The link works once.
+    let (_, body) = call(
+        &client(),
+        app,
+        "accept_invite",
+        &[("token", &token), ("password", "another one"), ("repeat", "another one")],
+    )
+    .await;
+    assert!(body.contains("used or expired"), "{body}");
+    // An expired link does not work either.
+    let admin_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (eve, token) =
+        app::db::users::invite(&app.pool, &admin_id, "eve@example.com", "Ева", Role::Rep, None).await.unwrap();
+    sqlx::query("UPDATE invites SET expires_at = now() - interval '1 second' WHERE user_id = $1")
+        .bind(&eve)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, body) = call(
+        &client(),
+        app,
+        "accept_invite",
+        &[("token", &token), ("password", "eves secret"), ("repeat", "eves secret")],
+    )
+    .await;
+    assert!(body.contains("used or expired"), "{body}");
+    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(&eve)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(hash.is_none(), "nothing stored from an expired invite");
+}
+
+#[tokio::test]
+async fn a_deactivated_user_cannot_sign_in_and_their_session_and_api_token_stop_working() {
+    let o = org().await;
+    let app = &o.app;
+    let token = app::db::users::create_token(&app.pool, "r1@example.com", "tests").await.unwrap();
+    let rep = browser(app, "r1@example.com", PASSWORD).await;
+    let kpis = |t: String| async move {
+        app.client.get(app.url("/api/v1/kpis?scope=org&period=2026-11")).bearer_auth(t).send().await.unwrap().status()
+    };
+    assert_eq!(kpis(token.clone()).await, 200);
+
+    let admin = browser(app, "admin@example.com", PASSWORD).await;
+    let (status, _) = call(&rep, app, "set_user_active", &[("id", "r2"), ("active", "false")]).await;
+    assert_eq!(status, 403, "only admins deactivate");
+    let (status, body) = call(&admin, app, "set_user_active", &[("id", "r1"), ("active", "false")]).await;
+    assert_eq!(status, 200, "{body}");
+
+    assert_eq!(kpis(token.clone()).await, 401, "the API token stops working");
+    let (status, _) = call(&rep, app, "deal_form", &[]).await;
+    assert_eq!(status, 401, "the session stops working");
+    let res = sign_in(app, "r1@example.com", PASSWORD).await;
+    assert!(res.headers()["location"].to_str().unwrap().contains("/login"), "cannot sign in");
+
+    let (status, body) = call(&admin, app, "set_user_active", &[("id", "r1"), ("active", "true")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(kpis(token).await, 200, "reactivated, the token works again");
+    browser(app, "r1@example.com", PASSWORD).await;
+    let _ = &o.admin;
+}
