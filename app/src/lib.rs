@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/deals/new") view=pages::deals::NewDeal ssr=SsrMode::Async/>
                 <Route path=path!("/users") view=pages::users::Users ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=pages::invite::Invite ssr=SsrMode::Async/>
+                <Route path=path!("/teams") view=pages::teams::Teams ssr=SsrMode::Async/>
                 <Route path=path!("/tokens") view=pages::tokens::Tokens ssr=SsrMode::Async/>
             </Routes>
         </Router>

@@ -276,6 +276,37 @@ pub async fn get_challenge(
     Ok(Json(json!({"challenge": c, "standings": standings})))
 }
 
+/// The fields `PATCH /api/v1/challenges/{id}` may change; an absent one stays.
+#[derive(Debug, Deserialize)]
+pub struct ChallengePatch {
+    name: Option<String>,
+    ends_at: Option<chrono::DateTime<chrono::Utc>>,
+    prize: Option<String>,
+    participants: Option<Vec<String>>,
+}
+
+/// `PATCH /api/v1/challenges/{id}`: a draft's name, end, prize and participants;
+/// a running one's name, prize and end (only to a later instant than now); finished: 400.
+pub async fn patch_challenge(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    body: Result<Json<ChallengePatch>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    me.require(&[Role::Manager, Role::Admin], "edit challenges")?;
+    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let c = challenges::get(&state.pool, &me.0, id).await?;
+    let edit = challenges::ChallengeEdit {
+        name: patch.name.unwrap_or(c.name),
+        ends_at: patch.ends_at.unwrap_or(c.ends_at),
+        prize: patch.prize.unwrap_or(c.prize),
+        participants: patch.participants,
+    };
+    challenges::edit(&state.pool, &me.0, id, &edit).await?;
+    let c = challenges::get(&state.pool, &me.0, id).await?;
+    Ok(Json(json!({"challenge": c})))
+}
+
 /// `POST /api/v1/challenges/{id}/launch`: a draft goes live.
 pub async fn launch_challenge(
     State(state): State<AppState>,

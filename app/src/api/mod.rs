@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/points/rules/{id}", delete(gamification::delete_rule))
         .route("/api/v1/badges", get(gamification::get_badges))
         .route("/api/v1/challenges", get(gamification::get_challenges).post(gamification::post_challenge))
-        .route("/api/v1/challenges/{id}", get(gamification::get_challenge))
+        .route("/api/v1/challenges/{id}", get(gamification::get_challenge).patch(gamification::patch_challenge))
         .route("/api/v1/challenges/{id}/launch", post(gamification::launch_challenge))
         .route("/api/v1/flags", get(gamification::get_flags))
         // One byte over the limit is enough to tell "too large" from "exactly the limit".

@@ -26,6 +26,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                 })}
                 {(user.role == crate::auth::Role::Admin).then(|| view! {
                     <a href="/users">"Пользователи / Users"</a>
+                    <a href="/teams">"Команды / Teams"</a>
                     <a href="/settings">"Настройки / Settings"</a>
                 })}
             </nav>

@@ -86,46 +86,12 @@ pub async fn create(pool: &PgPool, by: &CurrentUser, c: &NewChallenge) -> Result
     if c.ends_at <= c.starts_at {
         return Err(invalid("the challenge must end after it starts"));
     }
-    let mut participants = c.participants.clone();
-    participants.sort();
-    participants.dedup();
     match c.kind.as_str() {
         "race" if !c.goal.is_some_and(|g| g.is_finite()) => return Err(invalid("a race needs the target to reach")),
         "top_n" if !c.top_n.is_some_and(|n| n > 0) => return Err(invalid("a top-N challenge needs N above 0")),
-        "head_to_head" if participants.len() != 2 => return Err(invalid("a head-to-head has exactly two reps")),
-        "race" | "top_n" | "head_to_head" | "team_vs_team" => {}
-        other => {
-            return Err(invalid(format!(
-                "`{other}` is not a challenge kind: race, top_n, head_to_head or team_vs_team"
-            )))
-        }
+        _ => {}
     }
-    if participants.len() < 2 {
-        return Err(invalid("a challenge needs at least two participants"));
-    }
-    if c.kind == "team_vs_team" {
-        let known: i64 = sqlx::query_scalar("SELECT count(*) FROM teams WHERE id = ANY($1)")
-            .bind(&participants)
-            .fetch_one(pool)
-            .await?;
-        if known != participants.len() as i64 {
-            return Err(invalid("every participant of a team-vs-team must be a team id"));
-        }
-    } else {
-        let reps: Vec<(String, Option<String>)> =
-            sqlx::query_as("SELECT id, team_id FROM users WHERE id = ANY($1) AND role = 'rep'")
-                .bind(&participants)
-                .fetch_all(pool)
-                .await?;
-        if reps.len() != participants.len() {
-            let found: Vec<&str> = reps.iter().map(|(id, _)| id.as_str()).collect();
-            let missing: Vec<&str> = participants.iter().map(String::as_str).filter(|p| !found.contains(p)).collect();
-            return Err(invalid(format!("not reps: {}", missing.join(", "))));
-        }
-        if by.role == Role::Manager && reps.iter().any(|(_, team)| team.is_none() || *team != by.team_id) {
-            return Err(ChallengeError::Forbidden("a manager may only enter the reps of their own team".into()));
-        }
-    }
+    let participants = check_participants(pool, by, &c.kind, &c.participants).await?;
     if by.role == Role::Rep {
         return Err(ChallengeError::Forbidden("a rep may not create challenges".into()));
     }
@@ -195,6 +161,125 @@ pub async fn get(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<Challenge
         Some(c) if c.status != "draft" || user.role != Role::Rep => Ok(c),
         _ => Err(ChallengeError::NotFound(id)),
     }
+}
+
+/// Checks the participants of a challenge of `kind` and who may enter them:
+/// managers their own team's reps (any teams in a team-vs-team), admins anyone.
+/// Returns them sorted, without repeats.
+async fn check_participants(
+    pool: &PgPool,
+    by: &CurrentUser,
+    kind: &str,
+    participants: &[String],
+) -> Result<Vec<String>, ChallengeError> {
+    let mut participants = participants.to_vec();
+    participants.sort();
+    participants.dedup();
+    match kind {
+        "head_to_head" if participants.len() != 2 => return Err(invalid("a head-to-head has exactly two reps")),
+        "race" | "top_n" | "head_to_head" | "team_vs_team" => {}
+        other => {
+            return Err(invalid(format!(
+                "`{other}` is not a challenge kind: race, top_n, head_to_head or team_vs_team"
+            )))
+        }
+    }
+    if participants.len() < 2 {
+        return Err(invalid("a challenge needs at least two participants"));
+    }
+    if kind == "team_vs_team" {
+        let known: i64 = sqlx::query_scalar("SELECT count(*) FROM teams WHERE id = ANY($1)")
+            .bind(&participants)
+            .fetch_one(pool)
+            .await?;
+        if known != participants.len() as i64 {
+            return Err(invalid("every participant of a team-vs-team must be a team id"));
+        }
+    } else {
+        let reps: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT id, team_id FROM users WHERE id = ANY($1) AND role = 'rep'")
+                .bind(&participants)
+                .fetch_all(pool)
+                .await?;
+        if reps.len() != participants.len() {
+            let found: Vec<&str> = reps.iter().map(|(id, _)| id.as_str()).collect();
+            let missing: Vec<&str> = participants.iter().map(String::as_str).filter(|p| !found.contains(p)).collect();
+            return Err(invalid(format!("not reps: {}", missing.join(", "))));
+        }
+        if by.role == Role::Manager && reps.iter().any(|(_, team)| team.is_none() || *team != by.team_id) {
+            return Err(ChallengeError::Forbidden("a manager may only enter the reps of their own team".into()));
+        }
+    }
+    Ok(participants)
+}
+
+/// What may change in a challenge: a draft everything here; a running one its
+/// name, prize and end (to a later instant than now); a finished one nothing.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChallengeEdit {
+    pub name: String,
+    pub ends_at: DateTime<Utc>,
+    pub prize: String,
+    /// `None` keeps them.
+    pub participants: Option<Vec<String>>,
+}
+
+/// Edits challenge `id`: managers their own challenges, admins any.
+pub async fn edit(pool: &PgPool, by: &CurrentUser, id: i64, e: &ChallengeEdit) -> Result<(), ChallengeError> {
+    if by.role == Role::Rep {
+        return Err(ChallengeError::Forbidden("a rep may not edit challenges".into()));
+    }
+    let c = get(pool, by, id).await?;
+    if by.role == Role::Manager && c.created_by != by.id {
+        return Err(ChallengeError::Forbidden("a manager may edit only their own challenges".into()));
+    }
+    if e.name.trim().is_empty() {
+        return Err(invalid("`name`: give the challenge a name"));
+    }
+    if e.ends_at <= c.starts_at {
+        return Err(invalid("`ends_at`: the challenge must end after it starts"));
+    }
+    let participants = match c.status.as_str() {
+        "finished" => return Err(invalid("a finished challenge is read-only")),
+        "live" => {
+            if e.ends_at != c.ends_at && e.ends_at <= Utc::now() {
+                return Err(invalid("`ends_at`: a running challenge's new end must be in the future"));
+            }
+            let mut same = c.participants.clone();
+            same.sort();
+            if e.participants.as_ref().is_some_and(|p| {
+                let mut p = p.clone();
+                p.sort();
+                p.dedup();
+                p != same
+            }) {
+                return Err(invalid("`participants`: a running challenge keeps its participants"));
+            }
+            c.participants
+        }
+        _ => match &e.participants {
+            Some(p) => check_participants(pool, by, &c.kind, p).await?,
+            None => c.participants,
+        },
+    };
+    // The status guard makes an edit racing the challenge's finish a no-op, not a change to a result.
+    let done = sqlx::query(
+        "UPDATE challenges SET name = $2, ends_at = $3, prize = $4, participants = $5
+         WHERE id = $1 AND status = $6",
+    )
+    .bind(id)
+    .bind(e.name.trim())
+    .bind(e.ends_at)
+    .bind(e.prize.trim())
+    .bind(&participants)
+    .bind(&c.status)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(invalid("the challenge changed meanwhile; reload and try again"));
+    }
+    crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
+    Ok(())
 }
 
 /// Launches a draft: from now on reps see it.

@@ -22,6 +22,8 @@ pub struct Display {
     pub created_by: String,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// A chime at each won-deal celebration (off unless turned on).
+    pub sound: bool,
 }
 
 fn random_code() -> String {
@@ -79,6 +81,7 @@ pub struct NewDisplay {
     pub names: String,
     pub rotate_seconds: i32,
     pub scope: String,
+    pub sound: bool,
 }
 
 /// Binds the TV showing `code` to a new display; the error names what is wrong.
@@ -113,8 +116,8 @@ pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, String
         return Err(format!("No TV is showing the code `{code}` (codes expire after an hour)."));
     }
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO displays (name, token_sha256, names, rotate_seconds, scope, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO displays (name, token_sha256, names, rotate_seconds, scope, created_by, sound)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(d.name.trim())
     .bind(token_digest(&token))
@@ -122,6 +125,7 @@ pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, String
     .bind(d.rotate_seconds)
     .bind(&d.scope)
     .bind(by)
+    .bind(d.sound)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| e.to_string())?;
@@ -129,9 +133,9 @@ pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, String
     Ok(id)
 }
 
-const COLUMNS: &str = "id, name, names, rotate_seconds, scope, created_by, last_seen_at, revoked_at";
+const COLUMNS: &str = "id, name, names, rotate_seconds, scope, created_by, last_seen_at, revoked_at, sound";
 
-type Row = (i64, String, String, i32, String, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+type Row = (i64, String, String, i32, String, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, bool);
 
 fn from_row(r: Row) -> Display {
     Display {
@@ -143,6 +147,7 @@ fn from_row(r: Row) -> Display {
         created_by: r.5,
         last_seen_at: r.6,
         revoked_at: r.7,
+        sound: r.8,
     }
 }
 
@@ -178,6 +183,21 @@ pub async fn revoke(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
         == 1;
     if done {
         crate::live::notify(pool, &crate::live::LiveEvent::revoked(id)).await?;
+    }
+    Ok(done)
+}
+
+/// Turns a display's won-deal chime on or off; its TV picks it up at its next read.
+pub async fn set_sound(pool: &PgPool, id: i64, on: bool) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE displays SET sound = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(on)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        == 1;
+    if done {
+        crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
     }
     Ok(done)
 }

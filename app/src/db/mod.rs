@@ -12,6 +12,7 @@ pub mod points;
 pub mod records;
 pub mod settings;
 pub mod targets;
+pub mod teams;
 pub mod users;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

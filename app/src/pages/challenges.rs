@@ -25,6 +25,11 @@ pub struct ChallengeCard {
     pub dates: String,
     pub prize: String,
     pub can_launch: bool,
+    /// Managers their own, admins any; never a finished one.
+    pub can_edit: bool,
+    pub kind: String,
+    pub last_day: String,
+    pub participants: Vec<String>,
     pub standings: Vec<StandingRow>,
 }
 
@@ -80,6 +85,11 @@ pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
             dates: format!("{} — {}", c.starts_at.with_timezone(&tz).format("%d.%m.%Y"), last_day.format("%d.%m.%Y")),
             prize: c.prize.clone(),
             can_launch: c.status == "draft" && (me.role == Role::Admin || c.created_by == me.id),
+            can_edit: c.status != "finished"
+                && (me.role == Role::Admin || (me.role == Role::Manager && c.created_by == me.id)),
+            kind: c.kind.clone(),
+            last_day: last_day.date_naive().to_string(),
+            participants: c.participants.clone(),
             standings: rows
                 .into_iter()
                 .map(|s| StandingRow { rank: s.rank, name: s.name, value: show(s.value), winning: s.winning })
@@ -180,6 +190,45 @@ pub async fn create_challenge(
     Ok(id)
 }
 
+/// Edits a challenge from its card's form: name, last day (organisation time
+/// zone), prize and, for a draft, participants (`participants` absent: kept).
+#[server(prefix = "/api", endpoint = "edit_challenge")]
+pub async fn edit_challenge(
+    id: i64,
+    name: String,
+    last_day: String,
+    prize: Option<String>,
+    participants: Option<HashMap<String, String>>,
+) -> Result<(), ServerFnError> {
+    use crate::db::challenges::{edit, get, ChallengeEdit, ChallengeError};
+    let me = crate::auth::server::require_user().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let refuse = |e: ChallengeError| async move {
+        match e {
+            ChallengeError::Forbidden(m) => crate::auth::server::forbidden(&m).await,
+            e => ServerFnError::new(e),
+        }
+    };
+    let c = match get(&pool, &me, id).await {
+        Ok(c) => c,
+        Err(e) => return Err(refuse(e).await),
+    };
+    let day = chrono::NaiveDate::parse_from_str(last_day.trim(), "%Y-%m-%d")
+        .map_err(|_| ServerFnError::new(format!("`last_day`: `{last_day}` is not a date")))?;
+    // An unchanged last day keeps the exact end (an API-made challenge may not end at midnight).
+    let old_day = (c.ends_at.with_timezone(&tz) - chrono::Duration::seconds(1)).date_naive();
+    let ends_at =
+        if day == old_day { c.ends_at } else { crate::period::local_midnight(day + chrono::Duration::days(1), tz) };
+    let participants = participants
+        .map(|p| p.into_iter().filter(|(id, on)| !id.is_empty() && on == "on").map(|(id, _)| id).collect::<Vec<_>>());
+    let e = ChallengeEdit { name, ends_at, prize: prize.unwrap_or_default(), participants };
+    match edit(&pool, &me, id, &e).await {
+        Ok(()) => Ok(()),
+        Err(e) => Err(refuse(e).await),
+    }
+}
+
 #[server(prefix = "/api", endpoint = "launch_challenge")]
 pub async fn launch_challenge(id: i64) -> Result<(), ServerFnError> {
     use crate::db::challenges::{launch, ChallengeError};
@@ -196,8 +245,12 @@ pub async fn launch_challenge(id: i64) -> Result<(), ServerFnError> {
 pub fn Challenges() -> impl IntoView {
     let create = ServerAction::<CreateChallenge>::new();
     let launch = ServerAction::<LaunchChallenge>::new();
-    let data = Resource::new(move || (create.version().get(), launch.version().get()), |_| load_challenges());
-    loaded(data, move |view| view! { <ChallengesPage view create launch/> })
+    let edit = ServerAction::<EditChallenge>::new();
+    let data = Resource::new(
+        move || (create.version().get(), launch.version().get(), edit.version().get()),
+        |_| load_challenges(),
+    );
+    loaded(data, move |view| view! { <ChallengesPage view create launch edit/> })
 }
 
 #[component]
@@ -205,8 +258,12 @@ fn ChallengesPage(
     view: ChallengesView,
     create: ServerAction<CreateChallenge>,
     launch: ServerAction<LaunchChallenge>,
+    edit: ServerAction<EditChallenge>,
 ) -> impl IntoView {
     let ChallengesView { me, cards, reps, teams, bases, today } = view;
+    let edit_error = move || {
+        edit.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+    };
     let can_create = me.role != Role::Rep;
     let empty = cards.is_empty();
     let cards = cards
@@ -238,6 +295,41 @@ fn ChallengesPage(
                     </ActionForm>
                 }
             });
+            let (edit_name, edit_prize, edit_day) = (c.name.clone(), c.prize.clone(), c.last_day.clone());
+            let edit_form = c.can_edit.then(|| {
+                let boxes = (c.status == "draft").then(|| {
+                    let choices = if c.kind == "team_vs_team" { teams.clone() } else { reps.clone() };
+                    let boxes = choices
+                        .into_iter()
+                        .map(|p| {
+                            let on = c.participants.contains(&p.value);
+                            view! {
+                                <label class="check">
+                                    <input type="checkbox" name=format!("participants[{}]", p.value) checked=on/>
+                                    {p.label}
+                                </label>
+                            }
+                        })
+                        .collect_view();
+                    view! {
+                        <input type="hidden" name="participants[_]" value=""/>
+                        <fieldset><legend>"Участники / Participants"</legend>{boxes}</fieldset>
+                    }
+                });
+                view! {
+                    <details class="edit">
+                        <summary>"Изменить / Edit"</summary>
+                        <ActionForm action=edit attr:class="form" attr:data-testid="edit-challenge">
+                            <input type="hidden" name="id" value=c.id.to_string()/>
+                            <label>"Название / Name" <input name="name" required value=edit_name/></label>
+                            <label>"Последний день / Last day" <input name="last_day" type="date" required value=edit_day/></label>
+                            <label>"Приз / Prize" <input name="prize" value=edit_prize/></label>
+                            {boxes}
+                            <button type="submit">"Сохранить / Save"</button>
+                        </ActionForm>
+                    </details>
+                }
+            });
             view! {
                 <article class=format!("card challenge {}", c.status) data-challenge=c.id.to_string()>
                     <h2>{c.name}</h2>
@@ -246,6 +338,7 @@ fn ChallengesPage(
                     {(!c.prize.is_empty()).then(|| view! { <p>{format!("Приз / Prize: {}", c.prize)}</p> })}
                     <table class="board"><tbody>{rows}</tbody></table>
                     {launch_form}
+                    {edit_form}
                 </article>
             }
         })
@@ -299,6 +392,7 @@ fn ChallengesPage(
         <main class="page">
             <div class="heading"><h1>"Соревнования / Challenges"</h1></div>
             {empty.then(|| view! { <p class="muted">"Соревнований пока нет / No challenges yet."</p> })}
+            {edit_error}
             <section class="challenges" data-testid="challenges">{cards}</section>
             {form}
         </main>

@@ -14,6 +14,7 @@ pub struct DisplayRow {
     pub how: String,
     pub seen: String,
     pub revoked: bool,
+    pub sound: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,7 @@ pub async fn load_displays() -> Result<DisplaysView, ServerFnError> {
                 .map(|t| t.with_timezone(&tz).format("%d.%m.%Y %H:%M:%S").to_string())
                 .unwrap_or_else(|| "—".into()),
             revoked: d.revoked_at.is_some(),
+            sound: d.sound,
             name: d.name,
         })
         .collect();
@@ -69,6 +71,7 @@ pub async fn pair_display(
     names: String,
     rotate_seconds: String,
     scope: String,
+    sound: Option<String>,
 ) -> Result<i64, ServerFnError> {
     let me = manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
@@ -76,7 +79,8 @@ pub async fn pair_display(
         .trim()
         .parse()
         .map_err(|_| ServerFnError::new(format!("Seconds per slide must be a whole number: `{rotate_seconds}`")))?;
-    let new = crate::db::displays::NewDisplay { code, name, names, rotate_seconds, scope };
+    let sound = sound.as_deref() == Some("on");
+    let new = crate::db::displays::NewDisplay { code, name, names, rotate_seconds, scope, sound };
     crate::db::displays::pair(&pool, &me.id, &new).await.map_err(ServerFnError::new)
 }
 
@@ -88,12 +92,27 @@ pub async fn revoke_display(id: i64) -> Result<(), ServerFnError> {
     Ok(())
 }
 
+/// Turns a display's won-deal chime on (`sound` = "true") or off.
+#[server(prefix = "/api", endpoint = "display_sound")]
+pub async fn set_display_sound(id: i64, sound: bool) -> Result<(), ServerFnError> {
+    manager().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    if !crate::db::displays::set_sound(&pool, id, sound).await.map_err(ServerFnError::new)? {
+        return Err(ServerFnError::new(format!("No active display {id}.")));
+    }
+    Ok(())
+}
+
 #[component]
 pub fn Displays() -> impl IntoView {
     let pair = ServerAction::<PairDisplay>::new();
     let revoke = ServerAction::<RevokeDisplay>::new();
-    let data = Resource::new(move || (pair.version().get(), revoke.version().get()), |_| load_displays());
-    loaded(data, move |view| view! { <DisplaysPage view pair revoke/> })
+    let sound = ServerAction::<SetDisplaySound>::new();
+    let data = Resource::new(
+        move || (pair.version().get(), revoke.version().get(), sound.version().get()),
+        |_| load_displays(),
+    );
+    loaded(data, move |view| view! { <DisplaysPage view pair revoke sound/> })
 }
 
 #[component]
@@ -101,6 +120,7 @@ fn DisplaysPage(
     view: DisplaysView,
     pair: ServerAction<PairDisplay>,
     revoke: ServerAction<RevokeDisplay>,
+    sound: ServerAction<SetDisplaySound>,
 ) -> impl IntoView {
     let DisplaysView { me, rows, scopes } = view;
     let rows = rows
@@ -114,9 +134,23 @@ fn DisplaysPage(
                     </ActionForm>
                 }
             });
+            let chime = (!d.revoked).then(|| {
+                let (label, to) = if d.sound {
+                    ("🔔 Звук включён — выключить / Sound on: turn off", "false")
+                } else {
+                    ("🔕 Без звука — включить / Sound off: turn on", "true")
+                };
+                view! {
+                    <ActionForm action=sound>
+                        <input type="hidden" name="id" value=d.id.to_string()/>
+                        <input type="hidden" name="sound" value=to/>
+                        <button type="submit" class="link" data-testid="display-sound">{label}</button>
+                    </ActionForm>
+                }
+            });
             view! {
                 <tr class:inactive=d.revoked data-display=d.id.to_string()>
-                    <td>{d.name}</td><td>{d.how}</td><td>{d.seen}</td><td>{button}</td>
+                    <td>{d.name}</td><td>{d.how}</td><td>{d.seen}</td><td>{chime}</td><td>{button}</td>
                 </tr>
             }
         })
@@ -138,7 +172,7 @@ fn DisplaysPage(
                 "Open /tv on the TV and enter the code it shows. A TV never signs itself out; revoke it here."
             </p>
             <table class="board" data-testid="displays">
-                <thead><tr><th>"Экран / Display"</th><th>"Что показывает / Shows"</th><th>"Был на связи / Last seen"</th><th></th></tr></thead>
+                <thead><tr><th>"Экран / Display"</th><th>"Что показывает / Shows"</th><th>"Был на связи / Last seen"</th><th>"Звук / Sound"</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
             <ActionForm action=pair attr:class="card form" attr:data-testid="pair-display">
@@ -149,6 +183,10 @@ fn DisplaysPage(
                 <label>"Что показывать / Show" <select name="scope">{options(scopes, "org")}</select></label>
                 <label>"Имена / Names" <select name="names">{options(name_modes, "full")}</select></label>
                 <label>"Секунд на слайд / Seconds per slide" <input name="rotate_seconds" type="number" min="5" max="600" value="15"/></label>
+                <label class="check">
+                    <input type="checkbox" name="sound"/>
+                    "Звук при выигранной сделке / Chime on each won deal (the TV's browser must allow autoplay)"
+                </label>
                 <button type="submit">"Подключить / Pair"</button>
             </ActionForm>
         </main>

@@ -18,6 +18,7 @@ pub mod rules;
 pub mod settings;
 pub mod targets;
 pub mod team;
+pub mod teams;
 pub mod tokens;
 pub mod tv;
 pub mod users;

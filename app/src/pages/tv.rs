@@ -57,6 +57,8 @@ pub struct TvState {
     pub badges: Vec<TvBadge>,
     /// The won deals asked about, to celebrate now.
     pub celebrate: Vec<TvWin>,
+    /// Chime at a celebration (the display's setting).
+    pub sound: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -232,6 +234,7 @@ mod server {
             wins,
             badges,
             celebrate,
+            sound: d.sound,
         })
     }
 }
@@ -323,8 +326,27 @@ fn Pairing(code: String) -> impl IntoView {
 
 #[component]
 fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
-    let TvState { display, org, rotate_seconds, updated, period, board, challenges, kpis, wins, badges, celebrate } =
-        state;
+    let TvState {
+        display,
+        org,
+        rotate_seconds,
+        updated,
+        period,
+        board,
+        challenges,
+        kpis,
+        wins,
+        badges,
+        celebrate,
+        sound,
+    } = state;
+    if sound && !celebrate.is_empty() {
+        // Effects run only in the browser, once per celebration (each read builds a new wall).
+        Effect::new(move |_| {
+            #[cfg(feature = "hydrate")]
+            chime::play();
+        });
+    }
     let rotate = rotate_seconds.max(5) as u64;
     let slides = 5u64;
     let active = move |i: u64| (seconds.get() / rotate) % slides == i;
@@ -399,4 +421,52 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
         </section>
         {party}
     }
+}
+
+/// The won-deal chime: two short sine tones from WebAudio, no audio files.
+#[cfg(feature = "hydrate")]
+mod chime {
+    use std::cell::RefCell;
+    use web_sys::{AudioContext, OscillatorType};
+
+    thread_local! {
+        static CONTEXT: RefCell<Option<AudioContext>> = const { RefCell::new(None) };
+    }
+
+    pub fn play() {
+        let played = CONTEXT.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.is_none() {
+                *c = AudioContext::new().ok();
+            }
+            c.as_ref().map(tones)
+        });
+        // Counted on the page, so tests can tell a chime was started.
+        if let (Some(Ok(())), Some(body)) = (played, document().body()) {
+            let n = body.get_attribute("data-chimes").and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
+            let _ = body.set_attribute("data-chimes", &(n + 1).to_string());
+        }
+    }
+
+    fn tones(ctx: &AudioContext) -> Result<(), wasm_bindgen::JsValue> {
+        let _ = ctx.resume();
+        let now = ctx.current_time();
+        for (i, freq) in [880.0f32, 1318.5].into_iter().enumerate() {
+            let osc = ctx.create_oscillator()?;
+            let gain = ctx.create_gain()?;
+            osc.set_type(OscillatorType::Sine);
+            osc.frequency().set_value(freq);
+            let start = now + i as f64 * 0.16;
+            gain.gain().set_value_at_time(0.0, start)?;
+            gain.gain().linear_ramp_to_value_at_time(0.25, start + 0.02)?;
+            gain.gain().exponential_ramp_to_value_at_time(0.001, start + 0.6)?;
+            osc.connect_with_audio_node(&gain)?;
+            gain.connect_with_audio_node(&ctx.destination())?;
+            osc.start_with_when(start)?;
+            osc.stop_with_when(start + 0.65)?;
+        }
+        Ok(())
+    }
+
+    use leptos::prelude::document;
 }

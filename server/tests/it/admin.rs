@@ -31,6 +31,8 @@ async fn browser(app: &TestApp, email: &str, password: &str) -> reqwest::Client 
 struct Org {
     app: TestApp,
     admin: String,
+    /// boss@'s API token: the manager of t1.
+    manager: String,
 }
 
 /// Teams t1 and t2; reps r1, r2 in t1 and r3 in t2 (password `PASSWORD`);
@@ -49,7 +51,7 @@ async fn org() -> Org {
     for r in ["r1", "r2", "r3"] {
         app::db::users::set_password(&app.pool, &format!("{r}@example.com"), PASSWORD.into()).await.unwrap();
     }
-    app.user_with_token("boss@example.com", "Мила", Role::Manager, Some("t1")).await;
+    let manager = app.user_with_token("boss@example.com", "Мила", Role::Manager, Some("t1")).await;
     // GAMIFICATION.md's defaults: 50 per won deal (at most 200 a day), 1 per whole 10 000 of revenue.
     for rule in [
         json!({"kind": "per_unit", "basis": "won_deals", "points": 50, "cap_points": 200, "cap_per": "day", "label": "Won deal"}),
@@ -59,7 +61,7 @@ async fn org() -> Org {
             app.client.post(app.url("/api/v1/points/rules")).bearer_auth(&admin).json(&rule).send().await.unwrap();
         assert_eq!(res.status(), 200);
     }
-    Org { app, admin }
+    Org { app, admin, manager }
 }
 
 async fn points_of(app: &TestApp, user: &str) -> i64 {
@@ -261,4 +263,218 @@ async fn a_deactivated_user_cannot_sign_in_and_their_session_and_api_token_stop_
     assert_eq!(kpis(token).await, 200, "reactivated, the token works again");
     browser(app, "r1@example.com", PASSWORD).await;
     let _ = &o.admin;
+}
+
+async fn api(app: &TestApp, method: reqwest::Method, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let res = app.client.request(method, app.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn challenges_are_edited_fully_as_drafts_partly_while_running_and_not_once_finished() {
+    let o = org().await;
+    let app = &o.app;
+    let now = chrono::Utc::now();
+    let at = |days: i64| (now + chrono::Duration::days(days)).to_rfc3339();
+    let patch = reqwest::Method::PATCH;
+    let (status, res) = api(
+        app,
+        reqwest::Method::POST,
+        &o.manager,
+        "/api/v1/challenges",
+        json!({"name": "Ноябрь", "kind": "top_n", "basis": "points", "top_n": 1, "starts_at": at(-1), "ends_at": at(7),
+               "participants": ["r1", "r2"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{res}");
+    let id = res["id"].as_i64().unwrap();
+    let path = format!("/api/v1/challenges/{id}");
+
+    // A draft: everything, within the manager's own team.
+    let (status, res) =
+        api(app, patch.clone(), &o.manager, &path, json!({"name": "Ноябрьский рывок", "prize": "Кофе"})).await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["challenge"]["name"], "Ноябрьский рывок");
+    assert_eq!(res["challenge"]["participants"], json!(["r1", "r2"]), "absent fields stay");
+    let (status, res) = api(app, patch.clone(), &o.manager, &path, json!({"participants": ["r1", "r3"]})).await;
+    assert_eq!(status, 403, "r3 is not in the manager's team: {res}");
+    let (status, res) = api(app, patch.clone(), &o.manager, &path, json!({"name": "  "})).await;
+    assert_eq!(status, 400, "{res}");
+    assert!(res["message"].as_str().unwrap().contains("`name`"), "{res}");
+    let (status, _) = api(app, patch.clone(), &o.admin, &path, json!({"participants": ["r1", "r3"]})).await;
+    assert_eq!(status, 200, "an admin enters anyone");
+    let rep = app::db::users::create_token(&app.pool, "r1@example.com", "t").await.unwrap();
+    let (status, _) = api(app, patch.clone(), &rep, &path, json!({"name": "Mine"})).await;
+    assert_eq!(status, 403);
+
+    // The page's form: name and last day, in the organisation's time zone (UTC).
+    let boss = browser(app, "boss@example.com", PASSWORD).await;
+    let last_day = (now + chrono::Duration::days(10)).date_naive().to_string();
+    let id_text = id.to_string();
+    let (status, body) = call(
+        &boss,
+        app,
+        "edit_challenge",
+        &[
+            ("id", &id_text),
+            ("name", "Декабрь"),
+            ("last_day", &last_day),
+            ("prize", ""),
+            ("participants[_]", ""),
+            ("participants[r1]", "on"),
+            ("participants[r2]", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (name, ends, who): (String, chrono::DateTime<chrono::Utc>, Vec<String>) =
+        sqlx::query_as("SELECT name, ends_at, participants FROM challenges WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((name.as_str(), who), ("Декабрь", vec!["r1".to_string(), "r2".to_string()]));
+    assert_eq!(
+        ends.date_naive(),
+        (now + chrono::Duration::days(11)).date_naive(),
+        "ends at midnight after the last day"
+    );
+    assert_eq!(ends.time(), chrono::NaiveTime::MIN);
+
+    // Running: name, prize and a later end; participants stay; the end cannot move into the past.
+    let (status, _) = api(app, reqwest::Method::POST, &o.manager, &format!("{path}/launch"), json!({})).await;
+    assert_eq!(status, 200);
+    let (status, res) = api(app, patch.clone(), &o.manager, &path, json!({"participants": ["r1"]})).await;
+    assert_eq!(status, 400, "{res}");
+    assert!(res["message"].as_str().unwrap().contains("`participants`"), "{res}");
+    let (status, res) =
+        api(app, patch.clone(), &o.manager, &path, json!({"ends_at": (now - chrono::Duration::hours(1)).to_rfc3339()}))
+            .await;
+    assert_eq!(status, 400, "{res}");
+    assert!(res["message"].as_str().unwrap().contains("future"), "{res}");
+    let (status, res) =
+        api(app, patch.clone(), &o.manager, &path, json!({"name": "Финал", "prize": "Обед", "ends_at": at(3)})).await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!((res["challenge"]["name"].as_str(), res["challenge"]["prize"].as_str()), (Some("Финал"), Some("Обед")));
+
+    // Finished: read-only, in the API and on the page.
+    sqlx::query("UPDATE challenges SET ends_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app::db::challenges::finish_due(&app.pool).await.unwrap();
+    let (status, res) = api(app, patch, &o.manager, &path, json!({"name": "Ещё"})).await;
+    assert_eq!(status, 400, "{res}");
+    assert!(res["message"].as_str().unwrap().contains("read-only"), "{res}");
+    let (status, body) =
+        call(&boss, app, "edit_challenge", &[("id", &id_text), ("name", "Ещё"), ("last_day", &last_day)]).await;
+    assert_ne!(status, 200, "{body}");
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM challenges WHERE id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(name, "Финал");
+}
+
+#[tokio::test]
+async fn admins_create_and_change_teams_and_bad_input_names_the_field_and_stores_nothing() {
+    let o = org().await;
+    let app = &o.app;
+    let admin = browser(app, "admin@example.com", PASSWORD).await;
+    let boss: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'boss@example.com'").fetch_one(&app.pool).await.unwrap();
+    let save = |fields: [(&'static str, String); 5]| {
+        let admin = admin.clone();
+        async move {
+            let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            call(&admin, app, "save_team", &form).await
+        }
+    };
+    let team = |create: &str, id: &str, name: &str, region: &str, manager: &str| {
+        [
+            ("create", create.to_string()),
+            ("id", id.to_string()),
+            ("name", name.to_string()),
+            ("region", region.to_string()),
+            ("manager", manager.to_string()),
+        ]
+    };
+    let (status, body) = save(team("true", "t3", "Восток", "East", &boss)).await;
+    assert_eq!(status, 200, "{body}");
+    let row: (String, String, Option<String>) =
+        sqlx::query_as("SELECT name, region, manager_id FROM teams WHERE id = 't3'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(row, ("Восток".to_string(), "East".to_string(), Some(boss.clone())));
+    let boss_team: Option<String> =
+        sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(&boss).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(boss_team.as_deref(), Some("t3"), "the manager moves into the team they manage");
+
+    for (fields, field) in [
+        (team("true", "t1", "Again", "North", ""), "already exists"),
+        (team("true", "t 4", "Four", "North", ""), "`id`"),
+        (team("true", "t4", " ", "North", ""), "`name`"),
+        (team("true", "t4", "Four", "", ""), "`region`"),
+        (team("true", "t4", "Four", "North", "r1"), "`manager`"),
+        (team("false", "t9", "Nine", "North", ""), "no team"),
+    ] {
+        let (status, body) = save(fields).await;
+        assert_ne!(status, 200, "{body}");
+        assert!(body.contains(field), "{field}: {body}");
+    }
+    assert_eq!(app.count("teams").await, 3, "nothing half-stored");
+
+    let (status, body) = save(team("false", "t1", "Север-1", "North-West", "")).await;
+    assert_eq!(status, 200, "{body}");
+    let row: (String, String, Option<String>) =
+        sqlx::query_as("SELECT name, region, manager_id FROM teams WHERE id = 't1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(row, ("Север-1".to_string(), "North-West".to_string(), None));
+
+    for email in ["r1@example.com", "boss@example.com"] {
+        let c = browser(app, email, PASSWORD).await;
+        let (status, _) = call(
+            &c,
+            app,
+            "save_team",
+            &[("create", "true"), ("id", "t5"), ("name", "Five"), ("region", "North"), ("manager", "")],
+        )
+        .await;
+        assert_eq!(status, 403, "{email}");
+        let (status, _) = call(&c, app, "teams_view", &[]).await;
+        assert_eq!(status, 403, "{email}");
+    }
+    assert_eq!(app.count("teams").await, 3);
+}
+
+#[tokio::test]
+async fn a_displays_chime_is_off_by_default_and_managers_turn_it_on() {
+    let o = org().await;
+    let app = &o.app;
+    let boss: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'boss@example.com'").fetch_one(&app.pool).await.unwrap();
+    let (code, _) = app::db::displays::start_pairing(&app.pool).await.unwrap();
+    let new = app::db::displays::NewDisplay {
+        code,
+        name: "Open space".into(),
+        names: "full".into(),
+        rotate_seconds: 15,
+        scope: "org".into(),
+        sound: false,
+    };
+    let id = app::db::displays::pair(&app.pool, &boss, &new).await.unwrap().to_string();
+    let sound =
+        || async { sqlx::query_scalar::<_, bool>("SELECT sound FROM displays").fetch_one(&app.pool).await.unwrap() };
+    assert!(!sound().await);
+    let rep = browser(app, "r1@example.com", PASSWORD).await;
+    let (status, _) = call(&rep, app, "display_sound", &[("id", &id), ("sound", "true")]).await;
+    assert_eq!(status, 403);
+    assert!(!sound().await);
+    let manager = browser(app, "boss@example.com", PASSWORD).await;
+    let (status, body) = call(&manager, app, "display_sound", &[("id", &id), ("sound", "true")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(sound().await);
 }

@@ -1,0 +1,106 @@
+//! Teams: id, name, region and manager. A team's manager is also placed in
+//! the team, since a manager's rights follow their own team.
+
+use sqlx::PgPool;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub manager: Option<String>,
+    pub manager_name: Option<String>,
+    pub reps: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TeamError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+fn invalid(message: impl Into<String>) -> TeamError {
+    TeamError::Invalid(message.into())
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<Team>, sqlx::Error> {
+    let rows: Vec<(String, String, String, Option<String>, Option<String>, i64)> = sqlx::query_as(
+        "SELECT t.id, t.name, t.region, t.manager_id, m.name,
+                (SELECT count(*) FROM users r WHERE r.team_id = t.id AND r.role = 'rep' AND r.active)
+         FROM teams t LEFT JOIN users m ON m.id = t.manager_id ORDER BY t.region, t.name, t.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, region, manager, manager_name, reps)| Team { id, name, region, manager, manager_name, reps })
+        .collect())
+}
+
+/// Creates a team (`create`) or changes one's name, region and manager.
+pub async fn save(
+    pool: &PgPool,
+    create: bool,
+    id: &str,
+    name: &str,
+    region: &str,
+    manager: Option<&str>,
+) -> Result<(), TeamError> {
+    let (id, name, region) = (id.trim(), name.trim(), region.trim());
+    if id.is_empty() || id.chars().any(char::is_whitespace) {
+        return Err(invalid("`id`: a team id is one word without spaces, e.g. `t-north`"));
+    }
+    if name.is_empty() {
+        return Err(invalid("`name`: give the team a name"));
+    }
+    if region.is_empty() {
+        return Err(invalid("`region`: give the team a region"));
+    }
+    let manager = manager.map(str::trim).filter(|m| !m.is_empty());
+    if let Some(m) = manager {
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND active").bind(m).fetch_optional(pool).await?;
+        if role.as_deref() != Some("manager") {
+            return Err(invalid(format!("`manager`: `{m}` is not an active manager")));
+        }
+    }
+    let mut tx = pool.begin().await?;
+    let done = if create {
+        sqlx::query("INSERT INTO teams (id, name, region, manager_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+    } else {
+        sqlx::query("UPDATE teams SET name = $2, region = $3, manager_id = $4, updated_at = now() WHERE id = $1")
+    }
+    .bind(id)
+    .bind(name)
+    .bind(region)
+    .bind(manager)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Err(invalid(if create {
+            format!("`id`: a team `{id}` already exists")
+        } else {
+            format!("`id`: no team `{id}`")
+        }));
+    }
+    if let Some(m) = manager {
+        sqlx::query("UPDATE users SET team_id = $2, updated_at = now() WHERE id = $1")
+            .bind(m)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
+    Ok(())
+}
+
+/// The active managers, as (id, name), to choose a team's manager from.
+pub async fn managers(pool: &PgPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM users WHERE role = 'manager' AND active ORDER BY name, id")
+        .fetch_all(pool)
+        .await
+}

@@ -1,0 +1,139 @@
+//! `/teams` (admins): teams with their region and manager; create a team,
+//! rename it, move it to another region, change its manager.
+
+use crate::auth::CurrentUser;
+use crate::components::{loaded, TopBar};
+use crate::pages::choices::{options, Choice};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamRow {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub manager: String,
+    pub reps: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamsView {
+    pub me: CurrentUser,
+    pub rows: Vec<TeamRow>,
+    pub managers: Vec<Choice>,
+}
+
+#[cfg(feature = "ssr")]
+async fn admin() -> Result<CurrentUser, ServerFnError> {
+    let me = crate::auth::server::require_user().await?;
+    if me.role != crate::auth::Role::Admin {
+        return Err(crate::auth::server::forbidden("Only admins manage teams and regions.").await);
+    }
+    Ok(me)
+}
+
+#[server(prefix = "/api", endpoint = "teams_view")]
+pub async fn load_teams() -> Result<TeamsView, ServerFnError> {
+    let me = admin().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let rows = crate::db::teams::list(&pool)
+        .await
+        .map_err(ServerFnError::new)?
+        .into_iter()
+        .map(|t| TeamRow {
+            id: t.id,
+            name: t.name,
+            region: t.region,
+            manager: t.manager.unwrap_or_default(),
+            reps: t.reps,
+        })
+        .collect();
+    let mut managers = vec![Choice { value: String::new(), label: "—".into() }];
+    managers.extend(
+        crate::db::teams::managers(&pool)
+            .await
+            .map_err(ServerFnError::new)?
+            .into_iter()
+            .map(|(value, label)| Choice { value, label }),
+    );
+    Ok(TeamsView { me, rows, managers })
+}
+
+/// Creates a team (`create` = "true") or changes one.
+#[server(prefix = "/api", endpoint = "save_team")]
+pub async fn save_team(
+    create: bool,
+    id: String,
+    name: String,
+    region: String,
+    manager: Option<String>,
+) -> Result<(), ServerFnError> {
+    admin().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    crate::db::teams::save(&pool, create, &id, &name, &region, manager.as_deref()).await.map_err(ServerFnError::new)
+}
+
+#[component]
+pub fn Teams() -> impl IntoView {
+    let save = ServerAction::<SaveTeam>::new();
+    let data = Resource::new(move || save.version().get(), |_| load_teams());
+    loaded(data, move |view| view! { <TeamsPage view save/> })
+}
+
+#[component]
+fn TeamsPage(view: TeamsView, save: ServerAction<SaveTeam>) -> impl IntoView {
+    let TeamsView { me, rows, managers } = view;
+    let rows = rows
+        .into_iter()
+        .map(|t| {
+            let form = format!("team-{}", t.id);
+            let hidden_id = t.id.clone();
+            view! {
+                <tr data-team=t.id.clone()>
+                    <td>
+                        <ActionForm action=save attr:id=form.clone()>
+                            <input type="hidden" name="create" value="false"/>
+                            <input type="hidden" name="id" value=hidden_id/>
+                        </ActionForm>
+                        <code>{t.id.clone()}</code>
+                    </td>
+                    <td><input form=form.clone() name="name" required value=t.name aria-label="Название / Name"/></td>
+                    <td><input form=form.clone() name="region" required value=t.region aria-label="Регион / Region"/></td>
+                    <td>
+                        <select form=form.clone() name="manager" aria-label="Менеджер / Manager">
+                            {options(managers.clone(), &t.manager)}
+                        </select>
+                    </td>
+                    <td class="num">{t.reps}</td>
+                    <td><button type="submit" form=form class="link">"Сохранить / Save"</button></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let error = move || {
+        save.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+    };
+    view! {
+        <TopBar user=me/>
+        <main class="page">
+            <div class="heading"><h1>"Команды и регионы / Teams and regions"</h1></div>
+            {error}
+            <table class="board" data-testid="teams">
+                <thead><tr>
+                    <th>"Id"</th><th>"Название / Name"</th><th>"Регион / Region"</th>
+                    <th>"Менеджер / Manager"</th><th>"Продавцов / Reps"</th><th></th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <ActionForm action=save attr:class="card form" attr:data-testid="new-team">
+                <h2>"Новая команда / New team"</h2>
+                <input type="hidden" name="create" value="true"/>
+                <label>"Id (одно слово / one word)" <input name="id" required placeholder="t-north"/></label>
+                <label>"Название / Name" <input name="name" required/></label>
+                <label>"Регион / Region" <input name="region" required/></label>
+                <label>"Менеджер / Manager" <select name="manager">{options(managers, "")}</select></label>
+                <button type="submit">"Создать / Create"</button>
+            </ActionForm>
+        </main>
+    }
+}
