@@ -1,6 +1,7 @@
 //! Gathers the aggregates behind the KPIs with a handful of set-based queries:
 //! either for a whole scope, or per rep (for leaderboards) in one pass.
 
+use super::rollups;
 use crate::kpi::formulas::Aggregates;
 use crate::kpi::Scope;
 use chrono::{DateTime, Utc};
@@ -85,6 +86,66 @@ fn key(grouping: Grouping, owner: &str) -> String {
     }
 }
 
+/// Which groups of aggregates a computation reads; a leaderboard by one KPI
+/// reads only what that KPI's formula uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    pub deals: bool,
+    pub active_deals: bool,
+    pub distinct_customers: bool,
+    pub products: bool,
+    pub regions: bool,
+    pub leads: bool,
+    pub median: bool,
+    pub customers: bool,
+    pub activities: bool,
+    pub meetings: bool,
+    pub feedback: bool,
+}
+
+impl Needs {
+    pub const ALL: Needs = Needs {
+        deals: true,
+        active_deals: true,
+        distinct_customers: true,
+        products: true,
+        regions: true,
+        leads: true,
+        median: true,
+        customers: true,
+        activities: true,
+        meetings: true,
+        feedback: true,
+    };
+
+    /// What KPI `id`'s formula (`kpi::formulas::value`) reads.
+    pub fn of(id: &str) -> Needs {
+        let none = Needs::default();
+        match id {
+            "active_deals" => Needs { active_deals: true, ..none },
+            "avg_deal_size" | "win_rate" | "upsell_rate" | "won_lost_ratio" | "revenue" | "new_opportunities" => {
+                Needs { deals: true, ..none }
+            }
+            "revenue_per_customer" => Needs { deals: true, distinct_customers: true, ..none },
+            "revenue_by_product" => Needs { products: true, ..none },
+            "sales_by_region" => Needs { regions: true, ..none },
+            "cost_per_lead"
+            | "acquisition_cost"
+            | "qualified_lead_conversion"
+            | "customer_acquisition_rate"
+            | "lead_follow_up_rate" => Needs { leads: true, ..none },
+            "response_time" => Needs { median: true, ..none },
+            "cac" | "avg_customer_lifetime" | "retention_rate" => Needs { customers: true, ..none },
+            "customer_engagement" => Needs { customers: true, activities: true, ..none },
+            "touchpoints" => Needs { activities: true, ..none },
+            "meeting_acceptance_rate" => Needs { meetings: true, ..none },
+            "positive_feedback_rate" => Needs { feedback: true, ..none },
+            // Costs and competitor prices are read by `card` for the scopes that have them.
+            _ => none,
+        }
+    }
+}
+
 /// Aggregates per group key. Costs and competitor prices (team/org KPIs) are
 /// added by `add_costs` and `add_competitor_prices`.
 pub async fn gather(
@@ -93,28 +154,102 @@ pub async fn gather(
     window: Window,
     grouping: Grouping,
 ) -> Result<HashMap<String, Aggregates>, sqlx::Error> {
-    let (deals, products, regions, leads, customers, activities, meetings, feedback) = tokio::try_join!(
-        deal_rows(pool, owners, window, grouping),
-        breakdown_rows(pool, owners, window, grouping, "d.product_id", "d.product_id IS NOT NULL"),
-        breakdown_rows(
-            pool,
-            owners,
-            window,
-            grouping,
-            "coalesce(c.region, t.region)",
-            "coalesce(c.region, t.region) IS NOT NULL"
-        ),
-        lead_rows(pool, owners, window, grouping),
-        customer_rows(pool, owners, window, grouping),
-        activity_rows(pool, owners, window, grouping),
-        meeting_rows(pool, owners, window, grouping),
-        feedback_rows(pool, owners, window, grouping),
+    gather_only(pool, owners, window, grouping, Needs::ALL).await
+}
+
+type Sums = HashMap<String, Vec<Decimal>>;
+
+/// Sums of `table` over `span` when `wanted`, else nothing.
+async fn sums_if(
+    wanted: bool,
+    pool: &PgPool,
+    table: &'static rollups::Table,
+    owners: &Owners,
+    grouping: Grouping,
+    span: rollups::Span,
+    tz: chrono_tz::Tz,
+) -> Result<Sums, sqlx::Error> {
+    if !wanted {
+        return Ok(HashMap::new());
+    }
+    rollups::sums(pool, table, owners, grouping, span, tz).await
+}
+
+/// Runs `query` when `wanted`, else gives nothing.
+async fn rows_if<T, F>(wanted: bool, query: F) -> Result<Vec<T>, sqlx::Error>
+where
+    F: std::future::Future<Output = Result<Vec<T>, sqlx::Error>>,
+{
+    if wanted {
+        query.await
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+fn int(d: Decimal) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    d.to_i64().unwrap_or(0)
+}
+
+/// Aggregates per group key, gathering only what `needs` asks for: additive
+/// counts and sums from the day rollups, the rest (the median, distinct
+/// customers, breakdowns, whatever depends on `asof` as well as on P) from
+/// the records, restricted to the rows the window can touch.
+pub async fn gather_only(
+    pool: &PgPool,
+    owners: &Owners,
+    window: Window,
+    grouping: Grouping,
+    needs: Needs,
+) -> Result<HashMap<String, Aggregates>, sqlx::Error> {
+    use rollups::{measure, Span, CUSTOMERS, DEALS, FEEDBACK, LEADS};
+    let w = window;
+    let period = Span { from: Some(w.start), to: w.end };
+    let until_asof = Span { from: None, to: w.asof };
+    // Retention compares the customers of min(start, asof) with those still active at max(start, asof).
+    let (early, late) = (w.start.min(w.asof), w.start.max(w.asof));
+    let until_early = Span { from: None, to: early };
+    let (g, o, tz) = (grouping, owners, w.tz);
+    let (deals, deals_asof, leads, cust_period, cust_asof, cust_early, activities, meetings, feedback) = tokio::try_join!(
+        sums_if(needs.deals, pool, &DEALS, o, g, period, tz),
+        sums_if(needs.active_deals, pool, &DEALS, o, g, until_asof, tz),
+        sums_if(needs.leads, pool, &LEADS, o, g, period, tz),
+        sums_if(needs.customers, pool, &CUSTOMERS, o, g, period, tz),
+        sums_if(needs.customers, pool, &CUSTOMERS, o, g, until_asof, tz),
+        sums_if(needs.customers, pool, &CUSTOMERS, o, g, until_early, tz),
+        sums_if(needs.activities, pool, &rollups::ACTIVITIES, o, g, period, tz),
+        sums_if(needs.meetings, pool, &rollups::MEETINGS, o, g, period, tz),
+        sums_if(needs.feedback, pool, &FEEDBACK, o, g, period, tz),
     )?;
+    let (distinct, products, regions, lead_late, median, retained_late, unowned_feedback) = tokio::try_join!(
+        rows_if(needs.distinct_customers, distinct_customer_rows(pool, o, w, g)),
+        rows_if(needs.products, breakdown_rows(pool, o, w, g, "d.product_id", "d.product_id IS NOT NULL")),
+        rows_if(
+            needs.regions,
+            breakdown_rows(pool, o, w, g, "coalesce(c.region, t.region)", "coalesce(c.region, t.region) IS NOT NULL")
+        ),
+        rows_if(needs.leads, lead_late_rows(pool, o, w, g)),
+        rows_if(needs.median, median_rows(pool, o, w, g)),
+        rows_if(needs.customers, churned_late_rows(pool, o, g, early, late)),
+        rows_if(needs.feedback, unowned_feedback_rows(pool, o, w, g)),
+    )?;
+
     let mut groups: HashMap<String, Aggregates> = HashMap::new();
-    for (k, r) in deals {
-        let a = groups.entry(k).or_default();
-        (a.active_deals, a.won, a.won_sum, a.lost, a.won_upsell_or_cross, a.won_new) = (r.0, r.1, r.2, r.3, r.4, r.5);
-        (a.won_with_customer_sum, a.won_distinct_customers, a.deals_created) = (r.6, r.7, r.8);
+    for (k, v) in &deals {
+        let a = groups.entry(k.clone()).or_default();
+        let m = |name| measure(&DEALS, Some(v), name);
+        (a.won, a.won_sum, a.lost) = (int(m("won")), m("won_sum"), int(m("lost")));
+        (a.won_upsell_or_cross, a.won_new) = (int(m("won_upsell")), int(m("won_new")));
+        (a.won_with_customer_sum, a.deals_created) = (m("won_cust_sum"), int(m("created")));
+    }
+    for (k, v) in &deals_asof {
+        // Active at asof: created before it, less those that had closed (and been created) before it.
+        let m = |name| measure(&DEALS, Some(v), name);
+        groups.entry(k.clone()).or_default().active_deals = int(m("created") - m("ended"));
+    }
+    for (k, n) in distinct {
+        groups.entry(k).or_default().won_distinct_customers = n;
     }
     for (k, product, sum) in products {
         groups.entry(k).or_default().revenue_by_product.insert(product, sum);
@@ -122,56 +257,216 @@ pub async fn gather(
     for (k, region, sum) in regions {
         groups.entry(k).or_default().sales_by_region.insert(region, sum);
     }
-    for (k, r) in leads {
-        let a = groups.entry(k).or_default();
-        (a.leads_created, a.leads_created_converted, a.leads_qualified, a.leads_qualified_converted) =
-            (r.0, r.1, r.2, r.3);
-        (a.leads_converted, a.leads_converted_cost, a.leads_first_contacted) = (r.4, r.5, r.6);
-        (a.leads_first_contacted_followed_up, a.response_minutes_median) = (r.7, r.8);
+    for (k, v) in &leads {
+        let a = groups.entry(k.clone()).or_default();
+        let m = |name| int(measure(&LEADS, Some(v), name));
+        (a.leads_created, a.leads_created_converted) = (m("created"), m("created_conv"));
+        (a.leads_qualified, a.leads_qualified_converted) = (m("qualified"), m("qualified_conv"));
+        (a.leads_converted, a.leads_converted_cost) = (m("converted"), measure(&LEADS, Some(v), "converted_cost"));
+        (a.leads_first_contacted, a.leads_first_contacted_followed_up) = (m("contacted"), m("contacted_fu"));
     }
-    for (k, r) in customers {
+    // The rollup counts conversions and follow-ups at any time; take away those at or after asof.
+    for (k, created_late, qualified_late, followed_late) in lead_late {
         let a = groups.entry(k).or_default();
-        (a.customers_acquired, a.customers_active_at_asof, a.customers_lifetime_count) = (r.0, r.1, r.2);
-        a.customers_lifetime_days_sum = r.3.unwrap_or(0.0) / 86_400.0;
-        (a.customers_active_at_start, a.customers_retained) = (r.4, r.5);
+        a.leads_created_converted -= created_late;
+        a.leads_qualified_converted -= qualified_late;
+        a.leads_first_contacted_followed_up -= followed_late;
     }
-    for (k, touchpoints, with_customer) in activities {
-        let a = groups.entry(k).or_default();
-        (a.touchpoints, a.activities_with_customer) = (touchpoints, with_customer);
+    for (k, minutes) in median {
+        groups.entry(k).or_default().response_minutes_median = minutes;
     }
-    for (k, proposed, accepted) in meetings {
-        let a = groups.entry(k).or_default();
-        (a.meetings_proposed, a.meetings_accepted) = (proposed, accepted);
+    if needs.customers {
+        let asof_epoch = Decimal::from(w.asof.timestamp_micros()) / Decimal::from(1_000_000);
+        let keys: std::collections::BTreeSet<&String> =
+            cust_period.keys().chain(cust_asof.keys()).chain(cust_early.keys()).collect();
+        let late: HashMap<String, i64> = retained_late.into_iter().collect();
+        for k in keys {
+            let at_asof = |name| measure(&CUSTOMERS, cust_asof.get(k), name);
+            let at_early = |name| measure(&CUSTOMERS, cust_early.get(k), name);
+            let a = groups.entry(k.clone()).or_default();
+            a.customers_acquired = int(measure(&CUSTOMERS, cust_period.get(k), "acquired"));
+            let (acquired, ended) = (at_asof("acquired"), at_asof("ended"));
+            a.customers_active_at_asof = int(acquired - ended);
+            a.customers_lifetime_count = int(acquired);
+            // Churned before asof: their lifetime; the others: asof − acquired_at.
+            let seconds = at_asof("ended_life") + (acquired - ended) * asof_epoch
+                - (at_asof("acquired_epoch") - at_asof("ended_epoch"));
+            a.customers_lifetime_days_sum =
+                rust_decimal::prelude::ToPrimitive::to_f64(&seconds).unwrap_or(0.0) / 86_400.0;
+            // Active at start: acquired before it, less those churned (and acquired) before it.
+            let (before_start, ended_start) = if w.start <= w.asof {
+                let s = |name| measure(&CUSTOMERS, cust_early.get(k), name);
+                (s("acquired"), s("ended"))
+            } else {
+                (Decimal::ZERO, Decimal::ZERO)
+            };
+            a.customers_active_at_start = int(before_start - ended_start);
+            // Retained: acquired before min(start, asof), not churned before max(start, asof).
+            let churned_by_late = at_early("acquired_churned") - Decimal::from(*late.get(k).unwrap_or(&0));
+            a.customers_retained = int(at_early("acquired") - churned_by_late);
+        }
+        if w.start > w.asof {
+            // A period that has not begun: active at its start is counted up to its start.
+            let at_start = sums_if(true, pool, &CUSTOMERS, o, g, Span { from: None, to: w.start }, tz).await?;
+            for (k, v) in &at_start {
+                let m = |name| measure(&CUSTOMERS, Some(v), name);
+                groups.entry(k.clone()).or_default().customers_active_at_start = int(m("acquired") - m("ended"));
+            }
+        }
     }
-    for (k, all, positive, negative) in feedback {
+    for (k, v) in &activities {
+        let a = groups.entry(k.clone()).or_default();
+        let m = |name| int(measure(&rollups::ACTIVITIES, Some(v), name));
+        (a.touchpoints, a.activities_with_customer) = (m("touchpoints"), m("with_customer"));
+    }
+    for (k, v) in &meetings {
+        let a = groups.entry(k.clone()).or_default();
+        let m = |name| int(measure(&rollups::MEETINGS, Some(v), name));
+        (a.meetings_proposed, a.meetings_accepted) = (m("proposed"), m("accepted"));
+    }
+    for (k, v) in &feedback {
+        let a = groups.entry(k.clone()).or_default();
+        let m = |name| int(measure(&FEEDBACK, Some(v), name));
+        (a.feedback, a.feedback_positive, a.feedback_negative) = (m("total"), m("positive"), m("negative"));
+    }
+    for (k, all, positive, negative) in unowned_feedback {
         let a = groups.entry(k).or_default();
-        (a.feedback, a.feedback_positive, a.feedback_negative) = (all, positive, negative);
+        (a.feedback, a.feedback_positive, a.feedback_negative) =
+            (a.feedback + all, a.feedback_positive + positive, a.feedback_negative + negative);
     }
     Ok(groups)
 }
 
-type DealRow = (String, (i64, i64, Decimal, i64, i64, i64, Decimal, i64, i64));
+/// `$1` filters owners when the scope lists them; `$2`.. follow.
+fn owner_filter(owners: &Owners, column: &str) -> String {
+    match owners.0 {
+        Some(_) => format!("{column} = ANY($1)"),
+        None => "TRUE".into(),
+    }
+}
 
-async fn deal_rows(pool: &PgPool, owners: &Owners, w: Window, g: Grouping) -> Result<Vec<DealRow>, sqlx::Error> {
+fn bind_owners<'q, O>(
+    sql: &'q str,
+    owners: &'q Owners,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let query = sqlx::query_as(sql);
+    match &owners.0 {
+        Some(ids) => query.bind(ids),
+        None => query,
+    }
+}
+
+/// `$n` for the i-th (0-based) argument after the owners.
+fn arg(owners: &Owners, i: usize) -> String {
+    format!("${}", i + if owners.0.is_some() { 2 } else { 1 })
+}
+
+/// Distinct customers of the deals won in P.
+async fn distinct_customer_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let sql = format!(
-        "SELECT {k} AS k,
-           count(*) FILTER (WHERE created_at < $4 AND (status = 'open' OR closed_at >= $4)),
-           count(*) FILTER (WHERE won),
-           coalesce(sum(amount) FILTER (WHERE won), 0),
-           count(*) FILTER (WHERE status = 'lost' AND closed_at >= $2 AND closed_at < $3),
-           count(*) FILTER (WHERE won AND deal_type IN ('upsell', 'cross_sell')),
-           count(*) FILTER (WHERE won AND deal_type = 'new'),
-           coalesce(sum(amount) FILTER (WHERE won AND customer_id IS NOT NULL), 0),
-           count(DISTINCT customer_id) FILTER (WHERE won AND customer_id IS NOT NULL),
-           count(*) FILTER (WHERE created_at >= $2 AND created_at < $3)
-         FROM (SELECT *, status = 'won' AND closed_at >= $2 AND closed_at < $3 AS won FROM deals
-               WHERE $1::text[] IS NULL OR owner_id = ANY($1)) d
+        "SELECT {k}, count(DISTINCT customer_id) FROM deals
+         WHERE {o} AND status <> 'open' AND status = 'won' AND closed_at >= {s} AND closed_at < {e}
+           AND customer_id IS NOT NULL
          GROUP BY 1",
-        k = key(g, "owner_id")
+        k = key(g, "owner_id"),
+        o = owner_filter(owners, "owner_id"),
+        s = arg(owners, 0),
+        e = arg(owners, 1),
     );
-    let rows: Vec<(String, i64, i64, Decimal, i64, i64, i64, Decimal, i64, i64)> =
-        bind_window(&sql, owners, w).fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|r| (r.0, (r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))).collect())
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
+}
+
+/// Per group, leads counted by the rollup as converted or followed up whose
+/// conversion or follow-up is at or after asof: (created in P, qualified in P, first contacted in P).
+async fn lead_late_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
+    let (s, e, asof) = (arg(owners, 0), arg(owners, 1), arg(owners, 2));
+    let sql = format!(
+        "SELECT {k},
+           count(*) FILTER (WHERE created_at >= {s} AND created_at < {e} AND converted_at >= {asof}),
+           count(*) FILTER (WHERE qualified_at >= {s} AND qualified_at < {e} AND converted_at >= {asof}),
+           count(*) FILTER (WHERE first_contact_at >= {s} AND first_contact_at < {e} AND followed_up_at >= {asof})
+         FROM leads
+         WHERE {o} AND (converted_at >= {asof} OR followed_up_at >= {asof})
+         GROUP BY 1",
+        k = key(g, "owner_id"),
+        o = owner_filter(owners, "owner_id"),
+    );
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).bind(w.asof).fetch_all(pool).await
+}
+
+/// The median minutes from creation to first contact (before asof) of the leads created in P.
+async fn median_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+) -> Result<Vec<(String, Option<f64>)>, sqlx::Error> {
+    let (s, e, asof) = (arg(owners, 0), arg(owners, 1), arg(owners, 2));
+    let sql = format!(
+        "SELECT {k},
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_contact_at - created_at)::float8 / 60)
+         FROM leads
+         WHERE {o} AND created_at >= {s} AND created_at < {e} AND first_contact_at < {asof}
+         GROUP BY 1",
+        k = key(g, "owner_id"),
+        o = owner_filter(owners, "owner_id"),
+    );
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).bind(w.asof).fetch_all(pool).await
+}
+
+/// Customers acquired before `early` who churned at or after `late` (the rollup counts every churn).
+async fn churned_late_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    g: Grouping,
+    early: DateTime<Utc>,
+    late: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {k}, count(*) FROM customers
+         WHERE {o} AND churned_at IS NOT NULL AND churned_at >= {late} AND acquired_at < {early}
+         GROUP BY 1",
+        k = key(g, "owner_id"),
+        o = owner_filter(owners, "owner_id"),
+        early = arg(owners, 0),
+        late = arg(owners, 1),
+    );
+    bind_owners(&sql, owners).bind(early).bind(late).fetch_all(pool).await
+}
+
+/// Feedback in P that names no owner: it belongs to its customer's owner (the
+/// rollup holds only feedback that names its owner).
+async fn unowned_feedback_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {k}, count(*), count(*) FILTER (WHERE f.sentiment = 'positive'),
+                count(*) FILTER (WHERE f.sentiment = 'negative')
+         FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id
+         WHERE f.owner_id IS NULL AND {o} AND f.at >= {s} AND f.at < {e}
+         GROUP BY 1",
+        k = key(g, "c.owner_id"),
+        o = owner_filter(owners, "c.owner_id"),
+        s = arg(owners, 0),
+        e = arg(owners, 1),
+    );
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
 }
 
 /// Won revenue in P per (group, label) where label is a product id or a region.
@@ -189,125 +484,15 @@ async fn breakdown_rows(
          LEFT JOIN customers c ON c.id = d.customer_id
          LEFT JOIN users u ON u.id = d.owner_id
          LEFT JOIN teams t ON t.id = u.team_id
-         WHERE ($1::text[] IS NULL OR d.owner_id = ANY($1))
-           AND d.status = 'won' AND d.closed_at >= $2 AND d.closed_at < $3 AND {has_label} AND $4 = $4
+         WHERE {o} AND d.status <> 'open' AND d.status = 'won' AND d.closed_at >= {s} AND d.closed_at < {e}
+           AND {has_label}
          GROUP BY 1, 2",
-        k = key(g, "d.owner_id")
+        k = key(g, "d.owner_id"),
+        o = owner_filter(owners, "d.owner_id"),
+        s = arg(owners, 0),
+        e = arg(owners, 1),
     );
-    sqlx::query_as(&sql).bind(&owners.0).bind(w.start).bind(w.end).bind(w.asof).fetch_all(pool).await
-}
-
-type LeadRow = (String, (i64, i64, i64, i64, i64, Decimal, i64, i64, Option<f64>));
-
-async fn lead_rows(pool: &PgPool, owners: &Owners, w: Window, g: Grouping) -> Result<Vec<LeadRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {k},
-           count(*) FILTER (WHERE created),
-           count(*) FILTER (WHERE created AND converted_at < $4),
-           count(*) FILTER (WHERE qualified_at >= $2 AND qualified_at < $3),
-           count(*) FILTER (WHERE qualified_at >= $2 AND qualified_at < $3 AND converted_at < $4),
-           count(*) FILTER (WHERE converted_at >= $2 AND converted_at < $3),
-           coalesce(sum(cost) FILTER (WHERE converted_at >= $2 AND converted_at < $3), 0),
-           count(*) FILTER (WHERE first_contact_at >= $2 AND first_contact_at < $3),
-           count(*) FILTER (WHERE first_contact_at >= $2 AND first_contact_at < $3 AND followed_up_at < $4),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_contact_at - created_at)::float8 / 60)
-             FILTER (WHERE created AND first_contact_at < $4)
-         FROM (SELECT *, created_at >= $2 AND created_at < $3 AS created FROM leads
-               WHERE $1::text[] IS NULL OR owner_id = ANY($1)) l
-         GROUP BY 1",
-        k = key(g, "owner_id")
-    );
-    let rows: Vec<(String, i64, i64, i64, i64, i64, Decimal, i64, i64, Option<f64>)> =
-        bind_window(&sql, owners, w).fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|r| (r.0, (r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))).collect())
-}
-
-type CustomerRow = (String, (i64, i64, i64, Option<f64>, i64, i64));
-
-async fn customer_rows(
-    pool: &PgPool,
-    owners: &Owners,
-    w: Window,
-    g: Grouping,
-) -> Result<Vec<CustomerRow>, sqlx::Error> {
-    // Active at t: acquired_at < t and (churned_at absent or churned_at >= t).
-    let sql = format!(
-        "SELECT {k},
-           count(*) FILTER (WHERE acquired_at >= $2 AND acquired_at < $3),
-           count(*) FILTER (WHERE acquired_at < $4 AND (churned_at IS NULL OR churned_at >= $4)),
-           count(*) FILTER (WHERE acquired_at < $4),
-           sum(extract(epoch FROM least(coalesce(churned_at, $4), $4) - acquired_at)::float8) FILTER (WHERE acquired_at < $4),
-           count(*) FILTER (WHERE acquired_at < $2 AND (churned_at IS NULL OR churned_at >= $2)),
-           count(*) FILTER (WHERE acquired_at < $2 AND (churned_at IS NULL OR churned_at >= $2)
-                              AND acquired_at < $4 AND (churned_at IS NULL OR churned_at >= $4))
-         FROM customers WHERE $1::text[] IS NULL OR owner_id = ANY($1)
-         GROUP BY 1",
-        k = key(g, "owner_id")
-    );
-    let rows: Vec<(String, i64, i64, i64, Option<f64>, i64, i64)> =
-        bind_window(&sql, owners, w).fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|r| (r.0, (r.1, r.2, r.3, r.4, r.5, r.6))).collect())
-}
-
-async fn activity_rows(
-    pool: &PgPool,
-    owners: &Owners,
-    w: Window,
-    g: Grouping,
-) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {k}, count(*), count(*) FILTER (WHERE customer_id IS NOT NULL)
-         FROM activities WHERE ($1::text[] IS NULL OR owner_id = ANY($1)) AND at >= $2 AND at < $3 AND $4 = $4
-         GROUP BY 1",
-        k = key(g, "owner_id")
-    );
-    bind_window(&sql, owners, w).fetch_all(pool).await
-}
-
-async fn meeting_rows(
-    pool: &PgPool,
-    owners: &Owners,
-    w: Window,
-    g: Grouping,
-) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {k}, count(*), count(*) FILTER (WHERE outcome = 'accepted')
-         FROM meeting_requests
-         WHERE ($1::text[] IS NULL OR owner_id = ANY($1)) AND proposed_at >= $2 AND proposed_at < $3 AND $4 = $4
-         GROUP BY 1",
-        k = key(g, "owner_id")
-    );
-    bind_window(&sql, owners, w).fetch_all(pool).await
-}
-
-async fn feedback_rows(
-    pool: &PgPool,
-    owners: &Owners,
-    w: Window,
-    g: Grouping,
-) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
-    // A feedback with no owner belongs to its customer's owner.
-    let owner = "coalesce(f.owner_id, c.owner_id)";
-    let sql = format!(
-        "SELECT {k}, count(*), count(*) FILTER (WHERE f.sentiment = 'positive'),
-                count(*) FILTER (WHERE f.sentiment = 'negative')
-         FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id
-         WHERE ($1::text[] IS NULL OR {owner} = ANY($1)) AND f.at >= $2 AND f.at < $3 AND $4 = $4
-         GROUP BY 1",
-        k = key(g, owner)
-    );
-    bind_window(&sql, owners, w).fetch_all(pool).await
-}
-
-fn bind_window<'q, O>(
-    sql: &'q str,
-    owners: &'q Owners,
-    w: Window,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
-where
-    O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
-{
-    sqlx::query_as(sql).bind(&owners.0).bind(w.start).bind(w.end).bind(w.asof)
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
 }
 
 /// Costs dated in P (a date is in P when its local midnight is), of one team or of the whole organisation.
@@ -423,7 +608,7 @@ pub async fn leaderboard(
 ) -> Result<Vec<RankedRep>, KpiError> {
     let reps = reps_of(pool, scope).await?;
     let owners = Owners(Some(reps.iter().map(|(id, _, _)| id.clone()).collect()));
-    let groups = gather(pool, &owners, window, Grouping::PerOwner).await?;
+    let groups = gather_only(pool, &owners, window, Grouping::PerOwner, Needs::of(kpi.id)).await?;
     let empty = Aggregates::default();
     let teams: HashMap<String, Option<String>> = reps.iter().map(|(id, _, team)| (id.clone(), team.clone())).collect();
     let values: Vec<(String, String, Option<f64>)> = reps

@@ -10,6 +10,7 @@ pub mod insights;
 pub mod kpis;
 pub mod points;
 pub mod records;
+pub mod rollups;
 pub mod settings;
 pub mod targets;
 pub mod teams;

@@ -294,3 +294,44 @@ async fn ranking_by_attainment_levels_large_and_small_targets() {
             .await;
     assert_eq!(status, 400);
 }
+
+/// A custom range that starts and ends inside days: whole days come from the
+/// rollups, the partial ones from the records; asof is the range's end.
+#[tokio::test]
+async fn a_range_with_partial_days_matches_the_hand_worked_values_and_follows_a_changed_deal() {
+    let (app, token) = setup().await;
+    let range = "/api/v1/kpis?scope=org&from=2026-10-04T12:00:00Z&to=2026-10-21T09:00:00Z";
+    let read = |body: Value| -> std::collections::HashMap<String, Value> {
+        body["kpis"].as_array().unwrap().iter().map(|k| (k["id"].as_str().unwrap().to_string(), k.clone())).collect()
+    };
+    let (status, body) = get(&app, &token, range).await;
+    assert_eq!(status, 200, "{body}");
+    let k = read(body);
+    close(&k, "revenue", 1650.1); // d1 (Oct 5), d6 (Oct 14), d9 (Oct 21 07:00Z, in the partial last day)
+    close(&k, "win_rate", 75.0); // lost: d3 only (d8 is Oct 3)
+    close(&k, "new_opportunities", 1.0); // d9; d7 was created Oct 4 00:00, before the range
+    close(&k, "active_deals", 2.0); // d2 and d7 still open at Oct 21 09:00
+    close(&k, "touchpoints", 3.0); // a1 a2 a3
+    close(&k, "meeting_acceptance_rate", 0.0); // mr3 pending; mr2 (Oct 4 00:00) is before the range
+    close(&k, "positive_feedback_rate", 50.0); // f1 + f3 of f1..f4, f2 belongs to c3's owner
+    close(&k, "response_time", 50.0); // l2 90 min, l3 10 min; l4's first contact is after asof
+    close(&k, "customer_acquisition_rate", 100.0 / 3.0); // l4 of l2 l3 l4 (l3 converts after asof)
+    close(&k, "lead_follow_up_rate", 0.0); // l2 never, l3 after asof
+    close(&k, "qualified_lead_conversion", 0.0); // l2
+    close(&k, "retention_rate", 50.0); // c1 c3 active at start; c3 churned Oct 15
+    close(&k, "avg_customer_lifetime", 138.125 / 4.0); // c1 50.375, c2 11.375, c3 75, c4 1.375 days
+    close(&k, "customer_engagement", 2.0 / 3.0); // a1 a3 / c1 c2 c4
+
+    // d6 (won Oct 14, a whole day in the rollup) re-sent as lost: the rollup follows the change.
+    let d6 = json!([{"kind": "deal", "id": "d6", "owner": "r2", "amount": 400.0, "status": "lost",
+        "created_at": "2026-10-03T00:00:00Z", "closed_at": "2026-10-14T00:00:00Z", "product": "p1", "customer": "c3"}]);
+    let (status, body) = app.post_records(&token, &d6).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = get(&app, &token, range).await;
+    let k = read(body);
+    close(&k, "revenue", 1250.1);
+    close(&k, "win_rate", 50.0); // d1 d9 won, d3 d6 lost
+    let r2 = card(&app, &token, "rep:r2").await;
+    close(&r2, "revenue", 0.0);
+    close(&r2, "won_lost_ratio", 0.0); // d6 lost, nothing won in October
+}

@@ -1,0 +1,230 @@
+//! Sums over the per-owner, per-day rollups (`kpi_<table>_day`, see the
+//! rollups migration), exact for any span of instants: whole local days come
+//! from the rollup, the partial days at either end from the records through
+//! the same facts function the rollup is built with.
+
+use super::kpis::{Grouping, Owners};
+use crate::period::local_midnight;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use sqlx::{PgPool, Row};
+use std::collections::HashMap;
+
+/// A record table with a rollup: its name, the rollup's measure columns (in
+/// table order) and the record timestamps its facts are counted at.
+pub struct Table {
+    pub name: &'static str,
+    pub measures: &'static [&'static str],
+    pub instants: &'static [&'static str],
+}
+
+pub const DEALS: Table = Table {
+    name: "deals",
+    measures: &["created", "ended", "won", "won_sum", "lost", "won_upsell", "won_new", "won_cust_sum"],
+    instants: &["created_at", "closed_at"],
+};
+pub const LEADS: Table = Table {
+    name: "leads",
+    measures: &[
+        "created",
+        "created_conv",
+        "qualified",
+        "qualified_conv",
+        "converted",
+        "converted_cost",
+        "contacted",
+        "contacted_fu",
+    ],
+    instants: &["created_at", "qualified_at", "converted_at", "first_contact_at"],
+};
+pub const CUSTOMERS: Table = Table {
+    name: "customers",
+    measures: &["acquired", "acquired_epoch", "acquired_churned", "ended", "ended_epoch", "ended_life"],
+    instants: &["acquired_at", "churned_at"],
+};
+pub const ACTIVITIES: Table =
+    Table { name: "activities", measures: &["touchpoints", "with_customer"], instants: &["at"] };
+pub const MEETINGS: Table =
+    Table { name: "meeting_requests", measures: &["proposed", "accepted"], instants: &["proposed_at"] };
+pub const FEEDBACK: Table = Table { name: "feedback", measures: &["total", "positive", "negative"], instants: &["at"] };
+
+/// Instants `[from, to)`; `from = None` reaches back to the first record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    pub from: Option<DateTime<Utc>>,
+    pub to: DateTime<Utc>,
+}
+
+/// A span cut into whole local days `[first, end)` and the raw instants left at either end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    pub days: Option<(Option<NaiveDate>, NaiveDate)>,
+    pub raw: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+pub fn split(span: Span, tz: Tz) -> Split {
+    if let Some(from) = span.from {
+        if from >= span.to {
+            return Split { days: None, raw: vec![] };
+        }
+    }
+    let end_day = span.to.with_timezone(&tz).date_naive();
+    let end_start = local_midnight(end_day, tz);
+    let first_day = span.from.map(|from| {
+        let day = from.with_timezone(&tz).date_naive();
+        if local_midnight(day, tz) == from {
+            day
+        } else {
+            day.succ_opt().expect("a representable day")
+        }
+    });
+    match (span.from, first_day) {
+        (Some(from), Some(first)) if first >= end_day => Split { days: None, raw: vec![(from, span.to)] },
+        _ => {
+            let mut raw = Vec::new();
+            if let (Some(from), Some(first)) = (span.from, first_day) {
+                let first_start = local_midnight(first, tz);
+                if from < first_start {
+                    raw.push((from, first_start));
+                }
+            }
+            if end_start < span.to {
+                raw.push((end_start, span.to));
+            }
+            Split { days: Some((first_day, end_day)), raw }
+        }
+    }
+}
+
+/// The measures of `table` summed over `span`, per group key ("" for the whole scope).
+pub async fn sums(
+    pool: &PgPool,
+    table: &Table,
+    owners: &Owners,
+    grouping: Grouping,
+    span: Span,
+    tz: Tz,
+) -> Result<HashMap<String, Vec<Decimal>>, sqlx::Error> {
+    let cut = split(span, tz);
+    let per_owner = grouping == Grouping::PerOwner;
+    // Whose rows: the organisation row, every owner's rows, or the listed owners' rows ($1).
+    let (rollup_owner, raw_owner) = match (&owners.0, per_owner) {
+        (None, false) => ("r.owner_id = ''", "TRUE"),
+        (None, true) => ("r.owner_id <> ''", "TRUE"),
+        (Some(_), _) => ("r.owner_id = ANY($1)", "f.owner_id = ANY($1)"),
+    };
+    let (rollup_key, raw_key) = if per_owner { ("r.owner_id", "f.owner_id") } else { ("''::text", "''::text") };
+    let columns = |prefix: &str| table.measures.iter().map(|m| format!("{prefix}.{m}")).collect::<Vec<_>>().join(", ");
+    let mut parts = Vec::new();
+    if let Some((first, end)) = cut.days {
+        let first = first.map(|d| format!(" AND r.day >= '{d}'")).unwrap_or_default();
+        parts.push(format!(
+            "SELECT {rollup_key} AS k, {cols} FROM kpi_{t}_day r WHERE {rollup_owner}{first} AND r.day < '{end}'",
+            cols = columns("r"),
+            t = table.name,
+        ));
+    }
+    // Raw intervals are bound in pairs after the owners.
+    let base = if owners.0.is_some() { 2 } else { 1 };
+    let mut instants = Vec::new();
+    for (i, _) in cut.raw.iter().enumerate() {
+        let (a, b) = (base + 2 * i, base + 1 + 2 * i);
+        let near = table.instants.iter().map(|c| format!("(t.{c} >= ${a} AND t.{c} < ${b})")).collect::<Vec<_>>();
+        parts.push(format!(
+            "SELECT {raw_key} AS k, {cols} FROM {t} t, LATERAL kpi_facts_{t}(t) f
+             WHERE {raw_owner} AND ({near}) AND f.at >= ${a} AND f.at < ${b}",
+            cols = columns("f"),
+            t = table.name,
+            near = near.join(" OR "),
+        ));
+        instants.push(cut.raw[i]);
+    }
+    if parts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT k, {sums} FROM ({union}) x GROUP BY k",
+        sums = table.measures.iter().map(|m| format!("sum({m})::numeric")).collect::<Vec<_>>().join(", "),
+        union = parts.join(" UNION ALL "),
+    );
+    let mut query = sqlx::query(&sql);
+    if let Some(ids) = &owners.0 {
+        query = query.bind(ids);
+    }
+    for (a, b) in instants {
+        query = query.bind(a).bind(b);
+    }
+    let mut out = HashMap::new();
+    for row in query.fetch_all(pool).await? {
+        let key: String = row.try_get(0)?;
+        let values = (1..=table.measures.len()).map(|i| row.try_get::<Decimal, _>(i)).collect::<Result<Vec<_>, _>>()?;
+        out.insert(key, values);
+    }
+    Ok(out)
+}
+
+/// A measure of `sums` by name (0 when the group has no rows).
+pub fn measure(table: &Table, values: Option<&Vec<Decimal>>, name: &str) -> Decimal {
+    let i = table.measures.iter().position(|m| *m == name).expect("a measure of the table");
+    values.map(|v| v[i]).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_calendar_month_is_whole_days_only() {
+        let moscow: Tz = "Europe/Moscow".parse().unwrap();
+        // November 2026 in Moscow (+03:00) starts 2026-10-31T21:00Z.
+        let cut = split(Span { from: Some(utc(2026, 10, 31, 21, 0)), to: utc(2026, 11, 30, 21, 0) }, moscow);
+        assert_eq!(cut, Split { days: Some((Some(day(2026, 11, 1)), day(2026, 12, 1))), raw: vec![] });
+    }
+
+    #[test]
+    fn partial_days_at_either_end_are_read_raw() {
+        let cut = split(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 27, 15, 30) }, Tz::UTC);
+        assert_eq!(
+            cut,
+            Split {
+                days: Some((Some(day(2026, 11, 4)), day(2026, 11, 27))),
+                raw: vec![
+                    (utc(2026, 11, 3, 10, 0), utc(2026, 11, 4, 0, 0)),
+                    (utc(2026, 11, 27, 0, 0), utc(2026, 11, 27, 15, 30))
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn everything_before_an_instant_is_all_days_before_its_day_plus_that_day_so_far() {
+        let cut = split(Span { from: None, to: utc(2026, 11, 27, 15, 30) }, Tz::UTC);
+        assert_eq!(
+            cut,
+            Split {
+                days: Some((None, day(2026, 11, 27))),
+                raw: vec![(utc(2026, 11, 27, 0, 0), utc(2026, 11, 27, 15, 30))]
+            }
+        );
+    }
+
+    #[test]
+    fn a_span_inside_one_day_or_empty_is_raw_or_nothing() {
+        let inside = split(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 3, 12, 0) }, Tz::UTC);
+        assert_eq!(inside, Split { days: None, raw: vec![(utc(2026, 11, 3, 10, 0), utc(2026, 11, 3, 12, 0))] });
+        let to_midnight = split(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 4, 0, 0) }, Tz::UTC);
+        assert_eq!(to_midnight, Split { days: None, raw: vec![(utc(2026, 11, 3, 10, 0), utc(2026, 11, 4, 0, 0))] });
+        let empty = split(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 3, 10, 0) }, Tz::UTC);
+        assert_eq!(empty, Split { days: None, raw: vec![] });
+    }
+}
