@@ -1,0 +1,162 @@
+import { test, expect, Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+
+const ADMIN = { email: "admin@demo.kpi-arena.local", password: "demo-arena" };
+const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
+const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
+
+async function signIn(page: Page, who: { email: string; password: string }, next: string) {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Пароль / Password").fill(who.password);
+  await page.getByRole("button", { name: "Войти / Sign in" }).click();
+  await expect(page).toHaveURL(new RegExp(next.replace("?", "\\?") + "$"));
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+/** "1 234" (narrow no-break spaces, a minus sign or a plus) → 1234. */
+function parsePoints(text: string): number {
+  return Number(text.replace(/[\s\u202F\u00A0+]/g, "").replace("−", "-"));
+}
+
+/** Opens a challenge card's edit form (a re-rendered card may keep it open). */
+async function openEdit(card: ReturnType<Page["locator"]>) {
+  const details = card.locator("details.edit");
+  if (!(await details.evaluate((d) => (d as HTMLDetailsElement).open))) await details.locator("summary").click();
+  return card.getByTestId("edit-challenge");
+}
+
+async function axe(page: Page) {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const problems = result.violations.map(
+    (v) => `${page.url()}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`,
+  );
+  expect(problems, problems.join("\n")).toEqual([]);
+}
+
+test("an admin invites a user; the one-time link lets them set a password and sign in", async ({ page, browser }) => {
+  await signIn(page, ADMIN, "/users");
+  await axe(page);
+  const email = `invited-${Date.now()}@example.com`;
+  const form = page.getByTestId("invite-user");
+  await form.getByLabel("Имя / Name").fill("Ирина Новикова");
+  await form.getByLabel("Почта / Email").fill(email);
+  await form.getByLabel("Роль / Role").selectOption("rep");
+  await form.getByRole("button", { name: "Пригласить / Invite" }).click();
+  const link = (await page.getByTestId("invite-link").innerText()).trim();
+  expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/invite\/[0-9a-f]{48}$/);
+  await expect(page.locator(`tr[data-user="${email}"]`)).toContainText("Приглашён / Invited");
+  await page.screenshot({ path: "artifacts/users-desktop.png", fullPage: true });
+
+  const invitee = await (await browser.newContext()).newPage();
+  await invitee.goto(link);
+  await expect(invitee.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await expect(invitee.getByText("Ирина Новикова", { exact: false })).toBeVisible();
+  await axe(invitee);
+  await invitee.getByLabel("Пароль / Password").fill("irinas secret");
+  await invitee.getByLabel("Ещё раз / Repeat").fill("irinas secret");
+  await invitee.getByRole("button", { name: "Сохранить и войти / Save and sign in" }).click();
+  await expect(invitee.getByTestId("who")).toContainText("Ирина Новикова");
+
+  // The link works once; the password works from now on.
+  await invitee.goto(link);
+  await expect(invitee.getByText("unknown, used or expired")).toBeVisible();
+  const again = await (await browser.newContext()).newPage();
+  await signIn(again, { email, password: "irinas secret" }, "/leaderboard");
+  await expect(again.getByTestId("who")).toContainText("Ирина Новикова");
+
+  // Deactivated, they cannot sign in.
+  await page.reload();
+  await page.locator(`tr[data-user="${email}"]`).getByRole("button", { name: "Отключить / Deactivate" }).click();
+  await expect(page.locator(`tr.inactive[data-user="${email}"]`)).toHaveCount(1);
+  const locked = await (await browser.newContext()).newPage();
+  await locked.goto("/login?next=%2Fleaderboard");
+  await locked.getByLabel("Email").fill(email);
+  await locked.getByLabel("Пароль / Password").fill("irinas secret");
+  await locked.getByRole("button", { name: "Войти / Sign in" }).click();
+  await expect(locked.getByText("Wrong email or password.")).toBeVisible();
+});
+
+test("a rep logs a won deal in the form and their points rise", async ({ page }) => {
+  await signIn(page, REP, "/points");
+  const before = parsePoints(await page.getByTestId("points-total").innerText());
+  await page.goto("/deals/new");
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await axe(page);
+  const form = page.getByTestId("new-deal");
+  // Reps may log only their own deals: the owner list offers only them.
+  await expect(form.getByLabel("Чья / Owner").locator("option")).toHaveCount(1);
+  await form.getByLabel("Сумма / Amount").fill("-5");
+  await form.getByRole("button", { name: "Записать / Log" }).click();
+  await expect(page.getByRole("alert")).toContainText("`amount`");
+  await form.getByLabel("Сумма / Amount").fill("1000000");
+  await form.getByRole("button", { name: "Записать / Log" }).click();
+  await expect(page.getByTestId("deal-saved")).toBeVisible();
+  await page.goto("/points");
+  const after = parsePoints(await page.getByTestId("points-total").innerText());
+  // 1 per whole 10 000 of revenue is 100 points, whatever the daily cap on won deals left.
+  expect(after - before).toBeGreaterThanOrEqual(100);
+});
+
+test("a manager edits a challenge: everything as a draft, name and prize once it runs", async ({ page }) => {
+  await signIn(page, MANAGER, "/challenges");
+  const form = page.getByTestId("new-challenge");
+  const name = `Правка ${Date.now()}`;
+  await form.getByLabel("Название / Name").fill(name);
+  await form.getByLabel("Вид / Kind").selectOption("top_n");
+  await form.getByLabel("По чему / On").selectOption("points");
+  await form.locator('input[name="participants[u-rep]"]').check();
+  await form.locator('input[name="participants[u-rep-02]"]').check();
+  await form.getByRole("button", { name: "Создать / Create" }).click();
+  let card = page.locator("article.challenge", { hasText: name });
+  await expect(card).toHaveClass(/draft/);
+  await expect(card.locator("tbody tr")).toHaveCount(2);
+
+  const edit = await openEdit(card);
+  await edit.getByLabel("Название / Name").fill(`${name} (2)`);
+  await edit.getByLabel("Приз / Prize").fill("Кофе");
+  await edit.locator('input[name="participants[u-rep-03]"]').check();
+  await edit.getByRole("button", { name: "Сохранить / Save" }).click();
+  card = page.locator("article.challenge", { hasText: `${name} (2)` });
+  await expect(card.locator("tbody tr")).toHaveCount(3);
+  await expect(card).toContainText("Приз / Prize: Кофе");
+
+  await card.getByRole("button", { name: "Запустить / Launch" }).click();
+  await expect(card).toHaveClass(/live/);
+  const running = await openEdit(card);
+  await expect(running.locator('input[type="checkbox"]')).toHaveCount(0);
+  await running.getByLabel("Приз / Prize").fill("Ужин");
+  await card.getByRole("button", { name: "Сохранить / Save" }).click();
+  await expect(page.locator("article.challenge", { hasText: `${name} (2)` })).toContainText("Приз / Prize: Ужин");
+});
+
+test("error pages: 404 for an unknown page, 403 for a page the role may not open", async ({ page }) => {
+  const missing = await page.goto("/no-such-page");
+  expect(missing?.status()).toBe(404);
+  await expect(page.getByText("Такой страницы нет. / This page does not exist.")).toBeVisible();
+  await expect(page.getByRole("link", { name: "← На главную / Home" })).toHaveAttribute("href", "/");
+
+  await signIn(page, REP, "/leaderboard");
+  const refused = await page.goto("/users");
+  expect(refused?.status()).toBe(403);
+  await expect(page.getByTestId("forbidden")).toContainText("Only admins manage users.");
+  await expect(page.getByRole("link", { name: "← На главную / Home" })).toBeVisible();
+  await axe(page);
+});
+
+test("admins see and change teams", async ({ page }) => {
+  await signIn(page, ADMIN, "/teams");
+  await axe(page);
+  const id = `t-e2e-${Date.now()}`;
+  const form = page.getByTestId("new-team");
+  await form.getByLabel("Id (одно слово / one word)").fill(id);
+  await form.getByLabel("Название / Name").fill("Сибирь");
+  await form.getByLabel("Регион / Region").fill("Siberia");
+  await form.getByRole("button", { name: "Создать / Create" }).click();
+  const row = page.locator(`tr[data-team="${id}"]`);
+  await expect(row).toHaveCount(1);
+  await row.getByLabel("Регион / Region").fill("Far East");
+  await row.getByRole("button", { name: "Сохранить / Save" }).click();
+  await page.reload();
+  await expect(page.locator(`tr[data-team="${id}"]`).getByLabel("Регион / Region")).toHaveValue("Far East");
+});
