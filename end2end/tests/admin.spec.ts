@@ -160,3 +160,41 @@ test("admins see and change teams", async ({ page }) => {
   await page.reload();
   await expect(page.locator(`tr[data-team="${id}"]`).getByLabel("Регион / Region")).toHaveValue("Far East");
 });
+
+test("a TV with the chime on plays it at each won-deal celebration; turned off, it stays silent", async ({ page, browser }) => {
+  await signIn(page, MANAGER, "/displays");
+  const tv = await (await browser.newContext()).newPage();
+  await tv.goto("/tv");
+  const code = (await tv.getByTestId("tv-code").innerText()).trim();
+  const name = `TV chime ${Date.now()}`;
+  const form = page.getByTestId("pair-display");
+  await form.getByLabel("Код с экрана / Code on the TV").fill(code);
+  await form.getByLabel("Название / Name").fill(name);
+  await form.getByLabel("Звук при выигранной сделке", { exact: false }).check();
+  await form.getByRole("button", { name: "Подключить / Pair" }).click();
+  const row = page.locator("tr", { hasText: name });
+  await expect(row.getByTestId("display-sound")).toContainText("Sound on");
+  await expect(tv.getByTestId("tv-updated")).toBeVisible({ timeout: 10_000 });
+  await expect(tv.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await tv.waitForTimeout(500);
+
+  const win = async (n: number) => {
+    const id = `chime-${Date.now()}-${n}`;
+    const now = new Date().toISOString();
+    const res = await page.request.post("/api/v1/records", {
+      headers: { Authorization: `Bearer ${process.env.E2E_TOKEN ?? ""}` },
+      data: [{ kind: "deal", id, owner: "u-rep", amount: 1000, status: "won", created_at: now, closed_at: now }],
+    });
+    expect(res.status()).toBe(200);
+    await expect(tv.locator(`.celebration[data-win="${id}"]`)).toBeVisible({ timeout: 5_000 });
+  };
+  await win(1);
+  await expect(tv.locator("body")).toHaveAttribute("data-chimes", "1");
+
+  await row.getByTestId("display-sound").click();
+  await expect(page.locator("tr", { hasText: name }).getByTestId("display-sound")).toContainText("Sound off");
+  await tv.waitForTimeout(1000);
+  await win(2);
+  await tv.waitForTimeout(500);
+  await expect(tv.locator("body")).toHaveAttribute("data-chimes", "1");
+});
