@@ -41,6 +41,7 @@ pub struct CurrentUser {
 
 /// A user as the users page lists them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct UserRow {
     pub id: String,
     pub name: String,

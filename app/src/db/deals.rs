@@ -44,7 +44,7 @@ async fn may_log_for(pool: &PgPool, by: &CurrentUser, owner: &str) -> Result<(),
     };
     let allowed = match by.role {
         Role::Admin => true,
-        Role::Manager => owner == by.id || (role == "rep" && team.is_some() && team == by.team_id),
+        Role::Manager => role == "rep" && team.is_some() && team == by.team_id,
         Role::Rep => owner == by.id,
     };
     if allowed {
@@ -94,7 +94,8 @@ pub async fn log_won_deal(pool: &PgPool, by: &CurrentUser, deal: &WonDeal) -> Re
 pub async fn owners_for(pool: &PgPool, by: &CurrentUser) -> Result<Vec<(String, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, name FROM users WHERE active AND (
-             $2 = 'admin' OR id = $1 OR ($2 = 'manager' AND role = 'rep' AND team_id IS NOT NULL AND team_id = $3))
+             $2 = 'admin' OR ($2 = 'rep' AND id = $1)
+             OR ($2 = 'manager' AND role = 'rep' AND team_id IS NOT NULL AND team_id = $3))
          ORDER BY name, id",
     )
     .bind(&by.id)

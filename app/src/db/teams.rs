@@ -3,7 +3,7 @@
 
 use sqlx::PgPool;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Team {
     pub id: String,
     pub name: String,
@@ -26,17 +26,13 @@ fn invalid(message: impl Into<String>) -> TeamError {
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<Team>, sqlx::Error> {
-    let rows: Vec<(String, String, String, Option<String>, Option<String>, i64)> = sqlx::query_as(
-        "SELECT t.id, t.name, t.region, t.manager_id, m.name,
-                (SELECT count(*) FROM users r WHERE r.team_id = t.id AND r.role = 'rep' AND r.active)
+    sqlx::query_as(
+        "SELECT t.id, t.name, t.region, t.manager_id AS manager, m.name AS manager_name,
+                (SELECT count(*) FROM users r WHERE r.team_id = t.id AND r.role = 'rep' AND r.active) AS reps
          FROM teams t LEFT JOIN users m ON m.id = t.manager_id ORDER BY t.region, t.name, t.id",
     )
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, region, manager, manager_name, reps)| Team { id, name, region, manager, manager_name, reps })
-        .collect())
+    .await
 }
 
 /// Creates a team (`create`) or changes one's name, region and manager.

@@ -178,6 +178,15 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
     assert!(body.contains("already exists"), "{body}");
     assert_eq!(app.count("users").await, 6);
 
+    let (status, body) = call(&admin, app, "users_view", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let view: Value = serde_json::from_str(&body).unwrap();
+    let dina = view["rows"].as_array().unwrap().iter().find(|u| u["email"] == "dina@example.com").unwrap().clone();
+    assert_eq!(
+        (&dina["role"], &dina["team"], &dina["active"], &dina["invited"]),
+        (&json!("rep"), &json!("T2"), &json!(true), &json!(true))
+    );
+
     let invitee = client();
     let page = invitee.get(app.url(&path)).send().await.unwrap();
     assert_eq!(page.status(), 200, "the invite page needs no session");
@@ -433,6 +442,13 @@ async fn admins_create_and_change_teams_and_bad_input_names_the_field_and_stores
             .await
             .unwrap();
     assert_eq!(row, ("Север-1".to_string(), "North-West".to_string(), None));
+    let (status, body) = call(&admin, app, "teams_view", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let view: Value = serde_json::from_str(&body).unwrap();
+    let t3 = view["rows"].as_array().unwrap().iter().find(|t| t["id"] == "t3").unwrap().clone();
+    assert_eq!(t3, json!({"id": "t3", "name": "Восток", "region": "East", "manager": boss, "reps": 0}));
+    let t1 = view["rows"].as_array().unwrap().iter().find(|t| t["id"] == "t1").unwrap().clone();
+    assert_eq!(t1["reps"], 2, "r1 and r2");
 
     for email in ["r1@example.com", "boss@example.com"] {
         let c = browser(app, email, PASSWORD).await;
