@@ -225,8 +225,7 @@ CREATE TRIGGER org_settings_time_zone_roll AFTER UPDATE OF time_zone ON org_sett
 
 -- The exact raw path reads partial days and what cannot be summed by instant.
 CREATE INDEX deals_created_idx ON deals (created_at);
-CREATE INDEX deals_closed_idx ON deals (closed_at) INCLUDE (owner_id, status, amount, customer_id, product_id)
-    WHERE status <> 'open';
+CREATE INDEX deals_closed_idx ON deals (closed_at) INCLUDE (owner_id, status, amount, customer_id, product_id);
 CREATE INDEX leads_created_idx ON leads (created_at) INCLUDE (owner_id, first_contact_at);
 CREATE INDEX leads_qualified_idx ON leads (qualified_at) WHERE qualified_at IS NOT NULL;
 CREATE INDEX leads_converted_idx ON leads (converted_at) WHERE converted_at IS NOT NULL;

@@ -56,45 +56,63 @@ pub struct Span {
     pub to: DateTime<Utc>,
 }
 
-/// A span cut into whole local days `[first, end)` and the raw instants left at either end.
+/// A span cut into whole local days `[first, end)` read from the rollup, and
+/// raw instants added (+1) or taken away (−1): a partial day is either read
+/// raw, or as its whole day less the part outside the span, whichever reads
+/// fewer records (the rest of today is in the future and usually empty).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
     pub days: Option<(Option<NaiveDate>, NaiveDate)>,
-    pub raw: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub raw: Vec<(DateTime<Utc>, DateTime<Utc>, i32)>,
 }
 
 pub fn split(span: Span, tz: Tz) -> Split {
+    split_at(span, tz, Utc::now())
+}
+
+fn split_at(span: Span, tz: Tz, now: DateTime<Utc>) -> Split {
     if let Some(from) = span.from {
         if from >= span.to {
             return Split { days: None, raw: vec![] };
         }
     }
+    let next = |d: NaiveDate| d.succ_opt().expect("a representable day");
     let end_day = span.to.with_timezone(&tz).date_naive();
-    let end_start = local_midnight(end_day, tz);
     let first_day = span.from.map(|from| {
         let day = from.with_timezone(&tz).date_naive();
         if local_midnight(day, tz) == from {
             day
         } else {
-            day.succ_opt().expect("a representable day")
+            next(day)
         }
     });
-    match (span.from, first_day) {
-        (Some(from), Some(first)) if first >= end_day => Split { days: None, raw: vec![(from, span.to)] },
-        _ => {
-            let mut raw = Vec::new();
-            if let (Some(from), Some(first)) = (span.from, first_day) {
-                let first_start = local_midnight(first, tz);
-                if from < first_start {
-                    raw.push((from, first_start));
-                }
-            }
-            if end_start < span.to {
-                raw.push((end_start, span.to));
-            }
-            Split { days: Some((first_day, end_day)), raw }
+    if let (Some(from), Some(first)) = (span.from, first_day) {
+        if first >= end_day {
+            return Split { days: None, raw: vec![(from, span.to, 1)] };
         }
     }
+    let mut raw = Vec::new();
+    let mut first_day = first_day;
+    if let (Some(from), Some(first)) = (span.from, first_day) {
+        let (day_start, day_end) = (local_midnight(first.pred_opt().expect("a day"), tz), local_midnight(first, tz));
+        if from - day_start < day_end - from {
+            first_day = first.pred_opt();
+            raw.push((day_start, from, -1));
+        } else if from < day_end {
+            raw.push((from, day_end, 1));
+        }
+    }
+    let mut end = end_day;
+    let (day_start, day_end) = (local_midnight(end_day, tz), local_midnight(next(end_day), tz));
+    if day_start < span.to {
+        if span.to >= now - chrono::Duration::minutes(1) || day_end - span.to < span.to - day_start {
+            end = next(end_day);
+            raw.push((span.to, day_end, -1));
+        } else {
+            raw.push((day_start, span.to, 1));
+        }
+    }
+    Split { days: Some((first_day, end)), raw }
 }
 
 /// The measures of `table` summed over `span`, per group key ("" for the whole scope).
@@ -112,7 +130,7 @@ pub async fn sums(
     let (rollup_owner, raw_owner) = match (&owners.0, per_owner) {
         (None, false) => ("r.owner_id = ''", "TRUE"),
         (None, true) => ("r.owner_id <> ''", "TRUE"),
-        (Some(_), _) => ("r.owner_id = ANY($1)", "f.owner_id = ANY($1)"),
+        (Some(_), _) => ("r.owner_id = ANY($1)", "t.owner_id = ANY($1)"),
     };
     let (rollup_key, raw_key) = if per_owner { ("r.owner_id", "f.owner_id") } else { ("''::text", "''::text") };
     let columns = |prefix: &str| table.measures.iter().map(|m| format!("{prefix}.{m}")).collect::<Vec<_>>().join(", ");
@@ -128,17 +146,17 @@ pub async fn sums(
     // Raw intervals are bound in pairs after the owners.
     let base = if owners.0.is_some() { 2 } else { 1 };
     let mut instants = Vec::new();
-    for (i, _) in cut.raw.iter().enumerate() {
+    for (i, &(from, to, sign)) in cut.raw.iter().enumerate() {
         let (a, b) = (base + 2 * i, base + 1 + 2 * i);
         let near = table.instants.iter().map(|c| format!("(t.{c} >= ${a} AND t.{c} < ${b})")).collect::<Vec<_>>();
         parts.push(format!(
             "SELECT {raw_key} AS k, {cols} FROM {t} t, LATERAL kpi_facts_{t}(t) f
              WHERE {raw_owner} AND ({near}) AND f.at >= ${a} AND f.at < ${b}",
-            cols = columns("f"),
+            cols = table.measures.iter().map(|m| format!("{sign} * f.{m}")).collect::<Vec<_>>().join(", "),
             t = table.name,
             near = near.join(" OR "),
         ));
-        instants.push(cut.raw[i]);
+        instants.push((from, to));
     }
     if parts.is_empty() {
         return Ok(HashMap::new());
@@ -183,48 +201,62 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
+    fn now() -> DateTime<Utc> {
+        utc(2026, 11, 27, 21, 0)
+    }
+
     #[test]
     fn a_calendar_month_is_whole_days_only() {
         let moscow: Tz = "Europe/Moscow".parse().unwrap();
         // November 2026 in Moscow (+03:00) starts 2026-10-31T21:00Z.
-        let cut = split(Span { from: Some(utc(2026, 10, 31, 21, 0)), to: utc(2026, 11, 30, 21, 0) }, moscow);
+        let cut = split_at(Span { from: Some(utc(2026, 10, 31, 21, 0)), to: utc(2026, 11, 30, 21, 0) }, moscow, now());
         assert_eq!(cut, Split { days: Some((Some(day(2026, 11, 1)), day(2026, 12, 1))), raw: vec![] });
     }
 
     #[test]
-    fn partial_days_at_either_end_are_read_raw() {
-        let cut = split(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 27, 15, 30) }, Tz::UTC);
+    fn partial_days_are_read_raw_or_as_the_whole_day_less_the_rest_whichever_is_shorter() {
+        let cut = split_at(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 20, 8, 30) }, Tz::UTC, now());
         assert_eq!(
             cut,
             Split {
-                days: Some((Some(day(2026, 11, 4)), day(2026, 11, 27))),
+                days: Some((Some(day(2026, 11, 3)), day(2026, 11, 20))),
                 raw: vec![
-                    (utc(2026, 11, 3, 10, 0), utc(2026, 11, 4, 0, 0)),
-                    (utc(2026, 11, 27, 0, 0), utc(2026, 11, 27, 15, 30))
+                    (utc(2026, 11, 3, 0, 0), utc(2026, 11, 3, 10, 0), -1),
+                    (utc(2026, 11, 20, 0, 0), utc(2026, 11, 20, 8, 30), 1)
+                ],
+            }
+        );
+        let late = split_at(Span { from: Some(utc(2026, 11, 3, 14, 0)), to: utc(2026, 11, 20, 20, 0) }, Tz::UTC, now());
+        assert_eq!(
+            late,
+            Split {
+                days: Some((Some(day(2026, 11, 4)), day(2026, 11, 21))),
+                raw: vec![
+                    (utc(2026, 11, 3, 14, 0), utc(2026, 11, 4, 0, 0), 1),
+                    (utc(2026, 11, 20, 20, 0), utc(2026, 11, 21, 0, 0), -1)
                 ],
             }
         );
     }
 
     #[test]
-    fn everything_before_an_instant_is_all_days_before_its_day_plus_that_day_so_far() {
-        let cut = split(Span { from: None, to: utc(2026, 11, 27, 15, 30) }, Tz::UTC);
+    fn up_to_now_is_every_day_through_today_less_the_rest_of_today() {
+        let cut = split_at(Span { from: None, to: utc(2026, 11, 27, 8, 0) }, Tz::UTC, utc(2026, 11, 27, 8, 0));
         assert_eq!(
             cut,
             Split {
-                days: Some((None, day(2026, 11, 27))),
-                raw: vec![(utc(2026, 11, 27, 0, 0), utc(2026, 11, 27, 15, 30))]
+                days: Some((None, day(2026, 11, 28))),
+                raw: vec![(utc(2026, 11, 27, 8, 0), utc(2026, 11, 28, 0, 0), -1)]
             }
         );
     }
 
     #[test]
     fn a_span_inside_one_day_or_empty_is_raw_or_nothing() {
-        let inside = split(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 3, 12, 0) }, Tz::UTC);
-        assert_eq!(inside, Split { days: None, raw: vec![(utc(2026, 11, 3, 10, 0), utc(2026, 11, 3, 12, 0))] });
-        let to_midnight = split(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 4, 0, 0) }, Tz::UTC);
-        assert_eq!(to_midnight, Split { days: None, raw: vec![(utc(2026, 11, 3, 10, 0), utc(2026, 11, 4, 0, 0))] });
-        let empty = split(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 3, 10, 0) }, Tz::UTC);
+        let inside =
+            split_at(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 3, 12, 0) }, Tz::UTC, now());
+        assert_eq!(inside, Split { days: None, raw: vec![(utc(2026, 11, 3, 10, 0), utc(2026, 11, 3, 12, 0), 1)] });
+        let empty = split_at(Span { from: Some(utc(2026, 11, 3, 10, 0)), to: utc(2026, 11, 3, 10, 0) }, Tz::UTC, now());
         assert_eq!(empty, Split { days: None, raw: vec![] });
     }
 }

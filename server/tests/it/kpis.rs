@@ -322,6 +322,23 @@ async fn a_range_with_partial_days_matches_the_hand_worked_values_and_follows_a_
     close(&k, "avg_customer_lifetime", 138.125 / 4.0); // c1 50.375, c2 11.375, c3 75, c4 1.375 days
     close(&k, "customer_engagement", 2.0 / 3.0); // a1 a3 / c1 c2 c4
 
+    // The same counts when the partial days are read as whole days less their other part
+    // (06:00 is nearer its day's start, 20:00 its day's end): d7 and mr2 (Oct 4 00:00) stay out.
+    let (status, body) =
+        get(&app, &token, "/api/v1/kpis?scope=org&from=2026-10-04T06:00:00Z&to=2026-10-21T20:00:00Z").await;
+    assert_eq!(status, 200, "{body}");
+    let near = read(body);
+    for (id, expected) in [
+        ("revenue", 1650.1),
+        ("win_rate", 75.0),
+        ("new_opportunities", 1.0),
+        ("active_deals", 2.0),
+        ("touchpoints", 3.0),
+        ("meeting_acceptance_rate", 0.0),
+    ] {
+        close(&near, id, expected);
+    }
+
     // d6 (won Oct 14, a whole day in the rollup) re-sent as lost: the rollup follows the change.
     let d6 = json!([{"kind": "deal", "id": "d6", "owner": "r2", "amount": 400.0, "status": "lost",
         "created_at": "2026-10-03T00:00:00Z", "closed_at": "2026-10-14T00:00:00Z", "product": "p1", "customer": "c3"}]);
