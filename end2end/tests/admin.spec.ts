@@ -156,7 +156,9 @@ test("admins see and change teams", async ({ page }) => {
   const row = page.locator(`tr[data-team="${id}"]`);
   await expect(row).toHaveCount(1);
   await row.getByLabel("Регион / Region").fill("Far East");
+  const saved = page.waitForResponse((r) => r.url().endsWith("/api/save_team") && r.status() === 200);
   await row.getByRole("button", { name: "Сохранить / Save" }).click();
+  await saved;
   await page.reload();
   await expect(page.locator(`tr[data-team="${id}"]`).getByLabel("Регион / Region")).toHaveValue("Far East");
 });
