@@ -7,6 +7,7 @@ pub mod badges;
 pub mod components;
 pub mod fairness;
 pub mod format;
+pub mod i18n;
 pub mod insights;
 pub mod kpi;
 pub mod pages;
@@ -28,6 +29,8 @@ pub mod scoring;
 pub mod state;
 
 use leptos::prelude::*;
+
+rust_i18n::i18n!("locales", fallback = "ru");
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
@@ -36,9 +39,10 @@ use leptos_router::{
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = i18n::use_lang();
     view! {
         <!DOCTYPE html>
-        <html lang="ru">
+        <html lang=lang.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -58,6 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(i18n::use_lang());
     // Effects run only in the browser: this marks the page as hydrated for tests and styles.
     Effect::new(|_| {
         if let Some(body) = document().body() {

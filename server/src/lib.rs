@@ -132,12 +132,14 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
     let pages = Router::new()
         .route("/api/live", axum::routing::get(app::live::events))
         .route("/team/report.csv", axum::routing::get(app::reports::team_csv))
+        .route("/lang/{code}", axum::routing::get(switch_language))
         .leptos_routes_with_context(&state, routes, move || leptos::prelude::provide_context(context_state.clone()), {
             let options = options.clone();
             move || app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(middleware::from_fn(require_sign_in))
+        .layer(middleware::from_fn_with_state(state.clone(), app::i18n::middleware))
         .layer(sessions)
         .layer(CompressionLayer::new().br(true).gzip(true));
 
@@ -146,6 +148,21 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
         .merge(static_files)
         .merge(pages)
         .with_state(state)
+}
+
+/// `GET /lang/{code}?back=/path`: remembers the reader's language for a year
+/// and goes back to `back` (a path on this site only, never elsewhere).
+async fn switch_language(
+    axum::extract::Path(code): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let back = app::i18n::local_path(query.get("back").map(String::as_str)).to_string();
+    let Some(lang) = app::i18n::Lang::parse(&code).filter(|l| l.code() == code) else {
+        return (axum::http::StatusCode::NOT_FOUND, "no such language").into_response();
+    };
+    let secure = if secure_cookies() { "; Secure" } else { "" };
+    let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", app::i18n::COOKIE, lang.code());
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
 }
 
 /// Pages for signed-in users send a visitor without a session to `/login`.

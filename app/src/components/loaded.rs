@@ -1,5 +1,6 @@
 //! The wrapper every data page shares: a loading line, then the page, or the error.
 
+use crate::i18n::use_lang;
 use crate::pages::errors::{Failure, Forbidden, ServerError};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
@@ -13,8 +14,9 @@ where
     T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
     V: IntoView + 'static,
 {
+    let lang = use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="muted page">{lang.t("common.loading")}</p> }>
             {move || {
                 let render = render.clone();
                 Suspend::new(async move {
@@ -25,15 +27,15 @@ where
                             Failure::Server(reason) => view! { <ServerError reason/> }.into_any(),
                             Failure::SignIn => view! {
                                 <main class="page narrow">
-                                    <p class="error" role="alert">"Войдите снова / Sign in again"</p>
-                                    <a href="/login">"Войти / Sign in"</a>
+                                    <p class="error" role="alert">{lang.t("common.sign_in_again")}</p>
+                                    <a href="/login">{lang.t("login.submit")}</a>
                                 </main>
                             }
                             .into_any(),
                             Failure::Other(message) => view! {
                                 <main class="page narrow">
                                     <p class="error" role="alert">{message}</p>
-                                    <a href="/">"← На главную / Home"</a>
+                                    <a href="/">{lang.t("errors.home")}</a>
                                 </main>
                             }
                             .into_any(),

@@ -1,10 +1,12 @@
 //! View pieces shared by pages.
 
+mod lang_switch;
 mod live;
 mod loaded;
 mod sparkline;
 mod top_bar;
 
+pub use lang_switch::LangSwitch;
 pub use live::{live_feed, LiveFeed};
 pub use loaded::loaded;
 pub use sparkline::Sparkline;

@@ -1,38 +1,43 @@
-//! The bar above every signed-in page: brand, who is signed in, sign out.
+//! The bar above every signed-in page: brand, navigation, language, who is signed in, sign out.
 
 use crate::auth::{CurrentUser, Logout};
+use crate::components::LangSwitch;
+use crate::i18n::use_lang;
 use leptos::prelude::*;
 
 #[component]
 pub fn TopBar(user: CurrentUser) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    let lang = use_lang();
+    let link = move |href: &'static str, key: &str| view! { <a href=href>{lang.t(key)}</a> };
     view! {
         <header class="top-bar">
             <a class="brand" href="/">"KPI Arena"</a>
             <nav>
-                <a href="/leaderboard">"Рейтинг / Leaderboard"</a>
-                <a href="/kpis">"Показатели / KPIs"</a>
-                <a href="/points">"Очки / Points"</a>
-                <a href="/badges">"Награды / Badges"</a>
-                <a href="/challenges">"Соревнования / Challenges"</a>
-                <a href="/deals/new">"+ Сделка / Won deal"</a>
+                {link("/leaderboard", "nav.leaderboard")}
+                {link("/kpis", "nav.kpis")}
+                {link("/points", "nav.points")}
+                {link("/badges", "nav.badges")}
+                {link("/challenges", "nav.challenges")}
+                {link("/deals/new", "nav.won_deal")}
                 {(user.role != crate::auth::Role::Rep).then(|| view! {
-                    <a href="/team">"Команда / Team"</a>
-                    <a href="/targets">"Цели / Targets"</a>
-                    <a href="/rules">"Правила / Rules"</a>
-                    <a href="/flags">"Сигналы / Flags"</a>
-                    <a href="/displays">"Экраны / Displays"</a>
-                    <a href="/tokens">"API-токены / API tokens"</a>
+                    {link("/team", "nav.team")}
+                    {link("/targets", "nav.targets")}
+                    {link("/rules", "nav.rules")}
+                    {link("/flags", "nav.flags")}
+                    {link("/displays", "nav.displays")}
+                    {link("/tokens", "nav.tokens")}
                 })}
                 {(user.role == crate::auth::Role::Admin).then(|| view! {
-                    <a href="/users">"Пользователи / Users"</a>
-                    <a href="/teams">"Команды / Teams"</a>
-                    <a href="/settings">"Настройки / Settings"</a>
+                    {link("/users", "nav.users")}
+                    {link("/teams", "nav.teams")}
+                    {link("/settings", "nav.settings")}
                 })}
             </nav>
+            <LangSwitch/>
             <span class="who" data-testid="who">{user.name}" · "{user.role.as_str()}</span>
             <ActionForm action=logout>
-                <button type="submit" class="link">"Выйти / Sign out"</button>
+                <button type="submit" class="link">{lang.t("nav.sign_out")}</button>
             </ActionForm>
         </header>
     }

@@ -59,6 +59,11 @@ pub struct KpiDef {
 }
 
 impl KpiDef {
+    /// The KPI's name in the reader's language.
+    pub fn name(&self, lang: crate::i18n::Lang) -> &'static str {
+        lang.pick(self.name_ru, self.name_en)
+    }
+
     pub fn applies_to(&self, scope: ScopeKind) -> bool {
         match self.applies {
             Applies::All => true,

@@ -30,6 +30,7 @@ pub struct BadgesView {
 #[server(prefix = "/api", endpoint = "badges_view")]
 pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
+    let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| me.id.clone());
     let user_name: String = sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
@@ -42,7 +43,7 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnErr
     let awards = crate::db::badges::of_user(&pool, &user).await.map_err(ServerFnError::new)?;
     let earned = |a: &crate::db::badges::Award| {
         (
-            a.earned_at.with_timezone(&tz).format("%d.%m.%Y").to_string(),
+            crate::format::date(a.earned_at.with_timezone(&tz), lang),
             a.detail.clone(),
             a.records.iter().map(|r| format!("{} {}", r.kind, r.id)).collect::<Vec<_>>(),
         )
@@ -52,8 +53,8 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnErr
         .map(|b| BadgeCard {
             id: b.id.into(),
             icon: b.icon.into(),
-            name: format!("{} / {}", b.name_ru, b.name_en),
-            description: format!("{} {}", b.description_ru, b.description_en),
+            name: lang.pick(b.name_ru, b.name_en).into(),
+            description: lang.pick(b.description_ru, b.description_en).into(),
             earned: awards.iter().find(|a| a.badge == b.id).map(earned),
         })
         .collect();
@@ -61,7 +62,7 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnErr
     let wins = awards.iter().filter(|a| a.badge.starts_with("challenge:")).map(|a| BadgeCard {
         id: a.badge.clone(),
         icon: a.icon.clone(),
-        name: format!("{} / {}", a.name_ru, a.name_en),
+        name: lang.pick(&a.name_ru, &a.name_en).into(),
         description: a.detail.clone(),
         earned: Some(earned(a)),
     });
@@ -91,6 +92,7 @@ pub fn Badges() -> impl IntoView {
 #[component]
 fn BadgesPage(view: BadgesView) -> impl IntoView {
     let BadgesView { me, user, user_name, people, cards } = view;
+    let lang = crate::i18n::use_lang();
     let earned_count = cards.iter().filter(|c| c.earned.is_some()).count();
     let total = cards.len();
     let cards = cards
@@ -99,7 +101,7 @@ fn BadgesPage(view: BadgesView) -> impl IntoView {
             let got = c.earned.is_some();
             let detail = c.earned.map(|(when, detail, records)| {
                 view! {
-                    <p class="earned">{format!("Получен / Earned {when}")}</p>
+                    <p class="earned">{rust_i18n::t!("badges.earned", locale = lang.code(), when = when).into_owned()}</p>
                     <p class="detail">{detail}</p>
                     <p class="records">{records.join(", ")}</p>
                 }
@@ -118,12 +120,12 @@ fn BadgesPage(view: BadgesView) -> impl IntoView {
         <TopBar user=me/>
         <main class="page">
             <div class="heading">
-                <h1>{format!("Награды / Badges · {user_name}")}</h1>
-                <p class="muted" data-testid="badge-count">{format!("{earned_count} из / of {total}")}</p>
+                <h1>{format!("{} · {user_name}", lang.t("nav.badges"))}</h1>
+                <p class="muted" data-testid="badge-count">{rust_i18n::t!("badges.count", locale = lang.code(), n = earned_count, of = total).into_owned()}</p>
             </div>
             <form method="get" action="/badges" class="filters">
-                <label>"Сотрудник / Rep" <select name="user">{options(people, &user)}</select></label>
-                <button type="submit" class="secondary">"Показать / Show"</button>
+                <label>{lang.t("scope.rep")}" " <select name="user">{options(people, &user)}</select></label>
+                <button type="submit" class="secondary">{lang.t("board.show")}</button>
             </form>
             <ul class="badges" data-testid="badges">{cards}</ul>
         </main>

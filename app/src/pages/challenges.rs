@@ -43,13 +43,13 @@ pub struct ChallengesView {
     pub today: String,
 }
 
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "race" => "Гонка к цели / Race to a target",
-        "top_n" => "Лучшие N / Top N",
-        "head_to_head" => "Один на один / Head-to-head",
-        _ => "Команда на команду / Team vs team",
-    }
+fn kind_label(kind: &str, lang: crate::i18n::Lang) -> String {
+    lang.t(match kind {
+        "race" => "challenges.kind_race",
+        "top_n" => "challenges.kind_top_n",
+        "head_to_head" => "challenges.kind_head_to_head",
+        _ => "challenges.kind_team_vs_team",
+    })
 }
 
 #[server(prefix = "/api", endpoint = "challenges_view")]
@@ -57,21 +57,21 @@ pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
     use crate::db::challenges::{list, standings};
 
     let me = crate::auth::server::require_user().await?;
+    let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
     let mut cards = Vec::new();
     for c in list(&pool, &me).await.map_err(ServerFnError::new)? {
         let unit = crate::kpi::find(&c.basis).map(|k| k.unit);
-        let basis = crate::kpi::find(&c.basis)
-            .map(|k| format!("{} / {}", k.name_ru, k.name_en))
-            .unwrap_or_else(|| "Очки / Points".into());
+        let basis =
+            crate::kpi::find(&c.basis).map(|k| k.name(lang).to_string()).unwrap_or_else(|| lang.t("nav.points"));
         let show = |v: Option<f64>| match unit {
-            Some(u) => crate::format::kpi_value(v, u, &settings.currency),
-            None => v.map(|v| crate::format::number(v, 0)).unwrap_or("—".into()),
+            Some(u) => crate::format::kpi_value(v, u, &settings.currency, lang),
+            None => v.map(|v| crate::format::number(v, 0, lang)).unwrap_or("—".into()),
         };
         let goal = match (c.kind.as_str(), c.goal, c.top_n) {
-            ("race", Some(g), _) => format!(" · цель / goal {}", show(Some(g))),
+            ("race", Some(g), _) => format!(" · {} {}", lang.t("challenges.goal"), show(Some(g))),
             ("top_n", _, Some(n)) => format!(" · N = {n}"),
             _ => String::new(),
         };
@@ -80,9 +80,13 @@ pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
         cards.push(ChallengeCard {
             id: c.id,
             name: c.name.clone(),
-            what: format!("{} · {basis}{goal}", kind_label(&c.kind)),
+            what: format!("{} · {basis}{goal}", kind_label(&c.kind, lang)),
             status: c.status.clone(),
-            dates: format!("{} — {}", c.starts_at.with_timezone(&tz).format("%d.%m.%Y"), last_day.format("%d.%m.%Y")),
+            dates: format!(
+                "{} — {}",
+                crate::format::date(c.starts_at.with_timezone(&tz), lang),
+                crate::format::date(last_day, lang)
+            ),
             prize: c.prize.clone(),
             can_launch: c.status == "draft" && (me.role == Role::Admin || c.created_by == me.id),
             can_edit: c.status != "finished"
@@ -114,12 +118,12 @@ pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
         .fetch_all(&pool)
         .await
         .map_err(ServerFnError::new)?;
-    let mut bases = vec![Choice { value: "points".into(), label: "Очки / Points".into() }];
+    let mut bases = vec![Choice { value: "points".into(), label: lang.t("nav.points") }];
     bases.extend(
         crate::kpi::KPIS
             .iter()
             .filter(|k| k.applies_to(crate::kpi::ScopeKind::Rep) && k.better != crate::kpi::Better::None)
-            .map(|k| Choice { value: k.id.into(), label: format!("{} / {}", k.name_ru, k.name_en) }),
+            .map(|k| Choice { value: k.id.into(), label: k.name(lang).into() }),
     );
     let choice = |(value, label): (String, String)| Choice { value, label };
     Ok(ChallengesView {
@@ -261,6 +265,7 @@ fn ChallengesPage(
     edit: ServerAction<EditChallenge>,
 ) -> impl IntoView {
     let ChallengesView { me, cards, reps, teams, bases, today } = view;
+    let lang = crate::i18n::use_lang();
     let edit_error = move || {
         edit.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
     };
@@ -269,11 +274,11 @@ fn ChallengesPage(
     let cards = cards
         .into_iter()
         .map(|c| {
-            let status = match c.status.as_str() {
-                "draft" => "Черновик — видят только менеджеры / Draft — managers only",
-                "live" => "Идёт / Live",
-                _ => "Завершено / Finished",
-            };
+            let status = lang.t(match c.status.as_str() {
+                "draft" => "challenges.status_draft",
+                "live" => "challenges.status_live",
+                _ => "challenges.status_finished",
+            });
             let rows = c
                 .standings
                 .into_iter()
@@ -291,7 +296,7 @@ fn ChallengesPage(
                 view! {
                     <ActionForm action=launch>
                         <input type="hidden" name="id" value=c.id.to_string()/>
-                        <button type="submit">"Запустить / Launch"</button>
+                        <button type="submit">{lang.t("challenges.launch")}</button>
                     </ActionForm>
                 }
             });
@@ -313,19 +318,19 @@ fn ChallengesPage(
                         .collect_view();
                     view! {
                         <input type="hidden" name="participants[_]" value=""/>
-                        <fieldset><legend>"Участники / Participants"</legend>{boxes}</fieldset>
+                        <fieldset><legend>{lang.t("challenges.participants")}</legend>{boxes}</fieldset>
                     }
                 });
                 view! {
                     <details class="edit">
-                        <summary>"Изменить / Edit"</summary>
+                        <summary>{lang.t("challenges.edit")}</summary>
                         <ActionForm action=edit attr:class="form" attr:data-testid="edit-challenge">
                             <input type="hidden" name="id" value=c.id.to_string()/>
-                            <label>"Название / Name" <input name="name" required value=edit_name/></label>
-                            <label>"Последний день / Last day" <input name="last_day" type="date" required value=edit_day/></label>
-                            <label>"Приз / Prize" <input name="prize" value=edit_prize/></label>
+                            <label>{lang.t("challenges.name")}" " <input name="name" required value=edit_name/></label>
+                            <label>{lang.t("challenges.last_day")}" " <input name="last_day" type="date" required value=edit_day/></label>
+                            <label>{lang.t("challenges.prize")}" " <input name="prize" value=edit_prize/></label>
                             {boxes}
-                            <button type="submit">"Сохранить / Save"</button>
+                            <button type="submit">{lang.t("common.save")}</button>
                         </ActionForm>
                     </details>
                 }
@@ -335,7 +340,7 @@ fn ChallengesPage(
                     <h2>{c.name}</h2>
                     <p class="muted">{c.what}</p>
                     <p><span class="status">{status}</span>" · "{c.dates}</p>
-                    {(!c.prize.is_empty()).then(|| view! { <p>{format!("Приз / Prize: {}", c.prize)}</p> })}
+                    {(!c.prize.is_empty()).then(|| view! { <p>{format!("{}: {}", lang.t("challenges.prize"), c.prize)}</p> })}
                     <table class="board"><tbody>{rows}</tbody></table>
                     {launch_form}
                     {edit_form}
@@ -345,10 +350,10 @@ fn ChallengesPage(
         .collect_view();
     let form = can_create.then(|| {
         let kinds = vec![
-            Choice { value: "top_n".into(), label: kind_label("top_n").into() },
-            Choice { value: "race".into(), label: kind_label("race").into() },
-            Choice { value: "head_to_head".into(), label: kind_label("head_to_head").into() },
-            Choice { value: "team_vs_team".into(), label: kind_label("team_vs_team").into() },
+            Choice { value: "top_n".into(), label: kind_label("top_n", lang) },
+            Choice { value: "race".into(), label: kind_label("race", lang) },
+            Choice { value: "head_to_head".into(), label: kind_label("head_to_head", lang) },
+            Choice { value: "team_vs_team".into(), label: kind_label("team_vs_team", lang) },
         ];
         let boxes = |choices: Vec<Choice>| {
             choices
@@ -369,29 +374,29 @@ fn ChallengesPage(
         };
         view! {
             <ActionForm action=create attr:class="card form" attr:data-testid="new-challenge">
-                <h2>"Новое соревнование / New challenge"</h2>
+                <h2>{lang.t("challenges.new")}</h2>
                 {error}
-                <label>"Название / Name" <input name="name" required/></label>
-                <label>"Вид / Kind" <select name="kind">{options(kinds, "top_n")}</select></label>
-                <label>"По чему / On" <select name="basis">{options(bases, "points")}</select></label>
-                <label>"Цель гонки / Race target" <input name="goal" inputmode="decimal"/></label>
-                <label>"N (для лучших N / for top N)" <input name="top_n" type="number" min="1" value="3"/></label>
-                <label>"Первый день / First day" <input name="first_day" type="date" required value=today.clone()/></label>
-                <label>"Последний день / Last day" <input name="last_day" type="date" required value=today.clone()/></label>
+                <label>{lang.t("challenges.name")}" " <input name="name" required/></label>
+                <label>{lang.t("challenges.kind")}" " <select name="kind">{options(kinds, "top_n")}</select></label>
+                <label>{lang.t("challenges.basis")}" " <select name="basis">{options(bases, "points")}</select></label>
+                <label>{lang.t("challenges.race_target")}" " <input name="goal" inputmode="decimal"/></label>
+                <label>{lang.t("challenges.top_n")}" " <input name="top_n" type="number" min="1" value="3"/></label>
+                <label>{lang.t("challenges.first_day")}" " <input name="first_day" type="date" required value=today.clone()/></label>
+                <label>{lang.t("challenges.last_day")}" " <input name="last_day" type="date" required value=today.clone()/></label>
                 <input type="hidden" name="participants[_]" value=""/>
-                <fieldset><legend>"Участники / Participants"</legend>{reps}</fieldset>
-                <fieldset><legend>"Команды (команда на команду) / Teams (team vs team)"</legend>{teams}</fieldset>
-                <label>"Приз / Prize" <input name="prize"/></label>
-                <label class="check"><input type="checkbox" name="launch"/>"Запустить сразу / Launch now (otherwise a draft)"</label>
-                <button type="submit">"Создать / Create"</button>
+                <fieldset><legend>{lang.t("challenges.participants")}</legend>{reps}</fieldset>
+                <fieldset><legend>{lang.t("challenges.teams")}</legend>{teams}</fieldset>
+                <label>{lang.t("challenges.prize")}" " <input name="prize"/></label>
+                <label class="check"><input type="checkbox" name="launch"/>{lang.t("challenges.launch_now")}</label>
+                <button type="submit">{lang.t("challenges.create")}</button>
             </ActionForm>
         }
     });
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>"Соревнования / Challenges"</h1></div>
-            {empty.then(|| view! { <p class="muted">"Соревнований пока нет / No challenges yet."</p> })}
+            <div class="heading"><h1>{lang.t("nav.challenges")}</h1></div>
+            {empty.then(|| view! { <p class="muted">{lang.t("challenges.none")}</p> })}
             {edit_error}
             <section class="challenges" data-testid="challenges">{cards}</section>
             {form}

@@ -24,16 +24,17 @@ pub fn options(choices: Vec<Choice>, current: &str) -> impl IntoView {
 #[cfg(feature = "ssr")]
 pub fn recent_periods(today: chrono::NaiveDate) -> Vec<Choice> {
     use crate::period::{Period, PeriodKind};
+    let lang = crate::i18n::use_lang();
     let this_month = Period::containing(PeriodKind::Month, today);
     [
-        ("Неделя / Week", Period::containing(PeriodKind::Week, today)),
-        ("Месяц / Month", this_month),
-        ("Прошлый месяц / Last month", this_month.previous()),
-        ("Квартал / Quarter", Period::containing(PeriodKind::Quarter, today)),
-        ("Год / Year", Period::containing(PeriodKind::Year, today)),
+        ("period.week", Period::containing(PeriodKind::Week, today)),
+        ("period.month", this_month),
+        ("period.last_month", this_month.previous()),
+        ("period.quarter", Period::containing(PeriodKind::Quarter, today)),
+        ("period.year", Period::containing(PeriodKind::Year, today)),
     ]
     .into_iter()
-    .map(|(label, p)| Choice { value: p.to_string(), label: label.into() })
+    .map(|(key, p)| Choice { value: p.to_string(), label: lang.t(key) })
     .collect()
 }
 
@@ -48,8 +49,7 @@ pub async fn team_and_region_scopes(pool: &sqlx::PgPool) -> Result<Vec<Choice>, 
     regions.sort();
     regions.dedup();
     let teams = teams.into_iter().map(|(id, name, _)| Choice { value: format!("team:{id}"), label: name });
-    let regions = regions
-        .into_iter()
-        .map(|r| Choice { value: format!("region:{r}"), label: format!("Регион / Region: {r}") });
+    let region = crate::i18n::use_lang().t("scope.region");
+    let regions = regions.into_iter().map(|r| Choice { value: format!("region:{r}"), label: format!("{region}: {r}") });
     Ok(teams.chain(regions).collect())
 }

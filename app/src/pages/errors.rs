@@ -1,5 +1,6 @@
 //! The 403 and 500 pages (404 is `not_found`), and how a failed load picks one.
 
+use crate::i18n::use_lang;
 use leptos::prelude::*;
 
 /// Starts the message of every refusal (`auth::server::forbidden`), so a page
@@ -49,12 +50,13 @@ fn set_status(status: axum::http::StatusCode) {
 pub fn Forbidden(reason: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_status(axum::http::StatusCode::FORBIDDEN);
+    let lang = use_lang();
     view! {
         <main class="page narrow error-page" data-testid="forbidden">
             <h1>"403"</h1>
-            <p>"Нет доступа к этой странице. / You may not open this page."</p>
+            <p>{lang.t("errors.forbidden")}</p>
             <p class="muted">{reason}</p>
-            <p><a href="/">"← На главную / Home"</a></p>
+            <p><a href="/">{lang.t("errors.home")}</a></p>
         </main>
     }
 }
@@ -68,11 +70,12 @@ pub fn ServerError(reason: String) -> impl IntoView {
         set_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     }
     let _ = reason;
+    let lang = use_lang();
     view! {
         <main class="page narrow error-page" data-testid="server-error">
             <h1>"500"</h1>
-            <p>"Что-то сломалось на сервере. Попробуйте ещё раз. / Something went wrong on the server. Try again."</p>
-            <p><a href="/">"← На главную / Home"</a></p>
+            <p>{lang.t("errors.server")}</p>
+            <p><a href="/">{lang.t("errors.home")}</a></p>
         </main>
     }
 }

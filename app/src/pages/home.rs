@@ -47,6 +47,7 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
     }
 
     let me = crate::auth::server::require_user().await?;
+    let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = crate::db::settings::load(&pool).await.map_err(e)?;
     let tz = settings.time_zone;
@@ -65,32 +66,33 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
         _ => None,
     };
     let my_card = card(&pool, &Scope::Rep(me.id.clone()), window(month), Some(&month.to_string())).await.map_err(e)?;
-    let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency);
+    let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
     let move_up = match mine {
-        None => "Вы не в рейтинге продавцов / You are not on the reps' leaderboard".to_string(),
+        None => lang.t("home.not_ranked"),
         Some(i) => {
             let my_value = now[i].value.unwrap_or(0.0);
             match now.iter().rev().find(|r| r.rank < now[i].rank) {
-                None => "Вы лидер по выручке — держите темп / You lead on revenue: keep it up".to_string(),
+                None => lang.t("home.leading"),
                 Some(ahead) => {
                     let average = my_card.iter().find(|k| k.id == "avg_deal_size").and_then(|k| k.value);
                     match crate::insights::deals_to_pass(my_value, ahead.value.unwrap_or(0.0), average) {
-                        Some(n) => format!(
-                            "{n} выигр. сделк(и) вашего среднего размера ({}) — и вы обгоните #{} {} / \
-                             {n} more won deal(s) of your average size pass #{}",
-                            money(average.unwrap_or(0.0)),
-                            ahead.rank,
-                            ahead.name,
-                            ahead.rank
-                        ),
-                        None => format!(
-                            "До #{} {}: {} / To pass #{}: {}",
-                            ahead.rank,
-                            ahead.name,
-                            money(ahead.value.unwrap_or(0.0) - my_value),
-                            ahead.rank,
-                            money(ahead.value.unwrap_or(0.0) - my_value)
-                        ),
+                        Some(n) => rust_i18n::t!(
+                            "home.deals_to_pass",
+                            locale = lang.code(),
+                            n = n,
+                            average = money(average.unwrap_or(0.0)),
+                            rank = ahead.rank,
+                            name = ahead.name
+                        )
+                        .into_owned(),
+                        None => rust_i18n::t!(
+                            "home.gap_to_pass",
+                            locale = lang.code(),
+                            rank = ahead.rank,
+                            name = ahead.name,
+                            gap = money(ahead.value.unwrap_or(0.0) - my_value)
+                        )
+                        .into_owned(),
                     }
                 }
             }
@@ -102,9 +104,9 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
             let target = k.target?;
             let def = crate::kpi::find(k.id)?;
             Some(Progress {
-                label: format!("{} / {}", def.name_ru, def.name_en),
-                value: crate::format::kpi_value(k.value, k.unit, &settings.currency),
-                target: crate::format::kpi_value(Some(target), k.unit, &settings.currency),
+                label: lang.pick(def.name_ru, def.name_en).to_string(),
+                value: crate::format::kpi_value(k.value, k.unit, &settings.currency, lang),
+                target: crate::format::kpi_value(Some(target), k.unit, &settings.currency, lang),
                 attainment: k.attainment,
             })
         })
@@ -119,8 +121,8 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
         .map(|a| {
             (
                 a.icon,
-                format!("{} / {}", a.name_ru, a.name_en),
-                a.earned_at.with_timezone(&tz).format("%d.%m.%Y").to_string(),
+                lang.pick(&a.name_ru, &a.name_en).to_string(),
+                crate::format::date(a.earned_at.with_timezone(&tz), lang),
             )
         })
         .collect();
@@ -151,7 +153,7 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
         points,
         level: crate::pages::points::LevelView {
             level: level.level,
-            name: format!("{} / {}", level.name_ru, level.name_en),
+            name: lang.pick(&level.name_ru, &level.name_en).to_string(),
             lifetime: level.points,
             next_at: level.next_at,
             progress: level.progress,
@@ -172,24 +174,24 @@ pub fn Home() -> impl IntoView {
 #[component]
 fn HomePage(view: HomeView) -> impl IntoView {
     let HomeView { me, period, rank, reps, movement, move_up, points, level, progress, badges, challenges } = view;
-    let number = |n: i64| crate::format::number(n as f64, 0);
+    let lang = crate::i18n::use_lang();
+    let number = move |n: i64| crate::format::number(n as f64, 0, lang);
     let movement = match movement {
-        Some(m) if m > 0 => format!("▲{m} с прошлого месяца / since last month"),
-        Some(m) if m < 0 => format!("▼{} с прошлого месяца / since last month", -m),
-        Some(_) => "= как в прошлом месяце / same as last month".into(),
+        Some(m) if m > 0 => format!("▲{m} {}", lang.t("home.since_last_month")),
+        Some(m) if m < 0 => format!("▼{} {}", -m, lang.t("home.since_last_month")),
+        Some(_) => lang.t("home.same_as_last_month"),
         None => String::new(),
     };
     let progress = progress
         .into_iter()
         .map(|p| {
             let width = p.attainment.unwrap_or(0.0).clamp(0.0, 100.0);
-            let attained =
-                p.attainment.map(|a| format!("{}\u{00A0}%", crate::format::number(a, 0))).unwrap_or("—".into());
+            let attained = p.attainment.map(|a| crate::format::percent(a, 0, lang)).unwrap_or("—".into());
             view! {
                 <li>
                     <span class="label">{p.label}</span>
                     <span class="nums">{p.value}" / "{p.target}" · "{attained}</span>
-                    <div class="progress" role="progressbar" aria-label="Выполнение / Attainment"
+                    <div class="progress" role="progressbar" aria-label=lang.t("home.attainment")
                          aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{width:.0}")>
                         <span style=format!("width: {width:.1}%")></span>
                     </div>
@@ -204,46 +206,50 @@ fn HomePage(view: HomeView) -> impl IntoView {
     let challenges = challenges
         .into_iter()
         .map(|c| {
-            let place =
-                c.my_rank.map(|r| format!("вы #{r} из {} / you are #{r} of {}", c.of, c.of)).unwrap_or_default();
-            view! { <li><a href="/challenges">{c.name}</a>" — "{place}" · лидер / leader: "{c.leader}</li> }
+            let place = c
+                .my_rank
+                .map(|r| rust_i18n::t!("home.place", locale = lang.code(), rank = r, of = c.of).into_owned())
+                .unwrap_or_default();
+            let leader = lang.t("home.leader");
+            view! { <li><a href="/challenges">{c.name}</a>" — "{place}" · "{leader}": "{c.leader}</li> }
         })
         .collect_view();
-    let to_next =
-        level.next_at.map(|n| format!(" · ещё {} / {} to go", number(n - level.lifetime), number(n - level.lifetime)));
+    let to_next = level
+        .next_at
+        .map(|n| format!(" · {}", rust_i18n::t!("home.to_go", locale = lang.code(), n = number(n - level.lifetime))));
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>"Моя арена / My arena"</h1><p class="muted">{period}</p></div>
+            <div class="heading"><h1>{lang.t("home.title")}</h1><p class="muted">{period}</p></div>
             <section class="tiles">
                 <div class="tile" data-testid="my-rank">
-                    <h2>"Место по выручке"<span class="en">"Revenue rank"</span></h2>
-                    <p class="value">{rank.map(|r| format!("#{r} из {reps}")).unwrap_or("—".into())}</p>
+                    <h2>{lang.t("home.revenue_rank")}</h2>
+                    <p class="value">{rank.map(|r| rust_i18n::t!("home.rank_of", locale = lang.code(), rank = r, of = reps).into_owned()).unwrap_or("—".into())}</p>
                     <p class="target">{movement}</p>
                     <p class="target" data-testid="move-up">{move_up}</p>
                 </div>
                 <div class="tile" data-testid="my-points">
-                    <h2>"Очки за месяц"<span class="en">"Points this month"</span></h2>
+                    <h2>{lang.t("home.points_this_month")}</h2>
                     <p class="value">{number(points)}</p>
-                    <p class="target"><a href="/points">"Почему столько? / Why these points?"</a></p>
+                    <p class="target"><a href="/points">{lang.t("home.why_points")}</a></p>
                 </div>
                 <div class="tile">
-                    <h2>{format!("Уровень {} / Level {}", level.level, level.level)}</h2>
+                    <h2>{rust_i18n::t!("home.level", locale = lang.code(), n = level.level).into_owned()}</h2>
                     <p class="value">{level.name}</p>
-                    <div class="progress" role="progressbar" aria-label="До следующего уровня / To the next level"
+                    <div class="progress" role="progressbar" aria-label=lang.t("home.to_next_level")
                          aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{:.0}", level.progress)>
                         <span style=format!("width: {:.1}%", level.progress)></span>
                     </div>
-                    <p class="target">{format!("{} за всё время / lifetime", number(level.lifetime))}{to_next}</p>
+                    <p class="target">{rust_i18n::t!("home.lifetime", locale = lang.code(), n = number(level.lifetime)).into_owned()}{to_next}</p>
                 </div>
             </section>
-            <h2>"Мои цели / My targets"</h2>
+            <h2>{lang.t("home.my_targets")}</h2>
             <ul class="goals" data-testid="my-targets">{progress}</ul>
-            <h2>"Мои соревнования / My challenges"</h2>
+            <h2>{lang.t("home.my_challenges")}</h2>
             <ul class="rules">{challenges}</ul>
-            <h2>"Последние награды / Latest badges"</h2>
+            <h2>{lang.t("home.latest_badges")}</h2>
             <ul class="rules" data-testid="my-badges">{badges}</ul>
-            <p><a href="/badges">"Все награды / All badges"</a></p>
+            <p><a href="/badges">{lang.t("home.all_badges")}</a></p>
         </main>
     }
 }

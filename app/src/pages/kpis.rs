@@ -46,6 +46,7 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     use crate::period::{Period, PeriodKind};
 
     let me = crate::auth::server::require_user().await?;
+    let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
@@ -98,7 +99,7 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
         })
         .collect();
 
-    let mut scopes = vec![Choice { value: "org".into(), label: "Организация / Organisation".into() }];
+    let mut scopes = vec![Choice { value: "org".into(), label: lang.t("scope.org") }];
     scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
     // Every rep too: anyone may read any scope of the organisation, and the select must show the current one.
     let reps: Vec<(String, String)> =
@@ -106,14 +107,15 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
             .fetch_all(&pool)
             .await
             .map_err(ServerFnError::new)?;
+    let rep = lang.t("scope.rep");
     scopes.extend(
-        reps.into_iter()
-            .map(|(id, name)| Choice {
-                value: format!("rep:{id}"), label: format!("Сотрудник / Rep: {name}")
-            }),
+        reps.into_iter().map(|(id, name)| Choice { value: format!("rep:{id}"), label: format!("{rep}: {name}") }),
     );
     if me.role == Role::Rep {
-        scopes.insert(0, Choice { value: format!("rep:{}", me.id), label: format!("Я / Me: {}", me.name) });
+        scopes.insert(
+            0,
+            Choice { value: format!("rep:{}", me.id), label: format!("{}: {}", lang.t("scope.me"), me.name) },
+        );
     }
     let periods = crate::pages::choices::recent_periods(today);
     Ok(KpiCardView {
@@ -134,8 +136,9 @@ pub fn Kpis() -> impl IntoView {
         move || (query.read().get("scope"), query.read().get("period")),
         |(scope, period)| kpi_card(scope, period),
     );
+    let lang = crate::i18n::use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="muted page">{lang.t("common.loading")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(view) => view! { <Card view/> }.into_any(),
@@ -151,19 +154,20 @@ fn Card(view: KpiCardView) -> impl IntoView {
     let KpiCardView { me, scope, period, currency, scopes, periods, kpis } = view;
     let scope_options = options(scopes, &scope);
     let period_options = options(periods, &period);
+    let lang = crate::i18n::use_lang();
     let tiles = kpis.into_iter().map(|k| view! { <Tile kpi=k currency=currency.clone()/> }).collect_view();
     view! {
         <TopBar user=me/>
         <main class="page wide">
             <div class="heading">
-                <h1>"Показатели / KPIs"</h1>
+                <h1>{lang.t("nav.kpis")}</h1>
                 <p class="muted" data-testid="kpi-scope">{scope.clone()}" · "{period.clone()}</p>
             </div>
             // A plain GET form: works before the WASM loads, then the router takes it over.
             <form method="get" action="/kpis" class="filters">
-                <label>"Кто / Scope" <select name="scope">{scope_options}</select></label>
-                <label>"Период / Period" <select name="period">{period_options}</select></label>
-                <button type="submit" class="secondary">"Показать / Show"</button>
+                <label>{lang.t("board.who")}" " <select name="scope">{scope_options}</select></label>
+                <label>{lang.t("board.period")}" " <select name="period">{period_options}</select></label>
+                <button type="submit" class="secondary">{lang.t("board.show")}</button>
             </form>
             <div class="tiles" data-testid="kpi-card">{tiles}</div>
         </main>
@@ -172,7 +176,8 @@ fn Card(view: KpiCardView) -> impl IntoView {
 
 #[component]
 fn Tile(kpi: KpiTile, currency: String) -> impl IntoView {
-    let fmt = |v: Option<f64>| crate::format::kpi_value(v, kpi.unit, &currency);
+    let lang = crate::i18n::use_lang();
+    let fmt = |v: Option<f64>| crate::format::kpi_value(v, kpi.unit, &currency, lang);
     let value = fmt(kpi.value);
     let target = kpi.target.map(|t| fmt(Some(t)));
     let attainment = kpi.attainment;
@@ -191,9 +196,9 @@ fn Tile(kpi: KpiTile, currency: String) -> impl IntoView {
         .map(|(label, v)| {
             let width = if max > 0.0 { v / max * 100.0 } else { 0.0 };
             let shown = if kpi.id == "competitor_price_index" {
-                format!("{}\u{00A0}%", crate::format::number(*v, 1))
+                crate::format::percent(*v, 1, lang)
             } else {
-                crate::format::money(&format!("{v:.2}"), &currency)
+                crate::format::money(&format!("{v:.2}"), &currency, lang)
             };
             view! {
                 <li>
@@ -206,24 +211,24 @@ fn Tile(kpi: KpiTile, currency: String) -> impl IntoView {
         .collect_view();
     view! {
         <section class="tile" data-kpi=kpi.id.clone()>
-            <h2 title=kpi.name_en.clone()>{kpi.name_ru.clone()}<span class="en">{kpi.name_en.clone()}</span></h2>
+            <h2>{lang.pick(&kpi.name_ru, &kpi.name_en).to_string()}</h2>
             <p class="value" data-testid="kpi-value">{value}</p>
             <p class="target">
                 {match target {
-                    Some(t) => format!("Цель / Target: {t}"),
-                    None => "Цель не задана / No target".to_string(),
+                    Some(t) => format!("{}: {t}", lang.t("kpis.target")),
+                    None => lang.t("kpis.no_target"),
                 }}
-                {attainment.map(|a| view! { <strong class="attainment" class:met={a >= 100.0}>{format!(" · {}\u{00A0}%", crate::format::number(a, 1))}</strong> })}
+                {attainment.map(|a| view! { <strong class="attainment" class:met={a >= 100.0}>{format!(" · {}", crate::format::percent(a, 1, lang))}</strong> })}
             </p>
             {attainment.map(|a| view! {
-                <div class="progress" role="progressbar" aria-label="Выполнение цели / Attainment" aria-valuenow=format!("{a:.0}") aria-valuemin="0" aria-valuemax="100">
+                <div class="progress" role="progressbar" aria-label=lang.t("home.attainment") aria-valuenow=format!("{a:.0}") aria-valuemin="0" aria-valuemax="100">
                     <span style=format!("width:{:.1}%", a.clamp(0.0, 100.0))></span>
                 </div>
             })}
             <p class="change" class:up={improving == Some(true)} class:down={improving == Some(false)}>
                 {match change {
-                    Some(c) => format!("{} {}\u{00A0}% к прошлому периоду / vs previous", if c >= 0.0 { "▲" } else { "▼" }, crate::format::number(c.abs(), 1)),
-                    None => "— к прошлому периоду / vs previous".to_string(),
+                    Some(c) => format!("{} {} {}", if c >= 0.0 { "▲" } else { "▼" }, crate::format::percent(c.abs(), 1, lang), lang.t("board.vs_previous")),
+                    None => format!("— {}", lang.t("board.vs_previous")),
                 }}
             </p>
             <Sparkline values=kpi.trend.clone()/>

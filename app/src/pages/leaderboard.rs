@@ -60,6 +60,7 @@ pub async fn leaderboard(
     use std::collections::HashMap;
 
     let me = crate::auth::server::require_user().await?;
+    let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
@@ -137,19 +138,19 @@ pub async fn leaderboard(
         .collect();
 
     let periods = crate::pages::choices::recent_periods(today);
-    let mut kpis = vec![Choice { value: "points".into(), label: "Очки / Points".into() }];
+    let mut kpis = vec![Choice { value: "points".into(), label: lang.t("nav.points") }];
     kpis.extend(
         KPIS.iter()
             .filter(|k| k.applies_to(ScopeKind::Rep))
-            .map(|k| Choice { value: k.id.into(), label: format!("{} / {}", k.name_ru, k.name_en) }),
+            .map(|k| Choice { value: k.id.into(), label: k.name(lang).into() }),
     );
-    let mut scopes = vec![Choice { value: "org".into(), label: "Все / Everyone".into() }];
+    let mut scopes = vec![Choice { value: "org".into(), label: lang.t("scope.everyone") }];
     scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
 
     Ok(LeaderboardView {
         me,
         by: def.map_or("points", |d| d.id).into(),
-        by_label: def.map_or("Очки / Points".into(), |d| format!("{} / {}", d.name_ru, d.name_en)),
+        by_label: def.map_or(lang.t("nav.points"), |d| d.name(lang).into()),
         unit: match def {
             _ if by_attainment => Unit::Percent,
             Some(d) => d.unit,
@@ -162,8 +163,8 @@ pub async fn leaderboard(
         period: period.to_string(),
         range: format!(
             "{} — {}",
-            period.first_day().format("%d.%m.%Y"),
-            (period.end_day() - chrono::Duration::days(1)).format("%d.%m.%Y")
+            crate::format::date(period.first_day(), lang),
+            crate::format::date(period.end_day() - chrono::Duration::days(1), lang)
         ),
         currency: settings.currency,
         periods,
@@ -208,19 +209,15 @@ fn Board(view: LeaderboardView) -> impl IntoView {
         scopes,
         entries,
     } = view;
-    let measures = vec![
-        Choice { value: "value".into(), label: "Значение / Value".into() },
-        Choice { value: "attainment".into(), label: "% от цели / % of target".into() },
-    ];
-    let views = vec![
-        Choice { value: "all".into(), label: "Все / Everyone".into() },
-        Choice { value: "neighbours".into(), label: "Лидеры и соседи / Top 3 and my neighbours".into() },
-    ];
-    let name_modes = vec![
-        Choice { value: "full".into(), label: "Полностью / Full".into() },
-        Choice { value: "initials".into(), label: "Инициалы / Initials".into() },
-        Choice { value: "none".into(), label: "Скрыть / Hidden".into() },
-    ];
+    let lang = crate::i18n::use_lang();
+    let choices = |pairs: &[(&str, &str)]| -> Vec<Choice> {
+        pairs.iter().map(|(value, key)| Choice { value: value.to_string(), label: lang.t(key) }).collect()
+    };
+    let measures = choices(&[("value", "board.measure_value"), ("attainment", "board.measure_attainment")]);
+    let views = choices(&[("all", "scope.everyone"), ("neighbours", "board.neighbours")]);
+    let name_modes =
+        choices(&[("full", "board.names_full"), ("initials", "board.names_initials"), ("none", "board.names_none")]);
+    let vs_previous = lang.t("board.vs_previous");
     let my_id = me.id.clone();
     let rows = entries
         .into_iter()
@@ -228,15 +225,13 @@ fn Board(view: LeaderboardView) -> impl IntoView {
             let mine = e.user_id == my_id;
             let movement = match e.movement {
                 Some(m) if m > 0 => {
-                    view! { <span class="move up" title="vs previous period">{format!("▲{m}")}</span> }.into_any()
+                    view! { <span class="move up" title=vs_previous.clone()>{format!("▲{m}")}</span> }.into_any()
                 }
                 Some(m) if m < 0 => {
-                    view! { <span class="move down" title="vs previous period">{format!("▼{}", -m)}</span> }.into_any()
+                    view! { <span class="move down" title=vs_previous.clone()>{format!("▼{}", -m)}</span> }.into_any()
                 }
-                Some(_) => view! { <span class="move same" title="vs previous period">"="</span> }.into_any(),
-                None => {
-                    view! { <span class="move new" title="not ranked in the previous period">"•"</span> }.into_any()
-                }
+                Some(_) => view! { <span class="move same" title=vs_previous.clone()>"="</span> }.into_any(),
+                None => view! { <span class="move new" title=lang.t("board.not_ranked_before")>"•"</span> }.into_any(),
             };
             view! {
                 <tr class:mine=mine aria-current=mine.then_some("true") data-user=e.user_id>
@@ -244,7 +239,7 @@ fn Board(view: LeaderboardView) -> impl IntoView {
                     <td class="movement">{movement}</td>
                     <td class="name">{e.name}</td>
                     <td class="team">{e.team.unwrap_or_default()}</td>
-                    <td class="num">{crate::format::kpi_value(e.value, unit, &currency)}</td>
+                    <td class="num">{crate::format::kpi_value(e.value, unit, &currency, lang)}</td>
                 </tr>
             }
         })
@@ -275,21 +270,21 @@ fn Board(view: LeaderboardView) -> impl IntoView {
                 <h1>{by_label.clone()}</h1>
                 <p class="muted" data-testid="period">{period.clone()}" · "{range}</p>
             </div>
-            <nav class="periods" aria-label="Period">{chips}</nav>
+            <nav class="periods" aria-label=lang.t("board.period")>{chips}</nav>
             <form method="get" action="/leaderboard" class="filters">
                 <input type="hidden" name="period" value=period.clone()/>
-                <label>"Показатель / KPI" <select name="by">{options(kpis, &by)}</select></label>
-                <label>"Кто / Who" <select name="scope">{options(scopes, &scope)}</select></label>
-                <label>"Мера / Measure" <select name="measure">{options(measures, &measure)}</select></label>
-                <label>"Показать / Show" <select name="view">{options(views, &shown)}</select></label>
-                <label>"Имена / Names" <select name="names">{options(name_modes, &names)}</select></label>
-                <button type="submit" class="secondary">"Показать / Show"</button>
+                <label>{lang.t("board.kpi")}" " <select name="by">{options(kpis, &by)}</select></label>
+                <label>{lang.t("board.who")}" " <select name="scope">{options(scopes, &scope)}</select></label>
+                <label>{lang.t("board.measure")}" " <select name="measure">{options(measures, &measure)}</select></label>
+                <label>{lang.t("board.show")}" " <select name="view">{options(views, &shown)}</select></label>
+                <label>{lang.t("board.names")}" " <select name="names">{options(name_modes, &names)}</select></label>
+                <button type="submit" class="secondary">{lang.t("board.show")}</button>
             </form>
             <table class="board" data-testid="leaderboard" data-period=period data-by=by>
                 <thead>
                     <tr>
-                        <th>"#"</th><th><span class="sr-only">"Движение / Movement"</span></th><th>"Имя / Name"</th>
-                        <th>"Команда / Team"</th><th class="num">{by_label}</th>
+                        <th>"#"</th><th><span class="sr-only">{lang.t("board.movement")}</span></th><th>{lang.t("board.name")}</th>
+                        <th>{lang.t("nav.team")}</th><th class="num">{by_label}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>

@@ -1,12 +1,15 @@
 //! `/login`: email and password; works as a plain form before the WASM loads.
 
 use crate::auth::Login as LoginFn;
+use crate::components::LangSwitch;
+use crate::i18n::use_lang;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn Login() -> impl IntoView {
     let login = ServerAction::<LoginFn>::new();
+    let lang = use_lang();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/leaderboard".to_string());
     let error = move || match login.value().get() {
@@ -15,16 +18,17 @@ pub fn Login() -> impl IntoView {
     };
     view! {
         <main class="page narrow login">
+            <LangSwitch/>
             <h1 class="brand">"KPI Arena"</h1>
-            <p class="muted">"Войдите, чтобы увидеть свой рейтинг. / Sign in to see your rank."</p>
+            <p class="muted">{lang.t("login.intro")}</p>
             <ActionForm action=login attr:class="card form">
                 <input type="hidden" name="next" prop:value=next/>
-                <label for="email">"Email"</label>
+                <label for="email">{lang.t("login.email")}</label>
                 <input id="email" type="email" name="email" autocomplete="username" required/>
-                <label for="password">"Пароль / Password"</label>
+                <label for="password">{lang.t("login.password")}</label>
                 <input id="password" type="password" name="password" autocomplete="current-password" required/>
                 <button type="submit" class="primary" disabled=move || login.pending().get()>
-                    "Войти / Sign in"
+                    {lang.t("login.submit")}
                 </button>
                 <p class="error" role="alert">{error}</p>
             </ActionForm>

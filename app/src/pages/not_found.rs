@@ -1,5 +1,6 @@
 //! The 404 page.
 
+use crate::i18n::use_lang;
 use leptos::prelude::*;
 
 #[component]
@@ -10,11 +11,12 @@ pub fn NotFound() -> impl IntoView {
             response.set_status(axum::http::StatusCode::NOT_FOUND);
         }
     }
+    let lang = use_lang();
     view! {
         <main class="page narrow error-page" data-testid="not-found">
             <h1>"404"</h1>
-            <p>"Такой страницы нет. / This page does not exist."</p>
-            <p><a href="/">"← На главную / Home"</a></p>
+            <p>{lang.t("errors.not_found")}</p>
+            <p><a href="/">{lang.t("errors.home")}</a></p>
         </main>
     }
 }

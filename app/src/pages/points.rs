@@ -48,6 +48,7 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
     use crate::period::{Period, PeriodKind};
 
     let me = crate::auth::server::require_user().await?;
+    let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| me.id.clone());
     if !crate::api::gamification::may_read_points(&pool, &me, &user).await.map_err(ServerFnError::new)? {
@@ -96,7 +97,7 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
         total,
         level: LevelView {
             level: level.level,
-            name: format!("{} / {}", level.name_ru, level.name_en),
+            name: lang.pick(&level.name_ru, &level.name_en).to_string(),
             lifetime: level.points,
             next_at: level.next_at,
             progress: level.progress,
@@ -104,7 +105,7 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
         rows: entries
             .into_iter()
             .map(|e| LedgerRow {
-                when: e.at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
+                when: crate::format::date_time(e.at.with_timezone(&tz), lang),
                 rule: e.rule,
                 kind: e.kind,
                 reason: e.reason,
@@ -132,7 +133,8 @@ pub fn Points() -> impl IntoView {
 #[component]
 fn PointsPage(view: PointsView) -> impl IntoView {
     let PointsView { me, user, user_name, people, period, periods, total, level, rows, rules } = view;
-    let number = |n: i64| crate::format::number(n as f64, 0);
+    let lang = crate::i18n::use_lang();
+    let number = move |n: i64| crate::format::number(n as f64, 0, lang);
     let chips = periods
         .into_iter()
         .map(|c| {
@@ -149,18 +151,19 @@ fn PointsPage(view: PointsView) -> impl IntoView {
         view! {
             <form method="get" action="/points" class="filters">
                 <input type="hidden" name="period" value=period.clone()/>
-                <label>"Сотрудник / Rep" <select name="user">{options(people, &user)}</select></label>
-                <button type="submit" class="secondary">"Показать / Show"</button>
+                <label>{lang.t("scope.rep")}" " <select name="user">{options(people, &user)}</select></label>
+                <button type="submit" class="secondary">{lang.t("board.show")}</button>
             </form>
         }
     });
     let to_next = match level.next_at {
-        Some(next) => format!("{} до следующего уровня / to the next level", number(next - level.lifetime)),
-        None => "Высший уровень / Top level".to_string(),
+        Some(next) => {
+            rust_i18n::t!("points.to_next", locale = lang.code(), n = number(next - level.lifetime)).into_owned()
+        }
+        None => lang.t("points.top_level"),
     };
     let ledger = if rows.is_empty() {
-        view! { <p class="muted" data-testid="no-points">"Очков за этот период нет / No points in this period."</p> }
-            .into_any()
+        view! { <p class="muted" data-testid="no-points">{lang.t("points.none")}</p> }.into_any()
     } else {
         let rows = rows
             .into_iter()
@@ -179,10 +182,10 @@ fn PointsPage(view: PointsView) -> impl IntoView {
         view! {
             <table class="board ledger" data-testid="ledger">
                 <thead><tr>
-                    <th>"Когда / When"</th><th>"Правило / Rule"</th><th>"Почему / Why"</th><th class="num">"Очки / Points"</th>
+                    <th>{lang.t("points.when")}</th><th>{lang.t("points.rule")}</th><th>{lang.t("points.why")}</th><th class="num">{lang.t("nav.points")}</th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
-                <tfoot><tr><td colspan="3">"Итого / Total"</td><td class="num points" data-testid="points-total">{number(total)}</td></tr></tfoot>
+                <tfoot><tr><td colspan="3">{lang.t("points.total")}</td><td class="num points" data-testid="points-total">{number(total)}</td></tr></tfoot>
             </table>
         }
         .into_any()
@@ -192,29 +195,29 @@ fn PointsPage(view: PointsView) -> impl IntoView {
         <TopBar user=me/>
         <main class="page">
             <div class="heading">
-                <h1>{format!("Очки / Points · {user_name}")}</h1>
+                <h1>{format!("{} · {user_name}", lang.t("nav.points"))}</h1>
                 <p class="muted">{period.clone()}</p>
             </div>
             <section class="tiles">
                 <div class="tile">
-                    <h2>"Очки за период"<span class="en">"Points this period"</span></h2>
+                    <h2>{lang.t("points.this_period")}</h2>
                     <p class="value" data-testid="period-points">{number(total)}</p>
                 </div>
                 <div class="tile" data-testid="level">
-                    <h2>{format!("Уровень {} / Level {}", level.level, level.level)}</h2>
+                    <h2>{rust_i18n::t!("home.level", locale = lang.code(), n = level.level).into_owned()}</h2>
                     <p class="value">{level.name}</p>
-                    <div class="progress" role="progressbar" aria-label="До следующего уровня / To the next level" aria-valuemin="0" aria-valuemax="100"
+                    <div class="progress" role="progressbar" aria-label=lang.t("home.to_next_level") aria-valuemin="0" aria-valuemax="100"
                          aria-valuenow=format!("{:.0}", level.progress)>
                         <span style=format!("width: {:.1}%", level.progress)></span>
                     </div>
-                    <p class="target">{format!("{} за всё время / lifetime · {to_next}", number(level.lifetime))}</p>
+                    <p class="target">{format!("{} · {to_next}", rust_i18n::t!("home.lifetime", locale = lang.code(), n = number(level.lifetime)))}</p>
                 </div>
             </section>
-            <nav class="periods" aria-label="Period">{chips}</nav>
+            <nav class="periods" aria-label=lang.t("board.period")>{chips}</nav>
             {picker}
-            <h2>"Почему столько очков / Why these points"</h2>
+            <h2>{lang.t("points.why_these")}</h2>
             {ledger}
-            <h2>"Как начисляются очки / How points are earned"</h2>
+            <h2>{lang.t("points.how_earned")}</h2>
             <ul class="rules">{rules}</ul>
         </main>
     }

@@ -93,6 +93,7 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
     use crate::period::{Period, PeriodKind};
 
     let me = crate::auth::server::require_user().await?;
+    let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
@@ -133,7 +134,7 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
     let empty = formulas::Aggregates::default();
     let mut rows = vec![Row {
         scope: team_scope.to_string(),
-        label: "Вся команда / Whole team".into(),
+        label: lang.t("targets.whole_team"),
         cells: columns
             .iter()
             .map(|k| cell(&team_scope.to_string(), k, team_card.iter().find(|e| e.id == k.id).and_then(|e| e.value)))
@@ -159,14 +160,14 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
     };
     let this_month = Period::containing(PeriodKind::Month, today);
     let periods = [
-        ("Неделя / Week", Period::containing(PeriodKind::Week, today)),
-        ("Месяц / Month", this_month),
-        ("Следующий месяц / Next month", this_month.next()),
-        ("Квартал / Quarter", Period::containing(PeriodKind::Quarter, today)),
-        ("Год / Year", Period::containing(PeriodKind::Year, today)),
+        ("period.week", Period::containing(PeriodKind::Week, today)),
+        ("period.month", this_month),
+        ("period.next_month", this_month.next()),
+        ("period.quarter", Period::containing(PeriodKind::Quarter, today)),
+        ("period.year", Period::containing(PeriodKind::Year, today)),
     ];
     let mut periods: Vec<Choice> =
-        periods.into_iter().map(|(label, p)| Choice { value: p.to_string(), label: label.into() }).collect();
+        periods.into_iter().map(|(key, p)| Choice { value: p.to_string(), label: lang.t(key) }).collect();
     if !periods.iter().any(|c| c.value == period.to_string()) {
         periods.push(Choice { value: period.to_string(), label: period.to_string() });
     }
@@ -178,10 +179,7 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
         currency: settings.currency,
         teams: teams.into_iter().map(|(id, name)| Choice { value: id, label: name }).collect(),
         periods,
-        kpis: columns
-            .iter()
-            .map(|k| Column { id: k.id.into(), label: format!("{} / {}", k.name_ru, k.name_en), unit: k.unit })
-            .collect(),
+        kpis: columns.iter().map(|k| Column { id: k.id.into(), label: k.name(lang).into(), unit: k.unit }).collect(),
         rows,
     })
 }
@@ -277,8 +275,9 @@ pub fn Targets() -> impl IntoView {
         },
         |(team, period, _, _)| load_targets_grid(team, period),
     );
+    let lang = crate::i18n::use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="muted page">{lang.t("common.loading")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(grid) => view! { <Grid grid save copy/> }.into_any(),
@@ -299,7 +298,8 @@ fn Grid(grid: TargetsGrid, save: ServerAction<SaveTargets>, copy: ServerAction<C
             .map(|e| e.to_string())
             .next()
     };
-    let saved = move || save.value().get().and_then(|r| r.ok()).map(|n| format!("Сохранено / Saved: {n}"));
+    let lang = crate::i18n::use_lang();
+    let saved = move || save.value().get().and_then(|r| r.ok()).map(|n| format!("{}: {n}", lang.t("targets.saved")));
     let header = kpis.iter().map(|k| view! { <th scope="col">{k.label.clone()}</th> }).collect_view();
     let body = rows
         .into_iter()
@@ -311,8 +311,8 @@ fn Grid(grid: TargetsGrid, save: ServerAction<SaveTargets>, copy: ServerAction<C
                 .map(|(cell, k)| {
                     let name = format!("targets[{}|{}]", row.scope, k.id);
                     let label = format!("{} — {}", row.label, k.label);
-                    let actual = crate::format::kpi_value(cell.actual, k.unit, &currency);
-                    let attainment = cell.attainment.map(|a| format!(" · {}\u{00A0}%", crate::format::number(a, 0)));
+                    let actual = crate::format::kpi_value(cell.actual, k.unit, &currency, lang);
+                    let attainment = cell.attainment.map(|a| format!(" · {}", crate::format::percent(a, 0, lang)));
                     view! {
                         <td data-cell=format!("{}|{}", row.scope, k.id)>
                             <input type="text" inputmode="decimal" name=name aria-label=label
@@ -332,27 +332,27 @@ fn Grid(grid: TargetsGrid, save: ServerAction<SaveTargets>, copy: ServerAction<C
     view! {
         <TopBar user=me/>
         <main class="page wide">
-            <div class="heading"><h1>"Цели / Targets"</h1><p class="muted">{period.clone()}</p></div>
+            <div class="heading"><h1>{lang.t("nav.targets")}</h1><p class="muted">{period.clone()}</p></div>
             <form method="get" action="/targets" class="filters">
-                <label>"Команда / Team" <select name="team">{team_options}</select></label>
-                <label>"Период / Period" <select name="period">{period_options}</select></label>
-                <button type="submit" class="secondary">"Показать / Show"</button>
+                <label>{lang.t("nav.team")}" " <select name="team">{team_options}</select></label>
+                <label>{lang.t("board.period")}" " <select name="period">{period_options}</select></label>
+                <button type="submit" class="secondary">{lang.t("board.show")}</button>
             </form>
             <ActionForm action=copy attr:class="inline">
                 <input type="hidden" name="team" value=copy_team/>
                 <input type="hidden" name="period" value=copy_period/>
-                <button type="submit" class="secondary">{format!("Скопировать из {previous} / Copy from {previous}")}</button>
+                <button type="submit" class="secondary">{rust_i18n::t!("targets.copy_from", locale = lang.code(), period = previous).into_owned()}</button>
             </ActionForm>
             <ActionForm action=save attr:class="targets-form">
                 <input type="hidden" name="team" value=team.clone()/>
                 <input type="hidden" name="period" value=period.clone()/>
                 <div class="grid-scroll">
                     <table class="targets" data-testid="targets-grid">
-                        <thead><tr><th scope="col">"Кто / Who"</th>{header}</tr></thead>
+                        <thead><tr><th scope="col">{lang.t("board.who")}</th>{header}</tr></thead>
                         <tbody>{body}</tbody>
                     </table>
                 </div>
-                <button type="submit" class="primary">"Сохранить / Save"</button>
+                <button type="submit" class="primary">{lang.t("common.save")}</button>
                 <span class="saved" role="status">{saved}</span>
                 <p class="error" role="alert">{error}</p>
             </ActionForm>

@@ -84,8 +84,9 @@ pub fn Team() -> impl IntoView {
         },
         |(team, threshold)| load_team_view(team, threshold),
     );
+    let lang = crate::i18n::use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="muted page">{lang.t("common.loading")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(view) => view! { <TeamPage view/> }.into_any(),
@@ -99,28 +100,34 @@ pub fn Team() -> impl IntoView {
 #[component]
 fn TeamPage(view: TeamView) -> impl IntoView {
     let TeamView { me, team, teams, period, threshold, currency, forecast, weak_spots } = view;
-    let money = |v: Option<f64>| crate::format::kpi_value(v, crate::kpi::Unit::Money, &currency);
+    let lang = crate::i18n::use_lang();
+    let money = |v: Option<f64>| crate::format::kpi_value(v, crate::kpi::Unit::Money, &currency, lang);
     let versus = |v: Option<f64>| match (v, forecast.target) {
         (Some(v), Some(t)) if t > 0.0 => {
-            format!(" · {}\u{00A0}% цели / of target", crate::format::number(v * 100.0 / t, 0))
+            format!(
+                " · {}",
+                rust_i18n::t!(
+                    "team.of_target",
+                    locale = lang.code(),
+                    percent = crate::format::percent(v * 100.0 / t, 0, lang)
+                )
+            )
         }
         _ => String::new(),
     };
     let spots = if weak_spots.is_empty() {
-        view! { <p class="muted" data-testid="no-weak-spots">"Никто не отстаёт / Nobody is under the threshold."</p> }
-            .into_any()
+        view! { <p class="muted" data-testid="no-weak-spots">{lang.t("team.nobody_under")}</p> }.into_any()
     } else {
         let rows = weak_spots
             .into_iter()
             .map(|s| {
-                let name =
-                    crate::kpi::find(&s.kpi).map(|k| format!("{} / {}", k.name_ru, k.name_en)).unwrap_or(s.kpi.clone());
+                let name = crate::kpi::find(&s.kpi).map(|k| k.name(lang).to_string()).unwrap_or(s.kpi.clone());
                 view! {
                     <tr data-user=s.user_id>
                         <td>{s.name}</td>
                         <td>{name}</td>
-                        <td class="num">{format!("{}\u{00A0}%", crate::format::number(s.attainment, 1))}</td>
-                        <td class="num">{format!("−{}", crate::format::number(s.gap, 1))}</td>
+                        <td class="num">{crate::format::percent(s.attainment, 1, lang)}</td>
+                        <td class="num">{format!("−{}", crate::format::number(s.gap, 1, lang))}</td>
                         <td class="num">{s.kpis_below}</td>
                     </tr>
                 }
@@ -129,8 +136,8 @@ fn TeamPage(view: TeamView) -> impl IntoView {
         view! {
             <table class="board" data-testid="weak-spots">
                 <thead><tr>
-                    <th>"Имя / Name"</th><th>"Тянет вниз / Drags most"</th><th class="num">"Выполнение / Attained"</th>
-                    <th class="num">"Отставание / Gap"</th><th class="num">"Ниже порога / KPIs below"</th>
+                    <th>{lang.t("board.name")}</th><th>{lang.t("team.drags_most")}</th><th class="num">{lang.t("team.attained")}</th>
+                    <th class="num">{lang.t("team.gap")}</th><th class="num">{lang.t("team.kpis_below")}</th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
@@ -140,41 +147,41 @@ fn TeamPage(view: TeamView) -> impl IntoView {
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>"Команда / Team"</h1><p class="muted">{period.clone()}</p></div>
+            <div class="heading"><h1>{lang.t("nav.team")}</h1><p class="muted">{period.clone()}</p></div>
             <form method="get" action="/team" class="filters">
-                <label>"Команда / Team" <select name="team">{crate::pages::choices::options(teams, &team)}</select></label>
-                <label>"Порог, % / Threshold, %" <input type="number" name="threshold" min="1" max="200" value=threshold.to_string()/></label>
-                <button type="submit" class="secondary">"Показать / Show"</button>
+                <label>{lang.t("nav.team")}" " <select name="team">{crate::pages::choices::options(teams, &team)}</select></label>
+                <label>{lang.t("team.threshold")}" " <input type="number" name="threshold" min="1" max="200" value=threshold.to_string()/></label>
+                <button type="submit" class="secondary">{lang.t("board.show")}</button>
                 <a class="chip" href=format!("/team/report.csv?team={team}&period={period}") download>
-                    "Скачать отчёт CSV / Download CSV report"
+                    {lang.t("team.download_csv")}
                 </a>
             </form>
             <section class="tiles" data-testid="forecast">
                 <div class="tile">
-                    <h2>"Выручка на сегодня"<span class="en">"Revenue to date"</span></h2>
+                    <h2>{lang.t("team.revenue_to_date")}</h2>
                     <p class="value">{money(Some(forecast.revenue_to_date))}</p>
-                    <p class="target">{format!("Прошло / Elapsed: {}\u{00A0}%", crate::format::number(forecast.elapsed * 100.0, 0))}</p>
+                    <p class="target">{format!("{}: {}", lang.t("team.elapsed"), crate::format::percent(forecast.elapsed * 100.0, 0, lang))}</p>
                 </div>
                 <div class="tile">
-                    <h2>"Прогноз по темпу"<span class="en">"Forecast by run rate"</span></h2>
+                    <h2>{lang.t("team.forecast_run_rate")}</h2>
                     <p class="value" data-testid="run-rate">{money(forecast.run_rate)}</p>
                     <p class="target">{versus(forecast.run_rate)}</p>
                 </div>
                 <div class="tile">
-                    <h2>"Прогноз по воронке"<span class="en">"Forecast by pipeline"</span></h2>
+                    <h2>{lang.t("team.forecast_pipeline")}</h2>
                     <p class="value">{money(forecast.pipeline)}</p>
                     <p class="target">
-                        {format!("Открыто / Open: {} × {}", money(Some(forecast.open_pipeline)),
-                            forecast.recent_win_rate.map(|r| format!("{}\u{00A0}%", crate::format::number(r, 1))).unwrap_or("—".into()))}
+                        {format!("{}: {} × {}", lang.t("team.open"), money(Some(forecast.open_pipeline)),
+                            forecast.recent_win_rate.map(|r| crate::format::percent(r, 1, lang)).unwrap_or("—".into()))}
                         {versus(forecast.pipeline)}
                     </p>
                 </div>
                 <div class="tile">
-                    <h2>"Цель"<span class="en">"Target"</span></h2>
+                    <h2>{lang.t("kpis.target")}</h2>
                     <p class="value">{money(forecast.target)}</p>
                 </div>
             </section>
-            <h2>{format!("Кому нужна помощь (ниже {threshold}\u{00A0}%) / Who needs extra support")}</h2>
+            <h2>{rust_i18n::t!("team.needs_support", locale = lang.code(), threshold = crate::format::percent(threshold, 1, lang)).into_owned()}</h2>
             {spots}
         </main>
     }

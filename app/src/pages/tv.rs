@@ -121,6 +121,7 @@ mod server {
         fn e(err: impl std::fmt::Display) -> ServerFnError {
             ServerFnError::new(err.to_string())
         }
+        let lang = crate::i18n::use_lang();
         let settings = crate::db::settings::load(pool).await.map_err(e)?;
         let tz = settings.time_zone;
         let now = chrono::Utc::now();
@@ -129,7 +130,7 @@ mod server {
         let (start, end) = month.bounds(tz);
         let names = Names::parse(&d.names).unwrap_or(Names::Full);
         let scope = Scope::parse(&d.scope).unwrap_or(Scope::Org);
-        let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency);
+        let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
 
         let window = crate::db::kpis::Window::new(start, end, tz);
         let revenue = crate::kpi::find("revenue").expect("revenue is a KPI");
@@ -154,7 +155,7 @@ mod server {
                 .map(|s| TvRow {
                     rank: s.rank,
                     name: if team_race { s.name } else { names.show(&s.name, s.rank) },
-                    value: crate::format::kpi_value(s.value, unit, &settings.currency),
+                    value: crate::format::kpi_value(s.value, unit, &settings.currency, lang),
                 })
                 .collect();
             challenges.push(TvChallenge { name: c.name, rows });
@@ -167,9 +168,9 @@ mod server {
             .map(|k| {
                 let def = crate::kpi::find(k.id).expect("a card lists known KPIs");
                 TvKpi {
-                    label: def.name_ru.into(),
-                    value: crate::format::kpi_value(k.value, k.unit, &settings.currency),
-                    target: k.target.map(|t| crate::format::kpi_value(Some(t), k.unit, &settings.currency)),
+                    label: def.name(lang).into(),
+                    value: crate::format::kpi_value(k.value, k.unit, &settings.currency, lang),
+                    target: k.target.map(|t| crate::format::kpi_value(Some(t), k.unit, &settings.currency, lang)),
                     attainment: k.attainment,
                 }
             })
@@ -198,8 +199,11 @@ mod server {
         )| TvWin {
             id: id.clone(),
             name: names.show(name, 0),
-            amount: crate::format::money(&amount.to_string(), &settings.currency),
-            when: at.with_timezone(&tz).format("%d.%m %H:%M").to_string(),
+            amount: crate::format::money(&amount.to_string(), &settings.currency, lang),
+            when: {
+                let at = at.with_timezone(&tz);
+                format!("{} {}", crate::format::day_month(at, lang), at.format("%H:%M"))
+            },
         };
         let celebrate = win_rows.iter().filter(|r| r.4).map(win).collect();
         let wins = win_rows.iter().take(8).map(win).collect();
@@ -218,7 +222,11 @@ mod server {
             .into_iter()
             .filter_map(|(name, id)| {
                 let b = crate::badges::find(&id)?;
-                Some(TvBadge { name: names.show(&name, 0), icon: b.icon.into(), badge: b.name_ru.into() })
+                Some(TvBadge {
+                    name: names.show(&name, 0),
+                    icon: b.icon.into(),
+                    badge: lang.pick(b.name_ru, b.name_en).into(),
+                })
             })
             .collect();
 
@@ -281,6 +289,7 @@ pub fn Tv() -> impl IntoView {
         let (heard, now) = (feed.heard_at.get(), now.get());
         heard > 0.0 && now - heard > 60_000.0
     };
+    let lang = crate::i18n::use_lang();
     view! {
         <div class="tv" class:revoked=move || feed.revoked.get()>
             <Transition fallback=|| view! { <p class="tv-wait">"…"</p> }>
@@ -293,9 +302,9 @@ pub fn Tv() -> impl IntoView {
                 })}
             </Transition>
             <p class="tv-stale" role="alert" hidden=move || !stale()>
-                "Нет связи с сервером больше минуты / No data for over a minute"
+                {lang.t("tv.stale")}
             </p>
-            <p class="tv-blank" hidden=move || !feed.revoked.get()>"Экран отключён / This display was revoked"</p>
+            <p class="tv-blank" hidden=move || !feed.revoked.get()>{lang.t("tv.revoked")}</p>
         </div>
     }
 }
@@ -315,10 +324,11 @@ fn Pairing(code: String) -> impl IntoView {
             );
         }
     });
+    let lang = crate::i18n::use_lang();
     view! {
         <section class="tv-pairing">
             <h1>"KPI Arena"</h1>
-            <p>"Введите этот код в разделе «Экраны» / Enter this code on the Displays page"</p>
+            <p>{lang.t("tv.pairing")}</p>
             <p class="tv-code" data-testid="tv-code">{code}</p>
         </section>
     }
@@ -347,6 +357,7 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
             chime::play();
         });
     }
+    let lang = crate::i18n::use_lang();
     let rotate = rotate_seconds.max(5) as u64;
     let slides = 5u64;
     let active = move |i: u64| (seconds.get() / rotate) % slides == i;
@@ -365,12 +376,12 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
     let kpis = kpis
         .into_iter()
         .map(|k| {
-            let attained = k.attainment.map(|a| format!("{}\u{00A0}%", crate::format::number(a, 0)));
+            let attained = k.attainment.map(|a| crate::format::percent(a, 0, lang));
             view! {
                 <div class="tv-kpi">
                     <h3>{k.label}</h3>
                     <p class="value">{k.value}</p>
-                    <p class="target">{k.target.map(|t| format!("цель {t}"))}" "{attained}</p>
+                    <p class="target">{k.target.map(|t| rust_i18n::t!("tv.target", locale = lang.code(), target = t).into_owned())}" "{attained}</p>
                 </div>
             }
         })
@@ -389,7 +400,7 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
                 <p class="burst" aria-hidden="true">"★"</p>
                 <p class="winner">{w.name}</p>
                 <p class="amount">{w.amount}</p>
-                <p>"Сделка выиграна! / Deal won!"</p>
+                <p>{lang.t("tv.deal_won")}</p>
             </div>
         }
     });
@@ -397,26 +408,26 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
         <header class="tv-head">
             <span class="tv-org">{org}</span>
             <span class="tv-name">{display}" · "{period}</span>
-            <span class="tv-updated" data-testid="tv-updated">"обновлено / updated "{updated}</span>
+            <span class="tv-updated" data-testid="tv-updated">{lang.t("tv.updated")}" "{updated}</span>
         </header>
         <section class="tv-slide" class:active=move || active(0) data-slide="leaderboard">
-            <h2>"Рейтинг по выручке"</h2>
+            <h2>{lang.t("tv.revenue_board")}</h2>
             <table class="tv-board"><tbody>{board}</tbody></table>
         </section>
         <section class="tv-slide" class:active=move || active(1) data-slide="challenges">
-            <h2>"Соревнования"</h2>
+            <h2>{lang.t("nav.challenges")}</h2>
             {challenges}
         </section>
         <section class="tv-slide" class:active=move || active(2) data-slide="kpis">
-            <h2>"Показатели и цели"</h2>
+            <h2>{lang.t("tv.kpis_targets")}</h2>
             <div class="tv-kpis">{kpis}</div>
         </section>
         <section class="tv-slide" class:active=move || active(3) data-slide="wins">
-            <h2>"Последние победы"</h2>
+            <h2>{lang.t("tv.recent_wins")}</h2>
             <ul class="tv-list" data-testid="tv-wins">{wins}</ul>
         </section>
         <section class="tv-slide" class:active=move || active(4) data-slide="badges">
-            <h2>"Награды сегодня"</h2>
+            <h2>{lang.t("tv.badges_today")}</h2>
             <ul class="tv-list">{badges}</ul>
         </section>
         {party}

@@ -1,0 +1,219 @@
+//! The reader's language (Russian or English): how a request picks it, how
+//! pages read it, and the translated strings (`app/locales/*.yml`, rust-i18n).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The language of the page being rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    Ru,
+    En,
+}
+
+/// The cookie that holds the reader's own choice (set by `GET /lang/{code}`).
+pub const COOKIE: &str = "lang";
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Ru, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+
+    /// `ru`, `en`, or a tag whose primary language is one of them (`en-US`).
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "ru" => Some(Lang::Ru),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The translation of `key` (the key itself when it has none).
+    pub fn t(self, key: &str) -> String {
+        rust_i18n::t!(key, locale = self.code()).into_owned()
+    }
+
+    /// One of two texts the data carries in both languages (KPI and badge names).
+    pub fn pick<'a>(self, ru: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Ru => ru,
+            Lang::En => en,
+        }
+    }
+}
+
+/// The first of ru/en an `Accept-Language` header names (`"de, en-US;q=0.8, ru;q=0.5"` → en).
+pub fn from_accept_language(header: &str) -> Option<Lang> {
+    header.split(',').filter_map(|item| item.split(';').next()).find_map(Lang::parse)
+}
+
+/// The value of the `lang` cookie in a `Cookie` header, when it names ru or en.
+pub fn from_cookie_header(header: &str) -> Option<Lang> {
+    header.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(name, _)| *name == COOKIE).and_then(
+        |(_, value)| match value.trim() {
+            "ru" => Some(Lang::Ru),
+            "en" => Some(Lang::En),
+            _ => None,
+        },
+    )
+}
+
+/// What the reader asked for: their own choice (the cookie), else their browser's.
+pub fn preferred(cookie: Option<&str>, accept_language: Option<&str>) -> Option<Lang> {
+    cookie.and_then(from_cookie_header).or_else(|| accept_language.and_then(from_accept_language))
+}
+
+/// The cookie beats `Accept-Language`, which beats the organisation's default; else Russian.
+pub fn choose(cookie: Option<&str>, accept_language: Option<&str>, org_default: Option<&str>) -> Lang {
+    preferred(cookie, accept_language).or_else(|| org_default.and_then(Lang::parse)).unwrap_or_default()
+}
+
+/// The language of the current render or server function: the context `App`
+/// provides, else (on the server) what the request's middleware chose, else
+/// (in the browser) the `<html lang>` the server rendered.
+pub fn use_lang() -> Lang {
+    if let Some(lang) = use_context::<Lang>() {
+        return lang;
+    }
+    #[cfg(feature = "ssr")]
+    if let Some(lang) = use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Lang>().copied()) {
+        return lang;
+    }
+    #[cfg(feature = "hydrate")]
+    if let Some(lang) =
+        document().document_element().and_then(|e| e.get_attribute("lang")).and_then(|code| Lang::parse(&code))
+    {
+        return lang;
+    }
+    Lang::default()
+}
+
+/// Translates `key` in the current language.
+pub fn tr(key: &str) -> String {
+    use_lang().t(key)
+}
+
+/// Where a language switch may send the reader back to: a path on this site, else `/`.
+pub fn local_path(back: Option<&str>) -> &str {
+    match back {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/\\")
+                && p.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            p
+        }
+        _ => "/",
+    }
+}
+
+/// Chooses each page request's language and stores it in the request's
+/// extensions, reading the organisation's default only when the reader's
+/// cookie and browser name neither language.
+#[cfg(feature = "ssr")]
+pub async fn middleware(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    let headers = request.headers();
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let lang = match preferred(text(header::COOKIE), text(header::ACCEPT_LANGUAGE)) {
+        Some(lang) => lang,
+        None => {
+            let org = crate::db::settings::load(&state.pool).await.ok().map(|s| s.language);
+            choose(None, None, org.as_deref())
+        }
+    };
+    request.extensions_mut().insert(lang);
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_beats_accept_language_which_beats_the_org_default() {
+        assert_eq!(choose(Some("a=1; lang=en"), Some("ru-RU,ru;q=0.9"), Some("ru")), Lang::En);
+        assert_eq!(choose(Some("lang=ru"), Some("en-US"), Some("en")), Lang::Ru);
+        assert_eq!(choose(None, Some("en-US,en;q=0.9"), Some("ru")), Lang::En);
+        assert_eq!(choose(Some("other=1"), Some("ru"), Some("en")), Lang::Ru);
+        assert_eq!(choose(None, Some("de-DE,fr;q=0.8"), Some("en")), Lang::En);
+        assert_eq!(choose(Some("lang=de"), None, None), Lang::Ru);
+    }
+
+    #[test]
+    fn accept_language_takes_the_first_of_ru_or_en() {
+        assert_eq!(from_accept_language("de-DE, en-GB;q=0.8, ru;q=0.5"), Some(Lang::En));
+        assert_eq!(from_accept_language("ru-RU,ru;q=0.9,en-US;q=0.8"), Some(Lang::Ru));
+        assert_eq!(from_accept_language("fr, *;q=0.1"), None);
+    }
+
+    #[test]
+    fn switching_back_goes_only_to_a_local_path() {
+        assert_eq!(local_path(Some("/leaderboard?period=2026-11")), "/leaderboard?period=2026-11");
+        assert_eq!(local_path(Some("https://evil.example")), "/");
+        assert_eq!(local_path(Some("//evil.example/x")), "/");
+        assert_eq!(local_path(Some("/\\evil.example")), "/");
+        assert_eq!(local_path(Some("/x\r\nSet-Cookie: a=b")), "/");
+        assert_eq!(local_path(None), "/");
+    }
+
+    /// Every key the code names is in `app/locales/app.yml`, with both languages.
+    #[test]
+    fn every_key_in_the_code_has_both_translations() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let locales = std::fs::read_to_string(dir.join("locales/app.yml")).expect("locales/app.yml");
+        let mut keys = std::collections::HashMap::new();
+        let mut current = None;
+        for line in locales.lines() {
+            if let Some(key) = line.strip_suffix(':').filter(|k| !k.starts_with([' ', '#'])) {
+                current = Some(key.to_string());
+                keys.insert(key.to_string(), 0);
+            } else if let (Some(key), Some(lang)) = (&current, line.trim_start().split(':').next()) {
+                if line.starts_with("  ") && ["ru", "en"].contains(&lang) {
+                    *keys.get_mut(key).expect("key") += 1;
+                }
+            }
+        }
+        for (key, count) in &keys {
+            assert_eq!(*count, 2, "`{key}` needs exactly a ru and an en text");
+        }
+        let namespaces: std::collections::HashSet<&str> =
+            keys.keys().filter_map(|k| k.split_once('.')).map(|(space, _)| space).collect();
+        let mut files = vec![dir.join("src")];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).expect("src").map(|e| e.expect("entry").path()));
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("source");
+            // Any string literal shaped `namespace.key` whose namespace app.yml uses is a key.
+            for literal in text.split('"').skip(1).step_by(2) {
+                let Some((space, rest)) = literal.split_once('.') else { continue };
+                let shaped = |t: &str| {
+                    !t.is_empty() && t.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+                };
+                if shaped(space) && shaped(rest) && namespaces.contains(space) {
+                    assert!(keys.contains_key(literal), "{} names `{literal}`, missing from app.yml", path.display());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn both_languages_translate_the_same_keys() {
+        assert_eq!(Lang::Ru.t("nav.leaderboard"), "Рейтинг");
+        assert_eq!(Lang::En.t("nav.leaderboard"), "Leaderboard");
+    }
+}
