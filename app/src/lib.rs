@@ -31,6 +31,8 @@ pub mod state;
 use leptos::prelude::*;
 
 rust_i18n::i18n!("locales", fallback = "ru");
+// Makes cargo rebuild this crate when a translation changes (the macro above does not tell it).
+const _: &str = include_str!("../locales/app.yml");
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},

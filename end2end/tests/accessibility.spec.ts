@@ -7,8 +7,8 @@ const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
 async function signIn(page: Page, who: { email: string; password: string }) {
   await page.goto("/login?next=%2Fleaderboard");
   await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Пароль / Password").fill(who.password);
-  await page.getByRole("button", { name: "Войти / Sign in" }).click();
+  await page.getByLabel("Пароль").fill(who.password);
+  await page.getByRole("button", { name: "Войти" }).click();
   await expect(page).toHaveURL(/\/leaderboard/);
 }
 

@@ -8,8 +8,8 @@ const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
 async function signIn(page: Page, who: { email: string; password: string }, next: string) {
   await page.goto(`/login?next=${encodeURIComponent(next)}`);
   await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Пароль / Password").fill(who.password);
-  await page.getByRole("button", { name: "Войти / Sign in" }).click();
+  await page.getByLabel("Пароль").fill(who.password);
+  await page.getByRole("button", { name: "Войти" }).click();
   await expect(page).toHaveURL(new RegExp(next.replace("?", "\\?") + "$"));
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
 }
@@ -39,13 +39,13 @@ test("an admin invites a user; the one-time link lets them set a password and si
   await axe(page);
   const email = `invited-${Date.now()}@example.com`;
   const form = page.getByTestId("invite-user");
-  await form.getByLabel("Имя / Name").fill("Ирина Новикова");
-  await form.getByLabel("Почта / Email").fill(email);
-  await form.getByLabel("Роль / Role").selectOption("rep");
-  await form.getByRole("button", { name: "Пригласить / Invite" }).click();
+  await form.getByLabel("Имя").fill("Ирина Новикова");
+  await form.getByLabel("Почта").fill(email);
+  await form.getByLabel("Роль").selectOption("rep");
+  await form.getByRole("button", { name: "Пригласить" }).click();
   const link = (await page.getByTestId("invite-link").innerText()).trim();
   expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/invite\/[0-9a-f]{48}$/);
-  await expect(page.locator(`tr[data-user="${email}"]`)).toContainText("Приглашён / Invited");
+  await expect(page.locator(`tr[data-user="${email}"]`)).toContainText("Приглашён");
   await page.screenshot({ path: "artifacts/users-desktop.png", fullPage: true });
 
   const invitee = await (await browser.newContext()).newPage();
@@ -53,9 +53,9 @@ test("an admin invites a user; the one-time link lets them set a password and si
   await expect(invitee.locator("body[data-hydrated=true]")).toHaveCount(1);
   await expect(invitee.getByText("Ирина Новикова", { exact: false })).toBeVisible();
   await axe(invitee);
-  await invitee.getByLabel("Пароль / Password").fill("irinas secret");
-  await invitee.getByLabel("Ещё раз / Repeat").fill("irinas secret");
-  await invitee.getByRole("button", { name: "Сохранить и войти / Save and sign in" }).click();
+  await invitee.getByLabel("Пароль").fill("irinas secret");
+  await invitee.getByLabel("Ещё раз").fill("irinas secret");
+  await invitee.getByRole("button", { name: "Сохранить и войти" }).click();
   await expect(invitee.getByTestId("who")).toContainText("Ирина Новикова");
 
   // The link works once; the password works from now on.
@@ -67,13 +67,13 @@ test("an admin invites a user; the one-time link lets them set a password and si
 
   // Deactivated, they cannot sign in.
   await page.reload();
-  await page.locator(`tr[data-user="${email}"]`).getByRole("button", { name: "Отключить / Deactivate" }).click();
+  await page.locator(`tr[data-user="${email}"]`).getByRole("button", { name: "Отключить" }).click();
   await expect(page.locator(`tr.inactive[data-user="${email}"]`)).toHaveCount(1);
   const locked = await (await browser.newContext()).newPage();
   await locked.goto("/login?next=%2Fleaderboard");
   await locked.getByLabel("Email").fill(email);
-  await locked.getByLabel("Пароль / Password").fill("irinas secret");
-  await locked.getByRole("button", { name: "Войти / Sign in" }).click();
+  await locked.getByLabel("Пароль").fill("irinas secret");
+  await locked.getByRole("button", { name: "Войти" }).click();
   await expect(locked.getByText("Wrong email or password.")).toBeVisible();
 });
 
@@ -85,12 +85,12 @@ test("a rep logs a won deal in the form and their points rise", async ({ page })
   await axe(page);
   const form = page.getByTestId("new-deal");
   // Reps may log only their own deals: the owner list offers only them.
-  await expect(form.getByLabel("Чья / Owner").locator("option")).toHaveCount(1);
-  await form.getByLabel("Сумма / Amount").fill("-5");
-  await form.getByRole("button", { name: "Записать / Log" }).click();
+  await expect(form.getByLabel("Чья").locator("option")).toHaveCount(1);
+  await form.getByLabel("Сумма").fill("-5");
+  await form.getByRole("button", { name: "Записать" }).click();
   await expect(page.getByRole("alert")).toContainText("`amount`");
-  await form.getByLabel("Сумма / Amount").fill("1000000");
-  await form.getByRole("button", { name: "Записать / Log" }).click();
+  await form.getByLabel("Сумма").fill("1000000");
+  await form.getByRole("button", { name: "Записать" }).click();
   await expect(page.getByTestId("deal-saved")).toBeVisible();
   await page.goto("/points");
   const after = parsePoints(await page.getByTestId("points-total").innerText());
@@ -102,45 +102,45 @@ test("a manager edits a challenge: everything as a draft, name and prize once it
   await signIn(page, MANAGER, "/challenges");
   const form = page.getByTestId("new-challenge");
   const name = `Правка ${Date.now()}`;
-  await form.getByLabel("Название / Name").fill(name);
-  await form.getByLabel("Вид / Kind").selectOption("top_n");
-  await form.getByLabel("По чему / On").selectOption("points");
+  await form.getByLabel("Название").fill(name);
+  await form.getByLabel("Вид").selectOption("top_n");
+  await form.getByLabel("По чему").selectOption("points");
   await form.locator('input[name="participants[u-rep]"]').check();
   await form.locator('input[name="participants[u-rep-02]"]').check();
-  await form.getByRole("button", { name: "Создать / Create" }).click();
+  await form.getByRole("button", { name: "Создать" }).click();
   let card = page.locator("article.challenge", { hasText: name });
   await expect(card).toHaveClass(/draft/);
   await expect(card.locator("tbody tr")).toHaveCount(2);
 
   const edit = await openEdit(card);
-  await edit.getByLabel("Название / Name").fill(`${name} (2)`);
-  await edit.getByLabel("Приз / Prize").fill("Кофе");
+  await edit.getByLabel("Название").fill(`${name} (2)`);
+  await edit.getByLabel("Приз").fill("Кофе");
   await edit.locator('input[name="participants[u-rep-03]"]').check();
-  await edit.getByRole("button", { name: "Сохранить / Save" }).click();
+  await edit.getByRole("button", { name: "Сохранить" }).click();
   card = page.locator("article.challenge", { hasText: `${name} (2)` });
   await expect(card.locator("tbody tr")).toHaveCount(3);
-  await expect(card).toContainText("Приз / Prize: Кофе");
+  await expect(card).toContainText("Приз: Кофе");
 
-  await card.getByRole("button", { name: "Запустить / Launch" }).click();
+  await card.getByRole("button", { name: "Запустить" }).click();
   await expect(card).toHaveClass(/live/);
   const running = await openEdit(card);
   await expect(running.locator('input[type="checkbox"]')).toHaveCount(0);
-  await running.getByLabel("Приз / Prize").fill("Ужин");
-  await card.getByRole("button", { name: "Сохранить / Save" }).click();
-  await expect(page.locator("article.challenge", { hasText: `${name} (2)` })).toContainText("Приз / Prize: Ужин");
+  await running.getByLabel("Приз").fill("Ужин");
+  await card.getByRole("button", { name: "Сохранить" }).click();
+  await expect(page.locator("article.challenge", { hasText: `${name} (2)` })).toContainText("Приз: Ужин");
 });
 
 test("error pages: 404 for an unknown page, 403 for a page the role may not open", async ({ page }) => {
   const missing = await page.goto("/no-such-page");
   expect(missing?.status()).toBe(404);
-  await expect(page.getByText("Такой страницы нет. / This page does not exist.")).toBeVisible();
-  await expect(page.getByRole("link", { name: "← На главную / Home" })).toHaveAttribute("href", "/");
+  await expect(page.getByText("Такой страницы нет.")).toBeVisible();
+  await expect(page.getByRole("link", { name: "← На главную" })).toHaveAttribute("href", "/");
 
   await signIn(page, REP, "/leaderboard");
   const refused = await page.goto("/users");
   expect(refused?.status()).toBe(403);
   await expect(page.getByTestId("forbidden")).toContainText("Only admins manage users.");
-  await expect(page.getByRole("link", { name: "← На главную / Home" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "← На главную" })).toBeVisible();
   await axe(page);
 });
 
@@ -149,18 +149,18 @@ test("admins see and change teams", async ({ page }) => {
   await axe(page);
   const id = `t-e2e-${Date.now()}`;
   const form = page.getByTestId("new-team");
-  await form.getByLabel("Id (одно слово / one word)").fill(id);
-  await form.getByLabel("Название / Name").fill("Сибирь");
-  await form.getByLabel("Регион / Region").fill("Siberia");
-  await form.getByRole("button", { name: "Создать / Create" }).click();
+  await form.getByLabel("Id (одно слово)").fill(id);
+  await form.getByLabel("Название").fill("Сибирь");
+  await form.getByLabel("Регион").fill("Siberia");
+  await form.getByRole("button", { name: "Создать" }).click();
   const row = page.locator(`tr[data-team="${id}"]`);
   await expect(row).toHaveCount(1);
-  await row.getByLabel("Регион / Region").fill("Far East");
+  await row.getByLabel("Регион").fill("Far East");
   const saved = page.waitForResponse((r) => r.url().endsWith("/api/save_team") && r.status() === 200);
-  await row.getByRole("button", { name: "Сохранить / Save" }).click();
+  await row.getByRole("button", { name: "Сохранить" }).click();
   await saved;
   await page.reload();
-  await expect(page.locator(`tr[data-team="${id}"]`).getByLabel("Регион / Region")).toHaveValue("Far East");
+  await expect(page.locator(`tr[data-team="${id}"]`).getByLabel("Регион")).toHaveValue("Far East");
 });
 
 test("a TV with the chime on plays it at each won-deal celebration; turned off, it stays silent", async ({ page, browser }) => {
@@ -170,12 +170,12 @@ test("a TV with the chime on plays it at each won-deal celebration; turned off, 
   const code = (await tv.getByTestId("tv-code").innerText()).trim();
   const name = `TV chime ${Date.now()}`;
   const form = page.getByTestId("pair-display");
-  await form.getByLabel("Код с экрана / Code on the TV").fill(code);
-  await form.getByLabel("Название / Name").fill(name);
+  await form.getByLabel("Код с экрана").fill(code);
+  await form.getByLabel("Название").fill(name);
   await form.getByLabel("Звук при выигранной сделке", { exact: false }).check();
-  await form.getByRole("button", { name: "Подключить / Pair" }).click();
+  await form.getByRole("button", { name: "Подключить" }).click();
   const row = page.locator("tr", { hasText: name });
-  await expect(row.getByTestId("display-sound")).toContainText("Sound on");
+  await expect(row.getByTestId("display-sound")).toContainText("Звук включён");
   await expect(tv.getByTestId("tv-updated")).toBeVisible({ timeout: 10_000 });
   await expect(tv.locator("body[data-hydrated=true]")).toHaveCount(1);
   await tv.waitForTimeout(500);
@@ -194,7 +194,7 @@ test("a TV with the chime on plays it at each won-deal celebration; turned off, 
   await expect(tv.locator("body")).toHaveAttribute("data-chimes", "1");
 
   await row.getByTestId("display-sound").click();
-  await expect(page.locator("tr", { hasText: name }).getByTestId("display-sound")).toContainText("Sound off");
+  await expect(page.locator("tr", { hasText: name }).getByTestId("display-sound")).toContainText("Без звука");
   await tv.waitForTimeout(1000);
   await win(2);
   await tv.waitForTimeout(500);

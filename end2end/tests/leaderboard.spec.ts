@@ -7,8 +7,8 @@ async function signIn(page: Page) {
   await page.goto("/leaderboard");
   await expect(page).toHaveURL(/\/login\?next=/);
   await page.getByLabel("Email").fill(REP.email);
-  await page.getByLabel("Пароль / Password").fill(REP.password);
-  await page.getByRole("button", { name: "Войти / Sign in" }).click();
+  await page.getByLabel("Пароль").fill(REP.password);
+  await page.getByRole("button", { name: "Войти" }).click();
   await expect(page).toHaveURL(/\/leaderboard/);
 }
 
@@ -29,7 +29,7 @@ test("switching the period after hydration does not reload the page", async ({ p
   // A full reload would drop this marker.
   await page.evaluate(() => ((window as any).__sameDocument = true));
   const year = String(new Date().getFullYear());
-  await page.getByRole("link", { name: "Год / Year" }).click();
+  await page.getByRole("link", { name: "Год" }).click();
   await expect(page).toHaveURL(new RegExp(`period=${year}(&|$)`));
   await expect(page.getByTestId("leaderboard")).toHaveAttribute("data-period", year);
   await expect(page.getByTestId("period")).toContainText(year);
@@ -47,7 +47,7 @@ test("with JavaScript disabled the ranking still works", async ({ browser }) => 
   await expect(rows.first().locator(".rank")).toHaveText("1");
   await expect(page.locator("tr.mine .name")).toHaveText(REP.name);
   // Period links are plain links: they navigate without JavaScript too.
-  await page.getByRole("link", { name: "Квартал / Quarter" }).click();
+  await page.getByRole("link", { name: "Квартал" }).click();
   await expect(page).toHaveURL(/period=\d{4}-Q[1-4](&|$)/);
   await expect(page.getByTestId("leaderboard").locator("tbody tr")).toHaveCount(25);
   await context.close();
@@ -57,8 +57,8 @@ test("a wrong password shows an error and stays on the login page", async ({ pag
   await page.goto("/login");
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
   await page.getByLabel("Email").fill(REP.email);
-  await page.getByLabel("Пароль / Password").fill("not the password");
-  await page.getByRole("button", { name: "Войти / Sign in" }).click();
+  await page.getByLabel("Пароль").fill("not the password");
+  await page.getByRole("button", { name: "Войти" }).click();
   await expect(page.getByRole("alert")).toContainText("Wrong email or password");
   await expect(page).toHaveURL(/\/login/);
 });

@@ -6,8 +6,8 @@ const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
 async function signIn(page: Page, who: { email: string; password: string }, next = "/leaderboard") {
   await page.goto(`/login?next=${encodeURIComponent(next)}`);
   await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Пароль / Password").fill(who.password);
-  await page.getByRole("button", { name: "Войти / Sign in" }).click();
+  await page.getByLabel("Пароль").fill(who.password);
+  await page.getByRole("button", { name: "Войти" }).click();
   await expect(page).toHaveURL(new RegExp(next.replace("?", "\\?")));
 }
 
@@ -16,15 +16,15 @@ test("a manager sets a target in the grid and sees its attainment", async ({ pag
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
   const cell = page.locator('td[data-cell="rep:u-rep|revenue"]');
   await cell.locator("input").fill("1000000");
-  await page.getByRole("button", { name: "Сохранить / Save" }).click();
-  await expect(page.getByRole("status")).toContainText(/Saved: \d+/);
+  await page.getByRole("button", { name: "Сохранить" }).click();
+  await expect(page.getByRole("status")).toContainText(/Сохранено: \d+/);
   await expect(cell.locator("input")).toHaveValue("1000000");
   await expect(cell.locator(".actual strong")).toHaveText(/ · \d+\s%/);
   await page.screenshot({ path: "artifacts/targets-desktop.png", fullPage: true });
 
   // The rep's KPI card shows the target and the attainment beside the value.
   await page.goto("/kpis?scope=rep:u-rep");
-  await expect(page.getByLabel("Кто / Scope")).toHaveValue("rep:u-rep");
+  await expect(page.getByLabel("Кто")).toHaveValue("rep:u-rep");
   const revenue = page.locator('[data-kpi="revenue"]');
   await expect(revenue.locator(".target")).toContainText("1\u202F000\u202F000");
   await expect(revenue.locator(".attainment")).toHaveText(/\d+(,\d)?\s%/);
@@ -40,9 +40,9 @@ test("a rep cannot open the targets grid", async ({ page }) => {
 
 test("the leaderboard ranks by another KPI with a scope filter", async ({ page }) => {
   await signIn(page, REP);
-  await page.getByLabel("Показатель / KPI").selectOption("touchpoints");
-  await page.getByLabel("Кто / Who").selectOption("team:t-msk");
-  await page.getByRole("button", { name: "Показать / Show" }).click();
+  await page.getByLabel("Показатель").selectOption("touchpoints");
+  await page.getByLabel("Кто").selectOption("team:t-msk");
+  await page.getByRole("button", { name: "Показать" }).click();
   await expect(page).toHaveURL(/by=touchpoints/);
   const board = page.getByTestId("leaderboard");
   await expect(board).toHaveAttribute("data-by", "touchpoints");
@@ -58,10 +58,10 @@ test("a manager sees the team's forecast and who needs support", async ({ page }
   await page.goto("/targets");
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
   await page.locator('td[data-cell="rep:u-rep|touchpoints"] input').fill("100000");
-  await page.getByRole("button", { name: "Сохранить / Save" }).click();
-  await expect(page.getByRole("status")).toContainText("Saved");
+  await page.getByRole("button", { name: "Сохранить" }).click();
+  await expect(page.getByRole("status")).toContainText("Сохранено");
   await page.goto("/team");
   const spots = page.getByTestId("weak-spots");
-  await expect(spots.locator('tr[data-user="u-rep"]')).toContainText("Touchpoints");
+  await expect(spots.locator('tr[data-user="u-rep"]')).toContainText("Количество точек контакта");
   await page.screenshot({ path: "artifacts/team-desktop.png", fullPage: true });
 });

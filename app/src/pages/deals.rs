@@ -81,17 +81,17 @@ pub fn NewDeal() -> impl IntoView {
 #[component]
 fn NewDealPage(view: DealFormView, log: ServerAction<LogDeal>) -> impl IntoView {
     let DealFormView { me, owners, now } = view;
-    let types = vec![
-        Choice { value: "new".into(), label: "Новая / New".into() },
-        Choice { value: "upsell".into(), label: "Допродажа / Upsell".into() },
-        Choice { value: "cross_sell".into(), label: "Кросс-продажа / Cross-sell".into() },
-    ];
+    let lang = crate::i18n::use_lang();
+    let types = [("new", "deals.type_new"), ("upsell", "deals.type_upsell"), ("cross_sell", "deals.type_cross_sell")]
+        .into_iter()
+        .map(|(value, key)| Choice { value: value.into(), label: lang.t(key) })
+        .collect::<Vec<_>>();
     let result = move || {
         log.value().get().map(|r| match r {
             Ok(id) => view! {
                 <p class="saved" role="status" data-testid="deal-saved">
-                    {format!("Сделка {id} записана / Deal {id} logged. ")}
-                    <a href="/points">"Мои очки / My points"</a>
+                    {format!("{} ", rust_i18n::t!("deals.logged", locale = lang.code(), id = id))}
+                    <a href="/points">{lang.t("deals.my_points")}</a>
                 </p>
             }
             .into_any(),
@@ -102,17 +102,17 @@ fn NewDealPage(view: DealFormView, log: ServerAction<LogDeal>) -> impl IntoView 
     view! {
         <TopBar user=me/>
         <main class="page narrow">
-            <div class="heading"><h1>"Выигранная сделка / Won deal"</h1></div>
+            <div class="heading"><h1>{lang.t("deals.title")}</h1></div>
             {result}
             <ActionForm action=log attr:class="card form" attr:data-testid="new-deal">
-                <label>"Чья / Owner" <select name="owner">{options(owners, &me_id)}</select></label>
-                <label>"Сумма / Amount" <input name="amount" required inputmode="decimal"/></label>
-                <label>"Вид / Type" <select name="deal_type">{options(types, "new")}</select></label>
-                <label>"Закрыта / Closed at" <input name="closed_at" type="datetime-local" value=now/></label>
-                <label>"Клиент (id, необязательно) / Customer (id, optional)" <input name="customer"/></label>
-                <label>"Продукт (id, необязательно) / Product (id, optional)" <input name="product"/></label>
-                <label>"Номер сделки (пусто — создать) / Deal id (empty: made up)" <input name="id"/></label>
-                <button type="submit">"Записать / Log"</button>
+                <label>{lang.t("deals.owner")}" " <select name="owner">{options(owners, &me_id)}</select></label>
+                <label>{lang.t("deals.amount")}" " <input name="amount" required inputmode="decimal"/></label>
+                <label>{lang.t("deals.type")}" " <select name="deal_type">{options(types, "new")}</select></label>
+                <label>{lang.t("deals.closed_at")}" " <input name="closed_at" type="datetime-local" value=now/></label>
+                <label>{lang.t("deals.customer")}" " <input name="customer"/></label>
+                <label>{lang.t("deals.product")}" " <input name="product"/></label>
+                <label>{lang.t("deals.id")}" " <input name="id"/></label>
+                <button type="submit">{lang.t("deals.log")}</button>
             </ActionForm>
         </main>
     }

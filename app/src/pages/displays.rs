@@ -37,6 +37,7 @@ async fn manager() -> Result<CurrentUser, ServerFnError> {
 pub async fn load_displays() -> Result<DisplaysView, ServerFnError> {
     let me = manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
+    let lang = crate::i18n::use_lang();
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let rows = crate::db::displays::list(&pool)
         .await
@@ -44,17 +45,27 @@ pub async fn load_displays() -> Result<DisplaysView, ServerFnError> {
         .into_iter()
         .map(|d| DisplayRow {
             id: d.id,
-            how: format!("{} · имена / names: {} · {} с / s", d.scope, d.names, d.rotate_seconds),
+            how: rust_i18n::t!(
+                "displays.how",
+                locale = lang.code(),
+                scope = d.scope,
+                names = d.names,
+                seconds = d.rotate_seconds
+            )
+            .into_owned(),
             seen: d
                 .last_seen_at
-                .map(|t| t.with_timezone(&tz).format("%d.%m.%Y %H:%M:%S").to_string())
+                .map(|t| {
+                    let t = t.with_timezone(&tz);
+                    format!("{}:{}", crate::format::date_time(t, lang), t.format("%S"))
+                })
                 .unwrap_or_else(|| "—".into()),
             revoked: d.revoked_at.is_some(),
             sound: d.sound,
             name: d.name,
         })
         .collect();
-    let mut scopes = vec![Choice { value: "org".into(), label: "Вся компания / Everyone".into() }];
+    let mut scopes = vec![Choice { value: "org".into(), label: lang.t("scope.everyone") }];
     scopes.extend(
         crate::pages::choices::team_and_region_scopes(&pool)
             .await?
@@ -123,6 +134,7 @@ fn DisplaysPage(
     sound: ServerAction<SetDisplaySound>,
 ) -> impl IntoView {
     let DisplaysView { me, rows, scopes } = view;
+    let lang = crate::i18n::use_lang();
     let rows = rows
         .into_iter()
         .map(|d| {
@@ -130,15 +142,15 @@ fn DisplaysPage(
                 view! {
                     <ActionForm action=revoke>
                         <input type="hidden" name="id" value=d.id.to_string()/>
-                        <button type="submit" class="link">"Отключить / Revoke"</button>
+                        <button type="submit" class="link">{lang.t("displays.revoke")}</button>
                     </ActionForm>
                 }
             });
             let chime = (!d.revoked).then(|| {
                 let (label, to) = if d.sound {
-                    ("🔔 Звук включён — выключить / Sound on: turn off", "false")
+                    (format!("🔔 {}", lang.t("displays.sound_on")), "false")
                 } else {
-                    ("🔕 Без звука — включить / Sound off: turn on", "true")
+                    (format!("🔕 {}", lang.t("displays.sound_off")), "true")
                 };
                 view! {
                     <ActionForm action=sound>
@@ -155,39 +167,37 @@ fn DisplaysPage(
             }
         })
         .collect_view();
-    let name_modes = vec![
-        Choice { value: "full".into(), label: "Полностью / Full".into() },
-        Choice { value: "initials".into(), label: "Инициалы / Initials".into() },
-        Choice { value: "none".into(), label: "Скрыть / Hidden".into() },
-    ];
+    let name_modes = [("full", "board.names_full"), ("initials", "board.names_initials"), ("none", "board.names_none")]
+        .into_iter()
+        .map(|(value, key)| Choice { value: value.into(), label: lang.t(key) })
+        .collect::<Vec<_>>();
     let error = move || {
         pair.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
     };
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>"Экраны / Displays"</h1></div>
+            <div class="heading"><h1>{lang.t("nav.displays")}</h1></div>
             <p class="muted">
-                "Откройте /tv на телевизоре и введите показанный код. Экран не разлогинивается сам; отключить его можно здесь. / "
-                "Open /tv on the TV and enter the code it shows. A TV never signs itself out; revoke it here."
+                {lang.t("displays.intro")}
             </p>
             <table class="board" data-testid="displays">
-                <thead><tr><th>"Экран / Display"</th><th>"Что показывает / Shows"</th><th>"Был на связи / Last seen"</th><th>"Звук / Sound"</th><th></th></tr></thead>
+                <thead><tr><th>{lang.t("displays.display")}</th><th>{lang.t("displays.shows")}</th><th>{lang.t("displays.last_seen")}</th><th>{lang.t("displays.sound")}</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
             <ActionForm action=pair attr:class="card form" attr:data-testid="pair-display">
-                <h2>"Подключить экран / Pair a TV"</h2>
+                <h2>{lang.t("displays.pair_title")}</h2>
                 {error}
-                <label>"Код с экрана / Code on the TV" <input name="code" required autocomplete="off"/></label>
-                <label>"Название / Name" <input name="name" required/></label>
-                <label>"Что показывать / Show" <select name="scope">{options(scopes, "org")}</select></label>
-                <label>"Имена / Names" <select name="names">{options(name_modes, "full")}</select></label>
-                <label>"Секунд на слайд / Seconds per slide" <input name="rotate_seconds" type="number" min="5" max="600" value="15"/></label>
+                <label>{lang.t("displays.code")}" " <input name="code" required autocomplete="off"/></label>
+                <label>{lang.t("challenges.name")}" " <input name="name" required/></label>
+                <label>{lang.t("displays.show")}" " <select name="scope">{options(scopes, "org")}</select></label>
+                <label>{lang.t("board.names")}" " <select name="names">{options(name_modes, "full")}</select></label>
+                <label>{lang.t("displays.seconds")}" " <input name="rotate_seconds" type="number" min="5" max="600" value="15"/></label>
                 <label class="check">
                     <input type="checkbox" name="sound"/>
-                    "Звук при выигранной сделке / Chime on each won deal (the TV's browser must allow autoplay)"
+                    {lang.t("displays.chime")}
                 </label>
-                <button type="submit">"Подключить / Pair"</button>
+                <button type="submit">{lang.t("displays.pair")}</button>
             </ActionForm>
         </main>
     }

@@ -31,6 +31,7 @@ pub async fn load_flags() -> Result<FlagsView, ServerFnError> {
         Role::Manager => Some(me.team_id.clone().ok_or_else(|| ServerFnError::new("You manage no team yet."))?),
         Role::Admin => None,
     };
+    let lang = crate::i18n::use_lang();
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let flags = crate::db::flags::flags(&pool, team.as_deref()).await.map_err(ServerFnError::new)?;
     Ok(FlagsView {
@@ -40,7 +41,7 @@ pub async fn load_flags() -> Result<FlagsView, ServerFnError> {
             .map(|f| FlagRow {
                 kind: f.kind,
                 who: f.user_name,
-                when: f.at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
+                when: crate::format::date_time(f.at.with_timezone(&tz), lang),
                 detail: f.detail,
                 records: f.records.into_iter().map(|r| format!("{} {}", r.kind, r.id)).collect(),
             })
@@ -48,12 +49,12 @@ pub async fn load_flags() -> Result<FlagsView, ServerFnError> {
     })
 }
 
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "late_record" => "Поздняя запись / Logged late",
-        "won_then_undone" => "Выиграна, затем отменена / Won, then undone",
-        _ => "Всплеск активности / Activity spike",
-    }
+fn kind_label(kind: &str, lang: crate::i18n::Lang) -> String {
+    lang.t(match kind {
+        "late_record" => "flags.late_record",
+        "won_then_undone" => "flags.won_then_undone",
+        _ => "flags.activity_spike",
+    })
 }
 
 #[component]
@@ -65,8 +66,9 @@ pub fn Flags() -> impl IntoView {
 #[component]
 fn FlagsPage(view: FlagsView) -> impl IntoView {
     let FlagsView { me, rows } = view;
+    let lang = crate::i18n::use_lang();
     let body = if rows.is_empty() {
-        view! { <p class="muted">"Сигналов нет / Nothing to review."</p> }.into_any()
+        view! { <p class="muted">{lang.t("flags.none")}</p> }.into_any()
     } else {
         let rows = rows
             .into_iter()
@@ -75,7 +77,7 @@ fn FlagsPage(view: FlagsView) -> impl IntoView {
                     <tr data-flag=f.kind.clone()>
                         <td>{f.when}</td>
                         <td>{f.who}</td>
-                        <td>{kind_label(&f.kind)}</td>
+                        <td>{kind_label(&f.kind, lang)}</td>
                         <td>{f.detail}</td>
                         <td class="records">{f.records.join(", ")}</td>
                     </tr>
@@ -85,8 +87,8 @@ fn FlagsPage(view: FlagsView) -> impl IntoView {
         view! {
             <table class="board" data-testid="flags">
                 <thead><tr>
-                    <th>"Когда / When"</th><th>"Кто / Who"</th><th>"Сигнал / Signal"</th><th>"Подробно / Detail"</th>
-                    <th>"Записи / Records"</th>
+                    <th>{lang.t("points.when")}</th><th>{lang.t("board.who")}</th><th>{lang.t("flags.signal")}</th>
+                    <th>{lang.t("flags.detail")}</th><th>{lang.t("flags.records")}</th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
@@ -96,9 +98,9 @@ fn FlagsPage(view: FlagsView) -> impl IntoView {
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>"Сигналы для проверки / Flags to review"</h1></div>
+            <div class="heading"><h1>{lang.t("flags.title")}</h1></div>
             <p class="muted">
-                "Это не обвинения: решение за человеком. / These are not verdicts: a person decides."
+                {lang.t("flags.not_verdicts")}
             </p>
             {body}
         </main>

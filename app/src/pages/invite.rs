@@ -41,26 +41,27 @@ pub fn Invite() -> impl IntoView {
     let error = move || {
         accept.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
     };
+    let lang = crate::i18n::use_lang();
     view! {
         <main class="page narrow">
-            <h1>"Приглашение / Invitation"</h1>
-            <Transition fallback=|| view! { <p class="muted">"Загрузка… / Loading…"</p> }>
+            <h1>{lang.t("invite.title")}</h1>
+            <Transition fallback=move || view! { <p class="muted">{lang.t("common.loading")}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(name) => view! {
-                            <p>{format!("Здравствуйте, {name}! Задайте пароль (не короче 8 символов). / Hello, {name}! Choose a password (at least 8 characters).")}</p>
+                            <p>{rust_i18n::t!("invite.hello", locale = lang.code(), name = name).into_owned()}</p>
                             {error}
                             <ActionForm action=accept attr:class="card form" attr:data-testid="accept-invite">
                                 <input type="hidden" name="token" value=token()/>
-                                <label>"Пароль / Password" <input name="password" type="password" required minlength="8" autocomplete="new-password"/></label>
-                                <label>"Ещё раз / Repeat" <input name="repeat" type="password" required minlength="8" autocomplete="new-password"/></label>
-                                <button type="submit">"Сохранить и войти / Save and sign in"</button>
+                                <label>{lang.t("login.password")}" " <input name="password" type="password" required minlength="8" autocomplete="new-password"/></label>
+                                <label>{lang.t("invite.repeat")}" " <input name="repeat" type="password" required minlength="8" autocomplete="new-password"/></label>
+                                <button type="submit">{lang.t("invite.save")}</button>
                             </ActionForm>
                         }
                         .into_any(),
                         Err(e) => view! {
                             <p class="error" role="alert">{e.to_string()}</p>
-                            <a href="/login">"Войти / Sign in"</a>
+                            <a href="/login">{lang.t("login.submit")}</a>
                         }
                         .into_any(),
                     }

@@ -37,6 +37,7 @@ async fn editor() -> Result<CurrentUser, ServerFnError> {
 #[server(prefix = "/api", endpoint = "rules_view")]
 pub async fn load_rules() -> Result<RulesView, ServerFnError> {
     let me = editor().await?;
+    let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let rules = crate::db::points::rules(&pool, false).await.map_err(ServerFnError::new)?;
     Ok(RulesView {
@@ -53,12 +54,12 @@ pub async fn load_rules() -> Result<RulesView, ServerFnError> {
             .collect(),
         measures: crate::scoring::MEASURES
             .iter()
-            .map(|m| Choice { value: m.id.into(), label: format!("{} / {}", m.name_ru, m.name_en) })
+            .map(|m| Choice { value: m.id.into(), label: lang.pick(m.name_ru, m.name_en).into() })
             .collect(),
         kpis: crate::kpi::KPIS
             .iter()
             .filter(|k| k.applies_to(crate::kpi::ScopeKind::Rep) && k.better != crate::kpi::Better::None)
-            .map(|k| Choice { value: k.id.into(), label: format!("{} / {}", k.name_ru, k.name_en) })
+            .map(|k| Choice { value: k.id.into(), label: k.name(lang).into() })
             .collect(),
     })
 }
@@ -138,6 +139,10 @@ pub fn Rules() -> impl IntoView {
 #[component]
 fn RulesPage(view: RulesView, save: ServerAction<SaveRule>, off: ServerAction<SwitchOffRule>) -> impl IntoView {
     let RulesView { me, rules, measures, kpis } = view;
+    let lang = crate::i18n::use_lang();
+    let choices = |pairs: &[(&str, &str)]| -> Vec<Choice> {
+        pairs.iter().map(|(value, key)| Choice { value: value.to_string(), label: lang.t(key) }).collect()
+    };
     let rows = rules
         .into_iter()
         .map(|r| {
@@ -145,7 +150,7 @@ fn RulesPage(view: RulesView, save: ServerAction<SaveRule>, off: ServerAction<Sw
                 view! {
                     <ActionForm action=off>
                         <input type="hidden" name="id" value=r.id.to_string()/>
-                        <button type="submit" class="link">"Отключить / Switch off"</button>
+                        <button type="submit" class="link">{lang.t("rules.switch_off")}</button>
                     </ActionForm>
                 }
             });
@@ -153,58 +158,53 @@ fn RulesPage(view: RulesView, save: ServerAction<SaveRule>, off: ServerAction<Sw
                 <tr class:inactive=!r.active data-rule=r.id.to_string()>
                     <td>{r.label}</td>
                     <td>{r.text}</td>
-                    <td>{if r.active { "вкл. / on" } else { "выкл. / off" }}</td>
+                    <td>{lang.t(if r.active { "rules.on" } else { "rules.off" })}</td>
                     <td>{switch}</td>
                 </tr>
             }
         })
         .collect_view();
-    let kinds = vec![
-        Choice { value: "per_unit".into(), label: "За единицу / Per unit".into() },
-        Choice { value: "attainment".into(), label: "От выполнения цели / Attainment-based".into() },
-        Choice { value: "threshold".into(), label: "Бонус за порог / Threshold bonus".into() },
-    ];
-    let periods = vec![
-        Choice { value: "week".into(), label: "Неделя / Week".into() },
-        Choice { value: "month".into(), label: "Месяц / Month".into() },
-        Choice { value: "quarter".into(), label: "Квартал / Quarter".into() },
-        Choice { value: "year".into(), label: "Год / Year".into() },
-    ];
-    let cap_pers = vec![
-        Choice { value: "day".into(), label: "в день / per day".into() },
-        Choice { value: "week".into(), label: "в неделю / per week".into() },
-        Choice { value: "month".into(), label: "в месяц / per month".into() },
-    ];
+    let kinds = choices(&[
+        ("per_unit", "rules.per_unit"),
+        ("attainment", "rules.attainment"),
+        ("threshold", "rules.threshold"),
+    ]);
+    let periods = choices(&[
+        ("week", "period.week"),
+        ("month", "period.month"),
+        ("quarter", "period.quarter"),
+        ("year", "period.year"),
+    ]);
+    let cap_pers = choices(&[("day", "rules.per_day"), ("week", "rules.per_week"), ("month", "rules.per_month")]);
     let error = move || {
         save.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
     };
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>"Правила начисления очков / Points rules"</h1></div>
+            <div class="heading"><h1>{lang.t("rules.title")}</h1></div>
             <p class="muted">
-                "Изменение пересчитывает текущий месяц и идущие периоды; закрытые месяцы сохраняют свои очки. / "
-                "A change recomputes this month and the periods still running; closed months keep their points."
+                {lang.t("rules.recompute")}
             </p>
             <table class="board" data-testid="rules">
-                <thead><tr><th>"Правило / Rule"</th><th>"Как / How"</th><th>"Статус / Status"</th><th></th></tr></thead>
+                <thead><tr><th>{lang.t("points.rule")}</th><th>{lang.t("rules.how")}</th><th>{lang.t("rules.status")}</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
             <ActionForm action=save attr:class="card form" attr:data-testid="new-rule">
-                <h2>"Новое правило / New rule"</h2>
+                <h2>{lang.t("rules.new")}</h2>
                 {error}
-                <label>"Название / Label" <input name="label" required/></label>
-                <label>"Вид / Kind" <select name="kind">{options(kinds, "per_unit")}</select></label>
-                <label>"За что (за единицу) / Counts (per unit)" <select name="measure">{options(measures, "won_deals")}</select></label>
-                <label>"Показатель (цель) / KPI (target)" <select name="kpi">{options(kpis, "revenue")}</select></label>
-                <label>"Очки (за единицу, вес или бонус) / Points (per unit, weight or bonus)" <input name="points" type="number" min="1" required/></label>
-                <label>"Единица выручки / Revenue unit (per)" <input name="per" inputmode="decimal" placeholder="1"/></label>
-                <label>"Порог, % / Threshold, %" <input name="threshold" inputmode="decimal" placeholder="100"/></label>
-                <label>"Предел выполнения, % / Attainment cap, %" <input name="attainment_cap" inputmode="decimal" placeholder="150"/></label>
-                <label>"Период цели / Target period" <select name="period">{options(periods, "month")}</select></label>
-                <label>"Не больше очков / Cap, points" <input name="cap_points" type="number" min="1"/></label>
-                <label>"Предел за / Cap per" <select name="cap_per">{options(cap_pers, "day")}</select></label>
-                <button type="submit">"Добавить / Add"</button>
+                <label>{lang.t("tokens.label")}" " <input name="label" required/></label>
+                <label>{lang.t("challenges.kind")}" " <select name="kind">{options(kinds, "per_unit")}</select></label>
+                <label>{lang.t("rules.measure")}" " <select name="measure">{options(measures, "won_deals")}</select></label>
+                <label>{lang.t("rules.kpi")}" " <select name="kpi">{options(kpis, "revenue")}</select></label>
+                <label>{lang.t("rules.points")}" " <input name="points" type="number" min="1" required/></label>
+                <label>{lang.t("rules.per")}" " <input name="per" inputmode="decimal" placeholder="1"/></label>
+                <label>{lang.t("team.threshold")}" " <input name="threshold" inputmode="decimal" placeholder="100"/></label>
+                <label>{lang.t("rules.attainment_cap")}" " <input name="attainment_cap" inputmode="decimal" placeholder="150"/></label>
+                <label>{lang.t("rules.period")}" " <select name="period">{options(periods, "month")}</select></label>
+                <label>{lang.t("rules.cap_points")}" " <input name="cap_points" type="number" min="1"/></label>
+                <label>{lang.t("rules.cap_per")}" " <select name="cap_per">{options(cap_pers, "day")}</select></label>
+                <button type="submit">{lang.t("rules.add")}</button>
             </ActionForm>
         </main>
     }

@@ -85,8 +85,9 @@ pub async fn save_settings(
 pub fn Settings() -> impl IntoView {
     let save = ServerAction::<SaveSettings>::new();
     let data = Resource::new(move || save.version().get(), |_| load_settings());
+    let lang = crate::i18n::use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="muted page">"Загрузка… / Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="muted page">{lang.t("common.loading")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(view) => view! { <SettingsForm view save/> }.into_any(),
@@ -100,29 +101,30 @@ pub fn Settings() -> impl IntoView {
 #[component]
 fn SettingsForm(view: SettingsView, save: ServerAction<SaveSettings>) -> impl IntoView {
     let SettingsView { me, name, currency, time_zone, language, time_zones } = view;
-    let languages = vec![
-        Choice { value: "ru".into(), label: "Русский".into() },
-        Choice { value: "en".into(), label: "English".into() },
-    ];
+    let lang = crate::i18n::use_lang();
+    let languages = crate::i18n::Lang::ALL
+        .into_iter()
+        .map(|l| Choice { value: l.code().into(), label: l.t("lang.name") })
+        .collect::<Vec<_>>();
     let result = move || match save.value().get() {
-        Some(Ok(())) => Some(view! { <p class="saved" role="status">"Сохранено / Saved"</p> }.into_any()),
+        Some(Ok(())) => Some(view! { <p class="saved" role="status">{lang.t("targets.saved")}</p> }.into_any()),
         Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),
         None => None,
     };
     view! {
         <TopBar user=me/>
         <main class="page narrow">
-            <h1>"Настройки / Settings"</h1>
+            <h1>{lang.t("nav.settings")}</h1>
             <ActionForm action=save attr:class="card form">
-                <label for="name">"Название / Name"</label>
+                <label for="name">{lang.t("settings.name")}</label>
                 <input id="name" type="text" name="name" value=name required/>
-                <label for="currency">"Валюта / Currency (ISO 4217)"</label>
+                <label for="currency">{lang.t("settings.currency")}</label>
                 <input id="currency" type="text" name="currency" value=currency maxlength="3" required/>
-                <label for="time_zone">"Часовой пояс / Time zone"</label>
+                <label for="time_zone">{lang.t("settings.time_zone")}</label>
                 <select id="time_zone" name="time_zone">{options(time_zones, &time_zone)}</select>
-                <label for="language">"Язык по умолчанию / Default language"</label>
+                <label for="language">{lang.t("settings.language")}</label>
                 <select id="language" name="language">{options(languages, &language)}</select>
-                <button type="submit" class="primary">"Сохранить / Save"</button>
+                <button type="submit" class="primary">{lang.t("common.save")}</button>
             </ActionForm>
             {result}
         </main>

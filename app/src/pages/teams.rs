@@ -83,6 +83,7 @@ pub fn Teams() -> impl IntoView {
 #[component]
 fn TeamsPage(view: TeamsView, save: ServerAction<SaveTeam>) -> impl IntoView {
     let TeamsView { me, rows, managers } = view;
+    let lang = crate::i18n::use_lang();
     let rows = rows
         .into_iter()
         .map(|t| {
@@ -97,15 +98,15 @@ fn TeamsPage(view: TeamsView, save: ServerAction<SaveTeam>) -> impl IntoView {
                         </ActionForm>
                         <code>{t.id.clone()}</code>
                     </td>
-                    <td><input form=form.clone() name="name" required value=t.name aria-label="Название / Name"/></td>
-                    <td><input form=form.clone() name="region" required value=t.region aria-label="Регион / Region"/></td>
+                    <td><input form=form.clone() name="name" required value=t.name aria-label=lang.t("challenges.name")/></td>
+                    <td><input form=form.clone() name="region" required value=t.region aria-label=lang.t("scope.region")/></td>
                     <td>
-                        <select form=form.clone() name="manager" aria-label="Менеджер / Manager">
+                        <select form=form.clone() name="manager" aria-label=lang.t("users.role_manager")>
                             {options(managers.clone(), &t.manager)}
                         </select>
                     </td>
                     <td class="num">{t.reps}</td>
-                    <td><button type="submit" form=form class="link">"Сохранить / Save"</button></td>
+                    <td><button type="submit" form=form class="link">{lang.t("common.save")}</button></td>
                 </tr>
             }
         })
@@ -116,23 +117,23 @@ fn TeamsPage(view: TeamsView, save: ServerAction<SaveTeam>) -> impl IntoView {
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>"Команды и регионы / Teams and regions"</h1></div>
+            <div class="heading"><h1>{lang.t("teams.title")}</h1></div>
             {error}
             <table class="board" data-testid="teams">
                 <thead><tr>
-                    <th>"Id"</th><th>"Название / Name"</th><th>"Регион / Region"</th>
-                    <th>"Менеджер / Manager"</th><th>"Продавцов / Reps"</th><th></th>
+                    <th>"Id"</th><th>{lang.t("challenges.name")}</th><th>{lang.t("scope.region")}</th>
+                    <th>{lang.t("users.role_manager")}</th><th>{lang.t("teams.reps")}</th><th></th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
             <ActionForm action=save attr:class="card form" attr:data-testid="new-team">
-                <h2>"Новая команда / New team"</h2>
+                <h2>{lang.t("teams.new")}</h2>
                 <input type="hidden" name="create" value="true"/>
-                <label>"Id (одно слово / one word)" <input name="id" required placeholder="t-north"/></label>
-                <label>"Название / Name" <input name="name" required/></label>
-                <label>"Регион / Region" <input name="region" required/></label>
-                <label>"Менеджер / Manager" <select name="manager">{options(managers, "")}</select></label>
-                <button type="submit">"Создать / Create"</button>
+                <label>{lang.t("teams.id")}" " <input name="id" required placeholder="t-north"/></label>
+                <label>{lang.t("challenges.name")}" " <input name="name" required/></label>
+                <label>{lang.t("scope.region")}" " <input name="region" required/></label>
+                <label>{lang.t("users.role_manager")}" " <select name="manager">{options(managers, "")}</select></label>
+                <button type="submit">{lang.t("challenges.create")}</button>
             </ActionForm>
         </main>
     }

@@ -31,9 +31,10 @@ async fn sender() -> Result<(CurrentUser, Option<String>), ServerFnError> {
 pub async fn load_tokens() -> Result<TokensView, ServerFnError> {
     let (me, whose) = sender().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
+    let lang = crate::i18n::use_lang();
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()).unwrap_or_else(|| "—".into())
+        t.map(|t| crate::format::date_time(t.with_timezone(&tz), lang)).unwrap_or_else(|| "—".into())
     };
     let rows = crate::db::users::tokens(&pool, whose.as_deref())
         .await
@@ -77,6 +78,7 @@ fn TokensPage(
     revoke: ServerAction<RevokeApiToken>,
 ) -> impl IntoView {
     let TokensView { me, rows } = view;
+    let lang = crate::i18n::use_lang();
     let rows = rows
         .into_iter()
         .map(|(id, label, owner, created, used, revoked)| {
@@ -84,7 +86,7 @@ fn TokensPage(
                 view! {
                     <ActionForm action=revoke>
                         <input type="hidden" name="id" value=id.to_string()/>
-                        <button type="submit" class="link">"Отозвать / Revoke"</button>
+                        <button type="submit" class="link">{lang.t("tokens.revoke")}</button>
                     </ActionForm>
                 }
             });
@@ -99,7 +101,7 @@ fn TokensPage(
         create.value().get().map(|r| match r {
             Ok(token) => view! {
                 <p class="saved" role="status">
-                    "Скопируйте токен сейчас — больше он показан не будет / Copy the token now: it is not shown again"
+                    {lang.t("tokens.copy_now")}
                 </p>
                 <code class="token" data-testid="new-token">{token}</code>
             }
@@ -110,18 +112,18 @@ fn TokensPage(
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>"API-токены / API tokens"</h1></div>
+            <div class="heading"><h1>{lang.t("nav.tokens")}</h1></div>
             <table class="board" data-testid="tokens">
                 <thead><tr>
-                    <th>"Название / Label"</th><th>"Чей / Owner"</th><th>"Создан / Created"</th>
-                    <th>"Использован / Last used"</th><th></th>
+                    <th>{lang.t("tokens.label")}</th><th>{lang.t("tokens.owner")}</th><th>{lang.t("tokens.created")}</th>
+                    <th>{lang.t("tokens.last_used")}</th><th></th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
             <ActionForm action=create attr:class="card form" attr:data-testid="new-token-form">
-                <h2>"Новый токен / New token"</h2>
-                <label>"Название / Label" <input name="label" required placeholder="crm-sync"/></label>
-                <button type="submit">"Создать / Create"</button>
+                <h2>{lang.t("tokens.new")}</h2>
+                <label>{lang.t("tokens.label")}" " <input name="label" required placeholder="crm-sync"/></label>
+                <button type="submit">{lang.t("challenges.create")}</button>
             </ActionForm>
             {result}
         </main>

@@ -33,7 +33,7 @@ pub async fn load_users() -> Result<UsersView, ServerFnError> {
         .fetch_all(&pool)
         .await
         .map_err(ServerFnError::new)?;
-    let mut choices = vec![Choice { value: String::new(), label: "— без команды / no team —".into() }];
+    let mut choices = vec![Choice { value: String::new(), label: crate::i18n::tr("users.no_team") }];
     choices.extend(teams.into_iter().map(|(value, label)| Choice { value, label }));
     Ok(UsersView { me, rows, teams: choices })
 }
@@ -82,19 +82,17 @@ fn UsersPage(
     activate: ServerAction<SetUserActive>,
 ) -> impl IntoView {
     let UsersView { me, rows, teams } = view;
+    let lang = crate::i18n::use_lang();
     let rows = rows
         .into_iter()
         .map(|u| {
-            let state = match (u.active, u.invited) {
-                (false, _) => "Отключён / Deactivated",
-                (true, true) => "Приглашён / Invited",
-                (true, false) => "Активен / Active",
-            };
-            let (label, to) = if u.active {
-                ("Отключить / Deactivate", "false")
-            } else {
-                ("Включить / Reactivate", "true")
-            };
+            let state = lang.t(match (u.active, u.invited) {
+                (false, _) => "users.deactivated",
+                (true, true) => "users.invited",
+                (true, false) => "users.active",
+            });
+            let (label, to) =
+                if u.active { (lang.t("users.deactivate"), "false") } else { (lang.t("users.reactivate"), "true") };
             let email = u.email.clone();
             view! {
                 <tr class:inactive=!u.active data-user=email>
@@ -111,19 +109,17 @@ fn UsersPage(
             }
         })
         .collect_view();
-    let roles = vec![
-        Choice { value: "rep".into(), label: "Продавец / Rep".into() },
-        Choice { value: "manager".into(), label: "Менеджер / Manager".into() },
-        Choice { value: "admin".into(), label: "Администратор / Admin".into() },
-    ];
+    let roles = [("rep", "users.role_rep"), ("manager", "users.role_manager"), ("admin", "users.role_admin")]
+        .into_iter()
+        .map(|(value, key)| Choice { value: value.into(), label: lang.t(key) })
+        .collect::<Vec<_>>();
     let result = move || {
         invite.value().get().map(|r| match r {
             Ok(path) => {
                 let link = window_origin() + &path;
                 view! {
                     <p class="saved" role="status">
-                        "Отправьте ссылку приглашённому: она одноразовая и действует 7 дней / "
-                        "Send this link to the invitee: it works once, for 7 days"
+                        {lang.t("users.send_link")}
                     </p>
                     <code class="token" data-testid="invite-link">{link}</code>
                 }
@@ -142,22 +138,22 @@ fn UsersPage(
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>"Пользователи / Users"</h1></div>
+            <div class="heading"><h1>{lang.t("nav.users")}</h1></div>
             {activate_error}
             <table class="board" data-testid="users">
                 <thead><tr>
-                    <th>"Имя / Name"</th><th>"Почта / Email"</th><th>"Роль / Role"</th>
-                    <th>"Команда / Team"</th><th>"Статус / Status"</th><th></th>
+                    <th>{lang.t("board.name")}</th><th>{lang.t("users.email")}</th><th>{lang.t("users.role")}</th>
+                    <th>{lang.t("nav.team")}</th><th>{lang.t("rules.status")}</th><th></th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
             <ActionForm action=invite attr:class="card form" attr:data-testid="invite-user">
-                <h2>"Пригласить / Invite a user"</h2>
-                <label>"Имя / Name" <input name="name" required/></label>
-                <label>"Почта / Email" <input name="email" type="email" required/></label>
-                <label>"Роль / Role" <select name="role">{options(roles, "rep")}</select></label>
-                <label>"Команда / Team" <select name="team">{options(teams, "")}</select></label>
-                <button type="submit">"Пригласить / Invite"</button>
+                <h2>{lang.t("users.invite_title")}</h2>
+                <label>{lang.t("board.name")}" " <input name="name" required/></label>
+                <label>{lang.t("users.email")}" " <input name="email" type="email" required/></label>
+                <label>{lang.t("users.role")}" " <select name="role">{options(roles, "rep")}</select></label>
+                <label>{lang.t("nav.team")}" " <select name="team">{options(teams, "")}</select></label>
+                <button type="submit">{lang.t("users.invite")}</button>
             </ActionForm>
             {result}
         </main>
