@@ -143,32 +143,48 @@ LANGUAGE sql IMMUTABLE AS $$
     WHERE f.owner_id IS NOT NULL
 $$;
 
--- The statement that adds `changes` (rows of (sign, r) where r is a record of
--- `tbl`) to tbl's rollup, per owner and for the organisation ('').
-CREATE FUNCTION kpi_rollup_sql(tbl TEXT, changes TEXT) RETURNS TEXT LANGUAGE plpgsql STABLE AS $$
+-- Each rollup also has a monthly twin (kpi_<table>_month, `day` = the month's
+-- first day), so that "everything before asof" sums months, then days.
+DO $$
 DECLARE
-    rollup TEXT := 'kpi_' || tbl || '_day';
+    tbl TEXT;
+BEGIN
+    FOREACH tbl IN ARRAY ARRAY['deals', 'leads', 'customers', 'activities', 'meeting_requests', 'feedback'] LOOP
+        EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING ALL)', 'kpi_' || tbl || '_month', 'kpi_' || tbl || '_day');
+    END LOOP;
+END $$;
+
+-- The statement that adds `changes` (rows of (sign, r) where r is a record of
+-- `tbl`) to tbl's rollup of `grain` ('day' or 'month'), per owner and for the organisation ('').
+CREATE FUNCTION kpi_rollup_sql(tbl TEXT, changes TEXT, grain TEXT) RETURNS TEXT LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    rollup TEXT := 'kpi_' || tbl || '_' || grain;
     cols TEXT[];
     tz TEXT := (SELECT time_zone FROM org_settings);
+    bucket TEXT;
 BEGIN
+    bucket := CASE grain
+        WHEN 'day' THEN format('(f.at AT TIME ZONE %L)::date', tz)
+        ELSE format('date_trunc(''month'', f.at AT TIME ZONE %L)::date', tz)
+    END;
     SELECT array_agg(attname::text ORDER BY attnum) INTO cols
     FROM pg_attribute
     WHERE attrelid = rollup::regclass AND attnum > 0 AND NOT attisdropped AND attname NOT IN ('owner_id', 'day');
     RETURN format(
         'INSERT INTO %I AS r (owner_id, day, %s)
-         SELECT coalesce(f.owner_id, ''''), (f.at AT TIME ZONE %L)::date, %s
+         SELECT coalesce(f.owner_id, ''''), %s, %s
          FROM (%s) c, LATERAL kpi_facts_%s(c.r) f
-         GROUP BY GROUPING SETS ((f.owner_id, (f.at AT TIME ZONE %L)::date), ((f.at AT TIME ZONE %L)::date))
+         GROUP BY GROUPING SETS ((f.owner_id, %s), (%s))
          ORDER BY 1, 2
          ON CONFLICT (owner_id, day) DO UPDATE SET %s',
         rollup,
         array_to_string(cols, ', '),
-        tz,
+        bucket,
         (SELECT string_agg(format('sum(c.sign * f.%I)', col), ', ') FROM unnest(cols) col),
         changes,
         tbl,
-        tz,
-        tz,
+        bucket,
+        bucket,
         (SELECT string_agg(format('%1$I = r.%1$I + excluded.%1$I', col), ', ') FROM unnest(cols) col));
 END $$;
 
@@ -182,7 +198,8 @@ DECLARE
     END;
 BEGIN
     -- The transition tables are visible to statements this function executes.
-    EXECUTE kpi_rollup_sql(TG_TABLE_NAME, changes);
+    EXECUTE kpi_rollup_sql(TG_TABLE_NAME, changes, 'day');
+    EXECUTE kpi_rollup_sql(TG_TABLE_NAME, changes, 'month');
     RETURN NULL;
 END $$;
 
@@ -193,8 +210,9 @@ DECLARE
     tbl TEXT;
 BEGIN
     FOREACH tbl IN ARRAY ARRAY['deals', 'leads', 'customers', 'activities', 'meeting_requests', 'feedback'] LOOP
-        EXECUTE format('TRUNCATE %I', 'kpi_' || tbl || '_day');
-        EXECUTE kpi_rollup_sql(tbl, format('SELECT 1 AS sign, ROW(t.*)::%1$I AS r FROM %1$I t', tbl));
+        EXECUTE format('TRUNCATE %I, %I', 'kpi_' || tbl || '_day', 'kpi_' || tbl || '_month');
+        EXECUTE kpi_rollup_sql(tbl, format('SELECT 1 AS sign, ROW(t.*)::%1$I AS r FROM %1$I t', tbl), 'day');
+        EXECUTE kpi_rollup_sql(tbl, format('SELECT 1 AS sign, ROW(t.*)::%1$I AS r FROM %1$I t', tbl), 'month');
     END LOOP;
 END $$;
 

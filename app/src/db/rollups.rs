@@ -5,7 +5,7 @@
 
 use super::kpis::{Grouping, Owners};
 use crate::period::local_midnight;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use sqlx::{PgPool, Row};
@@ -115,6 +115,30 @@ fn split_at(span: Span, tz: Tz, now: DateTime<Utc>) -> Split {
     Split { days: Some((first_day, end)), raw }
 }
 
+/// Whole days `[first, end)` as rollup reads: the whole months inside from the
+/// monthly rollup (its rows are keyed by their first day), the days around them from the daily one.
+pub fn grains(first: Option<NaiveDate>, end: NaiveDate) -> Vec<(&'static str, Option<NaiveDate>, NaiveDate)> {
+    let month_start = |d: NaiveDate| d.with_day(1).expect("day 1 exists");
+    let months_from = first.map(|d| if d.day() == 1 { d } else { month_start(d) + chrono::Months::new(1) });
+    let months_to = month_start(end);
+    match months_from {
+        Some(from) if from >= months_to => vec![("day", first, end)],
+        _ => {
+            let mut reads = Vec::new();
+            if let (Some(first), Some(from)) = (first, months_from) {
+                if first < from {
+                    reads.push(("day", Some(first), from));
+                }
+            }
+            reads.push(("month", months_from, months_to));
+            if months_to < end {
+                reads.push(("day", Some(months_to), end));
+            }
+            reads
+        }
+    }
+}
+
 /// The measures of `table` summed over `span`, per group key ("" for the whole scope).
 pub async fn sums(
     pool: &PgPool,
@@ -136,12 +160,14 @@ pub async fn sums(
     let columns = |prefix: &str| table.measures.iter().map(|m| format!("{prefix}.{m}")).collect::<Vec<_>>().join(", ");
     let mut parts = Vec::new();
     if let Some((first, end)) = cut.days {
-        let first = first.map(|d| format!(" AND r.day >= '{d}'")).unwrap_or_default();
-        parts.push(format!(
-            "SELECT {rollup_key} AS k, {cols} FROM kpi_{t}_day r WHERE {rollup_owner}{first} AND r.day < '{end}'",
-            cols = columns("r"),
-            t = table.name,
-        ));
+        for (grain, from, to) in grains(first, end) {
+            let from = from.map(|d| format!(" AND r.day >= '{d}'")).unwrap_or_default();
+            parts.push(format!(
+                "SELECT {rollup_key} AS k, {cols} FROM kpi_{t}_{grain} r WHERE {rollup_owner}{from} AND r.day < '{to}'",
+                cols = columns("r"),
+                t = table.name,
+            ));
+        }
     }
     // Raw intervals are bound in pairs after the owners.
     let base = if owners.0.is_some() { 2 } else { 1 };
@@ -248,6 +274,30 @@ mod tests {
                 days: Some((None, day(2026, 11, 28))),
                 raw: vec![(utc(2026, 11, 27, 8, 0), utc(2026, 11, 28, 0, 0), -1)]
             }
+        );
+    }
+
+    #[test]
+    fn whole_months_are_read_from_the_monthly_rollup_and_the_days_around_them_from_the_daily_one() {
+        assert_eq!(
+            grains(Some(day(2026, 11, 1)), day(2026, 12, 1)),
+            vec![("month", Some(day(2026, 11, 1)), day(2026, 12, 1))]
+        );
+        assert_eq!(
+            grains(Some(day(2026, 10, 4)), day(2026, 12, 15)),
+            vec![
+                ("day", Some(day(2026, 10, 4)), day(2026, 11, 1)),
+                ("month", Some(day(2026, 11, 1)), day(2026, 12, 1)),
+                ("day", Some(day(2026, 12, 1)), day(2026, 12, 15))
+            ]
+        );
+        assert_eq!(
+            grains(None, day(2026, 11, 28)),
+            vec![("month", None, day(2026, 11, 1)), ("day", Some(day(2026, 11, 1)), day(2026, 11, 28))]
+        );
+        assert_eq!(
+            grains(Some(day(2026, 10, 4)), day(2026, 10, 21)),
+            vec![("day", Some(day(2026, 10, 4)), day(2026, 10, 21))]
         );
     }
 
