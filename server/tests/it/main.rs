@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod helpers;
+mod i18n;
 mod insights;
 mod kpis;
 mod leaderboard;
