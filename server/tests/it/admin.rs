@@ -40,14 +40,7 @@ struct Org {
 async fn org() -> Org {
     let app = TestApp::spawn().await;
     let admin = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
-    let people = json!([
-        {"kind": "team", "id": "t1", "name": "T1", "region": "North"},
-        {"kind": "team", "id": "t2", "name": "T2", "region": "South"},
-        {"kind": "user", "id": "r1", "name": "Анна", "email": "r1@example.com", "role": "rep", "team": "t1"},
-        {"kind": "user", "id": "r2", "name": "Борис", "email": "r2@example.com", "role": "rep", "team": "t1"},
-        {"kind": "user", "id": "r3", "name": "Вера", "email": "r3@example.com", "role": "rep", "team": "t2"},
-    ]);
-    assert_eq!(app.post_records(&admin, &people).await.0, 200);
+    assert_eq!(app.post_records(&admin, &crate::helpers::two_teams_three_reps()).await.0, 200);
     for r in ["r1", "r2", "r3"] {
         app::db::users::set_password(&app.pool, &format!("{r}@example.com"), PASSWORD.into()).await.unwrap();
     }

@@ -98,3 +98,14 @@ pub const PASSWORD: &str = "correct horse battery";
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
+
+/// Teams t1 (North) and t2 (South); reps r1 Анна and r2 Борис in t1, r3 Вера in t2.
+pub fn two_teams_three_reps() -> serde_json::Value {
+    serde_json::json!([
+        {"kind": "team", "id": "t1", "name": "T1", "region": "North"},
+        {"kind": "team", "id": "t2", "name": "T2", "region": "South"},
+        {"kind": "user", "id": "r1", "name": "Анна", "email": "r1@example.com", "role": "rep", "team": "t1"},
+        {"kind": "user", "id": "r2", "name": "Борис", "email": "r2@example.com", "role": "rep", "team": "t1"},
+        {"kind": "user", "id": "r3", "name": "Вера", "email": "r3@example.com", "role": "rep", "team": "t2"},
+    ])
+}

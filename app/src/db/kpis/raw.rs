@@ -1,0 +1,167 @@
+//! The part of the aggregates read from the records rather than the rollups:
+//! what cannot be summed by day (the median, distinct customers, breakdowns)
+//! and the corrections for counts that depend on `asof` as well as on P.
+//! Each query reads only the rows the window can touch.
+
+use super::{key, Grouping, Owners, Window};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+
+/// `$1` filters owners when the scope lists them; `$2`.. follow.
+fn owner_filter(owners: &Owners, column: &str) -> String {
+    match owners.0 {
+        Some(_) => format!("{column} = ANY($1)"),
+        None => "TRUE".into(),
+    }
+}
+
+fn bind_owners<'q, O>(
+    sql: &'q str,
+    owners: &'q Owners,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let query = sqlx::query_as(sql);
+    match &owners.0 {
+        Some(ids) => query.bind(ids),
+        None => query,
+    }
+}
+
+/// `$n` for the i-th (0-based) argument after the owners.
+fn arg(owners: &Owners, i: usize) -> String {
+    format!("${}", i + if owners.0.is_some() { 2 } else { 1 })
+}
+
+/// Distinct customers of the deals won in P.
+pub(super) async fn distinct_customer_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {k}, count(DISTINCT customer_id) FROM deals
+         WHERE {o} AND status <> 'open' AND status = 'won' AND closed_at >= {s} AND closed_at < {e}
+           AND customer_id IS NOT NULL
+         GROUP BY 1",
+        k = key(g, "owner_id"),
+        o = owner_filter(owners, "owner_id"),
+        s = arg(owners, 0),
+        e = arg(owners, 1),
+    );
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
+}
+
+/// Per group, leads counted by the rollup as converted or followed up whose
+/// conversion or follow-up is at or after asof: (created in P, qualified in P, first contacted in P).
+pub(super) async fn lead_late_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
+    let (s, e, asof) = (arg(owners, 0), arg(owners, 1), arg(owners, 2));
+    let sql = format!(
+        "SELECT {k},
+           count(*) FILTER (WHERE created_at >= {s} AND created_at < {e} AND converted_at >= {asof}),
+           count(*) FILTER (WHERE qualified_at >= {s} AND qualified_at < {e} AND converted_at >= {asof}),
+           count(*) FILTER (WHERE first_contact_at >= {s} AND first_contact_at < {e} AND followed_up_at >= {asof})
+         FROM leads
+         WHERE {o} AND (converted_at >= {asof} OR followed_up_at >= {asof})
+         GROUP BY 1",
+        k = key(g, "owner_id"),
+        o = owner_filter(owners, "owner_id"),
+    );
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).bind(w.asof).fetch_all(pool).await
+}
+
+/// The median minutes from creation to first contact (before asof) of the leads created in P.
+pub(super) async fn median_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+) -> Result<Vec<(String, Option<f64>)>, sqlx::Error> {
+    let (s, e, asof) = (arg(owners, 0), arg(owners, 1), arg(owners, 2));
+    let sql = format!(
+        "SELECT {k},
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_contact_at - created_at)::float8 / 60)
+         FROM leads
+         WHERE {o} AND created_at >= {s} AND created_at < {e} AND first_contact_at < {asof}
+         GROUP BY 1",
+        k = key(g, "owner_id"),
+        o = owner_filter(owners, "owner_id"),
+    );
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).bind(w.asof).fetch_all(pool).await
+}
+
+/// Customers acquired before `early` who churned at or after `late` (the rollup counts every churn).
+pub(super) async fn churned_late_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    g: Grouping,
+    early: DateTime<Utc>,
+    late: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {k}, count(*) FROM customers
+         WHERE {o} AND churned_at IS NOT NULL AND churned_at >= {late} AND acquired_at < {early}
+         GROUP BY 1",
+        k = key(g, "owner_id"),
+        o = owner_filter(owners, "owner_id"),
+        early = arg(owners, 0),
+        late = arg(owners, 1),
+    );
+    bind_owners(&sql, owners).bind(early).bind(late).fetch_all(pool).await
+}
+
+/// Feedback in P that names no owner: it belongs to its customer's owner (the
+/// rollup holds only feedback that names its owner).
+pub(super) async fn unowned_feedback_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {k}, count(*), count(*) FILTER (WHERE f.sentiment = 'positive'),
+                count(*) FILTER (WHERE f.sentiment = 'negative')
+         FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id
+         WHERE f.owner_id IS NULL AND {o} AND f.at >= {s} AND f.at < {e}
+         GROUP BY 1",
+        k = key(g, "c.owner_id"),
+        o = owner_filter(owners, "c.owner_id"),
+        s = arg(owners, 0),
+        e = arg(owners, 1),
+    );
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
+}
+
+/// Won revenue in P per (group, label) where label is a product id or a region.
+pub(super) async fn breakdown_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+    label: &str,
+    has_label: &str,
+) -> Result<Vec<(String, String, Decimal)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {k}, {label}, sum(d.amount)
+         FROM deals d
+         LEFT JOIN customers c ON c.id = d.customer_id
+         LEFT JOIN users u ON u.id = d.owner_id
+         LEFT JOIN teams t ON t.id = u.team_id
+         WHERE {o} AND d.status <> 'open' AND d.status = 'won' AND d.closed_at >= {s} AND d.closed_at < {e}
+           AND {has_label}
+         GROUP BY 1, 2",
+        k = key(g, "d.owner_id"),
+        o = owner_filter(owners, "d.owner_id"),
+        s = arg(owners, 0),
+        e = arg(owners, 1),
+    );
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
+}
