@@ -81,6 +81,12 @@ pub mod server {
         use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state missing"))
     }
 
+    /// The active user of `session`, for plain axum routes (CSV export and import).
+    pub async fn user_of(pool: &sqlx::PgPool, session: &Session) -> Option<CurrentUser> {
+        let id = session.get::<String>(SESSION_USER_KEY).await.ok().flatten()?;
+        users::find_active(pool, &id).await.ok().flatten()
+    }
+
     /// The user of the current browser session (a deactivated user has none).
     pub async fn session_user() -> Result<Option<CurrentUser>, ServerFnError> {
         let session: Session = leptos_axum::extract().await?;

@@ -18,6 +18,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod import;
+#[cfg(feature = "ssr")]
 pub mod live;
 #[cfg(feature = "ssr")]
 pub mod records;
@@ -95,6 +97,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invite/:token") view=pages::invite::Invite ssr=SsrMode::Async/>
                 <Route path=path!("/teams") view=pages::teams::Teams ssr=SsrMode::Async/>
                 <Route path=path!("/tokens") view=pages::tokens::Tokens ssr=SsrMode::Async/>
+                <Route path=path!("/import") view=pages::import::Imports ssr=SsrMode::Async/>
+                <Route path=path!("/import/:id") view=pages::import::ImportPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

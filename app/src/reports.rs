@@ -24,11 +24,7 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
 
 pub async fn team_csv(State(state): State<AppState>, session: Session, Query(q): Query<ReportQuery>) -> Response {
     let pool = &state.pool;
-    let user_id = session.get::<String>(crate::auth::server::SESSION_USER_KEY).await.ok().flatten();
-    let me = match user_id {
-        Some(id) => crate::db::users::find_active(pool, &id).await.ok().flatten(),
-        None => None,
-    };
+    let me = crate::auth::server::user_of(pool, &session).await;
     let Some(me) = me else { return refuse(StatusCode::UNAUTHORIZED, "sign in first") };
     let team = match (me.role, q.team.filter(|t| !t.is_empty())) {
         (Role::Rep, _) => return refuse(StatusCode::FORBIDDEN, "only managers and admins export team reports"),

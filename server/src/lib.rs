@@ -133,6 +133,12 @@ pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
         .route("/api/live", axum::routing::get(app::live::events))
         .route("/team/report.csv", axum::routing::get(app::reports::team_csv))
         .route("/lang/{code}", axum::routing::get(switch_language))
+        .route(
+            "/import",
+            axum::routing::post(app::import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(app::import::MAX_FILE_BYTES + 1024 * 1024)),
+        )
+        .route("/import/template/{file}", axum::routing::get(app::import::template))
         .leptos_routes_with_context(&state, routes, move || leptos::prelude::provide_context(context_state.clone()), {
             let options = options.clone();
             move || app::shell(options.clone())
@@ -182,6 +188,7 @@ async fn require_sign_in(session: Session, request: Request<axum::body::Body>, n
             "/flags",
             "/displays",
             "/tokens",
+            "/import",
             "/deals",
             "/users",
             "/teams",

@@ -27,6 +27,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                     {link("/flags", "nav.flags")}
                     {link("/displays", "nav.displays")}
                     {link("/tokens", "nav.tokens")}
+                    {link("/import", "nav.import")}
                 })}
                 {(user.role == crate::auth::Role::Admin).then(|| view! {
                     {link("/users", "nav.users")}

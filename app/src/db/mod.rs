@@ -6,6 +6,7 @@ pub mod deals;
 pub mod demo;
 pub mod displays;
 pub mod flags;
+pub mod imports;
 pub mod insights;
 pub mod kpis;
 pub mod points;

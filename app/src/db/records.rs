@@ -16,6 +16,17 @@ pub enum StoreError {
 
 /// Validates the whole batch and stores it atomically; returns how many records were accepted.
 pub async fn store_batch(pool: &PgPool, values: &[Value]) -> Result<usize, StoreError> {
+    let records = validate_batch(pool, values).await?;
+    let mut tx = pool.begin().await?;
+    upsert_records(&mut tx, &records).await?;
+    tx.commit().await?;
+    refresh_scores(pool, &records).await;
+    Ok(values.len())
+}
+
+/// Reads and checks every record of a batch against what is stored; the
+/// records when all are valid, else every error, in batch order.
+pub async fn validate_batch(pool: &PgPool, values: &[Value]) -> Result<Vec<Record>, StoreError> {
     let (records, mut errors) = parse_batch(values);
     let existing = load_existing(pool, &records).await?;
     errors.extend(check_batch(&records, &existing));
@@ -23,12 +34,7 @@ pub async fn store_batch(pool: &PgPool, values: &[Value]) -> Result<usize, Store
         errors.sort_by_key(|e| e.index);
         return Err(StoreError::Invalid(errors));
     }
-    let mut tx = pool.begin().await?;
-    let records: Vec<Record> = records.into_iter().map(|(_, r)| r).collect();
-    upsert_records(&mut tx, &records).await?;
-    tx.commit().await?;
-    refresh_scores(pool, &records).await;
-    Ok(values.len())
+    Ok(records.into_iter().map(|(_, r)| r).collect())
 }
 
 /// Brings points, badges and challenges up to date with records just stored.

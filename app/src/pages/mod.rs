@@ -8,6 +8,7 @@ pub mod displays;
 pub mod errors;
 pub mod flags;
 pub mod home;
+pub mod import;
 pub mod invite;
 pub mod kpis;
 pub mod leaderboard;

@@ -7,13 +7,13 @@ use app::auth::Role;
 use serde_json::{json, Value};
 
 /// Calls a server function as a browser's JavaScript would (form body, JSON answer).
-async fn call(c: &reqwest::Client, app: &TestApp, name: &str, form: &[(&str, &str)]) -> (u16, String) {
+pub async fn call(c: &reqwest::Client, app: &TestApp, name: &str, form: &[(&str, &str)]) -> (u16, String) {
     let res = c.post(app.url(&format!("/api/{name}"))).form(form).send().await.unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
 /// A signed-in browser for `email`.
-async fn browser(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
+pub async fn browser(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
     let c = client();
     let res = c
         .post(app.url("/api/login"))

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod helpers;
 mod i18n;
+mod import;
 mod insights;
 mod kpis;
 mod leaderboard;
