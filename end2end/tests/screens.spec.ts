@@ -59,6 +59,7 @@ test("every page a manager and an admin see, at desktop, phone and TV sizes", as
     ["/flags", "flags"],
     ["/displays", "displays"],
     ["/tokens", "tokens"],
+    ["/import", "import"],
     ["/users", "users"],
     ["/teams", "teams"],
     ["/settings", "settings"],

@@ -167,7 +167,7 @@ fn ImportsPage(view: ImportsView) -> impl IntoView {
                     <td><a href=format!("/import/{}", r.id)>{r.file_name}</a></td>
                     <td>{kind_name(&r.kind)}</td>
                     <td class="num">{crate::format::number(r.rows as f64, 0, lang)}</td>
-                    <td><span class=format!("status {}", r.status)>{lang.t(&format!("import.status.{}", r.status))}</span></td>
+                    <td><span class=format!("import-status {}", r.status)>{lang.t(&format!("import.status.{}", r.status))}</span></td>
                     <td>{r.created}</td>
                 </tr>
             }
@@ -322,7 +322,7 @@ fn ImportDetail(view: ImportView, start: ServerAction<StartImport>) -> impl Into
     let preview = (status == "ready" || status == "failed").then(|| {
         view! {
             <h2>{say("import.preview", &[("n", n(total.min(10) as i64)), ("total", n(total as i64))])}</h2>
-            <div class="scroll">
+            <div class="table-scroll">
                 <table class="board" data-testid="import-preview"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
             </div>
             <ActionForm action=start attr:class="form" attr:data-testid="start-import">
@@ -354,7 +354,7 @@ fn ImportDetail(view: ImportView, start: ServerAction<StartImport>) -> impl Into
             <div class="heading">
                 <h1>{file_name}</h1>
                 <span class="muted">{lang.t(&format!("import.kind.{kind}"))}</span>
-                <span class=format!("status {status}") data-testid="import-status">{lang.t(&format!("import.status.{status}"))}</span>
+                <span class=format!("import-status {status}") data-testid="import-status">{lang.t(&format!("import.status.{status}"))}</span>
             </div>
             {problem}
             {errors}
