@@ -46,4 +46,4 @@ E2E_TOKEN=$(target/release/kpi-arena token create --email manager@demo.kpi-arena
 export E2E_TOKEN BASE_URL_B="http://127.0.0.1:$PORT_B"
 
 cd end2end
-BASE_URL="http://127.0.0.1:$PORT" npx playwright test
+BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@"

@@ -20,7 +20,7 @@ test("a manager imports deals from CSV: bad rows are named by line, then the fix
   await axe(page);
   const form = page.getByTestId("import-form");
   await form.getByLabel("Что в файле").selectOption("deal");
-  await form.getByLabel("Файл").setInputFiles({ name: "deals.csv", mimeType: "text/csv", buffer: csv("nobody") });
+  await form.getByLabel("Файл", { exact: true }).setInputFiles({ name: "deals.csv", mimeType: "text/csv", buffer: csv("nobody") });
   await form.getByRole("button", { name: "Загрузить и проверить" }).click();
   await expect(page).toHaveURL(/\/import\/\d+$/);
   await expect(page.getByTestId("import-status")).toHaveText("есть ошибки");
@@ -34,7 +34,7 @@ test("a manager imports deals from CSV: bad rows are named by line, then the fix
   await page.getByRole("link", { name: "Загрузить другой файл" }).click();
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
   await form.getByLabel("Что в файле").selectOption("deal");
-  await form.getByLabel("Файл").setInputFiles({ name: "deals.csv", mimeType: "text/csv", buffer: csv("u-rep") });
+  await form.getByLabel("Файл", { exact: true }).setInputFiles({ name: "deals.csv", mimeType: "text/csv", buffer: csv("u-rep") });
   await form.getByRole("button", { name: "Загрузить и проверить" }).click();
   await expect(page.getByTestId("import-status")).toHaveText("проверен");
   // The preview shows the rows as they will be stored: the amount and the local time read.
@@ -57,7 +57,7 @@ test("a large file shows its upload progress and its storing progress", async ({
   for (let i = 0; i < 30_000; i++) rows.push(`e2e-${stamp}-cost-${i},2019-0${1 + (i % 9)}-15,marketing,10.00`);
   const form = page.getByTestId("import-form");
   await form.getByLabel("Что в файле").selectOption("cost");
-  await form.getByLabel("Файл").setInputFiles({ name: "costs.csv", mimeType: "text/csv", buffer: Buffer.from(rows.join("\n")) });
+  await form.getByLabel("Файл", { exact: true }).setInputFiles({ name: "costs.csv", mimeType: "text/csv", buffer: Buffer.from(rows.join("\n")) });
   // Fast machines finish quickly: a watcher notes each progress bar however briefly it
   // shows, in sessionStorage, which outlives the move to the import's page.
   const watch = (testId: string) =>
