@@ -188,6 +188,38 @@ async fn custom_ranges_and_bad_periods() {
     assert_eq!(status, 400);
 }
 
+/// Ranking by sales_by_region reads only the breakdown's total (won revenue less
+/// the deals with no region); it must agree with the breakdown itself.
+#[tokio::test]
+async fn ranking_by_sales_by_region_counts_only_deals_that_have_a_region() {
+    let (app, token) = setup().await;
+    let more = json!([
+        {"kind": "user", "id": "r4", "name": "Глеб", "email": "r4@example.com", "role": "rep"},
+        // No customer and no team: no region, so not in sales_by_region (but in revenue).
+        {"kind": "deal", "id": "d10", "owner": "r4", "amount": 300, "status": "won",
+         "created_at": "2026-10-01T00:00:00Z", "closed_at": "2026-10-09T00:00:00Z"},
+        // Its customer's region counts, team or not.
+        {"kind": "deal", "id": "d11", "owner": "r4", "amount": 120, "status": "won", "customer": "c1",
+         "created_at": "2026-10-01T00:00:00Z", "closed_at": "2026-10-10T00:00:00Z"},
+    ]);
+    assert_eq!(app.post_records(&token, &more).await.0, 200);
+    let (status, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=sales_by_region").await;
+    assert_eq!(status, 200, "{body}");
+    let ranks: Vec<(u64, &str, f64)> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["rank"].as_u64().unwrap(), e["user"]["id"].as_str().unwrap(), e["value"].as_f64().unwrap()))
+        .collect();
+    // r1: d1 1000.10 (East); r2: d6 400 (North; d7 closes in November); r3: d9 250; r4: d11 120 only.
+    assert_eq!(ranks, vec![(1, "r1", 1000.1), (2, "r2", 400.0), (3, "r3", 250.0), (4, "r4", 120.0)]);
+    let (_, body) = get(&app, &token, "/api/v1/kpis?scope=rep:r4&period=2026-10").await;
+    let kpi = |id: &str| body["kpis"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap().clone();
+    assert_eq!(kpi("sales_by_region")["value"], 120.0);
+    assert_eq!(kpi("sales_by_region")["breakdown"], json!({"East": 120.0}));
+    assert_eq!(kpi("revenue")["value"], 420.0);
+}
+
 #[tokio::test]
 async fn leaderboards_rank_with_ties_direction_and_nulls_last() {
     let (app, token) = setup().await;

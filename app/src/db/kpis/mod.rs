@@ -8,7 +8,8 @@ use crate::kpi::formulas::Aggregates;
 use crate::kpi::Scope;
 use chrono::{DateTime, Utc};
 use raw::{
-    breakdown_rows, churned_late_rows, distinct_customer_rows, lead_late_rows, median_rows, unowned_feedback_rows,
+    breakdown_rows, churned_late_rows, distinct_customer_rows, lead_late_rows, median_rows, no_region_rows,
+    unowned_feedback_rows,
 };
 use rust_decimal::Decimal;
 use sqlx::PgPool;
@@ -84,6 +85,9 @@ pub enum Grouping {
     PerOwner,
 }
 
+/// The one entry of a region breakdown that ranking reads (only its total counts).
+const ALL_REGIONS: &str = "*";
+
 fn key(grouping: Grouping, owner: &str) -> String {
     match grouping {
         Grouping::Whole => "''::text".into(),
@@ -100,6 +104,9 @@ pub struct Needs {
     pub distinct_customers: bool,
     pub products: bool,
     pub regions: bool,
+    /// Only the total of the region breakdown (for ranking): won revenue less
+    /// the few won deals that have no region at all.
+    pub region_total: bool,
     pub leads: bool,
     pub median: bool,
     pub customers: bool,
@@ -115,6 +122,7 @@ impl Needs {
         distinct_customers: true,
         products: true,
         regions: true,
+        region_total: false,
         leads: true,
         median: true,
         customers: true,
@@ -147,6 +155,14 @@ impl Needs {
             "positive_feedback_rate" => Needs { feedback: true, ..none },
             // Costs and competitor prices are read by `card` for the scopes that have them.
             _ => none,
+        }
+    }
+
+    /// What ranking by KPI `id` reads: only the value, never a breakdown.
+    pub fn ranking(id: &str) -> Needs {
+        match id {
+            "sales_by_region" => Needs { deals: true, region_total: true, ..Needs::default() },
+            _ => Needs::of(id),
         }
     }
 }
@@ -227,13 +243,14 @@ pub async fn gather_only(
         sums_if(needs.meetings, pool, &rollups::MEETINGS, o, g, period, tz),
         sums_if(needs.feedback, pool, &FEEDBACK, o, g, period, tz),
     )?;
-    let (distinct, products, regions, lead_late, median, retained_late, unowned_feedback) = tokio::try_join!(
+    let (distinct, products, regions, no_region, lead_late, median, retained_late, unowned_feedback) = tokio::try_join!(
         rows_if(needs.distinct_customers, distinct_customer_rows(pool, o, w, g)),
         rows_if(needs.products, breakdown_rows(pool, o, w, g, "d.product_id", "d.product_id IS NOT NULL")),
         rows_if(
             needs.regions,
             breakdown_rows(pool, o, w, g, "coalesce(c.region, t.region)", "coalesce(c.region, t.region) IS NOT NULL")
         ),
+        rows_if(needs.region_total, no_region_rows(pool, o, w, g)),
         rows_if(needs.leads, lead_late_rows(pool, o, w, g)),
         rows_if(needs.median, median_rows(pool, o, w, g)),
         rows_if(needs.customers, churned_late_rows(pool, o, g, early, late)),
@@ -261,6 +278,14 @@ pub async fn gather_only(
     }
     for (k, region, sum) in regions {
         groups.entry(k).or_default().sales_by_region.insert(region, sum);
+    }
+    if needs.region_total {
+        // Ranking reads only the breakdown's total: every won deal has a region but these.
+        let no_region: HashMap<String, Decimal> = no_region.into_iter().collect();
+        for (k, a) in groups.iter_mut() {
+            let total = a.won_sum - no_region.get(k).copied().unwrap_or_default();
+            a.sales_by_region = [(ALL_REGIONS.to_string(), total)].into();
+        }
     }
     for (k, v) in &leads {
         let a = groups.entry(k.clone()).or_default();
@@ -455,7 +480,7 @@ pub async fn leaderboard(
 ) -> Result<Vec<RankedRep>, KpiError> {
     let reps = reps_of(pool, scope).await?;
     let owners = Owners(Some(reps.iter().map(|(id, _, _)| id.clone()).collect()));
-    let groups = gather_only(pool, &owners, window, Grouping::PerOwner, Needs::of(kpi.id)).await?;
+    let groups = gather_only(pool, &owners, window, Grouping::PerOwner, Needs::ranking(kpi.id)).await?;
     let empty = Aggregates::default();
     let teams: HashMap<String, Option<String>> = reps.iter().map(|(id, _, team)| (id.clone(), team.clone())).collect();
     let values: Vec<(String, String, Option<f64>)> = reps
