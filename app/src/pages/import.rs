@@ -185,7 +185,7 @@ fn ImportsPage(view: ImportsView) -> impl IntoView {
                 <button type="submit" disabled=move || upload.sent.get().is_some()>{lang.t("import.check")}</button>
                 {move || upload.sent.get().map(|fraction| view! {
                     <div role="status" data-testid="upload-progress">
-                        <progress max="100" value=format!("{:.0}", fraction * 100.0)></progress>
+                        <progress max="100" value=format!("{:.0}", fraction * 100.0) aria-label=lang.t("import.uploading")></progress>
                         " " {if fraction < 1.0 {
                             format!("{} {:.0} %", lang.t("import.uploading"), fraction * 100.0)
                         } else {
@@ -334,7 +334,7 @@ fn ImportDetail(view: ImportView, start: ServerAction<StartImport>) -> impl Into
     let progress = (status == "storing").then(|| {
         view! {
             <div role="status" data-testid="store-progress">
-                <progress max=total.to_string() value=stored.to_string()></progress>
+                <progress max=total.to_string() value=stored.to_string() aria-label=lang.t("import.status.storing")></progress>
                 " " {say("import.storing", &[("n", n(stored as i64)), ("total", n(total as i64))])}
             </div>
         }
