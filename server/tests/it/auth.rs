@@ -67,7 +67,8 @@ async fn a_wrong_password_does_not_sign_in() {
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with(&app.url("/login")), "{location}");
     let login_page = app.client.get(&location).send().await.unwrap().text().await.unwrap();
-    assert!(login_page.contains("Wrong email or password."), "the login page shows the error");
+    // No `Accept-Language`: the organisation's default, Russian.
+    assert!(login_page.contains("Неверная почта или пароль."), "the login page shows the error");
     let page = app.client.get(app.url("/leaderboard")).send().await.unwrap();
     assert_eq!(page.status(), 303);
 }
@@ -100,7 +101,7 @@ async fn failed_logins_are_throttled_per_account() {
         .await
         .unwrap();
     assert_eq!(res.status(), 429);
-    assert!(res.text().await.unwrap().contains("Too many login attempts"));
+    assert!(res.text().await.unwrap().contains("Слишком много попыток входа"));
 }
 
 #[tokio::test]
