@@ -414,13 +414,14 @@ async fn admins_create_and_change_teams_and_bad_input_names_the_field_and_stores
         sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(&boss).fetch_one(&app.pool).await.unwrap();
     assert_eq!(boss_team.as_deref(), Some("t3"), "the manager moves into the team they manage");
 
+    // No `Accept-Language`: the organisation's default, Russian.
     for (fields, field) in [
-        (team("true", "t1", "Again", "North", ""), "already exists"),
+        (team("true", "t1", "Again", "North", ""), "уже есть"),
         (team("true", "t 4", "Four", "North", ""), "`id`"),
         (team("true", "t4", " ", "North", ""), "`name`"),
         (team("true", "t4", "Four", "", ""), "`region`"),
         (team("true", "t4", "Four", "North", "r1"), "`manager`"),
-        (team("false", "t9", "Nine", "North", ""), "no team"),
+        (team("false", "t9", "Nine", "North", ""), "нет команды"),
     ] {
         let (status, body) = save(fields).await;
         assert_ne!(status, 200, "{body}");

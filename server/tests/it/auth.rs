@@ -191,11 +191,12 @@ async fn only_an_admin_changes_the_settings_and_periods_follow_the_time_zone() {
     let bad = [("name", ""), ("currency", "euro"), ("time_zone", "Mars/Olympus"), ("language", "de")];
     let res = app.client.post(app.url("/api/save_org_settings")).form(&bad).send().await.unwrap();
     let text = res.text().await.unwrap();
+    // No `Accept-Language`: the organisation's default, Russian.
     for phrase in [
-        "name must not be empty",
-        "`EURO` is not a currency code",
-        "`Mars/Olympus` is not a time zone",
-        "`de` is not a language",
+        "название организации не должно быть пустым",
+        "`EURO` — не код валюты",
+        "`Mars/Olympus` — не часовой пояс",
+        "`de` — не язык",
     ] {
         assert!(text.contains(phrase), "{phrase} in {text}");
     }
