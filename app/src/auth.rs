@@ -102,7 +102,8 @@ pub mod server {
             Some(user) => Ok(user),
             None => {
                 fail_status(StatusCode::UNAUTHORIZED).await;
-                Err(ServerFnError::new("Sign in first"))
+                // `pages::errors::Failure` recognises this text in either language.
+                Err(crate::i18n::error("err.sign_in_first"))
             }
         }
     }
@@ -115,7 +116,7 @@ pub mod server {
         let limits = &state.login_limits;
         let too_many = || async {
             fail_status(StatusCode::TOO_MANY_REQUESTS).await;
-            Err(ServerFnError::new("Too many login attempts. Wait a minute and try again."))
+            Err(crate::i18n::error("err.too_many_logins"))
         };
         if limits.blocked(&email, &ip) {
             return too_many().await;
@@ -134,7 +135,7 @@ pub mod server {
                 return too_many().await;
             }
             fail_status(StatusCode::UNAUTHORIZED).await;
-            return Err(ServerFnError::new("Wrong email or password."));
+            return Err(crate::i18n::error("err.wrong_password"));
         };
         start_session(&user.id).await?;
         let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/leaderboard".into());
@@ -152,9 +153,10 @@ pub mod server {
     }
 
     /// A refusal for a signed-in user who may not do this: 403 and the reason.
-    pub async fn forbidden(message: &str) -> ServerFnError {
+    pub async fn forbidden(message: impl Into<crate::i18n::Message>) -> ServerFnError {
         fail_status(StatusCode::FORBIDDEN).await;
-        ServerFnError::new(format!("{}{message}", crate::pages::errors::FORBIDDEN))
+        let reason = message.into().in_lang(crate::i18n::use_lang());
+        ServerFnError::new(format!("{}{reason}", crate::pages::errors::FORBIDDEN))
     }
 
     /// Sets the status of a failed call, except for a plain HTML form post (no

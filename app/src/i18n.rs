@@ -49,6 +49,54 @@ impl Lang {
     }
 }
 
+/// A message whose words are chosen when it is shown: an `app.yml` key and the
+/// values its `%{name}` placeholders take. The domain layers return these, so
+/// they stay free of any one language; `Display` is the English text (the
+/// public API's and the logs' language), `in_lang` the reader's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    key: &'static str,
+    args: Vec<(&'static str, String)>,
+}
+
+impl Message {
+    pub fn new(key: &'static str) -> Message {
+        Message { key, args: Vec::new() }
+    }
+
+    /// The value of the `%{name}` placeholder.
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Message {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+
+    pub fn in_lang(&self, lang: Lang) -> String {
+        let (names, values): (Vec<&str>, Vec<String>) = self.args.iter().map(|(n, v)| (*n, v.clone())).unzip();
+        rust_i18n::replace_patterns(&lang.t(self.key), &names, &values)
+    }
+}
+
+impl From<&'static str> for Message {
+    fn from(key: &'static str) -> Message {
+        Message::new(key)
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.in_lang(Lang::En))
+    }
+}
+
+/// A server function's error, in the reader's language.
+pub fn error(message: impl Into<Message>) -> ServerFnError {
+    ServerFnError::new(message.into().in_lang(use_lang()))
+}
+
 /// The first of ru/en an `Accept-Language` header names (`"de, en-US;q=0.8, ru;q=0.5"` → en).
 pub fn from_accept_language(header: &str) -> Option<Lang> {
     header.split(',').filter_map(|item| item.split(';').next()).find_map(Lang::parse)

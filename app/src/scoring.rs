@@ -2,6 +2,7 @@
 //! how a recomputation turns into reversal and adjustment rows, and levels.
 //! Pure: no database, unit-tested with hand-worked numbers.
 
+use crate::i18n::{Lang, Message};
 use crate::period::{Period, PeriodKind};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -293,6 +294,131 @@ fn score_period(rule: &Rule, r: &PeriodResult) -> Option<Entry> {
         reason,
         records: Vec::new(),
     })
+}
+
+/// A stored ledger reason in the reader's language. The ledger keeps the
+/// English text `score` and `reconcile` write (the API returns it as stored);
+/// the pages re-word each shape they write, and show anything else as stored.
+pub fn reason_in(reason: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return reason.to_string();
+    }
+    reworded(reason, lang).unwrap_or_else(|| reason.to_string())
+}
+
+fn reworded(reason: &str, lang: Lang) -> Option<String> {
+    let say = |key: &'static str, args: &[(&'static str, String)]| {
+        args.iter().fold(Message::new(key), |m, (name, value)| m.with(name, value)).in_lang(lang)
+    };
+    let inner = |text: &str| reason_in(text, lang);
+    let number = |text: &str| !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '-');
+    if let Some(rest) = reason.strip_prefix("Reversed, no longer counts: ") {
+        return Some(say("ledger.reversed", &[("reason", inner(rest))]));
+    }
+    if let Some((what, tail)) = reason.strip_suffix(')').and_then(|r| r.rsplit_once(" (recomputed: was ")) {
+        let (was, now) = tail.split_once(", now ").filter(|(w, n)| number(w) && number(n))?;
+        return Some(say("ledger.recomputed", &[("reason", inner(what)), ("was", was.into()), ("now", now.into())]));
+    }
+    if let Some((what, cap)) = reason.strip_suffix(" points").and_then(|r| r.rsplit_once(", capped at ")) {
+        if number(cap) {
+            return Some(say("ledger.capped_points", &[("reason", inner(what)), ("cap", cap.into())]));
+        }
+    }
+    if let Some((what, tail)) = reason.strip_suffix(')').and_then(|r| r.rsplit_once(" (capped at ")) {
+        if let Some((cap, per)) = tail.split_once(" per ").filter(|(c, _)| number(c)) {
+            let per = lang.t(match per {
+                "day" => "rules.per_day",
+                "week" => "rules.per_week",
+                _ => "rules.per_month",
+            });
+            return Some(say("ledger.capped_per", &[("reason", inner(what)), ("cap", cap.into()), ("per", per)]));
+        }
+    }
+    // English names the KPI by its id, as stored; Russian by its name.
+    let kpi_name = |id: &str| match crate::kpi::find(id) {
+        Some(k) if lang == Lang::Ru => k.name_ru.to_string(),
+        _ => id.to_string(),
+    };
+    // "{kpi} attainment {a} % of target {t} in {period}[ (capped at {cap} %)] × {weight}"
+    if let Some((kpi, rest)) = reason.split_once(" attainment ") {
+        let (attainment, rest) = rest.split_once(" % of target ")?;
+        let (target, rest) = rest.split_once(" in ")?;
+        let (period, weight) = rest.rsplit_once(" × ")?;
+        let (period, capped) = match period.strip_suffix(" %)").and_then(|p| p.split_once(" (capped at ")) {
+            Some((period, cap)) => (period, say("ledger.attainment_capped", &[("cap", cap.into())])),
+            None => (period, String::new()),
+        };
+        return Some(say(
+            "ledger.attainment",
+            &[
+                ("kpi", kpi_name(kpi)),
+                ("attainment", attainment.into()),
+                ("target", target.into()),
+                ("period", period.into()),
+                ("capped", capped),
+                ("weight", weight.into()),
+            ],
+        ));
+    }
+    // "{kpi} reached {a} % of target {t} in {period} (bonus at {threshold} %)"
+    if let Some((kpi, rest)) = reason.split_once(" reached ") {
+        let (attainment, rest) = rest.split_once(" % of target ")?;
+        let (target, rest) = rest.split_once(" in ")?;
+        let (period, threshold) = rest.strip_suffix(" %)")?.rsplit_once(" (bonus at ")?;
+        return Some(say(
+            "ledger.threshold",
+            &[
+                ("kpi", kpi_name(kpi)),
+                ("attainment", attainment.into()),
+                ("target", target.into()),
+                ("period", period.into()),
+                ("threshold", threshold.into()),
+            ],
+        ));
+    }
+    // As the English sentence has it: "Won deal …", "revenue of …"; Russian starts each with a capital.
+    let name = |m: &Measure, english: String| if lang == Lang::En { english } else { capitalised(m.name_ru) };
+    // "{measure} of {kind} {id} ({amount}): {units} × {points} per {per}"
+    for m in MEASURES.iter().filter(|m| m.money) {
+        let Some(rest) = reason.strip_prefix(m.name_en).and_then(|r| r.strip_prefix(" of ")) else { continue };
+        let (record, rest) = rest.rsplit_once("): ")?;
+        let (record, amount) = record.rsplit_once(" (")?;
+        let (kind, id) = record.split_once(' ')?;
+        let (units, rest) = rest.split_once(" × ")?;
+        let (points, per) = rest.split_once(" per ")?;
+        return Some(say(
+            "ledger.per_money",
+            &[
+                ("measure", name(m, m.name_en.into())),
+                ("kind", kind.into()),
+                ("id", id.into()),
+                ("amount", amount.into()),
+                ("units", units.into()),
+                ("points", points.into()),
+                ("per", per.into()),
+            ],
+        ));
+    }
+    // "{Measure} {kind} {id}: {points} per {measure}"
+    for m in MEASURES.iter().filter(|m| !m.money) {
+        let Some(rest) = reason.strip_prefix(&capitalised(m.name_en)).and_then(|r| r.strip_prefix(' ')) else {
+            continue;
+        };
+        let Some(rest) = rest.strip_suffix(m.name_en).and_then(|r| r.strip_suffix(" per ")) else { continue };
+        let (record, points) = rest.rsplit_once(": ")?;
+        let (kind, id) = record.split_once(' ')?;
+        return Some(say(
+            "ledger.per_unit",
+            &[
+                ("measure", name(m, capitalised(m.name_en))),
+                ("kind", kind.into()),
+                ("id", id.into()),
+                ("points", points.into()),
+                ("unit", m.name_en.into()),
+            ],
+        ));
+    }
+    None
 }
 
 /// A rule in words, for the pages: "50 per won deal, at most 200 per day".
@@ -629,6 +755,59 @@ mod tests {
         let got: Vec<(RowKind, &str, i64)> = rows.iter().map(|(k, e)| (*k, e.key.as_str(), e.points)).collect();
         assert_eq!(got, vec![(RowKind::Adjustment, "2026-11", -20), (RowKind::Reversal, "deal:d2", -10)]);
         assert!(rows[1].1.reason.starts_with("Reversed"));
+    }
+
+    /// Every shape `score` and `reconcile` write: capped and not, per unit, money, attainment, threshold.
+    fn every_kind_of_reason() -> Vec<String> {
+        let mut won = rule(1, RuleKind::PerUnit, "won_deals", 20);
+        (won.cap_points, won.cap_per) = (Some(30), Some(PeriodKind::Day));
+        let mut revenue = rule(2, RuleKind::PerUnit, "revenue", 1);
+        revenue.per = Decimal::from(1000);
+        let attainment = rule(3, RuleKind::Attainment, "revenue", 2);
+        let mut threshold = rule(4, RuleKind::Threshold, "win_rate", 500);
+        (threshold.threshold, threshold.cap_points) = (Some(100.0), Some(300));
+        let rules = [won, revenue, attainment, threshold];
+        let events = [event("u1", "won_deals", "d1", t(2, 9), 0), event("u1", "won_deals", "d2", t(2, 10), 0)];
+        let money = [event("u1", "revenue", "d1", t(2, 9), 125_500)];
+        let results = [
+            result("u1", 3, 1000.0, Some(180.0)),
+            result("u2", 3, 1000.0, Some(50.0)),
+            result("u1", 4, 40.0, Some(120.0)),
+        ];
+        let all: Vec<Event> = events.iter().chain(&money).cloned().collect();
+        let before = score(&rules, &all, &results, chrono_tz::UTC);
+        let ledger: Vec<Held> = before.iter().map(|e| held(e, e.points)).collect();
+        let after = score(&rules, &events[..1], &[result("u2", 3, 1000.0, Some(40.0))], chrono_tz::UTC);
+        let rows = reconcile(&ledger, &after);
+        before.iter().map(|e| e.reason.clone()).chain(rows.into_iter().map(|(_, e)| e.reason)).collect()
+    }
+
+    #[test]
+    fn the_english_rewording_of_every_reason_is_the_stored_text() {
+        // Proves the pages understand every shape the ledger is written in.
+        let reasons = every_kind_of_reason();
+        assert_eq!(reasons.len(), 11, "{reasons:#?}");
+        for r in &reasons {
+            assert_eq!(reworded(r, Lang::En).as_deref(), Some(r.as_str()));
+            assert_ne!(reason_in(r, Lang::Ru), *r);
+        }
+    }
+
+    #[test]
+    fn a_russian_reader_sees_the_reason_in_russian() {
+        let reasons = every_kind_of_reason();
+        assert_eq!(reasons[0], "Won deal deal d1: 20 per won deal");
+        assert_eq!(reason_in(&reasons[0], Lang::Ru), "Выигранная сделка (deal d1): 20 за штуку");
+        assert_eq!(reasons[1], "Won deal deal d2: 20 per won deal (capped at 30 per day)");
+        assert_eq!(reason_in(&reasons[1], Lang::Ru), "Выигранная сделка (deal d2): 20 за штуку (не больше 30 в день)");
+        let reversed = reasons.iter().find(|r| r.starts_with("Reversed")).expect("a reversal");
+        assert_eq!(reversed, "Reversed, no longer counts: Won deal deal d2: 20 per won deal (capped at 30 per day)");
+        assert_eq!(
+            reason_in(reversed, Lang::Ru),
+            "Отменено, больше не засчитывается: Выигранная сделка (deal d2): 20 за штуку (не больше 30 в день)"
+        );
+        assert_eq!(reason_in("Bonus typed by hand", Lang::Ru), "Bonus typed by hand");
+        assert_eq!(reason_in(&reasons[0], Lang::En), reasons[0]);
     }
 
     #[test]

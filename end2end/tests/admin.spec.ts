@@ -74,7 +74,7 @@ test("an admin invites a user; the one-time link lets them set a password and si
   await locked.getByLabel("Email").fill(email);
   await locked.getByLabel("Пароль").fill("irinas secret");
   await locked.getByRole("button", { name: "Войти" }).click();
-  await expect(locked.getByText("Wrong email or password.")).toBeVisible();
+  await expect(locked.getByText("Неверная почта или пароль.")).toBeVisible();
 });
 
 test("a rep logs a won deal in the form and their points rise", async ({ page }) => {
@@ -139,7 +139,7 @@ test("error pages: 404 for an unknown page, 403 for a page the role may not open
   await signIn(page, REP, "/leaderboard");
   const refused = await page.goto("/users");
   expect(refused?.status()).toBe(403);
-  await expect(page.getByTestId("forbidden")).toContainText("Only admins manage users.");
+  await expect(page.getByTestId("forbidden")).toContainText("Пользователями управляют только администраторы.");
   await expect(page.getByRole("link", { name: "← На главную" })).toBeVisible();
   await axe(page);
 });

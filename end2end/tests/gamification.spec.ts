@@ -96,7 +96,7 @@ test("managers edit points rules; reps may not", async ({ page, browser }) => {
   const rep = await browser.newPage();
   await signIn(rep, REP, "/leaderboard");
   await rep.goto("/rules");
-  await expect(rep.getByText("Only managers and admins edit points rules.")).toBeVisible();
+  await expect(rep.getByText("Правила начисления очков меняют только менеджеры и администраторы.")).toBeVisible();
 });
 
 test("a rep's home shows rank, points, targets and badges", async ({ page }) => {

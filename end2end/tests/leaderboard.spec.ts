@@ -59,6 +59,6 @@ test("a wrong password shows an error and stays on the login page", async ({ pag
   await page.getByLabel("Email").fill(REP.email);
   await page.getByLabel("Пароль").fill("not the password");
   await page.getByRole("button", { name: "Войти" }).click();
-  await expect(page.getByRole("alert")).toContainText("Wrong email or password");
+  await expect(page.getByRole("alert")).toContainText("Неверная почта или пароль");
   await expect(page).toHaveURL(/\/login/);
 });

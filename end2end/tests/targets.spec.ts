@@ -34,7 +34,7 @@ test("a manager sets a target in the grid and sees its attainment", async ({ pag
 test("a rep cannot open the targets grid", async ({ page }) => {
   await signIn(page, REP);
   await page.goto("/targets");
-  await expect(page.getByText("Only managers and admins set targets.")).toBeVisible();
+  await expect(page.getByText("Цели ставят только менеджеры и администраторы.")).toBeVisible();
   await expect(page.getByTestId("targets-grid")).toHaveCount(0);
 });
 

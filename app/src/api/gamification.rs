@@ -4,6 +4,7 @@ use super::{ApiError, ApiUser};
 use crate::auth::{CurrentUser, Role};
 use crate::db::challenges::{self, ChallengeError, NewChallenge};
 use crate::db::points;
+use crate::i18n::Message;
 use crate::period::{Period, PeriodKind};
 use crate::scoring::{Rule, RuleKind};
 use crate::state::AppState;
@@ -19,8 +20,8 @@ use sqlx::PgPool;
 impl From<ChallengeError> for ApiError {
     fn from(e: ChallengeError) -> Self {
         match e {
-            ChallengeError::Invalid(m) => ApiError::bad_request(m),
-            ChallengeError::Forbidden(m) => ApiError::forbidden(m),
+            ChallengeError::Invalid(m) => ApiError::bad_request(m.to_string()),
+            ChallengeError::Forbidden(m) => ApiError::forbidden(m.to_string()),
             e @ ChallengeError::NotFound(_) => {
                 ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
@@ -178,15 +179,14 @@ pub struct RuleBody {
 }
 
 /// Turns what was sent into a checked rule; the error names the bad field.
-pub fn rule_from(body: &RuleBody) -> Result<Rule, String> {
-    let kind = RuleKind::parse(&body.kind)
-        .ok_or_else(|| format!("`kind` is per_unit, attainment or threshold, not `{}`", body.kind))?;
-    let period = |name: &str, text: &Option<String>| -> Result<Option<PeriodKind>, String> {
+pub fn rule_from(body: &RuleBody) -> Result<Rule, Message> {
+    let kind = RuleKind::parse(&body.kind).ok_or_else(|| Message::new("err.rule_kind").with("kind", &body.kind))?;
+    let period = |name: &'static str, text: &Option<String>| -> Result<Option<PeriodKind>, Message> {
         match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => Ok(None),
             Some(t) => PeriodKind::parse(t)
                 .map(Some)
-                .ok_or_else(|| format!("`{name}` is day, week, month, quarter or year, not `{t}`")),
+                .ok_or_else(|| Message::new("err.rule_period_kind").with("field", name).with("text", t)),
         }
     };
     let rule = Rule {
@@ -218,7 +218,7 @@ pub async fn post_rule(
 ) -> Result<Json<Value>, ApiError> {
     me.require(&[Role::Manager, Role::Admin], "edit points rules")?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let rule = rule_from(&body).map_err(ApiError::bad_request)?;
+    let rule = rule_from(&body).map_err(|m| ApiError::bad_request(m.to_string()))?;
     if rule.id != 0 {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM points_rules WHERE id = $1)")
             .bind(rule.id)

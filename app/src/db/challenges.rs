@@ -4,6 +4,7 @@
 
 use crate::auth::{CurrentUser, Role};
 use crate::db::kpis::{gather, owners_of, rank, Grouping, Owners, RankedRep, Window};
+use crate::i18n::Message;
 use crate::kpi::{Better, Scope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,16 +52,16 @@ pub struct NewChallenge {
 #[derive(Debug, thiserror::Error)]
 pub enum ChallengeError {
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Message),
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Message),
     #[error("no challenge {0}")]
     NotFound(i64),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
 
-fn invalid(message: impl Into<String>) -> ChallengeError {
+fn invalid(message: impl Into<Message>) -> ChallengeError {
     ChallengeError::Invalid(message.into())
 }
 
@@ -73,27 +74,27 @@ fn better_of(basis: &str) -> Better {
 /// reps (any teams in a team-vs-team), admins for anyone.
 pub async fn create(pool: &PgPool, by: &CurrentUser, c: &NewChallenge) -> Result<i64, ChallengeError> {
     if c.name.trim().is_empty() {
-        return Err(invalid("give the challenge a name"));
+        return Err(invalid("err.challenge_name"));
     }
     if c.basis != "points" {
         let k = crate::kpi::find(&c.basis)
-            .ok_or_else(|| invalid(format!("`{}` is neither a KPI id nor `points`", c.basis)))?;
+            .ok_or_else(|| invalid(Message::new("err.challenge_basis").with("basis", &c.basis)))?;
         let scope = if c.kind == "team_vs_team" { crate::kpi::ScopeKind::Team } else { crate::kpi::ScopeKind::Rep };
         if !k.applies_to(scope) || k.better == Better::None {
-            return Err(invalid(format!("`{}` cannot rank the participants of this challenge", k.id)));
+            return Err(invalid(Message::new("err.challenge_basis_ranks").with("basis", k.id)));
         }
     }
     if c.ends_at <= c.starts_at {
-        return Err(invalid("the challenge must end after it starts"));
+        return Err(invalid("err.challenge_ends"));
     }
     match c.kind.as_str() {
-        "race" if !c.goal.is_some_and(|g| g.is_finite()) => return Err(invalid("a race needs the target to reach")),
-        "top_n" if !c.top_n.is_some_and(|n| n > 0) => return Err(invalid("a top-N challenge needs N above 0")),
+        "race" if !c.goal.is_some_and(|g| g.is_finite()) => return Err(invalid("err.challenge_race_goal")),
+        "top_n" if !c.top_n.is_some_and(|n| n > 0) => return Err(invalid("err.challenge_top_n")),
         _ => {}
     }
     let participants = check_participants(pool, by, &c.kind, &c.participants).await?;
     if by.role == Role::Rep {
-        return Err(ChallengeError::Forbidden("a rep may not create challenges".into()));
+        return Err(ChallengeError::Forbidden("err.challenge_rep_creates".into()));
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO challenges (name, kind, basis, goal, top_n, starts_at, ends_at, participants, prize, status, created_by)
@@ -176,16 +177,12 @@ async fn check_participants(
     participants.sort();
     participants.dedup();
     match kind {
-        "head_to_head" if participants.len() != 2 => return Err(invalid("a head-to-head has exactly two reps")),
+        "head_to_head" if participants.len() != 2 => return Err(invalid("err.challenge_head_to_head")),
         "race" | "top_n" | "head_to_head" | "team_vs_team" => {}
-        other => {
-            return Err(invalid(format!(
-                "`{other}` is not a challenge kind: race, top_n, head_to_head or team_vs_team"
-            )))
-        }
+        other => return Err(invalid(Message::new("err.challenge_kind").with("kind", other))),
     }
     if participants.len() < 2 {
-        return Err(invalid("a challenge needs at least two participants"));
+        return Err(invalid("err.challenge_two_participants"));
     }
     if kind == "team_vs_team" {
         let known: i64 = sqlx::query_scalar("SELECT count(*) FROM teams WHERE id = ANY($1)")
@@ -193,7 +190,7 @@ async fn check_participants(
             .fetch_one(pool)
             .await?;
         if known != participants.len() as i64 {
-            return Err(invalid("every participant of a team-vs-team must be a team id"));
+            return Err(invalid("err.challenge_teams_only"));
         }
     } else {
         let reps: Vec<(String, Option<String>)> =
@@ -204,10 +201,10 @@ async fn check_participants(
         if reps.len() != participants.len() {
             let found: Vec<&str> = reps.iter().map(|(id, _)| id.as_str()).collect();
             let missing: Vec<&str> = participants.iter().map(String::as_str).filter(|p| !found.contains(p)).collect();
-            return Err(invalid(format!("not reps: {}", missing.join(", "))));
+            return Err(invalid(Message::new("err.challenge_not_reps").with("ids", missing.join(", "))));
         }
         if by.role == Role::Manager && reps.iter().any(|(_, team)| team.is_none() || *team != by.team_id) {
-            return Err(ChallengeError::Forbidden("a manager may only enter the reps of their own team".into()));
+            return Err(ChallengeError::Forbidden("err.challenge_own_team".into()));
         }
     }
     Ok(participants)
@@ -227,23 +224,23 @@ pub struct ChallengeEdit {
 /// Edits challenge `id`: managers their own challenges, admins any.
 pub async fn edit(pool: &PgPool, by: &CurrentUser, id: i64, e: &ChallengeEdit) -> Result<(), ChallengeError> {
     if by.role == Role::Rep {
-        return Err(ChallengeError::Forbidden("a rep may not edit challenges".into()));
+        return Err(ChallengeError::Forbidden("err.challenge_rep_edits".into()));
     }
     let c = get(pool, by, id).await?;
     if by.role == Role::Manager && c.created_by != by.id {
-        return Err(ChallengeError::Forbidden("a manager may edit only their own challenges".into()));
+        return Err(ChallengeError::Forbidden("err.challenge_own_only".into()));
     }
     if e.name.trim().is_empty() {
-        return Err(invalid("`name`: give the challenge a name"));
+        return Err(invalid("err.challenge_edit_name"));
     }
     if e.ends_at <= c.starts_at {
-        return Err(invalid("`ends_at`: the challenge must end after it starts"));
+        return Err(invalid("err.challenge_edit_ends"));
     }
     let participants = match c.status.as_str() {
-        "finished" => return Err(invalid("a finished challenge is read-only")),
+        "finished" => return Err(invalid("err.challenge_finished")),
         "live" => {
             if e.ends_at != c.ends_at && e.ends_at <= Utc::now() {
-                return Err(invalid("`ends_at`: a running challenge's new end must be in the future"));
+                return Err(invalid("err.challenge_new_end"));
             }
             let mut same = c.participants.clone();
             same.sort();
@@ -253,7 +250,7 @@ pub async fn edit(pool: &PgPool, by: &CurrentUser, id: i64, e: &ChallengeEdit) -
                 p.dedup();
                 p != same
             }) {
-                return Err(invalid("`participants`: a running challenge keeps its participants"));
+                return Err(invalid("err.challenge_keeps_participants"));
             }
             c.participants
         }
@@ -276,7 +273,7 @@ pub async fn edit(pool: &PgPool, by: &CurrentUser, id: i64, e: &ChallengeEdit) -
     .execute(pool)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(invalid("the challenge changed meanwhile; reload and try again"));
+        return Err(invalid("err.challenge_changed"));
     }
     crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
     Ok(())
@@ -285,14 +282,14 @@ pub async fn edit(pool: &PgPool, by: &CurrentUser, id: i64, e: &ChallengeEdit) -
 /// Launches a draft: from now on reps see it.
 pub async fn launch(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<(), ChallengeError> {
     if user.role == Role::Rep {
-        return Err(ChallengeError::Forbidden("a rep may not launch challenges".into()));
+        return Err(ChallengeError::Forbidden("err.challenge_rep_launches".into()));
     }
     let c = get(pool, user, id).await?;
     if user.role == Role::Manager && c.created_by != user.id {
-        return Err(ChallengeError::Forbidden("a manager may launch only their own challenges".into()));
+        return Err(ChallengeError::Forbidden("err.challenge_launch_own".into()));
     }
     if c.status != "draft" {
-        return Err(invalid(format!("the challenge is already {}", c.status)));
+        return Err(invalid(Message::new("err.challenge_not_draft").with("status", &c.status)));
     }
     sqlx::query("UPDATE challenges SET status = 'live' WHERE id = $1 AND status = 'draft'")
         .bind(id)

@@ -3,6 +3,7 @@
 
 use crate::auth::{CurrentUser, Role};
 use crate::db::records::{store_batch, StoreError};
+use crate::i18n::Message;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
@@ -24,9 +25,12 @@ pub struct WonDeal {
 #[derive(Debug, thiserror::Error)]
 pub enum DealError {
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Message),
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Message),
+    /// The records validation's own messages (the public API's, in English).
+    #[error("{0}")]
+    Record(String),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -40,7 +44,7 @@ async fn may_log_for(pool: &PgPool, by: &CurrentUser, owner: &str) -> Result<(),
             .fetch_optional(pool)
             .await?;
     let Some((role, team)) = row else {
-        return Err(DealError::Invalid(format!("`owner`: no active user `{owner}`")));
+        return Err(DealError::Invalid(Message::new("err.deal_owner").with("id", owner)));
     };
     let allowed = match by.role {
         Role::Admin => true,
@@ -51,8 +55,8 @@ async fn may_log_for(pool: &PgPool, by: &CurrentUser, owner: &str) -> Result<(),
         Ok(())
     } else {
         Err(DealError::Forbidden(match by.role {
-            Role::Rep => "A rep logs only their own deals.".into(),
-            _ => "A manager logs deals only for the reps of their own team.".into(),
+            Role::Rep => "err.deal_own_only".into(),
+            _ => "err.deal_team_only".into(),
         }))
     }
 }
@@ -69,7 +73,7 @@ pub async fn log_won_deal(pool: &PgPool, by: &CurrentUser, deal: &WonDeal) -> Re
     let taken: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deals WHERE id = $1)").bind(&id).fetch_one(pool).await?;
     if taken {
-        return Err(DealError::Invalid(format!("`id`: a deal `{id}` already exists")));
+        return Err(DealError::Invalid(Message::new("err.deal_exists").with("id", &id)));
     }
     let when = deal.closed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut record = json!({
@@ -84,7 +88,7 @@ pub async fn log_won_deal(pool: &PgPool, by: &CurrentUser, deal: &WonDeal) -> Re
     match store_batch(pool, &[record]).await {
         Ok(_) => Ok(id),
         Err(StoreError::Invalid(errors)) => {
-            Err(DealError::Invalid(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ")))
+            Err(DealError::Record(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ")))
         }
         Err(StoreError::Db(e)) => Err(e.into()),
     }

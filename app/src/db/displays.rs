@@ -3,6 +3,7 @@
 //! (kept in a cookie; only its SHA-256 is stored here).
 
 use crate::db::users::token_digest;
+use crate::i18n::Message;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -84,23 +85,32 @@ pub struct NewDisplay {
     pub sound: bool,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum PairError {
+    #[error("{0}")]
+    Invalid(Message),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
 /// Binds the TV showing `code` to a new display; the error names what is wrong.
-pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, String> {
+pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, PairError> {
+    let invalid = |m: Message| Err(PairError::Invalid(m));
     let code = d.code.trim().to_uppercase().replace([' ', '-'], "");
     if d.name.trim().is_empty() {
-        return Err("Give the display a name, e.g. “Open space TV”.".into());
+        return invalid("err.display_name".into());
     }
     if !["full", "initials", "none"].contains(&d.names.as_str()) {
-        return Err(format!("`{}` is not a names option: full, initials or none", d.names));
+        return invalid(Message::new("err.display_names").with("names", &d.names));
     }
     if !(5..=600).contains(&d.rotate_seconds) {
-        return Err("Slides change every 5 to 600 seconds.".into());
+        return invalid("err.display_rotate".into());
     }
     if d.scope != "org" && !d.scope.starts_with("team:") {
-        return Err("A display shows the organisation or one team.".into());
+        return invalid("err.display_scope".into());
     }
     let token = format!("kpd_{}", hex::encode(rand::random::<[u8; 24]>()));
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let mut tx = pool.begin().await?;
     let bound = sqlx::query(
         "UPDATE tv_pairings SET display_token = $2
          WHERE code = $1 AND display_token IS NULL AND created_at >= now() - make_interval(mins => $3)",
@@ -109,11 +119,10 @@ pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, String
     .bind(&token)
     .bind(PAIRING_MINUTES)
     .execute(&mut *tx)
-    .await
-    .map_err(|e| e.to_string())?
+    .await?
     .rows_affected();
     if bound != 1 {
-        return Err(format!("No TV is showing the code `{code}` (codes expire after an hour)."));
+        return invalid(Message::new("err.display_code").with("code", &code));
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO displays (name, token_sha256, names, rotate_seconds, scope, created_by, sound)
@@ -127,9 +136,8 @@ pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, String
     .bind(by)
     .bind(d.sound)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
+    .await?;
+    tx.commit().await?;
     Ok(id)
 }
 

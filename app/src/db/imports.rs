@@ -48,10 +48,10 @@ pub struct Import {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
+    #[error("no import {0} of yours")]
+    NotFound(i64),
+    #[error("import {0} is not ready to store")]
+    NotReady(i64),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -159,7 +159,7 @@ pub async fn find(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<Import, I
         created_at,
     )) = row
     else {
-        return Err(ImportError::NotFound(format!("no import {id} of yours")));
+        return Err(ImportError::NotFound(id));
     };
     Ok(Import {
         id,
@@ -204,7 +204,7 @@ pub async fn start(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), Impo
     .fetch_optional(pool)
     .await?;
     if started.is_none() {
-        return Err(ImportError::Conflict(format!("import {id} is not ready to store")));
+        return Err(ImportError::NotReady(id));
     }
     let pool = pool.clone();
     tokio::spawn(async move {

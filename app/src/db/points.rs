@@ -2,6 +2,7 @@
 //! rules change, and reading the ledger back (per rep, or totals for a leaderboard).
 
 use crate::db::kpis::{gather, Grouping, Owners, Window};
+use crate::i18n::Message;
 use crate::period::{Period, PeriodKind};
 use crate::scoring::{self, Entry, Event, Held, PeriodResult, RecordRef, Rule, RuleKind};
 use chrono::{DateTime, Duration, Utc};
@@ -51,56 +52,53 @@ pub async fn rules(pool: &PgPool, only_active: bool) -> Result<Vec<StoredRule>, 
 }
 
 /// Checks a rule as a manager typed it; the message names what is wrong.
-pub fn check_rule(rule: &Rule) -> Result<(), String> {
+pub fn check_rule(rule: &Rule) -> Result<(), Message> {
     if rule.label.trim().is_empty() {
-        return Err("give the rule a label".into());
+        return Err("err.rule_label".into());
     }
     if rule.points <= 0 {
-        return Err("points must be a whole number above 0".into());
+        return Err("err.rule_points".into());
     }
     match rule.kind {
         RuleKind::PerUnit => {
             let m = scoring::measure(&rule.basis).ok_or_else(|| {
-                format!(
-                    "`{}` is not something a per-unit rule can count; use one of: {}",
-                    rule.basis,
-                    scoring::MEASURES.iter().map(|m| m.id).collect::<Vec<_>>().join(", ")
-                )
+                Message::new("err.rule_measure")
+                    .with("basis", &rule.basis)
+                    .with("measures", scoring::MEASURES.iter().map(|m| m.id).collect::<Vec<_>>().join(", "))
             })?;
             if rule.per <= Decimal::ZERO {
-                return Err("`per` must be above 0".into());
+                return Err("err.rule_per".into());
             }
             if !m.money && rule.per != Decimal::ONE {
-                return Err(format!("`per` applies only to money measures, not to `{}`", m.id));
+                return Err(Message::new("err.rule_per_money").with("measure", m.id));
             }
             if rule.period_kind.is_some() {
-                return Err("a per-unit rule has no target period".into());
+                return Err("err.rule_unit_period".into());
             }
             if rule.cap_points.is_some() != rule.cap_per.is_some() {
-                return Err("a cap needs both its points and whether it is per day, week or month".into());
+                return Err("err.rule_cap_both".into());
             }
             if matches!(rule.cap_per, Some(PeriodKind::Quarter | PeriodKind::Year)) {
-                return Err("a per-unit cap is per day, week or month".into());
+                return Err("err.rule_cap_per".into());
             }
         }
         RuleKind::Attainment | RuleKind::Threshold => {
-            let k = crate::kpi::find(&rule.basis).ok_or_else(|| format!("`{}` is not a KPI id", rule.basis))?;
+            let k =
+                crate::kpi::find(&rule.basis).ok_or_else(|| Message::new("err.rule_kpi").with("kpi", &rule.basis))?;
             if !k.applies_to(crate::kpi::ScopeKind::Rep) || k.better == crate::kpi::Better::None {
-                return Err(format!("`{}` has no per-rep target, so it cannot score attainment", k.id));
+                return Err(Message::new("err.rule_kpi_target").with("kpi", k.id));
             }
             if matches!(rule.period_kind, None | Some(PeriodKind::Day)) {
-                return Err(
-                    "an attainment or threshold rule needs a target period: week, month, quarter or year".into()
-                );
+                return Err("err.rule_period".into());
             }
             if rule.kind == RuleKind::Threshold && !rule.threshold.is_some_and(|t| t > 0.0 && t.is_finite()) {
-                return Err("a threshold rule needs the attainment % that earns the bonus".into());
+                return Err("err.rule_threshold".into());
             }
             if rule.attainment_cap.is_some_and(|c| c <= 0.0 || !c.is_finite()) {
-                return Err("the attainment cap must be a % above 0".into());
+                return Err("err.rule_attainment_cap".into());
             }
             if rule.cap_per.is_some() {
-                return Err("a period rule's cap is per its period; leave `cap_per` empty".into());
+                return Err("err.rule_period_cap".into());
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The organisation's settings (one row).
 
+use crate::i18n::Message;
 use sqlx::PgPool;
 
 #[derive(Debug, Clone)]
@@ -21,23 +22,38 @@ pub async fn has_users(pool: &PgPool) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(pool).await
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// Every bad field, each named.
+    #[error("{}", .0.iter().map(Message::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Message>),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
 /// Stores validated settings; each bad field is named in the error.
-pub async fn save(pool: &PgPool, name: &str, currency: &str, time_zone: &str, language: &str) -> Result<(), String> {
+pub async fn save(
+    pool: &PgPool,
+    name: &str,
+    currency: &str,
+    time_zone: &str,
+    language: &str,
+) -> Result<(), SettingsError> {
     let mut problems = Vec::new();
     if name.trim().is_empty() {
-        problems.push("the organisation's name must not be empty".to_string());
+        problems.push(Message::new("err.org_name"));
     }
     if !(currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase())) {
-        problems.push(format!("`{currency}` is not a currency code such as RUB, EUR or USD"));
+        problems.push(Message::new("err.currency").with("code", currency));
     }
     if time_zone.parse::<chrono_tz::Tz>().is_err() {
-        problems.push(format!("`{time_zone}` is not a time zone such as Europe/Moscow"));
+        problems.push(Message::new("err.time_zone").with("zone", time_zone));
     }
     if !["ru", "en"].contains(&language) {
-        problems.push(format!("`{language}` is not a language (ru or en)"));
+        problems.push(Message::new("err.language").with("language", language));
     }
     if !problems.is_empty() {
-        return Err(problems.join("; "));
+        return Err(SettingsError::Invalid(problems));
     }
     sqlx::query("UPDATE org_settings SET name = $1, currency = $2, time_zone = $3, language = $4")
         .bind(name.trim())
@@ -45,7 +61,6 @@ pub async fn save(pool: &PgPool, name: &str, currency: &str, time_zone: &str, la
         .bind(time_zone)
         .bind(language)
         .execute(pool)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Teams: id, name, region and manager. A team's manager is also placed in
 //! the team, since a manager's rights follow their own team.
 
+use crate::i18n::Message;
 use sqlx::PgPool;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -16,12 +17,12 @@ pub struct Team {
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Message),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
 
-fn invalid(message: impl Into<String>) -> TeamError {
+fn invalid(message: impl Into<Message>) -> TeamError {
     TeamError::Invalid(message.into())
 }
 
@@ -46,20 +47,20 @@ pub async fn save(
 ) -> Result<(), TeamError> {
     let (id, name, region) = (id.trim(), name.trim(), region.trim());
     if id.is_empty() || id.chars().any(char::is_whitespace) {
-        return Err(invalid("`id`: a team id is one word without spaces, e.g. `t-north`"));
+        return Err(invalid("err.team_id"));
     }
     if name.is_empty() {
-        return Err(invalid("`name`: give the team a name"));
+        return Err(invalid("err.team_name"));
     }
     if region.is_empty() {
-        return Err(invalid("`region`: give the team a region"));
+        return Err(invalid("err.team_region"));
     }
     let manager = manager.map(str::trim).filter(|m| !m.is_empty());
     if let Some(m) = manager {
         let role: Option<String> =
             sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND active").bind(m).fetch_optional(pool).await?;
         if role.as_deref() != Some("manager") {
-            return Err(invalid(format!("`manager`: `{m}` is not an active manager")));
+            return Err(invalid(Message::new("err.team_manager").with("id", m)));
         }
     }
     let mut tx = pool.begin().await?;
@@ -76,11 +77,7 @@ pub async fn save(
     .await?
     .rows_affected();
     if done == 0 {
-        return Err(invalid(if create {
-            format!("`id`: a team `{id}` already exists")
-        } else {
-            format!("`id`: no team `{id}`")
-        }));
+        return Err(invalid(Message::new(if create { "err.team_exists" } else { "err.no_team" }).with("id", id)));
     }
     if let Some(m) = manager {
         sqlx::query("UPDATE users SET team_id = $2, updated_at = now() WHERE id = $1")

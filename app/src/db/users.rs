@@ -1,6 +1,7 @@
 //! Users, passwords and API tokens.
 
 use crate::auth::{CurrentUser, Role, UserRow};
+use crate::i18n::Message;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
@@ -15,7 +16,7 @@ pub enum UserError {
     #[error("no user has email `{0}`")]
     UnknownEmail(String),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Message),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -81,10 +82,13 @@ pub async fn create_user(pool: &PgPool, new: NewUser) -> Result<String, UserErro
     insert_user(pool, &new.email, &new.name, new.role, new.team.as_deref(), Some(hash)).await
 }
 
+/// What `check_password` refuses a short password with.
+pub const PASSWORD_TOO_SHORT: &str = "err.password_short";
+
 /// The password rule: at least 8 characters.
 pub fn check_password(password: &str) -> Result<(), UserError> {
     if password.chars().count() < 8 {
-        return Err(UserError::Invalid("the password must be at least 8 characters".into()));
+        return Err(UserError::Invalid(PASSWORD_TOO_SHORT.into()));
     }
     Ok(())
 }
@@ -100,10 +104,10 @@ async fn insert_user(
 ) -> Result<String, UserError> {
     let email = email.trim().to_string();
     if !email.contains('@') {
-        return Err(UserError::Invalid(format!("`{email}` is not an email address")));
+        return Err(UserError::Invalid(Message::new("err.not_an_email").with("email", &email)));
     }
     if name.trim().is_empty() {
-        return Err(UserError::Invalid("the name must not be empty".into()));
+        return Err(UserError::Invalid("err.user_name".into()));
     }
     if let Some(team) = team {
         let exists: bool =
@@ -152,7 +156,7 @@ pub fn token_digest(token: &str) -> Vec<u8> {
 /// Creates an API token for the user with this email; only its SHA-256 is stored.
 pub async fn create_token(pool: &PgPool, email: &str, label: &str) -> Result<String, UserError> {
     if label.trim().is_empty() {
-        return Err(UserError::Invalid("the token name must not be empty".into()));
+        return Err(UserError::Invalid("err.token_name".into()));
     }
     let user_id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1) AND active")
         .bind(email)
@@ -310,7 +314,7 @@ pub async fn accept_invite(pool: &PgPool, token: &str, password: String) -> Resu
     .bind(token_digest(token))
     .fetch_optional(&mut *tx)
     .await?;
-    let user = user.ok_or_else(|| UserError::Invalid("this invite link is unknown, used or expired".into()))?;
+    let user = user.ok_or_else(|| UserError::Invalid("err.invite_spent".into()))?;
     let row: Row = sqlx::query_as(
         "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1
          RETURNING id, name, email, role, team_id",
@@ -332,7 +336,7 @@ pub async fn set_active(pool: &PgPool, id: &str, active: bool) -> Result<(), Use
         .execute(pool)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(UserError::Invalid(format!("no user `{id}`")));
+        return Err(UserError::Invalid(Message::new("err.no_user").with("id", id)));
     }
     Ok(())
 }

@@ -6,35 +6,40 @@
 pub mod sheet;
 
 use crate::db::imports::{self, may_import};
+use crate::i18n::{Lang, Message};
 use crate::records::Kind;
 use crate::state::AppState;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use tower_sessions::Session;
 
 /// The largest file accepted (the records API's body limit).
 pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
+/// A refusal in the reader's language (the i18n middleware put it in the request).
+fn refuse(status: StatusCode, lang: Lang, message: impl Into<Message>) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into().in_lang(lang)).into_response()
 }
 
 pub async fn upload(
     State(state): State<AppState>,
     session: Session,
+    lang: Option<Extension<Lang>>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
+    let lang = lang.map(|Extension(l)| l).unwrap_or(Lang::En);
     let Some(me) = crate::auth::server::user_of(&state.pool, &session).await else {
         return Redirect::to("/login?next=/import").into_response();
     };
     if !may_import(&me) {
-        return refuse(StatusCode::FORBIDDEN, "Only managers and admins import records.");
+        return refuse(StatusCode::FORBIDDEN, lang, "err.import_forbidden");
     }
     let mut multipart = match multipart {
         Ok(m) => m,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("send the file as a form upload: {e}")),
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, lang, Message::new("err.import_broken").with("reason", e)),
     };
     let mut kind = None;
     let mut file = None;
@@ -42,7 +47,7 @@ pub async fn upload(
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) => return upload_failed(e),
+            Err(e) => return upload_failed(lang, e),
         };
         match field.name() {
             Some("kind") => kind = field.text().await.ok().and_then(|k| Kind::from_name(k.trim())),
@@ -50,49 +55,50 @@ pub async fn upload(
                 let name = field.file_name().unwrap_or("upload.csv").to_string();
                 match field.bytes().await {
                     Ok(bytes) => file = Some((name, bytes)),
-                    Err(e) => return upload_failed(e),
+                    Err(e) => return upload_failed(lang, e),
                 }
             }
             _ => {}
         }
     }
     let Some(kind) = kind else {
-        return refuse(StatusCode::BAD_REQUEST, "Choose the kind of records the file holds.");
+        return refuse(StatusCode::BAD_REQUEST, lang, "err.import_no_kind");
     };
     let Some((name, bytes)) = file else {
-        return refuse(StatusCode::BAD_REQUEST, "Choose a CSV file to import.");
+        return refuse(StatusCode::BAD_REQUEST, lang, "err.import_no_file");
     };
     if bytes.len() > MAX_FILE_BYTES {
-        return too_large();
+        return too_large(lang);
     }
     match imports::create(&state.pool, &me, kind, &name, &bytes).await {
         Ok(id) => Redirect::to(&format!("/import/{id}")).into_response(),
         Err(e) => {
             tracing::error!("reading an import failed: {e}");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "Reading the file failed; try again.")
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, lang, "err.import_failed")
         }
     }
 }
 
-fn upload_failed(e: axum::extract::multipart::MultipartError) -> Response {
+fn upload_failed(lang: Lang, e: axum::extract::multipart::MultipartError) -> Response {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large()
+        too_large(lang)
     } else {
-        refuse(e.status(), format!("The upload broke off: {}", e.body_text()))
+        refuse(e.status(), lang, Message::new("err.import_broken").with("reason", e.body_text()))
     }
 }
 
-fn too_large() -> Response {
+fn too_large(lang: Lang) -> Response {
     refuse(
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!("The file is larger than {} MiB; split it.", MAX_FILE_BYTES / 1024 / 1024),
+        lang,
+        Message::new("err.import_too_large").with("mib", MAX_FILE_BYTES / 1024 / 1024),
     )
 }
 
 /// `GET /import/template/{kind}.csv`: the columns of a kind and one example row.
 pub async fn template(Path(file): Path<String>) -> Response {
     let Some(kind) = file.strip_suffix(".csv").and_then(Kind::from_name) else {
-        return refuse(StatusCode::NOT_FOUND, "No such record kind.");
+        return (StatusCode::NOT_FOUND, "no such record kind").into_response();
     };
     (
         [

@@ -38,7 +38,7 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnErr
         .fetch_optional(&pool)
         .await
         .map_err(ServerFnError::new)?
-        .ok_or_else(|| ServerFnError::new(format!("No user `{user}`.")))?;
+        .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.no_such_user").with("id", &user)))?;
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let awards = crate::db::badges::of_user(&pool, &user).await.map_err(ServerFnError::new)?;
     let earned = |a: &crate::db::badges::Award| {

@@ -152,31 +152,35 @@ pub async fn create_challenge(
     prize: Option<String>,
     launch: Option<String>,
 ) -> Result<i64, ServerFnError> {
-    use crate::db::challenges::{create, finish_due, ChallengeError, NewChallenge};
+    use crate::db::challenges::{create, finish_due, NewChallenge};
+    use crate::i18n::Message;
+    use crate::pages::errors::refusals;
 
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let lang = crate::i18n::use_lang();
     let day = |label: &str, text: &str| {
-        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-            .map_err(|_| ServerFnError::new(format!("The {label} is not a date: `{text}`")))
+        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+            crate::i18n::error(Message::new("err.not_a_date").with("field", lang.t(label)).with("text", text))
+        })
     };
     let number = |label: &str, text: Option<String>| -> Result<Option<f64>, ServerFnError> {
         match text.map(|t| t.trim().replace(',', ".").replace([' ', '\u{a0}'], "")).filter(|t| !t.is_empty()) {
             None => Ok(None),
-            Some(t) => {
-                t.parse().map(Some).map_err(|_| ServerFnError::new(format!("The {label} is not a number: `{t}`")))
-            }
+            Some(t) => t.parse().map(Some).map_err(|_| {
+                crate::i18n::error(Message::new("err.not_a_number").with("field", lang.t(label)).with("text", &t))
+            }),
         }
     };
     let new = NewChallenge {
         name,
         kind,
         basis,
-        goal: number("target", goal)?,
-        top_n: number("N", top_n)?.map(|n| n as i32),
-        starts_at: crate::period::local_midnight(day("first day", &first_day)?, tz),
-        ends_at: crate::period::local_midnight(day("last day", &last_day)? + chrono::Duration::days(1), tz),
+        goal: number("challenges.goal", goal)?,
+        top_n: number("challenges.top_n", top_n)?.map(|n| n as i32),
+        starts_at: crate::period::local_midnight(day("challenges.first_day", &first_day)?, tz),
+        ends_at: crate::period::local_midnight(day("challenges.last_day", &last_day)? + chrono::Duration::days(1), tz),
         participants: participants
             .into_iter()
             .filter(|(id, on)| !id.is_empty() && on == "on")
@@ -187,8 +191,7 @@ pub async fn create_challenge(
     };
     let id = match create(&pool, &me, &new).await {
         Ok(id) => id,
-        Err(ChallengeError::Forbidden(m)) => return Err(crate::auth::server::forbidden(&m).await),
-        Err(e) => return Err(ServerFnError::new(e)),
+        Err(e) => return Err(refusals::challenge(e).await),
     };
     finish_due(&pool).await.map_err(ServerFnError::new)?;
     Ok(id)
@@ -204,22 +207,18 @@ pub async fn edit_challenge(
     prize: Option<String>,
     participants: Option<HashMap<String, String>>,
 ) -> Result<(), ServerFnError> {
-    use crate::db::challenges::{edit, get, ChallengeEdit, ChallengeError};
+    use crate::db::challenges::{edit, get, ChallengeEdit};
+    use crate::i18n::Message;
+    use crate::pages::errors::refusals;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let refuse = |e: ChallengeError| async move {
-        match e {
-            ChallengeError::Forbidden(m) => crate::auth::server::forbidden(&m).await,
-            e => ServerFnError::new(e),
-        }
-    };
     let c = match get(&pool, &me, id).await {
         Ok(c) => c,
-        Err(e) => return Err(refuse(e).await),
+        Err(e) => return Err(refusals::challenge(e).await),
     };
     let day = chrono::NaiveDate::parse_from_str(last_day.trim(), "%Y-%m-%d")
-        .map_err(|_| ServerFnError::new(format!("`last_day`: `{last_day}` is not a date")))?;
+        .map_err(|_| crate::i18n::error(Message::new("err.last_day").with("text", &last_day)))?;
     // An unchanged last day keeps the exact end (an API-made challenge may not end at midnight).
     let old_day = (c.ends_at.with_timezone(&tz) - chrono::Duration::seconds(1)).date_naive();
     let ends_at =
@@ -229,19 +228,19 @@ pub async fn edit_challenge(
     let e = ChallengeEdit { name, ends_at, prize: prize.unwrap_or_default(), participants };
     match edit(&pool, &me, id, &e).await {
         Ok(()) => Ok(()),
-        Err(e) => Err(refuse(e).await),
+        Err(e) => Err(refusals::challenge(e).await),
     }
 }
 
 #[server(prefix = "/api", endpoint = "launch_challenge")]
 pub async fn launch_challenge(id: i64) -> Result<(), ServerFnError> {
-    use crate::db::challenges::{launch, ChallengeError};
+    use crate::db::challenges::launch;
+    use crate::pages::errors::refusals;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     match launch(&pool, &me, id).await {
         Ok(()) => Ok(()),
-        Err(ChallengeError::Forbidden(m)) => Err(crate::auth::server::forbidden(&m).await),
-        Err(e) => Err(ServerFnError::new(e)),
+        Err(e) => Err(refusals::challenge(e).await),
     }
 }
 

@@ -42,7 +42,7 @@ pub async fn log_deal(
     deal_type: Option<String>,
     closed_at: Option<String>,
 ) -> Result<String, ServerFnError> {
-    use crate::db::deals::{log_won_deal, DealError, WonDeal};
+    use crate::db::deals::{log_won_deal, WonDeal};
     use chrono::TimeZone;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
@@ -53,7 +53,7 @@ pub async fn log_deal(
             .ok()
             .and_then(|t| tz.from_local_datetime(&t).earliest())
             .map(|t| t.with_timezone(&chrono::Utc))
-            .ok_or_else(|| ServerFnError::new(format!("`closed_at`: `{text}` is not a date and time")))?,
+            .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.closed_at").with("text", text)))?,
     };
     let deal = WonDeal {
         id: id.unwrap_or_default(),
@@ -66,8 +66,7 @@ pub async fn log_deal(
     };
     match log_won_deal(&pool, &me, &deal).await {
         Ok(id) => Ok(id),
-        Err(DealError::Forbidden(m)) => Err(crate::auth::server::forbidden(&m).await),
-        Err(e) => Err(ServerFnError::new(e)),
+        Err(e) => Err(crate::pages::errors::refusals::deal(e).await),
     }
 }
 

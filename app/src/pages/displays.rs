@@ -28,7 +28,7 @@ pub struct DisplaysView {
 async fn manager() -> Result<CurrentUser, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
     if me.role == crate::auth::Role::Rep {
-        return Err(crate::auth::server::forbidden("Only managers and admins manage displays.").await);
+        return Err(crate::auth::server::forbidden("err.displays_managers").await);
     }
     Ok(me)
 }
@@ -86,13 +86,15 @@ pub async fn pair_display(
 ) -> Result<i64, ServerFnError> {
     let me = manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let rotate_seconds: i32 = rotate_seconds
-        .trim()
-        .parse()
-        .map_err(|_| ServerFnError::new(format!("Seconds per slide must be a whole number: `{rotate_seconds}`")))?;
+    let rotate_seconds: i32 = rotate_seconds.trim().parse().map_err(|_| {
+        crate::i18n::error(crate::i18n::Message::new("err.display_seconds").with("text", &rotate_seconds))
+    })?;
     let sound = sound.as_deref() == Some("on");
     let new = crate::db::displays::NewDisplay { code, name, names, rotate_seconds, scope, sound };
-    crate::db::displays::pair(&pool, &me.id, &new).await.map_err(ServerFnError::new)
+    crate::db::displays::pair(&pool, &me.id, &new).await.map_err(|e| match e {
+        crate::db::displays::PairError::Invalid(m) => crate::i18n::error(m),
+        e => ServerFnError::new(e),
+    })
 }
 
 #[server(prefix = "/api", endpoint = "revoke_display")]
@@ -109,7 +111,7 @@ pub async fn set_display_sound(id: i64, sound: bool) -> Result<(), ServerFnError
     manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     if !crate::db::displays::set_sound(&pool, id, sound).await.map_err(ServerFnError::new)? {
-        return Err(ServerFnError::new(format!("No active display {id}.")));
+        return Err(crate::i18n::error(crate::i18n::Message::new("err.no_display").with("id", id)));
     }
     Ok(())
 }

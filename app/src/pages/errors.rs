@@ -1,6 +1,6 @@
 //! The 403 and 500 pages (404 is `not_found`), and how a failed load picks one.
 
-use crate::i18n::use_lang;
+use crate::i18n::{use_lang, Lang};
 use leptos::prelude::*;
 
 /// Starts the message of every refusal (`auth::server::forbidden`), so a page
@@ -24,7 +24,7 @@ impl Failure {
         };
         if let Some(reason) = text.strip_prefix(FORBIDDEN) {
             Failure::Forbidden(reason.to_string())
-        } else if text == "Sign in first" {
+        } else if Lang::ALL.iter().any(|lang| text == lang.t("err.sign_in_first")) {
             Failure::SignIn
         } else if text.starts_with("error returned from database")
             || text.starts_with("database error")
@@ -83,4 +83,61 @@ pub fn ServerError(reason: String) -> impl IntoView {
 #[cfg(feature = "ssr")]
 fn tracing_error(reason: &str) {
     tracing::error!("page failed to load: {reason}");
+}
+
+/// The domain's refusals as server-function errors in the reader's language
+/// (a database failure stays as it is: the 500 page, cause in the log).
+#[cfg(feature = "ssr")]
+pub mod refusals {
+    use crate::auth::server::forbidden;
+    use crate::db::{challenges::ChallengeError, deals::DealError, users::UserError};
+    use crate::i18n::{error, Message};
+    use leptos::prelude::ServerFnError;
+
+    pub fn user(e: UserError) -> ServerFnError {
+        match e {
+            UserError::Invalid(m) => error(m),
+            UserError::EmailTaken(email) => error(Message::new("err.email_taken").with("email", email)),
+            UserError::UnknownTeam(id) => error(Message::new("err.unknown_team").with("id", id)),
+            UserError::UnknownEmail(email) => error(Message::new("err.unknown_email").with("email", email)),
+            e @ UserError::Db(_) => ServerFnError::new(e),
+        }
+    }
+
+    pub async fn challenge(e: ChallengeError) -> ServerFnError {
+        match e {
+            ChallengeError::Invalid(m) => error(m),
+            ChallengeError::Forbidden(m) => forbidden(m).await,
+            ChallengeError::NotFound(id) => error(Message::new("err.no_challenge").with("id", id)),
+            e @ ChallengeError::Db(_) => ServerFnError::new(e),
+        }
+    }
+
+    pub async fn deal(e: DealError) -> ServerFnError {
+        match e {
+            DealError::Invalid(m) => error(m),
+            DealError::Forbidden(m) => forbidden(m).await,
+            // The records API's messages stay in its language.
+            DealError::Record(text) => ServerFnError::new(text),
+            e @ DealError::Db(_) => ServerFnError::new(e),
+        }
+    }
+
+    /// A period in the address or a form that does not parse.
+    pub fn period(e: crate::period::PeriodParseError) -> ServerFnError {
+        error(Message::new("err.not_a_period").with("text", e.0))
+    }
+
+    /// A KPI computation over `scope`: an unknown team, region or user is named.
+    pub fn kpi(e: crate::db::kpis::KpiError, scope: &crate::kpi::Scope) -> ServerFnError {
+        match e {
+            crate::db::kpis::KpiError::UnknownScope(_) => error(Message::new("err.unknown_scope").with("scope", scope)),
+            e => ServerFnError::new(e),
+        }
+    }
+
+    /// A scope in the address or a form that does not parse.
+    pub fn scope(text: &str) -> ServerFnError {
+        error(Message::new("err.not_a_scope").with("text", text))
+    }
 }

@@ -27,8 +27,8 @@ pub async fn load_flags() -> Result<FlagsView, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = match me.role {
-        Role::Rep => return Err(crate::auth::server::forbidden("Only managers and admins review flags.").await),
-        Role::Manager => Some(me.team_id.clone().ok_or_else(|| ServerFnError::new("You manage no team yet."))?),
+        Role::Rep => return Err(crate::auth::server::forbidden("err.flags_managers").await),
+        Role::Manager => Some(me.team_id.clone().ok_or_else(|| crate::i18n::error("err.no_team_yet"))?),
         Role::Admin => None,
     };
     let lang = crate::i18n::use_lang();

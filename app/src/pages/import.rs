@@ -64,7 +64,7 @@ pub struct ImportView {
 async fn importer() -> Result<CurrentUser, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
     if !crate::db::imports::may_import(&me) {
-        return Err(crate::auth::server::forbidden("Only managers and admins import records.").await);
+        return Err(crate::auth::server::forbidden("err.import_forbidden").await);
     }
     Ok(me)
 }
@@ -98,9 +98,9 @@ pub async fn load_import(id: i64) -> Result<ImportView, ServerFnError> {
     let pool = expect_context::<crate::state::AppState>().pool;
     let import = match find(&pool, &me, id).await {
         Ok(import) => import,
-        Err(ImportError::NotFound(m)) => {
+        Err(ImportError::NotFound(id)) => {
             expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::NOT_FOUND);
-            return Err(ServerFnError::new(m));
+            return Err(crate::i18n::error(crate::i18n::Message::new("err.no_import").with("id", id)));
         }
         Err(e) => return Err(ServerFnError::new(e)),
     };
@@ -132,12 +132,14 @@ pub async fn start_import(id: i64) -> Result<(), ServerFnError> {
     use crate::db::imports::{start, ImportError};
     let me = importer().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
+    let refused = |key: &'static str, id: i64| {
+        expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::CONFLICT);
+        Err(crate::i18n::error(crate::i18n::Message::new(key).with("id", id)))
+    };
     match start(&pool, &me, id).await {
         Ok(()) => Ok(()),
-        Err(e @ (ImportError::NotFound(_) | ImportError::Conflict(_))) => {
-            expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::CONFLICT);
-            Err(ServerFnError::new(e))
-        }
+        Err(ImportError::NotFound(id)) => refused("err.no_import", id),
+        Err(ImportError::NotReady(id)) => refused("err.import_not_ready", id),
         Err(e) => Err(ServerFnError::new(e)),
     }
 }

@@ -10,7 +10,7 @@ pub async fn load_invite(token: String) -> Result<String, ServerFnError> {
     let pool = expect_context::<crate::state::AppState>().pool;
     match crate::db::users::invited_user(&pool, &token).await.map_err(ServerFnError::new)? {
         Some(user) => Ok(user.name),
-        None => Err(ServerFnError::new("This invite link is unknown, used or expired. Ask an admin for a new one.")),
+        None => Err(crate::i18n::error("err.invite_unknown")),
     }
 }
 
@@ -18,14 +18,14 @@ pub async fn load_invite(token: String) -> Result<String, ServerFnError> {
 #[server(prefix = "/api", endpoint = "accept_invite")]
 pub async fn accept_invite(token: String, password: String, repeat: String) -> Result<(), ServerFnError> {
     if password != repeat {
-        return Err(ServerFnError::new("`password`: the two passwords differ."));
+        return Err(crate::i18n::error("err.passwords_differ"));
     }
     let pool = expect_context::<crate::state::AppState>().pool;
     let user = crate::db::users::accept_invite(&pool, &token, password).await.map_err(|e| match e {
-        crate::db::users::UserError::Invalid(m) if m.contains("password") => {
-            ServerFnError::new(format!("`password`: {m}"))
+        crate::db::users::UserError::Invalid(m) if m.key() == crate::db::users::PASSWORD_TOO_SHORT => {
+            ServerFnError::new(format!("`password`: {}", m.in_lang(crate::i18n::use_lang())))
         }
-        e => ServerFnError::new(e),
+        e => crate::pages::errors::refusals::user(e),
     })?;
     crate::auth::server::start_session(&user.id).await?;
     leptos_axum::redirect("/");

@@ -56,10 +56,10 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
         (Role::Manager, Some(team)) => format!("team:{team}"),
         _ => "org".to_string(),
     };
-    let scope =
-        Scope::parse(scope.as_deref().filter(|s| !s.is_empty()).unwrap_or(&own_scope)).map_err(ServerFnError::new)?;
+    let scope_text = scope.filter(|s| !s.is_empty()).unwrap_or(own_scope);
+    let scope = Scope::parse(&scope_text).map_err(|_| crate::pages::errors::refusals::scope(&scope_text))?;
     let period = match period.filter(|p| !p.is_empty()) {
-        Some(p) => Period::parse(&p).map_err(ServerFnError::new)?,
+        Some(p) => Period::parse(&p).map_err(crate::pages::errors::refusals::period)?,
         None => Period::containing(PeriodKind::Month, today),
     };
 
@@ -74,7 +74,11 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     for p in &periods {
         let (start, end) = p.bounds(tz);
         let label = p.to_string();
-        cards.push(card(&pool, &scope, Window::new(start, end, tz), Some(&label)).await.map_err(ServerFnError::new)?);
+        cards.push(
+            card(&pool, &scope, Window::new(start, end, tz), Some(&label))
+                .await
+                .map_err(|e| crate::pages::errors::refusals::kpi(e, &scope))?,
+        );
     }
     let current = cards.last().expect("six cards").clone();
     let kpis = current

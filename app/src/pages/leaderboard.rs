@@ -55,7 +55,9 @@ pub async fn leaderboard(
 ) -> Result<LeaderboardView, ServerFnError> {
     use crate::db::kpis::{leaderboard, points_leaderboard, Window};
     use crate::fairness::{neighbour_rows, Names};
+    use crate::i18n::{error, Message};
     use crate::kpi::{find, Scope, ScopeKind, KPIS};
+    use crate::pages::errors::refusals;
     use crate::period::{Period, PeriodKind};
     use std::collections::HashMap;
 
@@ -66,7 +68,7 @@ pub async fn leaderboard(
     let tz = settings.time_zone;
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
     let period = match period.filter(|p| !p.is_empty()) {
-        Some(text) => Period::parse(&text).map_err(ServerFnError::new)?,
+        Some(text) => Period::parse(&text).map_err(refusals::period)?,
         None => Period::containing(PeriodKind::Month, today),
     };
     let by = by.filter(|b| !b.is_empty()).unwrap_or_else(|| "revenue".into());
@@ -76,17 +78,17 @@ pub async fn leaderboard(
         false => Some(
             find(&by)
                 .filter(|k| k.applies_to(ScopeKind::Rep))
-                .ok_or_else(|| ServerFnError::new(format!("cannot rank reps by `{by}`")))?,
+                .ok_or_else(|| error(Message::new("err.cannot_rank").with("by", &by)))?,
         ),
     };
     let names_text = names.filter(|n| !n.is_empty()).unwrap_or_else(|| "full".into());
     let name_mode =
-        Names::parse(&names_text).ok_or_else(|| ServerFnError::new(format!("`{names_text}` is not a names option")))?;
+        Names::parse(&names_text).ok_or_else(|| error(Message::new("err.names_option").with("names", &names_text)))?;
     let neighbours = view.as_deref() == Some("neighbours");
-    let scope =
-        Scope::parse(scope.as_deref().filter(|s| !s.is_empty()).unwrap_or("org")).map_err(ServerFnError::new)?;
+    let scope_text = scope.filter(|s| !s.is_empty()).unwrap_or_else(|| "org".into());
+    let scope = Scope::parse(&scope_text).map_err(|_| refusals::scope(&scope_text))?;
     if scope.kind() == ScopeKind::Rep {
-        return Err(ServerFnError::new("a leaderboard's scope is org, a team or a region"));
+        return Err(error("err.leaderboard_scope"));
     }
 
     let window = |p: Period| {
@@ -110,10 +112,10 @@ pub async fn leaderboard(
             }
         }
     };
-    let ranked = ranked_for(period).await.map_err(ServerFnError::new)?;
+    let ranked = ranked_for(period).await.map_err(|e| refusals::kpi(e, &scope))?;
     let before: HashMap<String, usize> = ranked_for(period.previous())
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(|e| refusals::kpi(e, &scope))?
         .into_iter()
         .filter(|r| r.value.is_some())
         .map(|r| (r.id, r.rank))

@@ -52,18 +52,18 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
     let pool = expect_context::<crate::state::AppState>().pool;
     let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| me.id.clone());
     if !crate::api::gamification::may_read_points(&pool, &me, &user).await.map_err(ServerFnError::new)? {
-        return Err(crate::auth::server::forbidden("You may see only your own points (a manager: their team's).").await);
+        return Err(crate::auth::server::forbidden("err.points_own").await);
     }
     let user_name: String = sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
         .bind(&user)
         .fetch_optional(&pool)
         .await
         .map_err(ServerFnError::new)?
-        .ok_or_else(|| ServerFnError::new(format!("No user `{user}`.")))?;
+        .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.no_such_user").with("id", &user)))?;
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
     let period = match period.filter(|p| !p.is_empty()) {
-        Some(text) => Period::parse(&text).map_err(ServerFnError::new)?,
+        Some(text) => Period::parse(&text).map_err(crate::pages::errors::refusals::period)?,
         None => Period::containing(PeriodKind::Month, today),
     };
     let (start, end) = period.bounds(tz);
@@ -108,7 +108,7 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
                 when: crate::format::date_time(e.at.with_timezone(&tz), lang),
                 rule: e.rule,
                 kind: e.kind,
-                reason: e.reason,
+                reason: crate::scoring::reason_in(&e.reason, lang),
                 points: e.points,
                 records: e.records.into_iter().map(|r| format!("{} {}", r.kind, r.id)).collect(),
             })

@@ -29,7 +29,7 @@ async fn editor() -> Result<CurrentUser, ServerFnError> {
     use crate::auth::Role;
     let me = crate::auth::server::require_user().await?;
     if me.role == Role::Rep {
-        return Err(crate::auth::server::forbidden("Only managers and admins edit points rules.").await);
+        return Err(crate::auth::server::forbidden("err.rules_managers").await);
     }
     Ok(me)
 }
@@ -86,28 +86,26 @@ pub async fn save_rule(
     let clean = |t: Option<String>| {
         t.map(|t| t.trim().replace(',', ".").replace([' ', '\u{a0}'], "")).filter(|t| !t.is_empty())
     };
+    let lang = crate::i18n::use_lang();
+    let bad = |key: &'static str, label: &str, t: &str| {
+        crate::i18n::error(crate::i18n::Message::new(key).with("field", lang.t(label)).with("text", t))
+    };
     let parse_f = |label: &str, t: Option<String>| -> Result<Option<f64>, ServerFnError> {
-        clean(t)
-            .map(|t| t.parse().map_err(|_| ServerFnError::new(format!("{label} is not a number: `{t}`"))))
-            .transpose()
+        clean(t).map(|t| t.parse().map_err(|_| bad("err.not_a_number", label, &t))).transpose()
     };
     let parse_i = |label: &str, t: Option<String>| -> Result<Option<i64>, ServerFnError> {
-        clean(t)
-            .map(|t| t.parse().map_err(|_| ServerFnError::new(format!("{label} must be a whole number: `{t}`"))))
-            .transpose()
+        clean(t).map(|t| t.parse().map_err(|_| bad("err.not_a_whole_number", label, &t))).transpose()
     };
     let per_unit = kind == "per_unit";
     let mut body = RuleBody {
         id: None,
         basis: if per_unit { measure } else { kpi },
-        points: parse_i("Points", Some(points))?.ok_or_else(|| ServerFnError::new("Points are required"))?,
-        per: clean(per)
-            .map(|t| t.parse().map_err(|_| ServerFnError::new(format!("Per is not a number: `{t}`"))))
-            .transpose()?,
-        threshold: parse_f("Threshold", threshold)?,
-        attainment_cap: parse_f("Attainment cap", attainment_cap)?,
+        points: parse_i("rules.points", Some(points))?.ok_or_else(|| crate::i18n::error("err.points_required"))?,
+        per: clean(per).map(|t| t.parse().map_err(|_| bad("err.not_a_number", "rules.per", &t))).transpose()?,
+        threshold: parse_f("team.threshold", threshold)?,
+        attainment_cap: parse_f("rules.attainment_cap", attainment_cap)?,
         period: if per_unit { None } else { period },
-        cap_points: parse_i("Cap", cap_points)?,
+        cap_points: parse_i("rules.cap_points", cap_points)?,
         cap_per: if per_unit { cap_per } else { None },
         label,
         kind,
@@ -116,7 +114,7 @@ pub async fn save_rule(
     if body.cap_points.is_none() {
         body.cap_per = None;
     }
-    let rule = rule_from(&body).map_err(ServerFnError::new)?;
+    let rule = rule_from(&body).map_err(crate::i18n::error)?;
     crate::db::points::save_rule(&pool, &rule, &me.id).await.map_err(ServerFnError::new)
 }
 

@@ -42,7 +42,7 @@ const COMMON_ZONES: [&str; 16] = [
 async fn admin() -> Result<CurrentUser, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
     if me.role != crate::auth::Role::Admin {
-        return Err(crate::auth::server::forbidden("Only admins change the organisation's settings.").await);
+        return Err(crate::auth::server::forbidden("err.settings_admins").await);
     }
     Ok(me)
 }
@@ -76,9 +76,15 @@ pub async fn save_settings(
 ) -> Result<(), ServerFnError> {
     admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::settings::save(&pool, &name, &currency.trim().to_uppercase(), time_zone.trim(), &language)
-        .await
-        .map_err(ServerFnError::new)
+    crate::db::settings::save(&pool, &name, &currency.trim().to_uppercase(), time_zone.trim(), &language).await.map_err(
+        |e| match e {
+            crate::db::settings::SettingsError::Invalid(problems) => {
+                let lang = crate::i18n::use_lang();
+                ServerFnError::new(problems.iter().map(|m| m.in_lang(lang)).collect::<Vec<_>>().join("; "))
+            }
+            e => ServerFnError::new(e),
+        },
+    )
 }
 
 #[component]

@@ -51,13 +51,11 @@ pub struct Cell {
 async fn team_for(pool: &sqlx::PgPool, me: &CurrentUser, wanted: Option<String>) -> Result<String, ServerFnError> {
     use crate::auth::Role;
     match me.role {
-        Role::Rep => Err(crate::auth::server::forbidden("Only managers and admins set targets.").await),
+        Role::Rep => Err(crate::auth::server::forbidden("err.targets_managers").await),
         Role::Manager => {
-            let own = me.team_id.clone().ok_or_else(|| ServerFnError::new("You manage no team yet."))?;
+            let own = me.team_id.clone().ok_or_else(|| crate::i18n::error("err.no_team_yet"))?;
             match wanted.filter(|w| !w.is_empty()) {
-                Some(w) if w != own => {
-                    Err(crate::auth::server::forbidden("A manager sets targets for their own team only.").await)
-                }
+                Some(w) if w != own => Err(crate::auth::server::forbidden("err.targets_own_team").await),
                 _ => Ok(own),
             }
         }
@@ -67,7 +65,7 @@ async fn team_for(pool: &sqlx::PgPool, me: &CurrentUser, wanted: Option<String>)
                 .fetch_optional(pool)
                 .await
                 .map_err(ServerFnError::new)?
-                .ok_or_else(|| ServerFnError::new("There are no teams yet.")),
+                .ok_or_else(|| crate::i18n::error("err.no_teams")),
         },
     }
 }
@@ -77,11 +75,11 @@ async fn team_for(pool: &sqlx::PgPool, me: &CurrentUser, wanted: Option<String>)
 fn target_period(text: Option<String>, today: chrono::NaiveDate) -> Result<crate::period::Period, ServerFnError> {
     use crate::period::{Period, PeriodKind};
     let period = match text.filter(|p| !p.is_empty()) {
-        Some(p) => Period::parse(&p).map_err(ServerFnError::new)?,
+        Some(p) => Period::parse(&p).map_err(crate::pages::errors::refusals::period)?,
         None => Period::containing(PeriodKind::Month, today),
     };
     if period.kind() == PeriodKind::Day {
-        return Err(ServerFnError::new("A target's period is a week, month, quarter or year."));
+        return Err(crate::i18n::error("err.target_period"));
     }
     Ok(period)
 }
@@ -101,7 +99,7 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
     let team = team_for(&pool, &me, team).await?;
     let period = target_period(period, today)?;
     let team_scope = Scope::Team(team.clone());
-    owners_of(&pool, &team_scope).await.map_err(ServerFnError::new)?;
+    owners_of(&pool, &team_scope).await.map_err(|e| crate::pages::errors::refusals::kpi(e, &team_scope))?;
 
     let (start, end) = period.bounds(tz);
     let window = Window::new(start, end, tz);
@@ -192,39 +190,44 @@ pub async fn save_targets(
     period: String,
     targets: HashMap<String, String>,
 ) -> Result<usize, ServerFnError> {
+    use crate::i18n::{error, Message};
     use crate::kpi::{find, Better, Scope};
 
     let me = crate::auth::server::require_user().await?;
+    let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = team_for(&pool, &me, Some(team)).await?;
     let period = target_period(Some(period), chrono::Utc::now().date_naive())?.to_string();
     let mut changes = Vec::new();
     for (key, text) in &targets {
-        let (scope_text, kpi) = key.split_once('|').ok_or_else(|| ServerFnError::new(format!("bad cell `{key}`")))?;
+        let (scope_text, kpi) =
+            key.split_once('|').ok_or_else(|| error(Message::new("err.target_cell").with("cell", key)))?;
         let def = find(kpi)
             .filter(|k| k.better != Better::None)
-            .ok_or_else(|| ServerFnError::new(format!("`{kpi}` takes no target")))?;
-        let scope = Scope::parse(scope_text).map_err(ServerFnError::new)?;
+            .ok_or_else(|| error(Message::new("err.no_target").with("kpi", kpi)))?;
+        let scope = Scope::parse(scope_text).map_err(|_| crate::pages::errors::refusals::scope(scope_text))?;
         if !crate::db::targets::may_set(&pool, &me, &scope).await.map_err(ServerFnError::new)?
             || !matches!(&scope, Scope::Team(t) if *t == team) && !matches!(&scope, Scope::Rep(_))
         {
-            return Err(crate::auth::server::forbidden(&format!("You may not set targets for `{scope_text}`.")).await);
+            return Err(
+                crate::auth::server::forbidden(Message::new("err.targets_scope").with("scope", scope_text)).await
+            );
         }
         let text = text.trim().replace(',', ".").replace([' ', '\u{a0}', '\u{202f}'], "");
         let value = if text.is_empty() {
             None
         } else {
-            let v: f64 = text.parse().map_err(|_| {
-                ServerFnError::new(format!(
-                    "The target for {} of `{scope_text}` is not a number: `{text}`",
-                    def.name_en
-                ))
-            })?;
+            let bad = |key| {
+                error(
+                    Message::new(key)
+                        .with("kpi", lang.pick(def.name_ru, def.name_en))
+                        .with("scope", scope_text)
+                        .with("text", &text),
+                )
+            };
+            let v: f64 = text.parse().map_err(|_| bad("err.target_not_a_number"))?;
             if !v.is_finite() || v < 0.0 {
-                return Err(ServerFnError::new(format!(
-                    "The target for {} of `{scope_text}` must be 0 or more",
-                    def.name_en
-                )));
+                return Err(bad("err.target_negative"));
             }
             Some(v)
         };

@@ -27,7 +27,7 @@ pub struct TeamsView {
 async fn admin() -> Result<CurrentUser, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
     if me.role != crate::auth::Role::Admin {
-        return Err(crate::auth::server::forbidden("Only admins manage teams and regions.").await);
+        return Err(crate::auth::server::forbidden("err.teams_admins").await);
     }
     Ok(me)
 }
@@ -70,7 +70,10 @@ pub async fn save_team(
 ) -> Result<(), ServerFnError> {
     admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::teams::save(&pool, create, &id, &name, &region, manager.as_deref()).await.map_err(ServerFnError::new)
+    crate::db::teams::save(&pool, create, &id, &name, &region, manager.as_deref()).await.map_err(|e| match e {
+        crate::db::teams::TeamError::Invalid(m) => crate::i18n::error(m),
+        e => ServerFnError::new(e),
+    })
 }
 
 #[component]

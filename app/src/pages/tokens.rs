@@ -18,7 +18,7 @@ async fn sender() -> Result<(CurrentUser, Option<String>), ServerFnError> {
     use crate::auth::Role;
     let me = crate::auth::server::require_user().await?;
     match me.role {
-        Role::Rep => Err(crate::auth::server::forbidden("Reps do not send records, so they have no API tokens.").await),
+        Role::Rep => Err(crate::auth::server::forbidden("err.reps_no_tokens").await),
         Role::Manager => {
             let id = me.id.clone();
             Ok((me, Some(id)))
@@ -50,7 +50,7 @@ pub async fn load_tokens() -> Result<TokensView, ServerFnError> {
 pub async fn create_api_token(label: String) -> Result<String, ServerFnError> {
     let (me, _) = sender().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::users::create_token(&pool, &me.email, &label).await.map_err(ServerFnError::new)
+    crate::db::users::create_token(&pool, &me.email, &label).await.map_err(crate::pages::errors::refusals::user)
 }
 
 #[server(prefix = "/api", endpoint = "revoke_token")]
@@ -58,7 +58,7 @@ pub async fn revoke_api_token(id: i64) -> Result<(), ServerFnError> {
     let (_, whose) = sender().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     if !crate::db::users::revoke_token(&pool, id, whose.as_deref()).await.map_err(ServerFnError::new)? {
-        return Err(ServerFnError::new(format!("No active token {id} of yours.")));
+        return Err(crate::i18n::error(crate::i18n::Message::new("err.no_token").with("id", id)));
     }
     Ok(())
 }

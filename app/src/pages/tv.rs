@@ -106,7 +106,7 @@ mod server {
                     set_cookie(crate::live::DISPLAY_COOKIE, &token, 10 * 365 * 86_400);
                     set_cookie(PAIRING_COOKIE, "", 0);
                     let d = displays::by_token(pool, &token).await.map_err(ServerFnError::new)?;
-                    return d.map(Ok).ok_or_else(|| ServerFnError::new("the display was revoked while pairing"));
+                    return d.map(Ok).ok_or_else(|| crate::i18n::error("err.display_revoked"));
                 }
                 Err(Some(code)) => return Ok(Err(code)),
                 Err(None) => {}

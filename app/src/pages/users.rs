@@ -19,7 +19,7 @@ pub struct UsersView {
 async fn admin() -> Result<CurrentUser, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
     if me.role != crate::auth::Role::Admin {
-        return Err(crate::auth::server::forbidden("Only admins manage users.").await);
+        return Err(crate::auth::server::forbidden("err.users_admins").await);
     }
     Ok(me)
 }
@@ -49,11 +49,11 @@ pub async fn invite_user(
     let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let role = crate::auth::Role::parse(&role)
-        .ok_or_else(|| ServerFnError::new(format!("`role` must be rep, manager or admin, not `{role}`")))?;
+        .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.role").with("role", &role)))?;
     let team = team.filter(|t| !t.trim().is_empty());
     let (_, token) = crate::db::users::invite(&pool, &me.id, &email, &name, role, team.as_deref())
         .await
-        .map_err(ServerFnError::new)?;
+        .map_err(crate::pages::errors::refusals::user)?;
     Ok(format!("/invite/{token}"))
 }
 
@@ -61,10 +61,10 @@ pub async fn invite_user(
 pub async fn set_user_active(id: String, active: bool) -> Result<(), ServerFnError> {
     let me = admin().await?;
     if me.id == id && !active {
-        return Err(ServerFnError::new("You cannot deactivate yourself."));
+        return Err(crate::i18n::error("err.deactivate_self"));
     }
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::users::set_active(&pool, &id, active).await.map_err(ServerFnError::new)
+    crate::db::users::set_active(&pool, &id, active).await.map_err(crate::pages::errors::refusals::user)
 }
 
 #[component]

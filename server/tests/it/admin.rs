@@ -106,7 +106,8 @@ async fn a_rep_logs_a_won_deal_in_the_app_and_gets_the_default_points_badge_and_
     // A rep cannot log for another rep; nothing is stored.
     let (status, body) = call(&rep, app, "log_deal", &[("owner", "r2"), ("amount", "1000")]).await;
     assert_eq!(status, 403, "{body}");
-    assert!(body.contains("own deals"), "{body}");
+    // No `Accept-Language`: the organisation's default, Russian.
+    assert!(body.contains("только свои сделки"), "{body}");
     // Bad input names the field and stores nothing.
     let (status, body) = call(&rep, app, "log_deal", &[("owner", "r1"), ("amount", "-5")]).await;
     assert_ne!(status, 200, "{body}");
@@ -168,7 +169,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
     assert!(body.contains("`role`"), "{body}");
     let (_, body) =
         call(&admin, app, "invite_user", &[("name", "X"), ("email", "dina@example.com"), ("role", "rep")]).await;
-    assert!(body.contains("already exists"), "{body}");
+    assert!(body.contains("уже есть"), "{body}");
     assert_eq!(app.count("users").await, 6);
 
     let (status, body) = call(&admin, app, "users_view", &[]).await;
@@ -186,7 +187,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
     assert!(page.text().await.unwrap().contains("Дина"));
     let (_, body) =
         call(&invitee, app, "accept_invite", &[("token", &token), ("password", "short"), ("repeat", "short")]).await;
-    assert!(body.contains("`password`") && body.contains("8 characters"), "{body}");
+    assert!(body.contains("`password`") && body.contains("8 символов"), "{body}");
     let (status, body) = call(
         &invitee,
         app,
@@ -208,7 +209,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
         &[("token", &token), ("password", "another one"), ("repeat", "another one")],
     )
     .await;
-    assert!(body.contains("used or expired"), "{body}");
+    assert!(body.contains("использована или устарела"), "{body}");
     // An expired link does not work either.
     let admin_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@example.com'")
         .fetch_one(&app.pool)
@@ -228,7 +229,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
         &[("token", &token), ("password", "eves secret"), ("repeat", "eves secret")],
     )
     .await;
-    assert!(body.contains("used or expired"), "{body}");
+    assert!(body.contains("использована или устарела"), "{body}");
     let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(&eve)
         .fetch_one(&app.pool)
@@ -413,13 +414,14 @@ async fn admins_create_and_change_teams_and_bad_input_names_the_field_and_stores
         sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(&boss).fetch_one(&app.pool).await.unwrap();
     assert_eq!(boss_team.as_deref(), Some("t3"), "the manager moves into the team they manage");
 
+    // No `Accept-Language`: the organisation's default, Russian.
     for (fields, field) in [
-        (team("true", "t1", "Again", "North", ""), "already exists"),
+        (team("true", "t1", "Again", "North", ""), "уже есть"),
         (team("true", "t 4", "Four", "North", ""), "`id`"),
         (team("true", "t4", " ", "North", ""), "`name`"),
         (team("true", "t4", "Four", "", ""), "`region`"),
         (team("true", "t4", "Four", "North", "r1"), "`manager`"),
-        (team("false", "t9", "Nine", "North", ""), "no team"),
+        (team("false", "t9", "Nine", "North", ""), "нет команды"),
     ] {
         let (status, body) = save(fields).await;
         assert_ne!(status, 200, "{body}");

@@ -67,7 +67,8 @@ async fn a_wrong_password_does_not_sign_in() {
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with(&app.url("/login")), "{location}");
     let login_page = app.client.get(&location).send().await.unwrap().text().await.unwrap();
-    assert!(login_page.contains("Wrong email or password."), "the login page shows the error");
+    // No `Accept-Language`: the organisation's default, Russian.
+    assert!(login_page.contains("Неверная почта или пароль."), "the login page shows the error");
     let page = app.client.get(app.url("/leaderboard")).send().await.unwrap();
     assert_eq!(page.status(), 303);
 }
@@ -100,7 +101,7 @@ async fn failed_logins_are_throttled_per_account() {
         .await
         .unwrap();
     assert_eq!(res.status(), 429);
-    assert!(res.text().await.unwrap().contains("Too many login attempts"));
+    assert!(res.text().await.unwrap().contains("Слишком много попыток входа"));
 }
 
 #[tokio::test]
@@ -190,11 +191,12 @@ async fn only_an_admin_changes_the_settings_and_periods_follow_the_time_zone() {
     let bad = [("name", ""), ("currency", "euro"), ("time_zone", "Mars/Olympus"), ("language", "de")];
     let res = app.client.post(app.url("/api/save_org_settings")).form(&bad).send().await.unwrap();
     let text = res.text().await.unwrap();
+    // No `Accept-Language`: the organisation's default, Russian.
     for phrase in [
-        "name must not be empty",
-        "`EURO` is not a currency code",
-        "`Mars/Olympus` is not a time zone",
-        "`de` is not a language",
+        "название организации не должно быть пустым",
+        "`EURO` — не код валюты",
+        "`Mars/Olympus` — не часовой пояс",
+        "`de` — не язык",
     ] {
         assert!(text.contains(phrase), "{phrase} in {text}");
     }

@@ -1,6 +1,8 @@
 //! The reader's language: the `lang` cookie, then `Accept-Language`, then the organisation's default.
 
-use crate::helpers::TestApp;
+use crate::admin::browser;
+use crate::helpers::{TestApp, PASSWORD};
+use app::auth::Role;
 
 async fn page(app: &TestApp, accept_language: Option<&str>) -> String {
     let mut req = app.client.get(app.url("/login"));
@@ -47,4 +49,47 @@ async fn the_switch_goes_back_only_to_this_site_and_knows_only_ru_and_en() {
     let res = app.client.get(app.url("/lang/de?back=/")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn a_server_functions_error_speaks_the_readers_language() {
+    let app = TestApp::spawn().await;
+    app.user_with_token("anna@example.com", "Анна", Role::Rep, None).await;
+    let wrong_password = |lang: &'static str| {
+        app.client
+            .post(app.url("/api/login"))
+            .header("accept-language", lang)
+            .form(&[("email", "anna@example.com"), ("password", "wrong password")])
+            .send()
+    };
+    let res = wrong_password("ru-RU").await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.text().await.unwrap().contains("Неверная почта или пароль."));
+    let res = wrong_password("en-US").await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.text().await.unwrap().contains("Wrong email or password."));
+
+    // A refusal: the marker that tells the page "403", then the reason in the reader's language.
+    let rep = browser(&app, "anna@example.com", PASSWORD).await;
+    let tokens = |lang: &'static str| rep.post(app.url("/api/tokens_view")).header("accept-language", lang).send();
+    let res = tokens("ru").await.unwrap();
+    assert_eq!(res.status(), 403);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains(&format!(
+            "{}Продавцы не отправляют записи, поэтому API-токенов у них нет.",
+            app::pages::errors::FORBIDDEN
+        )),
+        "{body}"
+    );
+    let res = tokens("en").await.unwrap();
+    assert_eq!(res.status(), 403);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains(&format!(
+            "{}Reps do not send records, so they have no API tokens.",
+            app::pages::errors::FORBIDDEN
+        )),
+        "{body}"
+    );
 }
