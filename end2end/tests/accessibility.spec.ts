@@ -1,16 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-
-const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
-const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
-
-async function signIn(page: Page, who: { email: string; password: string }) {
-  await page.goto("/login?next=%2Fleaderboard");
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Пароль").fill(who.password);
-  await page.getByRole("button", { name: "Войти" }).click();
-  await expect(page).toHaveURL(/\/leaderboard/);
-}
+import { MANAGER, REP, signIn } from "./helpers";
 
 /** WCAG 2.1 A and AA rules of axe-core on the page as it is now. */
 async function check(page: Page, path: string) {
@@ -29,14 +19,14 @@ test("the sign-in page and the TV pairing screen pass axe-core", async ({ page }
 });
 
 test("a rep's pages pass axe-core", async ({ page }) => {
-  await signIn(page, REP);
+  await signIn(page, REP, "/leaderboard");
   for (const path of ["/", "/leaderboard", "/kpis", "/points", "/badges", "/challenges"]) {
     await check(page, path);
   }
 });
 
 test("a manager's pages pass axe-core", async ({ page }) => {
-  await signIn(page, MANAGER);
+  await signIn(page, MANAGER, "/leaderboard");
   for (const path of ["/team", "/targets", "/rules", "/flags", "/displays", "/tokens"]) {
     await check(page, path);
   }

@@ -1,18 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
-
-const ADMIN = { email: "admin@demo.kpi-arena.local", password: "demo-arena" };
-const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
-const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
-
-async function signIn(page: Page, who: { email: string; password: string }, next: string) {
-  await page.goto(`/login?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Пароль").fill(who.password);
-  await page.getByRole("button", { name: "Войти" }).click();
-  await expect(page).toHaveURL(new RegExp(next.replace("?", "\\?") + "$"));
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
-}
+import { ADMIN, MANAGER, REP, axe, signIn } from "./helpers";
 
 /** "1 234" (narrow no-break spaces, a minus sign or a plus) → 1234. */
 function parsePoints(text: string): number {
@@ -24,14 +11,6 @@ async function openEdit(card: ReturnType<Page["locator"]>) {
   const details = card.locator("details.edit");
   if (!(await details.evaluate((d) => (d as HTMLDetailsElement).open))) await details.locator("summary").click();
   return card.getByTestId("edit-challenge");
-}
-
-async function axe(page: Page) {
-  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const problems = result.violations.map(
-    (v) => `${page.url()}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`,
-  );
-  expect(problems, problems.join("\n")).toEqual([]);
 }
 
 test("an admin invites a user; the one-time link lets them set a password and sign in", async ({ page, browser }) => {

@@ -1,15 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
-
-const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
-const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
-
-async function signIn(page: Page, who: { email: string; password: string }, next: string) {
-  await page.goto(`/login?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Пароль").fill(who.password);
-  await page.getByRole("button", { name: "Войти" }).click();
-  await expect(page).toHaveURL(new RegExp(next.replace("?", "\\?")));
-}
+import { test, expect } from "@playwright/test";
+import { MANAGER, REP, signIn } from "./helpers";
 
 /** "1 234" (narrow no-break spaces, a minus sign or a plus) → 1234. */
 function parsePoints(text: string): number {

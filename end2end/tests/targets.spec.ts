@@ -1,15 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
-
-const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
-const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
-
-async function signIn(page: Page, who: { email: string; password: string }, next = "/leaderboard") {
-  await page.goto(`/login?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Пароль").fill(who.password);
-  await page.getByRole("button", { name: "Войти" }).click();
-  await expect(page).toHaveURL(new RegExp(next.replace("?", "\\?")));
-}
+import { test, expect } from "@playwright/test";
+import { MANAGER, REP, signIn } from "./helpers";
 
 test("a manager sets a target in the grid and sees its attainment", async ({ page }) => {
   await signIn(page, MANAGER, "/targets");
@@ -32,14 +22,14 @@ test("a manager sets a target in the grid and sees its attainment", async ({ pag
 });
 
 test("a rep cannot open the targets grid", async ({ page }) => {
-  await signIn(page, REP);
+  await signIn(page, REP, "/leaderboard");
   await page.goto("/targets");
   await expect(page.getByText("Цели ставят только менеджеры и администраторы.")).toBeVisible();
   await expect(page.getByTestId("targets-grid")).toHaveCount(0);
 });
 
 test("the leaderboard ranks by another KPI with a scope filter", async ({ page }) => {
-  await signIn(page, REP);
+  await signIn(page, REP, "/leaderboard");
   await page.getByLabel("Показатель").selectOption("touchpoints");
   await page.getByLabel("Кто").selectOption("team:t-msk");
   await page.getByRole("button", { name: "Показать" }).click();
