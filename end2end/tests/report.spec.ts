@@ -1,16 +1,7 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
+import { MANAGER, REP, axe, signIn } from "./helpers";
 
 // The printable team report (`/team/report`) on the demo organisation: the manager's team is t-msk.
-const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
-const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena" };
-
-async function signIn(page: Page, who: { email: string; password: string }, next = "/leaderboard") {
-  await page.goto(`/login?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Пароль").fill(who.password);
-  await page.getByRole("button", { name: "Войти" }).click();
-  await expect(page).toHaveURL(new RegExp(next.replace("?", "\\?")));
-}
 
 test("a manager opens the printable report from the team page and prints it", async ({ page }) => {
   await signIn(page, MANAGER, "/team");
@@ -40,6 +31,7 @@ test("a manager opens the printable report from the team page and prints it", as
 
   // Once hydrated, "Печать" opens the browser's print dialog (stubbed here).
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await axe(page);
   await page.evaluate(() => {
     (window as any).__printed = 0;
     window.print = () => {
@@ -60,7 +52,7 @@ test("a manager opens the printable report from the team page and prints it", as
 });
 
 test("a rep is refused the team report", async ({ page }) => {
-  await signIn(page, REP);
+  await signIn(page, REP, "/leaderboard");
   const response = await page.goto("/team/report");
   expect(response?.status()).toBe(403);
   await expect(page.getByTestId("forbidden")).toBeVisible();
