@@ -1,4 +1,5 @@
-//! What the manager insights (forecast, weak spots) report; computed in `db::insights`.
+//! What the manager insights (forecast, weak spots, movers) report; computed in `db::insights`
+//! and the team report.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,39 @@ pub struct WeakSpot {
     pub kpis_below: usize,
 }
 
+/// A rep's revenue in a period and the one before, with their places in the team's ranking of each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mover {
+    pub user_id: String,
+    pub name: String,
+    pub previous: f64,
+    pub current: f64,
+    pub previous_rank: usize,
+    pub rank: usize,
+}
+
+impl Mover {
+    pub fn change(&self) -> f64 {
+        self.current - self.previous
+    }
+
+    /// Places gained (negative: lost).
+    pub fn places(&self) -> i64 {
+        self.previous_rank as i64 - self.rank as i64
+    }
+}
+
+/// The `n` reps who gained most and the `n` who lost most, biggest change
+/// first (ties by name); a rep whose value did not change is in neither.
+pub fn movers(mut reps: Vec<Mover>, n: usize) -> (Vec<Mover>, Vec<Mover>) {
+    reps.sort_by(|a, b| b.change().total_cmp(&a.change()).then_with(|| a.name.cmp(&b.name)));
+    let up: Vec<Mover> = reps.iter().filter(|m| m.change() > 0.0).take(n).cloned().collect();
+    let mut down: Vec<Mover> = reps.into_iter().filter(|m| m.change() < 0.0).collect();
+    down.sort_by(|a, b| a.change().total_cmp(&b.change()).then_with(|| a.name.cmp(&b.name)));
+    down.truncate(n);
+    (up, down)
+}
+
 /// How many more won deals of `average` size lift `mine` above `ahead` (the
 /// value of the rep one place up): `None` without an average to go by.
 pub fn deals_to_pass(mine: f64, ahead: f64, average: Option<f64>) -> Option<u64> {
@@ -42,7 +76,27 @@ pub fn deals_to_pass(mine: f64, ahead: f64, average: Option<f64>) -> Option<u64>
 
 #[cfg(test)]
 mod tests {
-    use super::deals_to_pass;
+    use super::{deals_to_pass, movers, Mover};
+
+    fn rep(name: &str, previous: f64, current: f64, previous_rank: usize, rank: usize) -> Mover {
+        Mover { user_id: name.to_lowercase(), name: name.into(), previous, current, previous_rank, rank }
+    }
+
+    #[test]
+    fn movers_are_the_biggest_gains_and_losses_and_the_unchanged_are_neither() {
+        let reps = vec![
+            rep("A", 100.0, 500.0, 4, 1), // +400
+            rep("B", 300.0, 300.0, 2, 2), // unchanged
+            rep("C", 900.0, 200.0, 1, 3), // −700
+            rep("D", 0.0, 50.0, 5, 4),    // +50
+            rep("E", 250.0, 0.0, 3, 5),   // −250
+            rep("F", 10.0, 60.0, 6, 6),   // +50, ties with D: by name
+        ];
+        let (up, down) = movers(reps, 2);
+        let names = |m: &[Mover]| m.iter().map(|m| (m.name.clone(), m.change(), m.places())).collect::<Vec<_>>();
+        assert_eq!(names(&up), vec![("A".into(), 400.0, 3), ("D".into(), 50.0, 1)]);
+        assert_eq!(names(&down), vec![("C".into(), -700.0, -2), ("E".into(), -250.0, -2)]);
+    }
 
     #[test]
     fn deals_to_pass_counts_whole_deals_past_the_next_rep() {

@@ -84,6 +84,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/kpis") view=pages::kpis::Kpis ssr=SsrMode::Async/>
                 <Route path=path!("/targets") view=pages::targets::Targets ssr=SsrMode::Async/>
                 <Route path=path!("/team") view=pages::team::Team ssr=SsrMode::Async/>
+                <Route path=path!("/team/report") view=pages::report::TeamReport ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::settings::Settings ssr=SsrMode::Async/>
                 <Route path=path!("/points") view=pages::points::Points ssr=SsrMode::Async/>
                 <Route path=path!("/badges") view=pages::badges::Badges ssr=SsrMode::Async/>

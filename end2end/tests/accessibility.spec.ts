@@ -27,7 +27,7 @@ test("a rep's pages pass axe-core", async ({ page }) => {
 
 test("a manager's pages pass axe-core", async ({ page }) => {
   await signIn(page, MANAGER, "/leaderboard");
-  for (const path of ["/team", "/targets", "/rules", "/flags", "/displays", "/tokens"]) {
+  for (const path of ["/team", "/team/report", "/targets", "/rules", "/flags", "/displays", "/tokens", "/import"]) {
     await check(page, path);
   }
 });

@@ -54,6 +54,7 @@ test("every page a manager and an admin see, at desktop, phone and TV sizes", as
   await signIn(page, "admin@demo.kpi-arena.local");
   for (const [path, name] of [
     ["/team", "team"],
+    ["/team/report", "team-report"],
     ["/targets", "targets"],
     ["/rules", "rules"],
     ["/flags", "flags"],

@@ -13,6 +13,21 @@ pub async fn for_scope(pool: &PgPool, scope: &str, period: &str) -> Result<HashM
     Ok(rows.into_iter().collect())
 }
 
+/// Targets set for any of `scopes` in `period`, by (scope, KPI id).
+pub async fn for_scopes(
+    pool: &PgPool,
+    scopes: &[String],
+    period: &str,
+) -> Result<HashMap<(String, String), f64>, sqlx::Error> {
+    let rows: Vec<(String, String, f64)> =
+        sqlx::query_as("SELECT scope, kpi, value FROM targets WHERE scope = ANY($1) AND period = $2")
+            .bind(scopes)
+            .bind(period)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|(scope, kpi, value)| ((scope, kpi), value)).collect())
+}
+
 /// Sets or replaces a target.
 pub async fn set(pool: &PgPool, kpi: &str, scope: &str, period: &str, value: f64, by: &str) -> Result<(), sqlx::Error> {
     sqlx::query(

@@ -37,12 +37,65 @@ pub struct KpiTile {
     pub breakdown: Vec<(String, f64)>,
 }
 
+impl KpiTile {
+    /// The change against the previous period, in % of the previous value (`None` without one).
+    pub fn change(&self) -> Option<f64> {
+        match (self.value, self.previous) {
+            (Some(now), Some(before)) if before != 0.0 => Some((now - before) * 100.0 / before.abs()),
+            _ => None,
+        }
+    }
+
+    /// Whether the change is for the better, by the KPI's direction.
+    pub fn improving(&self) -> Option<bool> {
+        self.change().map(|c| match self.better {
+            Better::Lower => c < 0.0,
+            _ => c > 0.0,
+        })
+    }
+}
+
+/// `▲ 12,5 %` or `▼ 3 %`, `—` without a change.
+pub fn change_text(change: Option<f64>, lang: crate::i18n::Lang) -> String {
+    match change {
+        Some(c) => format!("{} {}", if c >= 0.0 { "▲" } else { "▼" }, crate::format::percent(c.abs(), 1, lang)),
+        None => "—".into(),
+    }
+}
+
+/// One tile per KPI of the last card, with its trend over all of `cards` (oldest first, see `cards_through`).
+#[cfg(feature = "ssr")]
+pub fn tiles(cards: &[Vec<crate::db::kpis::KpiEntry>]) -> Vec<KpiTile> {
+    let Some(current) = cards.last() else { return Vec::new() };
+    current
+        .iter()
+        .map(|entry| {
+            let def = crate::kpi::find(entry.id).expect("known KPI");
+            let series: Vec<Option<f64>> =
+                cards.iter().map(|c| c.iter().find(|e| e.id == entry.id).and_then(|e| e.value)).collect();
+            KpiTile {
+                id: entry.id.to_string(),
+                name_ru: def.name_ru.to_string(),
+                name_en: def.name_en.to_string(),
+                unit: entry.unit,
+                better: entry.better,
+                value: entry.value,
+                target: entry.target,
+                attainment: entry.attainment,
+                previous: series.len().checked_sub(2).and_then(|i| series[i]),
+                trend: series,
+                breakdown: entry.breakdown.clone().map(|b| b.into_iter().collect()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
 /// The KPI card for `scope` (default: your own) and `period` (default: this month).
 #[server(prefix = "/api", endpoint = "kpi_card")]
 pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<KpiCardView, ServerFnError> {
     use crate::auth::Role;
-    use crate::db::kpis::{card, Window};
-    use crate::kpi::{Scope, KPIS};
+    use crate::db::kpis::cards_through;
+    use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
 
     let me = crate::auth::server::require_user().await?;
@@ -64,44 +117,10 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     };
 
     // This period and the five before it: the trend, the previous value and the current one.
-    let mut periods = vec![period];
-    for _ in 0..5 {
-        let earlier = periods.last().expect("non-empty").previous();
-        periods.push(earlier);
-    }
-    periods.reverse();
-    let mut cards = Vec::new();
-    for p in &periods {
-        let (start, end) = p.bounds(tz);
-        let label = p.to_string();
-        cards.push(
-            card(&pool, &scope, Window::new(start, end, tz), Some(&label))
-                .await
-                .map_err(|e| crate::pages::errors::refusals::kpi(e, &scope))?,
-        );
-    }
-    let current = cards.last().expect("six cards").clone();
-    let kpis = current
-        .into_iter()
-        .map(|entry| {
-            let def = KPIS.iter().find(|k| k.id == entry.id).expect("known KPI");
-            let series: Vec<Option<f64>> =
-                cards.iter().map(|c| c.iter().find(|e| e.id == entry.id).and_then(|e| e.value)).collect();
-            KpiTile {
-                id: entry.id.to_string(),
-                name_ru: def.name_ru.to_string(),
-                name_en: def.name_en.to_string(),
-                unit: entry.unit,
-                better: entry.better,
-                value: entry.value,
-                target: entry.target,
-                attainment: entry.attainment,
-                previous: series[series.len() - 2],
-                trend: series,
-                breakdown: entry.breakdown.map(|b| b.into_iter().collect()).unwrap_or_default(),
-            }
-        })
-        .collect();
+    let cards = cards_through(&pool, &scope, period, tz, 6)
+        .await
+        .map_err(|e| crate::pages::errors::refusals::kpi(e, &scope))?;
+    let kpis = tiles(&cards);
 
     let mut scopes = vec![Choice { value: "org".into(), label: lang.t("scope.org") }];
     scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
@@ -185,14 +204,8 @@ fn Tile(kpi: KpiTile, currency: String) -> impl IntoView {
     let value = fmt(kpi.value);
     let target = kpi.target.map(|t| fmt(Some(t)));
     let attainment = kpi.attainment;
-    let change = match (kpi.value, kpi.previous) {
-        (Some(now), Some(before)) if before != 0.0 => Some((now - before) * 100.0 / before.abs()),
-        _ => None,
-    };
-    let improving = change.map(|c| match kpi.better {
-        Better::Lower => c < 0.0,
-        _ => c > 0.0,
-    });
+    let change = kpi.change();
+    let improving = kpi.improving();
     let max = kpi.breakdown.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
     let bars = kpi
         .breakdown
@@ -230,10 +243,7 @@ fn Tile(kpi: KpiTile, currency: String) -> impl IntoView {
                 </div>
             })}
             <p class="change" class:up={improving == Some(true)} class:down={improving == Some(false)}>
-                {match change {
-                    Some(c) => format!("{} {} {}", if c >= 0.0 { "▲" } else { "▼" }, crate::format::percent(c.abs(), 1, lang), lang.t("board.vs_previous")),
-                    None => format!("— {}", lang.t("board.vs_previous")),
-                }}
+                {format!("{} {}", change_text(change, lang), lang.t("board.vs_previous"))}
             </p>
             <Sparkline values=kpi.trend.clone()/>
             <ul class="bars">{bars}</ul>

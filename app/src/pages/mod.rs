@@ -15,6 +15,7 @@ pub mod leaderboard;
 pub mod login;
 pub mod not_found;
 pub mod points;
+pub mod report;
 pub mod rules;
 pub mod settings;
 pub mod targets;

@@ -21,33 +21,59 @@ pub struct TeamView {
     pub weak_spots: Vec<WeakSpot>,
 }
 
+/// The team `me` may see on the team pages: a manager their own, an admin any
+/// (by default the first by name); a rep none (`refusal` is the key of the page's own refusal).
+#[cfg(feature = "ssr")]
+pub(crate) async fn team_for(
+    pool: &sqlx::PgPool,
+    me: &CurrentUser,
+    wanted: Option<String>,
+    refusal: &'static str,
+) -> Result<String, ServerFnError> {
+    use crate::auth::Role;
+    match (me.role, wanted.filter(|t| !t.is_empty())) {
+        (Role::Rep, _) => Err(crate::auth::server::forbidden(refusal).await),
+        (Role::Manager, wanted) => {
+            let own = me.team_id.clone().ok_or_else(|| crate::i18n::error("err.no_team_yet"))?;
+            if wanted.is_some_and(|w| w != own) {
+                return Err(crate::auth::server::forbidden("err.own_team_only").await);
+            }
+            Ok(own)
+        }
+        (Role::Admin, Some(t)) => Ok(t),
+        (Role::Admin, None) => sqlx::query_scalar("SELECT id FROM teams ORDER BY name LIMIT 1")
+            .fetch_optional(pool)
+            .await
+            .map_err(ServerFnError::new)?
+            .ok_or_else(|| crate::i18n::error("err.no_teams")),
+    }
+}
+
+/// The teams the team pages' select offers: every team to an admin, their own to a manager.
+#[cfg(feature = "ssr")]
+pub(crate) async fn team_choices(
+    pool: &sqlx::PgPool,
+    me: &CurrentUser,
+    team: &str,
+) -> Result<Vec<Choice>, ServerFnError> {
+    let teams: Vec<(String, String)> = if me.role == crate::auth::Role::Admin {
+        sqlx::query_as("SELECT id, name FROM teams ORDER BY name").fetch_all(pool).await
+    } else {
+        sqlx::query_as("SELECT id, name FROM teams WHERE id = $1").bind(team).fetch_all(pool).await
+    }
+    .map_err(ServerFnError::new)?;
+    Ok(teams.into_iter().map(|(value, label)| Choice { value, label }).collect())
+}
+
 #[server(prefix = "/api", endpoint = "team_view")]
 pub async fn load_team_view(team: Option<String>, threshold: Option<f64>) -> Result<TeamView, ServerFnError> {
-    use crate::auth::Role;
     use crate::db::insights::{forecast, weak_spots};
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
 
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let team = match (me.role, team.filter(|t| !t.is_empty())) {
-        (Role::Rep, _) => {
-            return Err(crate::auth::server::forbidden("Only managers and admins see team insights.").await)
-        }
-        (Role::Manager, wanted) => {
-            let own = me.team_id.clone().ok_or_else(|| ServerFnError::new("You manage no team yet."))?;
-            if wanted.is_some_and(|w| w != own) {
-                return Err(crate::auth::server::forbidden("A manager sees their own team only.").await);
-            }
-            own
-        }
-        (Role::Admin, Some(t)) => t,
-        (Role::Admin, None) => sqlx::query_scalar("SELECT id FROM teams ORDER BY name LIMIT 1")
-            .fetch_optional(&pool)
-            .await
-            .map_err(ServerFnError::new)?
-            .ok_or_else(|| ServerFnError::new("There are no teams yet."))?,
-    };
+    let team = team_for(&pool, &me, team, "err.team_insights_managers").await?;
     let threshold = threshold.filter(|t| t.is_finite() && *t > 0.0).unwrap_or(70.0);
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let now = chrono::Utc::now();
@@ -56,16 +82,11 @@ pub async fn load_team_view(team: Option<String>, threshold: Option<f64>) -> Res
     let forecast = forecast(&pool, &scope, period, settings.time_zone, now).await.map_err(ServerFnError::new)?;
     let weak_spots =
         weak_spots(&pool, &team, period, settings.time_zone, threshold).await.map_err(ServerFnError::new)?;
-    let teams: Vec<(String, String)> = if me.role == Role::Admin {
-        sqlx::query_as("SELECT id, name FROM teams ORDER BY name").fetch_all(&pool).await
-    } else {
-        sqlx::query_as("SELECT id, name FROM teams WHERE id = $1").bind(&team).fetch_all(&pool).await
-    }
-    .map_err(ServerFnError::new)?;
+    let teams = team_choices(&pool, &me, &team).await?;
     Ok(TeamView {
         me,
         team,
-        teams: teams.into_iter().map(|(value, label)| Choice { value, label }).collect(),
+        teams,
         period: period.to_string(),
         threshold,
         currency: settings.currency,
@@ -152,6 +173,9 @@ fn TeamPage(view: TeamView) -> impl IntoView {
                 <label>{lang.t("nav.team")}" " <select name="team">{crate::pages::choices::options(teams, &team)}</select></label>
                 <label>{lang.t("team.threshold")}" " <input type="number" name="threshold" min="1" max="200" value=threshold.to_string()/></label>
                 <button type="submit" class="secondary">{lang.t("board.show")}</button>
+                <a class="chip" href=format!("/team/report?team={team}&period={period}") data-testid="open-report">
+                    {lang.t("report.open")}
+                </a>
                 <a class="chip" href=format!("/team/report.csv?team={team}&period={period}") download>
                     {lang.t("team.download_csv")}
                 </a>

@@ -11,3 +11,4 @@ mod kpis;
 mod leaderboard;
 mod points;
 mod records;
+mod report;

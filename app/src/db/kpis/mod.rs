@@ -458,6 +458,29 @@ pub async fn card(
         .collect())
 }
 
+/// The cards of `period` and of the periods just before it, `count` in all,
+/// oldest first, each with its own period's targets: a KPI's trend.
+pub async fn cards_through(
+    pool: &PgPool,
+    scope: &Scope,
+    period: crate::period::Period,
+    tz: chrono_tz::Tz,
+    count: usize,
+) -> Result<Vec<Vec<KpiEntry>>, KpiError> {
+    let mut periods = vec![period];
+    while periods.len() < count {
+        let earlier = periods.last().expect("non-empty").previous();
+        periods.push(earlier);
+    }
+    periods.reverse();
+    let mut cards = Vec::with_capacity(periods.len());
+    for p in periods {
+        let (start, end) = p.bounds(tz);
+        cards.push(card(pool, scope, Window::new(start, end, tz), Some(&p.to_string())).await?);
+    }
+    Ok(cards)
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RankedRep {
     pub rank: usize,
