@@ -421,32 +421,40 @@ fn reworded(reason: &str, lang: Lang) -> Option<String> {
     None
 }
 
-/// A rule in words, for the pages: "50 per won deal, at most 200 per day".
-pub fn describe(rule: &Rule) -> String {
-    let period = |k: Option<PeriodKind>| k.map(PeriodKind::as_str).unwrap_or("period");
-    let mut text = match rule.kind {
-        RuleKind::PerUnit => match measure(&rule.basis) {
-            Some(m) if m.money => format!("{} per {} of {}", rule.points, rule.per, m.name_en),
-            Some(m) => format!("{} per {}", rule.points, m.name_en),
-            None => format!("{} per {}", rule.points, rule.basis),
-        },
-        RuleKind::Attainment => format!(
-            "{} × attainment % of the {}'s {} target (attainment capped at {} %)",
-            rule.points,
-            period(rule.period_kind),
-            rule.basis,
-            rule.attainment_cap.unwrap_or(DEFAULT_ATTAINMENT_CAP)
-        ),
-        RuleKind::Threshold => format!(
-            "+{} on reaching {} % of the {}'s {} target",
-            rule.points,
-            rule.threshold.unwrap_or(100.0),
-            period(rule.period_kind),
-            rule.basis
-        ),
+/// A rule in words, in the reader's language (the pages show it; the English
+/// is what the rules read like before there were two languages).
+pub fn describe(rule: &Rule, lang: crate::i18n::Lang) -> String {
+    use crate::i18n::Message;
+    let period = |k: Option<PeriodKind>, form: &'static str| {
+        lang.t(&format!("rule.{form}.{}", k.map(PeriodKind::as_str).unwrap_or("period")))
     };
+    // The KPI a target-based rule reads: its name in Russian, its id in English as before.
+    let basis = match crate::kpi::KPIS.iter().find(|k| k.id == rule.basis) {
+        Some(kpi) if lang == crate::i18n::Lang::Ru => kpi.name_ru.to_string(),
+        _ => rule.basis.clone(),
+    };
+    let message = match rule.kind {
+        RuleKind::PerUnit => match measure(&rule.basis) {
+            Some(m) if m.money => {
+                Message::new("rule.per_money").with("per", &rule.per).with("measure", lang.pick(m.name_ru, m.name_en))
+            }
+            Some(m) => Message::new("rule.per_unit").with("measure", lang.pick(m.name_ru, m.name_en)),
+            None => Message::new("rule.per_unit").with("measure", &rule.basis),
+        },
+        RuleKind::Attainment => Message::new("rule.attainment")
+            .with("period", period(rule.period_kind, "of"))
+            .with("basis", &basis)
+            .with("cap", rule.attainment_cap.unwrap_or(DEFAULT_ATTAINMENT_CAP)),
+        RuleKind::Threshold => Message::new("rule.threshold")
+            .with("threshold", rule.threshold.unwrap_or(100.0))
+            .with("period", period(rule.period_kind, "of"))
+            .with("basis", &basis),
+    };
+    let mut text = message.with("points", rule.points).in_lang(lang);
     if let Some(cap) = rule.cap_points {
-        text.push_str(&format!(", at most {cap} per {}", period(rule.cap_per.or(rule.period_kind))));
+        let cap =
+            Message::new("rule.cap").with("cap", cap).with("period", period(rule.cap_per.or(rule.period_kind), "per"));
+        text.push_str(&cap.in_lang(lang));
     }
     text
 }
@@ -612,6 +620,43 @@ mod tests {
             cap_points: None,
             cap_per: None,
             label: format!("rule {id}"),
+        }
+    }
+
+    #[test]
+    fn a_rule_reads_in_english_as_before_and_in_russian() {
+        use crate::i18n::Lang::{En, Ru};
+        let mut won = rule(1, RuleKind::PerUnit, "won_deals", 50);
+        (won.cap_points, won.cap_per) = (Some(200), Some(PeriodKind::Day));
+        assert_eq!(describe(&won, En), "50 per won deal, at most 200 per day");
+        assert_eq!(describe(&won, Ru), "50 очк. за единицу (выигранная сделка), не более 200 за день");
+        let mut revenue = rule(2, RuleKind::PerUnit, "revenue", 1);
+        revenue.per = Decimal::from(10_000);
+        assert_eq!(describe(&revenue, En), "1 per 10000 of revenue");
+        assert_eq!(describe(&revenue, Ru), "1 очк. за каждые 10000 (выручка)");
+        let attainment = rule(3, RuleKind::Attainment, "revenue", 2);
+        assert_eq!(
+            describe(&attainment, En),
+            "2 × attainment % of the month's revenue target (attainment capped at 150 %)"
+        );
+        assert_eq!(
+            describe(&attainment, Ru),
+            "2 × % выполнения цели месяца по показателю «Выручка» (выполнение учитывается не выше 150 %)"
+        );
+        let mut bonus = rule(4, RuleKind::Threshold, "win_rate", 100);
+        (bonus.threshold, bonus.period_kind) = (Some(120.0), Some(PeriodKind::Quarter));
+        assert_eq!(describe(&bonus, En), "+100 on reaching 120 % of the quarter's win_rate target");
+        assert_eq!(
+            describe(&bonus, Ru),
+            "+100 при выполнении цели квартала по показателю «Процент выигранных сделок» на 120 %"
+        );
+        // Every period word exists in both languages.
+        for kind in [PeriodKind::Day, PeriodKind::Week, PeriodKind::Month, PeriodKind::Quarter, PeriodKind::Year] {
+            for lang in [En, Ru] {
+                let mut r = rule(5, RuleKind::Threshold, "revenue", 1);
+                (r.period_kind, r.cap_points) = (Some(kind), Some(1));
+                assert!(!describe(&r, lang).contains("rule."), "{kind:?} {lang:?}: {}", describe(&r, lang));
+            }
         }
     }
 

@@ -39,7 +39,7 @@ test("an admin invites a user; the one-time link lets them set a password and si
 
   // The link works once; the password works from now on.
   await invitee.goto(link);
-  await expect(invitee.getByText("unknown, used or expired")).toBeVisible();
+  await expect(invitee.getByText("неизвестна, уже использована или устарела")).toBeVisible();
   const again = await (await browser.newContext()).newPage();
   await signIn(again, { email, password: "irinas secret" }, "/leaderboard");
   await expect(again.getByTestId("who")).toContainText("Ирина Новикова");

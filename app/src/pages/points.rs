@@ -73,7 +73,7 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
         .await
         .map_err(ServerFnError::new)?
         .iter()
-        .map(|r| format!("{}: {}", r.rule.label, crate::scoring::describe(&r.rule)))
+        .map(|r| format!("{}: {}", r.rule.label, crate::scoring::describe(&r.rule, crate::i18n::use_lang())))
         .collect();
     let people: Vec<(String, String)> = match me.role {
         Role::Rep => Vec::new(),

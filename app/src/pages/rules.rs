@@ -48,7 +48,7 @@ pub async fn load_rules() -> Result<RulesView, ServerFnError> {
                 id: r.rule.id,
                 label: r.rule.label.clone(),
                 kind: r.rule.kind.as_str().into(),
-                text: crate::scoring::describe(&r.rule),
+                text: crate::scoring::describe(&r.rule, lang),
                 active: r.active,
             })
             .collect(),
