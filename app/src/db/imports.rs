@@ -115,8 +115,23 @@ fn by_line(lines: &[u64], errors: Vec<RecordError>) -> Vec<RowError> {
         .collect()
 }
 
-type Row =
-    (i64, String, String, String, String, Option<String>, Vec<String>, String, String, i64, i32, i32, DateTime<Utc>);
+/// An `imports` row as `find` reads it: the preview and the errors still JSON text.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    created_by: String,
+    kind: String,
+    file_name: String,
+    status: String,
+    problem: Option<String>,
+    columns: Vec<String>,
+    preview: String,
+    errors: String,
+    error_count: i64,
+    total: i32,
+    stored: i32,
+    created_at: DateTime<Utc>,
+}
 
 /// The import `id` as `who` may see it: their own, or any for an admin.
 pub async fn find(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<Import, ImportError> {
@@ -131,9 +146,9 @@ pub async fn find(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<Import, I
     .await?;
     let row: Option<Row> = sqlx::query_as(
         "SELECT id, created_by, kind, file_name, status, problem, columns,
-                jsonb_path_query_array(records, '$[0 to $n]', jsonb_build_object('n', $2::int - 1))::text,
-                jsonb_path_query_array(errors, '$[0 to $n]', jsonb_build_object('n', $3::int - 1))::text,
-                jsonb_array_length(errors)::bigint, total, stored, created_at
+                jsonb_path_query_array(records, '$[0 to $n]', jsonb_build_object('n', $2::int - 1))::text AS preview,
+                jsonb_path_query_array(errors, '$[0 to $n]', jsonb_build_object('n', $3::int - 1))::text AS errors,
+                jsonb_array_length(errors)::bigint AS error_count, total, stored, created_at
          FROM imports WHERE id = $1 AND (created_by = $4 OR $5)",
     )
     .bind(id)
@@ -143,38 +158,23 @@ pub async fn find(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<Import, I
     .bind(who.role == Role::Admin)
     .fetch_optional(pool)
     .await?;
-    let Some((
-        id,
-        created_by,
-        kind,
-        file_name,
-        status,
-        problem,
-        columns,
-        preview,
-        errors,
-        error_count,
-        total,
-        stored,
-        created_at,
-    )) = row
-    else {
+    let Some(row) = row else {
         return Err(ImportError::NotFound(id));
     };
     Ok(Import {
-        id,
-        created_by,
-        kind,
-        file_name,
-        status,
-        problem,
-        columns,
-        preview: serde_json::from_str(&preview).unwrap_or_default(),
-        errors: serde_json::from_str(&errors).unwrap_or_default(),
-        error_count,
-        total,
-        stored,
-        created_at,
+        id: row.id,
+        created_by: row.created_by,
+        kind: row.kind,
+        file_name: row.file_name,
+        status: row.status,
+        problem: row.problem,
+        columns: row.columns,
+        preview: serde_json::from_str(&row.preview).unwrap_or_default(),
+        errors: serde_json::from_str(&row.errors).unwrap_or_default(),
+        error_count: row.error_count,
+        total: row.total,
+        stored: row.stored,
+        created_at: row.created_at,
     })
 }
 

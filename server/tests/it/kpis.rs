@@ -91,6 +91,16 @@ async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
+/// A leaderboard's (rank, user id, value) rows.
+fn ranks(body: &Value) -> Vec<(u64, &str, f64)> {
+    body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["rank"].as_u64().unwrap(), e["user"]["id"].as_str().unwrap(), e["value"].as_f64().unwrap()))
+        .collect()
+}
+
 /// The KPI entries of a card, by id.
 async fn card(app: &TestApp, token: &str, scope: &str) -> std::collections::HashMap<String, Value> {
     let (status, body) = get(app, token, &format!("/api/v1/kpis?scope={scope}&period=2026-10")).await;
@@ -205,12 +215,7 @@ async fn ranking_by_sales_by_region_counts_only_deals_that_have_a_region() {
     assert_eq!(app.post_records(&token, &more).await.0, 200);
     let (status, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=sales_by_region").await;
     assert_eq!(status, 200, "{body}");
-    let ranks: Vec<(u64, &str, f64)> = body["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["rank"].as_u64().unwrap(), e["user"]["id"].as_str().unwrap(), e["value"].as_f64().unwrap()))
-        .collect();
+    let ranks = ranks(&body);
     // r1: d1 1000.10 (East); r2: d6 400 (North; d7 closes in November); r3: d9 250; r4: d11 120 only.
     assert_eq!(ranks, vec![(1, "r1", 1000.1), (2, "r2", 400.0), (3, "r3", 250.0), (4, "r4", 120.0)]);
     let (_, body) = get(&app, &token, "/api/v1/kpis?scope=rep:r4&period=2026-10").await;
@@ -233,12 +238,7 @@ async fn leaderboards_rank_with_ties_direction_and_nulls_last() {
             {"rank": 3, "user": {"id": "r3", "name": "Вера"}, "value": 250.0}]})
     );
     let (_, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=win_rate").await;
-    let ranks: Vec<(u64, &str, f64)> = body["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["rank"].as_u64().unwrap(), e["user"]["id"].as_str().unwrap(), e["value"].as_f64().unwrap()))
-        .collect();
+    let ranks = ranks(&body);
     assert_eq!(ranks, vec![(1, "r2", 100.0), (2, "r1", 50.0), (2, "r3", 50.0)]);
     // Lower is better, and a rep with nothing to measure comes last with null.
     let (_, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=response_time").await;
