@@ -26,7 +26,8 @@ use std::time::Duration;
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(url)?.application_name("kpi-arena");
+    // Sorts for the exact medians stay in memory.
+    let options = PgConnectOptions::from_str(url)?.application_name("kpi-arena").options([("work_mem", "32MB")]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

@@ -1,6 +1,7 @@
 //! Gathers the aggregates behind the KPIs with a handful of set-based queries:
 //! either for a whole scope, or per rep (for leaderboards) in one pass.
 
+mod org;
 mod raw;
 
 use super::rollups;
@@ -243,16 +244,42 @@ pub async fn gather_only(
         sums_if(needs.meetings, pool, &rollups::MEETINGS, o, g, period, tz),
         sums_if(needs.feedback, pool, &FEEDBACK, o, g, period, tz),
     )?;
+    // The whole organisation reads its breakdowns and median from its own rollups.
+    let org_wide = o.0.is_none() && g == Grouping::Whole;
+    let products = async {
+        match org_wide {
+            true => org::products(pool, w).await,
+            false => breakdown_rows(pool, o, w, g, "d.product_id", "d.product_id IS NOT NULL").await,
+        }
+    };
+    let regions = async {
+        match org_wide {
+            true => org::regions(pool, w).await,
+            false => {
+                let region = "coalesce(c.region, t.region)";
+                breakdown_rows(pool, o, w, g, region, &format!("{region} IS NOT NULL")).await
+            }
+        }
+    };
+    let median = async {
+        match org_wide && org::median_from_histogram(w) {
+            true => Ok(vec![(String::new(), org::median(pool, w).await?)]),
+            false => median_rows(pool, o, w, g).await,
+        }
+    };
+    let distinct = async {
+        match org_wide {
+            true => org::distinct_customers(pool, w).await,
+            false => distinct_customer_rows(pool, o, w, g).await,
+        }
+    };
     let (distinct, products, regions, no_region, lead_late, median, retained_late, unowned_feedback) = tokio::try_join!(
-        rows_if(needs.distinct_customers, distinct_customer_rows(pool, o, w, g)),
-        rows_if(needs.products, breakdown_rows(pool, o, w, g, "d.product_id", "d.product_id IS NOT NULL")),
-        rows_if(
-            needs.regions,
-            breakdown_rows(pool, o, w, g, "coalesce(c.region, t.region)", "coalesce(c.region, t.region) IS NOT NULL")
-        ),
+        rows_if(needs.distinct_customers, distinct),
+        rows_if(needs.products, products),
+        rows_if(needs.regions, regions),
         rows_if(needs.region_total, no_region_rows(pool, o, w, g)),
         rows_if(needs.leads, lead_late_rows(pool, o, w, g)),
-        rows_if(needs.median, median_rows(pool, o, w, g)),
+        rows_if(needs.median, median),
         rows_if(needs.customers, churned_late_rows(pool, o, g, early, late)),
         rows_if(needs.feedback, unowned_feedback_rows(pool, o, w, g)),
     )?;

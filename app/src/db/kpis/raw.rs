@@ -65,13 +65,14 @@ pub(super) async fn lead_late_rows(
 ) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
     let (s, e, asof) = (arg(owners, 0), arg(owners, 1), arg(owners, 2));
     let sql = format!(
-        "SELECT {k},
-           count(*) FILTER (WHERE created_at >= {s} AND created_at < {e} AND converted_at >= {asof}),
-           count(*) FILTER (WHERE qualified_at >= {s} AND qualified_at < {e} AND converted_at >= {asof}),
-           count(*) FILTER (WHERE first_contact_at >= {s} AND first_contact_at < {e} AND followed_up_at >= {asof})
-         FROM leads
-         WHERE {o} AND (converted_at >= {asof} OR followed_up_at >= {asof})
-         GROUP BY 1",
+        "SELECT k, sum(created)::int8, sum(qualified)::int8, sum(contacted)::int8 FROM (
+           SELECT {k} AS k, count(*) FILTER (WHERE created_at >= {s} AND created_at < {e}) AS created,
+                  count(*) FILTER (WHERE qualified_at >= {s} AND qualified_at < {e}) AS qualified, 0 AS contacted
+           FROM leads WHERE {o} AND converted_at >= {asof} GROUP BY 1
+           UNION ALL
+           SELECT {k}, 0, 0, count(*) FILTER (WHERE first_contact_at >= {s} AND first_contact_at < {e})
+           FROM leads WHERE {o} AND followed_up_at >= {asof} GROUP BY 1
+         ) x GROUP BY k",
         k = key(g, "owner_id"),
         o = owner_filter(owners, "owner_id"),
     );
