@@ -384,3 +384,41 @@ async fn a_range_with_partial_days_matches_the_hand_worked_values_and_follows_a_
     close(&r2, "revenue", 0.0);
     close(&r2, "won_lost_ratio", 0.0); // d6 lost, nothing won in October
 }
+
+#[tokio::test]
+async fn the_organisations_own_rollups_follow_a_moved_customer_a_moved_deal_and_a_new_time_zone() {
+    let (app, token) = setup().await;
+    let month = |period: &str| format!("/api/v1/kpis?scope=org&period={period}");
+    let read = |body: Value| -> std::collections::HashMap<String, Value> {
+        body["kpis"].as_array().unwrap().iter().map(|k| (k["id"].as_str().unwrap().to_string(), k.clone())).collect()
+    };
+    // c1 moves from East to West: its won deal d1 (October) takes its revenue along.
+    let c1 = json!([{"kind": "customer", "id": "c1", "name": "c1", "region": "West", "owner": "r1",
+        "acquired_at": "2026-09-01T00:00:00Z"}]);
+    assert_eq!(app.post_records(&token, &c1).await.0, 200);
+    // d9 (c4, p2, 250) closes on 2 November instead of 21 October.
+    let d9 = json!([{"kind": "deal", "id": "d9", "owner": "r3", "amount": 250.0, "status": "won",
+        "created_at": "2026-10-20T00:00:00Z", "closed_at": "2026-11-02T00:00:00Z", "product": "p2", "customer": "c4"}]);
+    assert_eq!(app.post_records(&token, &d9).await.0, 200);
+
+    let k = read(get(&app, &token, &month("2026-10")).await.1);
+    assert_eq!(k["sales_by_region"]["breakdown"], json!({"West": 1000.1, "North": 400.0}));
+    assert_eq!(k["revenue_by_product"]["breakdown"], json!({"p1": 1400.1}));
+    close(&k, "revenue_per_customer", 1400.1 / 2.0); // d1 (c1) and d6 (c3)
+    let k = read(get(&app, &token, &month("2026-11")).await.1);
+    // d2 (c1, West), d7 (no customer: r2's team t1, North), d9 (c4, South).
+    assert_eq!(k["sales_by_region"]["breakdown"], json!({"West": 500.0, "North": 100.0, "South": 250.0}));
+    assert_eq!(k["revenue_by_product"]["breakdown"], json!({"p2": 750.0}));
+    close(&k, "revenue_per_customer", 750.0 / 2.0); // d2 (c1) and d9 (c4)
+
+    // Moscow time (+03:00): October is [30 Sep 21:00Z, 31 Oct 21:00Z). d5 (30 Sep 23:00Z) joins it;
+    // d2 and d7 (1 Nov 00:00Z) stay in November.
+    sqlx::query("UPDATE org_settings SET time_zone = 'Europe/Moscow'").execute(&app.pool).await.unwrap();
+    let k = read(get(&app, &token, &month("2026-10")).await.1);
+    close(&k, "revenue", 1600.1); // d1, d6, d5
+    assert_eq!(k["sales_by_region"]["breakdown"], json!({"West": 1000.1, "North": 600.0}));
+    assert_eq!(k["revenue_by_product"]["breakdown"], json!({"p1": 1400.1}));
+    close(&k, "revenue_per_customer", 1600.1 / 3.0); // c1, c3, c2
+    // l1 30, l2 90, l3 10 minutes (l4 is contacted after asof, l5 created in September).
+    close(&k, "response_time", 30.0);
+}
