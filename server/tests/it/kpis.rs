@@ -201,7 +201,7 @@ async fn custom_ranges_and_bad_periods() {
 /// Ranking by sales_by_region reads only the breakdown's total (won revenue less
 /// the deals with no region); it must agree with the breakdown itself.
 #[tokio::test]
-async fn ranking_by_sales_by_region_counts_only_deals_that_have_a_region() {
+async fn ranking_by_a_breakdown_counts_only_deals_that_have_its_label() {
     let (app, token) = setup().await;
     let more = json!([
         {"kind": "user", "id": "r4", "name": "Глеб", "email": "r4@example.com", "role": "rep"},
@@ -215,14 +215,18 @@ async fn ranking_by_sales_by_region_counts_only_deals_that_have_a_region() {
     assert_eq!(app.post_records(&token, &more).await.0, 200);
     let (status, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=sales_by_region").await;
     assert_eq!(status, 200, "{body}");
-    let ranks = ranks(&body);
+    let by_region = ranks(&body);
     // r1: d1 1000.10 (East); r2: d6 400 (North; d7 closes in November); r3: d9 250; r4: d11 120 only.
-    assert_eq!(ranks, vec![(1, "r1", 1000.1), (2, "r2", 400.0), (3, "r3", 250.0), (4, "r4", 120.0)]);
+    assert_eq!(by_region, vec![(1, "r1", 1000.1), (2, "r2", 400.0), (3, "r3", 250.0), (4, "r4", 120.0)]);
     let (_, body) = get(&app, &token, "/api/v1/kpis?scope=rep:r4&period=2026-10").await;
     let kpi = |id: &str| body["kpis"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap().clone();
     assert_eq!(kpi("sales_by_region")["value"], 120.0);
     assert_eq!(kpi("sales_by_region")["breakdown"], json!({"East": 120.0}));
     assert_eq!(kpi("revenue")["value"], 420.0);
+    // By product: d10 and d11 name none, so r4 has 0; r1's d5 (no product) is left out too.
+    let (status, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=revenue_by_product").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ranks(&body), vec![(1, "r1", 1000.1), (2, "r2", 400.0), (3, "r3", 250.0), (4, "r4", 0.0)]);
 }
 
 #[tokio::test]
@@ -419,6 +423,6 @@ async fn the_organisations_own_rollups_follow_a_moved_customer_a_moved_deal_and_
     assert_eq!(k["sales_by_region"]["breakdown"], json!({"West": 1000.1, "North": 600.0}));
     assert_eq!(k["revenue_by_product"]["breakdown"], json!({"p1": 1400.1}));
     close(&k, "revenue_per_customer", 1600.1 / 3.0); // c1, c3, c2
-    // l1 30, l2 90, l3 10 minutes (l4 is contacted after asof, l5 created in September).
+                                                     // l1 30, l2 90, l3 10 minutes (l4 is contacted after asof, l5 created in September).
     close(&k, "response_time", 30.0);
 }

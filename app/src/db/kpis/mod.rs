@@ -9,8 +9,8 @@ use crate::kpi::formulas::Aggregates;
 use crate::kpi::Scope;
 use chrono::{DateTime, Utc};
 use raw::{
-    breakdown_rows, churned_late_rows, distinct_customer_rows, lead_late_rows, median_rows, no_region_rows,
-    unowned_feedback_rows,
+    breakdown_rows, churned_late_rows, distinct_customer_rows, lead_late_rows, median_rows, no_product_rows,
+    no_region_rows, unowned_feedback_rows,
 };
 use rust_decimal::Decimal;
 use sqlx::PgPool;
@@ -86,8 +86,8 @@ pub enum Grouping {
     PerOwner,
 }
 
-/// The one entry of a region breakdown that ranking reads (only its total counts).
-const ALL_REGIONS: &str = "*";
+/// The one entry of a breakdown that ranking reads (only its total counts).
+const ALL_LABELS: &str = "*";
 
 fn key(grouping: Grouping, owner: &str) -> String {
     match grouping {
@@ -108,6 +108,9 @@ pub struct Needs {
     /// Only the total of the region breakdown (for ranking): won revenue less
     /// the few won deals that have no region at all.
     pub region_total: bool,
+    /// Only the total of the product breakdown (for ranking): won revenue less
+    /// the won deals that name no product.
+    pub product_total: bool,
     pub leads: bool,
     pub median: bool,
     pub customers: bool,
@@ -124,6 +127,7 @@ impl Needs {
         products: true,
         regions: true,
         region_total: false,
+        product_total: false,
         leads: true,
         median: true,
         customers: true,
@@ -163,6 +167,7 @@ impl Needs {
     pub fn ranking(id: &str) -> Needs {
         match id {
             "sales_by_region" => Needs { deals: true, region_total: true, ..Needs::default() },
+            "revenue_by_product" => Needs { deals: true, product_total: true, ..Needs::default() },
             _ => Needs::of(id),
         }
     }
@@ -273,11 +278,12 @@ pub async fn gather_only(
             false => distinct_customer_rows(pool, o, w, g).await,
         }
     };
-    let (distinct, products, regions, no_region, lead_late, median, retained_late, unowned_feedback) = tokio::try_join!(
+    let (distinct, products, regions, no_region, no_product, lead_late, median, retained_late, unowned_feedback) = tokio::try_join!(
         rows_if(needs.distinct_customers, distinct),
         rows_if(needs.products, products),
         rows_if(needs.regions, regions),
         rows_if(needs.region_total, no_region_rows(pool, o, w, g)),
+        rows_if(needs.product_total, no_product_rows(pool, o, w, g)),
         rows_if(needs.leads, lead_late_rows(pool, o, w, g)),
         rows_if(needs.median, median),
         rows_if(needs.customers, churned_late_rows(pool, o, g, early, late)),
@@ -306,12 +312,21 @@ pub async fn gather_only(
     for (k, region, sum) in regions {
         groups.entry(k).or_default().sales_by_region.insert(region, sum);
     }
+    // Ranking reads only a breakdown's total: the won revenue less the deals without a label.
+    let total_less = |groups: &HashMap<String, Aggregates>, without: Vec<(String, Decimal)>| {
+        let without: HashMap<String, Decimal> = without.into_iter().collect();
+        groups.iter().map(|(k, a)| (k.clone(), a.won_sum - without.get(k).copied().unwrap_or_default())).collect()
+    };
     if needs.region_total {
-        // Ranking reads only the breakdown's total: every won deal has a region but these.
-        let no_region: HashMap<String, Decimal> = no_region.into_iter().collect();
-        for (k, a) in groups.iter_mut() {
-            let total = a.won_sum - no_region.get(k).copied().unwrap_or_default();
-            a.sales_by_region = [(ALL_REGIONS.to_string(), total)].into();
+        let totals: Vec<(String, Decimal)> = total_less(&groups, no_region);
+        for (k, total) in totals {
+            groups.entry(k).or_default().sales_by_region = [(ALL_LABELS.to_string(), total)].into();
+        }
+    }
+    if needs.product_total {
+        let totals: Vec<(String, Decimal)> = total_less(&groups, no_product);
+        for (k, total) in totals {
+            groups.entry(k).or_default().revenue_by_product = [(ALL_LABELS.to_string(), total)].into();
         }
     }
     for (k, v) in &leads {

@@ -189,3 +189,22 @@ pub(super) async fn no_region_rows(
     );
     bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
 }
+
+/// Won revenue in P per group of the deals that name no product.
+pub(super) async fn no_product_rows(
+    pool: &PgPool,
+    owners: &Owners,
+    w: Window,
+    g: Grouping,
+) -> Result<Vec<(String, Decimal)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {k}, sum(d.amount) FROM deals d
+         WHERE {o} AND d.status = 'won' AND d.closed_at >= {s} AND d.closed_at < {e} AND d.product_id IS NULL
+         GROUP BY 1",
+        k = key(g, "d.owner_id"),
+        o = owner_filter(owners, "d.owner_id"),
+        s = arg(owners, 0),
+        e = arg(owners, 1),
+    );
+    bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
+}
