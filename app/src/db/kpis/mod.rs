@@ -92,7 +92,8 @@ const ALL_LABELS: &str = "*";
 fn key(grouping: Grouping, owner: &str) -> String {
     match grouping {
         Grouping::Whole => "''::text".into(),
-        Grouping::PerOwner => format!("coalesce({owner}, '')"),
+        // Byte order: grouping by a thousand owners needs no locale-aware comparison.
+        Grouping::PerOwner => format!("coalesce({owner}, '') COLLATE \"C\""),
     }
 }
 
