@@ -23,13 +23,15 @@ use std::fmt;
 
 type Time = DateTime<Utc>;
 
-/// When a seed sets its organisation's time zone: before the records (rollups built in that zone) or
-/// after them (rollups rebuilt).
+/// When a seed sets its organisation's time zone: before the records (rollups built in that zone), after
+/// them (rollups rebuilt), or first another zone then this one between two rounds of changes (rebuilt from a
+/// zone that is not UTC, then kept up to date by the changes that follow).
 #[derive(Clone, Copy, Debug)]
 enum ZoneSet {
     Never,
     BeforeRecords,
     AfterRecords,
+    MovedFrom(&'static str),
 }
 
 #[tokio::test]
@@ -50,6 +52,11 @@ async fn reference_seed_3_new_york_zone_set_after_the_records() {
 #[tokio::test]
 async fn reference_seed_4_utc() {
     run_seed(4, "UTC", ZoneSet::Never).await;
+}
+
+#[tokio::test]
+async fn reference_seed_5_berlin_after_new_york_with_changes_on_both_sides() {
+    run_seed(5, "Europe/Berlin", ZoneSet::MovedFrom("America/New_York")).await;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -309,6 +316,12 @@ impl Gen {
         self.guarded(t + later)
     }
 
+    /// An instant up to three days before `t`.
+    fn earlier(&mut self, t: Time) -> Time {
+        let back = Duration::seconds(self.rng.gen_range(1..3 * 86400));
+        self.guarded(t - back)
+    }
+
     fn maybe_after(&mut self, t: Time, p: f64) -> Option<Time> {
         if self.chance(p) {
             Some(self.after(t))
@@ -327,9 +340,11 @@ impl Gen {
     }
 
     fn cents(&mut self, max: i64) -> i64 {
-        match self.rng.gen_range(0..20) {
-            0 => 0,
-            1 => self.rng.gen_range(1..max / 100) * 100,
+        match self.rng.gen_range(0..40) {
+            0 | 1 => 0,
+            2 | 3 => self.rng.gen_range(1..max / 100) * 100,
+            // Large enough that a float sum would lose cents, small enough for JSON numbers to be exact.
+            4 => self.rng.gen_range(1..1_000_000_000_000),
             _ => self.rng.gen_range(1..max),
         }
     }
@@ -479,6 +494,10 @@ impl Gen {
             org.users.get_mut(&user).unwrap().team = team;
             changed.push((Kind::User, user));
         }
+        if self.chance(0.5) {
+            org.teams.get_mut("t3").unwrap().region = self.pick(&["Южный регион", "West"]).into();
+            changed.push((Kind::Team, "t3".to_string()));
+        }
         let product = self.pick(&["p1", "p2", "p3"]).to_string();
         org.products.get_mut(&product).unwrap().price = self.cents(200_000).max(1);
         changed.push((Kind::Product, product));
@@ -509,7 +528,7 @@ impl Gen {
             }
             let d = org.deals[id].clone();
             let mut n = d.clone();
-            match self.rng.gen_range(0..8) {
+            match self.rng.gen_range(0..11) {
                 0 if d.status == "won" => n.status = "lost",
                 1 if d.status == "lost" => n.status = "won",
                 2 if d.status == "open" => {
@@ -529,6 +548,9 @@ impl Gen {
                 }
                 5 => n.product = if d.product.is_some() { None } else { Some(self.pick(&products)) },
                 6 => n.deal_type = Some(self.pick(&["new", "upsell", "cross_sell"])),
+                7 => n.owner = self.pick(&owners),
+                8 => n.created_at = self.earlier(d.created_at),
+                9 => n.customer = if d.customer.is_some() { None } else { Some(self.pick(&customer_ids)) },
                 _ => n.amount = self.cents(5_000_000),
             }
             org.deals.insert(id.clone(), n);
@@ -541,9 +563,11 @@ impl Gen {
             }
             let l = org.leads[id].clone();
             let mut n = l.clone();
-            match self.rng.gen_range(0..3) {
+            match self.rng.gen_range(0..5) {
                 0 => n.converted_at = if l.converted_at.is_some() { None } else { Some(self.after(l.created_at)) },
                 1 => n.cost = self.some(0.7, |g| g.cents(20_000)),
+                2 => n.owner = self.pick(&owners),
+                3 => n.created_at = self.earlier(l.created_at),
                 _ => {
                     n.first_contact_at = Some(self.after(l.created_at));
                     n.followed_up_at = None;
@@ -589,11 +613,12 @@ impl Gen {
                 continue;
             }
             let at = self.instant();
+            let owner = self.pick(&owners);
             let a = org.activities.get_mut(id).unwrap();
-            if a.customer.is_some() {
-                a.customer = None;
-            } else {
-                a.at = at;
+            match self.rng.gen_range(0..3) {
+                0 if a.customer.is_some() => a.customer = None,
+                1 => a.owner = owner,
+                _ => a.at = at,
             }
             changed.push((Kind::Activity, id.clone()));
         }
@@ -1246,12 +1271,17 @@ struct Check {
     seed: u64,
     zone: String,
     comparisons: usize,
+    /// Comparisons of a number other than 0: the ones a constant answer could not pass.
+    telling: usize,
     mismatches: Vec<String>,
 }
 
 impl Check {
     fn compare(&mut self, at: &str, what: &str, want: &Want, got: &Value) {
         self.comparisons += 1;
+        if want.number().is_some_and(|x| x != 0.0) {
+            self.telling += 1;
+        }
         if !want.matches(got) {
             self.fail(at, what, want, got);
         }
@@ -1367,8 +1397,10 @@ async fn run_seed(seed: u64, zone: &str, zone_set: ZoneSet) {
     let mut gen = Gen::new(seed, tz, now);
     let mut org = gen.organisation();
 
-    if let ZoneSet::BeforeRecords = zone_set {
-        set_zone(&app, zone).await;
+    match zone_set {
+        ZoneSet::BeforeRecords => set_zone(&app, zone).await,
+        ZoneSet::MovedFrom(first) => set_zone(&app, first).await,
+        ZoneSet::Never | ZoneSet::AfterRecords => {}
     }
     let mut records: Vec<Value> = Vec::new();
     for (kind, id) in org.order.clone() {
@@ -1380,13 +1412,21 @@ async fn run_seed(seed: u64, zone: &str, zone_set: ZoneSet) {
         post(&app, &token, rest[..size].to_vec()).await;
         rest = &rest[size..];
     }
-    let changed = gen.change(&mut org);
+    let mut changed = gen.change(&mut org);
     let resent: Vec<Value> = changed.iter().map(|(kind, id)| gen.record(&org, *kind, id)).collect();
     let (first, second) = resent.split_at(resent.len() / 2);
     post(&app, &token, first.to_vec()).await;
     post(&app, &token, second.to_vec()).await;
-    if let ZoneSet::AfterRecords = zone_set {
-        set_zone(&app, zone).await;
+    match zone_set {
+        ZoneSet::AfterRecords => set_zone(&app, zone).await,
+        ZoneSet::MovedFrom(_) => {
+            set_zone(&app, zone).await;
+            let again = gen.change(&mut org);
+            let resent: Vec<Value> = again.iter().map(|(kind, id)| gen.record(&org, *kind, id)).collect();
+            post(&app, &token, resent).await;
+            changed.extend(again);
+        }
+        ZoneSet::Never | ZoneSet::BeforeRecords => {}
     }
 
     let periods = periods(&mut gen);
@@ -1417,7 +1457,7 @@ async fn run_seed(seed: u64, zone: &str, zone_set: ZoneSet) {
     }
 
     let reference = Reference { org: &org, tz };
-    let mut check = Check { seed, zone: zone.into(), comparisons: 0, mismatches: Vec::new() };
+    let mut check = Check { seed, zone: zone.into(), comparisons: 0, telling: 0, mismatches: Vec::new() };
     let mut requests = 0;
     for scope in &scopes {
         for period in &periods {
@@ -1454,10 +1494,11 @@ async fn run_seed(seed: u64, zone: &str, zone_set: ZoneSet) {
 
     println!(
         "reference seed {seed} ({zone}, zone {zone_set:?}): {} records + {} re-sent, {requests} requests, \
-         {} comparisons, {} mismatches, {:.1} s",
+         {} comparisons ({} of a non-zero number), {} mismatches, {:.1} s",
         records.len(),
         changed.len(),
         check.comparisons,
+        check.telling,
         check.mismatches.len(),
         started.elapsed().as_secs_f64()
     );
@@ -1640,4 +1681,23 @@ async fn reference_a_custom_range_without_a_whole_day_has_a_card() {
     assert_eq!(kpi("revenue"), 1000.1);
     assert_eq!(kpi("touchpoints"), 1.0);
     assert_eq!(kpi("win_rate"), 100.0);
+}
+
+/// The second disagreement, smallest form: a custom range's bounds are instants, fractions of a second
+/// included (RFC 3339); the card must report them as sent.
+#[tokio::test]
+async fn reference_a_custom_range_keeps_the_fraction_of_its_bounds() {
+    let app = TestApp::spawn().await;
+    let token = app.manager_token().await;
+    let (status, body) = app.post_records(&token, &crate::kpis::fixture()).await;
+    assert_eq!(status, 200, "{body}");
+    // d1 won and a1 happened at 2026-10-05T00:00:00Z, one millisecond before the range; a2 (10-06) is in it.
+    let query = [("scope", "org"), ("from", "2026-10-05T00:00:00.001Z"), ("to", "2026-10-07T00:00:00Z")];
+    let res = app.client.get(app.url("/api/v1/kpis")).bearer_auth(&token).query(&query).send().await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    let kpi = |id: &str| body["kpis"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap()["value"].clone();
+    assert_eq!(kpi("revenue"), 0.0);
+    assert_eq!(kpi("touchpoints"), 1.0);
+    let start = DateTime::parse_from_rfc3339(body["period"]["start"].as_str().unwrap()).unwrap();
+    assert_eq!(start, DateTime::parse_from_rfc3339("2026-10-05T00:00:00.001Z").unwrap(), "{}", body["period"]);
 }
