@@ -11,4 +11,5 @@ mod kpis;
 mod leaderboard;
 mod points;
 mod records;
+mod reference;
 mod report;
