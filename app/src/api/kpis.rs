@@ -61,7 +61,7 @@ fn scope_of(q: &KpiQuery) -> Result<Scope, ApiError> {
 }
 
 fn instant(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 pub async fn get_kpis(

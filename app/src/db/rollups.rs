@@ -178,7 +178,8 @@ pub async fn sums(
         parts.push(format!(
             "SELECT {raw_key} AS k, {cols} FROM {t} t, LATERAL kpi_facts_{t}(t) f
              WHERE {raw_owner} AND ({near}) AND f.at >= ${a} AND f.at < ${b}",
-            cols = table.measures.iter().map(|m| format!("{sign} * f.{m}")).collect::<Vec<_>>().join(", "),
+            // Named, as the union takes its column names from its first part.
+            cols = table.measures.iter().map(|m| format!("{sign} * f.{m} AS {m}")).collect::<Vec<_>>().join(", "),
             t = table.name,
             near = near.join(" OR "),
         ));

@@ -545,11 +545,7 @@ pub async fn leaderboard(
     attainment_of: Option<&str>,
 ) -> Result<Vec<RankedRep>, KpiError> {
     let reps = reps_of(pool, scope).await?;
-    // The whole organisation reads every owner's rows by time alone, without a list of a thousand ids.
-    let owners = match scope {
-        Scope::Org => Owners(None),
-        _ => Owners(Some(reps.iter().map(|(id, _, _)| id.clone()).collect())),
-    };
+    let owners = Owners(Some(reps.iter().map(|(id, _, _)| id.clone()).collect()));
     let groups = gather_only(pool, &owners, window, Grouping::PerOwner, Needs::ranking(kpi.id)).await?;
     let empty = Aggregates::default();
     let teams: HashMap<String, Option<String>> = reps.iter().map(|(id, _, team)| (id.clone(), team.clone())).collect();

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 /// Where a measure's records are and which instant its facts are counted at.
 fn source(measure: &str) -> (&'static str, &'static str, &'static str) {
     match measure {
-        "response" => ("leads", "created_at", "kpi_org_facts_leads(t)"),
+        "response" => ("leads t", "created_at", "kpi_org_facts_leads(t)"),
         _ => (
             "deals t LEFT JOIN customers cu ON cu.id = t.customer_id",
             "closed_at",
@@ -41,7 +41,7 @@ async fn labels(pool: &PgPool, measure: &str, w: Window) -> Result<HashMap<Strin
     for (i, &(_, _, sign)) in cut.raw.iter().enumerate() {
         let (a, b) = (2 + 2 * i, 3 + 2 * i);
         parts.push(format!(
-            "SELECT f.label, {sign} * f.n, {sign} * f.value FROM {table}, LATERAL {facts} f
+            "SELECT f.label, {sign} * f.n AS n, {sign} * f.value AS value FROM {table}, LATERAL {facts} f
              WHERE t.{instant} >= ${a} AND t.{instant} < ${b} AND f.measure = $1 AND f.at >= ${a} AND f.at < ${b}"
         ));
     }
