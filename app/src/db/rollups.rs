@@ -209,6 +209,64 @@ pub async fn sums(
     Ok(out)
 }
 
+/// Deals open at `asof` per group key: those created before it less those
+/// ended (closed, and created) before it. Whole days are the deals rollup's
+/// `created − ended`; the partial day at `asof` is counted from two indexes
+/// alone (`deals_created_idx` or `deals_owner_created_idx`, and
+/// `deals_ended_idx`), the same instants the facts function counts at. Deals
+/// dated later today (a close recorded ahead of time) are never fetched.
+pub async fn active_deals(
+    pool: &PgPool,
+    owners: &Owners,
+    grouping: Grouping,
+    asof: DateTime<Utc>,
+    tz: Tz,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let cut = split(Span { from: None, to: asof }, tz);
+    let per_owner = grouping == Grouping::PerOwner;
+    let (rollup_owner, raw_owner) = match (&owners.0, per_owner) {
+        (None, false) => ("r.owner_id = ''", "TRUE"),
+        (None, true) => ("r.owner_id <> ''", "TRUE"),
+        (Some(_), _) => ("r.owner_id = ANY($1)", "owner_id = ANY($1)"),
+    };
+    let (rollup_key, raw_key) = if per_owner { ("r.owner_id", "owner_id") } else { ("''::text", "''::text") };
+    let mut parts = Vec::new();
+    if let Some((first, end)) = cut.days {
+        for (grain, from, to) in grains(first, end) {
+            let from = from.map(|d| format!(" AND r.day >= '{d}'")).unwrap_or_default();
+            parts.push(format!(
+                "SELECT {rollup_key} AS k, sum(r.created - r.ended) AS n FROM kpi_deals_{grain} r
+                 WHERE {rollup_owner}{from} AND r.day < '{to}' GROUP BY 1"
+            ));
+        }
+    }
+    let base = if owners.0.is_some() { 2 } else { 1 };
+    for (i, &(_, _, sign)) in cut.raw.iter().enumerate() {
+        let (a, b) = (base + 2 * i, base + 1 + 2 * i);
+        let ended = "greatest(created_at, closed_at)";
+        parts.push(format!(
+            "SELECT {raw_key} AS k, {sign} * count(*) AS n FROM deals
+             WHERE {raw_owner} AND created_at >= ${a} AND created_at < ${b} GROUP BY 1
+             UNION ALL
+             SELECT {raw_key}, {minus} * count(*) FROM deals
+             WHERE {raw_owner} AND status <> 'open' AND {ended} >= ${a} AND {ended} < ${b} GROUP BY 1",
+            minus = -sign,
+        ));
+    }
+    if parts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!("SELECT k, sum(n)::int8 FROM ({}) x GROUP BY k", parts.join(" UNION ALL "));
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+    if let Some(ids) = &owners.0 {
+        query = query.bind(ids);
+    }
+    for &(from, to, _) in &cut.raw {
+        query = query.bind(from).bind(to);
+    }
+    Ok(query.fetch_all(pool).await?.into_iter().collect())
+}
+
 /// A measure of `sums` by name (0 when the group has no rows).
 pub fn measure(table: &Table, values: Option<&Vec<Decimal>>, name: &str) -> Decimal {
     let i = table.measures.iter().position(|m| *m == name).expect("a measure of the table");

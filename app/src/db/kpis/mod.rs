@@ -114,7 +114,12 @@ pub struct Needs {
     pub product_total: bool,
     pub leads: bool,
     pub median: bool,
-    pub customers: bool,
+    /// Customers acquired in P (cac).
+    pub customers_acquired: bool,
+    /// Customers active at asof and their lifetimes.
+    pub customers_at_asof: bool,
+    /// Customers active at the start, and of those, retained at asof.
+    pub customers_at_start: bool,
     pub activities: bool,
     pub meetings: bool,
     pub feedback: bool,
@@ -131,7 +136,9 @@ impl Needs {
         product_total: false,
         leads: true,
         median: true,
-        customers: true,
+        customers_acquired: true,
+        customers_at_asof: true,
+        customers_at_start: true,
         activities: true,
         meetings: true,
         feedback: true,
@@ -154,8 +161,10 @@ impl Needs {
             | "customer_acquisition_rate"
             | "lead_follow_up_rate" => Needs { leads: true, ..none },
             "response_time" => Needs { median: true, ..none },
-            "cac" | "avg_customer_lifetime" | "retention_rate" => Needs { customers: true, ..none },
-            "customer_engagement" => Needs { customers: true, activities: true, ..none },
+            "cac" => Needs { customers_acquired: true, ..none },
+            "avg_customer_lifetime" => Needs { customers_at_asof: true, ..none },
+            "retention_rate" => Needs { customers_at_start: true, ..none },
+            "customer_engagement" => Needs { customers_at_asof: true, activities: true, ..none },
             "touchpoints" => Needs { activities: true, ..none },
             "meeting_acceptance_rate" => Needs { meetings: true, ..none },
             "positive_feedback_rate" => Needs { feedback: true, ..none },
@@ -175,7 +184,7 @@ impl Needs {
 }
 
 /// Aggregates per group key. Costs and competitor prices (team/org KPIs) are
-/// added by `add_costs` and `add_competitor_prices`.
+/// read by `card`.
 pub async fn gather(
     pool: &PgPool,
     owners: &Owners,
@@ -239,17 +248,6 @@ pub async fn gather_only(
     let (early, late) = (w.start.min(w.asof), w.start.max(w.asof));
     let until_early = Span { from: None, to: early };
     let (g, o, tz) = (grouping, owners, w.tz);
-    let (deals, deals_asof, leads, cust_period, cust_asof, cust_early, activities, meetings, feedback) = tokio::try_join!(
-        sums_if(needs.deals, pool, &DEALS, o, g, period, tz),
-        sums_if(needs.active_deals, pool, &DEALS, o, g, until_asof, tz),
-        sums_if(needs.leads, pool, &LEADS, o, g, period, tz),
-        sums_if(needs.customers, pool, &CUSTOMERS, o, g, period, tz),
-        sums_if(needs.customers, pool, &CUSTOMERS, o, g, until_asof, tz),
-        sums_if(needs.customers, pool, &CUSTOMERS, o, g, until_early, tz),
-        sums_if(needs.activities, pool, &rollups::ACTIVITIES, o, g, period, tz),
-        sums_if(needs.meetings, pool, &rollups::MEETINGS, o, g, period, tz),
-        sums_if(needs.feedback, pool, &FEEDBACK, o, g, period, tz),
-    )?;
     // The whole organisation reads its breakdowns and median from its own rollups.
     let org_wide = o.0.is_none() && g == Grouping::Whole;
     let products = async {
@@ -279,16 +277,43 @@ pub async fn gather_only(
             false => distinct_customer_rows(pool, o, w, g).await,
         }
     };
-    let (distinct, products, regions, no_region, no_product, lead_late, median, retained_late, unowned_feedback) = tokio::try_join!(
-        rows_if(needs.distinct_customers, distinct),
-        rows_if(needs.products, products),
-        rows_if(needs.regions, regions),
-        rows_if(needs.region_total, no_region_rows(pool, o, w, g)),
-        rows_if(needs.product_total, no_product_rows(pool, o, w, g)),
-        rows_if(needs.leads, lead_late_rows(pool, o, w, g)),
-        rows_if(needs.median, median),
-        rows_if(needs.customers, churned_late_rows(pool, o, g, early, late)),
-        rows_if(needs.feedback, unowned_feedback_rows(pool, o, w, g)),
+    let active = async {
+        match needs.active_deals {
+            true => rollups::active_deals(pool, o, g, w.asof, tz).await,
+            false => Ok(HashMap::new()),
+        }
+    };
+    // Every read at once: the pool runs them side by side.
+    let (
+        (deals, active, leads, cust_period, cust_asof, cust_early, activities, meetings, feedback),
+        (distinct, products, regions, no_region, no_product, lead_late, median, retained_late, unowned_feedback),
+    ) = tokio::try_join!(
+        async {
+            tokio::try_join!(
+                sums_if(needs.deals, pool, &DEALS, o, g, period, tz),
+                active,
+                sums_if(needs.leads, pool, &LEADS, o, g, period, tz),
+                sums_if(needs.customers_acquired, pool, &CUSTOMERS, o, g, period, tz),
+                sums_if(needs.customers_at_asof, pool, &CUSTOMERS, o, g, until_asof, tz),
+                sums_if(needs.customers_at_start, pool, &CUSTOMERS, o, g, until_early, tz),
+                sums_if(needs.activities, pool, &rollups::ACTIVITIES, o, g, period, tz),
+                sums_if(needs.meetings, pool, &rollups::MEETINGS, o, g, period, tz),
+                sums_if(needs.feedback, pool, &FEEDBACK, o, g, period, tz),
+            )
+        },
+        async {
+            tokio::try_join!(
+                rows_if(needs.distinct_customers, distinct),
+                rows_if(needs.products, products),
+                rows_if(needs.regions, regions),
+                rows_if(needs.region_total, no_region_rows(pool, o, w, g)),
+                rows_if(needs.product_total, no_product_rows(pool, o, w, g)),
+                rows_if(needs.leads, lead_late_rows(pool, o, w, g)),
+                rows_if(needs.median, median),
+                rows_if(needs.customers_at_start, churned_late_rows(pool, o, g, early, late)),
+                rows_if(needs.feedback, unowned_feedback_rows(pool, o, w, g)),
+            )
+        },
     )?;
 
     let mut groups: HashMap<String, Aggregates> = HashMap::new();
@@ -299,10 +324,8 @@ pub async fn gather_only(
         (a.won_upsell_or_cross, a.won_new) = (int(m("won_upsell")), int(m("won_new")));
         (a.won_with_customer_sum, a.deals_created) = (m("won_cust_sum"), int(m("created")));
     }
-    for (k, v) in &deals_asof {
-        // Active at asof: created before it, less those that had closed (and been created) before it.
-        let m = |name| measure(&DEALS, Some(v), name);
-        groups.entry(k.clone()).or_default().active_deals = int(m("created") - m("ended"));
+    for (k, n) in active {
+        groups.entry(k).or_default().active_deals = n;
     }
     for (k, n) in distinct {
         groups.entry(k).or_default().won_distinct_customers = n;
@@ -348,7 +371,8 @@ pub async fn gather_only(
     for (k, minutes) in median {
         groups.entry(k).or_default().response_minutes_median = minutes;
     }
-    if needs.customers {
+    // Each customer figure reads only its own sums; the others come out as zeros and go unused.
+    if needs.customers_acquired || needs.customers_at_asof || needs.customers_at_start {
         let asof_epoch = Decimal::from(w.asof.timestamp_micros()) / Decimal::from(1_000_000);
         let keys: std::collections::BTreeSet<&String> =
             cust_period.keys().chain(cust_asof.keys()).chain(cust_early.keys()).collect();
@@ -378,7 +402,7 @@ pub async fn gather_only(
             let churned_by_late = at_early("acquired_churned") - Decimal::from(*late.get(k).unwrap_or(&0));
             a.customers_retained = int(at_early("acquired") - churned_by_late);
         }
-        if w.start > w.asof {
+        if w.start > w.asof && needs.customers_at_start {
             // A period that has not begun: active at its start is counted up to its start.
             let at_start = sums_if(true, pool, &CUSTOMERS, o, g, Span { from: None, to: w.start }, tz).await?;
             for (k, v) in &at_start {
@@ -410,38 +434,48 @@ pub async fn gather_only(
     Ok(groups)
 }
 
-/// Costs dated in P (a date is in P when its local midnight is), of one team or of the whole organisation.
-pub async fn add_costs(pool: &PgPool, team: Option<&str>, w: Window, a: &mut Aggregates) -> Result<(), sqlx::Error> {
-    let (all, marketing): (Decimal, Decimal) = sqlx::query_as(
+/// Costs dated in P (a date is in P when its local midnight is), of one team
+/// or of the whole organisation: (all, marketing).
+async fn costs(pool: &PgPool, team: Option<&str>, w: Window) -> Result<(Decimal, Decimal), sqlx::Error> {
+    let (first, end) = (first_date_from(w.start, w.tz), first_date_from(w.end, w.tz));
+    sqlx::query_as(
         "SELECT coalesce(sum(amount), 0), coalesce(sum(amount) FILTER (WHERE category = 'marketing'), 0)
-         FROM costs
-         WHERE (at::timestamp AT TIME ZONE $3) >= $1 AND (at::timestamp AT TIME ZONE $3) < $2
-           AND ($4::text IS NULL OR team_id = $4)",
+         FROM costs WHERE at >= $1 AND at < $2 AND ($3::text IS NULL OR team_id = $3)",
     )
-    .bind(w.start)
-    .bind(w.end)
-    .bind(w.tz.name())
+    .bind(first)
+    .bind(end)
     .bind(team)
     .fetch_one(pool)
-    .await?;
-    (a.costs, a.marketing_costs) = (all, marketing);
-    Ok(())
+    .await
+}
+
+/// The first date whose local midnight is at or after `at`: the dates in
+/// `[start, end)` are those from `first_date_from(start)` up to, not
+/// including, `first_date_from(end)` (local midnights only increase).
+fn first_date_from(at: DateTime<Utc>, tz: chrono_tz::Tz) -> chrono::NaiveDate {
+    let mut day = at.with_timezone(&tz).date_naive() - chrono::Days::new(1);
+    while crate::period::local_midnight(day, tz) < at {
+        day = day.succ_opt().expect("a representable day");
+    }
+    day
 }
 
 /// Per product with competitor prices observed in P: our list price and their mean price.
-pub async fn add_competitor_prices(pool: &PgPool, w: Window, a: &mut Aggregates) -> Result<(), sqlx::Error> {
+async fn competitor_prices(
+    pool: &PgPool,
+    w: Window,
+) -> Result<std::collections::BTreeMap<String, (Decimal, Decimal)>, sqlx::Error> {
     let rows: Vec<(String, Decimal, Decimal)> = sqlx::query_as(
-        "SELECT p.id, p.price, avg(cp.price)
-         FROM competitor_prices cp JOIN products p ON p.id = cp.product_id
-         WHERE cp.at >= $1 AND cp.at < $2
-         GROUP BY p.id, p.price",
+        "SELECT p.id, p.price, cp.mean
+         FROM (SELECT product_id, avg(price) AS mean FROM competitor_prices
+               WHERE at >= $1 AND at < $2 GROUP BY product_id) cp
+         JOIN products p ON p.id = cp.product_id",
     )
     .bind(w.start)
     .bind(w.end)
     .fetch_all(pool)
     .await?;
-    a.competitor_prices = rows.into_iter().map(|(id, ours, mean)| (id, (ours, mean))).collect();
-    Ok(())
+    Ok(rows.into_iter().map(|(id, ours, mean)| (id, (ours, mean))).collect())
 }
 
 /// One KPI as the API and the pages show it.
@@ -467,20 +501,37 @@ pub async fn card(
     period: Option<&str>,
 ) -> Result<Vec<KpiEntry>, KpiError> {
     let owners = owners_of(pool, scope).await?;
-    let mut groups = gather(pool, &owners, window, Grouping::Whole).await?;
-    let mut a = groups.remove("").unwrap_or_default();
-    match scope {
-        Scope::Org => {
-            add_costs(pool, None, window, &mut a).await?;
-            add_competitor_prices(pool, window, &mut a).await?;
-        }
-        Scope::Team(id) => add_costs(pool, Some(id), window, &mut a).await?,
-        _ => {}
-    }
-    let targets = match period {
-        Some(p) => crate::db::targets::for_scope(pool, &scope.to_string(), p).await?,
-        None => HashMap::new(),
+    // Costs belong to teams and the organisation, competitor prices to the organisation.
+    let team_costs = match scope {
+        Scope::Org => Some(None),
+        Scope::Team(id) => Some(Some(id.as_str())),
+        _ => None,
     };
+    let costs = async {
+        match team_costs {
+            Some(team) => costs(pool, team, window).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let prices = async {
+        match scope {
+            Scope::Org => competitor_prices(pool, window).await,
+            _ => Ok(Default::default()),
+        }
+    };
+    let targets = async {
+        match period {
+            Some(p) => crate::db::targets::for_scope(pool, &scope.to_string(), p).await,
+            None => Ok(HashMap::new()),
+        }
+    };
+    let (mut groups, costs, prices, targets) =
+        tokio::try_join!(gather(pool, &owners, window, Grouping::Whole), costs, prices, targets)?;
+    let mut a = groups.remove("").unwrap_or_default();
+    if let Some((all, marketing)) = costs {
+        (a.costs, a.marketing_costs) = (all, marketing);
+    }
+    a.competitor_prices = prices;
     Ok(crate::kpi::KPIS
         .iter()
         .filter(|k| k.applies_to(scope.kind()))
@@ -652,6 +703,18 @@ mod tests {
         );
         let got: Vec<(usize, &str)> = ranked.iter().map(|r| (r.rank, r.name.as_str())).collect();
         assert_eq!(got, vec![(1, "B"), (2, "A"), (2, "C"), (4, "D"), (4, "E")]);
+    }
+
+    #[test]
+    fn a_cost_date_is_in_a_period_when_its_local_midnight_is() {
+        use chrono::TimeZone;
+        let moscow: chrono_tz::Tz = "Europe/Moscow".parse().unwrap();
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        // Moscow's 2 November starts at 1 November 21:00 UTC.
+        assert_eq!(first_date_from(Utc.with_ymd_and_hms(2026, 11, 1, 21, 0, 0).unwrap(), moscow), day(2));
+        assert_eq!(first_date_from(Utc.with_ymd_and_hms(2026, 11, 1, 21, 0, 1).unwrap(), moscow), day(3));
+        assert_eq!(first_date_from(Utc.with_ymd_and_hms(2026, 11, 1, 20, 59, 59).unwrap(), moscow), day(2));
+        assert_eq!(first_date_from(Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(), chrono_tz::UTC), day(2));
     }
 
     #[test]
