@@ -9,8 +9,8 @@ use crate::kpi::formulas::Aggregates;
 use crate::kpi::Scope;
 use chrono::{DateTime, Utc};
 use raw::{
-    breakdown_rows, churned_late_rows, distinct_customer_rows, lead_late_rows, median_rows, no_product_rows,
-    no_region_rows, unowned_feedback_rows,
+    breakdown_rows, churned_late_rows, distinct_customer_rows, lead_late_rows, median_rows, unlabelled_rows,
+    unowned_feedback_rows, Label,
 };
 use rust_decimal::Decimal;
 use sqlx::PgPool;
@@ -306,8 +306,8 @@ pub async fn gather_only(
                 rows_if(needs.distinct_customers, distinct),
                 rows_if(needs.products, products),
                 rows_if(needs.regions, regions),
-                rows_if(needs.region_total, no_region_rows(pool, o, w, g)),
-                rows_if(needs.product_total, no_product_rows(pool, o, w, g)),
+                rows_if(needs.region_total, unlabelled_rows(pool, o, w, g, Label::Region)),
+                rows_if(needs.product_total, unlabelled_rows(pool, o, w, g, Label::Product)),
                 rows_if(needs.leads, lead_late_rows(pool, o, w, g)),
                 rows_if(needs.median, median),
                 rows_if(needs.customers_at_start, churned_late_rows(pool, o, g, early, late)),

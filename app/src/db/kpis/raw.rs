@@ -208,39 +208,33 @@ pub(super) async fn breakdown_rows(
     bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
 }
 
-/// Won revenue in P per group of the deals that have no region: no customer,
-/// and an owner in no team (a customer's and a team's region are never null).
-pub(super) async fn no_region_rows(
-    pool: &PgPool,
-    owners: &Owners,
-    w: Window,
-    g: Grouping,
-) -> Result<Vec<(String, Decimal)>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {k}, sum(d.amount)
-         FROM deals d
-         JOIN users u ON u.id = d.owner_id AND u.team_id IS NULL
-         LEFT JOIN customers c ON c.id = d.customer_id
-         WHERE {o} AND d.status = 'won' AND d.closed_at >= {s} AND d.closed_at < {e} AND c.id IS NULL
-         GROUP BY 1",
-        k = key(g, "d.owner_id"),
-        o = owner_filter(owners, "d.owner_id"),
-        s = arg(owners, 0),
-        e = arg(owners, 1),
-    );
-    bind_owners(&sql, owners).bind(w.start).bind(w.end).fetch_all(pool).await
+/// A breakdown's label, for the won deals that have none.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Label {
+    /// No product named.
+    Product,
+    /// No customer, and an owner in no team (a customer's and a team's region are never null).
+    Region,
 }
 
-/// Won revenue in P per group of the deals that name no product.
-pub(super) async fn no_product_rows(
+/// Won revenue in P per group of the deals without a `label`.
+pub(super) async fn unlabelled_rows(
     pool: &PgPool,
     owners: &Owners,
     w: Window,
     g: Grouping,
+    label: Label,
 ) -> Result<Vec<(String, Decimal)>, sqlx::Error> {
+    let (joins, without) = match label {
+        Label::Product => ("", "d.product_id IS NULL"),
+        Label::Region => (
+            "JOIN users u ON u.id = d.owner_id AND u.team_id IS NULL LEFT JOIN customers c ON c.id = d.customer_id",
+            "c.id IS NULL",
+        ),
+    };
     let sql = format!(
-        "SELECT {k}, sum(d.amount) FROM deals d
-         WHERE {o} AND d.status = 'won' AND d.closed_at >= {s} AND d.closed_at < {e} AND d.product_id IS NULL
+        "SELECT {k}, sum(d.amount) FROM deals d {joins}
+         WHERE {o} AND d.status = 'won' AND d.closed_at >= {s} AND d.closed_at < {e} AND {without}
          GROUP BY 1",
         k = key(g, "d.owner_id"),
         o = owner_filter(owners, "d.owner_id"),
