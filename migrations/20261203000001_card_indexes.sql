@@ -4,6 +4,9 @@
 -- asof count those in the partial day at asof from this index alone.
 CREATE INDEX deals_ended_idx ON deals ((greatest(created_at, closed_at))) INCLUDE (owner_id)
     WHERE status <> 'open';
+-- The same for a team's or a rep's deals.
+CREATE INDEX deals_owner_ended_idx ON deals (owner_id, (greatest(created_at, closed_at)))
+    WHERE status <> 'open';
 
 -- Costs of a period, and competitor prices observed in it.
 CREATE INDEX costs_at_idx ON costs (at) INCLUDE (category, amount, team_id);
