@@ -95,13 +95,7 @@ impl Check {
 }
 
 /// The JSON of a 200 answer; any other status is a mismatch of its own (and no body to compare).
-async fn get(
-    app: &TestApp,
-    token: &str,
-    path: &str,
-    query: &[(&str, String)],
-    check: &mut Check,
-) -> Option<Asked> {
+async fn get(app: &TestApp, token: &str, path: &str, query: &[(&str, String)], check: &mut Check) -> Option<Asked> {
     let sent = Utc::now();
     let res = app.client.get(app.url(path)).bearer_auth(token).query(query).send().await.unwrap();
     let status = res.status().as_u16();
