@@ -1,49 +1,112 @@
 #!/usr/bin/env bash
-# Starts the release build on a fresh embedded database with the demo, runs the
-# Playwright tests against it in the system's Chromium, then stops the server.
+# The browser tests: the demo organisation is loaded once into a template
+# database; each spec file then gets its own copy of it (CREATE DATABASE …
+# TEMPLATE), two instances of the release build on that copy (live updates
+# must cross instances), and runs in the system's Chromium. No spec sees
+# another's changes.
+#
+#   end2end/run.sh [NAME …]   only the spec files whose names contain a NAME
+#
+# KPI_ARENA_TEST_NOW (test-only) pins the clock of the demo and the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+BIN="$ROOT/target/release/kpi-arena"
 PORT=${E2E_PORT:-3170}
+PORT_B=$((PORT + 1))
 export KPI_ARENA_DATA="$ROOT/target/e2e-data"
+mkdir -p target/e2e-logs
+
+psql_bin() {
+  command -v psql 2>/dev/null && return
+  ls ${KPI_ARENA_PG_BIN:+"$KPI_ARENA_PG_BIN"/psql} /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1
+}
+PSQL=$(psql_bin)
+[ -n "$PSQL" ] || { echo "end2end/run.sh needs psql (PostgreSQL's client)" >&2; exit 1; }
+
+started_cluster=
+server=
+server_b=
+stop_servers() {
+  kill -TERM $server_b $server 2>/dev/null || true
+  [ -z "$server_b" ] || wait "$server_b" 2>/dev/null || true
+  [ -z "$server" ] || wait "$server" 2>/dev/null || true
+  server= server_b=
+}
+cleanup() {
+  stop_servers
+  if [ -n "$started_cluster" ]; then "$BIN" db stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
 
 if [ -z "${DATABASE_URL:-}" ]; then
   # A fresh cluster every run; stop a leftover one first.
-  if [ -d "$KPI_ARENA_DATA/pg" ]; then target/release/kpi-arena db stop >/dev/null 2>&1 || true; fi
+  if [ -d "$KPI_ARENA_DATA/pg" ]; then "$BIN" db stop >/dev/null 2>&1 || true; fi
   rm -rf "$KPI_ARENA_DATA"
+  SERVER_URL=$("$BIN" db start)
+  started_cluster=1
+else
+  SERVER_URL=$DATABASE_URL
 fi
-target/release/kpi-arena demo >/dev/null
+db_url() { echo "${SERVER_URL%/*}/$1"; }
+sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$(db_url postgres)" -c "$1" >/dev/null; }
+
+sql "DROP DATABASE IF EXISTS e2e_demo WITH (FORCE)"
+sql "CREATE DATABASE e2e_demo"
+DATABASE_URL=$(db_url e2e_demo) "$BIN" demo >target/e2e-logs/demo.log
 
 (cd end2end && { [ -d node_modules/@playwright/test ] && [ -d node_modules/@axe-core/playwright ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; })
 
-mkdir -p target/e2e-logs
-target/release/kpi-arena serve --addr "127.0.0.1:$PORT" >target/e2e-logs/server.log 2>&1 &
-server=$!
-server_b=
-stop_server() {
-  kill -TERM $server_b "$server" 2>/dev/null || true
-  [ -z "$server_b" ] || wait "$server_b" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-}
-trap stop_server EXIT
 wait_for() { # port, pid, log
   for _ in $(seq 1 100); do
     curl -fs -o /dev/null "http://127.0.0.1:$1/login" && return 0
     kill -0 "$2" 2>/dev/null || { cat "$3"; exit 1; }
     sleep 0.2
   done
+  echo "the server on port $1 did not answer in 20 s" >&2
+  cat "$3"
+  exit 1
 }
-wait_for "$PORT" "$server" target/e2e-logs/server.log
-# A second instance on the same database (started once the first one runs it):
-# live updates must cross instances.
-PORT_B=$((PORT + 1))
-DATABASE_URL="${DATABASE_URL:-$(target/release/kpi-arena db url)}" \
-  target/release/kpi-arena serve --addr "127.0.0.1:$PORT_B" >target/e2e-logs/server-b.log 2>&1 &
-server_b=$!
-wait_for "$PORT_B" "$server_b" target/e2e-logs/server-b.log
-# An API token for the tests that send records, as an outside program would.
-E2E_TOKEN=$(target/release/kpi-arena token create --email manager@demo.kpi-arena.local --name e2e)
-export E2E_TOKEN BASE_URL_B="http://127.0.0.1:$PORT_B"
 
-cd end2end
-BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@"
+specs=()
+for file in end2end/tests/*.spec.ts; do
+  name=$(basename "$file")
+  if [ $# -eq 0 ]; then specs+=("$name"); continue; fi
+  for want in "$@"; do
+    case "$name" in *"$want"*) specs+=("$name"); break ;; esac
+  done
+done
+[ ${#specs[@]} -gt 0 ] || { echo "no spec file matches: $*" >&2; exit 1; }
+
+failed=()
+passed_tests=0
+failed_tests=0
+for spec in "${specs[@]}"; do
+  sql "DROP DATABASE IF EXISTS e2e_spec WITH (FORCE)"
+  sql "CREATE DATABASE e2e_spec TEMPLATE e2e_demo"
+  export DATABASE_URL
+  DATABASE_URL=$(db_url e2e_spec)
+  log="target/e2e-logs/${spec%.spec.ts}"
+  "$BIN" serve --addr "127.0.0.1:$PORT" >"$log-a.log" 2>&1 &
+  server=$!
+  wait_for "$PORT" "$server" "$log-a.log"
+  "$BIN" serve --addr "127.0.0.1:$PORT_B" >"$log-b.log" 2>&1 &
+  server_b=$!
+  wait_for "$PORT_B" "$server_b" "$log-b.log"
+  # An API token for the tests that send records, as an outside program would.
+  E2E_TOKEN=$("$BIN" token create --email manager@demo.kpi-arena.local --name e2e)
+  echo "== $spec"
+  if ! (cd end2end && E2E_TOKEN="$E2E_TOKEN" BASE_URL="http://127.0.0.1:$PORT" BASE_URL_B="http://127.0.0.1:$PORT_B" \
+    npx playwright test "tests/$spec") 2>&1 | tee "$log-playwright.log"; then
+    failed+=("$spec")
+  fi
+  passed_tests=$((passed_tests + $(grep -oE '^ +[0-9]+ passed' "$log-playwright.log" | grep -oE '[0-9]+' || echo 0)))
+  failed_tests=$((failed_tests + $(grep -oE '^ +[0-9]+ failed' "$log-playwright.log" | grep -oE '[0-9]+' || echo 0)))
+  stop_servers
+done
+
+echo "browser: $passed_tests passed, $failed_tests failed"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "browser tests failed in: ${failed[*]}" >&2
+  exit 1
+fi

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building KPI Arena needs and is missing: the pinned Rust
 # toolchain and WASM target, cargo-leptos, wasm-bindgen-cli at the exact
-# version Cargo.lock pins, wasm-opt, and PostgreSQL server binaries.
-# Skips whatever is already there. Safe to run again.
+# version Cargo.lock pins, wasm-opt, and PostgreSQL server binaries; with
+# --browser also what the browser tests need (Chromium, Node.js and npm).
+# Skips whatever is already there. Safe to run again. Missing system packages
+# need root or sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,4 +50,15 @@ fi
 if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   log "installing PostgreSQL server binaries (the embedded default uses them)"
   apt_install postgresql || { echo "Install PostgreSQL, or set DATABASE_URL" >&2; exit 1; }
+fi
+
+if [ "${1:-}" = "--browser" ]; then
+  if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+    log "installing Chromium (the browser tests drive the system's Chromium)"
+    apt_install chromium || { echo "Install Chromium, or point CHROMIUM_PATH at one" >&2; exit 1; }
+  fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    log "installing Node.js and npm (Playwright runs on them)"
+    apt_install nodejs npm || { echo "Install Node.js and npm" >&2; exit 1; }
+  fi
 fi

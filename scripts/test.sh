@@ -1,26 +1,23 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and HTTP integration tests against a real
-# PostgreSQL (DATABASE_URL, or a private cluster under target/test-pg), then
-# the browser tests in the system's Chromium against the release build.
+# The whole test suite, on a fresh machine too: installs what is missing (the
+# build's tools, PostgreSQL, Chromium, Node.js; root or sudo for system
+# packages), checks the dependencies' licences and sources, builds the release,
+# then runs every test (unit, HTTP integration, browser) twice: at today's date
+# and on a clock pinned to one date of the date matrix (scripts/date-matrix.sh),
+# a different one each day.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --browser
 source scripts/env.sh
-ROOT=$(pwd)
 start=$(date +%s)
 
 echo "== build (release: server + WASM)"
 cargo leptos build --release --precompress
+built=$(date +%s)
 
-echo "== unit and integration tests"
-# Release profile, so the test build reuses the dependencies just built.
-KPI_ARENA_DATA="$ROOT/target/test-pg" cargo test --release -p app --features app/ssr -p kpi-arena-server
-stop_test_db() {
-  if [ -z "${DATABASE_URL:-}" ]; then KPI_ARENA_DATA="$ROOT/target/test-pg" target/release/kpi-arena db stop >/dev/null 2>&1 || true; fi
-}
-trap stop_test_db EXIT
+bash scripts/suite.sh
+source scripts/dates.sh
+pick=$(( $(date -u +%j | sed 's/^0*//') % ${#MATRIX_DATES[@]} ))
+bash scripts/suite.sh "${MATRIX_DATES[$pick]}"
 
-echo "== browser tests"
-bash end2end/run.sh
-
-echo "== all tests passed in $(( $(date +%s) - start )) s"
+echo "== all tests passed: build $(( built - start )) s, tests $(( $(date +%s) - built )) s"

@@ -70,7 +70,7 @@ pub mod server {
     use crate::db::users;
     use crate::state::AppState;
     use axum::extract::ConnectInfo;
-    use axum::http::{header, HeaderMap, StatusCode};
+    use axum::http::{header, StatusCode};
     use leptos::prelude::*;
     use std::net::SocketAddr;
     use tower_sessions::Session;
@@ -162,12 +162,18 @@ pub mod server {
     /// Sets the status of a failed call, except for a plain HTML form post (no
     /// JavaScript yet): that one is redirected back to its page with the error.
     async fn fail_status(status: StatusCode) {
-        let headers: Option<HeaderMap> = leptos_axum::extract().await.ok();
-        let from_form = headers
-            .and_then(|h| h.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+        set_fail_status(status);
+    }
+
+    /// `fail_status` for code that cannot wait (the request is already in context).
+    pub fn set_fail_status(status: StatusCode) {
+        let from_form = use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
             .unwrap_or(false);
         if !from_form {
-            expect_context::<leptos_axum::ResponseOptions>().set_status(status);
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(status);
+            }
         }
     }
 

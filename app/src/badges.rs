@@ -150,9 +150,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_catalogue_has_at_least_twelve_distinct_badges() {
+    fn the_catalogue_has_fourteen_distinct_badges() {
         let ids: std::collections::HashSet<&str> = CATALOGUE.iter().map(|b| b.id).collect();
-        assert!(ids.len() >= 12 && ids.len() == CATALOGUE.len());
+        assert_eq!(ids.len(), 14, "14 badges, each with its own id");
         assert_eq!(find("challenge:7").unwrap().id, "challenge");
+        assert_eq!(find("challenge"), None, "a challenge win's badge is named with the challenge");
     }
 }

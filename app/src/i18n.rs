@@ -92,8 +92,10 @@ impl std::fmt::Display for Message {
     }
 }
 
-/// A server function's error, in the reader's language.
+/// A server function's refusal of what it was asked (400), in the reader's language.
 pub fn error(message: impl Into<Message>) -> ServerFnError {
+    #[cfg(feature = "ssr")]
+    crate::auth::server::set_fail_status(axum::http::StatusCode::BAD_REQUEST);
     ServerFnError::new(message.into().in_lang(use_lang()))
 }
 
@@ -259,9 +261,59 @@ mod tests {
         }
     }
 
+    /// Every key of `app/locales/app.yml` has one Russian and one English text, and
+    /// rust-i18n serves each: neither language quietly falls back to the other's words.
     #[test]
     fn both_languages_translate_the_same_keys() {
-        assert_eq!(Lang::Ru.t("nav.leaderboard"), "Рейтинг");
-        assert_eq!(Lang::En.t("nav.leaderboard"), "Leaderboard");
+        use std::collections::{BTreeMap, BTreeSet};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let locales = std::fs::read_to_string(dir.join("locales/app.yml")).expect("locales/app.yml");
+        // rust-i18n's version 2 layout: a key at the margin, then `  ru: text` and `  en: text` under it.
+        let mut texts: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+        let mut current = None;
+        for (n, line) in locales.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') || line.starts_with("_version:") {
+                continue;
+            }
+            if let Some(key) = line.strip_suffix(':').filter(|k| !k.starts_with(' ')) {
+                assert!(texts.insert(key, Vec::new()).is_none(), "line {}: `{key}` is there twice", n + 1);
+                current = Some(key);
+                continue;
+            }
+            let key = current.unwrap_or_else(|| panic!("line {}: a text before any key", n + 1));
+            let (lang, text) = line
+                .strip_prefix("  ")
+                .and_then(|l| l.split_once(':'))
+                .unwrap_or_else(|| panic!("line {}: `{line}` is neither a key nor `  lang: text`", n + 1));
+            // The file quotes with "…" only, and escapes nothing.
+            let text = text.trim();
+            let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+            texts.get_mut(key).expect("the current key").push((lang, text));
+        }
+        assert_eq!(texts.get("nav.leaderboard"), Some(&vec![("ru", "Рейтинг"), ("en", "Leaderboard")]));
+
+        let (mut ru, mut en) = (BTreeSet::new(), BTreeSet::new());
+        for (key, pairs) in &texts {
+            for (lang, _) in pairs.iter().filter(|(_, text)| !text.is_empty()) {
+                match *lang {
+                    "ru" => ru.insert(*key),
+                    "en" => en.insert(*key),
+                    _ => false,
+                };
+            }
+        }
+        let only_ru: Vec<_> = ru.difference(&en).collect();
+        assert!(only_ru.is_empty(), "keys with a Russian text only: {only_ru:?}");
+        let only_en: Vec<_> = en.difference(&ru).collect();
+        assert!(only_en.is_empty(), "keys with an English text only: {only_en:?}");
+        for (key, pairs) in &texts {
+            let mut langs: Vec<&str> = pairs.iter().map(|(lang, _)| *lang).collect();
+            langs.sort_unstable();
+            assert_eq!(langs, ["en", "ru"], "`{key}` needs exactly one ru and one en text");
+            for (lang, text) in pairs {
+                let served = Lang::parse(lang).expect("ru or en").t(key);
+                assert_eq!(served, *text, "`{key}` in {lang}");
+            }
+        }
     }
 }

@@ -146,7 +146,7 @@ pub async fn events(State(state): State<AppState>, session: Session, headers: He
                                 break (Event::default().event("revoked").data("revoked"), true);
                             }
                         }
-                        break (Event::default().event("ping").data(chrono::Utc::now().to_rfc3339()), false);
+                        break (Event::default().event("ping").data(crate::clock::now().to_rfc3339()), false);
                     }
                 }
             };

@@ -69,7 +69,7 @@ async fn build(state: &AppState, team: &str, period: Option<&str>) -> Result<(St
     let tz = settings.time_zone;
     let period = match period.filter(|p| !p.is_empty()) {
         Some(p) => Period::parse(p).map_err(|e| Failure::Bad(e.to_string()))?,
-        None => Period::containing(PeriodKind::Month, chrono::Utc::now().with_timezone(&tz).date_naive()),
+        None => Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive()),
     };
     let (start, end) = period.bounds(tz);
     let window = Window::new(start, end, tz);

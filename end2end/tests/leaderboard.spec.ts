@@ -1,7 +1,17 @@
 import { test, expect, Page } from "@playwright/test";
+import { orgDate, parseNumber } from "./helpers";
 
 // The demo organisation's rep (see `kpi-arena demo`).
 const REP = { email: "rep@demo.kpi-arena.local", password: "demo-arena", name: "Анна Смирнова" };
+
+/** Each rep's value on the board, by user id. */
+async function values(page: Page): Promise<Map<string, number>> {
+  const rows = await page
+    .getByTestId("leaderboard")
+    .locator("tbody tr")
+    .evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-user") ?? "", tr.querySelector("td.num")?.textContent ?? ""]));
+  return new Map(rows.map(([user, text]) => [user, parseNumber(text)] as const));
+}
 
 async function signIn(page: Page) {
   await page.goto("/leaderboard");
@@ -28,13 +38,19 @@ test("switching the period after hydration does not reload the page", async ({ p
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
   // A full reload would drop this marker.
   await page.evaluate(() => ((window as any).__sameDocument = true));
-  const year = String(new Date().getFullYear());
+  const { year, period: month } = orgDate();
+  await expect(page.getByTestId("leaderboard")).toHaveAttribute("data-period", month);
+  const monthly = await values(page);
+  expect(monthly.size).toBe(25);
   await page.getByRole("link", { name: "Год" }).click();
   await expect(page).toHaveURL(new RegExp(`period=${year}(&|$)`));
-  await expect(page.getByTestId("leaderboard")).toHaveAttribute("data-period", year);
-  await expect(page.getByTestId("period")).toContainText(year);
+  await expect(page.getByTestId("leaderboard")).toHaveAttribute("data-period", String(year));
+  await expect(page.getByTestId("period")).toContainText(String(year));
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
   // The year's revenue is at least this month's for every rep, so the top value is larger or equal.
+  const yearly = await values(page);
+  for (const [user, value] of monthly) expect(yearly.get(user), user).toBeGreaterThanOrEqual(value);
+  expect(Math.max(...yearly.values())).toBeGreaterThanOrEqual(Math.max(...monthly.values()));
   await expect(page.getByTestId("leaderboard").locator("tr.mine")).toHaveCount(1);
 });
 
@@ -47,8 +63,9 @@ test("with JavaScript disabled the ranking still works", async ({ browser }) => 
   await expect(rows.first().locator(".rank")).toHaveText("1");
   await expect(page.locator("tr.mine .name")).toHaveText(REP.name);
   // Period links are plain links: they navigate without JavaScript too.
+  const { year, quarter } = orgDate();
   await page.getByRole("link", { name: "Квартал" }).click();
-  await expect(page).toHaveURL(/period=\d{4}-Q[1-4](&|$)/);
+  await expect(page).toHaveURL(new RegExp(`period=${year}-Q${quarter}(&|$)`));
   await expect(page.getByTestId("leaderboard").locator("tbody tr")).toHaveCount(25);
   await context.close();
 });

@@ -1,7 +1,8 @@
 import { test, expect, Page } from "@playwright/test";
 
 // Every page at desktop, phone and TV sizes (the TV screen at desktop and TV sizes only), saved under artifacts/screens/ (not committed).
-// Each page must render its heading after hydration at every size, with nothing wider than the screen.
+// Each page must answer 200 (404 for the unknown one), not a refusal, and render its heading after
+// hydration at every size, with nothing wider than the screen.
 
 const SIZES = {
   desktop: { width: 1440, height: 900 },
@@ -20,7 +21,8 @@ async function signIn(page: Page, email: string) {
 async function shoot(page: Page, path: string, name: string) {
   for (const [size, viewport] of Object.entries(SIZES)) {
     await page.setViewportSize(viewport);
-    await page.goto(path);
+    const response = await page.goto(path);
+    expect(response?.status(), `${path} at ${size}`).toBe(path === "/no-such-page" ? 404 : 200);
     await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
     await expect(page.locator("h1").first()).toBeVisible();
     // No horizontal scrolling of the page itself (wide tables scroll inside their own box).
@@ -50,8 +52,8 @@ test("every page a rep sees, at desktop, phone and TV sizes", async ({ page }) =
   }
 });
 
-test("every page a manager and an admin see, at desktop, phone and TV sizes", async ({ page }) => {
-  await signIn(page, "admin@demo.kpi-arena.local");
+test("every page a manager sees, at desktop, phone and TV sizes", async ({ page }) => {
+  await signIn(page, "manager@demo.kpi-arena.local");
   for (const [path, name] of [
     ["/team", "team"],
     ["/team/report", "team-report"],
@@ -61,6 +63,14 @@ test("every page a manager and an admin see, at desktop, phone and TV sizes", as
     ["/displays", "displays"],
     ["/tokens", "tokens"],
     ["/import", "import"],
+  ]) {
+    await shoot(page, path, name);
+  }
+});
+
+test("every page only an admin sees, at desktop, phone and TV sizes", async ({ page }) => {
+  await signIn(page, "admin@demo.kpi-arena.local");
+  for (const [path, name] of [
     ["/users", "users"],
     ["/teams", "teams"],
     ["/settings", "settings"],

@@ -1,15 +1,23 @@
 import { test, expect } from "@playwright/test";
-import { MANAGER, REP, signIn } from "./helpers";
+import { MANAGER, REP, parseNumber, percent, signIn } from "./helpers";
 
 test("a manager sets a target in the grid and sees its attainment", async ({ page }) => {
   await signIn(page, MANAGER, "/targets");
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  const target = 1_000_000;
   const cell = page.locator('td[data-cell="rep:u-rep|revenue"]');
-  await cell.locator("input").fill("1000000");
+  await cell.locator("input").fill(String(target));
+  // Saving stores every filled cell of the grid and says how many.
+  const filled = await page
+    .getByTestId("targets-grid")
+    .locator("input")
+    .evaluateAll((inputs) => inputs.filter((i) => (i as HTMLInputElement).value.trim() !== "").length);
   await page.getByRole("button", { name: "Сохранить" }).click();
-  await expect(page.getByRole("status")).toContainText(/Сохранено: \d+/);
-  await expect(cell.locator("input")).toHaveValue("1000000");
-  await expect(cell.locator(".actual strong")).toHaveText(/ · \d+\s%/);
+  await expect(page.getByRole("status")).toHaveText(`Сохранено: ${filled}`);
+  await expect(cell.locator("input")).toHaveValue(String(target));
+  // The cell reads "<actual> · <attainment>", the attainment in whole percent of the new target.
+  const actual = parseNumber((await cell.locator(".actual").innerText()).split("·")[0]);
+  await expect(cell.locator(".actual strong")).toHaveText(` · ${percent((actual * 100) / target, 0)}`);
   await page.screenshot({ path: "artifacts/targets-desktop.png", fullPage: true });
 
   // The rep's KPI card shows the target and the attainment beside the value.
@@ -17,7 +25,8 @@ test("a manager sets a target in the grid and sees its attainment", async ({ pag
   await expect(page.getByLabel("Кто")).toHaveValue("rep:u-rep");
   const revenue = page.locator('[data-kpi="revenue"]');
   await expect(revenue.locator(".target")).toContainText("1\u202F000\u202F000");
-  await expect(revenue.locator(".attainment")).toHaveText(/\d+(,\d)?\s%/);
+  const value = parseNumber(await revenue.getByTestId("kpi-value").innerText());
+  await expect(revenue.locator(".attainment")).toHaveText(` · ${percent((value * 100) / target, 1)}`);
   await page.screenshot({ path: "artifacts/kpis-desktop.png", fullPage: true });
 });
 

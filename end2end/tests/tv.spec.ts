@@ -1,4 +1,5 @@
 import { test, expect, Page, Browser } from "@playwright/test";
+import { now } from "./helpers";
 
 const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
 const BASE_A = process.env.BASE_URL ?? "http://127.0.0.1:3170";
@@ -13,7 +14,10 @@ async function signIn(page: Page, next: string) {
   await expect(page).toHaveURL(new RegExp(next));
 }
 
-/** Opens /tv on `base` in a fresh browser (no cookies) at 1080p, pairs it from the manager's Displays page. */
+/**
+ * Opens /tv on `base` in a fresh browser (no cookies) at 1080p, pairs it from the manager's Displays page,
+ * and waits for its live stream: a record sent before it connects would go unheard.
+ */
 async function pairTv(browser: Browser, manager: Page, base: string, name: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
   const tv = await context.newPage();
@@ -30,16 +34,17 @@ async function pairTv(browser: Browser, manager: Page, base: string, name: strin
   // The TV looks again every 3 seconds and, once paired, shows the wall.
   await expect(tv.getByTestId("tv-updated")).toBeVisible({ timeout: 10_000 });
   await expect(tv.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await expect(tv.locator("body[data-live=open]")).toHaveCount(1);
   return tv;
 }
 
 /** Sends one won deal through the records API of `base`; returns its id. */
 async function winDeal(page: Page, base: string, n: number): Promise<string> {
   const id = `e2e-${Date.now()}-${n}`;
-  const now = new Date().toISOString();
+  const at = now().toISOString();
   const res = await page.request.post(`${base}/api/v1/records`, {
     headers: { Authorization: `Bearer ${TOKEN}` },
-    data: [{ kind: "deal", id, owner: "u-rep", amount: 100000 + n, status: "won", created_at: now, closed_at: now }],
+    data: [{ kind: "deal", id, owner: "u-rep", amount: 100000 + n, status: "won", created_at: at, closed_at: at }],
   });
   expect(res.status()).toBe(200);
   return id;
@@ -50,8 +55,6 @@ test("a paired TV celebrates a deal won through the records API, live", async ({
   await signIn(manager, "/displays");
   const tv = await pairTv(browser, manager, BASE_A, `TV A ${Date.now()}`);
   await tv.screenshot({ path: "artifacts/tv-1080p.png" });
-  // Let the live stream connect before measuring.
-  await tv.waitForTimeout(500);
 
   const latencies: number[] = [];
   for (let n = 0; n < 5; n++) {
@@ -76,7 +79,6 @@ test("a TV on instance B updates from a record sent to instance A", async ({ bro
   const manager = await browser.newPage();
   await signIn(manager, "/displays");
   const tv = await pairTv(browser, manager, BASE_B, `TV B ${Date.now()}`);
-  await tv.waitForTimeout(500);
   const latencies: number[] = [];
   for (let n = 0; n < 3; n++) {
     const started = Date.now();
@@ -96,7 +98,6 @@ test("revoking a display blanks its TV within seconds", async ({ browser }) => {
   await signIn(manager, "/displays");
   const name = `TV R ${Date.now()}`;
   const tv = await pairTv(browser, manager, BASE_A, name);
-  await tv.waitForTimeout(500);
   await manager.reload();
   await expect(manager.locator("body[data-hydrated=true]")).toHaveCount(1);
   const row = manager.locator("tr", { hasText: name });

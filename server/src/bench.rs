@@ -41,7 +41,7 @@ const TEAM_SIZE: usize = 10;
 
 async fn load(pool: &PgPool, reps: usize, records: usize) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(7);
-    let now = Utc::now();
+    let now = app::clock::now();
     let teams = reps.div_ceil(TEAM_SIZE);
     let mut base = Vec::new();
     for t in 0..teams {
@@ -193,7 +193,7 @@ fn percentile(samples: &mut [f64], p: f64) -> f64 {
 
 async fn measure(pool: &PgPool, iterations: usize) -> anyhow::Result<()> {
     let tz = chrono_tz::UTC;
-    let today = Utc::now().date_naive();
+    let today = app::clock::now().date_naive();
     let periods = [
         ("month", Period::containing(PeriodKind::Month, today)),
         ("year", Period::containing(PeriodKind::Year, today)),

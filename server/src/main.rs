@@ -96,6 +96,8 @@ enum TokenCommand {
 enum DbCommand {
     /// Print the database URL (starting the embedded cluster if needed).
     Url,
+    /// Start the embedded cluster, leave it running, and print its URL.
+    Start,
     /// Stop the embedded cluster.
     Stop,
 }
@@ -109,6 +111,13 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Err(e) = app::clock::init() {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
+    if app::clock::is_pinned() {
+        tracing::warn!("the clock is pinned by {} (test-only): now is {}", app::clock::TEST_NOW, app::clock::now());
+    }
     if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -124,6 +133,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
     });
     let db = Database::from_env(cli.data.clone()).context("starting the database")?;
+    if let Command::Db { command: DbCommand::Start } = command {
+        // Left running on purpose: `db stop` stops it.
+        println!("{}", db.url());
+        return Ok(());
+    }
     let result = run_command(command, &db).await;
     db.shutdown();
     result
@@ -132,7 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
     if let Command::Db { command } = &command {
         match command {
-            DbCommand::Url => println!("{}", db.url()),
+            DbCommand::Url | DbCommand::Start => println!("{}", db.url()),
             DbCommand::Stop => {
                 if let Database::Embedded(cluster) = db {
                     cluster.stop();

@@ -50,7 +50,7 @@ pub async fn window_of(
         (Some(p), None, None) => Ok(Period::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?.bounds(tz)),
         (None, Some(f), Some(t)) => super::range_param(f, t),
         (None, None, None) => {
-            let today = Utc::now().with_timezone(&tz).date_naive();
+            let today = crate::clock::now().with_timezone(&tz).date_naive();
             Ok(Period::containing(PeriodKind::Month, today).bounds(tz))
         }
         _ => Err(ApiError::bad_request("give either `period` or both `from` and `to`")),

@@ -50,6 +50,10 @@ fn connect(feed: LiveFeed) {
         "open",
         Box::new(move |_| {
             heard();
+            // A mark for tests and styles: the page is live from here on.
+            if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+                let _ = body.set_attribute("data-live", "open");
+            }
             feed.version.update(|v| *v += 1);
         }),
     );

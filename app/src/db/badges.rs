@@ -13,12 +13,12 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
         "first_win" => {
             "SELECT DISTINCT ON (owner_id) owner_id, closed_at, 'first won deal ' || id,
                jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
-             FROM deals WHERE status = 'won' AND closed_at <= now() ORDER BY owner_id, closed_at, id"
+             FROM deals WHERE status = 'won' AND closed_at <= arena_now() ORDER BY owner_id, closed_at, id"
         }
         "ten_wins" => {
             "WITH w AS (SELECT owner_id, id, closed_at,
                  row_number() OVER (PARTITION BY owner_id ORDER BY closed_at, id) n
-               FROM deals WHERE status = 'won' AND closed_at <= now())
+               FROM deals WHERE status = 'won' AND closed_at <= arena_now())
              SELECT owner_id, max(closed_at), '10 won deals',
                jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
              FROM w WHERE n <= 10 GROUP BY owner_id HAVING count(*) = 10"
@@ -26,7 +26,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
         "hat_trick" => {
             "WITH w AS (SELECT owner_id, id, closed_at, (closed_at AT TIME ZONE $1)::date d,
                  row_number() OVER (PARTITION BY owner_id, (closed_at AT TIME ZONE $1)::date ORDER BY closed_at, id) n
-               FROM deals WHERE status = 'won' AND closed_at <= now()),
+               FROM deals WHERE status = 'won' AND closed_at <= arena_now()),
              first_day AS (SELECT owner_id, min(d) d FROM w WHERE n = 3 GROUP BY owner_id)
              SELECT w.owner_id, max(w.closed_at), '3 deals won on ' || f.d,
                jsonb_agg(jsonb_build_object('kind', 'deal', 'id', w.id) ORDER BY w.n)
@@ -36,7 +36,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
         "streak_4w" => {
             "WITH weeks AS (SELECT DISTINCT ON (owner_id, wk) owner_id, wk, id, closed_at
                FROM (SELECT owner_id, id, closed_at, date_trunc('week', closed_at AT TIME ZONE $1) wk
-                     FROM deals WHERE status = 'won' AND closed_at <= now()) x
+                     FROM deals WHERE status = 'won' AND closed_at <= arena_now()) x
                ORDER BY owner_id, wk, closed_at, id),
              runs AS (SELECT *, wk - (row_number() OVER (PARTITION BY owner_id ORDER BY wk)) * interval '7 days' grp
                FROM weeks),
@@ -56,14 +56,14 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
                GROUP BY owner_id, date_trunc('month', created_at AT TIME ZONE $1))
              SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $1,
                'median first response ' || round(med::numeric, 1) || ' min in ' || to_char(mo, 'YYYY-MM'), recs
-             FROM m WHERE n >= 5 AND med <= 15 AND (mo + interval '1 month') AT TIME ZONE $1 <= now()
+             FROM m WHERE n >= 5 AND med <= 15 AND (mo + interval '1 month') AT TIME ZONE $1 <= arena_now()
              ORDER BY owner_id, mo"
         }
         "follow_up_master" => {
             "WITH f AS (SELECT owner_id, id, followed_up_at,
                  row_number() OVER (PARTITION BY owner_id ORDER BY followed_up_at, id) n
                FROM leads WHERE followed_up_at IS NOT NULL AND first_contact_at IS NOT NULL
-                 AND followed_up_at <= first_contact_at + interval '24 hours' AND followed_up_at <= now())
+                 AND followed_up_at <= first_contact_at + interval '24 hours' AND followed_up_at <= arena_now())
              SELECT owner_id, max(followed_up_at), '20 leads followed up within 24 hours',
                jsonb_agg(jsonb_build_object('kind', 'lead', 'id', id) ORDER BY n)
              FROM f WHERE n <= 20 GROUP BY owner_id HAVING count(*) = 20"
@@ -71,7 +71,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
         "comeback" => {
             "WITH months AS (SELECT DISTINCT date_trunc('month', closed_at AT TIME ZONE $1) mo FROM deals
                  WHERE status = 'won' AND (date_trunc('month', closed_at AT TIME ZONE $1) + interval '1 month')
-                   AT TIME ZONE $1 <= now()),
+                   AT TIME ZONE $1 <= arena_now()),
              reps AS (SELECT id FROM users WHERE role = 'rep' AND active),
              rev AS (SELECT r.id owner_id, m.mo, coalesce(sum(d.amount), 0) revenue
                FROM reps r CROSS JOIN months m
@@ -98,12 +98,12 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
              SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $1,
                'largest deal of ' || to_char(mo, 'YYYY-MM') || ': ' || amount,
                jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
-             FROM best WHERE (mo + interval '1 month') AT TIME ZONE $1 <= now() ORDER BY owner_id, mo"
+             FROM best WHERE (mo + interval '1 month') AT TIME ZONE $1 <= arena_now() ORDER BY owner_id, mo"
         }
         "marathon" => {
             "WITH a AS (SELECT owner_id, id, at, date_trunc('week', at AT TIME ZONE $1) wk,
                  row_number() OVER (PARTITION BY owner_id, date_trunc('week', at AT TIME ZONE $1) ORDER BY at, id) n
-               FROM activities WHERE at <= now()),
+               FROM activities WHERE at <= arena_now()),
              first_week AS (SELECT owner_id, min(wk) wk FROM a WHERE n = 50 GROUP BY owner_id)
              SELECT a.owner_id, max(a.at), '50 touchpoints in the week of ' || to_char(f.wk, 'YYYY-MM-DD'),
                jsonb_agg(jsonb_build_object('kind', 'activity', 'id', a.id) ORDER BY a.n)
@@ -114,7 +114,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
             "WITH m AS (SELECT owner_id, id, proposed_at, date_trunc('month', proposed_at AT TIME ZONE $1) mo,
                  row_number() OVER (PARTITION BY owner_id, date_trunc('month', proposed_at AT TIME ZONE $1)
                    ORDER BY proposed_at, id) n
-               FROM meeting_requests WHERE outcome = 'accepted' AND proposed_at <= now()),
+               FROM meeting_requests WHERE outcome = 'accepted' AND proposed_at <= arena_now()),
              first_month AS (SELECT owner_id, min(mo) mo FROM m WHERE n = 10 GROUP BY owner_id)
              SELECT m.owner_id, max(m.proposed_at), '10 accepted meetings in ' || to_char(f.mo, 'YYYY-MM'),
                jsonb_agg(jsonb_build_object('kind', 'meeting_request', 'id', m.id) ORDER BY m.n)
@@ -124,7 +124,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
         "upseller" => {
             "WITH w AS (SELECT owner_id, id, closed_at,
                  row_number() OVER (PARTITION BY owner_id ORDER BY closed_at, id) n
-               FROM deals WHERE status = 'won' AND deal_type IN ('upsell', 'cross_sell') AND closed_at <= now())
+               FROM deals WHERE status = 'won' AND deal_type IN ('upsell', 'cross_sell') AND closed_at <= arena_now())
              SELECT owner_id, max(closed_at), '5 upsell or cross-sell deals won',
                jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
              FROM w WHERE n <= 5 GROUP BY owner_id HAVING count(*) = 5"
@@ -133,7 +133,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
             "WITH f AS (SELECT coalesce(f.owner_id, c.owner_id) owner_id, f.id, f.at,
                  row_number() OVER (PARTITION BY coalesce(f.owner_id, c.owner_id) ORDER BY f.at, f.id) n
                FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id
-               WHERE f.sentiment = 'positive' AND f.at <= now())
+               WHERE f.sentiment = 'positive' AND f.at <= arena_now())
              SELECT owner_id, max(at), '10 positive feedbacks',
                jsonb_agg(jsonb_build_object('kind', 'feedback', 'id', id) ORDER BY n)
              FROM f WHERE n <= 10 AND owner_id IS NOT NULL GROUP BY owner_id HAVING count(*) = 10"
@@ -167,7 +167,7 @@ async fn target_rows(pool: &PgPool, tz: chrono_tz::Tz, share: f64) -> Result<Vec
          c AS (SELECT t.owner_id, t.period, t.goal, d.id, d.closed_at,
                  sum(d.amount) OVER (PARTITION BY t.owner_id, t.period ORDER BY d.closed_at, d.id) cum
                FROM t JOIN deals d ON d.owner_id = t.owner_id AND d.status = 'won'
-                 AND d.closed_at >= t.s AND d.closed_at < t.e AND d.closed_at <= now())
+                 AND d.closed_at >= t.s AND d.closed_at < t.e AND d.closed_at <= arena_now())
          SELECT DISTINCT ON (owner_id) owner_id, closed_at, 'revenue target of ' || period || ' reached by deal ' || id,
            jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
          FROM c WHERE cum >= goal ORDER BY owner_id, closed_at, id",

@@ -149,7 +149,7 @@ pub async fn list(pool: &PgPool, user: &CurrentUser) -> Result<Vec<Challenge>, s
 /// The challenges running now, for the TV.
 pub async fn list_live(pool: &PgPool) -> Result<Vec<Challenge>, sqlx::Error> {
     let sql =
-        format!("SELECT {COLUMNS} FROM challenges WHERE status = 'live' AND starts_at <= now() ORDER BY ends_at, id");
+        format!("SELECT {COLUMNS} FROM challenges WHERE status = 'live' AND starts_at <= arena_now() ORDER BY ends_at, id");
     Ok(sqlx::query(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect())
 }
 
@@ -239,7 +239,7 @@ pub async fn edit(pool: &PgPool, by: &CurrentUser, id: i64, e: &ChallengeEdit) -
     let participants = match c.status.as_str() {
         "finished" => return Err(invalid("err.challenge_finished")),
         "live" => {
-            if e.ends_at != c.ends_at && e.ends_at <= Utc::now() {
+            if e.ends_at != c.ends_at && e.ends_at <= crate::clock::now() {
                 return Err(invalid("err.challenge_new_end"));
             }
             let mut same = c.participants.clone();
@@ -383,7 +383,7 @@ fn winners(c: &Challenge, ranked: &[RankedRep], better: Better) -> Vec<String> {
 /// Ends every live challenge whose end has passed: records its winners and
 /// gives each a badge (every member of a winning team). Drafts never finish.
 pub async fn finish_due(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM challenges WHERE status = 'live' AND ends_at <= now() ORDER BY id");
+    let sql = format!("SELECT {COLUMNS} FROM challenges WHERE status = 'live' AND ends_at <= arena_now() ORDER BY id");
     let due: Vec<Challenge> = sqlx::query(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect();
     for c in &due {
         let standings = standings(pool, c).await?;
@@ -398,7 +398,7 @@ pub async fn finish_due(pool: &PgPool) -> Result<usize, sqlx::Error> {
         };
         let mut tx = pool.begin().await?;
         let claimed = sqlx::query(
-            "UPDATE challenges SET status = 'finished', winners = $2, finished_at = now() WHERE id = $1 AND status = 'live'",
+            "UPDATE challenges SET status = 'finished', winners = $2, finished_at = arena_now() WHERE id = $1 AND status = 'live'",
         )
         .bind(c.id)
         .bind(&winners)

@@ -33,7 +33,7 @@ fn random_code() -> String {
 
 /// A new pairing for a TV: (code to show, secret for the TV's cookie).
 pub async fn start_pairing(pool: &PgPool) -> Result<(String, String), sqlx::Error> {
-    sqlx::query("DELETE FROM tv_pairings WHERE created_at < now() - make_interval(mins => $1)")
+    sqlx::query("DELETE FROM tv_pairings WHERE created_at < arena_now() - make_interval(mins => $1)")
         .bind(PAIRING_MINUTES)
         .execute(pool)
         .await?;
@@ -58,7 +58,7 @@ pub async fn start_pairing(pool: &PgPool) -> Result<(String, String), sqlx::Erro
 pub async fn poll_pairing(pool: &PgPool, secret: &str) -> Result<Result<String, Option<String>>, sqlx::Error> {
     let row: Option<(String, Option<String>)> = sqlx::query_as(
         "SELECT code, display_token FROM tv_pairings
-         WHERE secret_sha256 = $1 AND created_at >= now() - make_interval(mins => $2)",
+         WHERE secret_sha256 = $1 AND created_at >= arena_now() - make_interval(mins => $2)",
     )
     .bind(token_digest(secret))
     .bind(PAIRING_MINUTES)
@@ -113,7 +113,7 @@ pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, PairEr
     let mut tx = pool.begin().await?;
     let bound = sqlx::query(
         "UPDATE tv_pairings SET display_token = $2
-         WHERE code = $1 AND display_token IS NULL AND created_at >= now() - make_interval(mins => $3)",
+         WHERE code = $1 AND display_token IS NULL AND created_at >= arena_now() - make_interval(mins => $3)",
     )
     .bind(&code)
     .bind(&token)
@@ -162,7 +162,7 @@ fn from_row(r: Row) -> Display {
 /// The display behind a token, unless revoked; marks it seen.
 pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<Display>, sqlx::Error> {
     let sql = format!(
-        "UPDATE displays SET last_seen_at = now() WHERE token_sha256 = $1 AND revoked_at IS NULL RETURNING {COLUMNS}"
+        "UPDATE displays SET last_seen_at = arena_now() WHERE token_sha256 = $1 AND revoked_at IS NULL RETURNING {COLUMNS}"
     );
     Ok(sqlx::query_as::<_, Row>(&sql).bind(token_digest(token)).fetch_optional(pool).await?.map(from_row))
 }
@@ -183,7 +183,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Display>, sqlx::Error> {
 /// Revokes a display; its TV blanks within seconds (it is told at once, and
 /// checks again every few seconds in case the message was lost).
 pub async fn revoke(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE displays SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+    let done = sqlx::query("UPDATE displays SET revoked_at = arena_now() WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .execute(pool)
         .await?

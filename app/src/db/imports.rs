@@ -71,7 +71,7 @@ pub async fn create(
     bytes: &[u8],
 ) -> Result<i64, sqlx::Error> {
     // Previews nobody stored are kept a day.
-    sqlx::query("DELETE FROM imports WHERE status IN ('invalid', 'ready') AND created_at < now() - interval '1 day'")
+    sqlx::query("DELETE FROM imports WHERE status IN ('invalid', 'ready') AND created_at < arena_now() - interval '1 day'")
         .execute(pool)
         .await?;
     let tz = crate::db::settings::load(pool).await?.time_zone;
@@ -137,9 +137,9 @@ struct Row {
 pub async fn find(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<Import, ImportError> {
     // A store whose instance stopped mid-way rolled back: say so, and let it be started again.
     sqlx::query(
-        "UPDATE imports SET status = 'failed', stored = 0, updated_at = now(),
+        "UPDATE imports SET status = 'failed', stored = 0, updated_at = arena_now(),
                 problem = 'storing was interrupted (the server stopped); nothing was stored'
-         WHERE id = $1 AND status = 'storing' AND updated_at < now() - interval '2 minutes'",
+         WHERE id = $1 AND status = 'storing' AND updated_at < arena_now() - interval '2 minutes'",
     )
     .bind(id)
     .execute(pool)
@@ -197,7 +197,7 @@ pub async fn recent(
 pub async fn start(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), ImportError> {
     find(pool, who, id).await?;
     let started: Option<i64> = sqlx::query_scalar(
-        "UPDATE imports SET status = 'storing', stored = 0, problem = NULL, updated_at = now()
+        "UPDATE imports SET status = 'storing', stored = 0, problem = NULL, updated_at = arena_now()
          WHERE id = $1 AND status IN ('ready', 'failed') AND total > 0 RETURNING id",
     )
     .bind(id)
@@ -211,7 +211,7 @@ pub async fn start(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), Impo
         if let Err(e) = store(&pool, id).await {
             tracing::error!("storing import {id} failed: {e}");
             let _ = sqlx::query(
-                "UPDATE imports SET status = 'failed', stored = 0, updated_at = now(),
+                "UPDATE imports SET status = 'failed', stored = 0, updated_at = arena_now(),
                         problem = 'storing failed, nothing was stored: ' || $2 WHERE id = $1",
             )
             .bind(id)
@@ -235,7 +235,7 @@ async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
             let lines: Vec<u64> = lines.into_iter().map(|l| l as u64).collect();
             let errors = serde_json::to_string(&by_line(&lines, errors)).unwrap_or_else(|_| "[]".into());
             sqlx::query(
-                "UPDATE imports SET status = 'invalid', errors = $2::jsonb, updated_at = now(),
+                "UPDATE imports SET status = 'invalid', errors = $2::jsonb, updated_at = arena_now(),
                         problem = 'the data changed since the preview; nothing was stored' WHERE id = $1",
             )
             .bind(id)
@@ -251,14 +251,14 @@ async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
     for chunk in records.chunks(CHUNK) {
         upsert_records(&mut tx, chunk).await?;
         stored += chunk.len();
-        sqlx::query("UPDATE imports SET stored = $2, updated_at = now() WHERE id = $1")
+        sqlx::query("UPDATE imports SET stored = $2, updated_at = arena_now() WHERE id = $1")
             .bind(id)
             .bind(stored as i32)
             .execute(pool)
             .await?;
     }
     tx.commit().await?;
-    sqlx::query("UPDATE imports SET status = 'done', records = '[]', updated_at = now() WHERE id = $1")
+    sqlx::query("UPDATE imports SET status = 'done', records = '[]', updated_at = arena_now() WHERE id = $1")
         .bind(id)
         .execute(pool)
         .await?;

@@ -60,8 +60,9 @@ async fn open_pipeline(pool: &PgPool, owners: &Owners) -> Result<f64, sqlx::Erro
 }
 
 /// Reps of `team` whose attainment on a targeted KPI in `period` is under
-/// `threshold` %, largest gap first. A KPI whose value is null or 0 against a
-/// target counts as 0 % attained: no result is the weakest spot of all.
+/// `threshold` %, largest gap first. A KPI of 0 against a target counts as 0 %
+/// attained; a KPI with no value (no leads to respond to, no closed deals for a
+/// win rate) is "no data", never a weak spot.
 pub async fn weak_spots(
     pool: &PgPool,
     team: &str,
@@ -94,11 +95,11 @@ pub async fn weak_spots(
             .filter(|(s, _, _)| *s == scope)
             .filter_map(|(_, kpi, target)| {
                 let def = find(kpi)?;
-                let actual = formulas::value(def.id, aggregates).value;
-                if def.better == crate::kpi::Better::Lower && actual == Some(0.0) {
+                let actual = formulas::value(def.id, aggregates).value?;
+                if def.better == crate::kpi::Better::Lower && actual == 0.0 {
                     return None; // nothing spent or waited: a lower-is-better target is met
                 }
-                let reached = attainment(def.better, actual, Some(*target)).unwrap_or(0.0);
+                let reached = attainment(def.better, Some(actual), Some(*target)).unwrap_or(0.0);
                 (reached < threshold).then(|| (def.id.to_string(), reached))
             })
             .collect();

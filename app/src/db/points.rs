@@ -115,7 +115,7 @@ pub async fn save_rule(pool: &PgPool, rule: &Rule, by: &str) -> Result<i64, sqlx
          ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, basis = EXCLUDED.basis, points = EXCLUDED.points,
            per = EXCLUDED.per, threshold = EXCLUDED.threshold, attainment_cap = EXCLUDED.attainment_cap,
            period_kind = EXCLUDED.period_kind, cap_points = EXCLUDED.cap_points, cap_per = EXCLUDED.cap_per,
-           label = EXCLUDED.label, active = TRUE, updated_by = EXCLUDED.updated_by, updated_at = now()
+           label = EXCLUDED.label, active = TRUE, updated_by = EXCLUDED.updated_by, updated_at = arena_now()
          RETURNING id",
     )
     .bind(rule.id)
@@ -138,7 +138,7 @@ pub async fn save_rule(pool: &PgPool, rule: &Rule, by: &str) -> Result<i64, sqlx
 
 /// Deactivates a rule (the ledger keeps naming it), then recomputes the open periods.
 pub async fn deactivate_rule(pool: &PgPool, id: i64, by: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE points_rules SET active = FALSE, updated_by = $2, updated_at = now() WHERE id = $1")
+    let done = sqlx::query("UPDATE points_rules SET active = FALSE, updated_by = $2, updated_at = arena_now() WHERE id = $1")
         .bind(id)
         .bind(by)
         .execute(pool)
@@ -155,9 +155,9 @@ pub async fn deactivate_rule(pool: &PgPool, id: i64, by: &str) -> Result<bool, s
 /// period still running); closed months keep the points they were given.
 pub async fn recompute_open_periods(pool: &PgPool) -> Result<usize, sqlx::Error> {
     let tz = crate::db::settings::load(pool).await?.time_zone;
-    let today = Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::clock::now().with_timezone(&tz).date_naive();
     let from = Period::containing(PeriodKind::Month, today).bounds(tz).0;
-    let appended = recompute(pool, None, from, Utc::now() + Duration::days(1)).await?;
+    let appended = recompute(pool, None, from, crate::clock::now() + Duration::days(1)).await?;
     crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
     Ok(appended)
 }
@@ -172,7 +172,7 @@ pub async fn recompute_all(pool: &PgPool) -> Result<usize, sqlx::Error> {
     .fetch_one(pool)
     .await?;
     match first {
-        Some(from) => recompute(pool, None, from, Utc::now() + Duration::days(1)).await,
+        Some(from) => recompute(pool, None, from, crate::clock::now() + Duration::days(1)).await,
         None => Ok(0),
     }
 }
@@ -203,7 +203,7 @@ pub async fn recompute_for_records(
         return Ok(0);
     }
     // State KPIs (active deals, customers) measured at asof move the running periods too.
-    let to = to.max(Utc::now()) + Duration::seconds(1);
+    let to = to.max(crate::clock::now()) + Duration::seconds(1);
     recompute(pool, Some(owners), from, to).await
 }
 
@@ -217,7 +217,7 @@ pub async fn after_targets(pool: &PgPool, scopes: &[String], period: &str) -> Re
             .bind(scopes)
             .fetch_all(pool)
             .await?;
-    if owners.is_empty() || start > Utc::now() {
+    if owners.is_empty() || start > crate::clock::now() {
         return Ok(0);
     }
     let appended = recompute(pool, Some(owners), start, end).await?;
@@ -296,7 +296,7 @@ async fn events(
              FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id WHERE f.sentiment = 'positive'
          )
          SELECT m, o, k, id, t, a FROM ev
-         WHERE m = ANY($1) AND t >= $2 AND t < $3 AND t <= now() AND o IS NOT NULL
+         WHERE m = ANY($1) AND t >= $2 AND t < $3 AND t <= arena_now() AND o IS NOT NULL
            AND ($4::text[] IS NULL OR o = ANY($4))",
     )
     .bind(&measures)
@@ -325,7 +325,7 @@ async fn period_results(
     tz: Tz,
 ) -> Result<Vec<PeriodResult>, sqlx::Error> {
     let mut results = Vec::new();
-    let now = Utc::now();
+    let now = crate::clock::now();
     for rule in rules.iter().filter(|r| r.kind != RuleKind::PerUnit) {
         let (Some(kind), Some(def)) = (rule.period_kind, crate::kpi::find(&rule.basis)) else { continue };
         for period in scoring::periods_overlapping(kind, from, to, tz) {
@@ -372,7 +372,7 @@ async fn held(
          FROM points_entries
          WHERE ($1::text[] IS NULL OR user_id = ANY($1))
            AND ((period_end IS NULL AND at >= $2 AND at < $3)
-             OR (period_end IS NOT NULL AND at < $3 AND period_end > $2 AND at <= now()))
+             OR (period_end IS NOT NULL AND at < $3 AND period_end > $2 AND at <= arena_now()))
          GROUP BY user_id, rule_id, key, at",
     )
     .bind(owners)

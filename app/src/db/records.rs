@@ -167,7 +167,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
             let (id, name, region) = columns!(batch, Team, [id, name, region]);
             sqlx::query(
                 "INSERT INTO teams (id, name, region) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[])
-                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, region = EXCLUDED.region, updated_at = now()",
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, region = EXCLUDED.region, updated_at = arena_now()",
             )
             .bind(id)
             .bind(name)
@@ -181,7 +181,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
                 "INSERT INTO users (id, name, email, role, team_id)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
                  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
-                   role = EXCLUDED.role, team_id = EXCLUDED.team_id, updated_at = now()",
+                   role = EXCLUDED.role, team_id = EXCLUDED.team_id, updated_at = arena_now()",
             )
             .bind(id)
             .bind(name)
@@ -195,7 +195,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
             let (id, name, price) = columns!(batch, Product, [id, name, price]);
             sqlx::query(
                 "INSERT INTO products (id, name, price) SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[])
-                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, updated_at = now()",
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, updated_at = arena_now()",
             )
             .bind(id)
             .bind(name)
@@ -211,7 +211,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
                  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, region = EXCLUDED.region,
                    owner_id = EXCLUDED.owner_id, acquired_at = EXCLUDED.acquired_at,
-                   churned_at = EXCLUDED.churned_at, updated_at = now()",
+                   churned_at = EXCLUDED.churned_at, updated_at = arena_now()",
             )
             .bind(id).bind(name).bind(region).bind(owner).bind(acquired_at).bind(churned_at)
             .execute(conn).await?;
@@ -252,7 +252,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
                  ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, created_at = EXCLUDED.created_at,
                    source = EXCLUDED.source, cost = EXCLUDED.cost, qualified_at = EXCLUDED.qualified_at,
                    first_contact_at = EXCLUDED.first_contact_at, followed_up_at = EXCLUDED.followed_up_at,
-                   converted_at = EXCLUDED.converted_at, customer_id = EXCLUDED.customer_id, updated_at = now()",
+                   converted_at = EXCLUDED.converted_at, customer_id = EXCLUDED.customer_id, updated_at = arena_now()",
             )
             .bind(id)
             .bind(owner)
@@ -277,7 +277,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
                  ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, customer_id = EXCLUDED.customer_id,
                    product_id = EXCLUDED.product_id, amount = EXCLUDED.amount, deal_type = EXCLUDED.deal_type,
                    created_at = EXCLUDED.created_at, status = EXCLUDED.status, closed_at = EXCLUDED.closed_at,
-                   updated_at = now()",
+                   updated_at = arena_now()",
             )
             .bind(id).bind(owner).bind(customer).bind(product).bind(amount).bind(deal_type)
             .bind(created_at).bind(status).bind(closed_at)
@@ -290,7 +290,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
                 "INSERT INTO activities (id, owner_id, activity_type, at, customer_id, lead_id)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
                  ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, activity_type = EXCLUDED.activity_type,
-                   at = EXCLUDED.at, customer_id = EXCLUDED.customer_id, lead_id = EXCLUDED.lead_id, updated_at = now()",
+                   at = EXCLUDED.at, customer_id = EXCLUDED.customer_id, lead_id = EXCLUDED.lead_id, updated_at = arena_now()",
             )
             .bind(id).bind(owner).bind(activity_type).bind(at).bind(customer).bind(lead)
             .execute(conn).await?;
@@ -303,7 +303,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
                  ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, proposed_at = EXCLUDED.proposed_at,
                    outcome = EXCLUDED.outcome, customer_id = EXCLUDED.customer_id, lead_id = EXCLUDED.lead_id,
-                   updated_at = now()",
+                   updated_at = arena_now()",
             )
             .bind(id)
             .bind(owner)
@@ -320,7 +320,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
                 "INSERT INTO feedback (id, owner_id, customer_id, at, sentiment)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
                  ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, customer_id = EXCLUDED.customer_id,
-                   at = EXCLUDED.at, sentiment = EXCLUDED.sentiment, updated_at = now()",
+                   at = EXCLUDED.at, sentiment = EXCLUDED.sentiment, updated_at = arena_now()",
             )
             .bind(id)
             .bind(owner)
@@ -336,7 +336,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
                 "INSERT INTO costs (id, at, category, amount, team_id)
                  SELECT * FROM UNNEST($1::text[], $2::date[], $3::text[], $4::numeric[], $5::text[])
                  ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at, category = EXCLUDED.category,
-                   amount = EXCLUDED.amount, team_id = EXCLUDED.team_id, updated_at = now()",
+                   amount = EXCLUDED.amount, team_id = EXCLUDED.team_id, updated_at = arena_now()",
             )
             .bind(id)
             .bind(at)
@@ -353,7 +353,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
                 "INSERT INTO competitor_prices (id, competitor, product_id, price, at)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[])
                  ON CONFLICT (id) DO UPDATE SET competitor = EXCLUDED.competitor, product_id = EXCLUDED.product_id,
-                   price = EXCLUDED.price, at = EXCLUDED.at, updated_at = now()",
+                   price = EXCLUDED.price, at = EXCLUDED.at, updated_at = arena_now()",
             )
             .bind(id)
             .bind(competitor)

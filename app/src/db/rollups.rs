@@ -67,7 +67,7 @@ pub struct Split {
 }
 
 pub fn split(span: Span, tz: Tz) -> Split {
-    split_at(span, tz, Utc::now())
+    split_at(span, tz, crate::clock::now())
 }
 
 fn split_at(span: Span, tz: Tz, now: DateTime<Utc>) -> Split {

@@ -32,7 +32,7 @@ pub async fn for_scopes(
 pub async fn set(pool: &PgPool, kpi: &str, scope: &str, period: &str, value: f64, by: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO targets (kpi, scope, period, value, set_by) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (kpi, scope, period) DO UPDATE SET value = EXCLUDED.value, set_by = EXCLUDED.set_by, updated_at = now()",
+         ON CONFLICT (kpi, scope, period) DO UPDATE SET value = EXCLUDED.value, set_by = EXCLUDED.set_by, updated_at = arena_now()",
     )
     .bind(kpi)
     .bind(scope)

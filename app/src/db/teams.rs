@@ -67,7 +67,7 @@ pub async fn save(
     let done = if create {
         sqlx::query("INSERT INTO teams (id, name, region, manager_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
     } else {
-        sqlx::query("UPDATE teams SET name = $2, region = $3, manager_id = $4, updated_at = now() WHERE id = $1")
+        sqlx::query("UPDATE teams SET name = $2, region = $3, manager_id = $4, updated_at = arena_now() WHERE id = $1")
     }
     .bind(id)
     .bind(name)
@@ -80,7 +80,7 @@ pub async fn save(
         return Err(invalid(Message::new(if create { "err.team_exists" } else { "err.no_team" }).with("id", id)));
     }
     if let Some(m) = manager {
-        sqlx::query("UPDATE users SET team_id = $2, updated_at = now() WHERE id = $1")
+        sqlx::query("UPDATE users SET team_id = $2, updated_at = arena_now() WHERE id = $1")
             .bind(m)
             .bind(id)
             .execute(&mut *tx)

@@ -176,7 +176,7 @@ pub async fn create_token(pool: &PgPool, email: &str, label: &str) -> Result<Str
 /// The active user an unrevoked token belongs to.
 pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(
-        "UPDATE api_tokens t SET last_used_at = now() FROM users u
+        "UPDATE api_tokens t SET last_used_at = arena_now() FROM users u
          WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND u.id = t.user_id AND u.active
          RETURNING u.id, u.name, u.email, u.role, u.team_id",
     )
@@ -230,7 +230,7 @@ pub async fn tokens(pool: &PgPool, user: Option<&str>) -> Result<Vec<TokenRow>, 
 /// Revokes token `id` (only if it belongs to `user`, unless `None`); true when it was active.
 pub async fn revoke_token(pool: &PgPool, id: i64, user: Option<&str>) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
-        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL AND ($2::text IS NULL OR user_id = $2)",
+        "UPDATE api_tokens SET revoked_at = arena_now() WHERE id = $1 AND revoked_at IS NULL AND ($2::text IS NULL OR user_id = $2)",
     )
     .bind(id)
     .bind(user)
@@ -271,13 +271,13 @@ pub async fn invite(
 pub async fn new_invite(pool: &PgPool, by: &str, user: &str) -> Result<String, sqlx::Error> {
     let token = hex::encode(rand::random::<[u8; 24]>());
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE invites SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
+    sqlx::query("UPDATE invites SET used_at = arena_now() WHERE user_id = $1 AND used_at IS NULL")
         .bind(user)
         .execute(&mut *tx)
         .await?;
     sqlx::query(
         "INSERT INTO invites (token_sha256, user_id, created_by, expires_at)
-         VALUES ($1, $2, $3, now() + make_interval(days => $4))",
+         VALUES ($1, $2, $3, arena_now() + make_interval(days => $4))",
     )
     .bind(token_digest(&token))
     .bind(user)
@@ -293,7 +293,7 @@ pub async fn new_invite(pool: &PgPool, by: &str, user: &str) -> Result<String, s
 pub async fn invited_user(pool: &PgPool, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT u.id, u.name, u.email, u.role, u.team_id FROM invites i JOIN users u ON u.id = i.user_id
-         WHERE i.token_sha256 = $1 AND i.used_at IS NULL AND i.expires_at > now() AND u.active",
+         WHERE i.token_sha256 = $1 AND i.used_at IS NULL AND i.expires_at > arena_now() AND u.active",
     )
     .bind(token_digest(token))
     .fetch_optional(pool)
@@ -307,8 +307,8 @@ pub async fn accept_invite(pool: &PgPool, token: &str, password: String) -> Resu
     let hash = hash_password(password).await;
     let mut tx = pool.begin().await?;
     let user: Option<String> = sqlx::query_scalar(
-        "UPDATE invites i SET used_at = now() FROM users u
-         WHERE i.token_sha256 = $1 AND i.used_at IS NULL AND i.expires_at > now() AND u.id = i.user_id AND u.active
+        "UPDATE invites i SET used_at = arena_now() FROM users u
+         WHERE i.token_sha256 = $1 AND i.used_at IS NULL AND i.expires_at > arena_now() AND u.id = i.user_id AND u.active
          RETURNING u.id",
     )
     .bind(token_digest(token))
@@ -316,7 +316,7 @@ pub async fn accept_invite(pool: &PgPool, token: &str, password: String) -> Resu
     .await?;
     let user = user.ok_or_else(|| UserError::Invalid("err.invite_spent".into()))?;
     let row: Row = sqlx::query_as(
-        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1
+        "UPDATE users SET password_hash = $2, updated_at = arena_now() WHERE id = $1
          RETURNING id, name, email, role, team_id",
     )
     .bind(&user)
@@ -330,7 +330,7 @@ pub async fn accept_invite(pool: &PgPool, token: &str, password: String) -> Resu
 /// Deactivates or reactivates a user. A deactivated user cannot sign in, and
 /// their sessions and API tokens stop working (both look up active users only).
 pub async fn set_active(pool: &PgPool, id: &str, active: bool) -> Result<(), UserError> {
-    let done = sqlx::query("UPDATE users SET active = $2, updated_at = now() WHERE id = $1")
+    let done = sqlx::query("UPDATE users SET active = $2, updated_at = arena_now() WHERE id = $1")
         .bind(id)
         .bind(active)
         .execute(pool)

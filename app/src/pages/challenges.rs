@@ -127,7 +127,7 @@ pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
     );
     let choice = |(value, label): (String, String)| Choice { value, label };
     Ok(ChallengesView {
-        today: chrono::Utc::now().with_timezone(&tz).date_naive().to_string(),
+        today: crate::clock::now().with_timezone(&tz).date_naive().to_string(),
         me,
         cards,
         reps: reps.into_iter().map(choice).collect(),

@@ -26,7 +26,7 @@ pub async fn load_deal_form() -> Result<DealFormView, ServerFnError> {
         .into_iter()
         .map(|(value, label)| Choice { value, label })
         .collect();
-    let now = chrono::Utc::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
+    let now = crate::clock::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
     Ok(DealFormView { me, owners, now })
 }
 
@@ -48,7 +48,7 @@ pub async fn log_deal(
     let pool = expect_context::<crate::state::AppState>().pool;
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let closed_at = match closed_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        None => chrono::Utc::now(),
+        None => crate::clock::now(),
         Some(text) => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
             .ok()
             .and_then(|t| tz.from_local_datetime(&t).earliest())

@@ -51,7 +51,7 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = crate::db::settings::load(&pool).await.map_err(e)?;
     let tz = settings.time_zone;
-    let month = Period::containing(PeriodKind::Month, chrono::Utc::now().with_timezone(&tz).date_naive());
+    let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
     let window = |p: Period| {
         let (start, end) = p.bounds(tz);
         Window::new(start, end, tz)

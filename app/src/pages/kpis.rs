@@ -103,7 +103,7 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::clock::now().with_timezone(&tz).date_naive();
     let own_scope = match (me.role, &me.team_id) {
         (Role::Rep, _) => format!("rep:{}", me.id),
         (Role::Manager, Some(team)) => format!("team:{team}"),

@@ -66,7 +66,7 @@ pub async fn leaderboard(
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::clock::now().with_timezone(&tz).date_naive();
     let period = match period.filter(|p| !p.is_empty()) {
         Some(text) => Period::parse(&text).map_err(refusals::period)?,
         None => Period::containing(PeriodKind::Month, today),

@@ -61,7 +61,7 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
         .map_err(ServerFnError::new)?
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.no_such_user").with("id", &user)))?;
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::clock::now().with_timezone(&tz).date_naive();
     let period = match period.filter(|p| !p.is_empty()) {
         Some(text) => Period::parse(&text).map_err(crate::pages::errors::refusals::period)?,
         None => Period::containing(PeriodKind::Month, today),

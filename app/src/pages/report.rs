@@ -55,7 +55,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let team = crate::pages::team::team_for(&pool, &me, team, "err.team_reports_managers").await?;
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
-    let now = chrono::Utc::now().with_timezone(&tz);
+    let now = crate::clock::now().with_timezone(&tz);
     let period = match period.filter(|p| !p.is_empty()) {
         Some(p) => Period::parse(&p).map_err(ServerFnError::new)?,
         None => Period::containing(PeriodKind::Month, now.date_naive()),

@@ -95,7 +95,7 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::clock::now().with_timezone(&tz).date_naive();
     let team = team_for(&pool, &me, team).await?;
     let period = target_period(period, today)?;
     let team_scope = Scope::Team(team.clone());
@@ -197,7 +197,7 @@ pub async fn save_targets(
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = team_for(&pool, &me, Some(team)).await?;
-    let period = target_period(Some(period), chrono::Utc::now().date_naive())?.to_string();
+    let period = target_period(Some(period), crate::clock::now().date_naive())?.to_string();
     let mut changes = Vec::new();
     for (key, text) in &targets {
         let (scope_text, kpi) =
@@ -251,7 +251,7 @@ pub async fn copy_targets(team: String, period: String) -> Result<u64, ServerFnE
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = team_for(&pool, &me, Some(team)).await?;
-    let period = target_period(Some(period), chrono::Utc::now().date_naive())?;
+    let period = target_period(Some(period), crate::clock::now().date_naive())?;
     let reps: Vec<String> = sqlx::query_scalar("SELECT 'rep:' || id FROM users WHERE team_id = $1")
         .bind(&team)
         .fetch_all(&pool)

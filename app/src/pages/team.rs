@@ -76,7 +76,7 @@ pub async fn load_team_view(team: Option<String>, threshold: Option<f64>) -> Res
     let team = team_for(&pool, &me, team, "err.team_insights_managers").await?;
     let threshold = threshold.filter(|t| t.is_finite() && *t > 0.0).unwrap_or(70.0);
     let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
-    let now = chrono::Utc::now();
+    let now = crate::clock::now();
     let period = Period::containing(PeriodKind::Month, now.with_timezone(&settings.time_zone).date_naive());
     let scope = Scope::Team(team.clone());
     let forecast = forecast(&pool, &scope, period, settings.time_zone, now).await.map_err(ServerFnError::new)?;

@@ -124,7 +124,7 @@ mod server {
         let lang = crate::i18n::use_lang();
         let settings = crate::db::settings::load(pool).await.map_err(e)?;
         let tz = settings.time_zone;
-        let now = chrono::Utc::now();
+        let now = crate::clock::now();
         let today = now.with_timezone(&tz).date_naive();
         let month = Period::containing(PeriodKind::Month, today);
         let (start, end) = month.bounds(tz);
@@ -181,8 +181,8 @@ mod server {
             sqlx::query_as(
                 "SELECT d.id, u.name, d.amount, d.closed_at, d.id = ANY($2)
              FROM deals d JOIN users u ON u.id = d.owner_id
-             WHERE d.status = 'won' AND d.closed_at <= now() AND ($1::text[] IS NULL OR d.owner_id = ANY($1))
-               AND (d.id = ANY($2) OR d.closed_at >= now() - interval '30 days')
+             WHERE d.status = 'won' AND d.closed_at <= arena_now() AND ($1::text[] IS NULL OR d.owner_id = ANY($1))
+               AND (d.id = ANY($2) OR d.closed_at >= arena_now() - interval '30 days')
              ORDER BY d.closed_at DESC, d.id LIMIT 12",
             )
             .bind(&owners)

@@ -108,14 +108,17 @@ async fn a_rep_logs_a_won_deal_in_the_app_and_gets_the_default_points_badge_and_
     assert_eq!(status, 403, "{body}");
     // No `Accept-Language`: the organisation's default, Russian.
     assert!(body.contains("только свои сделки"), "{body}");
-    // Bad input names the field and stores nothing.
+    // Bad input is refused as such (400, not a server error), names the field and stores nothing.
     let (status, body) = call(&rep, app, "log_deal", &[("owner", "r1"), ("amount", "-5")]).await;
-    assert_ne!(status, 200, "{body}");
+    assert_eq!(status, 400, "{body}");
     assert!(body.contains("`amount`"), "{body}");
-    let (_, body) = call(&rep, app, "log_deal", &[("owner", "r1"), ("amount", "10"), ("closed_at", "yesterday")]).await;
-    assert!(body.contains("`closed_at`"), "{body}");
-    let (_, body) = call(&rep, app, "log_deal", &[("owner", "r1"), ("amount", "10"), ("id", "web-1")]).await;
-    assert!(body.contains("`id`"), "the form does not overwrite a deal: {body}");
+    let (status, body) =
+        call(&rep, app, "log_deal", &[("owner", "r1"), ("amount", "10"), ("closed_at", "yesterday")]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("`closed_at`: `yesterday` — не дата и время"), "{body}");
+    let (status, body) = call(&rep, app, "log_deal", &[("owner", "r1"), ("amount", "10"), ("id", "web-1")]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("`id`: сделка `web-1` уже есть"), "the form does not overwrite a deal: {body}");
     assert_eq!(app.count("deals").await, 1);
     assert_eq!(points_of(app, "r2").await, 0);
 
@@ -164,12 +167,14 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
         call(&rep, app, "invite_user", &[("name", "X"), ("email", "x@example.com"), ("role", "admin")]).await;
     assert_eq!(status, 403);
     // Bad input names the field; nothing is stored.
-    let (_, body) =
+    let (status, body) =
         call(&admin, app, "invite_user", &[("name", "X"), ("email", "x@example.com"), ("role", "boss")]).await;
-    assert!(body.contains("`role`"), "{body}");
-    let (_, body) =
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("`role` — rep, manager или admin, а не `boss`"), "{body}");
+    let (status, body) =
         call(&admin, app, "invite_user", &[("name", "X"), ("email", "dina@example.com"), ("role", "rep")]).await;
-    assert!(body.contains("уже есть"), "{body}");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("пользователь с почтой `dina@example.com` уже есть"), "{body}");
     assert_eq!(app.count("users").await, 6);
 
     let (status, body) = call(&admin, app, "users_view", &[]).await;
@@ -185,8 +190,9 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
     let page = invitee.get(app.url(&path)).send().await.unwrap();
     assert_eq!(page.status(), 200, "the invite page needs no session");
     assert!(page.text().await.unwrap().contains("Дина"));
-    let (_, body) =
+    let (status, body) =
         call(&invitee, app, "accept_invite", &[("token", &token), ("password", "short"), ("repeat", "short")]).await;
+    assert_eq!(status, 400, "{body}");
     assert!(body.contains("`password`") && body.contains("8 символов"), "{body}");
     let (status, body) = call(
         &invitee,
@@ -195,20 +201,21 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
         &[("token", &token), ("password", "dinas secret"), ("repeat", "dinas secret")],
     )
     .await;
-    assert!(status < 400, "{status} {body}");
+    assert_eq!(status, 200, "{body}");
     // Signed in by the invite itself.
     let (status, body) = call(&invitee, app, "deal_form", &[]).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("dina@example.com"), "{body}");
     browser(app, "dina@example.com", "dinas secret").await;
     // The link works once.
-    let (_, body) = call(
+    let (status, body) = call(
         &client(),
         app,
         "accept_invite",
         &[("token", &token), ("password", "another one"), ("repeat", "another one")],
     )
     .await;
+    assert_eq!(status, 400, "{body}");
     assert!(body.contains("использована или устарела"), "{body}");
     // An expired link does not work either.
     let admin_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@example.com'")
@@ -217,18 +224,19 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
         .unwrap();
     let (eve, token) =
         app::db::users::invite(&app.pool, &admin_id, "eve@example.com", "Ева", Role::Rep, None).await.unwrap();
-    sqlx::query("UPDATE invites SET expires_at = now() - interval '1 second' WHERE user_id = $1")
+    sqlx::query("UPDATE invites SET expires_at = arena_now() - interval '1 second' WHERE user_id = $1")
         .bind(&eve)
         .execute(&app.pool)
         .await
         .unwrap();
-    let (_, body) = call(
+    let (status, body) = call(
         &client(),
         app,
         "accept_invite",
         &[("token", &token), ("password", "eves secret"), ("repeat", "eves secret")],
     )
     .await;
+    assert_eq!(status, 400, "{body}");
     assert!(body.contains("использована или устарела"), "{body}");
     let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(&eve)
@@ -278,7 +286,7 @@ async fn api(app: &TestApp, method: reqwest::Method, token: &str, path: &str, bo
 async fn challenges_are_edited_fully_as_drafts_partly_while_running_and_not_once_finished() {
     let o = org().await;
     let app = &o.app;
-    let now = chrono::Utc::now();
+    let now = app::clock::now();
     let at = |days: i64| (now + chrono::Duration::days(days)).to_rfc3339();
     let patch = reqwest::Method::PATCH;
     let (status, res) = api(
@@ -362,7 +370,7 @@ async fn challenges_are_edited_fully_as_drafts_partly_while_running_and_not_once
     assert_eq!((res["challenge"]["name"].as_str(), res["challenge"]["prize"].as_str()), (Some("Финал"), Some("Обед")));
 
     // Finished: read-only, in the API and on the page.
-    sqlx::query("UPDATE challenges SET ends_at = now() - interval '1 minute' WHERE id = $1")
+    sqlx::query("UPDATE challenges SET ends_at = arena_now() - interval '1 minute' WHERE id = $1")
         .bind(id)
         .execute(&app.pool)
         .await
@@ -373,7 +381,8 @@ async fn challenges_are_edited_fully_as_drafts_partly_while_running_and_not_once
     assert!(res["message"].as_str().unwrap().contains("read-only"), "{res}");
     let (status, body) =
         call(&boss, app, "edit_challenge", &[("id", &id_text), ("name", "Ещё"), ("last_day", &last_day)]).await;
-    assert_ne!(status, 200, "{body}");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("завершённое соревнование нельзя изменить"), "{body}");
     let name: String =
         sqlx::query_scalar("SELECT name FROM challenges WHERE id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
     assert_eq!(name, "Финал");
@@ -416,15 +425,15 @@ async fn admins_create_and_change_teams_and_bad_input_names_the_field_and_stores
 
     // No `Accept-Language`: the organisation's default, Russian.
     for (fields, field) in [
-        (team("true", "t1", "Again", "North", ""), "уже есть"),
+        (team("true", "t1", "Again", "North", ""), "`id`: команда `t1` уже есть"),
         (team("true", "t 4", "Four", "North", ""), "`id`"),
         (team("true", "t4", " ", "North", ""), "`name`"),
         (team("true", "t4", "Four", "", ""), "`region`"),
         (team("true", "t4", "Four", "North", "r1"), "`manager`"),
-        (team("false", "t9", "Nine", "North", ""), "нет команды"),
+        (team("false", "t9", "Nine", "North", ""), "`id`: нет команды `t9`"),
     ] {
         let (status, body) = save(fields).await;
-        assert_ne!(status, 200, "{body}");
+        assert_eq!(status, 400, "{field}: {body}");
         assert!(body.contains(field), "{field}: {body}");
     }
     assert_eq!(app.count("teams").await, 3, "nothing half-stored");

@@ -108,12 +108,18 @@ async fn failed_logins_are_throttled_per_account() {
 async fn the_api_does_not_accept_a_revoked_token() {
     let app = TestApp::spawn().await;
     let token = app.manager_token().await;
-    sqlx::query("UPDATE api_tokens SET revoked_at = now()").execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE api_tokens SET revoked_at = arena_now()").execute(&app.pool).await.unwrap();
     let (status, _) = app.post_records(&token, &serde_json::json!([])).await;
     assert_eq!(status, 401);
-    let stored: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT token_sha256 FROM api_tokens").fetch_all(&app.pool).await.unwrap();
-    assert!(stored.iter().all(|h| h.len() == 32 && h.as_slice() != token.as_bytes()), "tokens are stored hashed");
+    // Stored as the SHA-256 of the token's text, digested here by PostgreSQL, not by the app.
+    let stored: Vec<(Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT token_sha256, sha256(convert_to($1, 'UTF8')) FROM api_tokens")
+            .bind(&token)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].0, stored[0].1, "the token is stored as its SHA-256 only");
 }
 
 /// Runs the real `kpi-arena` binary against the test's database.

@@ -71,6 +71,11 @@ d3;r9;1000;won;2026-11-02 10:00;2026-11-03 10:00\r\n\
 d4;r2;4 500;open;2026-11-05;\r\n\
 d5;r1;7000;won;2026-11-10 10:00;01.12.2026 01:30\r\n";
 
+/// `BAD` with its two bad rows mended: a file that previews as ready to store.
+fn good() -> String {
+    BAD.replace("d2;r2;abc", "d2;r2;74 999,50").replace("d3;r9", "d3;r3")
+}
+
 #[tokio::test]
 async fn a_manager_imports_an_excel_csv_after_a_preview_naming_every_bad_row() {
     let Org { app, admin } = org().await;
@@ -92,11 +97,12 @@ async fn a_manager_imports_an_excel_csv_after_a_preview_naming_every_bad_row() {
     // The page itself lists them.
     let page = boss.get(app.url(&format!("/import/{id}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("owner `r9` is not a known user"), "the preview page shows the errors");
-    // A file with errors cannot be stored.
-    let (status, _) = call(&boss, &app, "start_import", &[("id", &id)]).await;
-    assert_eq!(status, 409);
+    // A file with errors cannot be stored: refused as not ready (it is boss@'s own, so not "not yours").
+    let (status, body) = call(&boss, &app, "start_import", &[("id", &id)]).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains(&format!("Импорт {id} нельзя сохранить")), "{body}");
 
-    let fixed = BAD.replace("d2;r2;abc", "d2;r2;74 999,50").replace("d3;r9", "d3;r3");
+    let fixed = good();
     let (fixed, _, _) = encoding_rs::WINDOWS_1251.encode(&fixed);
     let id = uploaded(&boss, &app, "deal", fixed.into_owned()).await;
     let v = view(&boss, &app, &id).await;
@@ -124,13 +130,14 @@ async fn a_manager_imports_an_excel_csv_after_a_preview_naming_every_bad_row() {
     assert_eq!(revenue(&app, &admin, "org", "2026-11").await, 201000.0);
     assert_eq!(revenue(&app, &admin, "team:t1", "2026-11").await, 200000.0);
     assert_eq!(revenue(&app, &admin, "org", "2026-12").await, 7000.0);
-    // Stored once: starting again is refused.
-    let (status, _) = call(&boss, &app, "start_import", &[("id", &id)]).await;
-    assert_eq!(status, 409);
+    // Stored once: starting again is refused as not ready.
+    let (status, body) = call(&boss, &app, "start_import", &[("id", &id)]).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains(&format!("Импорт {id} нельзя сохранить")), "{body}");
 }
 
 #[tokio::test]
-async fn only_managers_and_admins_import_and_each_sees_only_their_own_imports() {
+async fn only_managers_and_admins_import_and_each_sees_and_stores_only_their_own_imports() {
     let Org { app, .. } = org().await;
     let rep = browser(&app, "r1@example.com", PASSWORD).await;
     let (status, body) = upload(&rep, &app, "deal", BAD.as_bytes().to_vec()).await;
@@ -138,15 +145,31 @@ async fn only_managers_and_admins_import_and_each_sees_only_their_own_imports() 
     let (status, _) = call(&rep, &app, "imports_view", &[]).await;
     assert_eq!(status, 403);
 
+    // boss@'s file is ready to store, so "not ready" cannot be why other@ is refused.
     let boss = browser(&app, "boss@example.com", PASSWORD).await;
-    let id = uploaded(&boss, &app, "deal", BAD.as_bytes().to_vec()).await;
+    let id = uploaded(&boss, &app, "deal", good().into_bytes()).await;
+    assert_eq!(view(&boss, &app, &id).await["status"], "ready");
     let other = browser(&app, "other@example.com", PASSWORD).await;
     let (status, _) = call(&other, &app, "import_view", &[("id", &id)]).await;
     assert_eq!(status, 404, "another manager's import is not theirs to see");
-    let (status, _) = call(&other, &app, "start_import", &[("id", &id)]).await;
-    assert_eq!(status, 409);
+    // Nor to store. No `Accept-Language`: the organisation's default, Russian.
+    let (status, body) = call(&other, &app, "start_import", &[("id", &id)]).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains(&format!("Импорта {id} среди ваших нет.")), "refused as not theirs: {body}");
     let admin = browser(&app, "admin@example.com", PASSWORD).await;
-    assert_eq!(view(&admin, &app, &id).await["error_count"], 2, "an admin sees every import");
+    let v = view(&admin, &app, &id).await;
+    assert_eq!(
+        (v["status"].as_str(), v["total"].as_i64(), v["stored"].as_i64()),
+        (Some("ready"), Some(5), Some(0)),
+        "an admin sees every import; this one is untouched: {v}"
+    );
+    assert_eq!(app.count("deals").await, 0);
+    // Its owner still stores it, all five rows.
+    let (status, body) = call(&boss, &app, "start_import", &[("id", &id)]).await;
+    assert_eq!(status, 200, "{body}");
+    let v = finished(&boss, &app, &id).await;
+    assert_eq!((v["status"].as_str(), v["stored"].as_i64()), (Some("done"), Some(5)), "{v}");
+    assert_eq!(app.count("deals").await, 5);
 
     let signed_out = crate::helpers::client();
     let (status, location) = upload(&signed_out, &app, "deal", BAD.as_bytes().to_vec()).await;

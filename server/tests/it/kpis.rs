@@ -163,9 +163,19 @@ async fn a_rep_card_has_the_rep_kpis_and_an_even_count_median() {
     close(&k, "win_rate", 50.0);
     close(&k, "active_deals", 2.0); // d4, d2
     close(&k, "response_time", 60.0); // mean of the middle two of 30, 90
-    assert!(k["upsell_rate"]["value"].is_number());
+
+    // d1 (new) is r1's only October win: d2 (upsell) closes at November's first instant, d5
+    // (cross-sell) at 30 Sep 23:00Z. 0 of 1 × 100.
+    close(&k, "upsell_rate", 0.0);
+    // September to November holds all three: d2 and d5 against d1, 2 / 1 × 100.
+    let (status, body) =
+        get(&app, &token, "/api/v1/kpis?scope=rep:r1&from=2026-09-01T00:00:00Z&to=2026-12-01T00:00:00Z").await;
+    assert_eq!(status, 200, "{body}");
+    let upsell = body["kpis"].as_array().unwrap().iter().find(|kpi| kpi["id"] == "upsell_rate").unwrap();
+    assert_eq!(upsell["value"], 200.0);
     let empty = card(&app, &token, "rep:m1").await;
     assert_eq!(empty["win_rate"]["value"], Value::Null, "no deals: null, not 0");
+    assert_eq!(empty["upsell_rate"]["value"], Value::Null, "no new deal won to divide by");
     assert_eq!(empty["revenue"]["value"], 0.0);
 }
 

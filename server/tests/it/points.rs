@@ -42,6 +42,18 @@ fn october_deals() -> Value {
     ])
 }
 
+/// A second ago on the app's clock, but not before this month began (the clock
+/// may be pinned to a month's first second), and this month as `YYYY-MM` (UTC).
+fn just_now() -> (chrono::DateTime<chrono::Utc>, String) {
+    use chrono::Datelike;
+    let now = app::clock::now();
+    let month_start = chrono::NaiveDate::from_ymd_opt(now.year(), now.month(), 1)
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .expect("the first of a month")
+        .and_utc();
+    ((now - chrono::Duration::seconds(1)).max(month_start), now.format("%Y-%m").to_string())
+}
+
 impl Org {
     async fn get(&self, token: &str, path: &str) -> (u16, Value) {
         let res = self.app.client.get(self.app.url(path)).bearer_auth(token).send().await.unwrap();
@@ -82,18 +94,7 @@ impl Org {
     async fn board(&self, period: &str) -> Vec<(i64, String, f64)> {
         let (status, res) = self.get(&self.rep, &format!("/api/v1/leaderboard?by=points&period={period}")).await;
         assert_eq!(status, 200, "{res}");
-        res["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["rank"].as_i64().unwrap(),
-                    e["user"]["id"].as_str().unwrap().to_string(),
-                    e["value"].as_f64().unwrap(),
-                )
-            })
-            .collect()
+        rows(&res).into_iter().map(|(rank, id, value)| (rank, id.to_string(), value)).collect()
     }
 
     async fn badges(&self, user: &str) -> Vec<(String, String)> {
@@ -106,6 +107,16 @@ impl Org {
             .map(|b| (b["id"].as_str().unwrap().to_string(), b["earned_at"].as_str().unwrap().to_string()))
             .collect()
     }
+}
+
+/// A leaderboard's (rank, user id, value) rows.
+fn rows(res: &Value) -> Vec<(i64, &str, f64)> {
+    res["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["rank"].as_i64().unwrap(), e["user"]["id"].as_str().unwrap(), e["value"].as_f64().unwrap()))
+        .collect()
 }
 
 /// 10 per won deal, at most 25 a day; 1 per whole 100 of revenue.
@@ -231,8 +242,7 @@ async fn attainment_and_threshold_rules_follow_targets_and_cap_attainment() {
 async fn a_changed_rule_recomputes_the_open_period_and_leaves_closed_ones() {
     let o = org().await;
     let rule = o.rule(json!({"kind": "per_unit", "basis": "won_deals", "points": 10, "label": "Won deal"})).await;
-    let now = chrono::Utc::now() - chrono::Duration::seconds(1);
-    let this_month = now.format("%Y-%m").to_string();
+    let (now, this_month) = just_now();
     o.records(json!([
         deal("old", "r1", 100.0, "won", Some("2026-10-05T10:00:00Z")),
         deal("new", "r1", 100.0, "won", Some(&now.to_rfc3339())),
@@ -303,8 +313,29 @@ async fn badges_are_awarded_retroactively_dated_when_earned_and_withdrawn_when_u
     // r2's only win is lost after all: the badge goes.
     o.records(json!([deal("d5", "r2", 500.0, "lost", Some("2026-10-07T09:00:00Z"))])).await;
     assert!(o.badges("r2").await.is_empty());
-    let (_, res) = o.get(&o.rep, "/api/v1/badges?user=r1").await;
-    assert!(res["catalogue"].as_array().unwrap().len() >= 12);
+    let (status, res) = o.get(&o.rep, "/api/v1/badges?user=r1").await;
+    assert_eq!(status, 200, "{res}");
+    let catalogue: Vec<&str> = res["catalogue"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+    // The 14 of the catalogue, in its order; a challenge win's badge is not one of them.
+    assert_eq!(
+        catalogue,
+        [
+            "first_win",
+            "hat_trick",
+            "ten_wins",
+            "target_100",
+            "club_150",
+            "response_ace",
+            "streak_4w",
+            "follow_up_master",
+            "comeback",
+            "deal_of_the_month",
+            "marathon",
+            "meeting_maker",
+            "upseller",
+            "customer_favourite",
+        ]
+    );
     assert_eq!(res["badges"][0]["records"], json!([{"kind": "deal", "id": "d1"}]));
 }
 
@@ -380,19 +411,69 @@ async fn challenge_drafts_are_hidden_from_reps_and_winners_get_a_badge_when_it_e
 async fn neighbours_view_and_anonymised_names() {
     let o = org().await;
     o.records(october_deals()).await;
-    let (_, res) = o.get(&o.rep, "/api/v1/leaderboard?by=revenue&period=2026-10&names=initials").await;
-    assert_eq!(res["entries"][0]["user"], json!({"id": null, "name": "А."}));
-    let (_, res) = o.get(&o.rep, "/api/v1/leaderboard?by=revenue&period=2026-10&names=none").await;
-    assert_eq!(res["entries"][1]["user"]["name"], "#2");
-    let (_, res) = o.get(&o.rep, "/api/v1/leaderboard?by=revenue&period=2026-10&view=neighbours").await;
-    // Three reps: the top 3 is everyone.
-    assert_eq!(res["entries"].as_array().unwrap().len(), 3);
+    // Seven more reps, each with one October win, so that Анна (r1, 1350.49) ranks 7th of 10.
+    let mut more = Vec::new();
+    for (id, name, amount) in [
+        ("r4", "Глеб Орлов", 9000.0),
+        ("r5", "Дина", 8000.0),
+        ("r6", "Егор", 7000.0),
+        ("r7", "Жанна", 6000.0),
+        ("r8", "Зоя", 5000.0),
+        ("r9", "Илья", 4000.0),
+        ("r10", "Кира", 1000.0),
+    ] {
+        more.push(json!({"kind": "user", "id": id, "name": name, "email": format!("{id}@example.com"), "role": "rep",
+                         "team": "t2"}));
+        more.push(deal(&format!("w-{id}"), id, amount, "won", Some("2026-10-12T10:00:00Z")));
+    }
+    o.records(Value::Array(more)).await;
+
+    let (status, res) = o.get(&o.rep, "/api/v1/leaderboard?by=revenue&period=2026-10").await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(
+        rows(&res),
+        vec![
+            (1, "r4", 9000.0),
+            (2, "r5", 8000.0),
+            (3, "r6", 7000.0),
+            (4, "r7", 6000.0),
+            (5, "r8", 5000.0),
+            (6, "r9", 4000.0),
+            (7, "r1", 1350.49),
+            (8, "r10", 1000.0),
+            (9, "r2", 500.0),
+            (10, "r3", 0.0),
+        ]
+    );
+    // r1's view: the top 3, then ranks 5 to 9 (two either side of their 7th); 4th and 10th are left out.
+    let (status, res) = o.get(&o.rep, "/api/v1/leaderboard?by=revenue&period=2026-10&view=neighbours").await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(
+        rows(&res),
+        vec![
+            (1, "r4", 9000.0),
+            (2, "r5", 8000.0),
+            (3, "r6", 7000.0),
+            (5, "r8", 5000.0),
+            (6, "r9", 4000.0),
+            (7, "r1", 1350.49),
+            (8, "r10", 1000.0),
+            (9, "r2", 500.0),
+        ]
+    );
+
+    let (status, res) = o.get(&o.rep, "/api/v1/leaderboard?by=revenue&period=2026-10&names=initials").await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["entries"][0]["user"], json!({"id": null, "name": "Г. О."}));
+    let (status, res) = o.get(&o.rep, "/api/v1/leaderboard?by=revenue&period=2026-10&names=none").await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["entries"][1]["user"], json!({"id": null, "name": "#2"}));
 }
 
 #[tokio::test]
 async fn anti_gaming_flags_show_late_and_undone_wins_and_activity_spikes_with_their_records() {
     let o = org().await;
-    let now = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let (now, _) = just_now();
     let mut records = vec![
         // Closed in October, logged now: after its month closed.
         deal("late", "r1", 100.0, "won", Some("2026-10-05T10:00:00Z")),

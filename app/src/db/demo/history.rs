@@ -121,7 +121,7 @@ struct Rep {
 /// The random source plus the time frame every generated instant must respect.
 struct Gen {
     rng: StdRng,
-    /// Nothing is dated later than today 18:00 UTC.
+    /// Now: nothing is dated later.
     cap: DateTime<Utc>,
     ru_names: usize,
     en_names: usize,
@@ -150,7 +150,13 @@ impl Gen {
         let day = if friday >= floor { friday } else { day };
         let hour = utc_start + self.rng.gen_range(0..9);
         let minute = self.rng.gen_range(0..60);
-        day.and_hms_opt(hour, minute, 0).expect("office hour").and_utc()
+        let at = day.and_hms_opt(hour, minute, 0).expect("office hour").and_utc();
+        // Later today is still to come: what happened today happened before now.
+        if at > self.cap {
+            self.cap - Duration::minutes(self.rng.gen_range(1..=90))
+        } else {
+            at
+        }
     }
 
     /// An office-hour instant `min..=max` days after `t` (weekends move to Monday); None past the cap.
@@ -304,13 +310,17 @@ fn add_customer(
     customers.len() - 1
 }
 
-/// The demo organisation as of `today`: 12 months of history, every reference
-/// pointing to an earlier record, nothing dated after today 18:00 UTC.
-pub fn demo_records(today: NaiveDate) -> Vec<Record> {
+/// The demo organisation as of `now`: 12 months of history up to today (in
+/// Moscow), every reference pointing to an earlier record, nothing dated after
+/// `now`. The same `now` always gives the same records.
+pub fn demo_records(now: DateTime<Utc>) -> Vec<Record> {
+    let today = now.with_timezone(&chrono_tz::Europe::Moscow).date_naive();
     let start = today - Duration::days(364);
     let month_start = today.with_day(1).expect("first of month");
     let months: Vec<NaiveDate> = (0..12).rev().map(|k| add_months(month_start, -k)).collect();
-    let cap = today.and_hms_opt(18, 0, 0).expect("18:00").and_utc();
+    let cap = now;
+    // The current month (in Moscow) began here; its wins are dated between this and now.
+    let month_began = month_start.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - Duration::hours(3);
     let mut g = Gen { rng: StdRng::seed_from_u64(SEED), cap, ru_names: 0, en_names: 0 };
     let mut out = Vec::new();
 
@@ -446,12 +456,18 @@ pub fn demo_records(today: NaiveDate) -> Vec<Record> {
         }
     }
 
-    // Every rep closes a few deals this month, so the current leaderboard is never empty.
+    // Every rep closes a few deals this month, so the current leaderboard is never empty,
+    // whatever hour of whichever day of the month it is: in office hours when the month has
+    // had any, else in the hours it has had.
     for rep in &reps {
         let team = &TEAMS[rep.team];
         for _ in 0..2 + (rep.skill * 1.5) as usize {
             let day = g.day_between(month_start, today);
-            let closed_at = g.office(day, team.utc_start, month_start);
+            let mut closed_at = g.office(day, team.utc_start, month_start);
+            if closed_at <= month_began {
+                let elapsed = (now - month_began).num_seconds().max(2);
+                closed_at = month_began + Duration::seconds(g.rng.gen_range(1..elapsed));
+            }
             let back = g.rng.gen_range(7..=35);
             let created_at = g.office(closed_at.date_naive() - Duration::days(back), team.utc_start, NaiveDate::MIN);
             let id = format!("deal-{:05}", deals.len() + 1);

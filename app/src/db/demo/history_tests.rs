@@ -3,13 +3,24 @@ use super::*;
 use crate::records::Kind;
 use std::collections::{HashMap, HashSet};
 
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
 }
 
-/// A late-month weekday and a Sunday that is the first of its month.
-fn days() -> [NaiveDate; 2] {
-    [day(2026, 11, 27), day(2026, 3, 1)]
+fn day(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(15, 0, 0).unwrap().and_utc()
+}
+
+/// A late-month weekday afternoon, a Sunday that is the first of its month, the first half
+/// hour of a month and of a year in Moscow, and the last half hour of a year there.
+fn moments() -> [DateTime<Utc>; 5] {
+    [
+        day(2026, 11, 27),
+        at("2026-03-01T07:00:00Z"),
+        at("2027-06-30T21:30:00Z"),
+        at("2027-12-31T21:05:00Z"),
+        at("2027-12-31T20:30:00Z"),
+    ]
 }
 
 #[test]
@@ -46,9 +57,8 @@ fn the_demo_logins_exist_with_their_roles_and_emails_are_unique() {
 
 #[test]
 fn closed_deals_are_in_the_past_and_only_closed_deals_have_closed_at() {
-    for today in days() {
-        let cap = today.and_hms_opt(18, 0, 0).unwrap().and_utc();
-        for r in demo_records(today) {
+    for cap in moments() {
+        for r in demo_records(cap) {
             let Record::Deal(d) = r else { continue };
             assert!(d.created_at <= cap, "{}", d.id);
             assert!(d.amount > Decimal::ZERO && d.amount.scale() <= 2, "{}", d.id);
@@ -65,14 +75,13 @@ fn closed_deals_are_in_the_past_and_only_closed_deals_have_closed_at() {
 
 #[test]
 fn every_rep_has_a_won_deal_in_the_current_month() {
-    for today in days() {
-        let records = demo_records(today);
+    for now in moments() {
+        let month = |t: DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Moscow).format("%Y-%m").to_string();
+        let records = demo_records(now);
         let winners: HashSet<&str> = records
             .iter()
             .filter_map(|r| match r {
-                Record::Deal(d)
-                    if d.status == "won"
-                        && d.closed_at.is_some_and(|t| t.year() == today.year() && t.month() == today.month()) =>
+                Record::Deal(d) if d.status == "won" && d.closed_at.is_some_and(|t| t <= now && month(t) == month(now)) =>
                 {
                     Some(d.owner.as_str())
                 }
@@ -81,7 +90,7 @@ fn every_rep_has_a_won_deal_in_the_current_month() {
             .collect();
         for r in &records {
             if let Record::User(u) = r {
-                assert!(u.role != "rep" || winners.contains(u.id.as_str()), "{} won nothing in {today}", u.id);
+                assert!(u.role != "rep" || winners.contains(u.id.as_str()), "{} won nothing by {now}", u.id);
             }
         }
     }

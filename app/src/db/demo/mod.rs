@@ -3,7 +3,6 @@
 
 mod history;
 
-use chrono::Utc;
 pub use history::demo_records;
 use sqlx::PgPool;
 
@@ -24,8 +23,9 @@ pub const DEMO_LOGINS: [DemoLogin; 3] = [
 ];
 
 pub async fn load_demo(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    let today = Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
-    let records = demo_records(today);
+    let now = crate::clock::now();
+    let today = now.with_timezone(&chrono_tz::Europe::Moscow).date_naive();
+    let records = demo_records(now);
     // Hash once, before the transaction: argon2 is slow and must not hold a connection open.
     let hash = crate::db::users::hash_password(DEMO_PASSWORD.to_string()).await;
     let mut tx = pool.begin().await?;

@@ -36,7 +36,7 @@ pub struct Window {
 
 impl Window {
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>, tz: chrono_tz::Tz) -> Window {
-        Window { start, end, asof: end.min(Utc::now()), tz }
+        Window { start, end, asof: end.min(crate::clock::now()), tz }
     }
 }
 

@@ -94,7 +94,7 @@ pub(super) async fn regions(pool: &PgPool, w: Window) -> Result<Vec<(String, Str
 /// after asof are then read from a short stretch of the contact index (for a
 /// current period, the future).
 pub(super) fn median_from_histogram(w: Window) -> bool {
-    Utc::now() - w.asof <= chrono::Duration::days(31)
+    crate::clock::now() - w.asof <= chrono::Duration::days(31)
 }
 
 /// The median minutes from creation to first contact (before asof) of the

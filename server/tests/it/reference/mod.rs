@@ -16,7 +16,7 @@ mod records;
 
 use crate::helpers::TestApp;
 use app::auth::Role;
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, SecondsFormat, SubsecRound, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, DurationRound, FixedOffset, NaiveDate, SecondsFormat, SubsecRound, TimeZone, Utc};
 use chrono_tz::Tz;
 use generator::*;
 use model::*;
@@ -96,11 +96,11 @@ impl Check {
 
 /// The JSON of a 200 answer; any other status is a mismatch of its own (and no body to compare).
 async fn get(app: &TestApp, token: &str, path: &str, query: &[(&str, String)], check: &mut Check) -> Option<Asked> {
-    let sent = Utc::now();
+    let sent = app::clock::now();
     let res = app.client.get(app.url(path)).bearer_auth(token).query(query).send().await.unwrap();
     let status = res.status().as_u16();
     let body: Value = res.json().await.unwrap_or(Value::Null);
-    let received = Utc::now();
+    let received = app::clock::now();
     check.comparisons += 1;
     if status != 200 {
         check.fail(&format!("GET {path} {query:?}"), "status", 200, format!("{status} {body}"));
@@ -193,8 +193,16 @@ async fn run_seed(seed: u64, zone: &str, zone_set: ZoneSet) {
     let app = TestApp::spawn().await;
     let token = app.manager_token().await;
     let admin = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
-    // Whole seconds: the generator's instants are made from it, and the database keeps microseconds.
-    let now = Utc::now().trunc_subsecs(0);
+    // The organisation is built around the app's clock, on the hour (whole seconds: the
+    // generator's instants are made from it, and the database keeps microseconds). No record
+    // is within an hour before or three after it, so the minutes a run takes change no value,
+    // and the same KPI_ARENA_TEST_NOW rebuilds exactly the same organisation.
+    let now = app::clock::now().duration_trunc(Duration::hours(1)).unwrap();
+    println!(
+        "reference seed {seed} ({zone}) built around {now}; to reproduce: \
+         KPI_ARENA_TEST_NOW={} cargo test --release -p kpi-arena-server --test it reference",
+        now.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
     let tz: Tz = zone.parse().unwrap();
     let mut gen = Gen::new(seed, tz, now);
     let mut org = gen.organisation();
@@ -309,7 +317,7 @@ async fn run_seed(seed: u64, zone: &str, zone_set: ZoneSet) {
     }
     assert!(
         check.mismatches.is_empty(),
-        "seed {seed}: {} of {} comparisons disagree with KPIS.md; first: {}",
+        "seed {seed} around {now}: {} of {} comparisons disagree with KPIS.md; first: {}",
         check.mismatches.len(),
         check.comparisons,
         check.mismatches[..check.mismatches.len().min(5)].join("\n")

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the built suite once: unit and HTTP integration tests against a real
+# PostgreSQL (DATABASE_URL, or a private cluster under target/test-pg, a fresh
+# database per test), then the browser tests against the release build.
+#
+#   scripts/suite.sh [INSTANT]   with an RFC 3339 instant, on a clock pinned there
+#                                (KPI_ARENA_TEST_NOW, test-only); else today
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+ROOT=$(pwd)
+export KPI_ARENA_TEST_NOW=${1:-}
+echo "== the suite at ${KPI_ARENA_TEST_NOW:-today ($(date -u +%FT%TZ))}"
+
+stop_test_db() {
+  if [ -z "${DATABASE_URL:-}" ]; then KPI_ARENA_DATA="$ROOT/target/test-pg" target/release/kpi-arena db stop >/dev/null 2>&1 || true; fi
+}
+trap stop_test_db EXIT
+
+echo "== unit and integration tests"
+# The release profile and the release build's features: the test build reuses
+# every dependency `cargo leptos build --release` compiled.
+KPI_ARENA_DATA="$ROOT/target/test-pg" cargo test --release -p app --features app/ssr -p kpi-arena-server
+stop_test_db
+
+echo "== browser tests"
+bash end2end/run.sh
