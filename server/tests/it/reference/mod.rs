@@ -16,7 +16,7 @@ mod records;
 
 use crate::helpers::TestApp;
 use app::auth::Role;
-use chrono::{DateTime, Datelike, Duration, DurationRound, FixedOffset, NaiveDate, SecondsFormat, SubsecRound, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, DurationRound, FixedOffset, NaiveDate, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use generator::*;
 use model::*;
