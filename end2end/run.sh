@@ -7,7 +7,8 @@
 #
 #   end2end/run.sh [NAME …]   only the spec files whose names contain a NAME
 #
-# KPI_ARENA_TEST_NOW (test-only) pins the clock of the demo and the servers.
+# KPI_ARENA_TEST_NOW (test-only) pins the clock of the demo and the servers;
+# DEMO_TIME_ZONE (default Europe/Moscow) is the demo organisation's time zone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -53,7 +54,8 @@ sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$(db_url postgres)" -c "$1" >/dev/null; }
 
 sql "DROP DATABASE IF EXISTS e2e_demo WITH (FORCE)"
 sql "CREATE DATABASE e2e_demo"
-DATABASE_URL=$(db_url e2e_demo) "$BIN" demo >target/e2e-logs/demo.log
+export DEMO_TIME_ZONE=${DEMO_TIME_ZONE:-Europe/Moscow}
+DATABASE_URL=$(db_url e2e_demo) "$BIN" demo --time-zone "$DEMO_TIME_ZONE" >target/e2e-logs/demo.log
 
 (cd end2end && { [ -d node_modules/@playwright/test ] && [ -d node_modules/@axe-core/playwright ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; })
 

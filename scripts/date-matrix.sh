@@ -2,7 +2,7 @@
 # The whole suite on every date of scripts/dates.sh (or the instants given),
 # after one build; prints a pass/fail line per date at the end.
 #
-#   scripts/date-matrix.sh [INSTANT …]
+#   scripts/date-matrix.sh ["INSTANT ZONE" …]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
@@ -13,9 +13,10 @@ cargo leptos build --release --precompress
 mkdir -p target/date-matrix
 results=()
 for when in "${MATRIX_DATES[@]}"; do
-  log="target/date-matrix/${when//[:+]/_}.log"
+  log="target/date-matrix/$(echo "$when" | tr ':+/ ' '___-').log"
   started=$(date +%s)
-  if bash scripts/suite.sh "$when" >"$log" 2>&1; then verdict=passed; else verdict=FAILED; fi
+  # shellcheck disable=SC2086 # "INSTANT ZONE": two arguments
+  if bash scripts/suite.sh $when >"$log" 2>&1; then verdict=passed; else verdict=FAILED; fi
   counts=$(grep -E '^test result:|^browser: ' "$log" | awk '
     /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
     /^browser: / { p += $2; f += $4 }

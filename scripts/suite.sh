@@ -3,14 +3,17 @@
 # PostgreSQL (DATABASE_URL, or a private cluster under target/test-pg, a fresh
 # database per test), then the browser tests against the release build.
 #
-#   scripts/suite.sh [INSTANT]   with an RFC 3339 instant, on a clock pinned there
-#                                (KPI_ARENA_TEST_NOW, test-only); else today
+#   scripts/suite.sh [INSTANT [ZONE]]   with an RFC 3339 instant, on a clock pinned
+#                                       there (KPI_ARENA_TEST_NOW, test-only), else
+#                                       today; the browser tests' demo organisation
+#                                       in time zone ZONE (default Europe/Moscow)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 ROOT=$(pwd)
 export KPI_ARENA_TEST_NOW=${1:-}
-echo "== the suite at ${KPI_ARENA_TEST_NOW:-today ($(date -u +%FT%TZ))}"
+export DEMO_TIME_ZONE=${2:-Europe/Moscow}
+echo "== the suite at ${KPI_ARENA_TEST_NOW:-today ($(date -u +%FT%TZ))}, the demo in $DEMO_TIME_ZONE"
 
 stop_test_db() {
   if [ -z "${DATABASE_URL:-}" ]; then KPI_ARENA_DATA="$ROOT/target/test-pg" target/release/kpi-arena db stop >/dev/null 2>&1 || true; fi

@@ -94,9 +94,15 @@ impl std::fmt::Display for Message {
 
 /// A server function's refusal of what it was asked (400), in the reader's language.
 pub fn error(message: impl Into<Message>) -> ServerFnError {
+    refusal(message.into().in_lang(use_lang()))
+}
+
+/// A refusal whose text is already written (a record's problems, a list of
+/// messages already in the reader's language): 400 unless the call chose a status.
+pub fn refusal(text: impl Into<String>) -> ServerFnError {
     #[cfg(feature = "ssr")]
-    crate::auth::server::set_fail_status(axum::http::StatusCode::BAD_REQUEST);
-    ServerFnError::new(message.into().in_lang(use_lang()))
+    crate::auth::server::set_default_fail_status(axum::http::StatusCode::BAD_REQUEST);
+    ServerFnError::new(text.into())
 }
 
 /// The first of ru/en an `Accept-Language` header names (`"de, en-US;q=0.8, ru;q=0.5"` → en).

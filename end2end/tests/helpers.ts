@@ -20,10 +20,13 @@ export function now(): Date {
   return new Date(start + Date.now() - loadedAt);
 }
 
-/** The year, month (1–12) and quarter at `at` in the demo organisation's time zone, Europe/Moscow. */
+/** The demo organisation's time zone: `kpi-arena demo --time-zone`, as end2end/run.sh passes it. */
+export const ORG_TIME_ZONE = process.env.DEMO_TIME_ZONE?.trim() || "Europe/Moscow";
+
+/** The year, month (1–12) and quarter at `at` in the demo organisation's time zone. */
 export function orgDate(at: Date = now()) {
   const part = (field: "year" | "month") =>
-    Number(new Intl.DateTimeFormat("en-US", { timeZone: "Europe/Moscow", [field]: "numeric" }).format(at));
+    Number(new Intl.DateTimeFormat("en-US", { timeZone: ORG_TIME_ZONE, [field]: "numeric" }).format(at));
   const [year, month] = [part("year"), part("month")];
   return { year, month, quarter: Math.ceil(month / 3), period: `${year}-${String(month).padStart(2, "0")}` };
 }

@@ -40,7 +40,11 @@ enum Command {
         command: TokenCommand,
     },
     /// Load the demo organisation (idempotent) and exit.
-    Demo,
+    Demo {
+        /// The organisation's time zone (IANA name); the history is dated up to today there.
+        #[arg(long, default_value = "Europe/Moscow", value_parser = parse_zone)]
+        time_zone: chrono_tz::Tz,
+    },
     /// Build a synthetic organisation in database `kpi_arena_bench` and print KPI latencies.
     Bench {
         #[arg(long, default_value_t = 1000)]
@@ -163,7 +167,7 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
     match command {
         Command::Serve { addr } => {
             if db.is_embedded() && !app::db::settings::has_users(&pool).await? {
-                load_demo(&pool).await?;
+                load_demo(&pool, app::db::demo::DEMO_TIME_ZONE).await?;
             }
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
             let app = build_app(pool.clone(), leptos_options(addr));
@@ -185,8 +189,8 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         Command::Token { command: TokenCommand::Create { email, name } } => {
             println!("{}", users::create_token(&pool, &email, &name).await?);
         }
-        Command::Demo => {
-            load_demo(&pool).await?;
+        Command::Demo { time_zone } => {
+            load_demo(&pool, time_zone).await?;
             print_demo_logins(&pool).await;
         }
         Command::Db { .. } | Command::Bench { .. } => unreachable!("handled above"),
@@ -194,8 +198,12 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn load_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    let count = app::db::demo::load_demo(pool).await.context("loading the demo organisation")?;
+fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse().map_err(|_| format!("`{name}` is not an IANA time zone (e.g. Europe/Moscow, Europe/London)"))
+}
+
+async fn load_demo(pool: &sqlx::PgPool, zone: chrono_tz::Tz) -> anyhow::Result<()> {
+    let count = app::db::demo::load_demo(pool, zone).await.context("loading the demo organisation")?;
     println!("demo organisation loaded ({count} records)");
     Ok(())
 }

@@ -118,7 +118,7 @@ pub mod refusals {
             DealError::Invalid(m) => error(m),
             DealError::Forbidden(m) => forbidden(m).await,
             // The records API's messages stay in its language.
-            DealError::Record(text) => ServerFnError::new(text),
+            DealError::Record(text) => crate::i18n::refusal(text),
             e @ DealError::Db(_) => ServerFnError::new(e),
         }
     }

@@ -23,7 +23,7 @@ pub async fn accept_invite(token: String, password: String, repeat: String) -> R
     let pool = expect_context::<crate::state::AppState>().pool;
     let user = crate::db::users::accept_invite(&pool, &token, password).await.map_err(|e| match e {
         crate::db::users::UserError::Invalid(m) if m.key() == crate::db::users::PASSWORD_TOO_SHORT => {
-            ServerFnError::new(format!("`password`: {}", m.in_lang(crate::i18n::use_lang())))
+            crate::i18n::refusal(format!("`password`: {}", m.in_lang(crate::i18n::use_lang())))
         }
         e => crate::pages::errors::refusals::user(e),
     })?;

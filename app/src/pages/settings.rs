@@ -80,7 +80,7 @@ pub async fn save_settings(
         |e| match e {
             crate::db::settings::SettingsError::Invalid(problems) => {
                 let lang = crate::i18n::use_lang();
-                ServerFnError::new(problems.iter().map(|m| m.in_lang(lang)).collect::<Vec<_>>().join("; "))
+                crate::i18n::refusal(problems.iter().map(|m| m.in_lang(lang)).collect::<Vec<_>>().join("; "))
             }
             e => ServerFnError::new(e),
         },

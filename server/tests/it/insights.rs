@@ -42,8 +42,9 @@ async fn weak_spots_list_reps_under_the_threshold_largest_gap_first() {
         ("rep:r1", "touchpoints", 10.0),  // 2 → 20 %
         ("rep:r2", "revenue", 500.0),     // 400 → 80 %
         ("rep:r2", "response_time", 5.0), // 10 minutes, lower is better → 50 %
-        // r2 has no feedback: no data, not a weak spot at "0 %".
-        ("rep:r2", "positive_feedback_rate", 80.0),
+        // r2 won d6 and lost nothing in October: won/lost has no value. That is
+        // "no data", not a weak spot at "0 %".
+        ("rep:r2", "won_lost_ratio", 2.0),
     ] {
         app::db::targets::set(&app.pool, kpi, scope, "2026-10", value, "m1").await.unwrap();
     }

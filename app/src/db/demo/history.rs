@@ -4,7 +4,8 @@
 use crate::records::{
     Activity, CompetitorPrice, Cost, Customer, Deal, Feedback, Lead, MeetingRequest, Product, Record, Team, User,
 };
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -19,7 +20,8 @@ struct TeamSpec {
     name: &'static str,
     region: &'static str,
     /// 09:00 local time in UTC: every generated instant falls in office hours and
-    /// (being between 04:00 and 17:00 UTC) on the same calendar day in UTC and Moscow.
+    /// (being between 04:00 and 17:00 UTC) on the same calendar day in UTC and in
+    /// the demo's zones (Moscow, UTC+3; London, UTC+0/+1).
     utc_start: u32,
     /// Package size relative to list price: enterprise teams sell bigger deals.
     size: f64,
@@ -310,17 +312,18 @@ fn add_customer(
     customers.len() - 1
 }
 
-/// The demo organisation as of `now`: 12 months of history up to today (in
-/// Moscow), every reference pointing to an earlier record, nothing dated after
-/// `now`. The same `now` always gives the same records.
-pub fn demo_records(now: DateTime<Utc>) -> Vec<Record> {
-    let today = now.with_timezone(&chrono_tz::Europe::Moscow).date_naive();
+/// The demo organisation as of `now`: 12 months of history up to today (in the
+/// organisation's time `zone`), every reference pointing to an earlier record,
+/// nothing dated after `now`. The same `now` and `zone` always give the same records.
+pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
+    let today = now.with_timezone(&zone).date_naive();
     let start = today - Duration::days(364);
     let month_start = today.with_day(1).expect("first of month");
     let months: Vec<NaiveDate> = (0..12).rev().map(|k| add_months(month_start, -k)).collect();
     let cap = now;
-    // The current month (in Moscow) began here; its wins are dated between this and now.
-    let month_began = month_start.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - Duration::hours(3);
+    // The current month (in the organisation's zone) began here; its wins are dated between this and now.
+    let midnight = month_start.and_hms_opt(0, 0, 0).expect("midnight");
+    let month_began = zone.from_local_datetime(&midnight).earliest().map_or(midnight.and_utc(), |t| t.with_timezone(&Utc));
     let mut g = Gen { rng: StdRng::seed_from_u64(SEED), cap, ru_names: 0, en_names: 0 };
     let mut out = Vec::new();
 
@@ -617,8 +620,6 @@ pub fn demo_records(now: DateTime<Utc>) -> Vec<Record> {
     out
 }
 
-/// Loads (or reloads: ids are deterministic, so this upserts) the demo as of
-/// today in Moscow; returns how many records were written.
 #[cfg(test)]
 #[path = "history_tests.rs"]
 mod tests;

@@ -11,26 +11,34 @@ fn day(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(15, 0, 0).unwrap().and_utc()
 }
 
-/// A late-month weekday afternoon, a Sunday that is the first of its month, the first half
-/// hour of a month and of a year in Moscow, and the last half hour of a year there.
-fn moments() -> [DateTime<Utc>; 5] {
+const MOSCOW: Tz = chrono_tz::Europe::Moscow;
+const LONDON: Tz = chrono_tz::Europe::London;
+
+/// In Moscow: a late-month weekday afternoon, a Sunday that is the first of its month, the
+/// first half hour of a month and of a year, and the last half hour of a year. In London: the
+/// days the clocks go forward and back, and the first minutes of a month on summer time
+/// (00:05 BST, when the UTC date is still the last of the previous month).
+fn moments() -> [(DateTime<Utc>, Tz); 8] {
     [
-        day(2026, 11, 27),
-        at("2026-03-01T07:00:00Z"),
-        at("2027-06-30T21:30:00Z"),
-        at("2027-12-31T21:05:00Z"),
-        at("2027-12-31T20:30:00Z"),
+        (day(2026, 11, 27), MOSCOW),
+        (at("2026-03-01T07:00:00Z"), MOSCOW),
+        (at("2027-06-30T21:30:00Z"), MOSCOW),
+        (at("2027-12-31T21:05:00Z"), MOSCOW),
+        (at("2027-12-31T20:30:00Z"), MOSCOW),
+        (at("2027-03-28T11:00:00Z"), LONDON),
+        (at("2027-10-31T12:00:00Z"), LONDON),
+        (at("2027-03-31T23:05:00Z"), LONDON),
     ]
 }
 
 #[test]
 fn the_same_day_gives_the_same_records() {
-    assert_eq!(demo_records(day(2026, 11, 27)), demo_records(day(2026, 11, 27)));
+    assert_eq!(demo_records(day(2026, 11, 27), MOSCOW), demo_records(day(2026, 11, 27), MOSCOW));
 }
 
 #[test]
 fn references_point_to_earlier_records_of_the_right_kind_and_ids_are_unique() {
-    let records = demo_records(day(2026, 11, 27));
+    let records = demo_records(day(2026, 11, 27), MOSCOW);
     let mut seen: HashSet<(Kind, String)> = HashSet::new();
     for r in &records {
         for (field, kind, id) in r.references() {
@@ -43,7 +51,7 @@ fn references_point_to_earlier_records_of_the_right_kind_and_ids_are_unique() {
 
 #[test]
 fn the_demo_logins_exist_with_their_roles_and_emails_are_unique() {
-    let records = demo_records(day(2026, 11, 27));
+    let records = demo_records(day(2026, 11, 27), MOSCOW);
     let users: Vec<&User> =
         records.iter().filter_map(|r| if let Record::User(u) = r { Some(u) } else { None }).collect();
     for login in super::super::DEMO_LOGINS {
@@ -57,8 +65,8 @@ fn the_demo_logins_exist_with_their_roles_and_emails_are_unique() {
 
 #[test]
 fn closed_deals_are_in_the_past_and_only_closed_deals_have_closed_at() {
-    for cap in moments() {
-        for r in demo_records(cap) {
+    for (cap, zone) in moments() {
+        for r in demo_records(cap, zone) {
             let Record::Deal(d) = r else { continue };
             assert!(d.created_at <= cap, "{}", d.id);
             assert!(d.amount > Decimal::ZERO && d.amount.scale() <= 2, "{}", d.id);
@@ -75,9 +83,9 @@ fn closed_deals_are_in_the_past_and_only_closed_deals_have_closed_at() {
 
 #[test]
 fn every_rep_has_a_won_deal_in_the_current_month() {
-    for now in moments() {
-        let month = |t: DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Moscow).format("%Y-%m").to_string();
-        let records = demo_records(now);
+    for (now, zone) in moments() {
+        let month = |t: DateTime<Utc>| t.with_timezone(&zone).format("%Y-%m").to_string();
+        let records = demo_records(now, zone);
         let winners: HashSet<&str> = records
             .iter()
             .filter_map(|r| match r {
@@ -90,7 +98,7 @@ fn every_rep_has_a_won_deal_in_the_current_month() {
             .collect();
         for r in &records {
             if let Record::User(u) = r {
-                assert!(u.role != "rep" || winners.contains(u.id.as_str()), "{} won nothing by {now}", u.id);
+                assert!(u.role != "rep" || winners.contains(u.id.as_str()), "{} won nothing by {now} in {zone}", u.id);
             }
         }
     }
@@ -99,7 +107,7 @@ fn every_rep_has_a_won_deal_in_the_current_month() {
 #[test]
 fn volumes_are_roughly_as_intended() {
     let mut counts: HashMap<Kind, usize> = HashMap::new();
-    for r in demo_records(day(2026, 11, 27)) {
+    for r in demo_records(day(2026, 11, 27), MOSCOW) {
         *counts.entry(r.kind()).or_default() += 1;
     }
     let n = |k: Kind| counts.get(&k).copied().unwrap_or(0);

@@ -22,10 +22,15 @@ pub const DEMO_LOGINS: [DemoLogin; 3] = [
     DemoLogin { role: "admin", email: "admin@demo.kpi-arena.local" },
 ];
 
-pub async fn load_demo(pool: &PgPool) -> Result<usize, sqlx::Error> {
+/// The demo organisation's time zone unless `kpi-arena demo --time-zone` names another.
+pub const DEMO_TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::Moscow;
+
+/// Loads (or reloads: ids are deterministic, so this upserts) the demo as of
+/// today in `zone`, the organisation's time zone; returns how many records were written.
+pub async fn load_demo(pool: &PgPool, zone: chrono_tz::Tz) -> Result<usize, sqlx::Error> {
     let now = crate::clock::now();
-    let today = now.with_timezone(&chrono_tz::Europe::Moscow).date_naive();
-    let records = demo_records(now);
+    let today = now.with_timezone(&zone).date_naive();
+    let records = demo_records(now, zone);
     // Hash once, before the transaction: argon2 is slow and must not hold a connection open.
     let hash = crate::db::users::hash_password(DEMO_PASSWORD.to_string()).await;
     let mut tx = pool.begin().await?;
@@ -35,9 +40,10 @@ pub async fn load_demo(pool: &PgPool) -> Result<usize, sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "UPDATE org_settings SET name = 'Северный ветер (демо)', currency = 'RUB', time_zone = 'Europe/Moscow',
+        "UPDATE org_settings SET name = 'Северный ветер (демо)', currency = 'RUB', time_zone = $1,
            language = 'ru', demo_loaded = TRUE",
     )
+    .bind(zone.name())
     .execute(&mut *tx)
     .await?;
     // Starter targets for this month and the last, so every card shows attainment.
