@@ -22,7 +22,10 @@ trap stop_test_db EXIT
 
 echo "== unit and integration tests"
 # The release profile and the release build's features: the test build reuses
-# every dependency `cargo leptos build --release` compiled.
+# every dependency `cargo leptos build --release` compiled. cargo-leptos sets
+# LEPTOS_OUTPUT_NAME, which leptos reads at compile time (option_env!): set the
+# same value, or leptos and everything above it compile again.
+export LEPTOS_OUTPUT_NAME=kpi-arena
 KPI_ARENA_DATA="$ROOT/target/test-pg" cargo test --release -p app --features app/ssr -p kpi-arena-server
 stop_test_db
 
