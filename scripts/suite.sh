@@ -24,9 +24,9 @@ echo "== unit and integration tests"
 # The release profile and the release build's features: the test build reuses
 # every dependency `cargo leptos build --release` compiled. cargo-leptos sets
 # LEPTOS_OUTPUT_NAME, which leptos reads at compile time (option_env!): set the
-# same value, or leptos and everything above it compile again.
-export LEPTOS_OUTPUT_NAME=kpi-arena
-KPI_ARENA_DATA="$ROOT/target/test-pg" cargo test --release -p app --features app/ssr -p kpi-arena-server
+# same value for the test build, or leptos and everything above it compile
+# again. (Only there: a server started with it reads cargo-leptos's settings.)
+LEPTOS_OUTPUT_NAME=kpi-arena KPI_ARENA_DATA="$ROOT/target/test-pg" cargo test --release -p app --features app/ssr -p kpi-arena-server
 stop_test_db
 
 echo "== browser tests"
