@@ -168,7 +168,8 @@ pub mod server {
     /// The status of a failed call that names no status of its own (bad input:
     /// 400), unless the call already chose one (401, 403, 429 stay).
     pub fn set_default_fail_status(status: StatusCode) {
-        let chosen = use_context::<leptos_axum::ResponseOptions>().is_some_and(|r| r.0.read().is_ok_and(|parts| parts.status.is_some()));
+        let chosen = use_context::<leptos_axum::ResponseOptions>()
+            .is_some_and(|r| r.0.read().is_ok_and(|parts| parts.status.is_some()));
         if !chosen {
             set_fail_status(status);
         }

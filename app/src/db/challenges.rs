@@ -148,8 +148,9 @@ pub async fn list(pool: &PgPool, user: &CurrentUser) -> Result<Vec<Challenge>, s
 
 /// The challenges running now, for the TV.
 pub async fn list_live(pool: &PgPool) -> Result<Vec<Challenge>, sqlx::Error> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM challenges WHERE status = 'live' AND starts_at <= arena_now() ORDER BY ends_at, id");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM challenges WHERE status = 'live' AND starts_at <= arena_now() ORDER BY ends_at, id"
+    );
     Ok(sqlx::query(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect())
 }
 

@@ -71,9 +71,11 @@ pub async fn create(
     bytes: &[u8],
 ) -> Result<i64, sqlx::Error> {
     // Previews nobody stored are kept a day.
-    sqlx::query("DELETE FROM imports WHERE status IN ('invalid', 'ready') AND created_at < arena_now() - interval '1 day'")
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "DELETE FROM imports WHERE status IN ('invalid', 'ready') AND created_at < arena_now() - interval '1 day'",
+    )
+    .execute(pool)
+    .await?;
     let tz = crate::db::settings::load(pool).await?.time_zone;
     let (sheet, status, problem, errors) = match sheet::read(bytes, kind, tz) {
         Err(e) => (None, "invalid", Some(e.to_string()), Vec::new()),

@@ -29,14 +29,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
     // Sorts for the exact medians stay in memory. Every statement is planned
     // for its own bounds: a generic plan, chosen after five executions of a
     // prepared statement, can read a year of records where its bounds need a day's.
-    let options = PgConnectOptions::from_str(url)?
-        .application_name("kpi-arena")
-        .options([
-            ("work_mem", "32MB"),
-            ("plan_cache_mode", "force_custom_plan"),
-            // The app's clock for `arena_now()`: 0 unless a test pins it.
-            ("kpi_arena.clock_offset", crate::clock::pg_offset().as_str()),
-        ]);
+    let options = PgConnectOptions::from_str(url)?.application_name("kpi-arena").options([
+        ("work_mem", "32MB"),
+        ("plan_cache_mode", "force_custom_plan"),
+        // The app's clock for `arena_now()`: 0 unless a test pins it.
+        ("kpi_arena.clock_offset", crate::clock::pg_offset().as_str()),
+    ]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

@@ -138,13 +138,14 @@ pub async fn save_rule(pool: &PgPool, rule: &Rule, by: &str) -> Result<i64, sqlx
 
 /// Deactivates a rule (the ledger keeps naming it), then recomputes the open periods.
 pub async fn deactivate_rule(pool: &PgPool, id: i64, by: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE points_rules SET active = FALSE, updated_by = $2, updated_at = arena_now() WHERE id = $1")
-        .bind(id)
-        .bind(by)
-        .execute(pool)
-        .await?
-        .rows_affected()
-        > 0;
+    let done =
+        sqlx::query("UPDATE points_rules SET active = FALSE, updated_by = $2, updated_at = arena_now() WHERE id = $1")
+            .bind(id)
+            .bind(by)
+            .execute(pool)
+            .await?
+            .rows_affected()
+            > 0;
     if done {
         recompute_open_periods(pool).await?;
     }

@@ -323,7 +323,8 @@ pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
     let cap = now;
     // The current month (in the organisation's zone) began here; its wins are dated between this and now.
     let midnight = month_start.and_hms_opt(0, 0, 0).expect("midnight");
-    let month_began = zone.from_local_datetime(&midnight).earliest().map_or(midnight.and_utc(), |t| t.with_timezone(&Utc));
+    let month_began =
+        zone.from_local_datetime(&midnight).earliest().map_or(midnight.and_utc(), |t| t.with_timezone(&Utc));
     let mut g = Gen { rng: StdRng::seed_from_u64(SEED), cap, ru_names: 0, en_names: 0 };
     let mut out = Vec::new();
 

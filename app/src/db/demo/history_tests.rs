@@ -89,7 +89,8 @@ fn every_rep_has_a_won_deal_in_the_current_month() {
         let winners: HashSet<&str> = records
             .iter()
             .filter_map(|r| match r {
-                Record::Deal(d) if d.status == "won" && d.closed_at.is_some_and(|t| t <= now && month(t) == month(now)) =>
+                Record::Deal(d)
+                    if d.status == "won" && d.closed_at.is_some_and(|t| t <= now && month(t) == month(now)) =>
                 {
                     Some(d.owner.as_str())
                 }
