@@ -30,6 +30,8 @@ pub mod reports;
 #[cfg(feature = "ssr")]
 pub mod scoring;
 #[cfg(feature = "ssr")]
+pub mod services;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use leptos::prelude::*;

@@ -49,9 +49,10 @@ impl LiveEvent {
 }
 
 /// Tells every instance (this one too) that something changed.
-pub async fn notify(pool: &PgPool, event: &LiveEvent) -> Result<(), sqlx::Error> {
+/// On a transaction's connection, PostgreSQL delivers it when that transaction commits.
+pub async fn notify<'e>(executor: impl sqlx::PgExecutor<'e>, event: &LiveEvent) -> Result<(), sqlx::Error> {
     let payload = serde_json::to_string(event).unwrap_or_else(|_| "{\"kind\":\"changed\"}".into());
-    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(pool).await?;
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(executor).await?;
     Ok(())
 }
 

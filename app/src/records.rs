@@ -8,7 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 mod fields;
+mod touched;
 pub use fields::{Field, FieldType};
+pub use touched::Touched;
 
 /// The record kinds, in the order a batch is applied (references point backwards).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

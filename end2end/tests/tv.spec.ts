@@ -38,6 +38,36 @@ async function pairTv(browser: Browser, manager: Page, base: string, name: strin
   return tv;
 }
 
+/**
+ * Notes, in the TV page, the wall-clock time each celebration appears (a
+ * MutationObserver: exact to the DOM change, unlike an assertion's polling).
+ */
+async function watchCelebrations(tv: Page): Promise<void> {
+  await tv.evaluate(() => {
+    const seen: Record<string, number> = {};
+    (window as unknown as { __seen: Record<string, number> }).__seen = seen;
+    new MutationObserver(() => {
+      document.querySelectorAll(".celebration[data-win]").forEach((el) => {
+        const id = el.getAttribute("data-win") ?? "";
+        if (!(id in seen)) seen[id] = Date.now();
+      });
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+}
+
+/** Milliseconds from `started` until the celebration of `id` appeared on the TV. */
+async function celebrated(tv: Page, id: string, started: number): Promise<number> {
+  await expect(tv.locator(`.celebration[data-win="${id}"]`)).toBeVisible({ timeout: 5_000 });
+  const at = await tv.evaluate((id) => (window as unknown as { __seen: Record<string, number> }).__seen[id], id);
+  return at - started;
+}
+
+function summary(latencies: number[]): string {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length, Math.ceil(sorted.length * q)) - 1];
+  return `runs ${latencies.join(", ")}; p50 ${at(0.5)}, p95 ${at(0.95)}, worst ${sorted[sorted.length - 1]}`;
+}
+
 /** Sends one won deal through the records API of `base`; returns its id. */
 async function winDeal(page: Page, base: string, n: number): Promise<string> {
   const id = `e2e-${Date.now()}-${n}`;
@@ -56,19 +86,15 @@ test("a paired TV celebrates a deal won through the records API, live", async ({
   const tv = await pairTv(browser, manager, BASE_A, `TV A ${Date.now()}`);
   await tv.screenshot({ path: "artifacts/tv-1080p.png" });
 
+  await watchCelebrations(tv);
   const latencies: number[] = [];
-  for (let n = 0; n < 5; n++) {
+  for (let n = 0; n < 20; n++) {
     const started = Date.now();
     const id = await winDeal(tv, BASE_A, n);
-    await expect(tv.locator(`.celebration[data-win="${id}"]`)).toBeVisible({ timeout: 5_000 });
-    latencies.push(Date.now() - started);
+    latencies.push(await celebrated(tv, id, started));
   }
   await tv.screenshot({ path: "artifacts/tv-celebration-1080p.png" });
-  const sorted = [...latencies].sort((a, b) => a - b);
-  console.log(
-    `record-to-TV latency (ms), same instance: runs ${latencies.join(", ")}; ` +
-      `median ${sorted[Math.floor(sorted.length / 2)]}, worst ${sorted[sorted.length - 1]}`,
-  );
+  console.log(`record-to-TV latency (ms), same instance: ${summary(latencies)}`);
 
   // A 4K screen renders the same wall, larger.
   await tv.setViewportSize({ width: 3840, height: 2160 });
@@ -79,18 +105,14 @@ test("a TV on instance B updates from a record sent to instance A", async ({ bro
   const manager = await browser.newPage();
   await signIn(manager, "/displays");
   const tv = await pairTv(browser, manager, BASE_B, `TV B ${Date.now()}`);
+  await watchCelebrations(tv);
   const latencies: number[] = [];
-  for (let n = 0; n < 3; n++) {
+  for (let n = 0; n < 10; n++) {
     const started = Date.now();
-    const id = await winDeal(tv, BASE_A, 10 + n);
-    await expect(tv.locator(`.celebration[data-win="${id}"]`)).toBeVisible({ timeout: 5_000 });
-    latencies.push(Date.now() - started);
+    const id = await winDeal(tv, BASE_A, 100 + n);
+    latencies.push(await celebrated(tv, id, started));
   }
-  const sorted = [...latencies].sort((a, b) => a - b);
-  console.log(
-    `record-to-TV latency (ms), A to B: runs ${latencies.join(", ")}; ` +
-      `median ${sorted[Math.floor(sorted.length / 2)]}, worst ${sorted[sorted.length - 1]}`,
-  );
+  console.log(`record-to-TV latency (ms), A to B: ${summary(latencies)}`);
 });
 
 test("revoking a display blanks its TV within seconds", async ({ browser }) => {

@@ -2,6 +2,7 @@
 //! router. Integration tests build the same app through `build_app`.
 
 pub mod bench;
+pub mod bench_ingest;
 pub mod embedded_pg;
 
 use app::state::{AppState, LoginLimits};
@@ -93,10 +94,26 @@ pub fn secure_cookies() -> bool {
     std::env::var("KPI_ARENA_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true")
 }
 
-/// The whole HTTP app: pages, server functions, JSON API, static files.
+/// The whole HTTP app: pages, server functions, JSON API, static files; and
+/// beside it this instance's live listener and scoring worker.
 pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
+    build_app_with(pool, options, Worker::On)
+}
+
+/// Whether an instance runs the scoring worker (every real one does; a test may
+/// start one without, to see work wait in the queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worker {
+    On,
+    Off,
+}
+
+pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> Router {
     let (live, _) = tokio::sync::broadcast::channel(256);
     app::live::spawn_listener(pool.clone(), live.clone());
+    if worker == Worker::On {
+        app::services::worker::spawn(pool.clone(), live.clone());
+    }
     let state = AppState {
         leptos_options: options.clone(),
         pool: pool.clone(),
@@ -216,25 +233,6 @@ fn urlencode(text: &str) -> String {
 }
 
 /// Serves `app` on `addr` until Ctrl-C or SIGTERM.
-/// Work that runs beside the server: at start, badges are re-evaluated over the
-/// whole history (a badge new in this version goes to everyone whose past
-/// qualifies); then every 15 seconds, challenges whose end has passed are
-/// finished and their winners get their badges.
-pub fn spawn_background(pool: PgPool) {
-    tokio::spawn(async move {
-        if let Err(e) = app::db::badges::evaluate(&pool).await {
-            tracing::error!("evaluating badges at start failed: {e}");
-        }
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
-        loop {
-            tick.tick().await;
-            if let Err(e) = app::db::challenges::finish_due(&pool).await {
-                tracing::error!("finishing challenges failed: {e}");
-            }
-        }
-    });
-}
-
 pub async fn serve(app: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

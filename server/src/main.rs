@@ -58,6 +58,18 @@ enum Command {
         #[arg(long)]
         skip_load: bool,
     },
+    /// Measure the ingest path: won deals through the records API against binary COPY, the scoring lag.
+    BenchIngest {
+        #[arg(long, default_value_t = 120)]
+        reps: usize,
+        #[arg(long, default_value_t = 200_000)]
+        deals: usize,
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
+        /// How many 1,000-record batches to time (each plain and with ?wait=scores).
+        #[arg(long, default_value_t = 20)]
+        small_batches: usize,
+    },
     /// Manage the embedded PostgreSQL cluster.
     Db {
         #[command(subcommand)]
@@ -163,6 +175,10 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         let options = kpi_arena_server::bench::BenchOptions { reps, records, iterations, skip_load };
         return kpi_arena_server::bench::run(&db.url(), options).await;
     }
+    if let Command::BenchIngest { reps, deals, batch, small_batches } = command {
+        let options = kpi_arena_server::bench_ingest::IngestOptions { reps, deals, batch, small_batches };
+        return kpi_arena_server::bench_ingest::run(&db.url(), options).await;
+    }
     let pool = prepare_pool(&db.url()).await.context("preparing the database")?;
     match command {
         Command::Serve { addr } => {
@@ -171,7 +187,6 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             }
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
             let app = build_app(pool.clone(), leptos_options(addr));
-            kpi_arena_server::spawn_background(pool.clone());
             println!("KPI Arena is running at http://{addr}/");
             print_demo_logins(&pool).await;
             serve(app, listener).await?;
@@ -193,7 +208,7 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             load_demo(&pool, time_zone).await?;
             print_demo_logins(&pool).await;
         }
-        Command::Db { .. } | Command::Bench { .. } => unreachable!("handled above"),
+        Command::Db { .. } | Command::Bench { .. } | Command::BenchIngest { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -229,7 +229,7 @@ pub async fn post_rule(
             return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no rule {}", rule.id)));
         }
     }
-    let id = points::save_rule(&state.pool, &rule, &me.0.id).await.map_err(ApiError::internal)?;
+    let id = crate::services::ingest::save_rule(&state.pool, &rule, &me.0.id).await.map_err(ApiError::internal)?;
     Ok(Json(json!({"id": id})))
 }
 
@@ -240,7 +240,7 @@ pub async fn delete_rule(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     me.require(&[Role::Manager, Role::Admin], "edit points rules")?;
-    if !points::deactivate_rule(&state.pool, id, &me.0.id).await.map_err(ApiError::internal)? {
+    if !crate::services::ingest::deactivate_rule(&state.pool, id, &me.0.id).await.map_err(ApiError::internal)? {
         return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no rule {id}")));
     }
     Ok(Json(json!({"id": id, "active": false})))

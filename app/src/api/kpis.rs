@@ -174,10 +174,8 @@ pub async fn put_target(
     if !crate::db::targets::may_set(&state.pool, &user.0, &scope).await.map_err(ApiError::internal)? {
         return Err(ApiError::forbidden("a manager may set targets only for their own team and its reps"));
     }
-    crate::db::targets::set(&state.pool, def.id, &scope.to_string(), &period.to_string(), body.value, &user.0.id)
-        .await
-        .map_err(ApiError::internal)?;
-    crate::db::points::after_targets(&state.pool, &[scope.to_string()], &period.to_string())
+    let change = [(def.id.to_string(), scope.to_string(), Some(body.value))];
+    crate::services::ingest::set_targets(&state.pool, &change, &period.to_string(), &user.0.id)
         .await
         .map_err(ApiError::internal)?;
     Ok(Json(json!({"kpi": def.id, "scope": scope.to_string(), "period": period.to_string(), "value": body.value})))

@@ -1,23 +1,43 @@
-//! `POST /api/v1/records`: a JSON array or NDJSON batch, all or nothing.
+//! `POST /api/v1/records`: a JSON array or NDJSON batch, all or nothing,
+//! through the one ingest path. It answers once the records are committed;
+//! `?wait=scores` also waits (at most `SCORES_WAIT`) for their points and badges.
 
 use super::{ApiError, ApiUser, MAX_BODY_BYTES, MAX_RECORDS};
 use crate::auth::Role;
-use crate::db::records::{store_batch, StoreError};
+use crate::db::records::StoreError;
+use crate::services::ingest::{self, Caught, Source};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+
+/// The longest `?wait=scores` waits before answering 202.
+pub const SCORES_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[derive(serde::Deserialize)]
+pub struct RecordsQuery {
+    wait: Option<String>,
+}
 
 pub async fn post_records(
     State(state): State<AppState>,
     user: ApiUser,
     headers: HeaderMap,
+    query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     user.require(&[Role::Manager, Role::Admin], "send records")?;
+    let wait = match query.map_err(|e| ApiError::bad_request(e.body_text()))?.0.wait.as_deref() {
+        None => false,
+        Some("scores") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("`wait` may only be `scores`; `{other}` is not known")))
+        }
+    };
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         _ => ApiError::bad_request(rejection.body_text()),
@@ -36,11 +56,22 @@ pub async fn post_records(
             values.len()
         )));
     }
-    match store_batch(&state.pool, &values).await {
-        Ok(accepted) => Ok(Json(json!({"accepted": accepted}))),
-        Err(StoreError::Invalid(errors)) => Err(ApiError::invalid_records(errors)),
-        Err(StoreError::Db(e)) => Err(ApiError::internal(e)),
+    let done = match ingest::submit(&state.pool, &values, Source::Api).await {
+        Ok(done) => done,
+        Err(StoreError::Invalid(errors)) => return Err(ApiError::invalid_records(errors)),
+        Err(StoreError::Db(e)) => return Err(ApiError::internal(e)),
+    };
+    if !wait {
+        return Ok(Json(json!({"accepted": done.accepted})).into_response());
     }
+    Ok(match ingest::wait_for(&state.pool, done.work, SCORES_WAIT).await.map_err(ApiError::internal)? {
+        Caught::Up => Json(json!({"accepted": done.accepted, "scores": "current"})).into_response(),
+        Caught::Pending(rows) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"accepted": done.accepted, "scores": "pending", "pending_work": rows})),
+        )
+            .into_response(),
+    })
 }
 
 fn too_large() -> ApiError {

@@ -1,10 +1,11 @@
-//! Awarding badges: each catalogue badge is one query over the whole history,
-//! so awards are retroactive and dated when the rep first qualified. An award
+//! Awarding badges: each catalogue badge is one query over a rep's whole
+//! history (the reps a change touched, or everyone), so awards are retroactive
+//! and dated when the rep first qualified. An award
 //! whose records no longer qualify (a won deal re-sent as lost) is withdrawn.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use std::collections::HashSet;
 
 /// One query per badge: rows of (user id, earned at, detail, records as JSON). `$1` is the time zone.
@@ -13,20 +14,21 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
         "first_win" => {
             "SELECT DISTINCT ON (owner_id) owner_id, closed_at, 'first won deal ' || id,
                jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
-             FROM deals WHERE status = 'won' AND closed_at <= arena_now() ORDER BY owner_id, closed_at, id"
+             FROM deals WHERE status = 'won' AND closed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))
+             ORDER BY owner_id, closed_at, id"
         }
         "ten_wins" => {
             "WITH w AS (SELECT owner_id, id, closed_at,
                  row_number() OVER (PARTITION BY owner_id ORDER BY closed_at, id) n
-               FROM deals WHERE status = 'won' AND closed_at <= arena_now())
+               FROM deals WHERE status = 'won' AND closed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1)))
              SELECT owner_id, max(closed_at), '10 won deals',
                jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
              FROM w WHERE n <= 10 GROUP BY owner_id HAVING count(*) = 10"
         }
         "hat_trick" => {
-            "WITH w AS (SELECT owner_id, id, closed_at, (closed_at AT TIME ZONE $1)::date d,
-                 row_number() OVER (PARTITION BY owner_id, (closed_at AT TIME ZONE $1)::date ORDER BY closed_at, id) n
-               FROM deals WHERE status = 'won' AND closed_at <= arena_now()),
+            "WITH w AS (SELECT owner_id, id, closed_at, (closed_at AT TIME ZONE $2)::date d,
+                 row_number() OVER (PARTITION BY owner_id, (closed_at AT TIME ZONE $2)::date ORDER BY closed_at, id) n
+               FROM deals WHERE status = 'won' AND closed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))),
              first_day AS (SELECT owner_id, min(d) d FROM w WHERE n = 3 GROUP BY owner_id)
              SELECT w.owner_id, max(w.closed_at), '3 deals won on ' || f.d,
                jsonb_agg(jsonb_build_object('kind', 'deal', 'id', w.id) ORDER BY w.n)
@@ -35,8 +37,8 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
         }
         "streak_4w" => {
             "WITH weeks AS (SELECT DISTINCT ON (owner_id, wk) owner_id, wk, id, closed_at
-               FROM (SELECT owner_id, id, closed_at, date_trunc('week', closed_at AT TIME ZONE $1) wk
-                     FROM deals WHERE status = 'won' AND closed_at <= arena_now()) x
+               FROM (SELECT owner_id, id, closed_at, date_trunc('week', closed_at AT TIME ZONE $2) wk
+                     FROM deals WHERE status = 'won' AND closed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))) x
                ORDER BY owner_id, wk, closed_at, id),
              runs AS (SELECT *, wk - (row_number() OVER (PARTITION BY owner_id ORDER BY wk)) * interval '7 days' grp
                FROM weeks),
@@ -49,61 +51,63 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
         }
         "target_100" | "club_150" => return None, // computed from targets in Rust, see `target_rows`
         "response_ace" => {
-            "WITH m AS (SELECT owner_id, date_trunc('month', created_at AT TIME ZONE $1) mo,
+            "WITH m AS (SELECT owner_id, date_trunc('month', created_at AT TIME ZONE $2) mo,
                  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_contact_at - created_at) / 60) med,
                  count(*) n, jsonb_agg(jsonb_build_object('kind', 'lead', 'id', id) ORDER BY created_at) recs
-               FROM leads WHERE first_contact_at IS NOT NULL
-               GROUP BY owner_id, date_trunc('month', created_at AT TIME ZONE $1))
-             SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $1,
+               FROM leads WHERE first_contact_at IS NOT NULL AND ($1::text[] IS NULL OR owner_id = ANY($1))
+               GROUP BY owner_id, date_trunc('month', created_at AT TIME ZONE $2))
+             SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $2,
                'median first response ' || round(med::numeric, 1) || ' min in ' || to_char(mo, 'YYYY-MM'), recs
-             FROM m WHERE n >= 5 AND med <= 15 AND (mo + interval '1 month') AT TIME ZONE $1 <= arena_now()
+             FROM m WHERE n >= 5 AND med <= 15 AND (mo + interval '1 month') AT TIME ZONE $2 <= arena_now()
              ORDER BY owner_id, mo"
         }
         "follow_up_master" => {
             "WITH f AS (SELECT owner_id, id, followed_up_at,
                  row_number() OVER (PARTITION BY owner_id ORDER BY followed_up_at, id) n
                FROM leads WHERE followed_up_at IS NOT NULL AND first_contact_at IS NOT NULL
-                 AND followed_up_at <= first_contact_at + interval '24 hours' AND followed_up_at <= arena_now())
+                 AND followed_up_at <= first_contact_at + interval '24 hours' AND followed_up_at <= arena_now()
+                 AND ($1::text[] IS NULL OR owner_id = ANY($1)))
              SELECT owner_id, max(followed_up_at), '20 leads followed up within 24 hours',
                jsonb_agg(jsonb_build_object('kind', 'lead', 'id', id) ORDER BY n)
              FROM f WHERE n <= 20 GROUP BY owner_id HAVING count(*) = 20"
         }
         "comeback" => {
-            "WITH months AS (SELECT DISTINCT date_trunc('month', closed_at AT TIME ZONE $1) mo FROM deals
-                 WHERE status = 'won' AND (date_trunc('month', closed_at AT TIME ZONE $1) + interval '1 month')
-                   AT TIME ZONE $1 <= arena_now()),
+            "WITH months AS (SELECT DISTINCT date_trunc('month', closed_at AT TIME ZONE $2) mo FROM deals
+                 WHERE status = 'won' AND (date_trunc('month', closed_at AT TIME ZONE $2) + interval '1 month')
+                   AT TIME ZONE $2 <= arena_now()),
              reps AS (SELECT id FROM users WHERE role = 'rep' AND active),
              rev AS (SELECT r.id owner_id, m.mo, coalesce(sum(d.amount), 0) revenue
                FROM reps r CROSS JOIN months m
                LEFT JOIN deals d ON d.owner_id = r.id AND d.status = 'won'
-                 AND date_trunc('month', d.closed_at AT TIME ZONE $1) = m.mo
+                 AND date_trunc('month', d.closed_at AT TIME ZONE $2) = m.mo
                GROUP BY r.id, m.mo),
              ranked AS (SELECT *, rank() OVER (PARTITION BY mo ORDER BY revenue DESC) rk,
                  count(*) OVER (PARTITION BY mo) total FROM rev),
              hits AS (SELECT DISTINCT ON (b.owner_id) b.owner_id, b.mo
                FROM ranked a JOIN ranked b ON b.owner_id = a.owner_id AND b.mo = a.mo + interval '1 month'
                WHERE a.rk > a.total / 2.0 AND b.rk <= 3 AND b.revenue > 0 ORDER BY b.owner_id, b.mo)
-             SELECT h.owner_id, (h.mo + interval '1 month') AT TIME ZONE $1,
+             SELECT h.owner_id, (h.mo + interval '1 month') AT TIME ZONE $2,
                'from the bottom half to the top 3 in ' || to_char(h.mo, 'YYYY-MM'),
                coalesce((SELECT jsonb_agg(jsonb_build_object('kind', 'deal', 'id', d.id) ORDER BY d.closed_at)
                  FROM deals d WHERE d.owner_id = h.owner_id AND d.status = 'won'
-                   AND date_trunc('month', d.closed_at AT TIME ZONE $1) = h.mo), '[]')
-             FROM hits h"
+                   AND date_trunc('month', d.closed_at AT TIME ZONE $2) = h.mo), '[]')
+             FROM hits h WHERE ($1::text[] IS NULL OR h.owner_id = ANY($1))"
         }
         "deal_of_the_month" => {
-            "WITH best AS (SELECT DISTINCT ON (date_trunc('month', closed_at AT TIME ZONE $1))
-                 owner_id, id, amount, date_trunc('month', closed_at AT TIME ZONE $1) mo
+            "WITH best AS (SELECT DISTINCT ON (date_trunc('month', closed_at AT TIME ZONE $2))
+                 owner_id, id, amount, date_trunc('month', closed_at AT TIME ZONE $2) mo
                FROM deals WHERE status = 'won'
-               ORDER BY date_trunc('month', closed_at AT TIME ZONE $1), amount DESC, closed_at, id)
-             SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $1,
+               ORDER BY date_trunc('month', closed_at AT TIME ZONE $2), amount DESC, closed_at, id)
+             SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $2,
                'largest deal of ' || to_char(mo, 'YYYY-MM') || ': ' || amount,
                jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
-             FROM best WHERE (mo + interval '1 month') AT TIME ZONE $1 <= arena_now() ORDER BY owner_id, mo"
+             FROM best WHERE (mo + interval '1 month') AT TIME ZONE $2 <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))
+             ORDER BY owner_id, mo"
         }
         "marathon" => {
-            "WITH a AS (SELECT owner_id, id, at, date_trunc('week', at AT TIME ZONE $1) wk,
-                 row_number() OVER (PARTITION BY owner_id, date_trunc('week', at AT TIME ZONE $1) ORDER BY at, id) n
-               FROM activities WHERE at <= arena_now()),
+            "WITH a AS (SELECT owner_id, id, at, date_trunc('week', at AT TIME ZONE $2) wk,
+                 row_number() OVER (PARTITION BY owner_id, date_trunc('week', at AT TIME ZONE $2) ORDER BY at, id) n
+               FROM activities WHERE at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))),
              first_week AS (SELECT owner_id, min(wk) wk FROM a WHERE n = 50 GROUP BY owner_id)
              SELECT a.owner_id, max(a.at), '50 touchpoints in the week of ' || to_char(f.wk, 'YYYY-MM-DD'),
                jsonb_agg(jsonb_build_object('kind', 'activity', 'id', a.id) ORDER BY a.n)
@@ -111,10 +115,10 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
              WHERE a.n <= 50 GROUP BY a.owner_id, f.wk"
         }
         "meeting_maker" => {
-            "WITH m AS (SELECT owner_id, id, proposed_at, date_trunc('month', proposed_at AT TIME ZONE $1) mo,
-                 row_number() OVER (PARTITION BY owner_id, date_trunc('month', proposed_at AT TIME ZONE $1)
+            "WITH m AS (SELECT owner_id, id, proposed_at, date_trunc('month', proposed_at AT TIME ZONE $2) mo,
+                 row_number() OVER (PARTITION BY owner_id, date_trunc('month', proposed_at AT TIME ZONE $2)
                    ORDER BY proposed_at, id) n
-               FROM meeting_requests WHERE outcome = 'accepted' AND proposed_at <= arena_now()),
+               FROM meeting_requests WHERE outcome = 'accepted' AND proposed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))),
              first_month AS (SELECT owner_id, min(mo) mo FROM m WHERE n = 10 GROUP BY owner_id)
              SELECT m.owner_id, max(m.proposed_at), '10 accepted meetings in ' || to_char(f.mo, 'YYYY-MM'),
                jsonb_agg(jsonb_build_object('kind', 'meeting_request', 'id', m.id) ORDER BY m.n)
@@ -124,7 +128,8 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
         "upseller" => {
             "WITH w AS (SELECT owner_id, id, closed_at,
                  row_number() OVER (PARTITION BY owner_id ORDER BY closed_at, id) n
-               FROM deals WHERE status = 'won' AND deal_type IN ('upsell', 'cross_sell') AND closed_at <= arena_now())
+               FROM deals WHERE status = 'won' AND deal_type IN ('upsell', 'cross_sell') AND closed_at <= arena_now()
+                 AND ($1::text[] IS NULL OR owner_id = ANY($1)))
              SELECT owner_id, max(closed_at), '5 upsell or cross-sell deals won',
                jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
              FROM w WHERE n <= 5 GROUP BY owner_id HAVING count(*) = 5"
@@ -133,7 +138,8 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
             "WITH f AS (SELECT coalesce(f.owner_id, c.owner_id) owner_id, f.id, f.at,
                  row_number() OVER (PARTITION BY coalesce(f.owner_id, c.owner_id) ORDER BY f.at, f.id) n
                FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id
-               WHERE f.sentiment = 'positive' AND f.at <= arena_now())
+               WHERE f.sentiment = 'positive' AND f.at <= arena_now()
+                 AND ($1::text[] IS NULL OR coalesce(f.owner_id, c.owner_id) = ANY($1)))
              SELECT owner_id, max(at), '10 positive feedbacks',
                jsonb_agg(jsonb_build_object('kind', 'feedback', 'id', id) ORDER BY n)
              FROM f WHERE n <= 10 AND owner_id IS NOT NULL GROUP BY owner_id HAVING count(*) = 10"
@@ -144,11 +150,23 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
 
 type AwardRow = (String, DateTime<Utc>, String, serde_json::Value);
 
+/// Badges that compare reps with each other: a change to anyone's records in a
+/// month can move them, so they are evaluated for everyone, and only when a
+/// closed month changed (they are awarded for closed months only).
+pub const COMPARATIVE: [&str; 2] = ["comeback", "deal_of_the_month"];
+
 /// Revenue targets reached (100 % or 150 %): the deal that crossed the line earns it.
-async fn target_rows(pool: &PgPool, tz: chrono_tz::Tz, share: f64) -> Result<Vec<AwardRow>, sqlx::Error> {
+async fn target_rows(
+    pool: &PgPool,
+    tz: chrono_tz::Tz,
+    share: f64,
+    owners: Option<&[String]>,
+) -> Result<Vec<AwardRow>, sqlx::Error> {
     let targets: Vec<(String, String, f64)> = sqlx::query_as(
-        "SELECT substr(scope, 5), period, value FROM targets WHERE kpi = 'revenue' AND scope LIKE 'rep:%' AND value > 0",
+        "SELECT substr(scope, 5), period, value FROM targets WHERE kpi = 'revenue' AND scope LIKE 'rep:%' AND value > 0
+           AND ($1::text[] IS NULL OR substr(scope, 5) = ANY($1))",
     )
+    .bind(owners)
     .fetch_all(pool)
     .await?;
     let mut cols: (Vec<String>, Vec<String>, Vec<DateTime<Utc>>, Vec<DateTime<Utc>>, Vec<f64>) = Default::default();
@@ -181,38 +199,68 @@ async fn target_rows(pool: &PgPool, tz: chrono_tz::Tz, share: f64) -> Result<Vec
     .await
 }
 
-/// Re-evaluates every catalogue badge over the whole history: new awards are
-/// added (dated when earned), awards that no longer qualify are withdrawn.
-/// Challenge badges are left alone. Returns how many awards were added.
+/// Every catalogue badge over the whole history, for every rep: at start (a
+/// badge new in this version goes to everyone whose past qualifies) and once a
+/// day (awards that depend on time passing, such as a month closing).
 pub async fn evaluate(pool: &PgPool) -> Result<usize, sqlx::Error> {
     let tz = crate::db::settings::load(pool).await?.time_zone;
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(7140002)").execute(&mut *tx).await?;
+    let added = evaluate_in(&mut tx, pool, tz, None, true).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// Re-evaluates the catalogue badges of `owners` (everyone when `None`) in the
+/// caller's transaction: new awards are added (dated when earned), awards that
+/// no longer qualify are withdrawn. The comparative badges only when
+/// `comparative` (then for everyone). Challenge badges are left alone.
+/// Returns how many awards were added.
+pub async fn evaluate_in(
+    tx: &mut Transaction<'_, Postgres>,
+    pool: &PgPool,
+    tz: chrono_tz::Tz,
+    owners: Option<&[String]>,
+    comparative: bool,
+) -> Result<usize, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(7140002)").execute(&mut **tx).await?;
     let mut added = 0;
     for badge in crate::badges::CATALOGUE {
+        let compares = COMPARATIVE.contains(&badge.id);
+        if compares && !comparative {
+            continue;
+        }
+        let scope = if compares { None } else { owners };
         let rows: Vec<AwardRow> = match badge.id {
-            "target_100" => target_rows(pool, tz, 1.0).await?,
-            "club_150" => target_rows(pool, tz, 1.5).await?,
+            "target_100" => target_rows(pool, tz, 1.0, scope).await?,
+            "club_150" => target_rows(pool, tz, 1.5, scope).await?,
             id => match rule_sql(id) {
                 // Only the queries that work in local days, weeks or months take the time zone.
-                Some(sql) if sql.contains("$1") => sqlx::query_as(sql).bind(tz.name()).fetch_all(&mut *tx).await?,
-                Some(sql) => sqlx::query_as(sql).fetch_all(&mut *tx).await?,
+                Some(sql) if sql.contains("$2") => {
+                    sqlx::query_as(sql).bind(scope).bind(tz.name()).fetch_all(&mut **tx).await?
+                }
+                Some(sql) => sqlx::query_as(sql).bind(scope).fetch_all(&mut **tx).await?,
                 None => continue,
             },
         };
         let users: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        sqlx::query("DELETE FROM badge_awards WHERE badge = $1 AND NOT (user_id = ANY($2))")
-            .bind(badge.id)
-            .bind(&users)
-            .execute(&mut *tx)
-            .await?;
-        let before: HashSet<String> =
-            sqlx::query_scalar::<_, String>("SELECT user_id FROM badge_awards WHERE badge = $1")
-                .bind(badge.id)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect();
+        sqlx::query(
+            "DELETE FROM badge_awards WHERE badge = $1 AND NOT (user_id = ANY($2))
+               AND ($3::text[] IS NULL OR user_id = ANY($3))",
+        )
+        .bind(badge.id)
+        .bind(&users)
+        .bind(scope)
+        .execute(&mut **tx)
+        .await?;
+        let before: HashSet<String> = sqlx::query_scalar::<_, String>(
+            "SELECT user_id FROM badge_awards WHERE badge = $1 AND user_id = ANY($2)",
+        )
+        .bind(badge.id)
+        .bind(&users)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect();
         added += users.iter().filter(|u| !before.contains(*u)).count();
         let (mut at, mut detail, mut records) = (Vec::new(), Vec::new(), Vec::new());
         for (_, earned, d, r) in &rows {
@@ -233,10 +281,9 @@ pub async fn evaluate(pool: &PgPool) -> Result<usize, sqlx::Error> {
         .bind(at)
         .bind(detail)
         .bind(records)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(added)
 }
 

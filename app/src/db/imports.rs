@@ -3,7 +3,7 @@
 //! `imports`, so a page on any instance can follow it.
 
 use crate::auth::{CurrentUser, Role};
-use crate::db::records::{refresh_scores, upsert_records, validate_batch, StoreError};
+use crate::db::records::{upsert_records, validate_batch, StoreError};
 use crate::import::sheet;
 use crate::records::{Kind, RecordError};
 use chrono::{DateTime, Utc};
@@ -259,12 +259,12 @@ async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
             .execute(pool)
             .await?;
     }
-    tx.commit().await?;
+    // Points, badges and the TVs follow through the one ingest path, as after an API batch.
+    crate::services::ingest::leave_work(&mut tx, &records).await?;
     sqlx::query("UPDATE imports SET status = 'done', records = '[]', updated_at = arena_now() WHERE id = $1")
         .bind(id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    // Points, badges and the TVs follow, as after an API batch.
-    refresh_scores(pool, &records).await;
+    tx.commit().await?;
     Ok(())
 }

@@ -2,7 +2,6 @@
 
 pub mod badges;
 pub mod challenges;
-pub mod deals;
 pub mod demo;
 pub mod displays;
 pub mod flags;
@@ -16,6 +15,7 @@ pub mod settings;
 pub mod targets;
 pub mod teams;
 pub mod users;
+pub mod work;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use std::collections::HashMap;
 
 /// Serialises recomputations, so two batches never award the same entry twice.
@@ -105,8 +105,8 @@ pub fn check_rule(rule: &Rule) -> Result<(), Message> {
     Ok(())
 }
 
-/// Inserts (id 0) or replaces a rule, then recomputes the open periods. Returns the rule id.
-pub async fn save_rule(pool: &PgPool, rule: &Rule, by: &str) -> Result<i64, sqlx::Error> {
+/// Inserts (id 0) or replaces a rule. Returns the rule id.
+pub async fn save_rule(conn: &mut PgConnection, rule: &Rule, by: &str) -> Result<i64, sqlx::Error> {
     let kind_text = |k: Option<PeriodKind>| k.map(PeriodKind::as_str);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO points_rules (id, kind, basis, points, per, threshold, attainment_cap, period_kind, cap_points,
@@ -130,37 +130,20 @@ pub async fn save_rule(pool: &PgPool, rule: &Rule, by: &str) -> Result<i64, sqlx
     .bind(kind_text(rule.cap_per))
     .bind(rule.label.trim())
     .bind(by)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
-    recompute_open_periods(pool).await?;
     Ok(id)
 }
 
-/// Deactivates a rule (the ledger keeps naming it), then recomputes the open periods.
-pub async fn deactivate_rule(pool: &PgPool, id: i64, by: &str) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE points_rules SET active = FALSE, updated_by = $2, updated_at = arena_now() WHERE id = $1")
-            .bind(id)
-            .bind(by)
-            .execute(pool)
-            .await?
-            .rows_affected()
-            > 0;
-    if done {
-        recompute_open_periods(pool).await?;
-    }
-    Ok(done)
-}
-
-/// A rule change applies from the start of the current month (and to every
-/// period still running); closed months keep the points they were given.
-pub async fn recompute_open_periods(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    let tz = crate::db::settings::load(pool).await?.time_zone;
-    let today = crate::clock::now().with_timezone(&tz).date_naive();
-    let from = Period::containing(PeriodKind::Month, today).bounds(tz).0;
-    let appended = recompute(pool, None, from, crate::clock::now() + Duration::days(1)).await?;
-    crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
-    Ok(appended)
+/// Deactivates a rule (the ledger keeps naming it); false when there is no such rule.
+pub async fn deactivate_rule(conn: &mut PgConnection, id: i64, by: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("UPDATE points_rules SET active = FALSE, updated_by = $2, updated_at = arena_now() WHERE id = $1")
+        .bind(id)
+        .bind(by)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        > 0)
 }
 
 /// Everything: used after the demo loads and by `kpi-arena points recompute`.
@@ -178,55 +161,6 @@ pub async fn recompute_all(pool: &PgPool) -> Result<usize, sqlx::Error> {
     }
 }
 
-/// Recomputes after a batch of records: the owners it touched (and whoever
-/// held points for those records before) over the instants it touched.
-pub async fn recompute_for_records(
-    pool: &PgPool,
-    owners: Vec<String>,
-    refs: &[RecordRef],
-    times: &[DateTime<Utc>],
-) -> Result<usize, sqlx::Error> {
-    let refs_json = serde_json::to_value(refs).unwrap_or_default();
-    let previous: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT DISTINCT e.user_id, e.at FROM points_entries e, jsonb_array_elements($1::jsonb) r
-         WHERE e.records @> jsonb_build_array(r)",
-    )
-    .bind(refs_json)
-    .fetch_all(pool)
-    .await?;
-    let mut owners = owners;
-    owners.extend(previous.iter().map(|(u, _)| u.clone()));
-    owners.sort();
-    owners.dedup();
-    let all_times = times.iter().copied().chain(previous.iter().map(|(_, t)| *t));
-    let (Some(from), Some(to)) = (all_times.clone().min(), all_times.max()) else { return Ok(0) };
-    if owners.is_empty() {
-        return Ok(0);
-    }
-    // State KPIs (active deals, customers) measured at asof move the running periods too.
-    let to = to.max(crate::clock::now()) + Duration::seconds(1);
-    recompute(pool, Some(owners), from, to).await
-}
-
-/// Recomputes the reps behind target scopes (`rep:<id>` or `team:<id>`) over one calendar period.
-pub async fn after_targets(pool: &PgPool, scopes: &[String], period: &str) -> Result<usize, sqlx::Error> {
-    let Ok(period) = Period::parse(period) else { return Ok(0) };
-    let tz = crate::db::settings::load(pool).await?.time_zone;
-    let (start, end) = period.bounds(tz);
-    let owners: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM users WHERE 'rep:' || id = ANY($1) OR 'team:' || team_id = ANY($1)")
-            .bind(scopes)
-            .fetch_all(pool)
-            .await?;
-    if owners.is_empty() || start > crate::clock::now() {
-        return Ok(0);
-    }
-    let appended = recompute(pool, Some(owners), start, end).await?;
-    crate::db::badges::evaluate(pool).await?;
-    crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
-    Ok(appended)
-}
-
 /// Makes the ledger of `owners` (all when `None`) agree with the rules over
 /// `[from, to)`, widened to whole weeks and months so caps see whole buckets.
 /// Returns how many rows were appended.
@@ -236,18 +170,31 @@ pub async fn recompute(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let appended = recompute_in(&mut tx, pool, owners.as_deref(), from, to).await?;
+    tx.commit().await?;
+    Ok(appended)
+}
+
+/// `recompute` in the caller's transaction, which holds the ledger lock until it ends;
+/// `pool` serves the reads of committed records (targets, the KPI aggregates).
+pub async fn recompute_in(
+    tx: &mut Transaction<'_, Postgres>,
+    pool: &PgPool,
+    owners: Option<&[String]>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
     let tz = crate::db::settings::load(pool).await?.time_zone;
     let (from, to) = widen(from, to, tz);
     let rules: Vec<Rule> = rules(pool, true).await?.into_iter().map(|r| r.rule).collect();
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LEDGER_LOCK).execute(&mut *tx).await?;
-    let events = events(&mut tx, &rules, owners.as_deref(), from, to).await?;
-    let results = period_results(pool, &rules, owners.as_deref(), from, to, tz).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LEDGER_LOCK).execute(&mut **tx).await?;
+    let events = events(tx, &rules, owners, from, to).await?;
+    let results = period_results(pool, &rules, owners, from, to, tz).await?;
     let wanted = scoring::score(&rules, &events, &results, tz);
-    let held = held(&mut tx, owners.as_deref(), from, to).await?;
+    let held = held(tx, owners, from, to).await?;
     let rows = scoring::reconcile(&held, &wanted);
-    insert_rows(&mut tx, &rows).await?;
-    tx.commit().await?;
+    insert_rows(tx, &rows).await?;
     Ok(rows.len())
 }
 

@@ -1,5 +1,6 @@
 //! Storing a batch of records: validate everything, then upsert per kind with
-//! one set-based statement each, all in one transaction.
+//! one set-based statement each, in the caller's transaction. SQL only: what
+//! follows a stored batch (scores, badges, the TVs) is `services::ingest`'s.
 
 use crate::records::{check_batch, parse_batch, Existing, Kind, Record, RecordError};
 use serde_json::Value;
@@ -14,16 +15,6 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
 }
 
-/// Validates the whole batch and stores it atomically; returns how many records were accepted.
-pub async fn store_batch(pool: &PgPool, values: &[Value]) -> Result<usize, StoreError> {
-    let records = validate_batch(pool, values).await?;
-    let mut tx = pool.begin().await?;
-    upsert_records(&mut tx, &records).await?;
-    tx.commit().await?;
-    refresh_scores(pool, &records).await;
-    Ok(values.len())
-}
-
 /// Reads and checks every record of a batch against what is stored; the
 /// records when all are valid, else every error, in batch order.
 pub async fn validate_batch(pool: &PgPool, values: &[Value]) -> Result<Vec<Record>, StoreError> {
@@ -35,65 +26,6 @@ pub async fn validate_batch(pool: &PgPool, values: &[Value]) -> Result<Vec<Recor
         return Err(StoreError::Invalid(errors));
     }
     Ok(records.into_iter().map(|(_, r)| r).collect())
-}
-
-/// Brings points, badges and challenges up to date with records just stored.
-/// They are derived data: a failure is logged and the next change repairs it.
-pub async fn refresh_scores(pool: &PgPool, records: &[Record]) {
-    if let Err(e) = try_refresh_scores(pool, records).await {
-        tracing::error!("refreshing points and badges after a batch failed: {e}");
-    }
-}
-
-async fn try_refresh_scores(pool: &PgPool, records: &[Record]) -> Result<(), sqlx::Error> {
-    let mut owners = Vec::new();
-    let mut refs = Vec::new();
-    let mut times = Vec::new();
-    let mut customers = Vec::new();
-    for record in records {
-        let (owner, at): (Option<&str>, Vec<Option<chrono::DateTime<chrono::Utc>>>) = match record {
-            Record::Deal(d) => (Some(&d.owner), vec![Some(d.created_at), d.closed_at]),
-            Record::Activity(a) => (Some(&a.owner), vec![Some(a.at)]),
-            Record::MeetingRequest(m) => (Some(&m.owner), vec![Some(m.proposed_at)]),
-            Record::Lead(l) => (
-                Some(&l.owner),
-                vec![Some(l.created_at), l.qualified_at, l.first_contact_at, l.followed_up_at, l.converted_at],
-            ),
-            Record::Customer(c) => (Some(&c.owner), vec![Some(c.acquired_at), c.churned_at]),
-            Record::Feedback(f) => {
-                if let (None, Some(c)) = (&f.owner, &f.customer) {
-                    customers.push(c.clone());
-                }
-                (f.owner.as_deref(), vec![Some(f.at)])
-            }
-            _ => continue,
-        };
-        owners.extend(owner.map(str::to_string));
-        times.extend(at.into_iter().flatten());
-        refs.push(crate::scoring::RecordRef { kind: record.kind().name().to_string(), id: record.id().to_string() });
-    }
-    if !customers.is_empty() {
-        let more: Vec<String> = sqlx::query_scalar("SELECT owner_id FROM customers WHERE id = ANY($1)")
-            .bind(&customers)
-            .fetch_all(pool)
-            .await?;
-        owners.extend(more);
-    }
-    if !refs.is_empty() {
-        crate::db::points::recompute_for_records(pool, owners, &refs, &times).await?;
-        crate::db::badges::evaluate(pool).await?;
-    }
-    crate::db::challenges::finish_due(pool).await?;
-    let won: Vec<String> = records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Deal(d) if d.status == "won" => Some(d.id.clone()),
-            _ => None,
-        })
-        .collect();
-    let event = if won.is_empty() { crate::live::LiveEvent::changed() } else { crate::live::LiveEvent::won(won) };
-    crate::live::notify(pool, &event).await?;
-    Ok(())
 }
 
 /// The stored ids and emails that the batch refers to.

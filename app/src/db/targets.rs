@@ -29,7 +29,14 @@ pub async fn for_scopes(
 }
 
 /// Sets or replaces a target.
-pub async fn set(pool: &PgPool, kpi: &str, scope: &str, period: &str, value: f64, by: &str) -> Result<(), sqlx::Error> {
+pub async fn set<'e>(
+    pool: impl sqlx::PgExecutor<'e>,
+    kpi: &str,
+    scope: &str,
+    period: &str,
+    value: f64,
+    by: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO targets (kpi, scope, period, value, set_by) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (kpi, scope, period) DO UPDATE SET value = EXCLUDED.value, set_by = EXCLUDED.set_by, updated_at = arena_now()",
@@ -66,7 +73,7 @@ pub async fn may_set(
 }
 
 /// Removes a target.
-pub async fn clear(pool: &PgPool, kpi: &str, scope: &str, period: &str) -> Result<(), sqlx::Error> {
+pub async fn clear<'e>(pool: impl sqlx::PgExecutor<'e>, kpi: &str, scope: &str, period: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM targets WHERE kpi = $1 AND scope = $2 AND period = $3")
         .bind(kpi)
         .bind(scope)
@@ -77,12 +84,17 @@ pub async fn clear(pool: &PgPool, kpi: &str, scope: &str, period: &str) -> Resul
 }
 
 /// Copies every target of `scopes` from period `from` to period `to`, replacing what `to` had.
-pub async fn copy(pool: &PgPool, scopes: &[String], from: &str, to: &str, by: &str) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+pub async fn copy(
+    conn: &mut sqlx::PgConnection,
+    scopes: &[String],
+    from: &str,
+    to: &str,
+    by: &str,
+) -> Result<u64, sqlx::Error> {
     sqlx::query("DELETE FROM targets WHERE scope = ANY($1) AND period = $2")
         .bind(scopes)
         .bind(to)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     let copied = sqlx::query(
         "INSERT INTO targets (kpi, scope, period, value, set_by)
@@ -92,9 +104,8 @@ pub async fn copy(pool: &PgPool, scopes: &[String], from: &str, to: &str, by: &s
     .bind(from)
     .bind(to)
     .bind(by)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
-    tx.commit().await?;
     Ok(copied)
 }

@@ -20,7 +20,7 @@ pub async fn load_deal_form() -> Result<DealFormView, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let owners = crate::db::deals::owners_for(&pool, &me)
+    let owners = crate::services::deals::owners_for(&pool, &me)
         .await
         .map_err(ServerFnError::new)?
         .into_iter()
@@ -42,7 +42,7 @@ pub async fn log_deal(
     deal_type: Option<String>,
     closed_at: Option<String>,
 ) -> Result<String, ServerFnError> {
-    use crate::db::deals::{log_won_deal, WonDeal};
+    use crate::services::deals::{log_won_deal, WonDeal};
     use chrono::TimeZone;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;

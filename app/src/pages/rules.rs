@@ -115,14 +115,14 @@ pub async fn save_rule(
         body.cap_per = None;
     }
     let rule = rule_from(&body).map_err(crate::i18n::error)?;
-    crate::db::points::save_rule(&pool, &rule, &me.id).await.map_err(ServerFnError::new)
+    crate::services::ingest::save_rule(&pool, &rule, &me.id).await.map_err(ServerFnError::new)
 }
 
 #[server(prefix = "/api", endpoint = "switch_off_rule")]
 pub async fn switch_off_rule(id: i64) -> Result<(), ServerFnError> {
     let me = editor().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::points::deactivate_rule(&pool, id, &me.id).await.map_err(ServerFnError::new)?;
+    crate::services::ingest::deactivate_rule(&pool, id, &me.id).await.map_err(ServerFnError::new)?;
     Ok(())
 }
 

@@ -233,15 +233,9 @@ pub async fn save_targets(
         };
         changes.push((def.id, scope.to_string(), value));
     }
-    for (kpi, scope, value) in &changes {
-        match value {
-            Some(v) => crate::db::targets::set(&pool, kpi, scope, &period, *v, &me.id).await,
-            None => crate::db::targets::clear(&pool, kpi, scope, &period).await,
-        }
-        .map_err(ServerFnError::new)?;
-    }
-    let scopes: Vec<String> = changes.iter().map(|c| c.1.clone()).collect();
-    crate::db::points::after_targets(&pool, &scopes, &period).await.map_err(ServerFnError::new)?;
+    let changes: Vec<(String, String, Option<f64>)> =
+        changes.into_iter().map(|(kpi, scope, value)| (kpi.to_string(), scope, value)).collect();
+    crate::services::ingest::set_targets(&pool, &changes, &period, &me.id).await.map_err(ServerFnError::new)?;
     Ok(changes.iter().filter(|c| c.2.is_some()).count())
 }
 
@@ -259,10 +253,15 @@ pub async fn copy_targets(team: String, period: String) -> Result<u64, ServerFnE
         .map_err(ServerFnError::new)?;
     let mut scopes = reps;
     scopes.push(format!("team:{team}"));
-    let copied = crate::db::targets::copy(&pool, &scopes, &period.previous().to_string(), &period.to_string(), &me.id)
-        .await
-        .map_err(ServerFnError::new)?;
-    crate::db::points::after_targets(&pool, &scopes, &period.to_string()).await.map_err(ServerFnError::new)?;
+    let copied = crate::services::ingest::copy_targets(
+        &pool,
+        &scopes,
+        &period.previous().to_string(),
+        &period.to_string(),
+        &me.id,
+    )
+    .await
+    .map_err(ServerFnError::new)?;
     Ok(copied)
 }
 

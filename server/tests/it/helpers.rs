@@ -2,7 +2,7 @@
 
 use app::auth::Role;
 use app::db::users::{self, NewUser};
-use kpi_arena_server::{build_app, embedded_pg::Cluster, leptos_options, prepare_pool};
+use kpi_arena_server::{build_app_with, embedded_pg::Cluster, leptos_options, prepare_pool, Worker};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -39,17 +39,35 @@ impl TestApp {
 
     /// The app serving static files from `site_root` as hashed (long-cached) files.
     pub async fn spawn_with_site(site_root: &str) -> TestApp {
+        Self::start(&Self::fresh_database().await, site_root, Worker::On).await
+    }
+
+    /// An instance on a fresh database whose derived work waits in the queue: no scoring worker.
+    pub async fn spawn_without_worker() -> TestApp {
+        Self::start(&Self::fresh_database().await, "target/site", Worker::Off).await
+    }
+
+    /// Another instance on this one's database (as a second server, or one started after a crash).
+    pub async fn another(&self, worker: Worker) -> TestApp {
+        Self::start(&self.database_url, "target/site", worker).await
+    }
+
+    async fn fresh_database() -> String {
         let name = format!("test_{}", rand::random::<u64>());
         let mut admin = PgConnection::connect(server_url()).await.expect("connecting to the test server");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("creating the test database");
-        let database_url = with_database(server_url(), &name);
+        with_database(server_url(), &name)
+    }
+
+    async fn start(database_url: &str, site_root: &str, worker: Worker) -> TestApp {
+        let database_url = database_url.to_string();
         let pool = prepare_pool(&database_url).await.expect("migrating the test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let mut options = leptos_options(addr);
         options.site_root = site_root.into();
         options.hash_files = site_root != "target/site";
-        let app = build_app(pool.clone(), options);
+        let app = build_app_with(pool.clone(), options, worker);
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
         });
@@ -85,6 +103,27 @@ impl TestApp {
         let res = self.client.post(self.url("/api/v1/records")).bearer_auth(token).json(body).send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// `post_records` with `?wait=scores`: answers once points and badges are current too.
+    pub async fn post_records_scored(&self, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let url = self.url("/api/v1/records?wait=scores");
+        let res = self.client.post(url).bearer_auth(token).json(body).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Switches off every points rule (a new database starts with the defaults), as a manager would.
+    pub async fn without_default_rules(&self, token: &str) {
+        let rules: serde_json::Value =
+            self.client.get(self.url("/api/v1/points/rules")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let rules = rules["rules"].as_array().cloned().unwrap_or_default();
+        assert!(!rules.is_empty(), "a new database has the default rules");
+        for rule in rules {
+            let id = rule["id"].as_i64().expect("a rule id");
+            let res = self.client.delete(self.url(&format!("/api/v1/points/rules/{id}"))).bearer_auth(token).send();
+            assert_eq!(res.await.unwrap().status(), 200);
+        }
     }
 
     pub async fn count(&self, table: &str) -> i64 {

@@ -9,6 +9,7 @@ mod import;
 mod insights;
 mod kpis;
 mod leaderboard;
+mod pipeline;
 mod points;
 mod records;
 mod reference;

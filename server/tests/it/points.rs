@@ -19,6 +19,8 @@ async fn org() -> Org {
     assert_eq!(app.post_records(&admin, &crate::helpers::two_teams_three_reps()).await.0, 200);
     let manager = app.user_with_token("boss@example.com", "Мила", Role::Manager, Some("t1")).await;
     let rep = app::db::users::create_token(&app.pool, "r1@example.com", "tests").await.unwrap();
+    // Each test writes the rules it checks.
+    app.without_default_rules(&admin).await;
     Org { app, admin, manager, rep }
 }
 
@@ -74,8 +76,8 @@ impl Org {
     }
 
     async fn records(&self, body: Value) {
-        let (status, res) = self.app.post_records(&self.admin, &body).await;
-        assert_eq!(status, 200, "{res}");
+        let (status, res) = self.app.post_records_scored(&self.admin, &body).await;
+        assert_eq!((status, &res["scores"]), (200, &json!("current")), "{res}");
     }
 
     async fn points(&self, user: &str, period: &str) -> Value {

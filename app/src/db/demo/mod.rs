@@ -68,23 +68,6 @@ pub async fn load_demo(pool: &PgPool, zone: chrono_tz::Tz) -> Result<usize, sqlx
     .bind(&periods)
     .execute(&mut *tx)
     .await?;
-    // The default points rules, once: a manager's edits are theirs to keep.
-    sqlx::query(
-        "INSERT INTO points_rules (kind, basis, points, per, threshold, attainment_cap, period_kind, cap_points,
-           cap_per, label, updated_by)
-         SELECT * FROM (VALUES
-           ('per_unit', 'won_deals', 50::bigint, 1::numeric, NULL::float8, NULL::float8, NULL, 200::bigint, 'day',
-            'Won deal', 'u-admin'),
-           ('per_unit', 'revenue', 1, 10000, NULL, NULL, NULL, NULL, NULL, 'Revenue (1 per 10 000)', 'u-admin'),
-           ('per_unit', 'touchpoints', 1, 1, NULL, NULL, NULL, 20, 'day', 'Touchpoint', 'u-admin'),
-           ('per_unit', 'accepted_meetings', 10, 1, NULL, NULL, NULL, NULL, NULL, 'Accepted meeting', 'u-admin'),
-           ('attainment', 'revenue', 2, 1, NULL, 150, 'month', NULL, NULL, 'Revenue attainment', 'u-admin'),
-           ('threshold', 'revenue', 200, 1, 100, NULL, 'month', NULL, NULL, 'Revenue target reached', 'u-admin'),
-           ('threshold', 'win_rate', 100, 1, 100, NULL, 'month', NULL, NULL, 'Win-rate target reached', 'u-admin')
-         ) AS r WHERE NOT EXISTS (SELECT 1 FROM points_rules)",
-    )
-    .execute(&mut *tx)
-    .await?;
     // The demo's history was logged as it happened, except for a few late and undone wins to review.
     sqlx::query("UPDATE activities SET logged_at = at WHERE owner_id LIKE 'u-%'").execute(&mut *tx).await?;
     sqlx::query(

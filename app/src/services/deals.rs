@@ -1,8 +1,9 @@
-//! Won deals logged in the app: who may log for whom, then the records API's
-//! own path (`records::store_batch`), so points, badges and the TV follow.
+//! Won deals logged in the app: who may log for whom, then the one ingest path
+//! (`ingest::submit`), so points, badges and the TV follow as for the records API.
 
 use crate::auth::{CurrentUser, Role};
-use crate::db::records::{store_batch, StoreError};
+use crate::db::records::StoreError;
+use crate::services::ingest::{self, Source};
 use crate::i18n::Message;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -85,8 +86,12 @@ pub async fn log_won_deal(pool: &PgPool, by: &CurrentUser, deal: &WonDeal) -> Re
             record[field] = json!(v);
         }
     }
-    match store_batch(pool, &[record]).await {
-        Ok(_) => Ok(id),
+    match ingest::submit(pool, &[record], Source::DealForm).await {
+        Ok(done) => {
+            // The rep sees their points on the next page; the TV has celebrated already.
+            ingest::wait_for(pool, done.work, ingest::PAGE_WAIT).await?;
+            Ok(id)
+        }
         Err(StoreError::Invalid(errors)) => {
             Err(DealError::Record(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ")))
         }

@@ -1,0 +1,194 @@
+//! The one ingest path. A batch of records (from the records API, the CSV
+//! import, the deal form, or a connector) is validated whole, then stored in one
+//! transaction together with the derived work it leaves (`score_work`: whose
+//! points and badges, over which span) and a live notification, which
+//! PostgreSQL delivers when that transaction commits: the TVs celebrate exactly
+//! when the deals are visible. Target and rule changes leave work the same way.
+//! The scoring worker (`services::worker`) does the work.
+
+use crate::db::records::{upsert_records, validate_batch, StoreError};
+use crate::db::work::{self, Reason, Work};
+use crate::live::LiveEvent;
+use crate::period::{Period, PeriodKind};
+use crate::records::{Record, Touched};
+use chrono::Duration;
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+
+/// Where records came from (for the logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Api,
+    Import,
+    DealForm,
+}
+
+/// A stored batch: how many records, and the derived work it left (none when
+/// nothing in it is scored, such as a batch of teams).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    pub accepted: usize,
+    pub work: Option<i64>,
+}
+
+/// Validates the whole batch, then stores it with its derived work in one transaction.
+pub async fn submit(pool: &PgPool, values: &[Value], source: Source) -> Result<Submitted, StoreError> {
+    let records = validate_batch(pool, values).await?;
+    let mut tx = pool.begin().await?;
+    let work = store_in(&mut tx, &records).await?;
+    tx.commit().await?;
+    tracing::debug!(?source, records = records.len(), ?work, "records stored");
+    Ok(Submitted { accepted: values.len(), work })
+}
+
+/// Stores validated records in the caller's transaction, with their derived
+/// work and the live notification; returns the work's id. The caller commits.
+pub async fn store_in(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<Option<i64>, sqlx::Error> {
+    upsert_records(tx, records).await?;
+    leave_work(tx, records).await
+}
+
+/// The derived work and the live notification of records the caller's
+/// transaction has stored (the CSV import stores its records a chunk at a time).
+pub async fn leave_work(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<Option<i64>, sqlx::Error> {
+    let touched = Touched::of(records);
+    let mut id = None;
+    if let (true, Some((from, to))) = (touched.scores_anything(), touched.span) {
+        let mut owners = touched.owners;
+        owners.extend(work::customer_owners(tx, &touched.customers).await?);
+        owners.sort();
+        owners.dedup();
+        let item = Work {
+            id: 0,
+            reason: Reason::Records,
+            owners: Some(owners),
+            records: touched.refs,
+            from,
+            to: to + Duration::seconds(1),
+        };
+        id = Some(work::enqueue(tx, &item).await?);
+    }
+    let event = if touched.won.is_empty() { LiveEvent::changed() } else { LiveEvent::won(touched.won) };
+    crate::live::notify(&mut **tx, &event).await?;
+    Ok(id)
+}
+
+/// Leaves the work a change of targets needs: the reps behind the scopes
+/// (`rep:<id>`, `team:<id>`) over one calendar period, if it has started.
+pub async fn targets_changed(
+    tx: &mut Transaction<'_, Postgres>,
+    pool: &PgPool,
+    scopes: &[String],
+    period: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let Ok(period) = Period::parse(period) else { return Ok(None) };
+    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let (start, end) = period.bounds(tz);
+    if start > crate::clock::now() {
+        return Ok(None);
+    }
+    let owners = crate::db::users::ids_in_scopes(&mut **tx, scopes).await?;
+    if owners.is_empty() {
+        return Ok(None);
+    }
+    let item = Work { id: 0, reason: Reason::Targets, owners: Some(owners), records: Vec::new(), from: start, to: end };
+    Ok(Some(work::enqueue(tx, &item).await?))
+}
+
+/// Leaves the work a change of points rules needs: everyone, from the start of
+/// the current month (closed months keep the points they were given).
+pub async fn rules_changed(tx: &mut Transaction<'_, Postgres>, pool: &PgPool) -> Result<i64, sqlx::Error> {
+    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let now = crate::clock::now();
+    let from = Period::containing(PeriodKind::Month, now.with_timezone(&tz).date_naive()).bounds(tz).0;
+    let item = Work { id: 0, reason: Reason::Rules, owners: None, records: Vec::new(), from, to: now + Duration::days(1) };
+    work::enqueue(tx, &item).await
+}
+
+/// How waiting for scores ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caught {
+    /// Everything up to the work is done: points, badges and challenges are current.
+    Up,
+    /// Still this many rows of work up to it when the wait ended.
+    Pending(i64),
+}
+
+/// Waits (at most `limit`) until the worker has done the work `id` and all before it.
+pub async fn wait_for(pool: &PgPool, id: Option<i64>, limit: std::time::Duration) -> Result<Caught, sqlx::Error> {
+    let Some(id) = id else { return Ok(Caught::Up) };
+    let started = std::time::Instant::now();
+    loop {
+        let pending = work::pending_through(pool, id).await?;
+        if pending == 0 {
+            return Ok(Caught::Up);
+        }
+        if started.elapsed() >= limit {
+            return Ok(Caught::Pending(pending));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// How long pages wait for the scores of what their user just did.
+pub const PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sets (`Some`) or clears (`None`) targets of one period, with the work they
+/// leave, in one transaction; then waits (briefly) for the points to follow.
+pub async fn set_targets(
+    pool: &PgPool,
+    changes: &[(String, String, Option<f64>)],
+    period: &str,
+    by: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for (kpi, scope, value) in changes {
+        match value {
+            Some(v) => crate::db::targets::set(&mut *tx, kpi, scope, period, *v, by).await?,
+            None => crate::db::targets::clear(&mut *tx, kpi, scope, period).await?,
+        }
+    }
+    let scopes: Vec<String> = changes.iter().map(|c| c.1.clone()).collect();
+    let work = targets_changed(&mut tx, pool, &scopes, period).await?;
+    tx.commit().await?;
+    wait_for(pool, work, PAGE_WAIT).await?;
+    Ok(())
+}
+
+/// Copies the targets of `scopes` from one period to another, as `set_targets` does.
+pub async fn copy_targets(
+    pool: &PgPool,
+    scopes: &[String],
+    from: &str,
+    to: &str,
+    by: &str,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let copied = crate::db::targets::copy(&mut tx, scopes, from, to, by).await?;
+    let work = targets_changed(&mut tx, pool, scopes, to).await?;
+    tx.commit().await?;
+    wait_for(pool, work, PAGE_WAIT).await?;
+    Ok(copied)
+}
+
+/// Saves a points rule (id 0: a new one) with the work it leaves; returns its id.
+pub async fn save_rule(pool: &PgPool, rule: &crate::scoring::Rule, by: &str) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let id = crate::db::points::save_rule(&mut tx, rule, by).await?;
+    let work = rules_changed(&mut tx, pool).await?;
+    tx.commit().await?;
+    wait_for(pool, Some(work), PAGE_WAIT).await?;
+    Ok(id)
+}
+
+/// Switches a rule off (its points in open periods are reversed); false when there is no such rule.
+pub async fn deactivate_rule(pool: &PgPool, id: i64, by: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if !crate::db::points::deactivate_rule(&mut tx, id, by).await? {
+        return Ok(false);
+    }
+    let work = rules_changed(&mut tx, pool).await?;
+    tx.commit().await?;
+    wait_for(pool, Some(work), PAGE_WAIT).await?;
+    Ok(true)
+}

@@ -1,0 +1,176 @@
+//! The scoring worker. Every instance runs one: it claims rows of derived work
+//! (`score_work`, oldest first, skipping rows another instance holds), merges
+//! them, brings points and badges up to date for exactly those reps and spans,
+//! deletes the rows and tells every screen, all in one transaction. A crash or a
+//! lost connection at any moment rolls that back and leaves the rows for the
+//! next try, so after any fault derived data is right again within seconds,
+//! without a new record. It also ends challenges on time, from its own clock,
+//! and re-evaluates every badge at start and once a day.
+
+use crate::db::work::{self, Work};
+use crate::live::LiveEvent;
+use crate::period::{Period, PeriodKind};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+
+/// How many rows one pass merges at most.
+const CLAIM: i64 = 50;
+/// How often the worker looks without being woken (challenges due, work from a lost notification).
+const TICK: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long it waits after a failure before trying again.
+const BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Starts the worker; `live` wakes it as soon as any instance stores something.
+pub fn spawn(pool: PgPool, live: broadcast::Sender<String>) {
+    tokio::spawn(async move {
+        let mut wake = live.subscribe();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut badges_done: Option<NaiveDate> = None;
+        loop {
+            loop {
+                match run_once(&pool).await {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::warn!("scoring failed, the work stays queued and is tried again: {e}");
+                        tokio::time::sleep(BACKOFF).await;
+                        break;
+                    }
+                }
+            }
+            if let Err(e) = crate::db::challenges::finish_due(&pool).await {
+                tracing::warn!("finishing challenges failed: {e}");
+            }
+            match daily_badges(&pool, badges_done).await {
+                Ok(day) => badges_done = day,
+                Err(e) => tracing::warn!("evaluating every badge failed: {e}"),
+            }
+            tokio::select! {
+                _ = wake.recv() => {}
+                _ = tick.tick() => {}
+            }
+        }
+    });
+}
+
+/// Every badge for everyone, when the organisation's day has changed since the last time.
+async fn daily_badges(pool: &PgPool, done: Option<NaiveDate>) -> Result<Option<NaiveDate>, sqlx::Error> {
+    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let today = crate::clock::now().with_timezone(&tz).date_naive();
+    if done != Some(today) {
+        crate::db::badges::evaluate(pool).await?;
+    }
+    Ok(Some(today))
+}
+
+/// The merged work of several rows: one recompute over the union of their reps and spans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub owners: Option<Vec<String>>,
+    pub records: Vec<crate::scoring::RecordRef>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Plan {
+    /// `None` for no rows.
+    pub fn merge(rows: &[Work]) -> Option<Plan> {
+        let first = rows.first()?;
+        let mut plan = Plan { owners: Some(Vec::new()), records: Vec::new(), from: first.from, to: first.to };
+        for row in rows {
+            plan.owners = match (plan.owners.take(), &row.owners) {
+                (Some(mut all), Some(these)) => {
+                    all.extend(these.iter().cloned());
+                    Some(all)
+                }
+                _ => None,
+            };
+            plan.records.extend(row.records.iter().cloned());
+            plan.from = plan.from.min(row.from);
+            plan.to = plan.to.max(row.to);
+        }
+        if let Some(owners) = plan.owners.as_mut() {
+            owners.sort();
+            owners.dedup();
+        }
+        plan.records.sort();
+        plan.records.dedup();
+        Some(plan)
+    }
+}
+
+/// One pass: claims, merges and does up to `CLAIM` rows of work in one
+/// transaction. Returns whether there was any.
+pub async fn run_once(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let claimed = work::claim(&mut tx, CLAIM).await?;
+    let Some(mut plan) = Plan::merge(&claimed) else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    // Whoever held points for these records before loses them where they no longer apply.
+    for (user, at) in work::previous_holders(&mut tx, &plan.records).await? {
+        if let Some(owners) = plan.owners.as_mut() {
+            if !owners.contains(&user) {
+                owners.push(user);
+            }
+        }
+        plan.from = plan.from.min(at);
+        plan.to = plan.to.max(at + Duration::seconds(1));
+    }
+    // State KPIs (active deals, customers) measured at asof move the running periods too.
+    let now = crate::clock::now();
+    plan.to = plan.to.max(now + Duration::seconds(1));
+    let owners = plan.owners.as_deref();
+    crate::db::points::recompute_in(&mut tx, pool, owners, plan.from, plan.to).await?;
+    // Comparative badges are given for closed months: only a change before this month moves them.
+    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let month = Period::containing(PeriodKind::Month, now.with_timezone(&tz).date_naive()).bounds(tz).0;
+    crate::db::badges::evaluate_in(&mut tx, pool, tz, owners, plan.from < month).await?;
+    crate::live::notify(&mut *tx, &LiveEvent::changed()).await?;
+    tx.commit().await?;
+    tracing::debug!(rows = claimed.len(), "scores brought up to date");
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::work::Reason;
+    use crate::scoring::RecordRef;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn row(owners: Option<&[&str]>, records: &[&str], from: &str, to: &str) -> Work {
+        Work {
+            id: 1,
+            reason: Reason::Records,
+            owners: owners.map(|o| o.iter().map(|s| s.to_string()).collect()),
+            records: records.iter().map(|id| RecordRef { kind: "deal".into(), id: id.to_string() }).collect(),
+            from: at(from),
+            to: at(to),
+        }
+    }
+
+    #[test]
+    fn rows_merge_into_one_recompute_over_the_union() {
+        assert_eq!(Plan::merge(&[]), None);
+        let rows = [
+            row(Some(&["r2", "r1"]), &["d2", "d1"], "2026-10-05T00:00:00Z", "2026-10-06T00:00:00Z"),
+            row(Some(&["r1", "r3"]), &["d1"], "2026-09-30T00:00:00Z", "2026-10-02T00:00:00Z"),
+        ];
+        let plan = Plan::merge(&rows).unwrap();
+        assert_eq!(plan.owners, Some(vec!["r1".into(), "r2".into(), "r3".into()]));
+        assert_eq!(plan.records.len(), 2, "d1 once");
+        assert_eq!((plan.from, plan.to), (at("2026-09-30T00:00:00Z"), at("2026-10-06T00:00:00Z")));
+        // Work for everyone (a rule change) makes the merge everyone's.
+        let everyone = row(None, &[], "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z");
+        let plan = Plan::merge(&[rows[0].clone(), everyone]).unwrap();
+        assert_eq!(plan.owners, None);
+        assert_eq!(plan.to, at("2026-11-01T00:00:00Z"));
+    }
+}

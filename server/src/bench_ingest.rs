@@ -1,0 +1,259 @@
+//! `kpi-arena bench-ingest`: the ingest path measured end to end. Starts the
+//! real app (with its scoring worker) on a fresh database, sends won deals
+//! through `POST /api/v1/records` in NDJSON batches over HTTP, and compares the
+//! rate with binary `COPY` of the same rows into a table shaped like `deals`
+//! (same columns and indexes; no triggers, no foreign keys) in the same run.
+//! Then the scoring lag of one more batch, and the latency of 1,000-record
+//! batches. A command that prints figures, not a test.
+
+use app::auth::Role;
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sqlx::{Connection, PgConnection, PgPool};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+pub struct IngestOptions {
+    pub reps: usize,
+    pub deals: usize,
+    pub batch: usize,
+    pub small_batches: usize,
+}
+
+struct Deal {
+    id: String,
+    owner: String,
+    cents: i64,
+    created_at: DateTime<Utc>,
+    closed_at: DateTime<Utc>,
+}
+
+impl Deal {
+    fn json(&self) -> String {
+        format!(
+            r#"{{"kind":"deal","id":"{}","owner":"{}","amount":"{}.{:02}","status":"won","created_at":"{}","closed_at":"{}"}}"#,
+            self.id,
+            self.owner,
+            self.cents / 100,
+            self.cents % 100,
+            self.created_at.to_rfc3339(),
+            self.closed_at.to_rfc3339()
+        )
+    }
+}
+
+/// `count` won deals of `reps` reps over the 60 days before now, ids `prefix-N`.
+fn deals(rng: &mut StdRng, prefix: &str, count: usize, reps: usize) -> Vec<Deal> {
+    let now = app::clock::now();
+    (0..count)
+        .map(|n| {
+            let closed_at = now - Duration::seconds(rng.gen_range(60..60 * 86_400));
+            Deal {
+                id: format!("{prefix}-{n}"),
+                owner: format!("u{}", rng.gen_range(0..reps)),
+                cents: rng.gen_range(10_000..10_000_000),
+                created_at: closed_at - Duration::hours(rng.gen_range(1..500)),
+                closed_at,
+            }
+        })
+        .collect()
+}
+
+pub async fn run(server_url: &str, o: IngestOptions) -> anyhow::Result<()> {
+    let (base, _) = server_url.rsplit_once('/').expect("database URL has a path");
+    let url = format!("{base}/kpi_arena_bench_ingest");
+    let mut admin = PgConnection::connect(server_url).await?;
+    sqlx::query("DROP DATABASE IF EXISTS kpi_arena_bench_ingest WITH (FORCE)").execute(&mut admin).await?;
+    sqlx::query("CREATE DATABASE kpi_arena_bench_ingest").execute(&mut admin).await?;
+    let pool = crate::prepare_pool(&url).await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let app = crate::build_app(pool.clone(), crate::leptos_options(addr));
+    tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
+    let base = format!("http://{addr}");
+    app::db::users::create_user(
+        &pool,
+        app::db::users::NewUser {
+            email: "bench@bench.local".into(),
+            name: "Bench".into(),
+            role: Role::Admin,
+            team: None,
+            password: "bench-password-long".into(),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = app::db::users::create_token(&pool, "bench@bench.local", "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let client = reqwest::Client::new();
+    let post = |body: String, wait: bool| {
+        let url = format!("{base}/api/v1/records{}", if wait { "?wait=scores" } else { "" });
+        client.post(url).bearer_auth(&token).header("content-type", "application/x-ndjson").body(body).send()
+    };
+
+    let mut people = String::new();
+    for t in 0..o.reps.div_ceil(10) {
+        people += &format!("{{\"kind\":\"team\",\"id\":\"t{t}\",\"name\":\"Team {t}\",\"region\":\"R{}\"}}\n", t % 8);
+    }
+    for u in 0..o.reps {
+        people += &format!(
+            "{{\"kind\":\"user\",\"id\":\"u{u}\",\"name\":\"Rep {u}\",\"email\":\"u{u}@bench.local\",\"role\":\"rep\",\"team\":\"t{}\"}}\n",
+            u / 10
+        );
+    }
+    anyhow::ensure!(post(people, true).await?.status() == 200, "storing the reps failed");
+
+    let mut rng = StdRng::seed_from_u64(11);
+    let all = deals(&mut rng, "d", o.deals, o.reps);
+    let bodies: Vec<String> =
+        all.chunks(o.batch).map(|c| c.iter().map(|d| d.json() + "\n").collect::<String>()).collect();
+
+    // 1. The API: every batch answered once committed; the worker scores beside it.
+    let started = Instant::now();
+    let mut batch_ms = Vec::new();
+    for body in bodies {
+        let t = Instant::now();
+        let res = post(body, false).await?;
+        anyhow::ensure!(res.status() == 200, "a batch failed: {}", res.text().await?);
+        batch_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let api_secs = started.elapsed().as_secs_f64();
+    let t = Instant::now();
+    while app::db::work::pending(&pool).await? > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let drain_secs = t.elapsed().as_secs_f64();
+
+    // 2. Binary COPY of the same rows into a table shaped like `deals`.
+    let copy_secs = copy_same_rows(&pool, &all).await?;
+
+    // 3. Scoring lag of one more batch: from the API's answer (commit) to "scores current".
+    let extra = deals(&mut rng, "lag", o.batch, o.reps);
+    let body: String = extra.iter().map(|d| d.json() + "\n").collect();
+    let res = post(body, false).await?;
+    anyhow::ensure!(res.status() == 200, "the lag batch failed");
+    let t = Instant::now();
+    while app::db::work::pending(&pool).await? > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let lag_ms = t.elapsed().as_secs_f64() * 1000.0;
+
+    // 4. 1,000-record batches: the answer, and the answer with `?wait=scores`.
+    let (mut plain, mut scored) = (Vec::new(), Vec::new());
+    for i in 0..o.small_batches {
+        for (wait, into) in [(false, &mut plain), (true, &mut scored)] {
+            let small = deals(&mut rng, &format!("s{i}{wait}"), 1000, o.reps);
+            let body: String = small.iter().map(|d| d.json() + "\n").collect();
+            let t = Instant::now();
+            let res = post(body, wait).await?;
+            anyhow::ensure!(res.status() == 200, "a small batch failed");
+            into.push(t.elapsed().as_secs_f64() * 1000.0);
+            while app::db::work::pending(&pool).await? > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM deals").fetch_one(&pool).await?;
+    let points: i64 = sqlx::query_scalar("SELECT count(*) FROM points_entries").fetch_one(&pool).await?;
+    let api_rate = o.deals as f64 / api_secs;
+    let copy_rate = o.deals as f64 / copy_secs;
+    println!("ingest benchmark: {} reps, {} won deals in NDJSON batches of {}", o.reps, o.deals, o.batch);
+    println!("  API (HTTP, committed):   {api_secs:8.1} s  {api_rate:9.0} deals/s  batch p50 {:.0} ms, p95 {:.0} ms",
+        percentile(&mut batch_ms, 0.5), percentile(&mut batch_ms, 0.95));
+    println!("  binary COPY, same rows:  {copy_secs:8.1} s  {copy_rate:9.0} rows/s");
+    println!("  API / COPY:              {:8.1} %  (goal >= 30 %)", 100.0 * api_rate / copy_rate);
+    println!("  scoring caught up:       {drain_secs:8.1} s after the last batch's answer");
+    println!("  scoring lag, {}-record batch: {lag_ms:.0} ms from commit to scores current", o.batch);
+    println!("  1,000-record batch:      p50 {:.0} ms, p95 {:.0} ms (answer); with ?wait=scores p50 {:.0} ms, p95 {:.0} ms",
+        percentile(&mut plain, 0.5), percentile(&mut plain, 0.95), percentile(&mut scored, 0.5), percentile(&mut scored, 0.95));
+    println!("  stored: {stored} deals, {points} ledger rows");
+    pool.close().await;
+    Ok(())
+}
+
+fn percentile(samples: &mut [f64], q: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1]
+}
+
+/// Seconds for `COPY … FROM STDIN (FORMAT binary)` of the deals into a copy of `deals`' shape.
+async fn copy_same_rows(pool: &PgPool, all: &[Deal]) -> anyhow::Result<f64> {
+    sqlx::query("DROP TABLE IF EXISTS bench_copy").execute(pool).await?;
+    sqlx::query("CREATE TABLE bench_copy (LIKE deals INCLUDING DEFAULTS INCLUDING INDEXES)").execute(pool).await?;
+    let mut data = Vec::with_capacity(all.len() * 120);
+    data.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    data.extend_from_slice(&0i32.to_be_bytes());
+    data.extend_from_slice(&0i32.to_be_bytes());
+    let epoch = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z").expect("the PostgreSQL epoch").with_timezone(&Utc);
+    let micros = |t: DateTime<Utc>| (t - epoch).num_microseconds().expect("in range");
+    for d in all {
+        data.extend_from_slice(&7i16.to_be_bytes());
+        for text in [d.id.as_str(), d.owner.as_str()] {
+            data.extend_from_slice(&(text.len() as i32).to_be_bytes());
+            data.extend_from_slice(text.as_bytes());
+        }
+        let amount = numeric(d.cents);
+        data.extend_from_slice(&(amount.len() as i32).to_be_bytes());
+        data.extend_from_slice(&amount);
+        for text in ["new", "won"] {
+            data.extend_from_slice(&(text.len() as i32).to_be_bytes());
+            data.extend_from_slice(text.as_bytes());
+        }
+        for t in [d.created_at, d.closed_at] {
+            data.extend_from_slice(&8i32.to_be_bytes());
+            data.extend_from_slice(&micros(t).to_be_bytes());
+        }
+    }
+    data.extend_from_slice(&(-1i16).to_be_bytes());
+    let started = Instant::now();
+    let mut conn = pool.acquire().await?;
+    let mut copy = conn
+        .copy_in_raw("COPY bench_copy (id, owner_id, amount, deal_type, status, created_at, closed_at) FROM STDIN (FORMAT binary)")
+        .await?;
+    copy.send(data).await?;
+    let rows = copy.finish().await?;
+    anyhow::ensure!(rows as usize == all.len(), "COPY stored {rows} rows");
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// PostgreSQL's binary NUMERIC for `cents` / 100 (non-negative): base-10000 digits.
+fn numeric(cents: i64) -> Vec<u8> {
+    // Scale to 4 decimal digits so the fraction is exactly one base-10000 digit.
+    let mut value = cents as u128 * 100;
+    let mut digits = Vec::new();
+    while value > 0 {
+        digits.push((value % 10_000) as i16);
+        value /= 10_000;
+    }
+    digits.reverse();
+    // The last digit is the fraction: weight of the first is (count - 2).
+    let weight = digits.len() as i16 - 2;
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&0i16.to_be_bytes()); // positive
+    out.extend_from_slice(&2i16.to_be_bytes()); // dscale
+    for d in digits {
+        out.extend_from_slice(&d.to_be_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numeric_digits() {
+        // 1234.56 = 1234 | 5600 (weight 0)
+        assert_eq!(super::numeric(123_456), [0, 2, 0, 0, 0, 0, 0, 2, 0x04, 0xd2, 0x15, 0xe0]);
+        // 100.00 = 100 (weight 0), trailing zero digit dropped
+        assert_eq!(super::numeric(10_000), [0, 1, 0, 0, 0, 0, 0, 2, 0, 100]);
+    }
+}
