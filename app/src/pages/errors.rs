@@ -90,7 +90,8 @@ fn tracing_error(reason: &str) {
 #[cfg(feature = "ssr")]
 pub mod refusals {
     use crate::auth::server::forbidden;
-    use crate::db::{challenges::ChallengeError, deals::DealError, users::UserError};
+    use crate::db::{challenges::ChallengeError, users::UserError};
+    use crate::services::deals::DealError;
     use crate::i18n::{error, Message};
     use leptos::prelude::ServerFnError;
 

@@ -117,7 +117,7 @@ async fn the_same_batch_sent_twice_changes_nothing_and_wait_scores_answers_when_
         }
     };
     let before = snapshot(&app).await;
-    assert_eq!(before.1, 1, "r1's first win");
+    assert_eq!(before.1, 2, "r1's first win, and the largest deal of October");
     assert_eq!(app.post_records_scored(&admin, &two_wins()).await.0, 200);
     assert_eq!(snapshot(&app).await, before, "re-sending the batch appends nothing");
 
