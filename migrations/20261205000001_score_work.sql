@@ -8,10 +8,8 @@ CREATE TABLE score_work (
     id          BIGSERIAL PRIMARY KEY,
     -- What caused it: records, targets, rules, or a full badge evaluation.
     reason      TEXT NOT NULL CHECK (reason IN ('records', 'targets', 'rules', 'badges')),
-    -- The reps to rescore; NULL: every rep.
+    -- The reps to rescore (the records' owners now and before the change); NULL: every rep.
     owners      TEXT[],
-    -- Records whose earlier points holders are rescored too (a deal moved to another rep).
-    records     JSONB NOT NULL DEFAULT '[]',
     from_at     TIMESTAMPTZ NOT NULL,
     to_at       TIMESTAMPTZ NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL DEFAULT arena_now(),

@@ -66,11 +66,10 @@ pub async fn post_records(
     }
     Ok(match ingest::wait_for(&state.pool, done.work, SCORES_WAIT).await.map_err(ApiError::internal)? {
         Caught::Up => Json(json!({"accepted": done.accepted, "scores": "current"})).into_response(),
-        Caught::Pending(rows) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"accepted": done.accepted, "scores": "pending", "pending_work": rows})),
-        )
-            .into_response(),
+        Caught::Pending(rows) => {
+            (StatusCode::ACCEPTED, Json(json!({"accepted": done.accepted, "scores": "pending", "pending_work": rows})))
+                .into_response()
+        }
     })
 }
 

@@ -252,15 +252,14 @@ pub async fn evaluate_in(
         .bind(scope)
         .execute(&mut **tx)
         .await?;
-        let before: HashSet<String> = sqlx::query_scalar::<_, String>(
-            "SELECT user_id FROM badge_awards WHERE badge = $1 AND user_id = ANY($2)",
-        )
-        .bind(badge.id)
-        .bind(&users)
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .collect();
+        let before: HashSet<String> =
+            sqlx::query_scalar::<_, String>("SELECT user_id FROM badge_awards WHERE badge = $1 AND user_id = ANY($2)")
+                .bind(badge.id)
+                .bind(&users)
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .collect();
         added += users.iter().filter(|u| !before.contains(*u)).count();
         let (mut at, mut detail, mut records) = (Vec::new(), Vec::new(), Vec::new());
         for (_, earned, d, r) in &rows {

@@ -73,7 +73,12 @@ pub async fn may_set(
 }
 
 /// Removes a target.
-pub async fn clear<'e>(pool: impl sqlx::PgExecutor<'e>, kpi: &str, scope: &str, period: &str) -> Result<(), sqlx::Error> {
+pub async fn clear<'e>(
+    pool: impl sqlx::PgExecutor<'e>,
+    kpi: &str,
+    scope: &str,
+    period: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM targets WHERE kpi = $1 AND scope = $2 AND period = $3")
         .bind(kpi)
         .bind(scope)

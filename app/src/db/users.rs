@@ -342,7 +342,10 @@ pub async fn set_active(pool: &PgPool, id: &str, active: bool) -> Result<(), Use
 }
 
 /// The users behind target scopes: `rep:<id>`, and every member of `team:<id>`.
-pub async fn ids_in_scopes<'e>(executor: impl sqlx::PgExecutor<'e>, scopes: &[String]) -> Result<Vec<String>, sqlx::Error> {
+pub async fn ids_in_scopes<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    scopes: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM users WHERE 'rep:' || id = ANY($1) OR 'team:' || team_id = ANY($1) ORDER BY id")
         .bind(scopes)
         .fetch_all(executor)

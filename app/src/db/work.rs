@@ -38,47 +38,36 @@ pub struct Work {
     pub id: i64,
     pub reason: Reason,
     pub owners: Option<Vec<String>>,
-    pub records: Vec<RecordRef>,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
 }
 
 /// Adds work in the caller's transaction; returns its id (work is done in id order).
 pub async fn enqueue(conn: &mut PgConnection, work: &Work) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO score_work (reason, owners, records, from_at, to_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(work.reason.as_str())
-    .bind(&work.owners)
-    .bind(serde_json::to_value(&work.records).unwrap_or_default())
-    .bind(work.from)
-    .bind(work.to)
-    .fetch_one(conn)
-    .await
+    sqlx::query_scalar("INSERT INTO score_work (reason, owners, from_at, to_at) VALUES ($1, $2, $3, $4) RETURNING id")
+        .bind(work.reason.as_str())
+        .bind(&work.owners)
+        .bind(work.from)
+        .bind(work.to)
+        .fetch_one(conn)
+        .await
 }
 
 /// Claims (deletes, in the caller's transaction) up to `limit` of the oldest
 /// rows no other worker holds. A rollback puts them back.
 pub async fn claim(conn: &mut PgConnection, limit: i64) -> Result<Vec<Work>, sqlx::Error> {
-    type Row = (i64, String, Option<Vec<String>>, serde_json::Value, DateTime<Utc>, DateTime<Utc>);
+    type Row = (i64, String, Option<Vec<String>>, DateTime<Utc>, DateTime<Utc>);
     let rows: Vec<Row> = sqlx::query_as(
         "DELETE FROM score_work WHERE id IN
            (SELECT id FROM score_work ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, reason, owners, records, from_at, to_at",
+         RETURNING id, reason, owners, from_at, to_at",
     )
     .bind(limit)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, reason, owners, records, from, to)| Work {
-            id,
-            reason: Reason::parse(&reason),
-            owners,
-            records: serde_json::from_value(records).unwrap_or_default(),
-            from,
-            to,
-        })
+        .map(|(id, reason, owners, from, to)| Work { id, reason: Reason::parse(&reason), owners, from, to })
         .collect())
 }
 
@@ -97,23 +86,46 @@ pub async fn customer_owners(conn: &mut PgConnection, customers: &[String]) -> R
     if customers.is_empty() {
         return Ok(Vec::new());
     }
-    sqlx::query_scalar("SELECT DISTINCT owner_id FROM customers WHERE id = ANY($1)").bind(customers).fetch_all(conn).await
+    sqlx::query_scalar("SELECT DISTINCT owner_id FROM customers WHERE id = ANY($1)")
+        .bind(customers)
+        .fetch_all(conn)
+        .await
 }
 
-/// Who holds ledger entries for these records, and when: a record moved to
-/// another rep, or to another day, takes its old points with it.
-pub async fn previous_holders(
+/// The reps who owned these records before this batch, and the span of their
+/// old instants: a record moved to another rep, or to another day, takes its
+/// old points with it. Read in the batch's transaction before it upserts.
+pub async fn before_images(
     conn: &mut PgConnection,
     refs: &[RecordRef],
-) -> Result<Vec<(String, DateTime<Utc>)>, sqlx::Error> {
-    if refs.is_empty() {
-        return Ok(Vec::new());
-    }
-    sqlx::query_as(
-        "SELECT DISTINCT e.user_id, e.at FROM points_entries e, jsonb_array_elements($1::jsonb) r
-         WHERE e.records @> jsonb_build_array(r)",
+) -> Result<(Vec<String>, Option<(DateTime<Utc>, DateTime<Utc>)>), sqlx::Error> {
+    let ids = |kind: &str| -> Vec<&str> { refs.iter().filter(|r| r.kind == kind).map(|r| r.id.as_str()).collect() };
+    let row: (Option<Vec<String>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT array_agg(DISTINCT owner) FILTER (WHERE owner IS NOT NULL), min(lo), max(hi) FROM (
+           SELECT owner_id owner, least(created_at, closed_at) lo, greatest(created_at, closed_at) hi
+             FROM deals WHERE id = ANY($1)
+           UNION ALL SELECT owner_id, at, at FROM activities WHERE id = ANY($2)
+           UNION ALL SELECT owner_id, proposed_at, proposed_at FROM meeting_requests WHERE id = ANY($3)
+           UNION ALL SELECT owner_id, least(created_at, qualified_at, first_contact_at, followed_up_at, converted_at),
+               greatest(created_at, qualified_at, first_contact_at, followed_up_at, converted_at)
+             FROM leads WHERE id = ANY($4)
+           UNION ALL SELECT owner_id, least(acquired_at, churned_at), greatest(acquired_at, churned_at)
+             FROM customers WHERE id = ANY($5)
+           UNION ALL SELECT coalesce(f.owner_id, c.owner_id), f.at, f.at
+             FROM feedback f LEFT JOIN customers c ON c.id = f.customer_id WHERE f.id = ANY($6)
+         ) x",
     )
-    .bind(serde_json::to_value(refs).unwrap_or_default())
-    .fetch_all(conn)
-    .await
+    .bind(ids("deal"))
+    .bind(ids("activity"))
+    .bind(ids("meeting_request"))
+    .bind(ids("lead"))
+    .bind(ids("customer"))
+    .bind(ids("feedback"))
+    .fetch_one(conn)
+    .await?;
+    let span = match (row.1, row.2) {
+        (Some(lo), Some(hi)) => Some((lo, hi)),
+        _ => None,
+    };
+    Ok((row.0.unwrap_or_default(), span))
 }

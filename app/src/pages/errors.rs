@@ -91,8 +91,8 @@ fn tracing_error(reason: &str) {
 pub mod refusals {
     use crate::auth::server::forbidden;
     use crate::db::{challenges::ChallengeError, users::UserError};
-    use crate::services::deals::DealError;
     use crate::i18n::{error, Message};
+    use crate::services::deals::DealError;
     use leptos::prelude::ServerFnError;
 
     pub fn user(e: UserError) -> ServerFnError {

@@ -3,8 +3,8 @@
 
 use crate::auth::{CurrentUser, Role};
 use crate::db::records::StoreError;
-use crate::services::ingest::{self, Source};
 use crate::i18n::Message;
+use crate::services::ingest::{self, Source};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;

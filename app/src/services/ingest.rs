@@ -11,7 +11,7 @@ use crate::db::work::{self, Reason, Work};
 use crate::live::LiveEvent;
 use crate::period::{Period, PeriodKind};
 use crate::records::{Record, Touched};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 
@@ -44,28 +44,44 @@ pub async fn submit(pool: &PgPool, values: &[Value], source: Source) -> Result<S
 /// Stores validated records in the caller's transaction, with their derived
 /// work and the live notification; returns the work's id. The caller commits.
 pub async fn store_in(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<Option<i64>, sqlx::Error> {
+    let before = Before::read(tx, records).await?;
     upsert_records(tx, records).await?;
-    leave_work(tx, records).await
+    leave_work(tx, records, before).await
+}
+
+/// What the stored versions of a batch's records looked like (their owners and
+/// instants), read before they are replaced: the work rescores those too.
+pub struct Before {
+    owners: Vec<String>,
+    span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl Before {
+    pub async fn read(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<Before, sqlx::Error> {
+        let (owners, span) = work::before_images(tx, &Touched::of(records).refs).await?;
+        Ok(Before { owners, span })
+    }
 }
 
 /// The derived work and the live notification of records the caller's
 /// transaction has stored (the CSV import stores its records a chunk at a time).
-pub async fn leave_work(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<Option<i64>, sqlx::Error> {
+pub async fn leave_work(
+    tx: &mut Transaction<'_, Postgres>,
+    records: &[Record],
+    before: Before,
+) -> Result<Option<i64>, sqlx::Error> {
     let touched = Touched::of(records);
     let mut id = None;
-    if let (true, Some((from, to))) = (touched.scores_anything(), touched.span) {
+    if let (true, Some((mut from, mut to))) = (touched.scores_anything(), touched.span) {
         let mut owners = touched.owners;
         owners.extend(work::customer_owners(tx, &touched.customers).await?);
+        owners.extend(before.owners);
         owners.sort();
         owners.dedup();
-        let item = Work {
-            id: 0,
-            reason: Reason::Records,
-            owners: Some(owners),
-            records: touched.refs,
-            from,
-            to: to + Duration::seconds(1),
-        };
+        if let Some((lo, hi)) = before.span {
+            (from, to) = (from.min(lo), to.max(hi));
+        }
+        let item = Work { id: 0, reason: Reason::Records, owners: Some(owners), from, to: to + Duration::seconds(1) };
         id = Some(work::enqueue(tx, &item).await?);
     }
     let event = if touched.won.is_empty() { LiveEvent::changed() } else { LiveEvent::won(touched.won) };
@@ -91,7 +107,7 @@ pub async fn targets_changed(
     if owners.is_empty() {
         return Ok(None);
     }
-    let item = Work { id: 0, reason: Reason::Targets, owners: Some(owners), records: Vec::new(), from: start, to: end };
+    let item = Work { id: 0, reason: Reason::Targets, owners: Some(owners), from: start, to: end };
     Ok(Some(work::enqueue(tx, &item).await?))
 }
 
@@ -101,7 +117,7 @@ pub async fn rules_changed(tx: &mut Transaction<'_, Postgres>, pool: &PgPool) ->
     let tz = crate::db::settings::load(pool).await?.time_zone;
     let now = crate::clock::now();
     let from = Period::containing(PeriodKind::Month, now.with_timezone(&tz).date_naive()).bounds(tz).0;
-    let item = Work { id: 0, reason: Reason::Rules, owners: None, records: Vec::new(), from, to: now + Duration::days(1) };
+    let item = Work { id: 0, reason: Reason::Rules, owners: None, from, to: now + Duration::days(1) };
     work::enqueue(tx, &item).await
 }
 

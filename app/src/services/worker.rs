@@ -69,7 +69,6 @@ async fn daily_badges(pool: &PgPool, done: Option<NaiveDate>) -> Result<Option<N
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub owners: Option<Vec<String>>,
-    pub records: Vec<crate::scoring::RecordRef>,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
 }
@@ -78,7 +77,7 @@ impl Plan {
     /// `None` for no rows.
     pub fn merge(rows: &[Work]) -> Option<Plan> {
         let first = rows.first()?;
-        let mut plan = Plan { owners: Some(Vec::new()), records: Vec::new(), from: first.from, to: first.to };
+        let mut plan = Plan { owners: Some(Vec::new()), from: first.from, to: first.to };
         for row in rows {
             plan.owners = match (plan.owners.take(), &row.owners) {
                 (Some(mut all), Some(these)) => {
@@ -87,7 +86,6 @@ impl Plan {
                 }
                 _ => None,
             };
-            plan.records.extend(row.records.iter().cloned());
             plan.from = plan.from.min(row.from);
             plan.to = plan.to.max(row.to);
         }
@@ -95,8 +93,6 @@ impl Plan {
             owners.sort();
             owners.dedup();
         }
-        plan.records.sort();
-        plan.records.dedup();
         Some(plan)
     }
 }
@@ -110,16 +106,6 @@ pub async fn run_once(pool: &PgPool) -> Result<bool, sqlx::Error> {
         tx.rollback().await?;
         return Ok(false);
     };
-    // Whoever held points for these records before loses them where they no longer apply.
-    for (user, at) in work::previous_holders(&mut tx, &plan.records).await? {
-        if let Some(owners) = plan.owners.as_mut() {
-            if !owners.contains(&user) {
-                owners.push(user);
-            }
-        }
-        plan.from = plan.from.min(at);
-        plan.to = plan.to.max(at + Duration::seconds(1));
-    }
     // State KPIs (active deals, customers) measured at asof move the running periods too.
     let now = crate::clock::now();
     plan.to = plan.to.max(now + Duration::seconds(1));
@@ -139,18 +125,16 @@ pub async fn run_once(pool: &PgPool) -> Result<bool, sqlx::Error> {
 mod tests {
     use super::*;
     use crate::db::work::Reason;
-    use crate::scoring::RecordRef;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
     }
 
-    fn row(owners: Option<&[&str]>, records: &[&str], from: &str, to: &str) -> Work {
+    fn row(owners: Option<&[&str]>, from: &str, to: &str) -> Work {
         Work {
             id: 1,
             reason: Reason::Records,
             owners: owners.map(|o| o.iter().map(|s| s.to_string()).collect()),
-            records: records.iter().map(|id| RecordRef { kind: "deal".into(), id: id.to_string() }).collect(),
             from: at(from),
             to: at(to),
         }
@@ -160,15 +144,14 @@ mod tests {
     fn rows_merge_into_one_recompute_over_the_union() {
         assert_eq!(Plan::merge(&[]), None);
         let rows = [
-            row(Some(&["r2", "r1"]), &["d2", "d1"], "2026-10-05T00:00:00Z", "2026-10-06T00:00:00Z"),
-            row(Some(&["r1", "r3"]), &["d1"], "2026-09-30T00:00:00Z", "2026-10-02T00:00:00Z"),
+            row(Some(&["r2", "r1"]), "2026-10-05T00:00:00Z", "2026-10-06T00:00:00Z"),
+            row(Some(&["r1", "r3"]), "2026-09-30T00:00:00Z", "2026-10-02T00:00:00Z"),
         ];
         let plan = Plan::merge(&rows).unwrap();
         assert_eq!(plan.owners, Some(vec!["r1".into(), "r2".into(), "r3".into()]));
-        assert_eq!(plan.records.len(), 2, "d1 once");
         assert_eq!((plan.from, plan.to), (at("2026-09-30T00:00:00Z"), at("2026-10-06T00:00:00Z")));
         // Work for everyone (a rule change) makes the merge everyone's.
-        let everyone = row(None, &[], "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z");
+        let everyone = row(None, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z");
         let plan = Plan::merge(&[rows[0].clone(), everyone]).unwrap();
         assert_eq!(plan.owners, None);
         assert_eq!(plan.to, at("2026-11-01T00:00:00Z"));

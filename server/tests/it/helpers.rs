@@ -115,8 +115,16 @@ impl TestApp {
 
     /// Switches off every points rule (a new database starts with the defaults), as a manager would.
     pub async fn without_default_rules(&self, token: &str) {
-        let rules: serde_json::Value =
-            self.client.get(self.url("/api/v1/points/rules")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let rules: serde_json::Value = self
+            .client
+            .get(self.url("/api/v1/points/rules"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let rules = rules["rules"].as_array().cloned().unwrap_or_default();
         assert!(!rules.is_empty(), "a new database has the default rules");
         for rule in rules {
