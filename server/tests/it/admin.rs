@@ -50,14 +50,6 @@ async fn org() -> Org {
     Org { app, admin, manager }
 }
 
-async fn points_of(app: &TestApp, user: &str) -> i64 {
-    sqlx::query_scalar("SELECT COALESCE(sum(points), 0)::bigint FROM points_entries WHERE user_id = $1")
-        .bind(user)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_rep_logs_a_won_deal_in_the_app_and_gets_the_default_points_badge_and_celebration() {
     let o = org().await;
@@ -76,7 +68,7 @@ async fn a_rep_logs_a_won_deal_in_the_app_and_gets_the_default_points_badge_and_
     assert_eq!(status, 200, "{body}");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!("web-1"));
     // 50 for the won deal + 2 for two whole 10 000s of 25 000.
-    assert_eq!(points_of(app, "r1").await, 52);
+    assert_eq!(app.points_of("r1").await, 52);
     let badge: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM badge_awards WHERE user_id = 'r1' AND badge = 'first_win')")
             .fetch_one(&app.pool)
@@ -113,7 +105,7 @@ async fn a_rep_logs_a_won_deal_in_the_app_and_gets_the_default_points_badge_and_
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("`id`: сделка `web-1` уже есть"), "the form does not overwrite a deal: {body}");
     assert_eq!(app.count("deals").await, 1);
-    assert_eq!(points_of(app, "r2").await, 0);
+    assert_eq!(app.points_of("r2").await, 0);
 
     // A manager logs for their own team's reps only; an admin for anyone.
     let boss = browser(app, "boss@example.com", PASSWORD).await;
@@ -122,14 +114,14 @@ async fn a_rep_logs_a_won_deal_in_the_app_and_gets_the_default_points_badge_and_
     let (status, body) =
         call(&boss, app, "log_deal", &[("owner", "r2"), ("amount", "10000"), ("closed_at", "2026-11-02T10:30")]).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(points_of(app, "r2").await, 51);
+    assert_eq!(app.points_of("r2").await, 51);
     let closed: chrono::DateTime<chrono::Utc> =
         sqlx::query_scalar("SELECT closed_at FROM deals WHERE owner_id = 'r2'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(closed.to_rfc3339(), "2026-11-02T10:30:00+00:00", "local time in the organisation's zone (UTC)");
     let admin = browser(app, "admin@example.com", PASSWORD).await;
     let (status, body) = call(&admin, app, "log_deal", &[("owner", "r3"), ("amount", "99.50")]).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(points_of(app, "r3").await, 50);
+    assert_eq!(app.points_of("r3").await, 50);
     let _ = &o.admin;
 }
 

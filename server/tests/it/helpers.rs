@@ -134,6 +134,15 @@ impl TestApp {
         }
     }
 
+    /// A user's points: the sum of their ledger rows.
+    pub async fn points_of(&self, user: &str) -> i64 {
+        sqlx::query_scalar("SELECT coalesce(sum(points), 0)::bigint FROM points_entries WHERE user_id = $1")
+            .bind(user)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&self.pool).await.unwrap()
     }

@@ -20,14 +20,6 @@ fn two_wins() -> Value {
 }
 const TWO_WINS_POINTS: i64 = 2 * 50 + 3 + 1;
 
-async fn points_of(app: &TestApp, user: &str) -> i64 {
-    sqlx::query_scalar("SELECT coalesce(sum(points), 0)::bigint FROM points_entries WHERE user_id = $1")
-        .bind(user)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 async fn has_badge(app: &TestApp, user: &str, badge: &str) -> bool {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM badge_awards WHERE user_id = $1 AND badge = $2)")
         .bind(user)
@@ -60,7 +52,7 @@ async fn a_fault_between_commit_and_scoring_leaves_points_right_without_new_reco
     assert_eq!(app.post_records(&admin, &two_wins()).await, (200, json!({"accepted": 2})));
     assert_eq!(app.count("deals").await, 2, "the records are stored when the API answers");
     assert_eq!(app.count("score_work").await, 1, "with their derived work");
-    assert_eq!(points_of(&app, "r1").await, 0);
+    assert_eq!(app.points_of("r1").await, 0);
 
     // A worker pass dies half-way: it has claimed the work and waits on the
     // ledger (held by this test) when its connection is killed.
@@ -84,7 +76,7 @@ async fn a_fault_between_commit_and_scoring_leaves_points_right_without_new_reco
     assert!(pass.await.unwrap().is_err(), "the killed pass fails");
     blocker.rollback().await.unwrap();
     assert_eq!(app.count("score_work").await, 1, "the killed pass's claim was rolled back");
-    assert_eq!(points_of(&app, "r1").await, 0);
+    assert_eq!(app.points_of("r1").await, 0);
 
     // The database restarts: every connection to it is cut.
     sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
@@ -96,7 +88,7 @@ async fn a_fault_between_commit_and_scoring_leaves_points_right_without_new_reco
     let restarted = app.another(Worker::On).await;
     let seen = &restarted;
     eventually("the queued work is done", || async move { seen.count("score_work").await == 0 }).await;
-    assert_eq!(points_of(&restarted, "r1").await, TWO_WINS_POINTS);
+    assert_eq!(restarted.points_of("r1").await, TWO_WINS_POINTS);
     assert!(has_badge(&restarted, "r1", "first_win").await);
 }
 
@@ -107,7 +99,7 @@ async fn the_same_batch_sent_twice_changes_nothing_and_wait_scores_answers_when_
     assert_eq!(app.post_records(&admin, &two_teams_three_reps()).await.0, 200);
     let (status, body) = app.post_records_scored(&admin, &two_wins()).await;
     assert_eq!((status, body), (200, json!({"accepted": 2, "scores": "current"})));
-    assert_eq!(points_of(&app, "r1").await, TWO_WINS_POINTS, "the points are there when it answers");
+    assert_eq!(app.points_of("r1").await, TWO_WINS_POINTS, "the points are there when it answers");
     let snapshot = |app: &TestApp| {
         let pool = app.pool.clone();
         async move {
@@ -191,10 +183,10 @@ async fn a_new_database_awards_points_under_the_default_rules_which_stay_editabl
     ]);
     assert_eq!(app.post_records_scored(&admin, &day).await.0, 200);
     // 50 for the win, 2 whole 10 000s of revenue, 1 per touchpoint.
-    assert_eq!(points_of(&app, "r2").await, 50 + 2 + 2);
+    assert_eq!(app.points_of("r2").await, 50 + 2 + 2);
     // A manager edits the defaults: without "Won deal" the win's 50 are reversed.
     let won_deal = rules["rules"].as_array().unwrap().iter().find(|r| r["label"] == "Won deal").unwrap()["id"].clone();
     let res = app.client.delete(app.url(&format!("/api/v1/points/rules/{won_deal}"))).bearer_auth(&admin).send();
     assert_eq!(res.await.unwrap().status(), 200);
-    assert_eq!(points_of(&app, "r2").await, 4);
+    assert_eq!(app.points_of("r2").await, 4);
 }
