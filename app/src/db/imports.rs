@@ -249,7 +249,8 @@ async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
         Err(StoreError::Db(e)) => return Err(e),
     };
     let mut tx = pool.begin().await?;
-    let before = crate::services::ingest::Before::read(&mut tx, &records).await?;
+    let touched = crate::records::Touched::of(&records);
+    let before = crate::services::ingest::Before::read(&mut tx, &touched).await?;
     let mut stored = 0;
     for chunk in records.chunks(CHUNK) {
         upsert_records(&mut tx, chunk).await?;
@@ -261,7 +262,7 @@ async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
             .await?;
     }
     // Points, badges and the TVs follow through the one ingest path, as after an API batch.
-    crate::services::ingest::leave_work(&mut tx, &records, before).await?;
+    crate::services::ingest::leave_work(&mut tx, touched, before).await?;
     sqlx::query("UPDATE imports SET status = 'done', records = '[]', updated_at = arena_now() WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)

@@ -44,9 +44,10 @@ pub async fn submit(pool: &PgPool, values: &[Value], source: Source) -> Result<S
 /// Stores validated records in the caller's transaction, with their derived
 /// work and the live notification; returns the work's id. The caller commits.
 pub async fn store_in(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<Option<i64>, sqlx::Error> {
-    let before = Before::read(tx, records).await?;
+    let touched = Touched::of(records);
+    let before = Before::read(tx, &touched).await?;
     upsert_records(tx, records).await?;
-    leave_work(tx, records, before).await
+    leave_work(tx, touched, before).await
 }
 
 /// What the stored versions of a batch's records looked like (their owners and
@@ -57,8 +58,8 @@ pub struct Before {
 }
 
 impl Before {
-    pub async fn read(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<Before, sqlx::Error> {
-        let (owners, span) = work::before_images(tx, &Touched::of(records).refs).await?;
+    pub async fn read(tx: &mut Transaction<'_, Postgres>, touched: &Touched) -> Result<Before, sqlx::Error> {
+        let (owners, span) = work::before_images(tx, &touched.refs).await?;
         Ok(Before { owners, span })
     }
 }
@@ -67,10 +68,9 @@ impl Before {
 /// transaction has stored (the CSV import stores its records a chunk at a time).
 pub async fn leave_work(
     tx: &mut Transaction<'_, Postgres>,
-    records: &[Record],
+    touched: Touched,
     before: Before,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let touched = Touched::of(records);
     let mut id = None;
     if let (true, Some((mut from, mut to))) = (touched.scores_anything(), touched.span) {
         let mut owners = touched.owners;
