@@ -3,20 +3,16 @@
 //! database code the server functions and the JSON API call.
 
 pub mod auth;
-pub mod badges;
 pub mod components;
-pub mod fairness;
 pub mod format;
 pub mod i18n;
-pub mod insights;
-pub mod kpi;
 pub mod pages;
-pub mod period;
+
+// The domain layer, by the names the UI has always used for it.
+pub use domain::{badges, clock, fairness, insights, kpi, period, records, scoring};
 
 #[cfg(feature = "ssr")]
 pub mod api;
-#[cfg(feature = "ssr")]
-pub mod clock;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
@@ -24,11 +20,7 @@ pub mod import;
 #[cfg(feature = "ssr")]
 pub mod live;
 #[cfg(feature = "ssr")]
-pub mod records;
-#[cfg(feature = "ssr")]
 pub mod reports;
-#[cfg(feature = "ssr")]
-pub mod scoring;
 #[cfg(feature = "ssr")]
 pub mod services;
 #[cfg(feature = "ssr")]
@@ -36,9 +28,6 @@ pub mod state;
 
 use leptos::prelude::*;
 
-rust_i18n::i18n!("locales", fallback = "ru");
-// Makes cargo rebuild this crate when a translation changes (the macro above does not tell it).
-const _: &str = include_str!("../locales/app.yml");
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},

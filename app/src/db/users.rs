@@ -241,12 +241,16 @@ pub async fn revoke_token(pool: &PgPool, id: i64, user: Option<&str>) -> Result<
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<UserRow>, sqlx::Error> {
-    sqlx::query_as(
+    let rows: Vec<(String, String, String, String, Option<String>, bool, bool)> = sqlx::query_as(
         "SELECT u.id, u.name, u.email, u.role, t.name AS team, u.active, u.password_hash IS NULL AS invited
          FROM users u LEFT JOIN teams t ON t.id = u.team_id ORDER BY u.active DESC, u.name, u.id",
     )
     .fetch_all(pool)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, email, role, team, active, invited)| UserRow { id, name, email, role, team, active, invited })
+        .collect())
 }
 
 /// How long an invite link works.

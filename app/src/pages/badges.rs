@@ -101,7 +101,7 @@ fn BadgesPage(view: BadgesView) -> impl IntoView {
             let got = c.earned.is_some();
             let detail = c.earned.map(|(when, detail, records)| {
                 view! {
-                    <p class="earned">{rust_i18n::t!("badges.earned", locale = lang.code(), when = when).into_owned()}</p>
+                    <p class="earned">{domain::tr!(lang, "badges.earned", when = when).into_owned()}</p>
                     <p class="detail">{detail}</p>
                     <p class="records">{records.join(", ")}</p>
                 }
@@ -121,7 +121,7 @@ fn BadgesPage(view: BadgesView) -> impl IntoView {
         <main class="page">
             <div class="heading">
                 <h1>{format!("{} · {user_name}", lang.t("nav.badges"))}</h1>
-                <p class="muted" data-testid="badge-count">{rust_i18n::t!("badges.count", locale = lang.code(), n = earned_count, of = total).into_owned()}</p>
+                <p class="muted" data-testid="badge-count">{domain::tr!(lang, "badges.count", n = earned_count, of = total).into_owned()}</p>
             </div>
             <form method="get" action="/badges" class="filters">
                 <label>{lang.t("scope.rep")}" " <select name="user">{options(people, &user)}</select></label>

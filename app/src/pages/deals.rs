@@ -89,7 +89,7 @@ fn NewDealPage(view: DealFormView, log: ServerAction<LogDeal>) -> impl IntoView 
         log.value().get().map(|r| match r {
             Ok(id) => view! {
                 <p class="saved" role="status" data-testid="deal-saved">
-                    {format!("{} ", rust_i18n::t!("deals.logged", locale = lang.code(), id = id))}
+                    {format!("{} ", domain::tr!(lang, "deals.logged", id = id))}
                     <a href="/points">{lang.t("deals.my_points")}</a>
                 </p>
             }

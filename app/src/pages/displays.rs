@@ -45,9 +45,7 @@ pub async fn load_displays() -> Result<DisplaysView, ServerFnError> {
         .into_iter()
         .map(|d| DisplayRow {
             id: d.id,
-            how: rust_i18n::t!(
-                "displays.how",
-                locale = lang.code(),
+            how: domain::tr!(lang, "displays.how",
                 scope = d.scope,
                 names = d.names,
                 seconds = d.rotate_seconds

@@ -76,18 +76,14 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
                 Some(ahead) => {
                     let average = my_card.iter().find(|k| k.id == "avg_deal_size").and_then(|k| k.value);
                     match crate::insights::deals_to_pass(my_value, ahead.value.unwrap_or(0.0), average) {
-                        Some(n) => rust_i18n::t!(
-                            "home.deals_to_pass",
-                            locale = lang.code(),
+                        Some(n) => domain::tr!(lang, "home.deals_to_pass",
                             n = n,
                             average = money(average.unwrap_or(0.0)),
                             rank = ahead.rank,
                             name = ahead.name
                         )
                         .into_owned(),
-                        None => rust_i18n::t!(
-                            "home.gap_to_pass",
-                            locale = lang.code(),
+                        None => domain::tr!(lang, "home.gap_to_pass",
                             rank = ahead.rank,
                             name = ahead.name,
                             gap = money(ahead.value.unwrap_or(0.0) - my_value)
@@ -208,7 +204,7 @@ fn HomePage(view: HomeView) -> impl IntoView {
         .map(|c| {
             let place = c
                 .my_rank
-                .map(|r| rust_i18n::t!("home.place", locale = lang.code(), rank = r, of = c.of).into_owned())
+                .map(|r| domain::tr!(lang, "home.place", rank = r, of = c.of).into_owned())
                 .unwrap_or_default();
             let leader = lang.t("home.leader");
             view! { <li><a href="/challenges">{c.name}</a>" — "{place}" · "{leader}": "{c.leader}</li> }
@@ -216,7 +212,7 @@ fn HomePage(view: HomeView) -> impl IntoView {
         .collect_view();
     let to_next = level
         .next_at
-        .map(|n| format!(" · {}", rust_i18n::t!("home.to_go", locale = lang.code(), n = number(n - level.lifetime))));
+        .map(|n| format!(" · {}", domain::tr!(lang, "home.to_go", n = number(n - level.lifetime))));
     view! {
         <TopBar user=me/>
         <main class="page">
@@ -224,7 +220,7 @@ fn HomePage(view: HomeView) -> impl IntoView {
             <section class="tiles">
                 <div class="tile" data-testid="my-rank">
                     <h2>{lang.t("home.revenue_rank")}</h2>
-                    <p class="value">{rank.map(|r| rust_i18n::t!("home.rank_of", locale = lang.code(), rank = r, of = reps).into_owned()).unwrap_or("—".into())}</p>
+                    <p class="value">{rank.map(|r| domain::tr!(lang, "home.rank_of", rank = r, of = reps).into_owned()).unwrap_or("—".into())}</p>
                     <p class="target">{movement}</p>
                     <p class="target" data-testid="move-up">{move_up}</p>
                 </div>
@@ -234,13 +230,13 @@ fn HomePage(view: HomeView) -> impl IntoView {
                     <p class="target"><a href="/points">{lang.t("home.why_points")}</a></p>
                 </div>
                 <div class="tile">
-                    <h2>{rust_i18n::t!("home.level", locale = lang.code(), n = level.level).into_owned()}</h2>
+                    <h2>{domain::tr!(lang, "home.level", n = level.level).into_owned()}</h2>
                     <p class="value">{level.name}</p>
                     <div class="progress" role="progressbar" aria-label=lang.t("home.to_next_level")
                          aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{:.0}", level.progress)>
                         <span style=format!("width: {:.1}%", level.progress)></span>
                     </div>
-                    <p class="target">{rust_i18n::t!("home.lifetime", locale = lang.code(), n = number(level.lifetime)).into_owned()}{to_next}</p>
+                    <p class="target">{domain::tr!(lang, "home.lifetime", n = number(level.lifetime)).into_owned()}{to_next}</p>
                 </div>
             </section>
             <h2>{lang.t("home.my_targets")}</h2>

@@ -49,7 +49,7 @@ pub fn Invite() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(name) => view! {
-                            <p>{rust_i18n::t!("invite.hello", locale = lang.code(), name = name).into_owned()}</p>
+                            <p>{domain::tr!(lang, "invite.hello", name = name).into_owned()}</p>
                             {error}
                             <ActionForm action=accept attr:class="card form" attr:data-testid="accept-invite">
                                 <input type="hidden" name="token" value=token()/>

@@ -158,7 +158,7 @@ fn PointsPage(view: PointsView) -> impl IntoView {
     });
     let to_next = match level.next_at {
         Some(next) => {
-            rust_i18n::t!("points.to_next", locale = lang.code(), n = number(next - level.lifetime)).into_owned()
+            domain::tr!(lang, "points.to_next", n = number(next - level.lifetime)).into_owned()
         }
         None => lang.t("points.top_level"),
     };
@@ -204,13 +204,13 @@ fn PointsPage(view: PointsView) -> impl IntoView {
                     <p class="value" data-testid="period-points">{number(total)}</p>
                 </div>
                 <div class="tile" data-testid="level">
-                    <h2>{rust_i18n::t!("home.level", locale = lang.code(), n = level.level).into_owned()}</h2>
+                    <h2>{domain::tr!(lang, "home.level", n = level.level).into_owned()}</h2>
                     <p class="value">{level.name}</p>
                     <div class="progress" role="progressbar" aria-label=lang.t("home.to_next_level") aria-valuemin="0" aria-valuemax="100"
                          aria-valuenow=format!("{:.0}", level.progress)>
                         <span style=format!("width: {:.1}%", level.progress)></span>
                     </div>
-                    <p class="target">{format!("{} · {to_next}", rust_i18n::t!("home.lifetime", locale = lang.code(), n = number(level.lifetime)))}</p>
+                    <p class="target">{format!("{} · {to_next}", domain::tr!(lang, "home.lifetime", n = number(level.lifetime)))}</p>
                 </div>
             </section>
             <nav class="periods" aria-label=lang.t("board.period")>{chips}</nav>

@@ -315,9 +315,9 @@ fn Report(view: ReportView) -> impl IntoView {
     let head = view! {
         <header class="report-head">
             <p class="report-org">{org}</p>
-            <h1>{rust_i18n::t!("report.title", locale = lang.code(), team = team_name).into_owned()}</h1>
+            <h1>{domain::tr!(lang, "report.title", team = team_name).into_owned()}</h1>
             <p data-testid="report-period"><strong>{period.clone()}</strong>" · "{range}</p>
-            <p class="muted">{rust_i18n::t!("report.generated", locale = lang.code(), at = generated).into_owned()}</p>
+            <p class="muted">{domain::tr!(lang, "report.generated", at = generated).into_owned()}</p>
         </header>
         <form method="get" action="/team/report" class="filters no-print">
             <label>{lang.t("nav.team")}" " <select name="team">{options(teams, &team)}</select></label>
@@ -328,7 +328,7 @@ fn Report(view: ReportView) -> impl IntoView {
         </form>
     }
     .into_any();
-    let change_vs = rust_i18n::t!("report.change_vs", locale = lang.code(), period = previous).into_owned();
+    let change_vs = domain::tr!(lang, "report.change_vs", period = previous).into_owned();
     let kpi_table = view! {
         <div class="grid-scroll" tabindex="0" role="region" aria-label=lang.t("report.kpis")>
             <table class="board report-kpis" data-testid="report-kpis">

@@ -343,7 +343,7 @@ fn Grid(grid: TargetsGrid, save: ServerAction<SaveTargets>, copy: ServerAction<C
             <ActionForm action=copy attr:class="inline">
                 <input type="hidden" name="team" value=copy_team/>
                 <input type="hidden" name="period" value=copy_period/>
-                <button type="submit" class="secondary">{rust_i18n::t!("targets.copy_from", locale = lang.code(), period = previous).into_owned()}</button>
+                <button type="submit" class="secondary">{domain::tr!(lang, "targets.copy_from", period = previous).into_owned()}</button>
             </ActionForm>
             <ActionForm action=save attr:class="targets-form">
                 <input type="hidden" name="team" value=team.clone()/>

@@ -127,9 +127,7 @@ fn TeamPage(view: TeamView) -> impl IntoView {
         (Some(v), Some(t)) if t > 0.0 => {
             format!(
                 " · {}",
-                rust_i18n::t!(
-                    "team.of_target",
-                    locale = lang.code(),
+                domain::tr!(lang, "team.of_target",
                     percent = crate::format::percent(v * 100.0 / t, 0, lang)
                 )
             )
@@ -205,7 +203,7 @@ fn TeamPage(view: TeamView) -> impl IntoView {
                     <p class="value">{money(forecast.target)}</p>
                 </div>
             </section>
-            <h2>{rust_i18n::t!("team.needs_support", locale = lang.code(), threshold = crate::format::percent(threshold, 1, lang)).into_owned()}</h2>
+            <h2>{domain::tr!(lang, "team.needs_support", threshold = crate::format::percent(threshold, 1, lang)).into_owned()}</h2>
             {spots}
         </main>
     }

@@ -381,7 +381,7 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
                 <div class="tv-kpi">
                     <h3>{k.label}</h3>
                     <p class="value">{k.value}</p>
-                    <p class="target">{k.target.map(|t| rust_i18n::t!("tv.target", locale = lang.code(), target = t).into_owned())}" "{attained}</p>
+                    <p class="target">{k.target.map(|t| domain::tr!(lang, "tv.target", target = t).into_owned())}" "{attained}</p>
                 </div>
             }
         })

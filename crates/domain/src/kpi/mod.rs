@@ -1,9 +1,8 @@
 //! The 24 KPIs of KPIS.md: their ids, names, units, direction and the scopes
 //! they exist for, plus targets' attainment. The formulas live in
 //! `formulas.rs` (pure, over aggregates) and the SQL that gathers the
-//! aggregates in `crate::db::kpis`.
+//! aggregates in `store::kpis`.
 
-#[cfg(feature = "ssr")]
 pub mod formulas;
 
 use serde::{Deserialize, Serialize};
@@ -60,7 +59,7 @@ pub struct KpiDef {
 
 impl KpiDef {
     /// The KPI's name in the reader's language.
-    pub fn name(&self, lang: crate::i18n::Lang) -> &'static str {
+    pub fn name(&self, lang: crate::lang::Lang) -> &'static str {
         lang.pick(self.name_ru, self.name_en)
     }
 

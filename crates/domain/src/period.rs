@@ -149,10 +149,8 @@ impl PeriodKind {
     }
 }
 
-#[cfg(feature = "ssr")]
 pub use bounds::*;
 
-#[cfg(feature = "ssr")]
 mod bounds {
     use super::Period;
     use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -210,7 +208,6 @@ mod tests {
         assert_eq!(Period::parse("2027-W01").unwrap().previous().to_string(), "2026-W53");
     }
 
-    #[cfg(feature = "ssr")]
     #[test]
     fn month_bounds_follow_the_time_zone() {
         let (start, end) = Period::parse("2026-11").unwrap().bounds(chrono_tz::Europe::Moscow);

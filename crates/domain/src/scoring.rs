@@ -2,7 +2,7 @@
 //! how a recomputation turns into reversal and adjustment rows, and levels.
 //! Pure: no database, unit-tested with hand-worked numbers.
 
-use crate::i18n::{Lang, Message};
+use crate::lang::{Lang, Message};
 use crate::period::{Period, PeriodKind};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -423,14 +423,14 @@ fn reworded(reason: &str, lang: Lang) -> Option<String> {
 
 /// A rule in words, in the reader's language (the pages show it; the English
 /// is what the rules read like before there were two languages).
-pub fn describe(rule: &Rule, lang: crate::i18n::Lang) -> String {
-    use crate::i18n::Message;
+pub fn describe(rule: &Rule, lang: crate::lang::Lang) -> String {
+    use crate::lang::Message;
     let period = |k: Option<PeriodKind>, form: &'static str| {
         lang.t(&format!("rule.{form}.{}", k.map(PeriodKind::as_str).unwrap_or("period")))
     };
     // The KPI a target-based rule reads: its name in Russian, its id in English as before.
     let basis = match crate::kpi::KPIS.iter().find(|k| k.id == rule.basis) {
-        Some(kpi) if lang == crate::i18n::Lang::Ru => kpi.name_ru.to_string(),
+        Some(kpi) if lang == crate::lang::Lang::Ru => kpi.name_ru.to_string(),
         _ => rule.basis.clone(),
     };
     let message = match rule.kind {
@@ -625,7 +625,7 @@ mod tests {
 
     #[test]
     fn a_rule_reads_in_english_as_before_and_in_russian() {
-        use crate::i18n::Lang::{En, Ru};
+        use crate::lang::Lang::{En, Ru};
         let mut won = rule(1, RuleKind::PerUnit, "won_deals", 50);
         (won.cap_points, won.cap_per) = (Some(200), Some(PeriodKind::Day));
         assert_eq!(describe(&won, En), "50 per won deal, at most 200 per day");

@@ -6,7 +6,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-/// Counts and sums gathered by `crate::db::kpis` for one group (a scope or a rep).
+/// Counts and sums gathered by `store::kpis` for one group (a scope or a rep).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Aggregates {
     // deals
