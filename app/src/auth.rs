@@ -19,7 +19,7 @@ pub async fn logout() -> Result<(), ServerFnError> {
 #[cfg(feature = "ssr")]
 pub mod server {
     use super::CurrentUser;
-    use crate::db::users;
+    use store::users;
     use crate::state::AppState;
     use axum::extract::ConnectInfo;
     use axum::http::{header, StatusCode};

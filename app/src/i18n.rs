@@ -73,7 +73,7 @@ pub async fn middleware(
     let lang = match preferred(text(header::COOKIE), text(header::ACCEPT_LANGUAGE)) {
         Some(lang) => lang,
         None => {
-            let org = crate::db::settings::load(&state.pool).await.ok().map(|s| s.language);
+            let org = store::settings::load(&state.pool).await.ok().map(|s| s.language);
             choose(None, None, org.as_deref())
         }
     };

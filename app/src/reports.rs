@@ -63,9 +63,9 @@ enum Failure {
 }
 
 async fn build(state: &AppState, team: &str, period: Option<&str>) -> Result<(String, Vec<u8>), Failure> {
-    use crate::db::kpis::{card, reps_of, KpiError, Window};
+    use store::kpis::{card, reps_of, KpiError, Window};
     let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
-    let settings = crate::db::settings::load(&state.pool).await.map_err(|e| internal(&e))?;
+    let settings = store::settings::load(&state.pool).await.map_err(|e| internal(&e))?;
     let tz = settings.time_zone;
     let period = match period.filter(|p| !p.is_empty()) {
         Some(p) => Period::parse(p).map_err(|e| Failure::Bad(e.to_string()))?,

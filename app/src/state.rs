@@ -66,5 +66,5 @@ pub struct AppState {
     pub pool: PgPool,
     pub login_limits: Arc<LoginLimits>,
     /// What this instance hears on the live channel, for its open pages and TVs.
-    pub live: tokio::sync::broadcast::Sender<String>,
+    pub live: tokio::sync::broadcast::Sender<services::live::LiveEvent>,
 }

@@ -2,8 +2,8 @@
 //! database and prints p50/p95 latencies of KPI cards and leaderboards, plus
 //! the generator's load rate. A command that prints figures, not a test.
 
-use app::db::kpis::{card, leaderboard, Window};
-use app::db::records::upsert_records;
+use store::kpis::{card, leaderboard, Window};
+use store::records::upsert_records;
 use app::kpi::{Scope, ScopeKind, KPIS};
 use app::period::{Period, PeriodKind};
 use app::records::*;

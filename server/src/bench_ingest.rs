@@ -78,9 +78,9 @@ pub async fn run(server_url: &str, o: IngestOptions) -> anyhow::Result<()> {
     let app = crate::build_app(pool.clone(), crate::leptos_options(addr));
     tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
     let base = format!("http://{addr}");
-    app::db::users::create_user(
+    store::users::create_user(
         &pool,
-        app::db::users::NewUser {
+        store::users::NewUser {
             email: "bench@bench.local".into(),
             name: "Bench".into(),
             role: Role::Admin,
@@ -91,7 +91,7 @@ pub async fn run(server_url: &str, o: IngestOptions) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let token =
-        app::db::users::create_token(&pool, "bench@bench.local", "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        store::users::create_token(&pool, "bench@bench.local", "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let client = reqwest::Client::new();
     let post = |body: String, wait: bool| {
         let url = format!("{base}/api/v1/records{}", if wait { "?wait=scores" } else { "" });
@@ -126,7 +126,7 @@ pub async fn run(server_url: &str, o: IngestOptions) -> anyhow::Result<()> {
     }
     let api_secs = started.elapsed().as_secs_f64();
     let t = Instant::now();
-    while app::db::work::pending(&pool).await? > 0 {
+    while store::work::pending(&pool).await? > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let drain_secs = t.elapsed().as_secs_f64();
@@ -140,7 +140,7 @@ pub async fn run(server_url: &str, o: IngestOptions) -> anyhow::Result<()> {
     let res = post(body, false).await?;
     anyhow::ensure!(res.status() == 200, "the lag batch failed");
     let t = Instant::now();
-    while app::db::work::pending(&pool).await? > 0 {
+    while store::work::pending(&pool).await? > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let lag_ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -156,7 +156,7 @@ pub async fn run(server_url: &str, o: IngestOptions) -> anyhow::Result<()> {
             anyhow::ensure!(res.status().is_success(), "a small batch failed: {}", res.status());
             late += usize::from(res.status() == 202);
             into.push(t.elapsed().as_secs_f64() * 1000.0);
-            while app::db::work::pending(&pool).await? > 0 {
+            while store::work::pending(&pool).await? > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
         }

@@ -59,8 +59,8 @@ impl Database {
 
 /// Connects and brings the schema (ours and the session store's) up to date.
 pub async fn prepare_pool(url: &str) -> anyhow::Result<PgPool> {
-    let pool = app::db::connect(url, 16).await?;
-    app::db::MIGRATOR.run(&pool).await?;
+    let pool = store::connect(url, 16).await?;
+    store::MIGRATOR.run(&pool).await?;
     PostgresStore::new(pool.clone()).migrate().await?;
     Ok(pool)
 }
@@ -110,9 +110,9 @@ pub enum Worker {
 
 pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> Router {
     let (live, _) = tokio::sync::broadcast::channel(256);
-    app::live::spawn_listener(pool.clone(), live.clone());
+    services::live::spawn_listener(pool.clone(), live.clone());
     if worker == Worker::On {
-        app::services::worker::spawn(pool.clone(), live.clone());
+        services::worker::spawn(pool.clone(), live.clone());
     }
     let state = AppState {
         leptos_options: options.clone(),

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use app::auth::Role;
-use app::db::users::{self, NewUser};
+use store::users::{self, NewUser};
 use clap::{Parser, Subcommand};
 use kpi_arena_server::{build_app, leptos_options, prepare_pool, serve, Database};
 use std::io::Read;
@@ -182,8 +182,8 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
     let pool = prepare_pool(&db.url()).await.context("preparing the database")?;
     match command {
         Command::Serve { addr } => {
-            if db.is_embedded() && !app::db::settings::has_users(&pool).await? {
-                load_demo(&pool, app::db::demo::DEMO_TIME_ZONE).await?;
+            if db.is_embedded() && !store::settings::has_users(&pool).await? {
+                load_demo(&pool, services::demo::DEMO_TIME_ZONE).await?;
             }
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
             let app = build_app(pool.clone(), leptos_options(addr));
@@ -218,7 +218,7 @@ fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
 }
 
 async fn load_demo(pool: &sqlx::PgPool, zone: chrono_tz::Tz) -> anyhow::Result<()> {
-    let count = app::db::demo::load_demo(pool, zone).await.context("loading the demo organisation")?;
+    let count = services::demo::load_demo(pool, zone).await.context("loading the demo organisation")?;
     println!("demo organisation loaded ({count} records)");
     Ok(())
 }
@@ -226,8 +226,8 @@ async fn load_demo(pool: &sqlx::PgPool, zone: chrono_tz::Tz) -> anyhow::Result<(
 async fn print_demo_logins(pool: &sqlx::PgPool) {
     let demo: bool = sqlx::query_scalar("SELECT demo_loaded FROM org_settings").fetch_one(pool).await.unwrap_or(false);
     if demo {
-        println!("Demo logins (password: {}):", app::db::demo::DEMO_PASSWORD);
-        for login in app::db::demo::DEMO_LOGINS {
+        println!("Demo logins (password: {}):", services::demo::DEMO_PASSWORD);
+        for login in services::demo::DEMO_LOGINS {
             println!("  {:<8} {}", login.role, login.email);
         }
     }

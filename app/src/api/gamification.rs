@@ -2,8 +2,8 @@
 
 use super::{ApiError, ApiUser};
 use crate::auth::{CurrentUser, Role};
-use crate::db::challenges::{self, ChallengeError, NewChallenge};
-use crate::db::points;
+use services::challenges::{self, ChallengeError, NewChallenge};
+use store::points;
 use crate::i18n::Message;
 use crate::period::{Period, PeriodKind};
 use crate::scoring::{Rule, RuleKind};
@@ -45,7 +45,7 @@ pub async fn window_of(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    let tz = crate::db::settings::load(pool).await.map_err(ApiError::internal)?.time_zone;
+    let tz = store::settings::load(pool).await.map_err(ApiError::internal)?.time_zone;
     match (period, from, to) {
         (Some(p), None, None) => Ok(Period::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?.bounds(tz)),
         (None, Some(f), Some(t)) => super::range_param(f, t),
@@ -98,7 +98,7 @@ pub async fn get_points(
     let (start, end) = window_of(&state.pool, q.period.as_deref(), q.from.as_deref(), q.to.as_deref()).await?;
     let (total, entries) = points::ledger(&state.pool, &user, start, end).await.map_err(ApiError::internal)?;
     let level = points::level(&state.pool, &user).await.map_err(ApiError::internal)?;
-    let tz = crate::db::settings::load(&state.pool).await.map_err(ApiError::internal)?.time_zone;
+    let tz = store::settings::load(&state.pool).await.map_err(ApiError::internal)?.time_zone;
     Ok(Json(json!({
         "user": user,
         "period": {"start": start, "end": end},
@@ -124,7 +124,7 @@ pub async fn get_badges(
 ) -> Result<Json<Value>, ApiError> {
     let user = q.user.unwrap_or_else(|| me.0.id.clone());
     known_user(&state.pool, &user).await?;
-    let awards = crate::db::badges::of_user(&state.pool, &user).await.map_err(ApiError::internal)?;
+    let awards = store::badges::of_user(&state.pool, &user).await.map_err(ApiError::internal)?;
     let catalogue: Vec<Value> = crate::badges::CATALOGUE
         .iter()
         .map(|b| json!({"id": b.id, "icon": b.icon, "name": b.name_en, "name_ru": b.name_ru, "description": b.description_en}))
@@ -229,7 +229,7 @@ pub async fn post_rule(
             return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no rule {}", rule.id)));
         }
     }
-    let id = crate::services::ingest::save_rule(&state.pool, &rule, &me.0.id).await.map_err(ApiError::internal)?;
+    let id = services::ingest::save_rule(&state.pool, &rule, &me.0.id).await.map_err(ApiError::internal)?;
     Ok(Json(json!({"id": id})))
 }
 
@@ -240,7 +240,7 @@ pub async fn delete_rule(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     me.require(&[Role::Manager, Role::Admin], "edit points rules")?;
-    if !crate::services::ingest::deactivate_rule(&state.pool, id, &me.0.id).await.map_err(ApiError::internal)? {
+    if !services::ingest::deactivate_rule(&state.pool, id, &me.0.id).await.map_err(ApiError::internal)? {
         return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no rule {id}")));
     }
     Ok(Json(json!({"id": id, "active": false})))
@@ -340,6 +340,6 @@ pub async fn get_flags(
         }
         _ => q.team,
     };
-    let flags = crate::db::flags::flags(&state.pool, team.as_deref()).await.map_err(ApiError::internal)?;
+    let flags = store::flags::flags(&state.pool, team.as_deref()).await.map_err(ApiError::internal)?;
     Ok(Json(json!({"flags": flags})))
 }

@@ -2,7 +2,7 @@
 
 use super::{ApiError, ApiUser};
 use crate::auth::Role;
-use crate::db::kpis::{self as engine, KpiError, Window};
+use store::kpis::{self as engine, KpiError, Window};
 use crate::fairness::{neighbour_rows, Names};
 use crate::kpi::{self, Scope, ScopeKind};
 use crate::period::{Period, PeriodKind};
@@ -39,7 +39,7 @@ impl From<KpiError> for ApiError {
 
 /// The window a query asks for, and the calendar period's text when it names one.
 async fn window(state: &AppState, q: &KpiQuery) -> Result<(Window, Option<String>), ApiError> {
-    let tz = crate::db::settings::load(&state.pool).await.map_err(ApiError::internal)?.time_zone;
+    let tz = store::settings::load(&state.pool).await.map_err(ApiError::internal)?.time_zone;
     match (&q.period, &q.from, &q.to) {
         (Some(p), None, None) => {
             let period = Period::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -171,11 +171,11 @@ pub async fn put_target(
     }
     // The scope must exist (404 otherwise), and a manager may only target their own team and its reps.
     engine::owners_of(&state.pool, &scope).await?;
-    if !crate::db::targets::may_set(&state.pool, &user.0, &scope).await.map_err(ApiError::internal)? {
+    if !services::access::may_set_target(&state.pool, &user.0, &scope).await.map_err(ApiError::internal)? {
         return Err(ApiError::forbidden("a manager may set targets only for their own team and its reps"));
     }
     let change = [(def.id.to_string(), scope.to_string(), Some(body.value))];
-    crate::services::ingest::set_targets(&state.pool, &change, &period.to_string(), &user.0.id)
+    services::ingest::set_targets(&state.pool, &change, &period.to_string(), &user.0.id)
         .await
         .map_err(ApiError::internal)?;
     Ok(Json(json!({"kpi": def.id, "scope": scope.to_string(), "period": period.to_string(), "value": body.value})))

@@ -62,7 +62,7 @@ impl FromRequestParts<AppState> for ApiUser {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("send an API token as `Authorization: Bearer <token>`"))?;
-        let user = crate::db::users::user_for_token(&state.pool, token)
+        let user = store::users::user_for_token(&state.pool, token)
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::unauthorized("the API token is unknown or revoked"))?;

@@ -4,8 +4,8 @@
 
 use super::{ApiError, ApiUser, MAX_BODY_BYTES, MAX_RECORDS};
 use crate::auth::Role;
-use crate::db::records::StoreError;
-use crate::services::ingest::{self, Caught, Source};
+use store::records::StoreError;
+use services::ingest::{self, Caught, Source};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

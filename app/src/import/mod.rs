@@ -3,9 +3,10 @@
 //! preview page; `GET /import/template/{kind}.csv` gives a file to fill in.
 //! The pages live in `pages::import`, the storing in `db::imports`.
 
-pub mod sheet;
 
-use crate::db::imports::{self, may_import};
+
+use services::access::may_import;
+use services::imports;
 use crate::i18n::{Lang, Message};
 use crate::records::Kind;
 use crate::state::AppState;
@@ -105,7 +106,7 @@ pub async fn template(Path(file): Path<String>) -> Response {
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.csv\"", kind.name())),
         ],
-        sheet::template(kind),
+        domain::records::sheet::template(kind),
     )
         .into_response()
 }

@@ -39,9 +39,9 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnErr
         .await
         .map_err(ServerFnError::new)?
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.no_such_user").with("id", &user)))?;
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let awards = crate::db::badges::of_user(&pool, &user).await.map_err(ServerFnError::new)?;
-    let earned = |a: &crate::db::badges::Award| {
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let awards = store::badges::of_user(&pool, &user).await.map_err(ServerFnError::new)?;
+    let earned = |a: &store::badges::Award| {
         (
             crate::format::date(a.earned_at.with_timezone(&tz), lang),
             a.detail.clone(),

@@ -54,12 +54,12 @@ fn kind_label(kind: &str, lang: crate::i18n::Lang) -> String {
 
 #[server(prefix = "/api", endpoint = "challenges_view")]
 pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
-    use crate::db::challenges::{list, standings};
+    use services::challenges::{list, standings};
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
     let mut cards = Vec::new();
     for c in list(&pool, &me).await.map_err(ServerFnError::new)? {
@@ -152,13 +152,13 @@ pub async fn create_challenge(
     prize: Option<String>,
     launch: Option<String>,
 ) -> Result<i64, ServerFnError> {
-    use crate::db::challenges::{create, finish_due, NewChallenge};
+    use services::challenges::{create, finish_due, NewChallenge};
     use crate::i18n::Message;
     use crate::pages::errors::refusals;
 
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let lang = crate::i18n::use_lang();
     let day = |label: &str, text: &str| {
         chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
@@ -207,12 +207,12 @@ pub async fn edit_challenge(
     prize: Option<String>,
     participants: Option<HashMap<String, String>>,
 ) -> Result<(), ServerFnError> {
-    use crate::db::challenges::{edit, get, ChallengeEdit};
+    use services::challenges::{edit, get, ChallengeEdit};
     use crate::i18n::Message;
     use crate::pages::errors::refusals;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let c = match get(&pool, &me, id).await {
         Ok(c) => c,
         Err(e) => return Err(refusals::challenge(e).await),
@@ -234,7 +234,7 @@ pub async fn edit_challenge(
 
 #[server(prefix = "/api", endpoint = "launch_challenge")]
 pub async fn launch_challenge(id: i64) -> Result<(), ServerFnError> {
-    use crate::db::challenges::launch;
+    use services::challenges::launch;
     use crate::pages::errors::refusals;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;

@@ -19,8 +19,8 @@ pub struct DealFormView {
 pub async fn load_deal_form() -> Result<DealFormView, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let owners = crate::services::deals::owners_for(&pool, &me)
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let owners = services::deals::owners_for(&pool, &me)
         .await
         .map_err(ServerFnError::new)?
         .into_iter()
@@ -42,11 +42,11 @@ pub async fn log_deal(
     deal_type: Option<String>,
     closed_at: Option<String>,
 ) -> Result<String, ServerFnError> {
-    use crate::services::deals::{log_won_deal, WonDeal};
+    use services::deals::{log_won_deal, WonDeal};
     use chrono::TimeZone;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let closed_at = match closed_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => crate::clock::now(),
         Some(text) => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")

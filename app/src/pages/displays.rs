@@ -38,8 +38,8 @@ pub async fn load_displays() -> Result<DisplaysView, ServerFnError> {
     let me = manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let lang = crate::i18n::use_lang();
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let rows = crate::db::displays::list(&pool)
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let rows = store::displays::list(&pool)
         .await
         .map_err(ServerFnError::new)?
         .into_iter()
@@ -88,9 +88,9 @@ pub async fn pair_display(
         crate::i18n::error(crate::i18n::Message::new("err.display_seconds").with("text", &rotate_seconds))
     })?;
     let sound = sound.as_deref() == Some("on");
-    let new = crate::db::displays::NewDisplay { code, name, names, rotate_seconds, scope, sound };
-    crate::db::displays::pair(&pool, &me.id, &new).await.map_err(|e| match e {
-        crate::db::displays::PairError::Invalid(m) => crate::i18n::error(m),
+    let new = store::displays::NewDisplay { code, name, names, rotate_seconds, scope, sound };
+    store::displays::pair(&pool, &me.id, &new).await.map_err(|e| match e {
+        store::displays::PairError::Invalid(m) => crate::i18n::error(m),
         e => ServerFnError::new(e),
     })
 }
@@ -99,7 +99,7 @@ pub async fn pair_display(
 pub async fn revoke_display(id: i64) -> Result<(), ServerFnError> {
     manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::displays::revoke(&pool, id).await.map_err(ServerFnError::new)?;
+    services::screens::revoke_display(&pool, id).await.map_err(ServerFnError::new)?;
     Ok(())
 }
 
@@ -108,7 +108,7 @@ pub async fn revoke_display(id: i64) -> Result<(), ServerFnError> {
 pub async fn set_display_sound(id: i64, sound: bool) -> Result<(), ServerFnError> {
     manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    if !crate::db::displays::set_sound(&pool, id, sound).await.map_err(ServerFnError::new)? {
+    if !services::screens::set_display_sound(&pool, id, sound).await.map_err(ServerFnError::new)? {
         return Err(crate::i18n::error(crate::i18n::Message::new("err.no_display").with("id", id)));
     }
     Ok(())

@@ -90,9 +90,10 @@ fn tracing_error(reason: &str) {
 #[cfg(feature = "ssr")]
 pub mod refusals {
     use crate::auth::server::forbidden;
-    use crate::db::{challenges::ChallengeError, users::UserError};
+    use services::challenges::ChallengeError;
+    use store::users::UserError;
     use crate::i18n::{error, Message};
-    use crate::services::deals::DealError;
+    use services::deals::DealError;
     use leptos::prelude::ServerFnError;
 
     pub fn user(e: UserError) -> ServerFnError {
@@ -130,9 +131,9 @@ pub mod refusals {
     }
 
     /// A KPI computation over `scope`: an unknown team, region or user is named.
-    pub fn kpi(e: crate::db::kpis::KpiError, scope: &crate::kpi::Scope) -> ServerFnError {
+    pub fn kpi(e: store::kpis::KpiError, scope: &crate::kpi::Scope) -> ServerFnError {
         match e {
-            crate::db::kpis::KpiError::UnknownScope(_) => error(Message::new("err.unknown_scope").with("scope", scope)),
+            store::kpis::KpiError::UnknownScope(_) => error(Message::new("err.unknown_scope").with("scope", scope)),
             e => ServerFnError::new(e),
         }
     }

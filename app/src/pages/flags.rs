@@ -32,8 +32,8 @@ pub async fn load_flags() -> Result<FlagsView, ServerFnError> {
         Role::Admin => None,
     };
     let lang = crate::i18n::use_lang();
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let flags = crate::db::flags::flags(&pool, team.as_deref()).await.map_err(ServerFnError::new)?;
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let flags = store::flags::flags(&pool, team.as_deref()).await.map_err(ServerFnError::new)?;
     Ok(FlagsView {
         me,
         rows: flags

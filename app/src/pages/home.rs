@@ -39,7 +39,7 @@ pub struct HomeView {
 
 #[server(prefix = "/api", endpoint = "home_view")]
 pub async fn load_home() -> Result<HomeView, ServerFnError> {
-    use crate::db::kpis::{card, leaderboard, Window};
+    use store::kpis::{card, leaderboard, Window};
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
     fn e(err: impl std::fmt::Display) -> ServerFnError {
@@ -49,7 +49,7 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = crate::db::settings::load(&pool).await.map_err(e)?;
+    let settings = store::settings::load(&pool).await.map_err(e)?;
     let tz = settings.time_zone;
     let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
     let window = |p: Period| {
@@ -108,9 +108,9 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
         })
         .collect();
     let (start, end) = month.bounds(tz);
-    let (points, _) = crate::db::points::ledger(&pool, &me.id, start, end).await.map_err(e)?;
-    let level = crate::db::points::level(&pool, &me.id).await.map_err(e)?;
-    let mut badges: Vec<(String, String, String)> = crate::db::badges::of_user(&pool, &me.id)
+    let (points, _) = store::points::ledger(&pool, &me.id, start, end).await.map_err(e)?;
+    let level = store::points::level(&pool, &me.id).await.map_err(e)?;
+    let mut badges: Vec<(String, String, String)> = store::badges::of_user(&pool, &me.id)
         .await
         .map_err(e)?
         .into_iter()
@@ -125,12 +125,12 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
     badges.reverse();
     badges.truncate(6);
     let mut challenges = Vec::new();
-    for c in crate::db::challenges::list(&pool, &me).await.map_err(e)? {
+    for c in services::challenges::list(&pool, &me).await.map_err(e)? {
         let mine = c.participants.contains(&me.id) || me.team_id.as_ref().is_some_and(|t| c.participants.contains(t));
         if c.status != "live" || !mine {
             continue;
         }
-        let standings = crate::db::challenges::standings(&pool, &c).await.map_err(e)?;
+        let standings = services::challenges::standings(&pool, &c).await.map_err(e)?;
         let my_id = if c.kind == "team_vs_team" { me.team_id.clone().unwrap_or_default() } else { me.id.clone() };
         challenges.push(HomeChallenge {
             name: c.name,

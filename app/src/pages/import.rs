@@ -63,7 +63,7 @@ pub struct ImportView {
 #[cfg(feature = "ssr")]
 async fn importer() -> Result<CurrentUser, ServerFnError> {
     let me = crate::auth::server::require_user().await?;
-    if !crate::db::imports::may_import(&me) {
+    if !services::access::may_import(&me) {
         return Err(crate::auth::server::forbidden("err.import_forbidden").await);
     }
     Ok(me)
@@ -74,8 +74,8 @@ pub async fn load_imports() -> Result<ImportsView, ServerFnError> {
     let me = importer().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let lang = crate::i18n::use_lang();
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let recent = crate::db::imports::recent(&pool, &me)
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let recent = services::imports::recent(&pool, &me)
         .await
         .map_err(ServerFnError::new)?
         .into_iter()
@@ -93,7 +93,7 @@ pub async fn load_imports() -> Result<ImportsView, ServerFnError> {
 
 #[server(prefix = "/api", endpoint = "import_view")]
 pub async fn load_import(id: i64) -> Result<ImportView, ServerFnError> {
-    use crate::db::imports::{find, ImportError};
+    use services::imports::{find, ImportError};
     let me = importer().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let import = match find(&pool, &me, id).await {
@@ -129,7 +129,7 @@ pub async fn load_import(id: i64) -> Result<ImportView, ServerFnError> {
 /// Starts storing a checked import; its page then follows the progress.
 #[server(prefix = "/api", endpoint = "start_import")]
 pub async fn start_import(id: i64) -> Result<(), ServerFnError> {
-    use crate::db::imports::{start, ImportError};
+    use services::imports::{start, ImportError};
     let me = importer().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let refused = |key: &'static str, id: i64| {

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 #[server(prefix = "/api", endpoint = "invite_view")]
 pub async fn load_invite(token: String) -> Result<String, ServerFnError> {
     let pool = expect_context::<crate::state::AppState>().pool;
-    match crate::db::users::invited_user(&pool, &token).await.map_err(ServerFnError::new)? {
+    match store::users::invited_user(&pool, &token).await.map_err(ServerFnError::new)? {
         Some(user) => Ok(user.name),
         None => Err(crate::i18n::error("err.invite_unknown")),
     }
@@ -21,8 +21,8 @@ pub async fn accept_invite(token: String, password: String, repeat: String) -> R
         return Err(crate::i18n::error("err.passwords_differ"));
     }
     let pool = expect_context::<crate::state::AppState>().pool;
-    let user = crate::db::users::accept_invite(&pool, &token, password).await.map_err(|e| match e {
-        crate::db::users::UserError::Invalid(m) if m.key() == crate::db::users::PASSWORD_TOO_SHORT => {
+    let user = store::users::accept_invite(&pool, &token, password).await.map_err(|e| match e {
+        store::users::UserError::Invalid(m) if m.key() == store::users::PASSWORD_TOO_SHORT => {
             crate::i18n::refusal(format!("`password`: {}", m.in_lang(crate::i18n::use_lang())))
         }
         e => crate::pages::errors::refusals::user(e),

@@ -65,7 +65,7 @@ pub fn change_text(change: Option<f64>, lang: crate::i18n::Lang) -> String {
 
 /// One tile per KPI of the last card, with its trend over all of `cards` (oldest first, see `cards_through`).
 #[cfg(feature = "ssr")]
-pub fn tiles(cards: &[Vec<crate::db::kpis::KpiEntry>]) -> Vec<KpiTile> {
+pub fn tiles(cards: &[Vec<store::kpis::KpiEntry>]) -> Vec<KpiTile> {
     let Some(current) = cards.last() else { return Vec::new() };
     current
         .iter()
@@ -94,14 +94,14 @@ pub fn tiles(cards: &[Vec<crate::db::kpis::KpiEntry>]) -> Vec<KpiTile> {
 #[server(prefix = "/api", endpoint = "kpi_card")]
 pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<KpiCardView, ServerFnError> {
     use crate::auth::Role;
-    use crate::db::kpis::cards_through;
+    use store::kpis::cards_through;
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let own_scope = match (me.role, &me.team_id) {

@@ -53,7 +53,7 @@ pub async fn leaderboard(
     view: Option<String>,
     names: Option<String>,
 ) -> Result<LeaderboardView, ServerFnError> {
-    use crate::db::kpis::{leaderboard, points_leaderboard, Window};
+    use store::kpis::{leaderboard, points_leaderboard, Window};
     use crate::fairness::{neighbour_rows, Names};
     use crate::i18n::{error, Message};
     use crate::kpi::{find, Scope, ScopeKind, KPIS};
@@ -64,7 +64,7 @@ pub async fn leaderboard(
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let period = match period.filter(|p| !p.is_empty()) {

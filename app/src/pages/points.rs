@@ -60,16 +60,16 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
         .await
         .map_err(ServerFnError::new)?
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.no_such_user").with("id", &user)))?;
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let period = match period.filter(|p| !p.is_empty()) {
         Some(text) => Period::parse(&text).map_err(crate::pages::errors::refusals::period)?,
         None => Period::containing(PeriodKind::Month, today),
     };
     let (start, end) = period.bounds(tz);
-    let (total, entries) = crate::db::points::ledger(&pool, &user, start, end).await.map_err(ServerFnError::new)?;
-    let level = crate::db::points::level(&pool, &user).await.map_err(ServerFnError::new)?;
-    let rules = crate::db::points::rules(&pool, true)
+    let (total, entries) = store::points::ledger(&pool, &user, start, end).await.map_err(ServerFnError::new)?;
+    let level = store::points::level(&pool, &user).await.map_err(ServerFnError::new)?;
+    let rules = store::points::rules(&pool, true)
         .await
         .map_err(ServerFnError::new)?
         .iter()

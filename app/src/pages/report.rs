@@ -41,7 +41,7 @@ pub struct ReportView {
 /// The report of `team` (a manager: their own; an admin: any, default the first) for `period` (default this month).
 #[server(prefix = "/api", endpoint = "team_report")]
 pub async fn team_report(team: Option<String>, period: Option<String>) -> Result<ReportView, ServerFnError> {
-    use crate::db::kpis::{cards_through, gather, leaderboard, reps_of, Grouping, Owners, Window};
+    use store::kpis::{cards_through, gather, leaderboard, reps_of, Grouping, Owners, Window};
     use crate::kpi::{formulas, Better, Scope, ScopeKind, KPIS};
     use crate::pages::targets::Cell;
     use crate::period::{Period, PeriodKind};
@@ -53,7 +53,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = crate::pages::team::team_for(&pool, &me, team, "err.team_reports_managers").await?;
-    let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
     let now = crate::clock::now().with_timezone(&tz);
     let period = match period.filter(|p| !p.is_empty()) {
@@ -75,7 +75,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let mut scopes = vec![scope.to_string()];
     scopes.extend(reps.iter().map(|(id, _, _)| format!("rep:{id}")));
     let targets =
-        crate::db::targets::for_scopes(&pool, &scopes, &period.to_string()).await.map_err(ServerFnError::new)?;
+        store::targets::for_scopes(&pool, &scopes, &period.to_string()).await.map_err(ServerFnError::new)?;
     let targeted: Vec<&crate::kpi::KpiDef> = KPIS
         .iter()
         .filter(|k| k.better != Better::None && k.applies_to(ScopeKind::Team))

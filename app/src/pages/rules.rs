@@ -39,7 +39,7 @@ pub async fn load_rules() -> Result<RulesView, ServerFnError> {
     let me = editor().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let rules = crate::db::points::rules(&pool, false).await.map_err(ServerFnError::new)?;
+    let rules = store::points::rules(&pool, false).await.map_err(ServerFnError::new)?;
     Ok(RulesView {
         me,
         rules: rules
@@ -115,14 +115,14 @@ pub async fn save_rule(
         body.cap_per = None;
     }
     let rule = rule_from(&body).map_err(crate::i18n::error)?;
-    crate::services::ingest::save_rule(&pool, &rule, &me.id).await.map_err(ServerFnError::new)
+    services::ingest::save_rule(&pool, &rule, &me.id).await.map_err(ServerFnError::new)
 }
 
 #[server(prefix = "/api", endpoint = "switch_off_rule")]
 pub async fn switch_off_rule(id: i64) -> Result<(), ServerFnError> {
     let me = editor().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::services::ingest::deactivate_rule(&pool, id, &me.id).await.map_err(ServerFnError::new)?;
+    services::ingest::deactivate_rule(&pool, id, &me.id).await.map_err(ServerFnError::new)?;
     Ok(())
 }
 

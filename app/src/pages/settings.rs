@@ -51,7 +51,7 @@ async fn admin() -> Result<CurrentUser, ServerFnError> {
 pub async fn load_settings() -> Result<SettingsView, ServerFnError> {
     let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let s = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let s = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let mut time_zones: Vec<Choice> =
         COMMON_ZONES.iter().map(|z| Choice { value: z.to_string(), label: z.replace('_', " ") }).collect();
     if !COMMON_ZONES.contains(&s.time_zone.name()) {
@@ -76,9 +76,9 @@ pub async fn save_settings(
 ) -> Result<(), ServerFnError> {
     admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::settings::save(&pool, &name, &currency.trim().to_uppercase(), time_zone.trim(), &language).await.map_err(
+    store::settings::save(&pool, &name, &currency.trim().to_uppercase(), time_zone.trim(), &language).await.map_err(
         |e| match e {
-            crate::db::settings::SettingsError::Invalid(problems) => {
+            store::settings::SettingsError::Invalid(problems) => {
                 let lang = crate::i18n::use_lang();
                 crate::i18n::refusal(problems.iter().map(|m| m.in_lang(lang)).collect::<Vec<_>>().join("; "))
             }

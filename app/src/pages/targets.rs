@@ -86,14 +86,14 @@ fn target_period(text: Option<String>, today: chrono::NaiveDate) -> Result<crate
 
 #[server(prefix = "/api", endpoint = "targets_grid")]
 pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> Result<TargetsGrid, ServerFnError> {
-    use crate::db::kpis::{card, gather, owners_of, Grouping, Owners, Window};
+    use store::kpis::{card, gather, owners_of, Grouping, Owners, Window};
     use crate::kpi::{formulas, Better, Scope, ScopeKind, KPIS};
     use crate::period::{Period, PeriodKind};
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let tz = settings.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let team = team_for(&pool, &me, team).await?;
@@ -206,7 +206,7 @@ pub async fn save_targets(
             .filter(|k| k.better != Better::None)
             .ok_or_else(|| error(Message::new("err.no_target").with("kpi", kpi)))?;
         let scope = Scope::parse(scope_text).map_err(|_| crate::pages::errors::refusals::scope(scope_text))?;
-        if !crate::db::targets::may_set(&pool, &me, &scope).await.map_err(ServerFnError::new)?
+        if !services::access::may_set_target(&pool, &me, &scope).await.map_err(ServerFnError::new)?
             || !matches!(&scope, Scope::Team(t) if *t == team) && !matches!(&scope, Scope::Rep(_))
         {
             return Err(
@@ -235,7 +235,7 @@ pub async fn save_targets(
     }
     let changes: Vec<(String, String, Option<f64>)> =
         changes.into_iter().map(|(kpi, scope, value)| (kpi.to_string(), scope, value)).collect();
-    crate::services::ingest::set_targets(&pool, &changes, &period, &me.id).await.map_err(ServerFnError::new)?;
+    services::ingest::set_targets(&pool, &changes, &period, &me.id).await.map_err(ServerFnError::new)?;
     Ok(changes.iter().filter(|c| c.2.is_some()).count())
 }
 
@@ -253,7 +253,7 @@ pub async fn copy_targets(team: String, period: String) -> Result<u64, ServerFnE
         .map_err(ServerFnError::new)?;
     let mut scopes = reps;
     scopes.push(format!("team:{team}"));
-    let copied = crate::services::ingest::copy_targets(
+    let copied = services::ingest::copy_targets(
         &pool,
         &scopes,
         &period.previous().to_string(),

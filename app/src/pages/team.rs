@@ -67,7 +67,7 @@ pub(crate) async fn team_choices(
 
 #[server(prefix = "/api", endpoint = "team_view")]
 pub async fn load_team_view(team: Option<String>, threshold: Option<f64>) -> Result<TeamView, ServerFnError> {
-    use crate::db::insights::{forecast, weak_spots};
+    use store::insights::{forecast, weak_spots};
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
 
@@ -75,7 +75,7 @@ pub async fn load_team_view(team: Option<String>, threshold: Option<f64>) -> Res
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = team_for(&pool, &me, team, "err.team_insights_managers").await?;
     let threshold = threshold.filter(|t| t.is_finite() && *t > 0.0).unwrap_or(70.0);
-    let settings = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
     let now = crate::clock::now();
     let period = Period::containing(PeriodKind::Month, now.with_timezone(&settings.time_zone).date_naive());
     let scope = Scope::Team(team.clone());

@@ -36,7 +36,7 @@ async fn admin() -> Result<CurrentUser, ServerFnError> {
 pub async fn load_teams() -> Result<TeamsView, ServerFnError> {
     let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let rows = crate::db::teams::list(&pool)
+    let rows = store::teams::list(&pool)
         .await
         .map_err(ServerFnError::new)?
         .into_iter()
@@ -50,7 +50,7 @@ pub async fn load_teams() -> Result<TeamsView, ServerFnError> {
         .collect();
     let mut managers = vec![Choice { value: String::new(), label: "—".into() }];
     managers.extend(
-        crate::db::teams::managers(&pool)
+        store::teams::managers(&pool)
             .await
             .map_err(ServerFnError::new)?
             .into_iter()
@@ -70,8 +70,8 @@ pub async fn save_team(
 ) -> Result<(), ServerFnError> {
     admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::teams::save(&pool, create, &id, &name, &region, manager.as_deref()).await.map_err(|e| match e {
-        crate::db::teams::TeamError::Invalid(m) => crate::i18n::error(m),
+    services::screens::save_team(&pool, create, &id, &name, &region, manager.as_deref()).await.map_err(|e| match e {
+        store::teams::TeamError::Invalid(m) => crate::i18n::error(m),
         e => ServerFnError::new(e),
     })
 }

@@ -32,11 +32,11 @@ pub async fn load_tokens() -> Result<TokensView, ServerFnError> {
     let (me, whose) = sender().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let lang = crate::i18n::use_lang();
-    let tz = crate::db::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| crate::format::date_time(t.with_timezone(&tz), lang)).unwrap_or_else(|| "—".into())
     };
-    let rows = crate::db::users::tokens(&pool, whose.as_deref())
+    let rows = store::users::tokens(&pool, whose.as_deref())
         .await
         .map_err(ServerFnError::new)?
         .into_iter()
@@ -50,14 +50,14 @@ pub async fn load_tokens() -> Result<TokensView, ServerFnError> {
 pub async fn create_api_token(label: String) -> Result<String, ServerFnError> {
     let (me, _) = sender().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::users::create_token(&pool, &me.email, &label).await.map_err(crate::pages::errors::refusals::user)
+    store::users::create_token(&pool, &me.email, &label).await.map_err(crate::pages::errors::refusals::user)
 }
 
 #[server(prefix = "/api", endpoint = "revoke_token")]
 pub async fn revoke_api_token(id: i64) -> Result<(), ServerFnError> {
     let (_, whose) = sender().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    if !crate::db::users::revoke_token(&pool, id, whose.as_deref()).await.map_err(ServerFnError::new)? {
+    if !store::users::revoke_token(&pool, id, whose.as_deref()).await.map_err(ServerFnError::new)? {
         return Err(crate::i18n::error(crate::i18n::Message::new("err.no_token").with("id", id)));
     }
     Ok(())

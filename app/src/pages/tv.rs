@@ -70,7 +70,7 @@ pub enum TvView {
 #[cfg(feature = "ssr")]
 mod server {
     use super::*;
-    use crate::db::displays::{self, Display};
+    use store::displays::{self, Display};
     use crate::fairness::Names;
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
@@ -122,7 +122,7 @@ mod server {
             ServerFnError::new(err.to_string())
         }
         let lang = crate::i18n::use_lang();
-        let settings = crate::db::settings::load(pool).await.map_err(e)?;
+        let settings = store::settings::load(pool).await.map_err(e)?;
         let tz = settings.time_zone;
         let now = crate::clock::now();
         let today = now.with_timezone(&tz).date_naive();
@@ -132,9 +132,9 @@ mod server {
         let scope = Scope::parse(&d.scope).unwrap_or(Scope::Org);
         let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
 
-        let window = crate::db::kpis::Window::new(start, end, tz);
+        let window = store::kpis::Window::new(start, end, tz);
         let revenue = crate::kpi::find("revenue").expect("revenue is a KPI");
-        let board = crate::db::kpis::leaderboard(pool, &scope, window, revenue, None)
+        let board = store::kpis::leaderboard(pool, &scope, window, revenue, None)
             .await
             .map_err(e)?
             .into_iter()
@@ -143,11 +143,11 @@ mod server {
             .collect();
 
         let mut challenges = Vec::new();
-        let live: Vec<crate::db::challenges::Challenge> = crate::db::challenges::list_live(pool).await.map_err(e)?;
+        let live: Vec<services::challenges::Challenge> = services::challenges::list_live(pool).await.map_err(e)?;
         for c in live {
             let unit = crate::kpi::find(&c.basis).map(|k| k.unit).unwrap_or(crate::kpi::Unit::Count);
             let team_race = c.kind == "team_vs_team";
-            let rows = crate::db::challenges::standings(pool, &c)
+            let rows = services::challenges::standings(pool, &c)
                 .await
                 .map_err(e)?
                 .into_iter()
@@ -161,7 +161,7 @@ mod server {
             challenges.push(TvChallenge { name: c.name, rows });
         }
 
-        let card = crate::db::kpis::card(pool, &scope, window, Some(&month.to_string())).await.map_err(e)?;
+        let card = store::kpis::card(pool, &scope, window, Some(&month.to_string())).await.map_err(e)?;
         let kpis = ["revenue", "win_rate", "new_opportunities", "touchpoints", "avg_deal_size", "response_time"]
             .iter()
             .filter_map(|id| card.iter().find(|k| k.id == *id))
@@ -176,7 +176,7 @@ mod server {
             })
             .collect();
 
-        let owners = crate::db::kpis::owners_of(pool, &scope).await.map_err(e)?.0;
+        let owners = store::kpis::owners_of(pool, &scope).await.map_err(e)?.0;
         let win_rows: Vec<(String, String, rust_decimal::Decimal, chrono::DateTime<chrono::Utc>, bool)> =
             sqlx::query_as(
                 "SELECT d.id, u.name, d.amount, d.closed_at, d.id = ANY($2)

@@ -28,7 +28,7 @@ async fn admin() -> Result<CurrentUser, ServerFnError> {
 pub async fn load_users() -> Result<UsersView, ServerFnError> {
     let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let rows = crate::db::users::list(&pool).await.map_err(ServerFnError::new)?;
+    let rows = store::users::list(&pool).await.map_err(ServerFnError::new)?;
     let teams: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM teams ORDER BY name")
         .fetch_all(&pool)
         .await
@@ -51,7 +51,7 @@ pub async fn invite_user(
     let role = crate::auth::Role::parse(&role)
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.role").with("role", &role)))?;
     let team = team.filter(|t| !t.trim().is_empty());
-    let (_, token) = crate::db::users::invite(&pool, &me.id, &email, &name, role, team.as_deref())
+    let (_, token) = store::users::invite(&pool, &me.id, &email, &name, role, team.as_deref())
         .await
         .map_err(crate::pages::errors::refusals::user)?;
     Ok(format!("/invite/{token}"))
@@ -64,7 +64,7 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), ServerFnErr
         return Err(crate::i18n::error("err.deactivate_self"));
     }
     let pool = expect_context::<crate::state::AppState>().pool;
-    crate::db::users::set_active(&pool, &id, active).await.map_err(crate::pages::errors::refusals::user)
+    store::users::set_active(&pool, &id, active).await.map_err(crate::pages::errors::refusals::user)
 }
 
 #[component]

@@ -10,6 +10,7 @@ pub mod fairness;
 pub mod insights;
 pub mod kpi;
 pub mod lang;
+pub mod live;
 pub mod period;
 pub mod records;
 pub mod scoring;

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 mod fields;
+pub mod sheet;
 mod touched;
 pub use fields::{Field, FieldType};
 pub use touched::Touched;

@@ -42,7 +42,7 @@ async fn org() -> Org {
     let admin = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
     assert_eq!(app.post_records(&admin, &crate::helpers::two_teams_three_reps()).await.0, 200);
     for r in ["r1", "r2", "r3"] {
-        app::db::users::set_password(&app.pool, &format!("{r}@example.com"), PASSWORD.into()).await.unwrap();
+        store::users::set_password(&app.pool, &format!("{r}@example.com"), PASSWORD.into()).await.unwrap();
     }
     let manager = app.user_with_token("boss@example.com", "Мила", Role::Manager, Some("t1")).await;
     // A new database plays by GAMIFICATION.md's default rules: 50 per won deal (at most 200 a day),
@@ -56,7 +56,7 @@ async fn a_rep_logs_a_won_deal_in_the_app_and_gets_the_default_points_badge_and_
     let app = &o.app;
     let rep = browser(app, "r1@example.com", PASSWORD).await;
     let mut listener = sqlx::postgres::PgListener::connect(&app.database_url).await.unwrap();
-    listener.listen(app::live::CHANNEL).await.unwrap();
+    listener.listen(services::live::CHANNEL).await.unwrap();
 
     let (status, body) = call(
         &rep,
@@ -141,7 +141,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
     let path: String = serde_json::from_str(&body).unwrap();
     let token = path.strip_prefix("/invite/").expect("an invite path").to_string();
     let stored: Vec<u8> = sqlx::query_scalar("SELECT token_sha256 FROM invites").fetch_one(&app.pool).await.unwrap();
-    assert_eq!(stored, app::db::users::token_digest(&token), "only the digest is stored");
+    assert_eq!(stored, store::users::token_digest(&token), "only the digest is stored");
     // Invited, not yet able to sign in.
     let res = sign_in(app, "dina@example.com", PASSWORD).await;
     assert!(res.headers()["location"].to_str().unwrap().contains("/login"), "no password yet");
@@ -208,7 +208,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
         .await
         .unwrap();
     let (eve, token) =
-        app::db::users::invite(&app.pool, &admin_id, "eve@example.com", "Ева", Role::Rep, None).await.unwrap();
+        store::users::invite(&app.pool, &admin_id, "eve@example.com", "Ева", Role::Rep, None).await.unwrap();
     sqlx::query("UPDATE invites SET expires_at = arena_now() - interval '1 second' WHERE user_id = $1")
         .bind(&eve)
         .execute(&app.pool)
@@ -235,7 +235,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
 async fn a_deactivated_user_cannot_sign_in_and_their_session_and_api_token_stop_working() {
     let o = org().await;
     let app = &o.app;
-    let token = app::db::users::create_token(&app.pool, "r1@example.com", "tests").await.unwrap();
+    let token = store::users::create_token(&app.pool, "r1@example.com", "tests").await.unwrap();
     let rep = browser(app, "r1@example.com", PASSWORD).await;
     let kpis = |t: String| async move {
         app.client.get(app.url("/api/v1/kpis?scope=org&period=2026-11")).bearer_auth(t).send().await.unwrap().status()
@@ -300,7 +300,7 @@ async fn challenges_are_edited_fully_as_drafts_partly_while_running_and_not_once
     assert!(res["message"].as_str().unwrap().contains("`name`"), "{res}");
     let (status, _) = api(app, patch.clone(), &o.admin, &path, json!({"participants": ["r1", "r3"]})).await;
     assert_eq!(status, 200, "an admin enters anyone");
-    let rep = app::db::users::create_token(&app.pool, "r1@example.com", "t").await.unwrap();
+    let rep = store::users::create_token(&app.pool, "r1@example.com", "t").await.unwrap();
     let (status, _) = api(app, patch.clone(), &rep, &path, json!({"name": "Mine"})).await;
     assert_eq!(status, 403);
 
@@ -360,7 +360,7 @@ async fn challenges_are_edited_fully_as_drafts_partly_while_running_and_not_once
         .execute(&app.pool)
         .await
         .unwrap();
-    app::db::challenges::finish_due(&app.pool).await.unwrap();
+    services::challenges::finish_due(&app.pool).await.unwrap();
     let (status, res) = api(app, patch, &o.manager, &path, json!({"name": "Ещё"})).await;
     assert_eq!(status, 400, "{res}");
     assert!(res["message"].as_str().unwrap().contains("read-only"), "{res}");
@@ -461,8 +461,8 @@ async fn a_displays_chime_is_off_by_default_and_managers_turn_it_on() {
     let app = &o.app;
     let boss: String =
         sqlx::query_scalar("SELECT id FROM users WHERE email = 'boss@example.com'").fetch_one(&app.pool).await.unwrap();
-    let (code, _) = app::db::displays::start_pairing(&app.pool).await.unwrap();
-    let new = app::db::displays::NewDisplay {
+    let (code, _) = store::displays::start_pairing(&app.pool).await.unwrap();
+    let new = store::displays::NewDisplay {
         code,
         name: "Open space".into(),
         names: "full".into(),
@@ -470,7 +470,7 @@ async fn a_displays_chime_is_off_by_default_and_managers_turn_it_on() {
         scope: "org".into(),
         sound: false,
     };
-    let id = app::db::displays::pair(&app.pool, &boss, &new).await.unwrap().to_string();
+    let id = store::displays::pair(&app.pool, &boss, &new).await.unwrap().to_string();
     let sound =
         || async { sqlx::query_scalar::<_, bool>("SELECT sound FROM displays").fetch_one(&app.pool).await.unwrap() };
     assert!(!sound().await);

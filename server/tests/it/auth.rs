@@ -208,7 +208,7 @@ async fn only_an_admin_changes_the_settings_and_periods_follow_the_time_zone() {
     }
     let res = app.client.post(app.url("/api/save_org_settings")).form(&form).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let settings = app::db::settings::load(&app.pool).await.unwrap();
+    let settings = store::settings::load(&app.pool).await.unwrap();
     assert_eq!((settings.name.as_str(), settings.currency.as_str(), settings.language.as_str()), ("Acme", "EUR", "en"));
 
     let token = app.manager_token().await;

@@ -1,7 +1,7 @@
 //! Spawning the app against a fresh database, and fixtures.
 
 use app::auth::Role;
-use app::db::users::{self, NewUser};
+use store::users::{self, NewUser};
 use kpi_arena_server::{build_app_with, embedded_pg::Cluster, leptos_options, prepare_pool, Worker};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::net::SocketAddr;

@@ -19,7 +19,7 @@ async fn org() -> Org {
     assert_eq!(app.post_records(&admin, &crate::helpers::two_teams_three_reps()).await.0, 200);
     app.user_with_token("boss@example.com", "Boss", Role::Manager, Some("t1")).await;
     app.user_with_token("other@example.com", "Other", Role::Manager, Some("t2")).await;
-    app::db::users::set_password(&app.pool, "r1@example.com", PASSWORD.into()).await.unwrap();
+    store::users::set_password(&app.pool, "r1@example.com", PASSWORD.into()).await.unwrap();
     sqlx::query("UPDATE org_settings SET time_zone = 'Europe/Moscow'").execute(&app.pool).await.unwrap();
     Org { app, admin }
 }

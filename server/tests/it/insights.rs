@@ -1,7 +1,7 @@
 //! Forecast and weak spots on the KPI fixture of `kpis.rs` (October 2026, UTC).
 
 use crate::helpers::TestApp;
-use app::db::insights::{forecast, weak_spots};
+use store::insights::{forecast, weak_spots};
 use app::kpi::Scope;
 use app::period::Period;
 
@@ -16,7 +16,7 @@ async fn setup() -> TestApp {
 async fn the_forecast_projects_by_run_rate_and_by_pipeline() {
     let app = setup().await;
     let october = Period::parse("2026-10").unwrap();
-    app::db::targets::set(&app.pool, "revenue", "org", "2026-10", 3000.0, "r1").await.unwrap();
+    store::targets::set(&app.pool, "revenue", "org", "2026-10", 3000.0, "r1").await.unwrap();
     // Halfway through October: 15.5 of 31 days.
     let now = "2026-10-16T12:00:00Z".parse().unwrap();
     let f = forecast(&app.pool, &Scope::Org, october, chrono_tz::UTC, now).await.unwrap();
@@ -46,7 +46,7 @@ async fn weak_spots_list_reps_under_the_threshold_largest_gap_first() {
         // "no data", not a weak spot at "0 %".
         ("rep:r2", "won_lost_ratio", 2.0),
     ] {
-        app::db::targets::set(&app.pool, kpi, scope, "2026-10", value, "m1").await.unwrap();
+        store::targets::set(&app.pool, kpi, scope, "2026-10", value, "m1").await.unwrap();
     }
     let spots = weak_spots(&app.pool, "t1", Period::parse("2026-10").unwrap(), chrono_tz::UTC, 70.0).await.unwrap();
     let got: Vec<(&str, &str, f64, usize)> = spots

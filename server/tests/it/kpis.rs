@@ -323,8 +323,8 @@ async fn targets_give_attainment_and_follow_the_permission_rules() {
 #[tokio::test]
 async fn ranking_by_attainment_levels_large_and_small_targets() {
     let (app, token) = setup().await;
-    app::db::targets::set(&app.pool, "revenue", "rep:r1", "2026-10", 2000.0, "m1").await.unwrap();
-    app::db::targets::set(&app.pool, "revenue", "rep:r2", "2026-10", 400.0, "m1").await.unwrap();
+    store::targets::set(&app.pool, "revenue", "rep:r1", "2026-10", 2000.0, "m1").await.unwrap();
+    store::targets::set(&app.pool, "revenue", "rep:r2", "2026-10", 400.0, "m1").await.unwrap();
     let (status, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=revenue&measure=attainment").await;
     assert_eq!(status, 200, "{body}");
     let got: Vec<(u64, &str, Option<f64>)> = body["entries"]

@@ -54,7 +54,7 @@ async fn reps_are_ranked_by_won_revenue_in_the_period_with_ties_sharing_a_rank()
     let app = TestApp::spawn().await;
     let token = app.manager_token().await;
     fixture(&app, &token).await;
-    app::db::users::set_password(&app.pool, "anna@example.com", PASSWORD.into()).await.unwrap();
+    store::users::set_password(&app.pool, "anna@example.com", PASSWORD.into()).await.unwrap();
     let res = app
         .client
         .post(app.url("/api/login"))

@@ -59,7 +59,7 @@ async fn a_fault_between_commit_and_scoring_leaves_points_right_without_new_reco
     let mut blocker = app.pool.begin().await.unwrap();
     sqlx::query("LOCK TABLE points_entries IN ACCESS EXCLUSIVE MODE").execute(&mut *blocker).await.unwrap();
     let pool = app.pool.clone();
-    let pass = tokio::spawn(async move { app::services::worker::run_once(&pool).await });
+    let pass = tokio::spawn(async move { services::worker::run_once(&pool).await });
     let mut killed = false;
     let started = Instant::now();
     while !killed {

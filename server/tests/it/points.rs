@@ -18,7 +18,7 @@ async fn org() -> Org {
     let admin = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
     assert_eq!(app.post_records(&admin, &crate::helpers::two_teams_three_reps()).await.0, 200);
     let manager = app.user_with_token("boss@example.com", "Мила", Role::Manager, Some("t1")).await;
-    let rep = app::db::users::create_token(&app.pool, "r1@example.com", "tests").await.unwrap();
+    let rep = store::users::create_token(&app.pool, "r1@example.com", "tests").await.unwrap();
     // Each test writes the rules it checks.
     app.without_default_rules(&admin).await;
     Org { app, admin, manager, rep }
@@ -307,7 +307,7 @@ async fn badges_are_awarded_retroactively_dated_when_earned_and_withdrawn_when_u
     // As if the catalogue were new today: everyone whose past qualifies gets them, dated then.
     sqlx::query("DELETE FROM badge_awards").execute(&o.app.pool).await.unwrap();
     // r1: first win, hat-trick, and October's largest deal (d2), dated when October ended; r2: first win.
-    assert_eq!(app::db::badges::evaluate(&o.app.pool).await.unwrap(), 4);
+    assert_eq!(store::badges::evaluate(&o.app.pool).await.unwrap(), 4);
     let r1 = o.badges("r1").await;
     assert!(r1.contains(&("hat_trick".into(), "2026-10-05T15:00:00Z".into())), "{r1:?}");
     assert!(r1.contains(&("deal_of_the_month".into(), "2026-11-01T00:00:00Z".into())), "{r1:?}");

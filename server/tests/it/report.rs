@@ -21,7 +21,7 @@ async fn setup() -> TestApp {
     assert_eq!(app.post_records(&admin, &crate::helpers::two_teams_three_reps()).await.0, 200);
     app.user_with_token("boss@example.com", "Мила", Role::Manager, Some("t1")).await;
     app.user_with_token("south@example.com", "Олег", Role::Manager, Some("t2")).await;
-    app::db::users::set_password(&app.pool, "r1@example.com", PASSWORD.into()).await.unwrap();
+    store::users::set_password(&app.pool, "r1@example.com", PASSWORD.into()).await.unwrap();
     let deals = json!([
         deal("s1", "r1", 1000.0, "won", "2026-09-10T10:00:00Z"),
         deal("s2", "r2", 200.0, "won", "2026-09-11T10:00:00Z"),
@@ -39,7 +39,7 @@ async fn setup() -> TestApp {
         ("revenue", "rep:r1", 800.0),
         ("revenue", "rep:r2", 800.0),
     ] {
-        app::db::targets::set(&app.pool, kpi, scope, "2026-10", value, "r1").await.unwrap();
+        store::targets::set(&app.pool, kpi, scope, "2026-10", value, "r1").await.unwrap();
     }
     app
 }

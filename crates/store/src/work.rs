@@ -2,7 +2,7 @@
 //! stem from, claimed and deleted by a scoring worker in its own transaction.
 //! SQL only: what the work means is `services::worker`'s.
 
-use crate::scoring::RecordRef;
+use domain::scoring::RecordRef;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 

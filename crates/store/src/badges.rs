@@ -171,7 +171,7 @@ async fn target_rows(
     .await?;
     let mut cols: (Vec<String>, Vec<String>, Vec<DateTime<Utc>>, Vec<DateTime<Utc>>, Vec<f64>) = Default::default();
     for (owner, period, value) in targets {
-        let Ok(p) = crate::period::Period::parse(&period) else { continue };
+        let Ok(p) = domain::period::Period::parse(&period) else { continue };
         let (start, end) = p.bounds(tz);
         cols.0.push(owner);
         cols.1.push(period);
@@ -203,7 +203,7 @@ async fn target_rows(
 /// badge new in this version goes to everyone whose past qualifies) and once a
 /// day (awards that depend on time passing, such as a month closing).
 pub async fn evaluate(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let tz = crate::settings::load(pool).await?.time_zone;
     let mut tx = pool.begin().await?;
     let added = evaluate_in(&mut tx, pool, tz, None, true).await?;
     tx.commit().await?;
@@ -224,7 +224,7 @@ pub async fn evaluate_in(
 ) -> Result<usize, sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock(7140002)").execute(&mut **tx).await?;
     let mut added = 0;
-    for badge in crate::badges::CATALOGUE {
+    for badge in domain::badges::CATALOGUE {
         let compares = COMPARATIVE.contains(&badge.id);
         if compares && !comparative {
             continue;
@@ -295,7 +295,7 @@ pub struct Award {
     pub description_en: String,
     pub earned_at: DateTime<Utc>,
     pub detail: String,
-    pub records: Vec<crate::scoring::RecordRef>,
+    pub records: Vec<domain::scoring::RecordRef>,
 }
 
 /// A user's badges, earliest first.
@@ -309,7 +309,7 @@ pub async fn of_user(pool: &PgPool, user: &str) -> Result<Vec<Award>, sqlx::Erro
     Ok(rows
         .into_iter()
         .filter_map(|(badge, earned_at, detail, records)| {
-            let b = crate::badges::find(&badge)?;
+            let b = domain::badges::find(&badge)?;
             Some(Award {
                 badge,
                 icon: b.icon.into(),

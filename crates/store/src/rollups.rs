@@ -4,7 +4,7 @@
 //! the same facts function the rollup is built with.
 
 use super::kpis::{Grouping, Owners};
-use crate::period::local_midnight;
+use domain::period::local_midnight;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -67,7 +67,7 @@ pub struct Split {
 }
 
 pub fn split(span: Span, tz: Tz) -> Split {
-    split_at(span, tz, crate::clock::now())
+    split_at(span, tz, domain::clock::now())
 }
 
 fn split_at(span: Span, tz: Tz, now: DateTime<Utc>) -> Split {

@@ -51,27 +51,6 @@ pub async fn set<'e>(
     Ok(())
 }
 
-/// Who may set a target for `scope`: admins for anything; managers for their
-/// own team and its members; reps never.
-pub async fn may_set(
-    pool: &PgPool,
-    user: &crate::auth::CurrentUser,
-    scope: &crate::kpi::Scope,
-) -> Result<bool, sqlx::Error> {
-    use crate::auth::Role;
-    use crate::kpi::Scope;
-    Ok(match (user.role, scope, user.team_id.as_deref()) {
-        (Role::Admin, _, _) => true,
-        (Role::Manager, Scope::Team(id), Some(own)) => id == own,
-        (Role::Manager, Scope::Rep(id), Some(own)) => {
-            let team: Option<Option<String>> =
-                sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(id).fetch_optional(pool).await?;
-            team.flatten().as_deref() == Some(own)
-        }
-        _ => false,
-    })
-}
-
 /// Removes a target.
 pub async fn clear<'e>(
     pool: impl sqlx::PgExecutor<'e>,

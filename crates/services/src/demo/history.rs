@@ -1,7 +1,7 @@
 //! The demo organisation's sales history: generated from a fixed seed, so the same day
 //! always yields the same records and loading twice changes nothing.
 
-use crate::records::{
+use domain::records::{
     Activity, CompetitorPrice, Cost, Customer, Deal, Feedback, Lead, MeetingRequest, Product, Record, Team, User,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};

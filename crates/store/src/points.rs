@@ -1,10 +1,10 @@
 //! The points ledger: rules, recomputing entries when records, targets or
 //! rules change, and reading the ledger back (per rep, or totals for a leaderboard).
 
-use crate::db::kpis::{gather, Grouping, Owners, Window};
-use crate::i18n::Message;
-use crate::period::{Period, PeriodKind};
-use crate::scoring::{self, Entry, Event, Held, PeriodResult, RecordRef, Rule, RuleKind};
+use crate::kpis::{gather, Grouping, Owners, Window};
+use domain::lang::Message;
+use domain::period::{Period, PeriodKind};
+use domain::scoring::{self, Entry, Event, Held, PeriodResult, RecordRef, Rule, RuleKind};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -84,8 +84,8 @@ pub fn check_rule(rule: &Rule) -> Result<(), Message> {
         }
         RuleKind::Attainment | RuleKind::Threshold => {
             let k =
-                crate::kpi::find(&rule.basis).ok_or_else(|| Message::new("err.rule_kpi").with("kpi", &rule.basis))?;
-            if !k.applies_to(crate::kpi::ScopeKind::Rep) || k.better == crate::kpi::Better::None {
+                domain::kpi::find(&rule.basis).ok_or_else(|| Message::new("err.rule_kpi").with("kpi", &rule.basis))?;
+            if !k.applies_to(domain::kpi::ScopeKind::Rep) || k.better == domain::kpi::Better::None {
                 return Err(Message::new("err.rule_kpi_target").with("kpi", k.id));
             }
             if matches!(rule.period_kind, None | Some(PeriodKind::Day)) {
@@ -156,7 +156,7 @@ pub async fn recompute_all(pool: &PgPool) -> Result<usize, sqlx::Error> {
     .fetch_one(pool)
     .await?;
     match first {
-        Some(from) => recompute(pool, None, from, crate::clock::now() + Duration::days(1)).await,
+        Some(from) => recompute(pool, None, from, domain::clock::now() + Duration::days(1)).await,
         None => Ok(0),
     }
 }
@@ -185,7 +185,7 @@ pub async fn recompute_in(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<usize, sqlx::Error> {
-    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let tz = crate::settings::load(pool).await?.time_zone;
     let (from, to) = widen(from, to, tz);
     let rules: Vec<Rule> = rules(pool, true).await?.into_iter().map(|r| r.rule).collect();
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LEDGER_LOCK).execute(&mut **tx).await?;
@@ -273,9 +273,9 @@ async fn period_results(
     tz: Tz,
 ) -> Result<Vec<PeriodResult>, sqlx::Error> {
     let mut results = Vec::new();
-    let now = crate::clock::now();
+    let now = domain::clock::now();
     for rule in rules.iter().filter(|r| r.kind != RuleKind::PerUnit) {
-        let (Some(kind), Some(def)) = (rule.period_kind, crate::kpi::find(&rule.basis)) else { continue };
+        let (Some(kind), Some(def)) = (rule.period_kind, domain::kpi::find(&rule.basis)) else { continue };
         for period in scoring::periods_overlapping(kind, from, to, tz) {
             let (start, end) = period.bounds(tz);
             if start > now {
@@ -297,8 +297,8 @@ async fn period_results(
             let groups = gather(pool, &who, Window::new(start, end, tz), Grouping::PerOwner).await?;
             let empty = Default::default();
             for (owner, target) in targets {
-                let actual = crate::kpi::formulas::value(def.id, groups.get(&owner).unwrap_or(&empty)).value;
-                let attainment = crate::kpi::attainment(def.better, actual, Some(target));
+                let actual = domain::kpi::formulas::value(def.id, groups.get(&owner).unwrap_or(&empty)).value;
+                let attainment = domain::kpi::attainment(def.better, actual, Some(target));
                 results.push(PeriodResult { owner, rule_id: rule.id, period, start, end, target, attainment });
             }
         }

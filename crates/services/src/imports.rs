@@ -2,10 +2,10 @@
 //! all or nothing, run in the background and reporting its progress in
 //! `imports`, so a page on any instance can follow it.
 
-use crate::auth::{CurrentUser, Role};
-use crate::db::records::{upsert_records, validate_batch, StoreError};
-use crate::import::sheet;
-use crate::records::{Kind, RecordError};
+use domain::access::{CurrentUser, Role};
+use store::records::{upsert_records, validate_batch, StoreError};
+use domain::records::sheet;
+use domain::records::{Kind, RecordError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -56,11 +56,6 @@ pub enum ImportError {
     Db(#[from] sqlx::Error),
 }
 
-/// Who may import: managers and admins, as for the records API.
-pub fn may_import(user: &CurrentUser) -> bool {
-    matches!(user.role, Role::Manager | Role::Admin)
-}
-
 /// Reads and checks a file against what is stored, and keeps it as an import:
 /// `ready` to store, or `invalid` with every problem found. Returns its id.
 pub async fn create(
@@ -76,7 +71,7 @@ pub async fn create(
     )
     .execute(pool)
     .await?;
-    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let tz = store::settings::load(pool).await?.time_zone;
     let (sheet, status, problem, errors) = match sheet::read(bytes, kind, tz) {
         Err(e) => (None, "invalid", Some(e.to_string()), Vec::new()),
         Ok(sheet) => match validate_batch(pool, &sheet.records).await {
@@ -249,8 +244,8 @@ async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
         Err(StoreError::Db(e)) => return Err(e),
     };
     let mut tx = pool.begin().await?;
-    let touched = crate::records::Touched::of(&records);
-    let before = crate::services::ingest::Before::read(&mut tx, &touched).await?;
+    let touched = domain::records::Touched::of(&records);
+    let before = crate::ingest::Before::read(&mut tx, &touched).await?;
     let mut stored = 0;
     for chunk in records.chunks(CHUNK) {
         upsert_records(&mut tx, chunk).await?;
@@ -262,7 +257,7 @@ async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
             .await?;
     }
     // Points, badges and the TVs follow through the one ingest path, as after an API batch.
-    crate::services::ingest::leave_work(&mut tx, touched, before).await?;
+    crate::ingest::leave_work(&mut tx, touched, before).await?;
     sqlx::query("UPDATE imports SET status = 'done', records = '[]', updated_at = arena_now() WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)

@@ -5,8 +5,8 @@ mod org;
 mod raw;
 
 use super::rollups;
-use crate::kpi::formulas::Aggregates;
-use crate::kpi::Scope;
+use domain::kpi::formulas::Aggregates;
+use domain::kpi::Scope;
 use chrono::{DateTime, Utc};
 use raw::{
     breakdown_rows, churned_late_rows, distinct_customer_rows, lead_late_rows, median_rows, unlabelled_rows,
@@ -36,7 +36,7 @@ pub struct Window {
 
 impl Window {
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>, tz: chrono_tz::Tz) -> Window {
-        Window { start, end, asof: end.min(crate::clock::now()), tz }
+        Window { start, end, asof: end.min(domain::clock::now()), tz }
     }
 }
 
@@ -454,7 +454,7 @@ async fn costs(pool: &PgPool, team: Option<&str>, w: Window) -> Result<(Decimal,
 /// including, `first_date_from(end)` (local midnights only increase).
 fn first_date_from(at: DateTime<Utc>, tz: chrono_tz::Tz) -> chrono::NaiveDate {
     let mut day = at.with_timezone(&tz).date_naive() - chrono::Days::new(1);
-    while crate::period::local_midnight(day, tz) < at {
+    while domain::period::local_midnight(day, tz) < at {
         day = day.succ_opt().expect("a representable day");
     }
     day
@@ -483,8 +483,8 @@ async fn competitor_prices(
 pub struct KpiEntry {
     pub id: &'static str,
     pub value: Option<f64>,
-    pub unit: crate::kpi::Unit,
-    pub better: crate::kpi::Better,
+    pub unit: domain::kpi::Unit,
+    pub better: domain::kpi::Better,
     pub target: Option<f64>,
     pub attainment: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -521,7 +521,7 @@ pub async fn card(
     };
     let targets = async {
         match period {
-            Some(p) => crate::db::targets::for_scope(pool, &scope.to_string(), p).await,
+            Some(p) => crate::targets::for_scope(pool, &scope.to_string(), p).await,
             None => Ok(HashMap::new()),
         }
     };
@@ -532,11 +532,11 @@ pub async fn card(
         (a.costs, a.marketing_costs) = (all, marketing);
     }
     a.competitor_prices = prices;
-    Ok(crate::kpi::KPIS
+    Ok(domain::kpi::KPIS
         .iter()
         .filter(|k| k.applies_to(scope.kind()))
         .map(|k| {
-            let v = crate::kpi::formulas::value(k.id, &a);
+            let v = domain::kpi::formulas::value(k.id, &a);
             let target = targets.get(k.id).copied();
             KpiEntry {
                 id: k.id,
@@ -544,7 +544,7 @@ pub async fn card(
                 unit: k.unit,
                 better: k.better,
                 target,
-                attainment: crate::kpi::attainment(k.better, v.value, target),
+                attainment: domain::kpi::attainment(k.better, v.value, target),
                 breakdown: v.breakdown,
                 negative_share: v.negative_share,
             }
@@ -557,7 +557,7 @@ pub async fn card(
 pub async fn cards_through(
     pool: &PgPool,
     scope: &Scope,
-    period: crate::period::Period,
+    period: domain::period::Period,
     tz: chrono_tz::Tz,
     count: usize,
 ) -> Result<Vec<Vec<KpiEntry>>, KpiError> {
@@ -592,7 +592,7 @@ pub async fn leaderboard(
     pool: &PgPool,
     scope: &Scope,
     window: Window,
-    kpi: &crate::kpi::KpiDef,
+    kpi: &domain::kpi::KpiDef,
     attainment_of: Option<&str>,
 ) -> Result<Vec<RankedRep>, KpiError> {
     let reps = reps_of(pool, scope).await?;
@@ -603,7 +603,7 @@ pub async fn leaderboard(
     let values: Vec<(String, String, Option<f64>)> = reps
         .into_iter()
         .map(|(id, name, _)| {
-            let value = crate::kpi::formulas::value(kpi.id, groups.get(&id).unwrap_or(&empty)).value;
+            let value = domain::kpi::formulas::value(kpi.id, groups.get(&id).unwrap_or(&empty)).value;
             (id, name, value)
         })
         .collect();
@@ -624,11 +624,11 @@ pub async fn leaderboard(
             let attained = values
                 .into_iter()
                 .map(|(id, name, actual)| {
-                    let reached = crate::kpi::attainment(kpi.better, actual, targets.get(&id).copied());
+                    let reached = domain::kpi::attainment(kpi.better, actual, targets.get(&id).copied());
                     (id, name, reached)
                 })
                 .collect();
-            rank(attained, crate::kpi::Better::Higher)
+            rank(attained, domain::kpi::Better::Higher)
         }
     };
     for r in &mut ranked {
@@ -646,7 +646,7 @@ pub async fn points_leaderboard(
 ) -> Result<Vec<RankedRep>, KpiError> {
     let reps = reps_of(pool, scope).await?;
     let ids: Vec<String> = reps.iter().map(|(id, _, _)| id.clone()).collect();
-    let totals = crate::db::points::totals(pool, &ids, start, end).await?;
+    let totals = crate::points::totals(pool, &ids, start, end).await?;
     let teams: HashMap<String, Option<String>> = reps.iter().map(|(id, _, team)| (id.clone(), team.clone())).collect();
     let values = reps
         .into_iter()
@@ -655,7 +655,7 @@ pub async fn points_leaderboard(
             (id, name, Some(points))
         })
         .collect();
-    let mut ranked = rank(values, crate::kpi::Better::Higher);
+    let mut ranked = rank(values, domain::kpi::Better::Higher);
     for r in &mut ranked {
         r.team = teams.get(&r.id).cloned().flatten();
     }
@@ -663,11 +663,11 @@ pub async fn points_leaderboard(
 }
 
 /// Competition ranking of (id, name, value); ties keep name order.
-pub fn rank(mut values: Vec<(String, String, Option<f64>)>, better: crate::kpi::Better) -> Vec<RankedRep> {
+pub fn rank(mut values: Vec<(String, String, Option<f64>)>, better: domain::kpi::Better) -> Vec<RankedRep> {
     use std::cmp::Ordering;
     let order = |a: &Option<f64>, b: &Option<f64>| match (a, b) {
         (Some(x), Some(y)) => match better {
-            crate::kpi::Better::Lower => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+            domain::kpi::Better::Lower => x.partial_cmp(y).unwrap_or(Ordering::Equal),
             _ => y.partial_cmp(x).unwrap_or(Ordering::Equal),
         },
         (Some(_), None) => Ordering::Less,
@@ -689,7 +689,7 @@ pub fn rank(mut values: Vec<(String, String, Option<f64>)>, better: crate::kpi::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kpi::Better;
+    use domain::kpi::Better;
 
     fn v(name: &str, value: Option<f64>) -> (String, String, Option<f64>) {
         (name.to_lowercase(), name.to_string(), value)

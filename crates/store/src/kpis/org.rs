@@ -6,8 +6,8 @@
 //! customers won.
 
 use super::Window;
-use crate::db::rollups::{grains, split, Span};
-use crate::period::local_midnight;
+use crate::rollups::{grains, split, Span};
+use domain::period::local_midnight;
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sqlx::{PgPool, Row};
@@ -94,7 +94,7 @@ pub(super) async fn regions(pool: &PgPool, w: Window) -> Result<Vec<(String, Str
 /// after asof are then read from a short stretch of the contact index (for a
 /// current period, the future).
 pub(super) fn median_from_histogram(w: Window) -> bool {
-    crate::clock::now() - w.asof <= chrono::Duration::days(31)
+    domain::clock::now() - w.asof <= chrono::Duration::days(31)
 }
 
 /// The median minutes from creation to first contact (before asof) of the

@@ -1,6 +1,6 @@
 //! The demo history's unit tests: determinism, references and the shape of the data.
 use super::*;
-use crate::records::Kind;
+use domain::records::Kind;
 use std::collections::{HashMap, HashSet};
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -54,7 +54,7 @@ fn the_demo_logins_exist_with_their_roles_and_emails_are_unique() {
     let records = demo_records(day(2026, 11, 27), MOSCOW);
     let users: Vec<&User> =
         records.iter().filter_map(|r| if let Record::User(u) = r { Some(u) } else { None }).collect();
-    for login in super::super::DEMO_LOGINS {
+    for login in crate::demo::DEMO_LOGINS {
         let user = users.iter().find(|u| u.email == login.email).expect(login.email);
         assert_eq!(user.role, login.role, "{}", login.email);
     }

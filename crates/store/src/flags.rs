@@ -3,7 +3,7 @@
 //! challenge), deals won then lost or reopened within 7 days, and days with far
 //! more activities than the rep's own norm.
 
-use crate::scoring::RecordRef;
+use domain::scoring::RecordRef;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -26,7 +26,7 @@ pub const SPIKE_FACTOR: f64 = 3.0;
 
 /// The flags of the reps of `team` (everyone when `None`), newest first.
 pub async fn flags(pool: &PgPool, team: Option<&str>) -> Result<Vec<Flag>, sqlx::Error> {
-    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let tz = crate::settings::load(pool).await?.time_zone;
     let rows: Vec<(String, String, String, DateTime<Utc>, String, serde_json::Value)> = sqlx::query_as(
         "WITH people AS (SELECT id, name FROM users WHERE $2::text IS NULL OR team_id = $2),
          won AS (SELECT DISTINCT ON (l.deal_id) l.deal_id, l.owner_id, l.closed_at, l.changed_at

@@ -7,9 +7,9 @@
 //! without a new record. It also ends challenges on time, from its own clock,
 //! and re-evaluates every badge at start and once a day.
 
-use crate::db::work::{self, Work};
+use store::work::{self, Work};
 use crate::live::LiveEvent;
-use crate::period::{Period, PeriodKind};
+use domain::period::{Period, PeriodKind};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::PgPool;
 use tokio::sync::broadcast;
@@ -22,7 +22,7 @@ const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 const BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Starts the worker; `live` wakes it as soon as any instance stores something.
-pub fn spawn(pool: PgPool, live: broadcast::Sender<String>) {
+pub fn spawn(pool: PgPool, live: broadcast::Sender<LiveEvent>) {
     tokio::spawn(async move {
         let mut wake = live.subscribe();
         let mut tick = tokio::time::interval(TICK);
@@ -40,7 +40,7 @@ pub fn spawn(pool: PgPool, live: broadcast::Sender<String>) {
                     }
                 }
             }
-            if let Err(e) = crate::db::challenges::finish_due(&pool).await {
+            if let Err(e) = crate::challenges::finish_due(&pool).await {
                 tracing::warn!("finishing challenges failed: {e}");
             }
             match daily_badges(&pool, badges_done).await {
@@ -57,10 +57,10 @@ pub fn spawn(pool: PgPool, live: broadcast::Sender<String>) {
 
 /// Every badge for everyone, when the organisation's day has changed since the last time.
 async fn daily_badges(pool: &PgPool, done: Option<NaiveDate>) -> Result<Option<NaiveDate>, sqlx::Error> {
-    let tz = crate::db::settings::load(pool).await?.time_zone;
-    let today = crate::clock::now().with_timezone(&tz).date_naive();
+    let tz = store::settings::load(pool).await?.time_zone;
+    let today = domain::clock::now().with_timezone(&tz).date_naive();
     if done != Some(today) {
-        crate::db::badges::evaluate(pool).await?;
+        store::badges::evaluate(pool).await?;
     }
     Ok(Some(today))
 }
@@ -107,15 +107,15 @@ pub async fn run_once(pool: &PgPool) -> Result<bool, sqlx::Error> {
         return Ok(false);
     };
     // State KPIs (active deals, customers) measured at asof move the running periods too.
-    let now = crate::clock::now();
+    let now = domain::clock::now();
     plan.to = plan.to.max(now + Duration::seconds(1));
     let owners = plan.owners.as_deref();
-    crate::db::points::recompute_in(&mut tx, pool, owners, plan.from, plan.to).await?;
+    store::points::recompute_in(&mut tx, pool, owners, plan.from, plan.to).await?;
     // Comparative badges are given for closed months: only a change before this month moves them.
-    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let tz = store::settings::load(pool).await?.time_zone;
     let month = Period::containing(PeriodKind::Month, now.with_timezone(&tz).date_naive()).bounds(tz).0;
-    crate::db::badges::evaluate_in(&mut tx, pool, tz, owners, plan.from < month).await?;
-    crate::live::notify(&mut *tx, &LiveEvent::changed()).await?;
+    store::badges::evaluate_in(&mut tx, pool, tz, owners, plan.from < month).await?;
+    crate::live::notify(&mut *tx, &LiveEvent::Changed).await?;
     tx.commit().await?;
     tracing::debug!(rows = claimed.len(), "scores brought up to date");
     Ok(true)
@@ -124,7 +124,7 @@ pub async fn run_once(pool: &PgPool) -> Result<bool, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::work::Reason;
+    use store::work::Reason;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

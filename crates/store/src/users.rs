@@ -1,7 +1,7 @@
 //! Users, passwords and API tokens.
 
-use crate::auth::{CurrentUser, Role, UserRow};
-use crate::i18n::Message;
+use domain::access::{CurrentUser, Role, UserRow};
+use domain::lang::Message;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
@@ -354,4 +354,9 @@ pub async fn ids_in_scopes<'e>(
         .bind(scopes)
         .fetch_all(executor)
         .await
+}
+
+/// The team of user `id` (`None` when there is no such user).
+pub async fn team_of(pool: &PgPool, id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(id).fetch_optional(pool).await
 }

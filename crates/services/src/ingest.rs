@@ -6,11 +6,11 @@
 //! when the deals are visible. Target and rule changes leave work the same way.
 //! The scoring worker (`services::worker`) does the work.
 
-use crate::db::records::{upsert_records, validate_batch, StoreError};
-use crate::db::work::{self, Reason, Work};
+use store::records::{upsert_records, validate_batch, StoreError};
+use store::work::{self, Reason, Work};
 use crate::live::LiveEvent;
-use crate::period::{Period, PeriodKind};
-use crate::records::{Record, Touched};
+use domain::period::{Period, PeriodKind};
+use domain::records::{Record, Touched};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -84,7 +84,7 @@ pub async fn leave_work(
         let item = Work { id: 0, reason: Reason::Records, owners: Some(owners), from, to: to + Duration::seconds(1) };
         id = Some(work::enqueue(tx, &item).await?);
     }
-    let event = if touched.won.is_empty() { LiveEvent::changed() } else { LiveEvent::won(touched.won) };
+    let event = if touched.won.is_empty() { LiveEvent::Changed } else { LiveEvent::won(touched.won) };
     crate::live::notify(&mut **tx, &event).await?;
     Ok(id)
 }
@@ -98,12 +98,12 @@ pub async fn targets_changed(
     period: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
     let Ok(period) = Period::parse(period) else { return Ok(None) };
-    let tz = crate::db::settings::load(pool).await?.time_zone;
+    let tz = store::settings::load(pool).await?.time_zone;
     let (start, end) = period.bounds(tz);
-    if start > crate::clock::now() {
+    if start > domain::clock::now() {
         return Ok(None);
     }
-    let owners = crate::db::users::ids_in_scopes(&mut **tx, scopes).await?;
+    let owners = store::users::ids_in_scopes(&mut **tx, scopes).await?;
     if owners.is_empty() {
         return Ok(None);
     }
@@ -114,8 +114,8 @@ pub async fn targets_changed(
 /// Leaves the work a change of points rules needs: everyone, from the start of
 /// the current month (closed months keep the points they were given).
 pub async fn rules_changed(tx: &mut Transaction<'_, Postgres>, pool: &PgPool) -> Result<i64, sqlx::Error> {
-    let tz = crate::db::settings::load(pool).await?.time_zone;
-    let now = crate::clock::now();
+    let tz = store::settings::load(pool).await?.time_zone;
+    let now = domain::clock::now();
     let from = Period::containing(PeriodKind::Month, now.with_timezone(&tz).date_naive()).bounds(tz).0;
     let item = Work { id: 0, reason: Reason::Rules, owners: None, from, to: now + Duration::days(1) };
     work::enqueue(tx, &item).await
@@ -160,8 +160,8 @@ pub async fn set_targets(
     let mut tx = pool.begin().await?;
     for (kpi, scope, value) in changes {
         match value {
-            Some(v) => crate::db::targets::set(&mut *tx, kpi, scope, period, *v, by).await?,
-            None => crate::db::targets::clear(&mut *tx, kpi, scope, period).await?,
+            Some(v) => store::targets::set(&mut *tx, kpi, scope, period, *v, by).await?,
+            None => store::targets::clear(&mut *tx, kpi, scope, period).await?,
         }
     }
     let scopes: Vec<String> = changes.iter().map(|c| c.1.clone()).collect();
@@ -180,7 +180,7 @@ pub async fn copy_targets(
     by: &str,
 ) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let copied = crate::db::targets::copy(&mut tx, scopes, from, to, by).await?;
+    let copied = store::targets::copy(&mut tx, scopes, from, to, by).await?;
     let work = targets_changed(&mut tx, pool, scopes, to).await?;
     tx.commit().await?;
     wait_for(pool, work, PAGE_WAIT).await?;
@@ -188,9 +188,9 @@ pub async fn copy_targets(
 }
 
 /// Saves a points rule (id 0: a new one) with the work it leaves; returns its id.
-pub async fn save_rule(pool: &PgPool, rule: &crate::scoring::Rule, by: &str) -> Result<i64, sqlx::Error> {
+pub async fn save_rule(pool: &PgPool, rule: &domain::scoring::Rule, by: &str) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let id = crate::db::points::save_rule(&mut tx, rule, by).await?;
+    let id = store::points::save_rule(&mut tx, rule, by).await?;
     let work = rules_changed(&mut tx, pool).await?;
     tx.commit().await?;
     wait_for(pool, Some(work), PAGE_WAIT).await?;
@@ -200,7 +200,7 @@ pub async fn save_rule(pool: &PgPool, rule: &crate::scoring::Rule, by: &str) -> 
 /// Switches a rule off (its points in open periods are reversed); false when there is no such rule.
 pub async fn deactivate_rule(pool: &PgPool, id: i64, by: &str) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    if !crate::db::points::deactivate_rule(&mut tx, id, by).await? {
+    if !store::points::deactivate_rule(&mut tx, id, by).await? {
         return Ok(false);
     }
     let work = rules_changed(&mut tx, pool).await?;

@@ -1,10 +1,10 @@
 //! Manager insights built on the KPI engine: the revenue forecast for the
 //! current period and the team's weak spots against targets.
 
-use crate::db::kpis::{gather, owners_of, Grouping, KpiError, Owners, Window};
-pub use crate::insights::{Forecast, WeakSpot};
-use crate::kpi::{attainment, find, formulas, Scope};
-use crate::period::Period;
+use crate::kpis::{gather, owners_of, Grouping, KpiError, Owners, Window};
+pub use domain::insights::{Forecast, WeakSpot};
+use domain::kpi::{attainment, find, formulas, Scope};
+use domain::period::Period;
 use chrono::{DateTime, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -35,7 +35,7 @@ pub async fn forecast(
     let recent = whole(Window::new(earlier_start, start, tz)).await?;
     let recent_win_rate = formulas::value("win_rate", &recent).value;
     let open_pipeline = open_pipeline(pool, &owners).await?;
-    let targets = crate::db::targets::for_scope(pool, &scope.to_string(), &period.to_string()).await?;
+    let targets = crate::targets::for_scope(pool, &scope.to_string(), &period.to_string()).await?;
     Ok(Forecast {
         period: period.to_string(),
         elapsed,
@@ -96,7 +96,7 @@ pub async fn weak_spots(
             .filter_map(|(_, kpi, target)| {
                 let def = find(kpi)?;
                 let actual = formulas::value(def.id, aggregates).value?;
-                if def.better == crate::kpi::Better::Lower && actual == 0.0 {
+                if def.better == domain::kpi::Better::Lower && actual == 0.0 {
                     return None; // nothing spent or waited: a lower-is-better target is met
                 }
                 let reached = attainment(def.better, Some(actual), Some(*target)).unwrap_or(0.0);

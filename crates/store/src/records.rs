@@ -2,7 +2,7 @@
 //! one set-based statement each, in the caller's transaction. SQL only: what
 //! follows a stored batch (scores, badges, the TVs) is `services::ingest`'s.
 
-use crate::records::{check_batch, parse_batch, Existing, Kind, Record, RecordError};
+use domain::records::{check_batch, parse_batch, Existing, Kind, Record, RecordError};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::collections::{HashMap, HashSet};

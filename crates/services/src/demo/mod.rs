@@ -28,13 +28,13 @@ pub const DEMO_TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::Moscow;
 /// Loads (or reloads: ids are deterministic, so this upserts) the demo as of
 /// today in `zone`, the organisation's time zone; returns how many records were written.
 pub async fn load_demo(pool: &PgPool, zone: chrono_tz::Tz) -> Result<usize, sqlx::Error> {
-    let now = crate::clock::now();
+    let now = domain::clock::now();
     let today = now.with_timezone(&zone).date_naive();
     let records = demo_records(now, zone);
     // Hash once, before the transaction: argon2 is slow and must not hold a connection open.
-    let hash = crate::db::users::hash_password(DEMO_PASSWORD.to_string()).await;
+    let hash = store::users::hash_password(DEMO_PASSWORD.to_string()).await;
     let mut tx = pool.begin().await?;
-    crate::db::records::upsert_records(&mut tx, &records).await?;
+    store::records::upsert_records(&mut tx, &records).await?;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE email LIKE '%@demo.kpi-arena.local'")
         .bind(&hash)
         .execute(&mut *tx)
@@ -48,7 +48,7 @@ pub async fn load_demo(pool: &PgPool, zone: chrono_tz::Tz) -> Result<usize, sqlx
     .await?;
     // Starter targets for this month and the last, so every card shows attainment.
     // DO NOTHING keeps what a manager has changed since.
-    let this_month = crate::period::Period::containing(crate::period::PeriodKind::Month, today);
+    let this_month = domain::period::Period::containing(domain::period::PeriodKind::Month, today);
     let periods = vec![this_month.to_string(), this_month.previous().to_string()];
     sqlx::query(
         "INSERT INTO targets (kpi, scope, period, value, set_by)
@@ -77,7 +77,7 @@ pub async fn load_demo(pool: &PgPool, zone: chrono_tz::Tz) -> Result<usize, sqlx
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    crate::db::points::recompute_all(pool).await?;
-    crate::db::badges::evaluate(pool).await?;
+    store::points::recompute_all(pool).await?;
+    store::badges::evaluate(pool).await?;
     Ok(records.len())
 }

@@ -2,8 +2,8 @@
 //! it, and the TV receives a long-lived, revocable, read-only display token
 //! (kept in a cookie; only its SHA-256 is stored here).
 
-use crate::db::users::token_digest;
-use crate::i18n::Message;
+use crate::users::token_digest;
+use domain::lang::Message;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -180,8 +180,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Display>, sqlx::Error> {
     Ok(sqlx::query_as::<_, Row>(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect())
 }
 
-/// Revokes a display; its TV blanks within seconds (it is told at once, and
-/// checks again every few seconds in case the message was lost).
+/// Revokes a display (`services::displays::revoke` tells its TV).
 pub async fn revoke(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE displays SET revoked_at = arena_now() WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
@@ -189,9 +188,6 @@ pub async fn revoke(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
         .await?
         .rows_affected()
         == 1;
-    if done {
-        crate::live::notify(pool, &crate::live::LiveEvent::revoked(id)).await?;
-    }
     Ok(done)
 }
 
@@ -204,8 +200,5 @@ pub async fn set_sound(pool: &PgPool, id: i64, on: bool) -> Result<bool, sqlx::E
         .await?
         .rows_affected()
         == 1;
-    if done {
-        crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
-    }
     Ok(done)
 }

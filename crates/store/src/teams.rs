@@ -1,7 +1,7 @@
 //! Teams: id, name, region and manager. A team's manager is also placed in
 //! the team, since a manager's rights follow their own team.
 
-use crate::i18n::Message;
+use domain::lang::Message;
 use sqlx::PgPool;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -87,7 +87,6 @@ pub async fn save(
             .await?;
     }
     tx.commit().await?;
-    crate::live::notify(pool, &crate::live::LiveEvent::changed()).await?;
     Ok(())
 }
 

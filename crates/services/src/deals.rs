@@ -1,10 +1,10 @@
 //! Won deals logged in the app: who may log for whom, then the one ingest path
 //! (`ingest::submit`), so points, badges and the TV follow as for the records API.
 
-use crate::auth::{CurrentUser, Role};
-use crate::db::records::StoreError;
-use crate::i18n::Message;
-use crate::services::ingest::{self, Source};
+use domain::access::{CurrentUser, Role};
+use store::records::StoreError;
+use domain::lang::Message;
+use crate::ingest::{self, Source};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;

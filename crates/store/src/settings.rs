@@ -1,6 +1,6 @@
 //! The organisation's settings (one row).
 
-use crate::i18n::Message;
+use domain::lang::Message;
 use sqlx::PgPool;
 
 #[derive(Debug, Clone)]
