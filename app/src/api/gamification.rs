@@ -64,7 +64,7 @@ pub async fn may_read_points(pool: &PgPool, me: &CurrentUser, user: &str) -> Res
         _ if me.id == user => true,
         Role::Manager => {
             let team: Option<Option<String>> =
-                sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(user).fetch_optional(pool).await?;
+                store::users::team_of(pool, user).await?;
             team.flatten().is_some_and(|t| Some(t) == me.team_id)
         }
         Role::Rep => false,
@@ -72,11 +72,7 @@ pub async fn may_read_points(pool: &PgPool, me: &CurrentUser, user: &str) -> Res
 }
 
 async fn known_user(pool: &PgPool, user: &str) -> Result<(), ApiError> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
-        .bind(user)
-        .fetch_one(pool)
-        .await
-        .map_err(ApiError::internal)?;
+    let exists = store::directory::user_exists(pool, user).await.map_err(ApiError::internal)?;
     if exists {
         Ok(())
     } else {
@@ -220,11 +216,7 @@ pub async fn post_rule(
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let rule = rule_from(&body).map_err(|m| ApiError::bad_request(m.to_string()))?;
     if rule.id != 0 {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM points_rules WHERE id = $1)")
-            .bind(rule.id)
-            .fetch_one(&state.pool)
-            .await
-            .map_err(ApiError::internal)?;
+        let exists = store::points::rule_exists(&state.pool, rule.id).await.map_err(ApiError::internal)?;
         if !exists {
             return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no rule {}", rule.id)));
         }

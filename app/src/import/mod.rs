@@ -1,7 +1,7 @@
 //! CSV import over HTTP: `POST /import` takes a file of one record kind (a
 //! plain form post, or the page's upload with progress) and answers with its
 //! preview page; `GET /import/template/{kind}.csv` gives a file to fill in.
-//! The pages live in `pages::import`, the storing in `db::imports`.
+//! The pages live in `pages::import`, the storing in `services::imports`.
 
 
 

@@ -33,9 +33,7 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnErr
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| me.id.clone());
-    let user_name: String = sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
-        .bind(&user)
-        .fetch_optional(&pool)
+    let user_name: String = store::directory::user_name(&pool, &user)
         .await
         .map_err(ServerFnError::new)?
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.no_such_user").with("id", &user)))?;
@@ -69,8 +67,7 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnErr
     cards.splice(0..0, wins);
     cards.sort_by_key(|c| c.earned.is_none());
     let people: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' AND active ORDER BY name")
-            .fetch_all(&pool)
+        store::directory::reps(&pool, store::directory::Reps { team: None, active_only: true })
             .await
             .map_err(ServerFnError::new)?;
     Ok(BadgesView {

@@ -102,22 +102,18 @@ pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
     }
     let reps: Vec<(String, String)> = match me.role {
         Role::Rep => Vec::new(),
-        Role::Manager => {
-            sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' AND active AND team_id = $1 ORDER BY name")
-                .bind(&me.team_id)
-                .fetch_all(&pool)
+        // A manager with no team yet has nobody to enter.
+        Role::Manager => match me.team_id.as_deref() {
+            Some(team) => store::directory::reps(&pool, store::directory::Reps { team: Some(team), active_only: true })
                 .await
-                .map_err(ServerFnError::new)?
-        }
-        Role::Admin => sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' AND active ORDER BY name")
-            .fetch_all(&pool)
+                .map_err(ServerFnError::new)?,
+            None => Vec::new(),
+        },
+        Role::Admin => store::directory::reps(&pool, store::directory::Reps { team: None, active_only: true })
             .await
             .map_err(ServerFnError::new)?,
     };
-    let teams: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM teams ORDER BY name")
-        .fetch_all(&pool)
-        .await
-        .map_err(ServerFnError::new)?;
+    let teams = store::directory::team_names(&pool, None).await.map_err(ServerFnError::new)?;
     let mut bases = vec![Choice { value: "points".into(), label: lang.t("nav.points") }];
     bases.extend(
         crate::kpi::KPIS

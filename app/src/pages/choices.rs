@@ -41,10 +41,7 @@ pub fn recent_periods(today: chrono::NaiveDate) -> Vec<Choice> {
 /// Every team, then every region, as scope choices.
 #[cfg(feature = "ssr")]
 pub async fn team_and_region_scopes(pool: &sqlx::PgPool) -> Result<Vec<Choice>, ServerFnError> {
-    let teams: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, region FROM teams ORDER BY name")
-        .fetch_all(pool)
-        .await
-        .map_err(ServerFnError::new)?;
+    let teams = store::directory::teams(pool).await.map_err(ServerFnError::new)?;
     let mut regions: Vec<String> = teams.iter().map(|t| t.2.clone()).collect();
     regions.sort();
     regions.dedup();

@@ -126,8 +126,7 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
     // Every rep too: anyone may read any scope of the organisation, and the select must show the current one.
     let reps: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' AND active ORDER BY name, id")
-            .fetch_all(&pool)
+        store::directory::reps(&pool, store::directory::Reps { team: None, active_only: true })
             .await
             .map_err(ServerFnError::new)?;
     let rep = lang.t("scope.rep");

@@ -54,9 +54,7 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
     if !crate::api::gamification::may_read_points(&pool, &me, &user).await.map_err(ServerFnError::new)? {
         return Err(crate::auth::server::forbidden("err.points_own").await);
     }
-    let user_name: String = sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
-        .bind(&user)
-        .fetch_optional(&pool)
+    let user_name: String = store::directory::user_name(&pool, &user)
         .await
         .map_err(ServerFnError::new)?
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.no_such_user").with("id", &user)))?;
@@ -77,13 +75,13 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
         .collect();
     let people: Vec<(String, String)> = match me.role {
         Role::Rep => Vec::new(),
-        Role::Manager => sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' AND team_id = $1 ORDER BY name")
-            .bind(&me.team_id)
-            .fetch_all(&pool)
-            .await
-            .map_err(ServerFnError::new)?,
-        Role::Admin => sqlx::query_as("SELECT id, name FROM users WHERE role = 'rep' ORDER BY name")
-            .fetch_all(&pool)
+        Role::Manager => match me.team_id.as_deref() {
+            Some(team) => store::directory::reps(&pool, store::directory::Reps { team: Some(team), active_only: false })
+                .await
+                .map_err(ServerFnError::new)?,
+            None => Vec::new(),
+        },
+        Role::Admin => store::directory::reps(&pool, store::directory::Reps::default())
             .await
             .map_err(ServerFnError::new)?,
     };

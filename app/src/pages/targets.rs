@@ -61,8 +61,7 @@ async fn team_for(pool: &sqlx::PgPool, me: &CurrentUser, wanted: Option<String>)
         }
         Role::Admin => match wanted.filter(|w| !w.is_empty()) {
             Some(w) => Ok(w),
-            None => sqlx::query_scalar("SELECT id FROM teams ORDER BY name LIMIT 1")
-                .fetch_optional(pool)
+            None => store::directory::first_team(pool)
                 .await
                 .map_err(ServerFnError::new)?
                 .ok_or_else(|| crate::i18n::error("err.no_teams")),
@@ -104,9 +103,7 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
     let (start, end) = period.bounds(tz);
     let window = Window::new(start, end, tz);
     let reps: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM users WHERE team_id = $1 AND role = 'rep' AND active ORDER BY name, id")
-            .bind(&team)
-            .fetch_all(&pool)
+        store::directory::reps(&pool, store::directory::Reps { team: Some(&team), active_only: true })
             .await
             .map_err(ServerFnError::new)?;
     let per_rep = gather(&pool, &Owners(Some(reps.iter().map(|r| r.0.clone()).collect())), window, Grouping::PerOwner)
@@ -114,13 +111,13 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
         .map_err(ServerFnError::new)?;
     let team_card = card(&pool, &team_scope, window, None).await.map_err(ServerFnError::new)?;
     let targets: Vec<(String, String, f64)> =
-        sqlx::query_as("SELECT scope, kpi, value FROM targets WHERE period = $1 AND (scope = $2 OR scope = ANY($3))")
-            .bind(period.to_string())
-            .bind(team_scope.to_string())
-            .bind(reps.iter().map(|r| format!("rep:{}", r.0)).collect::<Vec<_>>())
-            .fetch_all(&pool)
-            .await
-            .map_err(ServerFnError::new)?;
+        store::targets::of_scopes(
+            &pool,
+            &period.to_string(),
+            &std::iter::once(team_scope.to_string()).chain(reps.iter().map(|r| format!("rep:{}", r.0))).collect::<Vec<_>>(),
+        )
+        .await
+        .map_err(ServerFnError::new)?;
     let targets: HashMap<(String, String), f64> = targets.into_iter().map(|(s, k, v)| ((s, k), v)).collect();
 
     let columns: Vec<&crate::kpi::KpiDef> =
@@ -145,17 +142,8 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
         rows.push(Row { scope, label: name.clone(), cells });
     }
 
-    let teams: Vec<(String, String)> = match me.role {
-        crate::auth::Role::Admin => sqlx::query_as("SELECT id, name FROM teams ORDER BY name")
-            .fetch_all(&pool)
-            .await
-            .map_err(ServerFnError::new)?,
-        _ => sqlx::query_as("SELECT id, name FROM teams WHERE id = $1")
-            .bind(&team)
-            .fetch_all(&pool)
-            .await
-            .map_err(ServerFnError::new)?,
-    };
+    let only = if me.role == crate::auth::Role::Admin { None } else { Some(team.as_str()) };
+    let teams = store::directory::team_names(&pool, only).await.map_err(ServerFnError::new)?;
     let this_month = Period::containing(PeriodKind::Month, today);
     let periods = [
         ("period.week", Period::containing(PeriodKind::Week, today)),
@@ -246,11 +234,7 @@ pub async fn copy_targets(team: String, period: String) -> Result<u64, ServerFnE
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = team_for(&pool, &me, Some(team)).await?;
     let period = target_period(Some(period), crate::clock::now().date_naive())?;
-    let reps: Vec<String> = sqlx::query_scalar("SELECT 'rep:' || id FROM users WHERE team_id = $1")
-        .bind(&team)
-        .fetch_all(&pool)
-        .await
-        .map_err(ServerFnError::new)?;
+    let reps = store::directory::member_scopes(&pool, &team).await.map_err(ServerFnError::new)?;
     let mut scopes = reps;
     scopes.push(format!("team:{team}"));
     let copied = services::ingest::copy_targets(

@@ -41,8 +41,7 @@ pub(crate) async fn team_for(
             Ok(own)
         }
         (Role::Admin, Some(t)) => Ok(t),
-        (Role::Admin, None) => sqlx::query_scalar("SELECT id FROM teams ORDER BY name LIMIT 1")
-            .fetch_optional(pool)
+        (Role::Admin, None) => store::directory::first_team(pool)
             .await
             .map_err(ServerFnError::new)?
             .ok_or_else(|| crate::i18n::error("err.no_teams")),
@@ -56,12 +55,8 @@ pub(crate) async fn team_choices(
     me: &CurrentUser,
     team: &str,
 ) -> Result<Vec<Choice>, ServerFnError> {
-    let teams: Vec<(String, String)> = if me.role == crate::auth::Role::Admin {
-        sqlx::query_as("SELECT id, name FROM teams ORDER BY name").fetch_all(pool).await
-    } else {
-        sqlx::query_as("SELECT id, name FROM teams WHERE id = $1").bind(team).fetch_all(pool).await
-    }
-    .map_err(ServerFnError::new)?;
+    let only = if me.role == crate::auth::Role::Admin { None } else { Some(team) };
+    let teams = store::directory::team_names(pool, only).await.map_err(ServerFnError::new)?;
     Ok(teams.into_iter().map(|(value, label)| Choice { value, label }).collect())
 }
 

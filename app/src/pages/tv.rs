@@ -177,26 +177,8 @@ mod server {
             .collect();
 
         let owners = store::kpis::owners_of(pool, &scope).await.map_err(e)?.0;
-        let win_rows: Vec<(String, String, rust_decimal::Decimal, chrono::DateTime<chrono::Utc>, bool)> =
-            sqlx::query_as(
-                "SELECT d.id, u.name, d.amount, d.closed_at, d.id = ANY($2)
-             FROM deals d JOIN users u ON u.id = d.owner_id
-             WHERE d.status = 'won' AND d.closed_at <= arena_now() AND ($1::text[] IS NULL OR d.owner_id = ANY($1))
-               AND (d.id = ANY($2) OR d.closed_at >= arena_now() - interval '30 days')
-             ORDER BY d.closed_at DESC, d.id LIMIT 12",
-            )
-            .bind(&owners)
-            .bind(&celebrate)
-            .fetch_all(pool)
-            .await
-            .map_err(e)?;
-        let win = |(id, name, amount, at, _): &(
-            String,
-            String,
-            rust_decimal::Decimal,
-            chrono::DateTime<chrono::Utc>,
-            bool,
-        )| TvWin {
+        let win_rows = store::directory::recent_wins(pool, &owners, &celebrate).await.map_err(e)?;
+        let win = |(id, name, amount, at, _): &store::directory::Win| TvWin {
             id: id.clone(),
             name: names.show(name, 0),
             amount: crate::format::money(&amount.to_string(), &settings.currency, lang),
@@ -209,15 +191,7 @@ mod server {
         let wins = win_rows.iter().take(8).map(win).collect();
 
         let day_start = crate::period::local_midnight(today, tz);
-        let badge_rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT u.name, b.badge FROM badge_awards b JOIN users u ON u.id = b.user_id
-             WHERE b.earned_at >= $1 AND ($2::text[] IS NULL OR b.user_id = ANY($2)) ORDER BY b.earned_at DESC LIMIT 12",
-        )
-        .bind(day_start)
-        .bind(&owners)
-        .fetch_all(pool)
-        .await
-        .map_err(e)?;
+        let badge_rows = store::directory::badges_since(pool, day_start, &owners).await.map_err(e)?;
         let badges = badge_rows
             .into_iter()
             .filter_map(|(name, id)| {

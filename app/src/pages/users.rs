@@ -29,10 +29,7 @@ pub async fn load_users() -> Result<UsersView, ServerFnError> {
     let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let rows = store::users::list(&pool).await.map_err(ServerFnError::new)?;
-    let teams: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM teams ORDER BY name")
-        .fetch_all(&pool)
-        .await
-        .map_err(ServerFnError::new)?;
+    let teams = store::directory::team_names(&pool, None).await.map_err(ServerFnError::new)?;
     let mut choices = vec![Choice { value: String::new(), label: crate::i18n::tr("users.no_team") }];
     choices.extend(teams.into_iter().map(|(value, label)| Choice { value, label }));
     Ok(UsersView { me, rows, teams: choices })

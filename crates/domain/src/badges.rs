@@ -1,5 +1,5 @@
 //! The badge catalogue: what each badge is for. The rules that award them are
-//! SQL over the whole history (`db::badges`), so a badge added here goes to
+//! SQL over the whole history (`store::badges`), so a badge added here goes to
 //! everyone whose past already qualifies, dated when they qualified.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The app's one clock. Every "now" of the domain (periods, asof, challenges,
 //! badges, points, the demo's history) reads `now()`, and SQL reads
 //! `arena_now()`, which follows the same offset (set per connection by
-//! `db::connect`).
+//! `store::connect`).
 //!
 //! `KPI_ARENA_TEST_NOW` (test-only; an RFC 3339 instant such as
 //! `2027-12-31T23:30:00+03:00`) starts the clock at that instant when the

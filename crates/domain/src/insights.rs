@@ -1,4 +1,4 @@
-//! What the manager insights (forecast, weak spots, movers) report; computed in `db::insights`
+//! What the manager insights (forecast, weak spots, movers) report; computed in `store::insights`
 //! and the team report.
 
 use serde::{Deserialize, Serialize};

@@ -39,11 +39,7 @@ pub enum DealError {
 /// Whether `by` may log deals for `owner`: reps their own, managers their
 /// team's reps, admins anyone's.
 async fn may_log_for(pool: &PgPool, by: &CurrentUser, owner: &str) -> Result<(), DealError> {
-    let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT role, team_id FROM users WHERE id = $1 AND active")
-            .bind(owner)
-            .fetch_optional(pool)
-            .await?;
+    let row = store::directory::active_role_and_team(pool, owner).await?;
     let Some((role, team)) = row else {
         return Err(DealError::Invalid(Message::new("err.deal_owner").with("id", owner)));
     };
@@ -71,8 +67,7 @@ pub async fn log_won_deal(pool: &PgPool, by: &CurrentUser, deal: &WonDeal) -> Re
         id => id.to_string(),
     };
     // The form adds deals; replacing one (as a re-sent API record does) could overwrite someone else's.
-    let taken: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deals WHERE id = $1)").bind(&id).fetch_one(pool).await?;
+    let taken = store::records::deal_exists(pool, &id).await?;
     if taken {
         return Err(DealError::Invalid(Message::new("err.deal_exists").with("id", &id)));
     }
@@ -101,15 +96,11 @@ pub async fn log_won_deal(pool: &PgPool, by: &CurrentUser, deal: &WonDeal) -> Re
 
 /// The users `by` may log deals for, as (id, name), by name.
 pub async fn owners_for(pool: &PgPool, by: &CurrentUser) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name FROM users WHERE active AND (
-             $2 = 'admin' OR ($2 = 'rep' AND id = $1)
-             OR ($2 = 'manager' AND role = 'rep' AND team_id IS NOT NULL AND team_id = $3))
-         ORDER BY name, id",
-    )
-    .bind(&by.id)
-    .bind(by.role.as_str())
-    .bind(&by.team_id)
-    .fetch_all(pool)
-    .await
+    use store::directory::{active_users, Who};
+    match (by.role, by.team_id.as_deref()) {
+        (Role::Admin, _) => active_users(pool, Who::Everyone).await,
+        (Role::Rep, _) => active_users(pool, Who::Only(&by.id)).await,
+        (Role::Manager, Some(team)) => active_users(pool, Who::RepsOf(team)).await,
+        (Role::Manager, None) => Ok(Vec::new()),
+    }
 }

@@ -66,11 +66,7 @@ pub async fn create(
     bytes: &[u8],
 ) -> Result<i64, sqlx::Error> {
     // Previews nobody stored are kept a day.
-    sqlx::query(
-        "DELETE FROM imports WHERE status IN ('invalid', 'ready') AND created_at < arena_now() - interval '1 day'",
-    )
-    .execute(pool)
-    .await?;
+    store::imports::purge_stale(pool).await?;
     let tz = store::settings::load(pool).await?.time_zone;
     let (sheet, status, problem, errors) = match sheet::read(bytes, kind, tz) {
         Err(e) => (None, "invalid", Some(e.to_string()), Vec::new()),
@@ -87,21 +83,21 @@ pub async fn create(
         Some(s) => (s.records, s.lines.into_iter().map(|l| l as i64).collect(), s.columns),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
-    sqlx::query_scalar(
-        "INSERT INTO imports (created_by, kind, file_name, status, problem, records, lines, errors, columns, total)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10) RETURNING id",
+    store::imports::insert(
+        pool,
+        &store::imports::NewImport {
+            created_by: &by.id,
+            kind: kind.name(),
+            file_name,
+            status,
+            problem: problem.as_deref(),
+            records: &Value::Array(records.clone()).to_string(),
+            lines: &lines,
+            errors: &serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into()),
+            columns: &columns,
+            total: records.len() as i32,
+        },
     )
-    .bind(&by.id)
-    .bind(kind.name())
-    .bind(file_name)
-    .bind(status)
-    .bind(problem)
-    .bind(Value::Array(records.clone()).to_string())
-    .bind(lines)
-    .bind(serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into()))
-    .bind(columns)
-    .bind(records.len() as i32)
-    .fetch_one(pool)
     .await
 }
 
@@ -112,49 +108,13 @@ fn by_line(lines: &[u64], errors: Vec<RecordError>) -> Vec<RowError> {
         .collect()
 }
 
-/// An `imports` row as `find` reads it: the preview and the errors still JSON text.
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    created_by: String,
-    kind: String,
-    file_name: String,
-    status: String,
-    problem: Option<String>,
-    columns: Vec<String>,
-    preview: String,
-    errors: String,
-    error_count: i64,
-    total: i32,
-    stored: i32,
-    created_at: DateTime<Utc>,
-}
 
 /// The import `id` as `who` may see it: their own, or any for an admin.
 pub async fn find(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<Import, ImportError> {
     // A store whose instance stopped mid-way rolled back: say so, and let it be started again.
-    sqlx::query(
-        "UPDATE imports SET status = 'failed', stored = 0, updated_at = arena_now(),
-                problem = 'storing was interrupted (the server stopped); nothing was stored'
-         WHERE id = $1 AND status = 'storing' AND updated_at < arena_now() - interval '2 minutes'",
-    )
-    .bind(id)
-    .execute(pool)
-    .await?;
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT id, created_by, kind, file_name, status, problem, columns,
-                jsonb_path_query_array(records, '$[0 to $n]', jsonb_build_object('n', $2::int - 1))::text AS preview,
-                jsonb_path_query_array(errors, '$[0 to $n]', jsonb_build_object('n', $3::int - 1))::text AS errors,
-                jsonb_array_length(errors)::bigint AS error_count, total, stored, created_at
-         FROM imports WHERE id = $1 AND (created_by = $4 OR $5)",
-    )
-    .bind(id)
-    .bind(PREVIEW_ROWS as i32)
-    .bind(SHOWN_ERRORS as i32)
-    .bind(&who.id)
-    .bind(who.role == Role::Admin)
-    .fetch_optional(pool)
-    .await?;
+    store::imports::fail_interrupted(pool, id).await?;
+    let row = store::imports::find(pool, id, PREVIEW_ROWS as i32, SHOWN_ERRORS as i32).await?;
+    let row = row.filter(|r| r.created_by == who.id || who.role == Role::Admin);
     let Some(row) = row else {
         return Err(ImportError::NotFound(id));
     };
@@ -180,41 +140,21 @@ pub async fn recent(
     pool: &PgPool,
     who: &CurrentUser,
 ) -> Result<Vec<(i64, String, String, String, i32, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, kind, file_name, status, total, created_at FROM imports
-         WHERE created_by = $1 OR $2 ORDER BY created_at DESC, id DESC LIMIT 20",
-    )
-    .bind(&who.id)
-    .bind(who.role == Role::Admin)
-    .fetch_all(pool)
-    .await
+    store::imports::recent(pool, &who.id, who.role == Role::Admin).await
 }
 
 /// Starts storing a checked import in the background; its page follows the progress.
 pub async fn start(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), ImportError> {
     find(pool, who, id).await?;
-    let started: Option<i64> = sqlx::query_scalar(
-        "UPDATE imports SET status = 'storing', stored = 0, problem = NULL, updated_at = arena_now()
-         WHERE id = $1 AND status IN ('ready', 'failed') AND total > 0 RETURNING id",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    if started.is_none() {
+    let started = store::imports::mark_storing(pool, id).await?;
+    if !started {
         return Err(ImportError::NotReady(id));
     }
     let pool = pool.clone();
     tokio::spawn(async move {
         if let Err(e) = store(&pool, id).await {
             tracing::error!("storing import {id} failed: {e}");
-            let _ = sqlx::query(
-                "UPDATE imports SET status = 'failed', stored = 0, updated_at = arena_now(),
-                        problem = 'storing failed, nothing was stored: ' || $2 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(e.to_string())
-            .execute(&pool)
-            .await;
+            let _ = store::imports::mark_failed(&pool, id, &e.to_string()).await;
         }
     });
     Ok(())
@@ -223,22 +163,14 @@ pub async fn start(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), Impo
 /// Checks the records again (what they refer to may have changed since the
 /// preview), then stores them in one transaction, a chunk at a time.
 async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
-    let (records, lines): (String, Vec<i64>) =
-        sqlx::query_as("SELECT records::text, lines FROM imports WHERE id = $1").bind(id).fetch_one(pool).await?;
+    let (records, lines) = store::imports::records_of(pool, id).await?;
     let values: Vec<Value> = serde_json::from_str(&records).unwrap_or_default();
     let records = match validate_batch(pool, &values).await {
         Ok(records) => records,
         Err(StoreError::Invalid(errors)) => {
             let lines: Vec<u64> = lines.into_iter().map(|l| l as u64).collect();
             let errors = serde_json::to_string(&by_line(&lines, errors)).unwrap_or_else(|_| "[]".into());
-            sqlx::query(
-                "UPDATE imports SET status = 'invalid', errors = $2::jsonb, updated_at = arena_now(),
-                        problem = 'the data changed since the preview; nothing was stored' WHERE id = $1",
-            )
-            .bind(id)
-            .bind(errors)
-            .execute(pool)
-            .await?;
+            store::imports::mark_changed(pool, id, &errors).await?;
             return Ok(());
         }
         Err(StoreError::Db(e)) => return Err(e),
@@ -250,18 +182,11 @@ async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
     for chunk in records.chunks(CHUNK) {
         upsert_records(&mut tx, chunk).await?;
         stored += chunk.len();
-        sqlx::query("UPDATE imports SET stored = $2, updated_at = arena_now() WHERE id = $1")
-            .bind(id)
-            .bind(stored as i32)
-            .execute(pool)
-            .await?;
+        store::imports::set_stored(pool, id, stored as i32).await?;
     }
     // Points, badges and the TVs follow through the one ingest path, as after an API batch.
     crate::ingest::leave_work(&mut tx, touched, before).await?;
-    sqlx::query("UPDATE imports SET status = 'done', records = '[]', updated_at = arena_now() WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    store::imports::mark_done(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -180,7 +180,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Display>, sqlx::Error> {
     Ok(sqlx::query_as::<_, Row>(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect())
 }
 
-/// Revokes a display (`services::displays::revoke` tells its TV).
+/// Revokes a display (`services::screens::revoke_display` tells its TV).
 pub async fn revoke(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE displays SET revoked_at = arena_now() WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)

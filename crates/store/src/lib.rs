@@ -2,8 +2,11 @@
 
 pub mod badges;
 pub mod challenges;
+pub mod demo;
+pub mod directory;
 pub mod displays;
 pub mod flags;
+pub mod imports;
 pub mod insights;
 pub mod kpis;
 pub mod points;

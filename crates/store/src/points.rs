@@ -146,7 +146,7 @@ pub async fn deactivate_rule(conn: &mut PgConnection, id: i64, by: &str) -> Resu
         > 0)
 }
 
-/// Everything: used after the demo loads and by `kpi-arena points recompute`.
+/// Everything: used after the demo loads.
 pub async fn recompute_all(pool: &PgPool) -> Result<usize, sqlx::Error> {
     let first: Option<DateTime<Utc>> = sqlx::query_scalar(
         "SELECT min(t) FROM (SELECT min(created_at) t FROM deals UNION ALL SELECT min(at) FROM activities
@@ -468,4 +468,8 @@ pub async fn level(pool: &PgPool, user: &str) -> Result<scoring::Level, sqlx::Er
             .fetch_one(pool)
             .await?;
     Ok(scoring::level(total))
+}
+
+pub async fn rule_exists(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM points_rules WHERE id = $1)").bind(id).fetch_one(pool).await
 }

@@ -298,3 +298,7 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
     }
     Ok(())
 }
+
+pub async fn deal_exists(pool: &sqlx::PgPool, id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deals WHERE id = $1)").bind(id).fetch_one(pool).await
+}

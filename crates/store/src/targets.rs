@@ -93,3 +93,16 @@ pub async fn copy(
     .rows_affected();
     Ok(copied)
 }
+
+/// The targets of `period` for `scopes`: (scope, kpi, value).
+pub async fn of_scopes(
+    pool: &sqlx::PgPool,
+    period: &str,
+    scopes: &[String],
+) -> Result<Vec<(String, String, f64)>, sqlx::Error> {
+    sqlx::query_as("SELECT scope, kpi, value FROM targets WHERE period = $1 AND scope = ANY($2)")
+        .bind(period)
+        .bind(scopes)
+        .fetch_all(pool)
+        .await
+}
