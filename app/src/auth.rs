@@ -1,36 +1,38 @@
 //! Who is asking: the signed-in user (browser session) or the token's user
 //! (API), their role, and the login/logout server functions.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 
 pub use domain::access::{CurrentUser, Role, UserRow};
 
 /// Signs in with email and password, then goes to `next` (a local path).
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     server::login(email, password, next).await
 }
 
 #[server(prefix = "/api", endpoint = "logout")]
-pub async fn logout() -> Result<(), ServerFnError> {
+pub async fn logout() -> Result<(), AppError> {
     server::logout().await
 }
 
 #[cfg(feature = "ssr")]
 pub mod server {
     use super::CurrentUser;
-    use store::users;
+    use crate::error::AppError;
     use crate::state::AppState;
     use axum::extract::ConnectInfo;
     use axum::http::{header, StatusCode};
     use leptos::prelude::*;
     use std::net::SocketAddr;
+    use store::users;
     use tower_sessions::Session;
 
     pub const SESSION_USER_KEY: &str = "user_id";
 
-    fn state() -> Result<AppState, ServerFnError> {
-        use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state missing"))
+    fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or_else(|| AppError::server("server state missing"))
     }
 
     /// The active user of `session`, for plain axum routes (CSV export and import).
@@ -40,27 +42,26 @@ pub mod server {
     }
 
     /// The user of the current browser session (a deactivated user has none).
-    pub async fn session_user() -> Result<Option<CurrentUser>, ServerFnError> {
+    pub async fn session_user() -> Result<Option<CurrentUser>, AppError> {
         let session: Session = leptos_axum::extract().await?;
-        let Some(id) = session.get::<String>(SESSION_USER_KEY).await.map_err(ServerFnError::new)? else {
+        let Some(id) = session.get::<String>(SESSION_USER_KEY).await.map_err(AppError::server)? else {
             return Ok(None);
         };
-        Ok(users::find_active(&state()?.pool, &id).await.map_err(ServerFnError::new)?)
+        Ok(users::find_active(&state()?.pool, &id).await.map_err(AppError::server)?)
     }
 
     /// The signed-in user, or an error telling the browser to sign in.
-    pub async fn require_user() -> Result<CurrentUser, ServerFnError> {
+    pub async fn require_user() -> Result<CurrentUser, AppError> {
         match session_user().await? {
             Some(user) => Ok(user),
             None => {
                 fail_status(StatusCode::UNAUTHORIZED).await;
-                // `pages::errors::Failure` recognises this text in either language.
-                Err(crate::i18n::error("err.sign_in_first"))
+                Err(AppError::SignIn(crate::i18n::tr("err.sign_in_first")))
             }
         }
     }
 
-    pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
+    pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
         let state = state()?;
         let email = email.trim().to_lowercase();
         let peer: Option<ConnectInfo<SocketAddr>> = leptos_axum::extract().await.ok();
@@ -68,12 +69,12 @@ pub mod server {
         let limits = &state.login_limits;
         let too_many = || async {
             fail_status(StatusCode::TOO_MANY_REQUESTS).await;
-            Err(crate::i18n::error("err.too_many_logins"))
+            Err(AppError::TooMany(crate::i18n::tr("err.too_many_logins")))
         };
         if limits.blocked(&email, &ip) {
             return too_many().await;
         }
-        let user = users::find_login(&state.pool, &email).await.map_err(ServerFnError::new)?;
+        let user = users::find_login(&state.pool, &email).await.map_err(AppError::server)?;
         let verified = match &user {
             Some((_, hash)) => users::verify_password(password, hash.clone()).await,
             // Spend the same time on unknown emails, so timing does not reveal accounts.
@@ -96,19 +97,19 @@ pub mod server {
     }
 
     /// Signs this browser in as `user_id`.
-    pub async fn start_session(user_id: &str) -> Result<(), ServerFnError> {
+    pub async fn start_session(user_id: &str) -> Result<(), AppError> {
         let session: Session = leptos_axum::extract().await?;
         // A new session id on sign-in prevents session fixation.
-        session.cycle_id().await.map_err(ServerFnError::new)?;
-        session.insert(SESSION_USER_KEY, user_id).await.map_err(ServerFnError::new)?;
+        session.cycle_id().await.map_err(AppError::server)?;
+        session.insert(SESSION_USER_KEY, user_id).await.map_err(AppError::server)?;
         Ok(())
     }
 
     /// A refusal for a signed-in user who may not do this: 403 and the reason.
-    pub async fn forbidden(message: impl Into<crate::i18n::Message>) -> ServerFnError {
+    pub async fn forbidden(message: impl Into<crate::i18n::Message>) -> AppError {
         fail_status(StatusCode::FORBIDDEN).await;
         let reason = message.into().in_lang(crate::i18n::use_lang());
-        ServerFnError::new(format!("{}{reason}", crate::pages::errors::FORBIDDEN))
+        AppError::Forbidden(reason)
     }
 
     /// Sets the status of a failed call, except for a plain HTML form post (no
@@ -139,9 +140,9 @@ pub mod server {
         }
     }
 
-    pub async fn logout() -> Result<(), ServerFnError> {
+    pub async fn logout() -> Result<(), AppError> {
         let session: Session = leptos_axum::extract().await?;
-        session.flush().await.map_err(ServerFnError::new)?;
+        session.flush().await.map_err(AppError::server)?;
         leptos_axum::redirect("/login");
         Ok(())
     }

@@ -2,20 +2,21 @@
 //! server functions read it. The languages and their words are the domain's
 //! (`domain::lang`, `crates/domain/locales/app.yml`).
 
+use crate::error::AppError;
 pub use domain::lang::{choose, from_accept_language, from_cookie_header, preferred, Lang, Message, COOKIE};
 use leptos::prelude::*;
 
 /// A server function's refusal of what it was asked (400), in the reader's language.
-pub fn error(message: impl Into<Message>) -> ServerFnError {
+pub fn error(message: impl Into<Message>) -> AppError {
     refusal(message.into().in_lang(use_lang()))
 }
 
 /// A refusal whose text is already written (a record's problems, a list of
 /// messages already in the reader's language): 400 unless the call chose a status.
-pub fn refusal(text: impl Into<String>) -> ServerFnError {
+pub fn refusal(text: impl Into<String>) -> AppError {
     #[cfg(feature = "ssr")]
     crate::auth::server::set_default_fail_status(axum::http::StatusCode::BAD_REQUEST);
-    ServerFnError::new(text.into())
+    AppError::Refused(text.into())
 }
 
 /// The language of the current render or server function: the context `App`
@@ -111,5 +112,4 @@ mod tests {
         assert_eq!(local_path(Some("/x\r\nSet-Cookie: a=b")), "/");
         assert_eq!(local_path(None), "/");
     }
-
 }

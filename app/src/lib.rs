@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod components;
+pub mod error;
 pub mod format;
 pub mod i18n;
 pub mod pages;
@@ -29,6 +30,56 @@ use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
+
+/// The pages anyone may open (a pattern of `App`'s routes, or its first part):
+/// every other route of `App`, and every path in `SIGNED_IN_PATHS`, sends a
+/// visitor without a session to `/login`. The router and the sign-in guard
+/// both read `App`'s routes, so a new page is guarded the moment it exists.
+pub const PUBLIC_PAGES: [&str; 3] = ["/login", "/invite", "/tv"];
+
+/// The plain axum pages beside `App`'s (files and forms, not Leptos views),
+/// all for signed-in users: the router mounts them by these names.
+pub mod paths {
+    pub const TEAM_REPORT_CSV: &str = "/team/report.csv";
+    pub const IMPORT_UPLOAD: &str = "/import";
+    pub const IMPORT_TEMPLATE: &str = "/import/template/{file}";
+}
+pub const SIGNED_IN_PATHS: [&str; 3] = [paths::TEAM_REPORT_CSV, paths::IMPORT_UPLOAD, paths::IMPORT_TEMPLATE];
+
+/// Whether route `pattern` (`/invite/:token`, `/import/{file}`) is one of `PUBLIC_PAGES`.
+pub fn is_public(pattern: &str) -> bool {
+    PUBLIC_PAGES.iter().any(|p| pattern == *p || pattern.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
+}
+
+/// Whether `path` is an address of route `pattern`: the same segments, where
+/// a `:name` or `{name}` segment stands for any one segment.
+pub fn route_matches(pattern: &str, path: &str) -> bool {
+    let (mut want, mut got) = (pattern.trim_end_matches('/').split('/'), path.trim_end_matches('/').split('/'));
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w == g || (w.starts_with(':') || w.starts_with('{')) && !g.is_empty() => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_their_addresses_and_the_public_ones_are_named() {
+        assert!(route_matches("/", "/"));
+        assert!(route_matches("/invite/:token", "/invite/abc"));
+        assert!(route_matches("/import/{file}", "/import/deals.csv"));
+        assert!(!route_matches("/import/:id", "/import"));
+        assert!(!route_matches("/team", "/team/report"));
+        assert!(!route_matches("/", "/leaderboard"));
+        assert!(is_public("/invite/:token") && is_public("/tv") && is_public("/login"));
+        assert!(!is_public("/tvx") && !is_public("/leaderboard") && !is_public("/"));
+    }
+}
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -60,10 +60,24 @@ impl Default for LoginLimits {
     }
 }
 
+/// The instance's own settings, read from its environment once, at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// Every cookie is marked `Secure` (the app is served behind HTTPS): `KPI_ARENA_SECURE_COOKIES=1` or `true`.
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    pub fn from_env() -> Config {
+        Config { secure_cookies: std::env::var("KPI_ARENA_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true") }
+    }
+}
+
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
+    pub config: Arc<Config>,
     pub login_limits: Arc<LoginLimits>,
     /// What this instance hears on the live channel, for its open pages and TVs.
     pub live: tokio::sync::broadcast::Sender<services::live::LiveEvent>,

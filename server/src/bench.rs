@@ -2,8 +2,6 @@
 //! database and prints p50/p95 latencies of KPI cards and leaderboards, plus
 //! the generator's load rate. A command that prints figures, not a test.
 
-use store::kpis::{card, leaderboard, Window};
-use store::records::upsert_records;
 use app::kpi::{Scope, ScopeKind, KPIS};
 use app::period::{Period, PeriodKind};
 use app::records::*;
@@ -13,6 +11,8 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::Instant;
+use store::kpis::{card, leaderboard, Window};
+use store::records::upsert_records;
 
 pub struct BenchOptions {
     pub reps: usize,

@@ -89,11 +89,6 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-/// Whether the session cookie is marked `Secure` (set when served behind HTTPS).
-pub fn secure_cookies() -> bool {
-    std::env::var("KPI_ARENA_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true")
-}
-
 /// The whole HTTP app: pages, server functions, JSON API, static files; and
 /// beside it this instance's live listener and scoring worker.
 pub fn build_app(pool: PgPool, options: LeptosOptions) -> Router {
@@ -114,20 +109,31 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
     if worker == Worker::On {
         services::worker::spawn(pool.clone(), live.clone());
     }
+    let config = Arc::new(app::state::Config::from_env());
     let state = AppState {
         leptos_options: options.clone(),
         pool: pool.clone(),
+        config: config.clone(),
         login_limits: Arc::new(LoginLimits::new()),
         live,
     };
     let routes = generate_route_list(app::App);
+    // One route table: `App`'s routes feed the router and, minus the public ones, the sign-in guard.
+    let signed_in: Arc<Vec<String>> = Arc::new(
+        routes
+            .iter()
+            .map(|r| r.path().to_string())
+            .filter(|p| !app::is_public(p))
+            .chain(app::SIGNED_IN_PATHS.iter().map(|p| p.to_string()))
+            .collect(),
+    );
     let context_state = state.clone();
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(pool))
         .with_name("kpi_arena_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(secure_cookies())
+        .with_secure(config.secure_cookies)
         .with_expiry(Expiry::OnInactivity(CookieDuration::days(30)));
 
     let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
@@ -148,20 +154,22 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
 
     let pages = Router::new()
         .route("/api/live", axum::routing::get(app::live::events))
-        .route("/team/report.csv", axum::routing::get(app::reports::team_csv))
+        .route(app::paths::TEAM_REPORT_CSV, axum::routing::get(app::reports::team_csv))
         .route("/lang/{code}", axum::routing::get(switch_language))
         .route(
-            "/import",
+            app::paths::IMPORT_UPLOAD,
             axum::routing::post(app::import::upload)
                 .layer(axum::extract::DefaultBodyLimit::max(app::import::MAX_FILE_BYTES + 1024 * 1024)),
         )
-        .route("/import/template/{file}", axum::routing::get(app::import::template))
+        .route(app::paths::IMPORT_TEMPLATE, axum::routing::get(app::import::template))
         .leptos_routes_with_context(&state, routes, move || leptos::prelude::provide_context(context_state.clone()), {
             let options = options.clone();
             move || app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(middleware::from_fn(require_sign_in))
+        .layer(middleware::from_fn(move |session, request, next| {
+            require_sign_in(signed_in.clone(), session, request, next)
+        }))
         .layer(middleware::from_fn_with_state(state.clone(), app::i18n::middleware))
         .layer(sessions)
         .layer(CompressionLayer::new().br(true).gzip(true));
@@ -176,6 +184,7 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
 /// `GET /lang/{code}?back=/path`: remembers the reader's language for a year
 /// and goes back to `back` (a path on this site only, never elsewhere).
 async fn switch_language(
+    axum::extract::State(state): axum::extract::State<AppState>,
     axum::extract::Path(code): axum::extract::Path<String>,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
@@ -183,35 +192,20 @@ async fn switch_language(
     let Some(lang) = app::i18n::Lang::parse(&code).filter(|l| l.code() == code) else {
         return (axum::http::StatusCode::NOT_FOUND, "no such language").into_response();
     };
-    let secure = if secure_cookies() { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
     let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", app::i18n::COOKIE, lang.code());
     ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
 }
 
-/// Pages for signed-in users send a visitor without a session to `/login`.
-async fn require_sign_in(session: Session, request: Request<axum::body::Body>, next: Next) -> Response {
+/// Pages for signed-in users (`signed_in`: route patterns) send a visitor without a session to `/login`.
+async fn require_sign_in(
+    signed_in: Arc<Vec<String>>,
+    session: Session,
+    request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
-    let protected = path == "/"
-        || [
-            "/leaderboard",
-            "/kpis",
-            "/targets",
-            "/team",
-            "/settings",
-            "/points",
-            "/badges",
-            "/challenges",
-            "/rules",
-            "/flags",
-            "/displays",
-            "/tokens",
-            "/import",
-            "/deals",
-            "/users",
-            "/teams",
-        ]
-        .iter()
-        .any(|p| path.starts_with(p));
+    let protected = signed_in.iter().any(|pattern| app::route_matches(pattern, path));
     if protected {
         let signed_in = matches!(session.get::<String>(app::auth::server::SESSION_USER_KEY).await, Ok(Some(_)));
         if !signed_in {

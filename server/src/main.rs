@@ -2,12 +2,12 @@
 
 use anyhow::Context;
 use app::auth::Role;
-use store::users::{self, NewUser};
 use clap::{Parser, Subcommand};
 use kpi_arena_server::{build_app, leptos_options, prepare_pool, serve, Database};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use store::users::{self, NewUser};
 
 #[derive(Parser)]
 #[command(name = "kpi-arena", version, about = "KPI Arena: a self-hosted, gamified sales-KPI leaderboard")]

@@ -2,8 +2,6 @@
 
 use super::{ApiError, ApiUser};
 use crate::auth::{CurrentUser, Role};
-use services::challenges::{self, ChallengeError, NewChallenge};
-use store::points;
 use crate::i18n::Message;
 use crate::period::{Period, PeriodKind};
 use crate::scoring::{Rule, RuleKind};
@@ -15,7 +13,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use services::challenges::{self, ChallengeError, NewChallenge};
 use sqlx::PgPool;
+use store::points;
 
 impl From<ChallengeError> for ApiError {
     fn from(e: ChallengeError) -> Self {
@@ -63,8 +63,7 @@ pub async fn may_read_points(pool: &PgPool, me: &CurrentUser, user: &str) -> Res
         Role::Admin => true,
         _ if me.id == user => true,
         Role::Manager => {
-            let team: Option<Option<String>> =
-                store::users::team_of(pool, user).await?;
+            let team: Option<Option<String>> = store::users::team_of(pool, user).await?;
             team.flatten().is_some_and(|t| Some(t) == me.team_id)
         }
         Role::Rep => false,

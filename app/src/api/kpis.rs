@@ -2,7 +2,6 @@
 
 use super::{ApiError, ApiUser};
 use crate::auth::Role;
-use store::kpis::{self as engine, KpiError, Window};
 use crate::fairness::{neighbour_rows, Names};
 use crate::kpi::{self, Scope, ScopeKind};
 use crate::period::{Period, PeriodKind};
@@ -12,6 +11,7 @@ use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use store::kpis::{self as engine, KpiError, Window};
 
 #[derive(Debug, Deserialize)]
 pub struct KpiQuery {

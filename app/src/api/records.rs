@@ -4,8 +4,6 @@
 
 use super::{ApiError, ApiUser, MAX_BODY_BYTES, MAX_RECORDS};
 use crate::auth::Role;
-use store::records::StoreError;
-use services::ingest::{self, Caught, Source};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,6 +12,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use services::ingest::{self, Caught, Source};
+use store::records::StoreError;
 
 /// The longest `?wait=scores` waits before answering 202.
 pub const SCORES_WAIT: std::time::Duration = std::time::Duration::from_secs(10);

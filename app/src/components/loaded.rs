@@ -1,5 +1,6 @@
 //! The wrapper every data page shares: a loading line, then the page, or the error.
 
+use crate::error::AppError;
 use crate::i18n::use_lang;
 use crate::pages::errors::{Failure, Forbidden, ServerError};
 use leptos::prelude::*;
@@ -7,7 +8,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 /// Renders `render(data)` once the resource has loaded, or the error in place of the page.
 pub fn loaded<T, V>(
-    data: Resource<Result<T, ServerFnError>>,
+    data: Resource<Result<T, AppError>>,
     render: impl Fn(T) -> V + Send + Sync + Clone + 'static,
 ) -> impl IntoView
 where

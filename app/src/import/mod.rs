@@ -3,10 +3,6 @@
 //! preview page; `GET /import/template/{kind}.csv` gives a file to fill in.
 //! The pages live in `pages::import`, the storing in `services::imports`.
 
-
-
-use services::access::may_import;
-use services::imports;
 use crate::i18n::{Lang, Message};
 use crate::records::Kind;
 use crate::state::AppState;
@@ -15,6 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
+use services::access::may_import;
+use services::imports;
 use tower_sessions::Session;
 
 /// The largest file accepted (the records API's body limit).

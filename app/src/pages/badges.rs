@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -28,17 +29,17 @@ pub struct BadgesView {
 }
 
 #[server(prefix = "/api", endpoint = "badges_view")]
-pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnError> {
+pub async fn load_badges(user: Option<String>) -> Result<BadgesView, AppError> {
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| me.id.clone());
     let user_name: String = store::directory::user_name(&pool, &user)
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(AppError::server)?
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.no_such_user").with("id", &user)))?;
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let awards = store::badges::of_user(&pool, &user).await.map_err(ServerFnError::new)?;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
+    let awards = store::badges::of_user(&pool, &user).await.map_err(AppError::server)?;
     let earned = |a: &store::badges::Award| {
         (
             crate::format::date(a.earned_at.with_timezone(&tz), lang),
@@ -69,7 +70,7 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, ServerFnErr
     let people: Vec<(String, String)> =
         store::directory::reps(&pool, store::directory::Reps { team: None, active_only: true })
             .await
-            .map_err(ServerFnError::new)?;
+            .map_err(AppError::server)?;
     Ok(BadgesView {
         me,
         user,

@@ -3,6 +3,7 @@
 
 use crate::auth::{CurrentUser, Role};
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -53,16 +54,16 @@ fn kind_label(kind: &str, lang: crate::i18n::Lang) -> String {
 }
 
 #[server(prefix = "/api", endpoint = "challenges_view")]
-pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
+pub async fn load_challenges() -> Result<ChallengesView, AppError> {
     use services::challenges::{list, standings};
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let mut cards = Vec::new();
-    for c in list(&pool, &me).await.map_err(ServerFnError::new)? {
+    for c in list(&pool, &me).await.map_err(AppError::server)? {
         let unit = crate::kpi::find(&c.basis).map(|k| k.unit);
         let basis =
             crate::kpi::find(&c.basis).map(|k| k.name(lang).to_string()).unwrap_or_else(|| lang.t("nav.points"));
@@ -75,7 +76,7 @@ pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
             ("top_n", _, Some(n)) => format!(" · N = {n}"),
             _ => String::new(),
         };
-        let rows = standings(&pool, &c).await.map_err(ServerFnError::new)?;
+        let rows = standings(&pool, &c).await.map_err(AppError::server)?;
         let last_day = c.ends_at.with_timezone(&tz) - chrono::Duration::seconds(1);
         cards.push(ChallengeCard {
             id: c.id,
@@ -106,14 +107,14 @@ pub async fn load_challenges() -> Result<ChallengesView, ServerFnError> {
         Role::Manager => match me.team_id.as_deref() {
             Some(team) => store::directory::reps(&pool, store::directory::Reps { team: Some(team), active_only: true })
                 .await
-                .map_err(ServerFnError::new)?,
+                .map_err(AppError::server)?,
             None => Vec::new(),
         },
         Role::Admin => store::directory::reps(&pool, store::directory::Reps { team: None, active_only: true })
             .await
-            .map_err(ServerFnError::new)?,
+            .map_err(AppError::server)?,
     };
-    let teams = store::directory::team_names(&pool, None).await.map_err(ServerFnError::new)?;
+    let teams = store::directory::team_names(&pool, None).await.map_err(AppError::server)?;
     let mut bases = vec![Choice { value: "points".into(), label: lang.t("nav.points") }];
     bases.extend(
         crate::kpi::KPIS
@@ -147,21 +148,21 @@ pub async fn create_challenge(
     participants: HashMap<String, String>,
     prize: Option<String>,
     launch: Option<String>,
-) -> Result<i64, ServerFnError> {
-    use services::challenges::{create, finish_due, NewChallenge};
+) -> Result<i64, AppError> {
     use crate::i18n::Message;
     use crate::pages::errors::refusals;
+    use services::challenges::{create, finish_due, NewChallenge};
 
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let lang = crate::i18n::use_lang();
     let day = |label: &str, text: &str| {
         chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
             crate::i18n::error(Message::new("err.not_a_date").with("field", lang.t(label)).with("text", text))
         })
     };
-    let number = |label: &str, text: Option<String>| -> Result<Option<f64>, ServerFnError> {
+    let number = |label: &str, text: Option<String>| -> Result<Option<f64>, AppError> {
         match text.map(|t| t.trim().replace(',', ".").replace([' ', '\u{a0}'], "")).filter(|t| !t.is_empty()) {
             None => Ok(None),
             Some(t) => t.parse().map(Some).map_err(|_| {
@@ -189,7 +190,7 @@ pub async fn create_challenge(
         Ok(id) => id,
         Err(e) => return Err(refusals::challenge(e).await),
     };
-    finish_due(&pool).await.map_err(ServerFnError::new)?;
+    finish_due(&pool).await.map_err(AppError::server)?;
     Ok(id)
 }
 
@@ -202,13 +203,13 @@ pub async fn edit_challenge(
     last_day: String,
     prize: Option<String>,
     participants: Option<HashMap<String, String>>,
-) -> Result<(), ServerFnError> {
-    use services::challenges::{edit, get, ChallengeEdit};
+) -> Result<(), AppError> {
     use crate::i18n::Message;
     use crate::pages::errors::refusals;
+    use services::challenges::{edit, get, ChallengeEdit};
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let c = match get(&pool, &me, id).await {
         Ok(c) => c,
         Err(e) => return Err(refusals::challenge(e).await),
@@ -229,9 +230,9 @@ pub async fn edit_challenge(
 }
 
 #[server(prefix = "/api", endpoint = "launch_challenge")]
-pub async fn launch_challenge(id: i64) -> Result<(), ServerFnError> {
-    use services::challenges::launch;
+pub async fn launch_challenge(id: i64) -> Result<(), AppError> {
     use crate::pages::errors::refusals;
+    use services::challenges::launch;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     match launch(&pool, &me, id).await {

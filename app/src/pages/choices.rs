@@ -40,8 +40,8 @@ pub fn recent_periods(today: chrono::NaiveDate) -> Vec<Choice> {
 
 /// Every team, then every region, as scope choices.
 #[cfg(feature = "ssr")]
-pub async fn team_and_region_scopes(pool: &sqlx::PgPool) -> Result<Vec<Choice>, ServerFnError> {
-    let teams = store::directory::teams(pool).await.map_err(ServerFnError::new)?;
+pub async fn team_and_region_scopes(pool: &sqlx::PgPool) -> Result<Vec<Choice>, crate::error::AppError> {
+    let teams = store::directory::teams(pool).await.map_err(crate::error::AppError::server)?;
     let mut regions: Vec<String> = teams.iter().map(|t| t.2.clone()).collect();
     regions.sort();
     regions.dedup();

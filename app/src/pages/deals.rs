@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,13 +17,13 @@ pub struct DealFormView {
 }
 
 #[server(prefix = "/api", endpoint = "deal_form")]
-pub async fn load_deal_form() -> Result<DealFormView, ServerFnError> {
+pub async fn load_deal_form() -> Result<DealFormView, AppError> {
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let owners = services::deals::owners_for(&pool, &me)
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(AppError::server)?
         .into_iter()
         .map(|(value, label)| Choice { value, label })
         .collect();
@@ -41,12 +42,12 @@ pub async fn log_deal(
     product: Option<String>,
     deal_type: Option<String>,
     closed_at: Option<String>,
-) -> Result<String, ServerFnError> {
-    use services::deals::{log_won_deal, WonDeal};
+) -> Result<String, AppError> {
     use chrono::TimeZone;
+    use services::deals::{log_won_deal, WonDeal};
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let closed_at = match closed_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => crate::clock::now(),
         Some(text) => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")

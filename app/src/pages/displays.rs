@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ pub struct DisplaysView {
 }
 
 #[cfg(feature = "ssr")]
-async fn manager() -> Result<CurrentUser, ServerFnError> {
+async fn manager() -> Result<CurrentUser, AppError> {
     let me = crate::auth::server::require_user().await?;
     if me.role == crate::auth::Role::Rep {
         return Err(crate::auth::server::forbidden("err.displays_managers").await);
@@ -34,23 +35,19 @@ async fn manager() -> Result<CurrentUser, ServerFnError> {
 }
 
 #[server(prefix = "/api", endpoint = "displays_view")]
-pub async fn load_displays() -> Result<DisplaysView, ServerFnError> {
+pub async fn load_displays() -> Result<DisplaysView, AppError> {
     let me = manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let lang = crate::i18n::use_lang();
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let rows = store::displays::list(&pool)
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(AppError::server)?
         .into_iter()
         .map(|d| DisplayRow {
             id: d.id,
-            how: domain::tr!(lang, "displays.how",
-                scope = d.scope,
-                names = d.names,
-                seconds = d.rotate_seconds
-            )
-            .into_owned(),
+            how: domain::tr!(lang, "displays.how", scope = d.scope, names = d.names, seconds = d.rotate_seconds)
+                .into_owned(),
             seen: d
                 .last_seen_at
                 .map(|t| {
@@ -81,7 +78,7 @@ pub async fn pair_display(
     rotate_seconds: String,
     scope: String,
     sound: Option<String>,
-) -> Result<i64, ServerFnError> {
+) -> Result<i64, AppError> {
     let me = manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let rotate_seconds: i32 = rotate_seconds.trim().parse().map_err(|_| {
@@ -91,24 +88,24 @@ pub async fn pair_display(
     let new = store::displays::NewDisplay { code, name, names, rotate_seconds, scope, sound };
     store::displays::pair(&pool, &me.id, &new).await.map_err(|e| match e {
         store::displays::PairError::Invalid(m) => crate::i18n::error(m),
-        e => ServerFnError::new(e),
+        e => AppError::server(e),
     })
 }
 
 #[server(prefix = "/api", endpoint = "revoke_display")]
-pub async fn revoke_display(id: i64) -> Result<(), ServerFnError> {
+pub async fn revoke_display(id: i64) -> Result<(), AppError> {
     manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    services::screens::revoke_display(&pool, id).await.map_err(ServerFnError::new)?;
+    services::screens::revoke_display(&pool, id).await.map_err(AppError::server)?;
     Ok(())
 }
 
 /// Turns a display's won-deal chime on (`sound` = "true") or off.
 #[server(prefix = "/api", endpoint = "display_sound")]
-pub async fn set_display_sound(id: i64, sound: bool) -> Result<(), ServerFnError> {
+pub async fn set_display_sound(id: i64, sound: bool) -> Result<(), AppError> {
     manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    if !services::screens::set_display_sound(&pool, id, sound).await.map_err(ServerFnError::new)? {
+    if !services::screens::set_display_sound(&pool, id, sound).await.map_err(AppError::server)? {
         return Err(crate::i18n::error(crate::i18n::Message::new("err.no_display").with("id", id)));
     }
     Ok(())

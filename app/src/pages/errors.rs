@@ -1,11 +1,8 @@
 //! The 403 and 500 pages (404 is `not_found`), and how a failed load picks one.
 
-use crate::i18n::{use_lang, Lang};
+use crate::error::AppError;
+use crate::i18n::use_lang;
 use leptos::prelude::*;
-
-/// Starts the message of every refusal (`auth::server::forbidden`), so a page
-/// that failed to load can tell "not allowed" from other errors.
-pub const FORBIDDEN: &str = "Нет доступа / Forbidden: ";
 
 /// What a page shows when its data did not load.
 pub enum Failure {
@@ -17,23 +14,12 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub fn of(e: &ServerFnError) -> Failure {
-        let text = match e {
-            ServerFnError::ServerError(s) => s.clone(),
-            other => other.to_string(),
-        };
-        if let Some(reason) = text.strip_prefix(FORBIDDEN) {
-            Failure::Forbidden(reason.to_string())
-        } else if Lang::ALL.iter().any(|lang| text == lang.t("err.sign_in_first")) {
-            Failure::SignIn
-        } else if text.starts_with("error returned from database")
-            || text.starts_with("database error")
-            || text.contains("pool timed out")
-            || !matches!(e, ServerFnError::ServerError(_))
-        {
-            Failure::Server(text)
-        } else {
-            Failure::Other(text)
+    pub fn of(e: &AppError) -> Failure {
+        match e {
+            AppError::Forbidden(reason) => Failure::Forbidden(reason.clone()),
+            AppError::SignIn(_) => Failure::SignIn,
+            AppError::Server(text) | AppError::Call(text) => Failure::Server(text.clone()),
+            AppError::Refused(text) | AppError::TooMany(text) => Failure::Other(text.clone()),
         }
     }
 }
@@ -90,56 +76,56 @@ fn tracing_error(reason: &str) {
 #[cfg(feature = "ssr")]
 pub mod refusals {
     use crate::auth::server::forbidden;
-    use services::challenges::ChallengeError;
-    use store::users::UserError;
+    use crate::error::AppError;
     use crate::i18n::{error, Message};
+    use services::challenges::ChallengeError;
     use services::deals::DealError;
-    use leptos::prelude::ServerFnError;
+    use store::users::UserError;
 
-    pub fn user(e: UserError) -> ServerFnError {
+    pub fn user(e: UserError) -> AppError {
         match e {
             UserError::Invalid(m) => error(m),
             UserError::EmailTaken(email) => error(Message::new("err.email_taken").with("email", email)),
             UserError::UnknownTeam(id) => error(Message::new("err.unknown_team").with("id", id)),
             UserError::UnknownEmail(email) => error(Message::new("err.unknown_email").with("email", email)),
-            e @ UserError::Db(_) => ServerFnError::new(e),
+            e @ UserError::Db(_) => AppError::server(e),
         }
     }
 
-    pub async fn challenge(e: ChallengeError) -> ServerFnError {
+    pub async fn challenge(e: ChallengeError) -> AppError {
         match e {
             ChallengeError::Invalid(m) => error(m),
             ChallengeError::Forbidden(m) => forbidden(m).await,
             ChallengeError::NotFound(id) => error(Message::new("err.no_challenge").with("id", id)),
-            e @ ChallengeError::Db(_) => ServerFnError::new(e),
+            e @ ChallengeError::Db(_) => AppError::server(e),
         }
     }
 
-    pub async fn deal(e: DealError) -> ServerFnError {
+    pub async fn deal(e: DealError) -> AppError {
         match e {
             DealError::Invalid(m) => error(m),
             DealError::Forbidden(m) => forbidden(m).await,
             // The records API's messages stay in its language.
             DealError::Record(text) => crate::i18n::refusal(text),
-            e @ DealError::Db(_) => ServerFnError::new(e),
+            e @ DealError::Db(_) => AppError::server(e),
         }
     }
 
     /// A period in the address or a form that does not parse.
-    pub fn period(e: crate::period::PeriodParseError) -> ServerFnError {
+    pub fn period(e: crate::period::PeriodParseError) -> AppError {
         error(Message::new("err.not_a_period").with("text", e.0))
     }
 
     /// A KPI computation over `scope`: an unknown team, region or user is named.
-    pub fn kpi(e: store::kpis::KpiError, scope: &crate::kpi::Scope) -> ServerFnError {
+    pub fn kpi(e: store::kpis::KpiError, scope: &crate::kpi::Scope) -> AppError {
         match e {
             store::kpis::KpiError::UnknownScope(_) => error(Message::new("err.unknown_scope").with("scope", scope)),
-            e => ServerFnError::new(e),
+            e => AppError::server(e),
         }
     }
 
     /// A scope in the address or a form that does not parse.
-    pub fn scope(text: &str) -> ServerFnError {
+    pub fn scope(text: &str) -> AppError {
         error(Message::new("err.not_a_scope").with("text", text))
     }
 }

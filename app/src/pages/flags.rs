@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +23,7 @@ pub struct FlagsView {
 }
 
 #[server(prefix = "/api", endpoint = "flags_view")]
-pub async fn load_flags() -> Result<FlagsView, ServerFnError> {
+pub async fn load_flags() -> Result<FlagsView, AppError> {
     use crate::auth::Role;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
@@ -32,8 +33,8 @@ pub async fn load_flags() -> Result<FlagsView, ServerFnError> {
         Role::Admin => None,
     };
     let lang = crate::i18n::use_lang();
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
-    let flags = store::flags::flags(&pool, team.as_deref()).await.map_err(ServerFnError::new)?;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
+    let flags = store::flags::flags(&pool, team.as_deref()).await.map_err(AppError::server)?;
     Ok(FlagsView {
         me,
         rows: flags

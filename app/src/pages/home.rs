@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{live_feed, loaded, TopBar};
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -38,12 +39,12 @@ pub struct HomeView {
 }
 
 #[server(prefix = "/api", endpoint = "home_view")]
-pub async fn load_home() -> Result<HomeView, ServerFnError> {
-    use store::kpis::{card, leaderboard, Window};
+pub async fn load_home() -> Result<HomeView, AppError> {
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
-    fn e(err: impl std::fmt::Display) -> ServerFnError {
-        ServerFnError::new(err.to_string())
+    use store::kpis::{card, leaderboard, Window};
+    fn e(err: impl std::fmt::Display) -> AppError {
+        AppError::server(err.to_string())
     }
 
     let me = crate::auth::server::require_user().await?;
@@ -76,14 +77,18 @@ pub async fn load_home() -> Result<HomeView, ServerFnError> {
                 Some(ahead) => {
                     let average = my_card.iter().find(|k| k.id == "avg_deal_size").and_then(|k| k.value);
                     match crate::insights::deals_to_pass(my_value, ahead.value.unwrap_or(0.0), average) {
-                        Some(n) => domain::tr!(lang, "home.deals_to_pass",
+                        Some(n) => domain::tr!(
+                            lang,
+                            "home.deals_to_pass",
                             n = n,
                             average = money(average.unwrap_or(0.0)),
                             rank = ahead.rank,
                             name = ahead.name
                         )
                         .into_owned(),
-                        None => domain::tr!(lang, "home.gap_to_pass",
+                        None => domain::tr!(
+                            lang,
+                            "home.gap_to_pass",
                             rank = ahead.rank,
                             name = ahead.name,
                             gap = money(ahead.value.unwrap_or(0.0) - my_value)
@@ -210,9 +215,8 @@ fn HomePage(view: HomeView) -> impl IntoView {
             view! { <li><a href="/challenges">{c.name}</a>" — "{place}" · "{leader}": "{c.leader}</li> }
         })
         .collect_view();
-    let to_next = level
-        .next_at
-        .map(|n| format!(" · {}", domain::tr!(lang, "home.to_go", n = number(n - level.lifetime))));
+    let to_next =
+        level.next_at.map(|n| format!(" · {}", domain::tr!(lang, "home.to_go", n = number(n - level.lifetime))));
     view! {
         <TopBar user=me/>
         <main class="page">

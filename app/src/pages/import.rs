@@ -6,6 +6,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
@@ -61,7 +62,7 @@ pub struct ImportView {
 }
 
 #[cfg(feature = "ssr")]
-async fn importer() -> Result<CurrentUser, ServerFnError> {
+async fn importer() -> Result<CurrentUser, AppError> {
     let me = crate::auth::server::require_user().await?;
     if !services::access::may_import(&me) {
         return Err(crate::auth::server::forbidden("err.import_forbidden").await);
@@ -70,14 +71,14 @@ async fn importer() -> Result<CurrentUser, ServerFnError> {
 }
 
 #[server(prefix = "/api", endpoint = "imports_view")]
-pub async fn load_imports() -> Result<ImportsView, ServerFnError> {
+pub async fn load_imports() -> Result<ImportsView, AppError> {
     let me = importer().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let lang = crate::i18n::use_lang();
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let recent = services::imports::recent(&pool, &me)
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(AppError::server)?
         .into_iter()
         .map(|(id, kind, file_name, status, rows, at)| RecentImport {
             id,
@@ -92,7 +93,7 @@ pub async fn load_imports() -> Result<ImportsView, ServerFnError> {
 }
 
 #[server(prefix = "/api", endpoint = "import_view")]
-pub async fn load_import(id: i64) -> Result<ImportView, ServerFnError> {
+pub async fn load_import(id: i64) -> Result<ImportView, AppError> {
     use services::imports::{find, ImportError};
     let me = importer().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
@@ -102,7 +103,7 @@ pub async fn load_import(id: i64) -> Result<ImportView, ServerFnError> {
             expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::NOT_FOUND);
             return Err(crate::i18n::error(crate::i18n::Message::new("err.no_import").with("id", id)));
         }
-        Err(e) => return Err(ServerFnError::new(e)),
+        Err(e) => return Err(AppError::server(e)),
     };
     let cell = |record: &serde_json::Value, column: &str| match record.get(column) {
         Some(serde_json::Value::String(s)) => s.clone(),
@@ -128,7 +129,7 @@ pub async fn load_import(id: i64) -> Result<ImportView, ServerFnError> {
 
 /// Starts storing a checked import; its page then follows the progress.
 #[server(prefix = "/api", endpoint = "start_import")]
-pub async fn start_import(id: i64) -> Result<(), ServerFnError> {
+pub async fn start_import(id: i64) -> Result<(), AppError> {
     use services::imports::{start, ImportError};
     let me = importer().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
@@ -140,7 +141,7 @@ pub async fn start_import(id: i64) -> Result<(), ServerFnError> {
         Ok(()) => Ok(()),
         Err(ImportError::NotFound(id)) => refused("err.no_import", id),
         Err(ImportError::NotReady(id)) => refused("err.import_not_ready", id),
-        Err(e) => Err(ServerFnError::new(e)),
+        Err(e) => Err(AppError::server(e)),
     }
 }
 

@@ -1,14 +1,15 @@
 //! `/invite/{token}`: an invited user sets their password (the link works
 //! once, for 7 days) and is signed in.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 /// The invitee's name, or an error when the link is unknown, used or expired.
 #[server(prefix = "/api", endpoint = "invite_view")]
-pub async fn load_invite(token: String) -> Result<String, ServerFnError> {
+pub async fn load_invite(token: String) -> Result<String, AppError> {
     let pool = expect_context::<crate::state::AppState>().pool;
-    match store::users::invited_user(&pool, &token).await.map_err(ServerFnError::new)? {
+    match store::users::invited_user(&pool, &token).await.map_err(AppError::server)? {
         Some(user) => Ok(user.name),
         None => Err(crate::i18n::error("err.invite_unknown")),
     }
@@ -16,7 +17,7 @@ pub async fn load_invite(token: String) -> Result<String, ServerFnError> {
 
 /// Sets the password, spends the invite and signs the browser in.
 #[server(prefix = "/api", endpoint = "accept_invite")]
-pub async fn accept_invite(token: String, password: String, repeat: String) -> Result<(), ServerFnError> {
+pub async fn accept_invite(token: String, password: String, repeat: String) -> Result<(), AppError> {
     if password != repeat {
         return Err(crate::i18n::error("err.passwords_differ"));
     }

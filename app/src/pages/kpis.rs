@@ -4,6 +4,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{Sparkline, TopBar};
+use crate::error::AppError;
 use crate::kpi::{Better, Unit};
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
@@ -92,16 +93,16 @@ pub fn tiles(cards: &[Vec<store::kpis::KpiEntry>]) -> Vec<KpiTile> {
 
 /// The KPI card for `scope` (default: your own) and `period` (default: this month).
 #[server(prefix = "/api", endpoint = "kpi_card")]
-pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<KpiCardView, ServerFnError> {
+pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<KpiCardView, AppError> {
     use crate::auth::Role;
-    use store::kpis::cards_through;
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
+    use store::kpis::cards_through;
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let own_scope = match (me.role, &me.team_id) {
@@ -128,7 +129,7 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     let reps: Vec<(String, String)> =
         store::directory::reps(&pool, store::directory::Reps { team: None, active_only: true })
             .await
-            .map_err(ServerFnError::new)?;
+            .map_err(AppError::server)?;
     let rep = lang.t("scope.rep");
     scopes.extend(
         reps.into_iter().map(|(id, name)| Choice { value: format!("rep:{id}"), label: format!("{rep}: {name}") }),

@@ -4,6 +4,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{live_feed, loaded, TopBar};
+use crate::error::AppError;
 use crate::kpi::Unit;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
@@ -52,19 +53,19 @@ pub async fn leaderboard(
     measure: Option<String>,
     view: Option<String>,
     names: Option<String>,
-) -> Result<LeaderboardView, ServerFnError> {
-    use store::kpis::{leaderboard, points_leaderboard, Window};
+) -> Result<LeaderboardView, AppError> {
     use crate::fairness::{neighbour_rows, Names};
     use crate::i18n::{error, Message};
     use crate::kpi::{find, Scope, ScopeKind, KPIS};
     use crate::pages::errors::refusals;
     use crate::period::{Period, PeriodKind};
     use std::collections::HashMap;
+    use store::kpis::{leaderboard, points_leaderboard, Window};
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let period = match period.filter(|p| !p.is_empty()) {

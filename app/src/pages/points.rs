@@ -4,6 +4,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -43,7 +44,7 @@ pub struct PointsView {
 }
 
 #[server(prefix = "/api", endpoint = "points_view")]
-pub async fn load_points(user: Option<String>, period: Option<String>) -> Result<PointsView, ServerFnError> {
+pub async fn load_points(user: Option<String>, period: Option<String>) -> Result<PointsView, AppError> {
     use crate::auth::Role;
     use crate::period::{Period, PeriodKind};
 
@@ -51,39 +52,41 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| me.id.clone());
-    if !crate::api::gamification::may_read_points(&pool, &me, &user).await.map_err(ServerFnError::new)? {
+    if !crate::api::gamification::may_read_points(&pool, &me, &user).await.map_err(AppError::server)? {
         return Err(crate::auth::server::forbidden("err.points_own").await);
     }
     let user_name: String = store::directory::user_name(&pool, &user)
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(AppError::server)?
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.no_such_user").with("id", &user)))?;
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let period = match period.filter(|p| !p.is_empty()) {
         Some(text) => Period::parse(&text).map_err(crate::pages::errors::refusals::period)?,
         None => Period::containing(PeriodKind::Month, today),
     };
     let (start, end) = period.bounds(tz);
-    let (total, entries) = store::points::ledger(&pool, &user, start, end).await.map_err(ServerFnError::new)?;
-    let level = store::points::level(&pool, &user).await.map_err(ServerFnError::new)?;
+    let (total, entries) = store::points::ledger(&pool, &user, start, end).await.map_err(AppError::server)?;
+    let level = store::points::level(&pool, &user).await.map_err(AppError::server)?;
     let rules = store::points::rules(&pool, true)
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(AppError::server)?
         .iter()
         .map(|r| format!("{}: {}", r.rule.label, crate::scoring::describe(&r.rule, crate::i18n::use_lang())))
         .collect();
     let people: Vec<(String, String)> = match me.role {
         Role::Rep => Vec::new(),
         Role::Manager => match me.team_id.as_deref() {
-            Some(team) => store::directory::reps(&pool, store::directory::Reps { team: Some(team), active_only: false })
-                .await
-                .map_err(ServerFnError::new)?,
+            Some(team) => {
+                store::directory::reps(&pool, store::directory::Reps { team: Some(team), active_only: false })
+                    .await
+                    .map_err(AppError::server)?
+            }
             None => Vec::new(),
         },
-        Role::Admin => store::directory::reps(&pool, store::directory::Reps::default())
-            .await
-            .map_err(ServerFnError::new)?,
+        Role::Admin => {
+            store::directory::reps(&pool, store::directory::Reps::default()).await.map_err(AppError::server)?
+        }
     };
     Ok(PointsView {
         me,
@@ -155,9 +158,7 @@ fn PointsPage(view: PointsView) -> impl IntoView {
         }
     });
     let to_next = match level.next_at {
-        Some(next) => {
-            domain::tr!(lang, "points.to_next", n = number(next - level.lifetime)).into_owned()
-        }
+        Some(next) => domain::tr!(lang, "points.to_next", n = number(next - level.lifetime)).into_owned(),
         None => lang.t("points.top_level"),
     };
     let ledger = if rows.is_empty() {

@@ -4,6 +4,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, Sparkline, TopBar};
+use crate::error::AppError;
 use crate::insights::Mover;
 use crate::pages::choices::{options, Choice};
 use crate::pages::kpis::{change_text, KpiTile};
@@ -40,12 +41,12 @@ pub struct ReportView {
 
 /// The report of `team` (a manager: their own; an admin: any, default the first) for `period` (default this month).
 #[server(prefix = "/api", endpoint = "team_report")]
-pub async fn team_report(team: Option<String>, period: Option<String>) -> Result<ReportView, ServerFnError> {
-    use store::kpis::{cards_through, gather, leaderboard, reps_of, Grouping, Owners, Window};
+pub async fn team_report(team: Option<String>, period: Option<String>) -> Result<ReportView, AppError> {
     use crate::kpi::{formulas, Better, Scope, ScopeKind, KPIS};
     use crate::pages::targets::Cell;
     use crate::period::{Period, PeriodKind};
     use std::collections::HashMap;
+    use store::kpis::{cards_through, gather, leaderboard, reps_of, Grouping, Owners, Window};
     /// How many reps each list of movers shows.
     const MOVERS: usize = 3;
 
@@ -53,11 +54,11 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = crate::pages::team::team_for(&pool, &me, team, "err.team_reports_managers").await?;
-    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let now = crate::clock::now().with_timezone(&tz);
     let period = match period.filter(|p| !p.is_empty()) {
-        Some(p) => Period::parse(&p).map_err(ServerFnError::new)?,
+        Some(p) => Period::parse(&p).map_err(AppError::server)?,
         None => Period::containing(PeriodKind::Month, now.date_naive()),
     };
     let window = |p: Period| {
@@ -65,17 +66,16 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
         Window::new(start, end, tz)
     };
     let scope = Scope::Team(team.clone());
-    let reps = reps_of(&pool, &scope).await.map_err(ServerFnError::new)?;
+    let reps = reps_of(&pool, &scope).await.map_err(AppError::server)?;
 
     // The team's card for this period and the five before it.
-    let cards = cards_through(&pool, &scope, period, tz, 6).await.map_err(ServerFnError::new)?;
+    let cards = cards_through(&pool, &scope, period, tz, 6).await.map_err(AppError::server)?;
     let kpis = crate::pages::kpis::tiles(&cards);
 
     // Reps against targets: the KPIs someone in the team has a target for.
     let mut scopes = vec![scope.to_string()];
     scopes.extend(reps.iter().map(|(id, _, _)| format!("rep:{id}")));
-    let targets =
-        store::targets::for_scopes(&pool, &scopes, &period.to_string()).await.map_err(ServerFnError::new)?;
+    let targets = store::targets::for_scopes(&pool, &scopes, &period.to_string()).await.map_err(AppError::server)?;
     let targeted: Vec<&crate::kpi::KpiDef> = KPIS
         .iter()
         .filter(|k| k.better != Better::None && k.applies_to(ScopeKind::Team))
@@ -92,7 +92,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
         cells: targeted.iter().map(|k| cell(&scope.to_string(), k, team_values.get(k.id).copied().flatten())).collect(),
     }];
     let owners = Owners(Some(reps.iter().map(|(id, _, _)| id.clone()).collect()));
-    let per_rep = gather(&pool, &owners, window(period), Grouping::PerOwner).await.map_err(ServerFnError::new)?;
+    let per_rep = gather(&pool, &owners, window(period), Grouping::PerOwner).await.map_err(AppError::server)?;
     let nothing = formulas::Aggregates::default();
     for (id, name, _) in &reps {
         let rep_scope = format!("rep:{id}");
@@ -110,10 +110,10 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
 
     // Movers: revenue now against the previous period, with each rep's place in the team's ranking.
     let revenue = crate::kpi::find("revenue").expect("revenue is a KPI");
-    let ranked = leaderboard(&pool, &scope, window(period), revenue, None).await.map_err(ServerFnError::new)?;
+    let ranked = leaderboard(&pool, &scope, window(period), revenue, None).await.map_err(AppError::server)?;
     let before: HashMap<String, (usize, f64)> = leaderboard(&pool, &scope, window(period.previous()), revenue, None)
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(AppError::server)?
         .into_iter()
         .map(|r| (r.id, (r.rank, r.value.unwrap_or(0.0))))
         .collect();

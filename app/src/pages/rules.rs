@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ pub struct RulesView {
 }
 
 #[cfg(feature = "ssr")]
-async fn editor() -> Result<CurrentUser, ServerFnError> {
+async fn editor() -> Result<CurrentUser, AppError> {
     use crate::auth::Role;
     let me = crate::auth::server::require_user().await?;
     if me.role == Role::Rep {
@@ -35,11 +36,11 @@ async fn editor() -> Result<CurrentUser, ServerFnError> {
 }
 
 #[server(prefix = "/api", endpoint = "rules_view")]
-pub async fn load_rules() -> Result<RulesView, ServerFnError> {
+pub async fn load_rules() -> Result<RulesView, AppError> {
     let me = editor().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let rules = store::points::rules(&pool, false).await.map_err(ServerFnError::new)?;
+    let rules = store::points::rules(&pool, false).await.map_err(AppError::server)?;
     Ok(RulesView {
         me,
         rules: rules
@@ -79,7 +80,7 @@ pub async fn save_rule(
     period: Option<String>,
     cap_points: Option<String>,
     cap_per: Option<String>,
-) -> Result<i64, ServerFnError> {
+) -> Result<i64, AppError> {
     use crate::api::gamification::{rule_from, RuleBody};
     let me = editor().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
@@ -90,10 +91,10 @@ pub async fn save_rule(
     let bad = |key: &'static str, label: &str, t: &str| {
         crate::i18n::error(crate::i18n::Message::new(key).with("field", lang.t(label)).with("text", t))
     };
-    let parse_f = |label: &str, t: Option<String>| -> Result<Option<f64>, ServerFnError> {
+    let parse_f = |label: &str, t: Option<String>| -> Result<Option<f64>, AppError> {
         clean(t).map(|t| t.parse().map_err(|_| bad("err.not_a_number", label, &t))).transpose()
     };
-    let parse_i = |label: &str, t: Option<String>| -> Result<Option<i64>, ServerFnError> {
+    let parse_i = |label: &str, t: Option<String>| -> Result<Option<i64>, AppError> {
         clean(t).map(|t| t.parse().map_err(|_| bad("err.not_a_whole_number", label, &t))).transpose()
     };
     let per_unit = kind == "per_unit";
@@ -115,14 +116,14 @@ pub async fn save_rule(
         body.cap_per = None;
     }
     let rule = rule_from(&body).map_err(crate::i18n::error)?;
-    services::ingest::save_rule(&pool, &rule, &me.id).await.map_err(ServerFnError::new)
+    services::ingest::save_rule(&pool, &rule, &me.id).await.map_err(AppError::server)
 }
 
 #[server(prefix = "/api", endpoint = "switch_off_rule")]
-pub async fn switch_off_rule(id: i64) -> Result<(), ServerFnError> {
+pub async fn switch_off_rule(id: i64) -> Result<(), AppError> {
     let me = editor().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    services::ingest::deactivate_rule(&pool, id, &me.id).await.map_err(ServerFnError::new)?;
+    services::ingest::deactivate_rule(&pool, id, &me.id).await.map_err(AppError::server)?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::TopBar;
+use crate::error::AppError;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,7 @@ const COMMON_ZONES: [&str; 16] = [
 ];
 
 #[cfg(feature = "ssr")]
-async fn admin() -> Result<CurrentUser, ServerFnError> {
+async fn admin() -> Result<CurrentUser, AppError> {
     let me = crate::auth::server::require_user().await?;
     if me.role != crate::auth::Role::Admin {
         return Err(crate::auth::server::forbidden("err.settings_admins").await);
@@ -48,10 +49,10 @@ async fn admin() -> Result<CurrentUser, ServerFnError> {
 }
 
 #[server(prefix = "/api", endpoint = "org_settings")]
-pub async fn load_settings() -> Result<SettingsView, ServerFnError> {
+pub async fn load_settings() -> Result<SettingsView, AppError> {
     let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let s = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let s = store::settings::load(&pool).await.map_err(AppError::server)?;
     let mut time_zones: Vec<Choice> =
         COMMON_ZONES.iter().map(|z| Choice { value: z.to_string(), label: z.replace('_', " ") }).collect();
     if !COMMON_ZONES.contains(&s.time_zone.name()) {
@@ -73,7 +74,7 @@ pub async fn save_settings(
     currency: String,
     time_zone: String,
     language: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     store::settings::save(&pool, &name, &currency.trim().to_uppercase(), time_zone.trim(), &language).await.map_err(
@@ -82,7 +83,7 @@ pub async fn save_settings(
                 let lang = crate::i18n::use_lang();
                 crate::i18n::refusal(problems.iter().map(|m| m.in_lang(lang)).collect::<Vec<_>>().join("; "))
             }
-            e => ServerFnError::new(e),
+            e => AppError::server(e),
         },
     )
 }

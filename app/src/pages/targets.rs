@@ -4,6 +4,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::TopBar;
+use crate::error::AppError;
 use crate::kpi::Unit;
 use crate::pages::choices::Choice;
 use leptos::prelude::*;
@@ -48,7 +49,7 @@ pub struct Cell {
 
 /// Resolves the team a user may manage on this page: admins any (default the first), managers their own.
 #[cfg(feature = "ssr")]
-async fn team_for(pool: &sqlx::PgPool, me: &CurrentUser, wanted: Option<String>) -> Result<String, ServerFnError> {
+async fn team_for(pool: &sqlx::PgPool, me: &CurrentUser, wanted: Option<String>) -> Result<String, AppError> {
     use crate::auth::Role;
     match me.role {
         Role::Rep => Err(crate::auth::server::forbidden("err.targets_managers").await),
@@ -63,7 +64,7 @@ async fn team_for(pool: &sqlx::PgPool, me: &CurrentUser, wanted: Option<String>)
             Some(w) => Ok(w),
             None => store::directory::first_team(pool)
                 .await
-                .map_err(ServerFnError::new)?
+                .map_err(AppError::server)?
                 .ok_or_else(|| crate::i18n::error("err.no_teams")),
         },
     }
@@ -71,7 +72,7 @@ async fn team_for(pool: &sqlx::PgPool, me: &CurrentUser, wanted: Option<String>)
 
 /// A calendar period for targets: week, month, quarter or year (default: this month).
 #[cfg(feature = "ssr")]
-fn target_period(text: Option<String>, today: chrono::NaiveDate) -> Result<crate::period::Period, ServerFnError> {
+fn target_period(text: Option<String>, today: chrono::NaiveDate) -> Result<crate::period::Period, AppError> {
     use crate::period::{Period, PeriodKind};
     let period = match text.filter(|p| !p.is_empty()) {
         Some(p) => Period::parse(&p).map_err(crate::pages::errors::refusals::period)?,
@@ -84,15 +85,15 @@ fn target_period(text: Option<String>, today: chrono::NaiveDate) -> Result<crate
 }
 
 #[server(prefix = "/api", endpoint = "targets_grid")]
-pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> Result<TargetsGrid, ServerFnError> {
-    use store::kpis::{card, gather, owners_of, Grouping, Owners, Window};
+pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> Result<TargetsGrid, AppError> {
     use crate::kpi::{formulas, Better, Scope, ScopeKind, KPIS};
     use crate::period::{Period, PeriodKind};
+    use store::kpis::{card, gather, owners_of, Grouping, Owners, Window};
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let team = team_for(&pool, &me, team).await?;
@@ -105,19 +106,18 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
     let reps: Vec<(String, String)> =
         store::directory::reps(&pool, store::directory::Reps { team: Some(&team), active_only: true })
             .await
-            .map_err(ServerFnError::new)?;
+            .map_err(AppError::server)?;
     let per_rep = gather(&pool, &Owners(Some(reps.iter().map(|r| r.0.clone()).collect())), window, Grouping::PerOwner)
         .await
-        .map_err(ServerFnError::new)?;
-    let team_card = card(&pool, &team_scope, window, None).await.map_err(ServerFnError::new)?;
-    let targets: Vec<(String, String, f64)> =
-        store::targets::of_scopes(
-            &pool,
-            &period.to_string(),
-            &std::iter::once(team_scope.to_string()).chain(reps.iter().map(|r| format!("rep:{}", r.0))).collect::<Vec<_>>(),
-        )
-        .await
-        .map_err(ServerFnError::new)?;
+        .map_err(AppError::server)?;
+    let team_card = card(&pool, &team_scope, window, None).await.map_err(AppError::server)?;
+    let targets: Vec<(String, String, f64)> = store::targets::of_scopes(
+        &pool,
+        &period.to_string(),
+        &std::iter::once(team_scope.to_string()).chain(reps.iter().map(|r| format!("rep:{}", r.0))).collect::<Vec<_>>(),
+    )
+    .await
+    .map_err(AppError::server)?;
     let targets: HashMap<(String, String), f64> = targets.into_iter().map(|(s, k, v)| ((s, k), v)).collect();
 
     let columns: Vec<&crate::kpi::KpiDef> =
@@ -143,7 +143,7 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
     }
 
     let only = if me.role == crate::auth::Role::Admin { None } else { Some(team.as_str()) };
-    let teams = store::directory::team_names(&pool, only).await.map_err(ServerFnError::new)?;
+    let teams = store::directory::team_names(&pool, only).await.map_err(AppError::server)?;
     let this_month = Period::containing(PeriodKind::Month, today);
     let periods = [
         ("period.week", Period::containing(PeriodKind::Week, today)),
@@ -173,11 +173,7 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
 /// Saves the whole grid: `targets` maps `<scope>|<kpi>` to a number (empty clears the target).
 /// Every cell is checked before anything is written.
 #[server(prefix = "/api", endpoint = "save_targets")]
-pub async fn save_targets(
-    team: String,
-    period: String,
-    targets: HashMap<String, String>,
-) -> Result<usize, ServerFnError> {
+pub async fn save_targets(team: String, period: String, targets: HashMap<String, String>) -> Result<usize, AppError> {
     use crate::i18n::{error, Message};
     use crate::kpi::{find, Better, Scope};
 
@@ -194,7 +190,7 @@ pub async fn save_targets(
             .filter(|k| k.better != Better::None)
             .ok_or_else(|| error(Message::new("err.no_target").with("kpi", kpi)))?;
         let scope = Scope::parse(scope_text).map_err(|_| crate::pages::errors::refusals::scope(scope_text))?;
-        if !services::access::may_set_target(&pool, &me, &scope).await.map_err(ServerFnError::new)?
+        if !services::access::may_set_target(&pool, &me, &scope).await.map_err(AppError::server)?
             || !matches!(&scope, Scope::Team(t) if *t == team) && !matches!(&scope, Scope::Rep(_))
         {
             return Err(
@@ -223,29 +219,24 @@ pub async fn save_targets(
     }
     let changes: Vec<(String, String, Option<f64>)> =
         changes.into_iter().map(|(kpi, scope, value)| (kpi.to_string(), scope, value)).collect();
-    services::ingest::set_targets(&pool, &changes, &period, &me.id).await.map_err(ServerFnError::new)?;
+    services::ingest::set_targets(&pool, &changes, &period, &me.id).await.map_err(AppError::server)?;
     Ok(changes.iter().filter(|c| c.2.is_some()).count())
 }
 
 /// Copies the team's and its reps' targets from the previous period into `period`.
 #[server(prefix = "/api", endpoint = "copy_targets")]
-pub async fn copy_targets(team: String, period: String) -> Result<u64, ServerFnError> {
+pub async fn copy_targets(team: String, period: String) -> Result<u64, AppError> {
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = team_for(&pool, &me, Some(team)).await?;
     let period = target_period(Some(period), crate::clock::now().date_naive())?;
-    let reps = store::directory::member_scopes(&pool, &team).await.map_err(ServerFnError::new)?;
+    let reps = store::directory::member_scopes(&pool, &team).await.map_err(AppError::server)?;
     let mut scopes = reps;
     scopes.push(format!("team:{team}"));
-    let copied = services::ingest::copy_targets(
-        &pool,
-        &scopes,
-        &period.previous().to_string(),
-        &period.to_string(),
-        &me.id,
-    )
-    .await
-    .map_err(ServerFnError::new)?;
+    let copied =
+        services::ingest::copy_targets(&pool, &scopes, &period.previous().to_string(), &period.to_string(), &me.id)
+            .await
+            .map_err(AppError::server)?;
     Ok(copied)
 }
 

@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::TopBar;
+use crate::error::AppError;
 use crate::insights::{Forecast, WeakSpot};
 use crate::pages::choices::Choice;
 use leptos::prelude::*;
@@ -29,7 +30,7 @@ pub(crate) async fn team_for(
     me: &CurrentUser,
     wanted: Option<String>,
     refusal: &'static str,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     use crate::auth::Role;
     match (me.role, wanted.filter(|t| !t.is_empty())) {
         (Role::Rep, _) => Err(crate::auth::server::forbidden(refusal).await),
@@ -43,40 +44,35 @@ pub(crate) async fn team_for(
         (Role::Admin, Some(t)) => Ok(t),
         (Role::Admin, None) => store::directory::first_team(pool)
             .await
-            .map_err(ServerFnError::new)?
+            .map_err(AppError::server)?
             .ok_or_else(|| crate::i18n::error("err.no_teams")),
     }
 }
 
 /// The teams the team pages' select offers: every team to an admin, their own to a manager.
 #[cfg(feature = "ssr")]
-pub(crate) async fn team_choices(
-    pool: &sqlx::PgPool,
-    me: &CurrentUser,
-    team: &str,
-) -> Result<Vec<Choice>, ServerFnError> {
+pub(crate) async fn team_choices(pool: &sqlx::PgPool, me: &CurrentUser, team: &str) -> Result<Vec<Choice>, AppError> {
     let only = if me.role == crate::auth::Role::Admin { None } else { Some(team) };
-    let teams = store::directory::team_names(pool, only).await.map_err(ServerFnError::new)?;
+    let teams = store::directory::team_names(pool, only).await.map_err(AppError::server)?;
     Ok(teams.into_iter().map(|(value, label)| Choice { value, label }).collect())
 }
 
 #[server(prefix = "/api", endpoint = "team_view")]
-pub async fn load_team_view(team: Option<String>, threshold: Option<f64>) -> Result<TeamView, ServerFnError> {
-    use store::insights::{forecast, weak_spots};
+pub async fn load_team_view(team: Option<String>, threshold: Option<f64>) -> Result<TeamView, AppError> {
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
+    use store::insights::{forecast, weak_spots};
 
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let team = team_for(&pool, &me, team, "err.team_insights_managers").await?;
     let threshold = threshold.filter(|t| t.is_finite() && *t > 0.0).unwrap_or(70.0);
-    let settings = store::settings::load(&pool).await.map_err(ServerFnError::new)?;
+    let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let now = crate::clock::now();
     let period = Period::containing(PeriodKind::Month, now.with_timezone(&settings.time_zone).date_naive());
     let scope = Scope::Team(team.clone());
-    let forecast = forecast(&pool, &scope, period, settings.time_zone, now).await.map_err(ServerFnError::new)?;
-    let weak_spots =
-        weak_spots(&pool, &team, period, settings.time_zone, threshold).await.map_err(ServerFnError::new)?;
+    let forecast = forecast(&pool, &scope, period, settings.time_zone, now).await.map_err(AppError::server)?;
+    let weak_spots = weak_spots(&pool, &team, period, settings.time_zone, threshold).await.map_err(AppError::server)?;
     let teams = team_choices(&pool, &me, &team).await?;
     Ok(TeamView {
         me,
@@ -122,9 +118,7 @@ fn TeamPage(view: TeamView) -> impl IntoView {
         (Some(v), Some(t)) if t > 0.0 => {
             format!(
                 " · {}",
-                domain::tr!(lang, "team.of_target",
-                    percent = crate::format::percent(v * 100.0 / t, 0, lang)
-                )
+                domain::tr!(lang, "team.of_target", percent = crate::format::percent(v * 100.0 / t, 0, lang))
             )
         }
         _ => String::new(),

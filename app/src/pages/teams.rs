@@ -3,6 +3,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ pub struct TeamsView {
 }
 
 #[cfg(feature = "ssr")]
-async fn admin() -> Result<CurrentUser, ServerFnError> {
+async fn admin() -> Result<CurrentUser, AppError> {
     let me = crate::auth::server::require_user().await?;
     if me.role != crate::auth::Role::Admin {
         return Err(crate::auth::server::forbidden("err.teams_admins").await);
@@ -33,12 +34,12 @@ async fn admin() -> Result<CurrentUser, ServerFnError> {
 }
 
 #[server(prefix = "/api", endpoint = "teams_view")]
-pub async fn load_teams() -> Result<TeamsView, ServerFnError> {
+pub async fn load_teams() -> Result<TeamsView, AppError> {
     let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let rows = store::teams::list(&pool)
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(AppError::server)?
         .into_iter()
         .map(|t| TeamRow {
             id: t.id,
@@ -52,7 +53,7 @@ pub async fn load_teams() -> Result<TeamsView, ServerFnError> {
     managers.extend(
         store::teams::managers(&pool)
             .await
-            .map_err(ServerFnError::new)?
+            .map_err(AppError::server)?
             .into_iter()
             .map(|(value, label)| Choice { value, label }),
     );
@@ -67,12 +68,12 @@ pub async fn save_team(
     name: String,
     region: String,
     manager: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     services::screens::save_team(&pool, create, &id, &name, &region, manager.as_deref()).await.map_err(|e| match e {
         store::teams::TeamError::Invalid(m) => crate::i18n::error(m),
-        e => ServerFnError::new(e),
+        e => AppError::server(e),
     })
 }
 

@@ -4,6 +4,7 @@
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +15,7 @@ pub struct TokensView {
 }
 
 #[cfg(feature = "ssr")]
-async fn sender() -> Result<(CurrentUser, Option<String>), ServerFnError> {
+async fn sender() -> Result<(CurrentUser, Option<String>), AppError> {
     use crate::auth::Role;
     let me = crate::auth::server::require_user().await?;
     match me.role {
@@ -28,17 +29,17 @@ async fn sender() -> Result<(CurrentUser, Option<String>), ServerFnError> {
 }
 
 #[server(prefix = "/api", endpoint = "tokens_view")]
-pub async fn load_tokens() -> Result<TokensView, ServerFnError> {
+pub async fn load_tokens() -> Result<TokensView, AppError> {
     let (me, whose) = sender().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let lang = crate::i18n::use_lang();
-    let tz = store::settings::load(&pool).await.map_err(ServerFnError::new)?.time_zone;
+    let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| crate::format::date_time(t.with_timezone(&tz), lang)).unwrap_or_else(|| "—".into())
     };
     let rows = store::users::tokens(&pool, whose.as_deref())
         .await
-        .map_err(ServerFnError::new)?
+        .map_err(AppError::server)?
         .into_iter()
         .map(|t| (t.id, t.label, t.owner, when(Some(t.created_at)), when(t.last_used_at), t.revoked_at.is_some()))
         .collect();
@@ -47,17 +48,17 @@ pub async fn load_tokens() -> Result<TokensView, ServerFnError> {
 
 /// Creates a token for the signed-in user and returns it: the only time it is shown.
 #[server(prefix = "/api", endpoint = "create_token")]
-pub async fn create_api_token(label: String) -> Result<String, ServerFnError> {
+pub async fn create_api_token(label: String) -> Result<String, AppError> {
     let (me, _) = sender().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     store::users::create_token(&pool, &me.email, &label).await.map_err(crate::pages::errors::refusals::user)
 }
 
 #[server(prefix = "/api", endpoint = "revoke_token")]
-pub async fn revoke_api_token(id: i64) -> Result<(), ServerFnError> {
+pub async fn revoke_api_token(id: i64) -> Result<(), AppError> {
     let (_, whose) = sender().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    if !store::users::revoke_token(&pool, id, whose.as_deref()).await.map_err(ServerFnError::new)? {
+    if !store::users::revoke_token(&pool, id, whose.as_deref()).await.map_err(AppError::server)? {
         return Err(crate::i18n::error(crate::i18n::Message::new("err.no_token").with("id", id)));
     }
     Ok(())

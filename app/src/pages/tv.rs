@@ -4,6 +4,7 @@
 //! deals, and warns when it has heard nothing for a minute.
 
 use crate::components::live_feed;
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -70,16 +71,16 @@ pub enum TvView {
 #[cfg(feature = "ssr")]
 mod server {
     use super::*;
-    use store::displays::{self, Display};
     use crate::fairness::Names;
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
     use axum::http::{header, HeaderMap, HeaderValue};
+    use store::displays::{self, Display};
 
     pub const PAIRING_COOKIE: &str = "kpi_arena_tv_pairing";
 
     fn set_cookie(name: &str, value: &str, max_age_seconds: i64) {
-        let secure = std::env::var("KPI_ARENA_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true");
+        let secure = expect_context::<crate::state::AppState>().config.secure_cookies;
         let cookie = format!(
             "{name}={value}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{}",
             if secure { "; Secure" } else { "" }
@@ -90,36 +91,36 @@ mod server {
     }
 
     /// The display this TV is, pairing it first when a manager has entered its code.
-    pub async fn display_or_code(pool: &sqlx::PgPool) -> Result<Result<Display, String>, ServerFnError> {
+    pub async fn display_or_code(pool: &sqlx::PgPool) -> Result<Result<Display, String>, AppError> {
         let headers: HeaderMap = leptos_axum::extract().await?;
         if let Some(token) = crate::live::cookie(&headers, crate::live::DISPLAY_COOKIE) {
-            if let Some(d) = displays::by_token(pool, &token).await.map_err(ServerFnError::new)? {
+            if let Some(d) = displays::by_token(pool, &token).await.map_err(AppError::server)? {
                 return Ok(Ok(d));
             }
             // Revoked: forget it and pair again.
             set_cookie(crate::live::DISPLAY_COOKIE, "", 0);
         }
         if let Some(secret) = crate::live::cookie(&headers, PAIRING_COOKIE) {
-            match displays::poll_pairing(pool, &secret).await.map_err(ServerFnError::new)? {
+            match displays::poll_pairing(pool, &secret).await.map_err(AppError::server)? {
                 Ok(token) => {
                     // Ten years: a TV's pairing never expires by itself, only by revoking it.
                     set_cookie(crate::live::DISPLAY_COOKIE, &token, 10 * 365 * 86_400);
                     set_cookie(PAIRING_COOKIE, "", 0);
-                    let d = displays::by_token(pool, &token).await.map_err(ServerFnError::new)?;
+                    let d = displays::by_token(pool, &token).await.map_err(AppError::server)?;
                     return d.map(Ok).ok_or_else(|| crate::i18n::error("err.display_revoked"));
                 }
                 Err(Some(code)) => return Ok(Err(code)),
                 Err(None) => {}
             }
         }
-        let (code, secret) = displays::start_pairing(pool).await.map_err(ServerFnError::new)?;
+        let (code, secret) = displays::start_pairing(pool).await.map_err(AppError::server)?;
         set_cookie(PAIRING_COOKIE, &secret, 3600);
         Ok(Err(code))
     }
 
-    pub async fn state(pool: &sqlx::PgPool, d: Display, celebrate: Vec<String>) -> Result<TvState, ServerFnError> {
-        fn e(err: impl std::fmt::Display) -> ServerFnError {
-            ServerFnError::new(err.to_string())
+    pub async fn state(pool: &sqlx::PgPool, d: Display, celebrate: Vec<String>) -> Result<TvState, AppError> {
+        fn e(err: impl std::fmt::Display) -> AppError {
+            AppError::server(err.to_string())
         }
         let lang = crate::i18n::use_lang();
         let settings = store::settings::load(pool).await.map_err(e)?;
@@ -223,7 +224,7 @@ mod server {
 
 /// What this TV shows now; `celebrate` names deals just won (comma-separated ids).
 #[server(prefix = "/api", endpoint = "tv_view")]
-pub async fn load_tv(celebrate: String) -> Result<TvView, ServerFnError> {
+pub async fn load_tv(celebrate: String) -> Result<TvView, AppError> {
     let pool = expect_context::<crate::state::AppState>().pool;
     let celebrate: Vec<String> = celebrate.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
     match server::display_or_code(&pool).await? {

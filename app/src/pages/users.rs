@@ -4,6 +4,7 @@
 
 use crate::auth::{CurrentUser, UserRow};
 use crate::components::{loaded, TopBar};
+use crate::error::AppError;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ pub struct UsersView {
 }
 
 #[cfg(feature = "ssr")]
-async fn admin() -> Result<CurrentUser, ServerFnError> {
+async fn admin() -> Result<CurrentUser, AppError> {
     let me = crate::auth::server::require_user().await?;
     if me.role != crate::auth::Role::Admin {
         return Err(crate::auth::server::forbidden("err.users_admins").await);
@@ -25,11 +26,11 @@ async fn admin() -> Result<CurrentUser, ServerFnError> {
 }
 
 #[server(prefix = "/api", endpoint = "users_view")]
-pub async fn load_users() -> Result<UsersView, ServerFnError> {
+pub async fn load_users() -> Result<UsersView, AppError> {
     let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let rows = store::users::list(&pool).await.map_err(ServerFnError::new)?;
-    let teams = store::directory::team_names(&pool, None).await.map_err(ServerFnError::new)?;
+    let rows = store::users::list(&pool).await.map_err(AppError::server)?;
+    let teams = store::directory::team_names(&pool, None).await.map_err(AppError::server)?;
     let mut choices = vec![Choice { value: String::new(), label: crate::i18n::tr("users.no_team") }];
     choices.extend(teams.into_iter().map(|(value, label)| Choice { value, label }));
     Ok(UsersView { me, rows, teams: choices })
@@ -37,12 +38,7 @@ pub async fn load_users() -> Result<UsersView, ServerFnError> {
 
 /// Creates a user and returns their one-time invite link (a path).
 #[server(prefix = "/api", endpoint = "invite_user")]
-pub async fn invite_user(
-    name: String,
-    email: String,
-    role: String,
-    team: Option<String>,
-) -> Result<String, ServerFnError> {
+pub async fn invite_user(name: String, email: String, role: String, team: Option<String>) -> Result<String, AppError> {
     let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let role = crate::auth::Role::parse(&role)
@@ -55,7 +51,7 @@ pub async fn invite_user(
 }
 
 #[server(prefix = "/api", endpoint = "set_user_active")]
-pub async fn set_user_active(id: String, active: bool) -> Result<(), ServerFnError> {
+pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
     let me = admin().await?;
     if me.id == id && !active {
         return Err(crate::i18n::error("err.deactivate_self"));

@@ -49,4 +49,3 @@ pub struct UserRow {
     /// No password yet: the invite has not been used.
     pub invited: bool,
 }
-

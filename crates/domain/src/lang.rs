@@ -119,7 +119,6 @@ pub fn choose(cookie: Option<&str>, accept_language: Option<&str>, org_default: 
     preferred(cookie, accept_language).or_else(|| org_default.and_then(Lang::parse)).unwrap_or_default()
 }
 
-
 /// The words of `key` in `lang` with its `%{name}` placeholders filled:
 /// `domain::tr!(lang, "home.level", n = 3)` (a `Cow`, as rust-i18n's `t!` gives).
 #[macro_export]

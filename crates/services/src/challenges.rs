@@ -9,8 +9,8 @@ use domain::kpi::{Better, ScopeKind};
 use domain::lang::Message;
 use serde::Deserialize;
 use sqlx::PgPool;
-pub use store::challenges::{list_live, standings, Challenge, Standing};
 use store::challenges as sql;
+pub use store::challenges::{list_live, standings, Challenge, Standing};
 
 /// A challenge as a manager fills it in.
 #[derive(Debug, Clone, Deserialize)]
@@ -236,4 +236,3 @@ pub async fn launch(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<(), Ch
     notify(pool, &LiveEvent::Changed).await?;
     Ok(())
 }
-

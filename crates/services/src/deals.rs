@@ -1,13 +1,13 @@
 //! Won deals logged in the app: who may log for whom, then the one ingest path
 //! (`ingest::submit`), so points, badges and the TV follow as for the records API.
 
-use domain::access::{CurrentUser, Role};
-use store::records::StoreError;
-use domain::lang::Message;
 use crate::ingest::{self, Source};
 use chrono::{DateTime, Utc};
+use domain::access::{CurrentUser, Role};
+use domain::lang::Message;
 use serde_json::json;
 use sqlx::PgPool;
+use store::records::StoreError;
 
 /// A won deal as the form fills it in.
 #[derive(Debug, Clone)]

@@ -2,14 +2,14 @@
 //! all or nothing, run in the background and reporting its progress in
 //! `imports`, so a page on any instance can follow it.
 
+use chrono::{DateTime, Utc};
 use domain::access::{CurrentUser, Role};
-use store::records::{upsert_records, validate_batch, StoreError};
 use domain::records::sheet;
 use domain::records::{Kind, RecordError};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
+use store::records::{upsert_records, validate_batch, StoreError};
 
 /// Records stored per statement; the progress moves after each.
 const CHUNK: usize = 2_000;
@@ -107,7 +107,6 @@ fn by_line(lines: &[u64], errors: Vec<RecordError>) -> Vec<RowError> {
         .map(|e| RowError { line: lines.get(e.index).copied().unwrap_or_default(), id: e.id, message: e.message })
         .collect()
 }
-
 
 /// The import `id` as `who` may see it: their own, or any for an admin.
 pub async fn find(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<Import, ImportError> {

@@ -6,14 +6,14 @@
 //! when the deals are visible. Target and rule changes leave work the same way.
 //! The scoring worker (`services::worker`) does the work.
 
-use store::records::{upsert_records, validate_batch, StoreError};
-use store::work::{self, Reason, Work};
 use crate::live::LiveEvent;
+use chrono::{DateTime, Duration, Utc};
 use domain::period::{Period, PeriodKind};
 use domain::records::{Record, Touched};
-use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
+use store::records::{upsert_records, validate_batch, StoreError};
+use store::work::{self, Reason, Work};
 
 /// Where records came from (for the logs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

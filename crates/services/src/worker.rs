@@ -7,11 +7,11 @@
 //! without a new record. It also ends challenges on time, from its own clock,
 //! and re-evaluates every badge at start and once a day.
 
-use store::work::{self, Work};
 use crate::live::LiveEvent;
-use domain::period::{Period, PeriodKind};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use domain::period::{Period, PeriodKind};
 use sqlx::PgPool;
+use store::work::{self, Work};
 use tokio::sync::broadcast;
 
 /// How many rows one pass merges at most.

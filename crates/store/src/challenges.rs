@@ -3,8 +3,8 @@
 //! Drafts are visible to managers and admins only, to check scoring before launch.
 
 use crate::kpis::{gather, owners_of, rank, Grouping, Owners, RankedRep, Window};
-use domain::kpi::{Better, Scope};
 use chrono::{DateTime, Utc};
+use domain::kpi::{Better, Scope};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Row};
 
@@ -127,7 +127,10 @@ pub async fn update(pool: &PgPool, c: &Challenge) -> Result<bool, sqlx::Error> {
 
 /// Makes draft `id` live.
 pub async fn launch(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE challenges SET status = 'live' WHERE id = $1 AND status = 'draft'").bind(id).execute(pool).await?;
+    sqlx::query("UPDATE challenges SET status = 'live' WHERE id = $1 AND status = 'draft'")
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 //! (kept in a cookie; only its SHA-256 is stored here).
 
 use crate::users::token_digest;
-use domain::lang::Message;
 use chrono::{DateTime, Utc};
+use domain::lang::Message;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 

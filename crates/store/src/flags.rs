@@ -3,8 +3,8 @@
 //! challenge), deals won then lost or reopened within 7 days, and days with far
 //! more activities than the rep's own norm.
 
-use domain::scoring::RecordRef;
 use chrono::{DateTime, Utc};
+use domain::scoring::RecordRef;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 

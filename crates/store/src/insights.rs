@@ -2,10 +2,10 @@
 //! current period and the team's weak spots against targets.
 
 use crate::kpis::{gather, owners_of, Grouping, KpiError, Owners, Window};
+use chrono::{DateTime, Utc};
 pub use domain::insights::{Forecast, WeakSpot};
 use domain::kpi::{attainment, find, formulas, Scope};
 use domain::period::Period;
-use chrono::{DateTime, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use sqlx::PgPool;

@@ -2,11 +2,11 @@
 //! rules change, and reading the ledger back (per rep, or totals for a leaderboard).
 
 use crate::kpis::{gather, Grouping, Owners, Window};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use domain::lang::Message;
 use domain::period::{Period, PeriodKind};
 use domain::scoring::{self, Entry, Event, Held, PeriodResult, RecordRef, Rule, RuleKind};
-use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};

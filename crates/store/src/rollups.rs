@@ -4,9 +4,9 @@
 //! the same facts function the rollup is built with.
 
 use super::kpis::{Grouping, Owners};
-use domain::period::local_midnight;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
+use domain::period::local_midnight;
 use rust_decimal::Decimal;
 use sqlx::{PgPool, Row};
 use std::collections::HashMap;

@@ -1,9 +1,9 @@
 //! Users, passwords and API tokens.
 
-use domain::access::{CurrentUser, Role, UserRow};
-use domain::lang::Message;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use domain::access::{CurrentUser, Role, UserRow};
+use domain::lang::Message;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 

@@ -2,8 +2,8 @@
 //! stem from, claimed and deleted by a scoring worker in its own transaction.
 //! SQL only: what the work means is `services::worker`'s.
 
-use domain::scoring::RecordRef;
 use chrono::{DateTime, Utc};
+use domain::scoring::RecordRef;
 use sqlx::{PgConnection, PgPool};
 
 /// Why scores must be brought up to date.

@@ -26,6 +26,31 @@ async fn a_visitor_without_a_session_is_sent_to_sign_in() {
     assert!(html.contains(r#"name="password""#), "the login form is rendered on the server");
 }
 
+/// The sign-in guard reads the router's own route table: every page of `App`
+/// but the public ones, and the plain axum pages, send a visitor to sign in.
+#[tokio::test]
+async fn every_page_but_the_public_ones_needs_a_session() {
+    let app = TestApp::spawn().await;
+    let routes = leptos_axum::generate_route_list(app::App);
+    let mut guarded = 0;
+    for route in &routes {
+        let address = route.path().replace(":token", "abc").replace(":id", "7");
+        let res = app.client.get(app.url(&address)).send().await.unwrap();
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        if app::is_public(route.path()) {
+            assert_ne!(location.as_deref().map(|l| l.starts_with("/login")), Some(true), "{address} is public");
+        } else {
+            assert_eq!(res.status(), 303, "{address}");
+            assert!(location.as_deref().is_some_and(|l| l.starts_with("/login?next=/")), "{address}: {location:?}");
+            guarded += 1;
+        }
+    }
+    // 22 pages in App, of which /login, /invite/:token and /tv are public.
+    assert_eq!((routes.len(), guarded), (22, 19));
+    let res = app.client.get(app.url("/team/report.csv?period=2026-10")).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/login?next=/team/report.csv%3Fperiod%3D2026-10");
+}
+
 #[tokio::test]
 async fn signing_in_sets_a_protected_cookie_and_signing_out_ends_the_session() {
     let app = TestApp::spawn().await;

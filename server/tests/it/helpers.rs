@@ -1,11 +1,11 @@
 //! Spawning the app against a fresh database, and fixtures.
 
 use app::auth::Role;
-use store::users::{self, NewUser};
 use kpi_arena_server::{build_app_with, embedded_pg::Cluster, leptos_options, prepare_pool, Worker};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::net::SocketAddr;
 use std::sync::OnceLock;
+use store::users::{self, NewUser};
 
 /// A server URL for the tests' own databases: `DATABASE_URL` when set, else a
 /// private cluster under `target/test-pg` shared by all tests of this run.

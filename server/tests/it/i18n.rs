@@ -69,27 +69,15 @@ async fn a_server_functions_error_speaks_the_readers_language() {
     assert_eq!(res.status(), 401);
     assert!(res.text().await.unwrap().contains("Wrong email or password."));
 
-    // A refusal: the marker that tells the page "403", then the reason in the reader's language.
+    // A refusal travels as its kind (the page shows its 403 by the variant), the reason in the reader's language.
     let rep = browser(&app, "anna@example.com", PASSWORD).await;
     let tokens = |lang: &'static str| rep.post(app.url("/api/tokens_view")).header("accept-language", lang).send();
     let res = tokens("ru").await.unwrap();
     assert_eq!(res.status(), 403);
-    let body = res.text().await.unwrap();
-    assert!(
-        body.contains(&format!(
-            "{}Продавцы не отправляют записи, поэтому API-токенов у них нет.",
-            app::pages::errors::FORBIDDEN
-        )),
-        "{body}"
-    );
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"Forbidden": "Продавцы не отправляют записи, поэтому API-токенов у них нет."}));
     let res = tokens("en").await.unwrap();
     assert_eq!(res.status(), 403);
-    let body = res.text().await.unwrap();
-    assert!(
-        body.contains(&format!(
-            "{}Reps do not send records, so they have no API tokens.",
-            app::pages::errors::FORBIDDEN
-        )),
-        "{body}"
-    );
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"Forbidden": "Reps do not send records, so they have no API tokens."}));
 }

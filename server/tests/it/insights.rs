@@ -1,9 +1,9 @@
 //! Forecast and weak spots on the KPI fixture of `kpis.rs` (October 2026, UTC).
 
 use crate::helpers::TestApp;
-use store::insights::{forecast, weak_spots};
 use app::kpi::Scope;
 use app::period::Period;
+use store::insights::{forecast, weak_spots};
 
 async fn setup() -> TestApp {
     let app = TestApp::spawn().await;

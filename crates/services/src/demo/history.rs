@@ -1,11 +1,11 @@
 //! The demo organisation's sales history: generated from a fixed seed, so the same day
 //! always yields the same records and loading twice changes nothing.
 
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
 use domain::records::{
     Activity, CompetitorPrice, Cost, Customer, Deal, Feedback, Lead, MeetingRequest, Product, Record, Team, User,
 };
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
-use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};

@@ -5,9 +5,9 @@ mod org;
 mod raw;
 
 use super::rollups;
+use chrono::{DateTime, Utc};
 use domain::kpi::formulas::Aggregates;
 use domain::kpi::Scope;
-use chrono::{DateTime, Utc};
 use raw::{
     breakdown_rows, churned_late_rows, distinct_customer_rows, lead_late_rows, median_rows, unlabelled_rows,
     unowned_feedback_rows, Label,

@@ -7,8 +7,8 @@
 
 use super::Window;
 use crate::rollups::{grains, split, Span};
-use domain::period::local_midnight;
 use chrono::Utc;
+use domain::period::local_midnight;
 use rust_decimal::Decimal;
 use sqlx::{PgPool, Row};
 use std::collections::{BTreeMap, HashMap};

@@ -1,0 +1,92 @@
+//! The one error every server function returns. Its variant says what went
+//! wrong (the page to show, the status to answer); its text is already in the
+//! reader's language. Pages match on the variant, never on the words.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// 400: what was asked cannot be done as asked (bad input, a conflict).
+    #[error("{0}")]
+    Refused(String),
+    /// 401: nobody is signed in (or the account was switched off).
+    #[error("{0}")]
+    SignIn(String),
+    /// 403: signed in, but not allowed; the reason.
+    #[error("{FORBIDDEN}{0}")]
+    Forbidden(String),
+    /// 429: too many attempts.
+    #[error("{0}")]
+    TooMany(String),
+    /// 500: our failure; the cause is in the server's log.
+    #[error("{0}")]
+    Server(String),
+    /// The call itself failed on its way (network, encoding).
+    #[error("{0}")]
+    Call(String),
+}
+
+/// Starts the text of every 403, so the words say what the variant says.
+pub const FORBIDDEN: &str = "Нет доступа / Forbidden: ";
+
+/// What a server function returns.
+pub type Fallible<T> = Result<T, AppError>;
+
+impl AppError {
+    /// Our failure, from any error (a database's, a session store's).
+    pub fn server(e: impl std::fmt::Display) -> AppError {
+        AppError::Server(e.to_string())
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(e: ServerFnErrorErr) -> AppError {
+        match e {
+            ServerFnErrorErr::ServerError(text) => AppError::Server(text),
+            other => AppError::Call(other.to_string()),
+        }
+    }
+}
+
+impl From<ServerFnErrorErr> for AppError {
+    fn from(e: ServerFnErrorErr) -> AppError {
+        AppError::from_server_fn_error(e)
+    }
+}
+
+impl From<leptos::prelude::ServerFnError> for AppError {
+    fn from(e: leptos::prelude::ServerFnError) -> AppError {
+        match e {
+            leptos::prelude::ServerFnError::ServerError(text) => AppError::Server(text),
+            other => AppError::Call(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> AppError {
+        AppError::server(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_travels_as_its_variant() {
+        let e = AppError::Forbidden("только своя команда".into());
+        let bytes = e.ser();
+        assert_eq!(AppError::de(bytes), e);
+        assert_eq!(e.to_string(), format!("{FORBIDDEN}только своя команда"));
+        assert_eq!(
+            AppError::from_server_fn_error(ServerFnErrorErr::Request("offline".into())),
+            AppError::Call(ServerFnErrorErr::Request("offline".into()).to_string())
+        );
+    }
+}
