@@ -109,7 +109,7 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
                 when: crate::format::date_time(e.at.with_timezone(&tz), lang),
                 rule: e.rule,
                 kind: e.kind,
-                reason: crate::scoring::reason_in(&e.reason, lang),
+                reason: e.why.in_lang(lang),
                 points: e.points,
                 records: e.records.into_iter().map(|r| format!("{} {}", r.kind, r.id)).collect(),
             })

@@ -172,8 +172,179 @@ pub struct Entry {
     pub at: DateTime<Utc>,
     pub period_end: Option<DateTime<Utc>>,
     pub points: i64,
-    pub reason: String,
+    pub reason: Reason,
     pub records: Vec<RecordRef>,
+}
+
+/// A per-period cap that cut an entry: at most `points` per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Cap {
+    pub points: i64,
+    #[serde(with = "period_kind_name")]
+    pub per: PeriodKind,
+}
+
+/// A period kind as the rules name it (`day`, `week`, ...).
+mod period_kind_name {
+    use crate::period::PeriodKind;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(kind: &PeriodKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(kind.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PeriodKind, D::Error> {
+        let text = String::deserialize(d)?;
+        PeriodKind::parse(&text).ok_or_else(|| D::Error::custom(format!("no period kind `{text}`")))
+    }
+}
+
+/// Why a ledger row exists, as data: the ledger stores it (`points_entries.reason_data`)
+/// beside its English text (`reason`, what the API returns), and a page puts it
+/// in its reader's words (`in_lang`); nothing parses a sentence back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// `units` whole `per`s of a money measure's `amount`, `points` each.
+    PerMoney { measure: String, record: RecordRef, amount: String, units: i64, points: i64, per: String, cap: Option<Cap> },
+    /// One counted event, `points` each.
+    PerUnit { measure: String, record: RecordRef, points: i64, cap: Option<Cap> },
+    /// `weight` points per percent of a target attained (up to `capped_at` percent).
+    Attainment {
+        kpi: String,
+        attainment: f64,
+        target: f64,
+        period: String,
+        capped_at: Option<f64>,
+        weight: i64,
+        points_cap: Option<i64>,
+    },
+    /// A bonus for reaching `threshold` percent of a target.
+    Threshold { kpi: String, attainment: f64, target: f64, period: String, threshold: f64, points_cap: Option<i64> },
+    /// The same entry, scored again: it was worth `was`, now `now`.
+    Recomputed { of: Box<Reason>, was: i64, now: i64 },
+    /// What an entry was for, which no longer counts.
+    Reversed { of: Box<Reason> },
+    /// Typed by hand, or stored before reasons were data (shown as `reason_in` words it).
+    Text { text: String },
+}
+
+impl Reason {
+    /// The English sentence, as the ledger's `reason` column and the API have always had it.
+    pub fn english(&self) -> String {
+        let cap_note = |cap: &Option<Cap>| match cap {
+            Some(c) => format!(" (capped at {} per {})", c.points, c.per.as_str()),
+            None => String::new(),
+        };
+        let points_note = |cap: &Option<i64>| match cap {
+            Some(c) => format!(", capped at {c} points"),
+            None => String::new(),
+        };
+        let name = |id: &str| measure(id).map_or(id.to_string(), |m| m.name_en.to_string());
+        match self {
+            Reason::PerMoney { measure, record, amount, units, points, per, cap } => format!(
+                "{} of {} {} ({amount}): {units} × {points} per {per}{}",
+                name(measure),
+                record.kind,
+                record.id,
+                cap_note(cap)
+            ),
+            Reason::PerUnit { measure, record, points, cap } => {
+                let m = name(measure);
+                format!("{} {} {}: {points} per {m}{}", capitalised(&m), record.kind, record.id, cap_note(cap))
+            }
+            Reason::Attainment { kpi, attainment, target, period, capped_at, weight, points_cap } => {
+                let capped = capped_at.map(|c| format!(" (capped at {c} %)")).unwrap_or_default();
+                format!(
+                    "{kpi} attainment {attainment:.1} % of target {target} in {period}{capped} × {weight}{}",
+                    points_note(points_cap)
+                )
+            }
+            Reason::Threshold { kpi, attainment, target, period, threshold, points_cap } => format!(
+                "{kpi} reached {attainment:.1} % of target {target} in {period} (bonus at {threshold} %){}",
+                points_note(points_cap)
+            ),
+            Reason::Recomputed { of, was, now } => format!("{} (recomputed: was {was}, now {now})", of.english()),
+            Reason::Reversed { of } => format!("Reversed, no longer counts: {}", of.english()),
+            Reason::Text { text } => text.clone(),
+        }
+    }
+
+    /// The reason in the reader's language.
+    pub fn in_lang(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.english();
+        }
+        let say = |m: Message| m.in_lang(lang);
+        let capped_per = |inner: String, cap: &Option<Cap>| match cap {
+            Some(c) => say(
+                Message::new("ledger.capped_per").with("reason", inner).with("cap", c.points).with(
+                    "per",
+                    lang.t(match c.per {
+                        PeriodKind::Day => "rules.per_day",
+                        PeriodKind::Week => "rules.per_week",
+                        _ => "rules.per_month",
+                    }),
+                ),
+            ),
+            None => inner,
+        };
+        let capped_points = |inner: String, cap: &Option<i64>| match cap {
+            Some(c) => say(Message::new("ledger.capped_points").with("reason", inner).with("cap", c)),
+            None => inner,
+        };
+        let kpi_name = |id: &str| crate::kpi::find(id).map_or(id.to_string(), |k| lang.pick(k.name_ru, id).to_string());
+        let measure_name = |id: &str| measure(id).map_or(id.to_string(), |m| capitalised(lang.pick(m.name_ru, m.name_en)));
+        match self {
+            Reason::PerMoney { measure, record, amount, units, points, per, cap } => capped_per(
+                say(Message::new("ledger.per_money")
+                    .with("measure", measure_name(measure))
+                    .with("kind", &record.kind)
+                    .with("id", &record.id)
+                    .with("amount", amount)
+                    .with("units", units)
+                    .with("points", points)
+                    .with("per", per)),
+                cap,
+            ),
+            Reason::PerUnit { measure: id, record, points, cap } => capped_per(
+                say(Message::new("ledger.per_unit")
+                    .with("measure", measure_name(id))
+                    .with("kind", &record.kind)
+                    .with("id", &record.id)
+                    .with("points", points)
+                    .with("unit", measure(id).map_or(id.as_str(), |m| m.name_en))),
+                cap,
+            ),
+            Reason::Attainment { kpi, attainment, target, period, capped_at, weight, points_cap } => capped_points(
+                say(Message::new("ledger.attainment")
+                    .with("kpi", kpi_name(kpi))
+                    .with("attainment", format!("{attainment:.1}"))
+                    .with("target", target)
+                    .with("period", period)
+                    .with(
+                        "capped",
+                        capped_at.map(|c| say(Message::new("ledger.attainment_capped").with("cap", c))).unwrap_or_default(),
+                    )
+                    .with("weight", weight)),
+                points_cap,
+            ),
+            Reason::Threshold { kpi, attainment, target, period, threshold, points_cap } => capped_points(
+                say(Message::new("ledger.threshold")
+                    .with("kpi", kpi_name(kpi))
+                    .with("attainment", format!("{attainment:.1}"))
+                    .with("target", target)
+                    .with("period", period)
+                    .with("threshold", threshold)),
+                points_cap,
+            ),
+            Reason::Recomputed { of, was, now } => {
+                say(Message::new("ledger.recomputed").with("reason", of.in_lang(lang)).with("was", was).with("now", now))
+            }
+            Reason::Reversed { of } => say(Message::new("ledger.reversed").with("reason", of.in_lang(lang))),
+            Reason::Text { text } => reason_in(text, lang),
+        }
+    }
 }
 
 /// The local day, ISO week or month an instant falls in, as the first day of it.
@@ -209,25 +380,30 @@ fn score_units(rule: &Rule, events: &[Event], tz: Tz, entries: &mut Vec<Entry>) 
         let units = if m.money { (e.amount / rule.per).floor().to_i64().unwrap_or(0) } else { 1 };
         let full = rule.points * units;
         let mut points = full;
-        let mut note = String::new();
+        let mut cut = None;
         if let (Some(cap), Some(per)) = (rule.cap_points, rule.cap_per) {
             let spent = used.entry((e.owner.as_str(), bucket(per, e.at, tz))).or_default();
             points = full.min(cap - *spent);
             *spent += points;
             if points < full {
-                note = format!(" (capped at {cap} per {})", per.as_str());
+                cut = Some(Cap { points: cap, per });
             }
         }
         if points <= 0 {
             continue;
         }
-        let what = if m.money {
-            format!(
-                "{} of {} {} ({}): {units} × {} per {}",
-                m.name_en, e.record.kind, e.record.id, e.amount, rule.points, rule.per
-            )
+        let reason = if m.money {
+            Reason::PerMoney {
+                measure: m.id.to_string(),
+                record: e.record.clone(),
+                amount: e.amount.to_string(),
+                units,
+                points: rule.points,
+                per: rule.per.to_string(),
+                cap: cut,
+            }
         } else {
-            format!("{} {} {}: {} per {}", capitalised(m.name_en), e.record.kind, e.record.id, rule.points, m.name_en)
+            Reason::PerUnit { measure: m.id.to_string(), record: e.record.clone(), points: rule.points, cap: cut }
         };
         entries.push(Entry {
             owner: e.owner.clone(),
@@ -236,7 +412,7 @@ fn score_units(rule: &Rule, events: &[Event], tz: Tz, entries: &mut Vec<Entry>) 
             at: e.at,
             period_end: None,
             points,
-            reason: format!("{what}{note}"),
+            reason,
             records: vec![e.record.clone()],
         });
     }
@@ -249,39 +425,31 @@ fn capitalised(text: &str) -> String {
 
 fn score_period(rule: &Rule, r: &PeriodResult) -> Option<Entry> {
     let attainment = r.attainment.filter(|a| *a > 0.0)?;
+    let (kpi, target, period) = (rule.basis.clone(), r.target, r.period.to_string());
     let (mut points, mut reason) = match rule.kind {
         RuleKind::Attainment => {
             let cap = rule.attainment_cap.unwrap_or(DEFAULT_ATTAINMENT_CAP);
             let counted = attainment.min(cap);
             let points = (rule.points as f64 * counted).round() as i64;
-            let capped = if attainment > cap { format!(" (capped at {cap} %)") } else { String::new() };
-            (
-                points,
-                format!(
-                    "{} attainment {:.1} % of target {} in {}{capped} × {}",
-                    rule.basis, attainment, r.target, r.period, rule.points
-                ),
-            )
+            let capped_at = (attainment > cap).then_some(cap);
+            let weight = rule.points;
+            (points, Reason::Attainment { kpi, attainment, target, period, capped_at, weight, points_cap: None })
         }
         RuleKind::Threshold => {
             let threshold = rule.threshold.unwrap_or(100.0);
             if attainment < threshold {
                 return None;
             }
-            (
-                rule.points,
-                format!(
-                    "{} reached {:.1} % of target {} in {} (bonus at {threshold} %)",
-                    rule.basis, attainment, r.target, r.period
-                ),
-            )
+            (rule.points, Reason::Threshold { kpi, attainment, target, period, threshold, points_cap: None })
         }
         RuleKind::PerUnit => return None,
     };
     if let Some(cap) = rule.cap_points {
         if points > cap {
             points = cap;
-            reason.push_str(&format!(", capped at {cap} points"));
+            if let Reason::Attainment { points_cap, .. } | Reason::Threshold { points_cap, .. } = &mut reason {
+                *points_cap = Some(cap);
+            }
         }
     }
     (points > 0).then(|| Entry {
@@ -296,9 +464,9 @@ fn score_period(rule: &Rule, r: &PeriodResult) -> Option<Entry> {
     })
 }
 
-/// A stored ledger reason in the reader's language. The ledger keeps the
-/// English text `score` and `reconcile` write (the API returns it as stored);
-/// the pages re-word each shape they write, and show anything else as stored.
+/// A ledger reason stored as text only (rows written before reasons were data,
+/// and bonuses typed by hand) in the reader's language: each English shape
+/// `Reason::english` writes is re-worded; anything else is shown as stored.
 pub fn reason_in(reason: &str, lang: Lang) -> String {
     if lang == Lang::En {
         return reason.to_string();
@@ -468,8 +636,8 @@ pub struct Held {
     pub at: DateTime<Utc>,
     pub period_end: Option<DateTime<Utc>>,
     pub net: i64,
-    /// The reason of its latest award or adjustment, for the reversal's text.
-    pub last_reason: String,
+    /// The reason of its latest award or adjustment, for the reversal's.
+    pub last_reason: Reason,
     pub records: Vec<RecordRef>,
 }
 
@@ -511,7 +679,7 @@ pub fn reconcile(held: &[Held], wanted: &[Entry]) -> Vec<(RowKind, Entry)> {
         let (kind, reason) = if net == 0 {
             (RowKind::Award, w.reason.clone())
         } else {
-            (RowKind::Adjustment, format!("{} (recomputed: was {net}, now {})", w.reason, w.points))
+            (RowKind::Adjustment, Reason::Recomputed { of: Box::new(w.reason.clone()), was: net, now: w.points })
         };
         rows.push((kind, Entry { points: delta, reason, ..w.clone() }));
     }
@@ -526,7 +694,7 @@ pub fn reconcile(held: &[Held], wanted: &[Entry]) -> Vec<(RowKind, Entry)> {
                     at: h.at,
                     period_end: h.period_end,
                     points: -h.net,
-                    reason: format!("Reversed, no longer counts: {}", h.last_reason),
+                    reason: Reason::Reversed { of: Box::new(h.last_reason.clone()) },
                     records: h.records.clone(),
                 },
             ));
@@ -725,7 +893,7 @@ mod tests {
                 ("u2", "deal:f", 20)
             ]
         );
-        assert!(entries[2].reason.contains("capped at 50 per day"));
+        assert!(entries[2].reason.english().contains("capped at 50 per day"));
     }
 
     #[test]
@@ -738,7 +906,7 @@ mod tests {
         // 2 × 85 = 170; 2 × min(180, 150) = 300; no attainment, no entry.
         assert_eq!(got, vec![("u1", 170), ("u2", 300)]);
         assert_eq!(entries[0].key, "2026-11");
-        assert!(entries[1].reason.contains("capped at 150 %"));
+        assert!(entries[1].reason.english().contains("capped at 150 %"));
     }
 
     #[test]
@@ -799,11 +967,15 @@ mod tests {
         let rows = reconcile(&ledger, &after);
         let got: Vec<(RowKind, &str, i64)> = rows.iter().map(|(k, e)| (*k, e.key.as_str(), e.points)).collect();
         assert_eq!(got, vec![(RowKind::Adjustment, "2026-11", -20), (RowKind::Reversal, "deal:d2", -10)]);
-        assert!(rows[1].1.reason.starts_with("Reversed"));
+        assert!(rows[1].1.reason.english().starts_with("Reversed"));
     }
 
     /// Every shape `score` and `reconcile` write: capped and not, per unit, money, attainment, threshold.
     fn every_kind_of_reason() -> Vec<String> {
+        every_reason().iter().map(Reason::english).collect()
+    }
+
+    fn every_reason() -> Vec<Reason> {
         let mut won = rule(1, RuleKind::PerUnit, "won_deals", 20);
         (won.cap_points, won.cap_per) = (Some(30), Some(PeriodKind::Day));
         let mut revenue = rule(2, RuleKind::PerUnit, "revenue", 1);
@@ -825,6 +997,21 @@ mod tests {
         let after = score(&rules, &events[..1], &[result("u2", 3, 1000.0, Some(40.0))], chrono_tz::UTC);
         let rows = reconcile(&ledger, &after);
         before.iter().map(|e| e.reason.clone()).chain(rows.into_iter().map(|(_, e)| e.reason)).collect()
+    }
+
+    /// A reason stored as data and the same reason stored as its English text
+    /// (a row from before reasons were data) read the same in both languages.
+    #[test]
+    fn every_reason_in_words_is_the_reworded_english_of_it() {
+        for r in every_reason() {
+            for lang in Lang::ALL {
+                assert_eq!(r.in_lang(lang), reason_in(&r.english(), lang), "{r:?}");
+            }
+            let stored = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Reason>(&stored).unwrap(), r);
+        }
+        let text = Reason::Text { text: "Bonus typed by hand".into() };
+        assert_eq!(text.in_lang(Lang::Ru), "Bonus typed by hand");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use domain::lang::Message;
 use domain::period::{Period, PeriodKind};
-use domain::scoring::{self, Entry, Event, Held, PeriodResult, RecordRef, Rule, RuleKind};
+use domain::scoring::{self, Entry, Event, Held, PeriodResult, Reason, RecordRef, Rule, RuleKind};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
@@ -316,6 +316,7 @@ async fn held(
     let rows = sqlx::query(
         "SELECT user_id, rule_id, key, at, max(period_end) AS period_end, sum(points)::bigint AS net,
            (array_agg(reason ORDER BY id DESC) FILTER (WHERE kind <> 'reversal'))[1] AS last_reason,
+           (array_agg(reason_data ORDER BY id DESC) FILTER (WHERE kind <> 'reversal'))[1] AS last_reason_data,
            (array_agg(records ORDER BY id DESC))[1] AS records
          FROM points_entries
          WHERE ($1::text[] IS NULL OR user_id = ANY($1))
@@ -337,10 +338,16 @@ async fn held(
             at: r.get("at"),
             period_end: r.get("period_end"),
             net: r.get("net"),
-            last_reason: r.get::<Option<String>, _>("last_reason").unwrap_or_default(),
+            last_reason: reason_of(r.get("last_reason_data"), r.get("last_reason")),
             records: serde_json::from_value(r.get("records")).unwrap_or_default(),
         })
         .collect())
+}
+
+/// A stored reason: its data, else (a row from before reasons were data) its text.
+fn reason_of(data: Option<serde_json::Value>, text: Option<String>) -> Reason {
+    data.and_then(|d| serde_json::from_value(d).ok())
+        .unwrap_or_else(|| Reason::Text { text: text.unwrap_or_default() })
 }
 
 async fn insert_rows(
@@ -352,7 +359,7 @@ async fn insert_rows(
     }
     let mut cols: (Vec<String>, Vec<i64>, Vec<String>, Vec<DateTime<Utc>>, Vec<Option<DateTime<Utc>>>) =
         Default::default();
-    let mut more: (Vec<i64>, Vec<&str>, Vec<String>, Vec<String>) = Default::default();
+    let mut more: (Vec<i64>, Vec<&str>, Vec<String>, Vec<String>, Vec<String>) = Default::default();
     for (kind, e) in rows {
         cols.0.push(e.owner.clone());
         cols.1.push(e.rule_id);
@@ -361,14 +368,15 @@ async fn insert_rows(
         cols.4.push(e.period_end);
         more.0.push(e.points);
         more.1.push(kind.as_str());
-        more.2.push(e.reason.clone());
+        more.2.push(e.reason.english());
         more.3.push(serde_json::to_string(&e.records).unwrap_or_else(|_| "[]".into()));
+        more.4.push(serde_json::to_string(&e.reason).unwrap_or_else(|_| "null".into()));
     }
     sqlx::query(
-        "INSERT INTO points_entries (user_id, rule_id, key, at, period_end, points, kind, reason, records)
-         SELECT u, r, k, a, p, pts, kd, rs, rc::jsonb
+        "INSERT INTO points_entries (user_id, rule_id, key, at, period_end, points, kind, reason, records, reason_data)
+         SELECT u, r, k, a, p, pts, kd, rs, rc::jsonb, rd::jsonb
          FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bigint[],
-                     $7::text[], $8::text[], $9::text[]) AS x(u, r, k, a, p, pts, kd, rs, rc)",
+                     $7::text[], $8::text[], $9::text[], $10::text[]) AS x(u, r, k, a, p, pts, kd, rs, rc, rd)",
     )
     .bind(cols.0)
     .bind(cols.1)
@@ -379,6 +387,7 @@ async fn insert_rows(
     .bind(more.1)
     .bind(more.2)
     .bind(more.3)
+    .bind(more.4)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -395,7 +404,10 @@ pub struct LedgerEntry {
     pub rule: String,
     pub rule_id: i64,
     pub kind: String,
+    /// The English text, as stored (what the API returns).
     pub reason: String,
+    /// The same as data, for the pages to word.
+    pub why: Reason,
     pub at: DateTime<Utc>,
     /// What is scored: `deal:D1`, or the calendar period (`2026-11`) of a period rule.
     pub key: String,
@@ -422,7 +434,7 @@ pub async fn ledger(
     end: DateTime<Utc>,
 ) -> Result<(i64, Vec<LedgerEntry>), sqlx::Error> {
     let sql = format!(
-        "SELECT e.id, e.points, r.label, e.rule_id, e.kind, e.reason, e.at, e.key, e.period_end, e.records
+        "SELECT e.id, e.points, r.label, e.rule_id, e.kind, e.reason, e.reason_data, e.at, e.key, e.period_end, e.records
          FROM points_entries e JOIN points_rules r ON r.id = e.rule_id
          WHERE e.user_id = $1 AND {} ORDER BY e.at, e.id",
         IN_WINDOW.replace("at ", "e.at ").replace("period_end", "e.period_end")
@@ -437,6 +449,7 @@ pub async fn ledger(
             rule_id: r.get("rule_id"),
             kind: r.get("kind"),
             reason: r.get("reason"),
+            why: reason_of(r.get("reason_data"), r.get("reason")),
             at: r.get("at"),
             key: r.get("key"),
             period_end: r.get("period_end"),

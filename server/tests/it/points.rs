@@ -154,6 +154,18 @@ async fn per_unit_rules_count_won_deals_and_whole_revenue_units_under_a_daily_ca
         ]
     );
     assert!(ledger["entries"][4]["reason"].as_str().unwrap().contains("capped at 25 per day"));
+    // The ledger keeps the reason as data too: the pages word it, nothing parses the sentence back.
+    let data: serde_json::Value = sqlx::query_scalar(
+        "SELECT reason_data FROM points_entries WHERE user_id = 'r1' AND key = 'deal:d3' AND reason LIKE 'Won deal%'",
+    )
+    .fetch_one(&o.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        data,
+        json!({"kind": "per_unit", "measure": "won_deals", "record": {"kind": "deal", "id": "d3"}, "points": 10,
+               "cap": {"points": 25, "per": "day"}})
+    );
     assert_eq!(ledger["entries"][0]["records"], json!([{"kind": "deal", "id": "d1"}]));
     assert_eq!(ledger["entries"][0]["period"], "2026-10-05");
     // r2: d5 10 + 5.

@@ -97,23 +97,32 @@ fn map_sum(map: &BTreeMap<String, Decimal>) -> KpiValue {
 
 /// The value of KPI `id` from the aggregates.
 pub fn value(id: &str, a: &Aggregates) -> KpiValue {
-    match id {
+    match super::KpiId::parse(id) {
+        Some(kpi) => value_of(kpi, a),
+        None => KpiValue::plain(None),
+    }
+}
+
+/// KPI `kpi`'s value over these aggregates (every KPI has its arm: no catch-all).
+pub fn value_of(kpi: super::KpiId, a: &Aggregates) -> KpiValue {
+    use super::KpiId as K;
+    match kpi {
         // active_deals: deals created before asof and open, or closed at/after asof.
-        "active_deals" => KpiValue::plain(Some(a.active_deals as f64)),
+        K::ActiveDeals => KpiValue::plain(Some(a.active_deals as f64)),
         // avg_deal_size: sum(amount) / count over deals won in P.
-        "avg_deal_size" => KpiValue::plain(money_ratio(a.won_sum, a.won)),
+        K::AvgDealSize => KpiValue::plain(money_ratio(a.won_sum, a.won)),
         // win_rate: won / (won + lost) × 100.
-        "win_rate" => KpiValue::plain(percent(a.won, a.won + a.lost)),
+        K::WinRate => KpiValue::plain(percent(a.won, a.won + a.lost)),
         // cac: costs in P / customers acquired in P.
-        "cac" => KpiValue::plain(money_ratio(a.costs, a.customers_acquired)),
+        K::Cac => KpiValue::plain(money_ratio(a.costs, a.customers_acquired)),
         // revenue_by_product: per product, won amounts; value = sum of entries.
-        "revenue_by_product" => map_sum(&a.revenue_by_product),
+        K::RevenueByProduct => map_sum(&a.revenue_by_product),
         // cost_per_lead: marketing costs in P / leads created in P.
-        "cost_per_lead" => KpiValue::plain(money_ratio(a.marketing_costs, a.leads_created)),
+        K::CostPerLead => KpiValue::plain(money_ratio(a.marketing_costs, a.leads_created)),
         // acquisition_cost: sum(cost of leads converted in P) / count(leads converted in P).
-        "acquisition_cost" => KpiValue::plain(money_ratio(a.leads_converted_cost, a.leads_converted)),
+        K::AcquisitionCost => KpiValue::plain(money_ratio(a.leads_converted_cost, a.leads_converted)),
         // competitor_price_index: per product, our price / mean competitor price × 100; value = mean.
-        "competitor_price_index" => {
+        K::CompetitorPriceIndex => {
             let breakdown: BTreeMap<String, f64> = a
                 .competitor_prices
                 .iter()
@@ -124,42 +133,41 @@ pub fn value(id: &str, a: &Aggregates) -> KpiValue {
             KpiValue { value, breakdown: Some(breakdown), negative_share: None }
         }
         // sales_by_region: per region, won amounts; value = sum of entries.
-        "sales_by_region" => map_sum(&a.sales_by_region),
+        K::SalesByRegion => map_sum(&a.sales_by_region),
         // new_opportunities: deals created in P.
-        "new_opportunities" => KpiValue::plain(Some(a.deals_created as f64)),
+        K::NewOpportunities => KpiValue::plain(Some(a.deals_created as f64)),
         // customer_engagement: activities in P naming a customer / customers active at asof.
-        "customer_engagement" => KpiValue::plain(ratio(a.activities_with_customer as f64, a.customers_active_at_asof)),
+        K::CustomerEngagement => KpiValue::plain(ratio(a.activities_with_customer as f64, a.customers_active_at_asof)),
         // upsell_rate: won upsell or cross-sell / won new × 100.
-        "upsell_rate" => KpiValue::plain(percent(a.won_upsell_or_cross, a.won_new)),
+        K::UpsellRate => KpiValue::plain(percent(a.won_upsell_or_cross, a.won_new)),
         // qualified_lead_conversion: of leads qualified in P, share converted before asof.
-        "qualified_lead_conversion" => KpiValue::plain(percent(a.leads_qualified_converted, a.leads_qualified)),
+        K::QualifiedLeadConversion => KpiValue::plain(percent(a.leads_qualified_converted, a.leads_qualified)),
         // customer_acquisition_rate: of leads created in P, share converted before asof.
-        "customer_acquisition_rate" => KpiValue::plain(percent(a.leads_created_converted, a.leads_created)),
+        K::CustomerAcquisitionRate => KpiValue::plain(percent(a.leads_created_converted, a.leads_created)),
         // response_time: median minutes from creation to first contact.
-        "response_time" => KpiValue::plain(a.response_minutes_median),
+        K::ResponseTime => KpiValue::plain(a.response_minutes_median),
         // positive_feedback_rate: positive / all feedback in P × 100 (negative share beside it).
-        "positive_feedback_rate" => KpiValue {
+        K::PositiveFeedbackRate => KpiValue {
             value: percent(a.feedback_positive, a.feedback),
             breakdown: None,
             negative_share: percent(a.feedback_negative, a.feedback),
         },
         // lead_follow_up_rate: of leads first contacted in P, share followed up before asof.
-        "lead_follow_up_rate" => KpiValue::plain(percent(a.leads_first_contacted_followed_up, a.leads_first_contacted)),
+        K::LeadFollowUpRate => KpiValue::plain(percent(a.leads_first_contacted_followed_up, a.leads_first_contacted)),
         // meeting_acceptance_rate: of requests proposed in P, share accepted.
-        "meeting_acceptance_rate" => KpiValue::plain(percent(a.meetings_accepted, a.meetings_proposed)),
+        K::MeetingAcceptanceRate => KpiValue::plain(percent(a.meetings_accepted, a.meetings_proposed)),
         // touchpoints: activities in P.
-        "touchpoints" => KpiValue::plain(Some(a.touchpoints as f64)),
+        K::Touchpoints => KpiValue::plain(Some(a.touchpoints as f64)),
         // won_lost_ratio: won in P / lost in P.
-        "won_lost_ratio" => KpiValue::plain(ratio(a.won as f64, a.lost)),
+        K::WonLostRatio => KpiValue::plain(ratio(a.won as f64, a.lost)),
         // avg_customer_lifetime: mean days from acquisition to churn (or asof).
-        "avg_customer_lifetime" => KpiValue::plain(ratio(a.customers_lifetime_days_sum, a.customers_lifetime_count)),
+        K::AvgCustomerLifetime => KpiValue::plain(ratio(a.customers_lifetime_days_sum, a.customers_lifetime_count)),
         // retention_rate: of customers active at start, share still active at asof.
-        "retention_rate" => KpiValue::plain(percent(a.customers_retained, a.customers_active_at_start)),
+        K::RetentionRate => KpiValue::plain(percent(a.customers_retained, a.customers_active_at_start)),
         // revenue_per_customer: won amounts naming a customer / distinct customers.
-        "revenue_per_customer" => KpiValue::plain(money_ratio(a.won_with_customer_sum, a.won_distinct_customers)),
+        K::RevenuePerCustomer => KpiValue::plain(money_ratio(a.won_with_customer_sum, a.won_distinct_customers)),
         // revenue: won amounts in P (0 when none).
-        "revenue" => KpiValue::plain(Some(money(a.won_sum))),
-        other => unreachable!("unknown KPI id {other}"),
+        K::Revenue => KpiValue::plain(Some(money(a.won_sum))),
     }
 }
 

@@ -45,6 +45,68 @@ pub enum ScopeKind {
     Org,
 }
 
+/// Defines `KpiId` from (variant, id) pairs.
+macro_rules! kpi_ids {
+    ($($variant:ident = $id:literal),* $(,)?) => {
+        /// The 24 KPIs of KPIS.md by id. A formula or a query matches on it
+        /// without a catch-all, so a KPI cannot be added without both.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum KpiId {
+            $(#[serde(rename = $id)] $variant),*
+        }
+
+        impl KpiId {
+            pub const ALL: [KpiId; 24] = [$(KpiId::$variant),*];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(KpiId::$variant => $id),*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<KpiId> {
+                match text {
+                    $($id => Some(KpiId::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+kpi_ids! {
+    ActiveDeals = "active_deals",
+    AvgDealSize = "avg_deal_size",
+    WinRate = "win_rate",
+    Cac = "cac",
+    RevenueByProduct = "revenue_by_product",
+    CostPerLead = "cost_per_lead",
+    AcquisitionCost = "acquisition_cost",
+    CompetitorPriceIndex = "competitor_price_index",
+    SalesByRegion = "sales_by_region",
+    NewOpportunities = "new_opportunities",
+    CustomerEngagement = "customer_engagement",
+    UpsellRate = "upsell_rate",
+    QualifiedLeadConversion = "qualified_lead_conversion",
+    CustomerAcquisitionRate = "customer_acquisition_rate",
+    ResponseTime = "response_time",
+    PositiveFeedbackRate = "positive_feedback_rate",
+    LeadFollowUpRate = "lead_follow_up_rate",
+    MeetingAcceptanceRate = "meeting_acceptance_rate",
+    Touchpoints = "touchpoints",
+    WonLostRatio = "won_lost_ratio",
+    AvgCustomerLifetime = "avg_customer_lifetime",
+    RetentionRate = "retention_rate",
+    RevenuePerCustomer = "revenue_per_customer",
+    Revenue = "revenue",
+}
+
+impl std::fmt::Display for KpiId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct KpiDef {
     pub id: &'static str,
@@ -58,6 +120,11 @@ pub struct KpiDef {
 }
 
 impl KpiDef {
+    /// The KPI's id as the enum (`id` is its text).
+    pub fn key(&self) -> KpiId {
+        KpiId::parse(self.id).expect("every KPIS id is a KpiId (tested)")
+    }
+
     /// The KPI's name in the reader's language.
     pub fn name(&self, lang: crate::lang::Lang) -> &'static str {
         lang.pick(self.name_ru, self.name_en)
@@ -193,6 +260,16 @@ pub fn attainment(better: Better, actual: Option<f64>, target: Option<f64>) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kpi_has_its_id_in_the_enum_in_the_same_order() {
+        let ids: Vec<&str> = KPIS.iter().map(|k| k.id).collect();
+        let keys: Vec<&str> = KpiId::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(ids, keys);
+        assert_eq!(KpiId::parse("win_rate"), Some(KpiId::WinRate));
+        assert_eq!(KpiId::parse("winrate"), None);
+        assert_eq!(serde_json::to_string(&KpiId::RevenueByProduct).unwrap(), r#""revenue_by_product""#);
+    }
 
     #[test]
     fn there_are_24_kpis_with_unique_ids() {

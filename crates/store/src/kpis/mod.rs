@@ -146,30 +146,36 @@ impl Needs {
 
     /// What KPI `id`'s formula (`kpi::formulas::value`) reads.
     pub fn of(id: &str) -> Needs {
+        domain::kpi::KpiId::parse(id).map_or(Needs::default(), Needs::of_kpi)
+    }
+
+    /// What KPI `kpi`'s formula reads (every KPI has its arm: no catch-all).
+    pub fn of_kpi(kpi: domain::kpi::KpiId) -> Needs {
+        use domain::kpi::KpiId as K;
         let none = Needs::default();
-        match id {
-            "active_deals" => Needs { active_deals: true, ..none },
-            "avg_deal_size" | "win_rate" | "upsell_rate" | "won_lost_ratio" | "revenue" | "new_opportunities" => {
+        match kpi {
+            K::ActiveDeals => Needs { active_deals: true, ..none },
+            K::AvgDealSize | K::WinRate | K::UpsellRate | K::WonLostRatio | K::Revenue | K::NewOpportunities => {
                 Needs { deals: true, ..none }
             }
-            "revenue_per_customer" => Needs { deals: true, distinct_customers: true, ..none },
-            "revenue_by_product" => Needs { products: true, ..none },
-            "sales_by_region" => Needs { regions: true, ..none },
-            "cost_per_lead"
-            | "acquisition_cost"
-            | "qualified_lead_conversion"
-            | "customer_acquisition_rate"
-            | "lead_follow_up_rate" => Needs { leads: true, ..none },
-            "response_time" => Needs { median: true, ..none },
-            "cac" => Needs { customers_acquired: true, ..none },
-            "avg_customer_lifetime" => Needs { customers_at_asof: true, ..none },
-            "retention_rate" => Needs { customers_at_start: true, ..none },
-            "customer_engagement" => Needs { customers_at_asof: true, activities: true, ..none },
-            "touchpoints" => Needs { activities: true, ..none },
-            "meeting_acceptance_rate" => Needs { meetings: true, ..none },
-            "positive_feedback_rate" => Needs { feedback: true, ..none },
+            K::RevenuePerCustomer => Needs { deals: true, distinct_customers: true, ..none },
+            K::RevenueByProduct => Needs { products: true, ..none },
+            K::SalesByRegion => Needs { regions: true, ..none },
+            K::CostPerLead
+            | K::AcquisitionCost
+            | K::QualifiedLeadConversion
+            | K::CustomerAcquisitionRate
+            | K::LeadFollowUpRate => Needs { leads: true, ..none },
+            K::ResponseTime => Needs { median: true, ..none },
+            K::Cac => Needs { customers_acquired: true, ..none },
+            K::AvgCustomerLifetime => Needs { customers_at_asof: true, ..none },
+            K::RetentionRate => Needs { customers_at_start: true, ..none },
+            K::CustomerEngagement => Needs { customers_at_asof: true, activities: true, ..none },
+            K::Touchpoints => Needs { activities: true, ..none },
+            K::MeetingAcceptanceRate => Needs { meetings: true, ..none },
+            K::PositiveFeedbackRate => Needs { feedback: true, ..none },
             // Costs and competitor prices are read by `card` for the scopes that have them.
-            _ => none,
+            K::CompetitorPriceIndex => none,
         }
     }
 
