@@ -126,9 +126,10 @@ impl Cluster {
         let port = free_port()?;
         let pg_dir = self.pg_dir.to_string_lossy().to_string();
         let log = self.pg_dir.join("server.log");
-        // Listen on loopback only; no Unix socket, so no socket directory to own.
+        // Listen on loopback only; no Unix socket, so no socket directory to own. After an unclean
+        // stop, PostgreSQL recovers before it accepts connections: that can take minutes.
         let options = format!("-p {port} -h 127.0.0.1 -k ''");
-        self.pg("pg_ctl", &["start", "-D", &pg_dir, "-w", "-t", "60", "-l", &log.to_string_lossy(), "-o", &options])?;
+        self.pg("pg_ctl", &["start", "-D", &pg_dir, "-w", "-t", "600", "-l", &log.to_string_lossy(), "-o", &options])?;
         self.port = port;
         self.started_here = true;
         self.ensure_database("kpi_arena")?;

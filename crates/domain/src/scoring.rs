@@ -206,7 +206,15 @@ mod period_kind_name {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// `units` whole `per`s of a money measure's `amount`, `points` each.
-    PerMoney { measure: String, record: RecordRef, amount: String, units: i64, points: i64, per: String, cap: Option<Cap> },
+    PerMoney {
+        measure: String,
+        record: RecordRef,
+        amount: String,
+        units: i64,
+        points: i64,
+        per: String,
+        cap: Option<Cap>,
+    },
     /// One counted event, `points` each.
     PerUnit { measure: String, record: RecordRef, points: i64, cap: Option<Cap> },
     /// `weight` points per percent of a target attained (up to `capped_at` percent).
@@ -277,16 +285,14 @@ impl Reason {
         }
         let say = |m: Message| m.in_lang(lang);
         let capped_per = |inner: String, cap: &Option<Cap>| match cap {
-            Some(c) => say(
-                Message::new("ledger.capped_per").with("reason", inner).with("cap", c.points).with(
-                    "per",
-                    lang.t(match c.per {
-                        PeriodKind::Day => "rules.per_day",
-                        PeriodKind::Week => "rules.per_week",
-                        _ => "rules.per_month",
-                    }),
-                ),
-            ),
+            Some(c) => say(Message::new("ledger.capped_per").with("reason", inner).with("cap", c.points).with(
+                "per",
+                lang.t(match c.per {
+                    PeriodKind::Day => "rules.per_day",
+                    PeriodKind::Week => "rules.per_week",
+                    _ => "rules.per_month",
+                }),
+            )),
             None => inner,
         };
         let capped_points = |inner: String, cap: &Option<i64>| match cap {
@@ -294,7 +300,8 @@ impl Reason {
             None => inner,
         };
         let kpi_name = |id: &str| crate::kpi::find(id).map_or(id.to_string(), |k| lang.pick(k.name_ru, id).to_string());
-        let measure_name = |id: &str| measure(id).map_or(id.to_string(), |m| capitalised(lang.pick(m.name_ru, m.name_en)));
+        let measure_name =
+            |id: &str| measure(id).map_or(id.to_string(), |m| capitalised(lang.pick(m.name_ru, m.name_en)));
         match self {
             Reason::PerMoney { measure, record, amount, units, points, per, cap } => capped_per(
                 say(Message::new("ledger.per_money")
@@ -324,7 +331,9 @@ impl Reason {
                     .with("period", period)
                     .with(
                         "capped",
-                        capped_at.map(|c| say(Message::new("ledger.attainment_capped").with("cap", c))).unwrap_or_default(),
+                        capped_at
+                            .map(|c| say(Message::new("ledger.attainment_capped").with("cap", c)))
+                            .unwrap_or_default(),
                     )
                     .with("weight", weight)),
                 points_cap,
@@ -338,9 +347,10 @@ impl Reason {
                     .with("threshold", threshold)),
                 points_cap,
             ),
-            Reason::Recomputed { of, was, now } => {
-                say(Message::new("ledger.recomputed").with("reason", of.in_lang(lang)).with("was", was).with("now", now))
-            }
+            Reason::Recomputed { of, was, now } => say(Message::new("ledger.recomputed")
+                .with("reason", of.in_lang(lang))
+                .with("was", was)
+                .with("now", now)),
             Reason::Reversed { of } => say(Message::new("ledger.reversed").with("reason", of.in_lang(lang))),
             Reason::Text { text } => reason_in(text, lang),
         }

@@ -346,8 +346,7 @@ async fn held(
 
 /// A stored reason: its data, else (a row from before reasons were data) its text.
 fn reason_of(data: Option<serde_json::Value>, text: Option<String>) -> Reason {
-    data.and_then(|d| serde_json::from_value(d).ok())
-        .unwrap_or_else(|| Reason::Text { text: text.unwrap_or_default() })
+    data.and_then(|d| serde_json::from_value(d).ok()).unwrap_or_else(|| Reason::Text { text: text.unwrap_or_default() })
 }
 
 async fn insert_rows(

@@ -55,6 +55,22 @@ impl TestApp {
     async fn fresh_database() -> String {
         let name = format!("test_{}", rand::random::<u64>());
         let mut admin = PgConnection::connect(server_url()).await.expect("connecting to the test server");
+        // The databases of earlier runs go first (runs never overlap on one server): they would pile up.
+        static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+        SWEPT
+            .get_or_init(|| async {
+                let mut admin = PgConnection::connect(server_url()).await.expect("connecting to the test server");
+                let old: Vec<String> =
+                    sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname ~ '^test_[0-9]+$'")
+                        .fetch_all(&mut admin)
+                        .await
+                        .expect("listing test databases");
+                for db in old {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&mut admin).await;
+                }
+            })
+            .await;
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("creating the test database");
         with_database(server_url(), &name)
     }
