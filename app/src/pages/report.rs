@@ -58,7 +58,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let tz = settings.time_zone;
     let now = crate::clock::now().with_timezone(&tz);
     let period = match period.filter(|p| !p.is_empty()) {
-        Some(p) => Period::parse(&p).map_err(AppError::server)?,
+        Some(p) => Period::parse(&p).map_err(crate::pages::errors::refusals::period)?,
         None => Period::containing(PeriodKind::Month, now.date_naive()),
     };
     let window = |p: Period| {
