@@ -30,8 +30,15 @@ pub fn spawn(pool: PgPool, live: broadcast::Sender<LiveEvent>) {
         let mut badges_done: Option<NaiveDate> = None;
         loop {
             loop {
+                let started = std::time::Instant::now();
                 match run_once(&pool).await {
-                    Ok(true) => continue,
+                    Ok(true) => {
+                        // Under a flood of records, rest as long as the pass took: the work
+                        // that arrives meanwhile is merged into the next pass, and the worker
+                        // takes at most about half of the machine from the ingest path.
+                        tokio::time::sleep(rest_after(started.elapsed())).await;
+                        continue;
+                    }
                     Ok(false) => break,
                     Err(e) => {
                         tracing::warn!("scoring failed, the work stays queued and is tried again: {e}");
@@ -53,6 +60,20 @@ pub fn spawn(pool: PgPool, live: broadcast::Sender<LiveEvent>) {
             }
         }
     });
+}
+
+/// A pass shorter than this is followed at once (a few records: scores follow in milliseconds).
+const QUICK: std::time::Duration = std::time::Duration::from_millis(200);
+/// The longest rest between passes.
+const MAX_REST: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How long to rest after a pass that took `took`.
+pub fn rest_after(took: std::time::Duration) -> std::time::Duration {
+    if took < QUICK {
+        std::time::Duration::ZERO
+    } else {
+        took.min(MAX_REST)
+    }
 }
 
 /// Every badge for everyone, when the organisation's day has changed since the last time.
@@ -138,6 +159,14 @@ mod tests {
             from: at(from),
             to: at(to),
         }
+    }
+
+    #[test]
+    fn a_quick_pass_is_followed_at_once_and_a_long_one_by_as_long_a_rest() {
+        use std::time::Duration as D;
+        assert_eq!(rest_after(D::from_millis(40)), D::ZERO);
+        assert_eq!(rest_after(D::from_millis(900)), D::from_millis(900));
+        assert_eq!(rest_after(D::from_secs(8)), D::from_secs(3));
     }
 
     #[test]

@@ -12,18 +12,20 @@ use std::collections::HashSet;
 fn rule_sql(badge: &str) -> Option<&'static str> {
     Some(match badge {
         "first_win" => {
-            "SELECT DISTINCT ON (owner_id) owner_id, closed_at, 'first won deal ' || id,
-               jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
-             FROM deals WHERE status = 'won' AND closed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))
-             ORDER BY owner_id, closed_at, id"
+            // Per rep, its first won deal by the won-deals index: a probe, not a sort of the history.
+            "SELECT u.id, d.closed_at, 'first won deal ' || d.id,
+               jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', d.id))
+             FROM users u CROSS JOIN LATERAL (SELECT id, closed_at FROM deals
+               WHERE owner_id = u.id AND status = 'won' AND closed_at <= arena_now() ORDER BY closed_at, id LIMIT 1) d
+             WHERE $1::text[] IS NULL OR u.id = ANY($1)"
         }
         "ten_wins" => {
-            "WITH w AS (SELECT owner_id, id, closed_at,
-                 row_number() OVER (PARTITION BY owner_id ORDER BY closed_at, id) n
-               FROM deals WHERE status = 'won' AND closed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1)))
-             SELECT owner_id, max(closed_at), '10 won deals',
-               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
-             FROM w WHERE n <= 10 GROUP BY owner_id HAVING count(*) = 10"
+            "SELECT u.id, max(d.closed_at), '10 won deals',
+               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', d.id) ORDER BY d.closed_at, d.id)
+             FROM users u CROSS JOIN LATERAL (SELECT id, closed_at FROM deals
+               WHERE owner_id = u.id AND status = 'won' AND closed_at <= arena_now() ORDER BY closed_at, id LIMIT 10) d
+             WHERE $1::text[] IS NULL OR u.id = ANY($1)
+             GROUP BY u.id HAVING count(*) = 10"
         }
         "hat_trick" => {
             "WITH w AS (SELECT owner_id, id, closed_at, (closed_at AT TIME ZONE $2)::date d,
@@ -72,15 +74,13 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
              FROM f WHERE n <= 20 GROUP BY owner_id HAVING count(*) = 20"
         }
         "comeback" => {
-            "WITH months AS (SELECT DISTINCT date_trunc('month', closed_at AT TIME ZONE $2) mo FROM deals
-                 WHERE status = 'won' AND (date_trunc('month', closed_at AT TIME ZONE $2) + interval '1 month')
-                   AT TIME ZONE $2 <= arena_now()),
+            // Revenue per rep and closed month from the monthly rollup (the organisation's months).
+            "WITH months AS (SELECT DISTINCT day::timestamp mo FROM kpi_deals_month
+                 WHERE owner_id <> '' AND won > 0 AND (day + interval '1 month')::timestamp AT TIME ZONE $2 <= arena_now()),
              reps AS (SELECT id FROM users WHERE role = 'rep' AND active),
-             rev AS (SELECT r.id owner_id, m.mo, coalesce(sum(d.amount), 0) revenue
+             rev AS (SELECT r.id owner_id, m.mo, coalesce(k.won_sum, 0) revenue
                FROM reps r CROSS JOIN months m
-               LEFT JOIN deals d ON d.owner_id = r.id AND d.status = 'won'
-                 AND date_trunc('month', d.closed_at AT TIME ZONE $2) = m.mo
-               GROUP BY r.id, m.mo),
+               LEFT JOIN kpi_deals_month k ON k.owner_id = r.id AND k.day = m.mo::date),
              ranked AS (SELECT *, rank() OVER (PARTITION BY mo ORDER BY revenue DESC) rk,
                  count(*) OVER (PARTITION BY mo) total FROM rev),
              hits AS (SELECT DISTINCT ON (b.owner_id) b.owner_id, b.mo
@@ -90,7 +90,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
                'from the bottom half to the top 3 in ' || to_char(h.mo, 'YYYY-MM'),
                coalesce((SELECT jsonb_agg(jsonb_build_object('kind', 'deal', 'id', d.id) ORDER BY d.closed_at)
                  FROM deals d WHERE d.owner_id = h.owner_id AND d.status = 'won'
-                   AND date_trunc('month', d.closed_at AT TIME ZONE $2) = h.mo), '[]')
+                   AND d.closed_at >= h.mo AT TIME ZONE $2 AND d.closed_at < (h.mo + interval '1 month') AT TIME ZONE $2), '[]')
              FROM hits h WHERE ($1::text[] IS NULL OR h.owner_id = ANY($1))"
         }
         "deal_of_the_month" => {

@@ -193,7 +193,8 @@ pub async fn recompute_in(
     let results = period_results(pool, &rules, owners, from, to, tz).await?;
     let wanted = scoring::score(&rules, &events, &results, tz);
     let held = held(tx, owners, from, to).await?;
-    let rows = scoring::reconcile(&held, &wanted);
+    let mut rows = scoring::reconcile(&held, &wanted);
+    explain_reversals(tx, &mut rows).await?;
     insert_rows(tx, &rows).await?;
     Ok(rows.len())
 }
@@ -306,18 +307,18 @@ async fn period_results(
     Ok(results)
 }
 
-/// What the ledger holds per entry identity, for the entries a recompute over `[from, to)` owns.
+/// What the ledger holds per entry identity, for the entries a recompute over
+/// `[from, to)` owns: the net points only. What a reversal needs besides (the
+/// reason and records of what it reverses) is read for the few reversed
+/// (`explain_reversals`), not for the thousands of entries that stay.
 async fn held(
     tx: &mut Transaction<'_, Postgres>,
     owners: Option<&[String]>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Held>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT user_id, rule_id, key, at, max(period_end) AS period_end, sum(points)::bigint AS net,
-           (array_agg(reason ORDER BY id DESC) FILTER (WHERE kind <> 'reversal'))[1] AS last_reason,
-           (array_agg(reason_data ORDER BY id DESC) FILTER (WHERE kind <> 'reversal'))[1] AS last_reason_data,
-           (array_agg(records ORDER BY id DESC))[1] AS records
+    let rows: Vec<(String, i64, String, DateTime<Utc>, Option<DateTime<Utc>>, i64)> = sqlx::query_as(
+        "SELECT user_id, rule_id, key, at, max(period_end), sum(points)::bigint
          FROM points_entries
          WHERE ($1::text[] IS NULL OR user_id = ANY($1))
            AND ((period_end IS NULL AND at >= $2 AND at < $3)
@@ -331,17 +332,59 @@ async fn held(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| Held {
-            owner: r.get("user_id"),
-            rule_id: r.get("rule_id"),
-            key: r.get("key"),
-            at: r.get("at"),
-            period_end: r.get("period_end"),
-            net: r.get("net"),
-            last_reason: reason_of(r.get("last_reason_data"), r.get("last_reason")),
-            records: serde_json::from_value(r.get("records")).unwrap_or_default(),
+        .map(|(owner, rule_id, key, at, period_end, net)| Held {
+            owner,
+            rule_id,
+            key,
+            at,
+            period_end,
+            net,
+            last_reason: Reason::Text { text: String::new() },
+            records: Vec::new(),
         })
         .collect())
+}
+
+/// Gives each reversal among `rows` the reason of the latest award or
+/// adjustment it reverses, and that entry's records.
+async fn explain_reversals(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: &mut [(scoring::RowKind, Entry)],
+) -> Result<(), sqlx::Error> {
+    let reversals: Vec<usize> =
+        rows.iter().enumerate().filter(|(_, (kind, _))| *kind == scoring::RowKind::Reversal).map(|(i, _)| i).collect();
+    if reversals.is_empty() {
+        return Ok(());
+    }
+    let mut ids: (Vec<String>, Vec<i64>, Vec<String>, Vec<DateTime<Utc>>) = Default::default();
+    for &i in &reversals {
+        let e = &rows[i].1;
+        ids.0.push(e.owner.clone());
+        ids.1.push(e.rule_id);
+        ids.2.push(e.key.clone());
+        ids.3.push(e.at);
+    }
+    let found = sqlx::query(
+        "SELECT DISTINCT ON (x.n) x.n, e.reason, e.reason_data, e.records
+         FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS x(u, r, k, a, n)
+         JOIN points_entries e ON e.user_id = x.u AND e.rule_id = x.r AND e.key = x.k AND e.at = x.a
+                              AND e.kind <> 'reversal'
+         ORDER BY x.n, e.id DESC",
+    )
+    .bind(&ids.0)
+    .bind(&ids.1)
+    .bind(&ids.2)
+    .bind(&ids.3)
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in found {
+        let n: i64 = r.get("n");
+        let Some(&i) = reversals.get(n as usize - 1) else { continue };
+        let entry = &mut rows[i].1;
+        entry.reason = Reason::Reversed { of: Box::new(reason_of(r.get("reason_data"), r.get("reason"))) };
+        entry.records = serde_json::from_value(r.get("records")).unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// A stored reason: its data, else (a row from before reasons were data) its text.
