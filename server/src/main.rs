@@ -69,6 +69,10 @@ enum Command {
         /// How many 1,000-record batches to time (each plain and with ?wait=scores).
         #[arg(long, default_value_t = 20)]
         small_batches: usize,
+        /// Measure on the benchmark database `kpi-arena bench` loaded (10,000,000 records, 1,000
+        /// reps): only the scoring lag of one batch and the 1,000-record batches, no backfill or COPY.
+        #[arg(long)]
+        on_bench_database: bool,
     },
     /// Manage the embedded PostgreSQL cluster.
     Db {
@@ -175,8 +179,9 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         let options = kpi_arena_server::bench::BenchOptions { reps, records, iterations, skip_load };
         return kpi_arena_server::bench::run(&db.url(), options).await;
     }
-    if let Command::BenchIngest { reps, deals, batch, small_batches } = command {
-        let options = kpi_arena_server::bench_ingest::IngestOptions { reps, deals, batch, small_batches };
+    if let Command::BenchIngest { reps, deals, batch, small_batches, on_bench_database } = command {
+        let options =
+            kpi_arena_server::bench_ingest::IngestOptions { reps, deals, batch, small_batches, on_bench_database };
         return kpi_arena_server::bench_ingest::run(&db.url(), options).await;
     }
     let pool = prepare_pool(&db.url()).await.context("preparing the database")?;

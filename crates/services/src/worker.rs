@@ -33,10 +33,14 @@ pub fn spawn(pool: PgPool, live: broadcast::Sender<LiveEvent>) {
                 let started = std::time::Instant::now();
                 match run_once(&pool).await {
                     Ok(true) => {
-                        // Under a flood of records, rest as long as the pass took: the work
-                        // that arrives meanwhile is merged into the next pass, and the worker
-                        // takes at most about half of the machine from the ingest path.
-                        tokio::time::sleep(rest_after(started.elapsed())).await;
+                        // Under a flood of records (more work already waiting when a long pass
+                        // ends), rest as long as the pass took: what arrives meanwhile merges into
+                        // the next pass, and the worker takes about half of the machine from the
+                        // ingest path at most. A batch arriving at a quiet worker is scored at once.
+                        let rest = rest_after(started.elapsed());
+                        if !rest.is_zero() && work::pending(&pool).await.unwrap_or(0) > 0 {
+                            tokio::time::sleep(rest).await;
+                        }
                         continue;
                     }
                     Ok(false) => break,
