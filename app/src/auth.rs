@@ -23,7 +23,7 @@ pub mod server {
     use crate::error::AppError;
     use crate::state::AppState;
     use axum::extract::ConnectInfo;
-    use axum::http::{header, StatusCode};
+    use axum::http::StatusCode;
     use leptos::prelude::*;
     use std::net::SocketAddr;
     use store::users;
@@ -115,29 +115,7 @@ pub mod server {
     /// Sets the status of a failed call, except for a plain HTML form post (no
     /// JavaScript yet): that one is redirected back to its page with the error.
     async fn fail_status(status: StatusCode) {
-        set_fail_status(status);
-    }
-
-    /// The status of a failed call that names no status of its own (bad input:
-    /// 400), unless the call already chose one (401, 403, 429 stay).
-    pub fn set_default_fail_status(status: StatusCode) {
-        let chosen = use_context::<leptos_axum::ResponseOptions>()
-            .is_some_and(|r| r.0.read().is_ok_and(|parts| parts.status.is_some()));
-        if !chosen {
-            set_fail_status(status);
-        }
-    }
-
-    /// `fail_status` for code that cannot wait (the request is already in context).
-    pub fn set_fail_status(status: StatusCode) {
-        let from_form = use_context::<axum::http::request::Parts>()
-            .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
-            .unwrap_or(false);
-        if !from_form {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(status);
-            }
-        }
+        crate::error::status::set_fail_status(status);
     }
 
     pub async fn logout() -> Result<(), AppError> {

@@ -74,6 +74,36 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// The HTTP status of a failed server-function call (server only).
+#[cfg(feature = "ssr")]
+pub mod status {
+    use axum::http::{header, StatusCode};
+    use leptos::prelude::*;
+
+    /// The status of a failed call that names no status of its own (bad input:
+    /// 400), unless the call already chose one (401, 403, 429 stay).
+    pub fn set_default_fail_status(status: StatusCode) {
+        let chosen = use_context::<leptos_axum::ResponseOptions>()
+            .is_some_and(|r| r.0.read().is_ok_and(|parts| parts.status.is_some()));
+        if !chosen {
+            set_fail_status(status);
+        }
+    }
+
+    /// Sets a failed call's status, except for a plain HTML form post (no JavaScript
+    /// yet): that one is redirected back to its page with the error.
+    pub fn set_fail_status(status: StatusCode) {
+        let from_form = use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+            .unwrap_or(false);
+        if !from_form {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(status);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

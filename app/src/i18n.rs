@@ -15,7 +15,7 @@ pub fn error(message: impl Into<Message>) -> AppError {
 /// messages already in the reader's language): 400 unless the call chose a status.
 pub fn refusal(text: impl Into<String>) -> AppError {
     #[cfg(feature = "ssr")]
-    crate::auth::server::set_default_fail_status(axum::http::StatusCode::BAD_REQUEST);
+    crate::error::status::set_default_fail_status(axum::http::StatusCode::BAD_REQUEST);
     AppError::Refused(text.into())
 }
 

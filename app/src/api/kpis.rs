@@ -100,7 +100,7 @@ pub async fn get_leaderboard(
         if q.measure.as_deref().is_some_and(|m| m != "value") {
             return Err(ApiError::bad_request("points are ranked by value only"));
         }
-        engine::points_leaderboard(&state.pool, &scope, window.start, window.end).await?
+        store::points::points_leaderboard(&state.pool, &scope, window.start, window.end).await?
     } else {
         let def =
             kpi::find(by).ok_or_else(|| ApiError::bad_request(format!("`{by}` is neither a KPI id nor `points`")))?;

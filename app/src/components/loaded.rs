@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::i18n::use_lang;
-use crate::pages::errors::{Failure, Forbidden, ServerError};
+use super::failure::{Failure, Forbidden, ServerError};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 

@@ -1,5 +1,6 @@
 //! View pieces shared by pages.
 
+pub mod failure;
 mod lang_switch;
 mod live;
 mod loaded;

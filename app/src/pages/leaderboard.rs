@@ -60,7 +60,8 @@ pub async fn leaderboard(
     use crate::pages::errors::refusals;
     use crate::period::{Period, PeriodKind};
     use std::collections::HashMap;
-    use store::kpis::{leaderboard, points_leaderboard, Window};
+    use store::kpis::{leaderboard, Window};
+    use store::points::points_leaderboard;
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();

@@ -1,6 +1,12 @@
-//! The badge catalogue: what each badge is for. The rules that award them are
-//! SQL over the whole history (`store::badges`), so a badge added here goes to
-//! everyone whose past already qualifies, dated when they qualified.
+//! The badge catalogue: what each badge is for, and where the evidence for it
+//! can lie. The rules that award them are SQL (`store::badges`): over the whole
+//! history at start and once a day (a badge added here goes to everyone whose
+//! past already qualifies, dated when they qualified), and after a change only
+//! over the window that change can move (`window_start`).
+
+use crate::period::{Period, PeriodKind};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Badge {
@@ -145,9 +151,92 @@ pub fn find(id: &str) -> Option<&'static Badge> {
     CATALOGUE.iter().find(|b| b.id == id)
 }
 
+/// Where the records that earn a badge lie, relative to when it is earned.
+/// Every badge is dated at or after the last record it rests on, so an award
+/// earned before a change's earliest instant cannot be moved by that change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// The first N records of a kind, however old: read the rep's whole history (by index probes).
+    FirstRecords,
+    /// Records within one local period of this kind, the last of them being the
+    /// one that earns it; `back` more periods before it also count (a streak of
+    /// four weeks reaches three weeks back).
+    Within { kind: PeriodKind, back: u32 },
+    /// Records within one local period, the badge earned when the period closes
+    /// (the period before the change's may have closed after the change began).
+    ClosedPeriod(PeriodKind),
+    /// Reps compared over consecutive months, read from the monthly rollup: whole history.
+    Rollup,
+}
+
+/// Where each catalogue badge's evidence lies.
+pub fn evidence(badge: &str) -> Evidence {
+    use Evidence::*;
+    match badge {
+        "hat_trick" => Within { kind: PeriodKind::Day, back: 0 },
+        "streak_4w" => Within { kind: PeriodKind::Week, back: 3 },
+        "marathon" => Within { kind: PeriodKind::Week, back: 0 },
+        "meeting_maker" => Within { kind: PeriodKind::Month, back: 0 },
+        "response_ace" | "deal_of_the_month" => ClosedPeriod(PeriodKind::Month),
+        "comeback" => Rollup,
+        _ => FirstRecords,
+    }
+}
+
+/// The earliest instant a re-evaluation after a change whose earliest record
+/// instant is `from` must read for this badge: the start of the local period
+/// that holds `from` (so a day, week or month partly before the change is read
+/// whole), `back` periods earlier for streaks, and one period earlier for a
+/// badge earned when a period closes. `None`: the whole history.
+pub fn window_start(badge: &str, from: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+    let day = from.with_timezone(&tz).date_naive();
+    let (kind, back) = match evidence(badge) {
+        Evidence::Within { kind, back } => (kind, back),
+        Evidence::ClosedPeriod(kind) => (kind, 1),
+        Evidence::FirstRecords | Evidence::Rollup => return None,
+    };
+    let mut period = Period::containing(kind, day);
+    for _ in 0..back {
+        period = period.previous();
+    }
+    Some(period.bounds(tz).0)
+}
+
+/// The instant a whole-history evaluation reads from (before any sales record).
+pub fn history_start() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(-2_208_988_800, 0).expect("1900-01-01")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_change_is_read_back_to_the_start_of_the_period_its_badge_lives_in() {
+        let moscow: Tz = "Europe/Moscow".parse().unwrap();
+        // Wednesday 2026-11-11 01:30 in Moscow (UTC+3) is still Tuesday 22:30 in UTC.
+        let from = utc("2026-11-10T22:30:00Z");
+        let at = |s: &str| Some(utc(s));
+        assert_eq!(window_start("hat_trick", from, moscow), at("2026-11-10T21:00:00Z"), "Moscow's Wednesday");
+        assert_eq!(window_start("marathon", from, moscow), at("2026-11-08T21:00:00Z"), "Monday 9 November");
+        assert_eq!(window_start("streak_4w", from, moscow), at("2026-10-18T21:00:00Z"), "three weeks before: 19 October");
+        assert_eq!(window_start("meeting_maker", from, moscow), at("2026-10-31T21:00:00Z"), "1 November");
+        assert_eq!(window_start("deal_of_the_month", from, moscow), at("2026-09-30T21:00:00Z"), "October, closed in November");
+        assert_eq!(window_start("response_ace", from, moscow), at("2026-09-30T21:00:00Z"));
+        assert_eq!(window_start("ten_wins", from, moscow), None, "the first ten, however old");
+        assert_eq!(window_start("comeback", from, moscow), None);
+        let london: Tz = "Europe/London".parse().unwrap();
+        // 1 April 2027 00:05 BST is 31 March 23:05 UTC: April in London, March in UTC.
+        let april = utc("2027-03-31T23:05:00Z");
+        assert_eq!(window_start("meeting_maker", april, london), at("2027-03-31T23:00:00Z"), "1 April, BST");
+        assert_eq!(window_start("deal_of_the_month", april, london), at("2027-03-01T00:00:00Z"), "1 March, GMT");
+        assert!(history_start() < Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap());
+    }
 
     #[test]
     fn the_catalogue_has_fourteen_distinct_badges() {

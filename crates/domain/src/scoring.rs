@@ -2,7 +2,6 @@
 //! how a recomputation turns into reversal and adjustment rows, and levels.
 //! Pure: no database, unit-tested with hand-worked numbers.
 
-use crate::lang::Lang;
 use crate::period::{Period, PeriodKind};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;

@@ -33,21 +33,42 @@ pub struct Submitted {
 
 /// Validates the whole batch, then stores it with its derived work in one transaction.
 pub async fn submit(pool: &PgPool, values: &[Value], source: Source) -> Result<Submitted, StoreError> {
+    let started = std::time::Instant::now();
     let records = validate_batch(pool, values).await?;
+    let validated = started.elapsed();
     let mut tx = pool.begin().await?;
     let work = store_in(&mut tx, &records).await?;
+    let stored = started.elapsed();
     tx.commit().await?;
-    tracing::debug!(?source, records = records.len(), ?work, "records stored");
+    tracing::debug!(
+        ?source,
+        records = records.len(),
+        ?work,
+        validate_ms = validated.as_millis() as u64,
+        store_ms = (stored - validated).as_millis() as u64,
+        commit_ms = (started.elapsed() - stored).as_millis() as u64,
+        "records stored"
+    );
     Ok(Submitted { accepted: values.len(), work })
 }
 
 /// Stores validated records in the caller's transaction, with their derived
 /// work and the live notification; returns the work's id. The caller commits.
 pub async fn store_in(tx: &mut Transaction<'_, Postgres>, records: &[Record]) -> Result<Option<i64>, sqlx::Error> {
+    let started = std::time::Instant::now();
     let touched = Touched::of(records);
     let before = Before::read(tx, &touched).await?;
+    let read = started.elapsed();
     upsert_records(tx, records).await?;
-    leave_work(tx, touched, before).await
+    let upserted = started.elapsed();
+    let work = leave_work(tx, touched, before).await;
+    tracing::debug!(
+        before_ms = read.as_millis() as u64,
+        upsert_ms = (upserted - read).as_millis() as u64,
+        work_ms = (started.elapsed() - upserted).as_millis() as u64,
+        "records upserted"
+    );
+    work
 }
 
 /// What the stored versions of a batch's records looked like (their owners and

@@ -136,10 +136,11 @@ pub async fn run_once(pool: &PgPool) -> Result<bool, sqlx::Error> {
     plan.to = plan.to.max(now + Duration::seconds(1));
     let owners = plan.owners.as_deref();
     store::points::recompute_in(&mut tx, pool, owners, plan.from, plan.to).await?;
-    // Comparative badges are given for closed months: only a change before this month moves them.
+    // Badges over the window the change can move; the comparative ones (given
+    // for closed months) only when a change reaches before this month.
     let tz = store::settings::load(pool).await?.time_zone;
     let month = Period::containing(PeriodKind::Month, now.with_timezone(&tz).date_naive()).bounds(tz).0;
-    store::badges::evaluate_in(&mut tx, pool, tz, owners, plan.from < month).await?;
+    store::badges::evaluate_in(&mut tx, pool, tz, owners, Some((plan.from, month))).await?;
     crate::live::notify(&mut *tx, &LiveEvent::Changed).await?;
     tx.commit().await?;
     tracing::debug!(rows = claimed.len(), "scores brought up to date");

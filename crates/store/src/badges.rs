@@ -1,14 +1,18 @@
-//! Awarding badges: each catalogue badge is one query over a rep's whole
-//! history (the reps a change touched, or everyone), so awards are retroactive
-//! and dated when the rep first qualified. An award
-//! whose records no longer qualify (a won deal re-sent as lost) is withdrawn.
+//! Awarding badges: each catalogue badge is one query, over the whole history
+//! (at start and once a day, so awards are retroactive and dated when the rep
+//! first qualified) or, after a change, over the reps and the window that
+//! change can move. An award whose records no longer qualify (a won deal
+//! re-sent as lost) is withdrawn.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::collections::HashSet;
 
-/// One query per badge: rows of (user id, earned at, detail, records as JSON). `$1` is the time zone.
+/// One query per badge: rows of (user id, earned at, detail, records as JSON).
+/// `$1` the reps (all when null), `$2` the time zone, `$3` the first instant to
+/// read (`domain::badges::window_start`) for badges whose evidence lies in a
+/// local day, week or month.
 fn rule_sql(badge: &str) -> Option<&'static str> {
     Some(match badge {
         "first_win" => {
@@ -28,20 +32,36 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
              GROUP BY u.id HAVING count(*) = 10"
         }
         "hat_trick" => {
-            "WITH w AS (SELECT owner_id, id, closed_at, (closed_at AT TIME ZONE $2)::date d,
-                 row_number() OVER (PARTITION BY owner_id, (closed_at AT TIME ZONE $2)::date ORDER BY closed_at, id) n
-               FROM deals WHERE status = 'won' AND closed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))),
-             first_day AS (SELECT owner_id, min(d) d FROM w WHERE n = 3 GROUP BY owner_id)
-             SELECT w.owner_id, max(w.closed_at), '3 deals won on ' || f.d,
-               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', w.id) ORDER BY w.n)
-             FROM w JOIN first_day f ON f.owner_id = w.owner_id AND f.d = w.d
-             WHERE w.n <= 3 GROUP BY w.owner_id, f.d"
+            // The first local day with three won deals, found in the daily rollup (a day still
+            // running counts only if three of its deals are already closed), then its first three
+            // deals by one probe of the rep's won-deals index.
+            "WITH days AS (SELECT DISTINCT ON (k.owner_id) k.owner_id, k.day FROM kpi_deals_day k
+                 WHERE k.won >= 3 AND k.owner_id <> '' AND k.day >= ($3 AT TIME ZONE $2)::date
+                   AND ($1::text[] IS NULL OR k.owner_id = ANY($1))
+                   AND ((k.day + 1)::timestamp AT TIME ZONE $2 <= arena_now()
+                     OR (SELECT count(*) FROM (SELECT 1 FROM deals WHERE owner_id = k.owner_id AND status = 'won'
+                           AND closed_at >= k.day::timestamp AT TIME ZONE $2 AND closed_at <= arena_now() LIMIT 3) x) = 3)
+                 ORDER BY k.owner_id, k.day),
+             w AS (SELECT d.owner_id, d.day, x.id, x.closed_at, row_number() OVER (PARTITION BY d.owner_id ORDER BY x.closed_at, x.id) n
+               FROM days d CROSS JOIN LATERAL (SELECT id, closed_at FROM deals
+                 WHERE owner_id = d.owner_id AND status = 'won' AND closed_at >= d.day::timestamp AT TIME ZONE $2
+                   AND closed_at < (d.day + 1)::timestamp AT TIME ZONE $2 AND closed_at <= arena_now()
+                 ORDER BY closed_at, id LIMIT 3) x)
+             SELECT owner_id, max(closed_at), '3 deals won on ' || day,
+               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
+             FROM w GROUP BY owner_id, day HAVING count(*) = 3"
         }
         "streak_4w" => {
-            "WITH weeks AS (SELECT DISTINCT ON (owner_id, wk) owner_id, wk, id, closed_at
-               FROM (SELECT owner_id, id, closed_at, date_trunc('week', closed_at AT TIME ZONE $2) wk
-                     FROM deals WHERE status = 'won' AND closed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))) x
-               ORDER BY owner_id, wk, closed_at, id),
+            // The local weeks with a won deal (from the daily rollup), each week's first won
+            // deal by one index probe, then the first run of four weeks in a row.
+            "WITH candidates AS (SELECT DISTINCT k.owner_id, date_trunc('week', k.day::timestamp) wk FROM kpi_deals_day k
+                 WHERE k.won > 0 AND k.owner_id <> '' AND k.day >= ($3 AT TIME ZONE $2)::date
+                   AND ($1::text[] IS NULL OR k.owner_id = ANY($1))),
+             weeks AS (SELECT c.owner_id, c.wk, d.id, d.closed_at FROM candidates c CROSS JOIN LATERAL (
+                 SELECT id, closed_at FROM deals WHERE owner_id = c.owner_id AND status = 'won'
+                   AND closed_at >= c.wk AT TIME ZONE $2 AND closed_at < (c.wk + interval '7 days') AT TIME ZONE $2
+                   AND closed_at <= arena_now()
+                 ORDER BY closed_at, id LIMIT 1) d),
              runs AS (SELECT *, wk - (row_number() OVER (PARTITION BY owner_id ORDER BY wk)) * interval '7 days' grp
                FROM weeks),
              numbered AS (SELECT *, row_number() OVER (PARTITION BY owner_id, grp ORDER BY wk) n FROM runs),
@@ -56,7 +76,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
             "WITH m AS (SELECT owner_id, date_trunc('month', created_at AT TIME ZONE $2) mo,
                  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_contact_at - created_at) / 60) med,
                  count(*) n, jsonb_agg(jsonb_build_object('kind', 'lead', 'id', id) ORDER BY created_at) recs
-               FROM leads WHERE first_contact_at IS NOT NULL AND ($1::text[] IS NULL OR owner_id = ANY($1))
+               FROM leads WHERE first_contact_at IS NOT NULL AND created_at >= $3 AND ($1::text[] IS NULL OR owner_id = ANY($1))
                GROUP BY owner_id, date_trunc('month', created_at AT TIME ZONE $2))
              SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $2,
                'median first response ' || round(med::numeric, 1) || ' min in ' || to_char(mo, 'YYYY-MM'), recs
@@ -94,20 +114,25 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
              FROM hits h WHERE ($1::text[] IS NULL OR h.owner_id = ANY($1))"
         }
         "deal_of_the_month" => {
-            "WITH best AS (SELECT DISTINCT ON (date_trunc('month', closed_at AT TIME ZONE $2))
-                 owner_id, id, amount, date_trunc('month', closed_at AT TIME ZONE $2) mo
-               FROM deals WHERE status = 'won'
-               ORDER BY date_trunc('month', closed_at AT TIME ZONE $2), amount DESC, closed_at, id)
+            // The closed months with a won deal (from the organisation's monthly rollup), then
+            // each month's largest deal by one probe of the won-deals index over that month.
+            "WITH months AS (SELECT day::timestamp mo FROM kpi_deals_month
+                 WHERE owner_id = '' AND won > 0 AND day >= date_trunc('month', $3 AT TIME ZONE $2)::date
+                   AND (day + interval '1 month')::timestamp AT TIME ZONE $2 <= arena_now()),
+             best AS (SELECT m.mo, d.* FROM months m CROSS JOIN LATERAL (SELECT owner_id, id, amount FROM deals
+                 WHERE status = 'won' AND closed_at >= m.mo AT TIME ZONE $2
+                   AND closed_at < (m.mo + interval '1 month') AT TIME ZONE $2
+                 ORDER BY amount DESC, closed_at, id LIMIT 1) d)
              SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $2,
                'largest deal of ' || to_char(mo, 'YYYY-MM') || ': ' || amount,
                jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', id))
-             FROM best WHERE (mo + interval '1 month') AT TIME ZONE $2 <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))
+             FROM best WHERE $1::text[] IS NULL OR owner_id = ANY($1)
              ORDER BY owner_id, mo"
         }
         "marathon" => {
             "WITH a AS (SELECT owner_id, id, at, date_trunc('week', at AT TIME ZONE $2) wk,
                  row_number() OVER (PARTITION BY owner_id, date_trunc('week', at AT TIME ZONE $2) ORDER BY at, id) n
-               FROM activities WHERE at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))),
+               FROM activities WHERE at >= $3 AND at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))),
              first_week AS (SELECT owner_id, min(wk) wk FROM a WHERE n = 50 GROUP BY owner_id)
              SELECT a.owner_id, max(a.at), '50 touchpoints in the week of ' || to_char(f.wk, 'YYYY-MM-DD'),
                jsonb_agg(jsonb_build_object('kind', 'activity', 'id', a.id) ORDER BY a.n)
@@ -118,7 +143,8 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
             "WITH m AS (SELECT owner_id, id, proposed_at, date_trunc('month', proposed_at AT TIME ZONE $2) mo,
                  row_number() OVER (PARTITION BY owner_id, date_trunc('month', proposed_at AT TIME ZONE $2)
                    ORDER BY proposed_at, id) n
-               FROM meeting_requests WHERE outcome = 'accepted' AND proposed_at <= arena_now() AND ($1::text[] IS NULL OR owner_id = ANY($1))),
+               FROM meeting_requests WHERE outcome = 'accepted' AND proposed_at >= $3 AND proposed_at <= arena_now()
+                 AND ($1::text[] IS NULL OR owner_id = ANY($1))),
              first_month AS (SELECT owner_id, min(mo) mo FROM m WHERE n = 10 GROUP BY owner_id)
              SELECT m.owner_id, max(m.proposed_at), '10 accepted meetings in ' || to_char(f.mo, 'YYYY-MM'),
                jsonb_agg(jsonb_build_object('kind', 'meeting_request', 'id', m.id) ORDER BY m.n)
@@ -126,13 +152,15 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
              WHERE m.n <= 10 GROUP BY m.owner_id, f.mo"
         }
         "upseller" => {
-            "WITH w AS (SELECT owner_id, id, closed_at,
-                 row_number() OVER (PARTITION BY owner_id ORDER BY closed_at, id) n
-               FROM deals WHERE status = 'won' AND deal_type IN ('upsell', 'cross_sell') AND closed_at <= arena_now()
-                 AND ($1::text[] IS NULL OR owner_id = ANY($1)))
-             SELECT owner_id, max(closed_at), '5 upsell or cross-sell deals won',
-               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
-             FROM w WHERE n <= 5 GROUP BY owner_id HAVING count(*) = 5"
+            // Only reps the monthly rollup credits with five such wins, then their first five by one probe.
+            "SELECT u.id, max(d.closed_at), '5 upsell or cross-sell deals won',
+               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', d.id) ORDER BY d.closed_at, d.id)
+             FROM users u CROSS JOIN LATERAL (SELECT id, closed_at FROM deals
+               WHERE owner_id = u.id AND status = 'won' AND deal_type IN ('upsell', 'cross_sell') AND closed_at <= arena_now()
+               ORDER BY closed_at, id LIMIT 5) d
+             WHERE ($1::text[] IS NULL OR u.id = ANY($1))
+               AND (SELECT sum(won_upsell) FROM kpi_deals_month k WHERE k.owner_id = u.id) >= 5
+             GROUP BY u.id HAVING count(*) = 5"
         }
         "customer_favourite" => {
             "WITH f AS (SELECT coalesce(f.owner_id, c.owner_id) owner_id, f.id, f.at,
@@ -205,36 +233,64 @@ async fn target_rows(
 pub async fn evaluate(pool: &PgPool) -> Result<usize, sqlx::Error> {
     let tz = crate::settings::load(pool).await?.time_zone;
     let mut tx = pool.begin().await?;
-    let added = evaluate_in(&mut tx, pool, tz, None, true).await?;
+    let added = evaluate_in(&mut tx, pool, tz, None, None).await?;
     tx.commit().await?;
     Ok(added)
 }
 
 /// Re-evaluates the catalogue badges of `owners` (everyone when `None`) in the
 /// caller's transaction: new awards are added (dated when earned), awards that
-/// no longer qualify are withdrawn. The comparative badges only when
-/// `comparative` (then for everyone). Challenge badges are left alone.
+/// no longer qualify are withdrawn. Challenge badges are left alone.
+///
+/// `since` is the earliest instant of any record the change touched (`None`:
+/// the whole history, every badge). Then only what that change can move is
+/// read: an award earned before `since` rests on records it did not touch and
+/// stays; for everyone else a badge whose evidence lies within a day, week or
+/// month is read from the window `domain::badges::window_start` gives. The
+/// comparative badges (for everyone) only when `since` is before `month` (the
+/// current month's start): they are given for closed months.
 /// Returns how many awards were added.
 pub async fn evaluate_in(
     tx: &mut Transaction<'_, Postgres>,
     pool: &PgPool,
     tz: chrono_tz::Tz,
     owners: Option<&[String]>,
-    comparative: bool,
+    since: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<usize, sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock(7140002)").execute(&mut **tx).await?;
     let mut added = 0;
     for badge in domain::badges::CATALOGUE {
         let compares = COMPARATIVE.contains(&badge.id);
-        if compares && !comparative {
+        if compares && since.is_some_and(|(from, month)| from >= month) {
             continue;
         }
         let scope = if compares { None } else { owners };
-        let rows: Vec<AwardRow> = match badge.id {
+        // Holders whose award predates the change keep it untouched.
+        let kept: Vec<String> = match since {
+            None => Vec::new(),
+            Some((from, _)) => {
+                sqlx::query_scalar(
+                    "SELECT user_id FROM badge_awards WHERE badge = $1 AND earned_at < $2
+                       AND ($3::text[] IS NULL OR user_id = ANY($3))",
+                )
+                .bind(badge.id)
+                .bind(from)
+                .bind(scope)
+                .fetch_all(&mut **tx)
+                .await?
+            }
+        };
+        let start = since
+            .and_then(|(from, _)| domain::badges::window_start(badge.id, from, tz))
+            .unwrap_or_else(domain::badges::history_start);
+        let mut rows: Vec<AwardRow> = match badge.id {
             "target_100" => target_rows(pool, tz, 1.0, scope).await?,
             "club_150" => target_rows(pool, tz, 1.5, scope).await?,
             id => match rule_sql(id) {
-                // Only the queries that work in local days, weeks or months take the time zone.
+                // Only the queries that work in local days, weeks or months take the time zone and a window.
+                Some(sql) if sql.contains("$3") => {
+                    sqlx::query_as(sql).bind(scope).bind(tz.name()).bind(start).fetch_all(&mut **tx).await?
+                }
                 Some(sql) if sql.contains("$2") => {
                     sqlx::query_as(sql).bind(scope).bind(tz.name()).fetch_all(&mut **tx).await?
                 }
@@ -242,14 +298,16 @@ pub async fn evaluate_in(
                 None => continue,
             },
         };
+        rows.retain(|r| !kept.contains(&r.0));
         let users: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         sqlx::query(
-            "DELETE FROM badge_awards WHERE badge = $1 AND NOT (user_id = ANY($2))
+            "DELETE FROM badge_awards WHERE badge = $1 AND NOT (user_id = ANY($2)) AND NOT (user_id = ANY($4))
                AND ($3::text[] IS NULL OR user_id = ANY($3))",
         )
         .bind(badge.id)
         .bind(&users)
         .bind(scope)
+        .bind(&kept)
         .execute(&mut **tx)
         .await?;
         let before: HashSet<String> =

@@ -515,6 +515,31 @@ pub async fn totals(
     Ok(rows.into_iter().collect())
 }
 
+/// The scope's reps ranked by points earned in `[start, end)` (the same sums as the ledger).
+pub async fn points_leaderboard(
+    pool: &PgPool,
+    scope: &domain::kpi::Scope,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<crate::kpis::RankedRep>, crate::kpis::KpiError> {
+    let reps = crate::kpis::reps_of(pool, scope).await?;
+    let ids: Vec<String> = reps.iter().map(|(id, _, _)| id.clone()).collect();
+    let totals = totals(pool, &ids, start, end).await?;
+    let teams: HashMap<String, Option<String>> = reps.iter().map(|(id, _, team)| (id.clone(), team.clone())).collect();
+    let values = reps
+        .into_iter()
+        .map(|(id, name, _)| {
+            let points = *totals.get(&id).unwrap_or(&0) as f64;
+            (id, name, Some(points))
+        })
+        .collect();
+    let mut ranked = crate::kpis::rank(values, domain::kpi::Better::Higher);
+    for r in &mut ranked {
+        r.team = teams.get(&r.id).cloned().flatten();
+    }
+    Ok(ranked)
+}
+
 /// A user's lifetime points and the level they reach.
 pub async fn level(pool: &PgPool, user: &str) -> Result<scoring::Level, sqlx::Error> {
     let total: i64 =

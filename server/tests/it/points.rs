@@ -353,6 +353,56 @@ async fn badges_are_awarded_retroactively_dated_when_earned_and_withdrawn_when_u
     assert_eq!(res["badges"][0]["records"], json!([{"kind": "deal", "id": "d1"}]));
 }
 
+/// After a change, badges are read over the window it can move only (the
+/// earliest instant it touched, back to its day, week or month): this checks
+/// that window's edges against the whole-history answer.
+#[tokio::test]
+async fn a_change_moves_badges_within_its_window_and_agrees_with_the_whole_history() {
+    let o = org().await;
+    o.records(october_deals()).await;
+    let has = |badges: &[(String, String)], id: &str, at: &str| badges.contains(&(id.into(), at.into()));
+    // A second hat-trick for r1 on 20 October: the one of 5 October stays, earned before this change.
+    o.records(json!([
+        deal("e1", "r1", 10.0, "won", Some("2026-10-20T09:00:00Z")),
+        deal("e2", "r1", 10.0, "won", Some("2026-10-20T10:00:00Z")),
+        deal("e3", "r1", 10.0, "won", Some("2026-10-20T11:00:00Z")),
+    ]))
+    .await;
+    let r1 = o.badges("r1").await;
+    assert!(has(&r1, "hat_trick", "2026-10-05T15:00:00Z"), "{r1:?}");
+    assert!(has(&r1, "deal_of_the_month", "2026-11-01T00:00:00Z"), "d2 (1,000) is October's largest: {r1:?}");
+
+    // d2 was lost after all: 5 October has two wins left, so the hat-trick moves to
+    // 20 October, after the change's span; October's largest deal is now r2's d5 (500).
+    o.records(json!([deal("d2", "r1", 1000.0, "lost", Some("2026-10-05T12:00:00Z"))])).await;
+    let r1 = o.badges("r1").await;
+    assert!(has(&r1, "hat_trick", "2026-10-20T11:00:00Z"), "{r1:?}");
+    assert!(!r1.iter().any(|(id, _)| id == "deal_of_the_month"), "{r1:?}");
+    assert!(has(&o.badges("r2").await, "deal_of_the_month", "2026-11-01T00:00:00Z"));
+
+    // A deal at the very instant October closed: r2's award, dated that instant, rests on
+    // October, which this change did not touch; it stays. November's largest is r3's.
+    o.records(json!([deal("n1", "r3", 5.0, "won", Some("2026-11-01T00:00:00Z"))])).await;
+    assert!(has(&o.badges("r2").await, "deal_of_the_month", "2026-11-01T00:00:00Z"));
+    let r3 = o.badges("r3").await;
+    assert!(has(&r3, "first_win", "2026-11-01T00:00:00Z"), "{r3:?}");
+    assert!(has(&r3, "deal_of_the_month", "2026-12-01T00:00:00Z"), "{r3:?}");
+
+    // What the windows left is what the whole history gives.
+    let awards = || async {
+        sqlx::query_as::<_, (String, String, chrono::DateTime<chrono::Utc>, String)>(
+            "SELECT user_id, badge, earned_at, records::text FROM badge_awards ORDER BY 1, 2",
+        )
+        .fetch_all(&o.app.pool)
+        .await
+        .unwrap()
+    };
+    let incremental = awards().await;
+    assert_eq!(incremental.len(), 6, "r1: first win, hat-trick; r2: first win, October; r3: first win, November");
+    assert_eq!(store::badges::evaluate(&o.app.pool).await.unwrap(), 0);
+    assert_eq!(awards().await, incremental);
+}
+
 #[tokio::test]
 async fn challenge_drafts_are_hidden_from_reps_and_winners_get_a_badge_when_it_ends() {
     let o = org().await;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::lang::Lang;
 use chrono::TimeZone;
 
 fn t(d: u32, h: u32) -> DateTime<Utc> {

@@ -643,31 +643,6 @@ pub async fn leaderboard(
     Ok(ranked)
 }
 
-/// The scope's reps ranked by points earned in `[start, end)` (the same sums as the ledger).
-pub async fn points_leaderboard(
-    pool: &PgPool,
-    scope: &Scope,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> Result<Vec<RankedRep>, KpiError> {
-    let reps = reps_of(pool, scope).await?;
-    let ids: Vec<String> = reps.iter().map(|(id, _, _)| id.clone()).collect();
-    let totals = crate::points::totals(pool, &ids, start, end).await?;
-    let teams: HashMap<String, Option<String>> = reps.iter().map(|(id, _, team)| (id.clone(), team.clone())).collect();
-    let values = reps
-        .into_iter()
-        .map(|(id, name, _)| {
-            let points = *totals.get(&id).unwrap_or(&0) as f64;
-            (id, name, Some(points))
-        })
-        .collect();
-    let mut ranked = rank(values, domain::kpi::Better::Higher);
-    for r in &mut ranked {
-        r.team = teams.get(&r.id).cloned().flatten();
-    }
-    Ok(ranked)
-}
-
 /// Competition ranking of (id, name, value); ties keep name order.
 pub fn rank(mut values: Vec<(String, String, Option<f64>)>, better: domain::kpi::Better) -> Vec<RankedRep> {
     use std::cmp::Ordering;
