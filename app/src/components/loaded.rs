@@ -1,8 +1,8 @@
 //! The wrapper every data page shares: a loading line, then the page, or the error.
 
+use super::failure::{Failure, Forbidden, ServerError};
 use crate::error::AppError;
 use crate::i18n::use_lang;
-use super::failure::{Failure, Forbidden, ServerError};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 

@@ -224,9 +224,17 @@ mod tests {
         let at = |s: &str| Some(utc(s));
         assert_eq!(window_start("hat_trick", from, moscow), at("2026-11-10T21:00:00Z"), "Moscow's Wednesday");
         assert_eq!(window_start("marathon", from, moscow), at("2026-11-08T21:00:00Z"), "Monday 9 November");
-        assert_eq!(window_start("streak_4w", from, moscow), at("2026-10-18T21:00:00Z"), "three weeks before: 19 October");
+        assert_eq!(
+            window_start("streak_4w", from, moscow),
+            at("2026-10-18T21:00:00Z"),
+            "three weeks before: 19 October"
+        );
         assert_eq!(window_start("meeting_maker", from, moscow), at("2026-10-31T21:00:00Z"), "1 November");
-        assert_eq!(window_start("deal_of_the_month", from, moscow), at("2026-09-30T21:00:00Z"), "October, closed in November");
+        assert_eq!(
+            window_start("deal_of_the_month", from, moscow),
+            at("2026-09-30T21:00:00Z"),
+            "October, closed in November"
+        );
         assert_eq!(window_start("response_ace", from, moscow), at("2026-09-30T21:00:00Z"));
         assert_eq!(window_start("ten_wins", from, moscow), None, "the first ten, however old");
         assert_eq!(window_start("comeback", from, moscow), None);

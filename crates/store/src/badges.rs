@@ -298,7 +298,8 @@ pub async fn evaluate_in(
                 None => continue,
             },
         };
-        rows.retain(|r| !kept.contains(&r.0));
+        let kept_set: HashSet<&String> = kept.iter().collect();
+        rows.retain(|r| !kept_set.contains(&r.0));
         let users: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         sqlx::query(
             "DELETE FROM badge_awards WHERE badge = $1 AND NOT (user_id = ANY($2)) AND NOT (user_id = ANY($4))
