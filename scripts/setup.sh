@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building KPI Arena needs and is missing: the pinned Rust
 # toolchain and WASM target, cargo-leptos, wasm-bindgen-cli at the exact
-# version Cargo.lock pins, wasm-opt, and PostgreSQL server binaries; with
+# version Cargo.lock pins, cargo-deny, wasm-opt, and PostgreSQL server binaries; with
 # --browser also what the browser tests need (Chromium, Node.js and npm).
 # Skips whatever is already there. Safe to run again. Missing system packages
 # need root or sudo.
@@ -36,6 +36,13 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WB_VERSION"; then
   log "installing wasm-bindgen-cli $WB_VERSION"
   # The registry mirror can lag behind the CLI's own lockfile: fall back to fresh resolution.
   cargo install wasm-bindgen-cli --version "=$WB_VERSION" --locked || cargo install wasm-bindgen-cli --version "=$WB_VERSION"
+fi
+
+# Checks the dependency graph's licences, bans and sources (deny.toml) in the test command.
+DENY_VERSION=0.20.2
+if ! cargo deny --version 2>/dev/null | grep -q "$DENY_VERSION"; then
+  log "installing cargo-deny $DENY_VERSION"
+  cargo install cargo-deny --version "=$DENY_VERSION" --locked || cargo install cargo-deny --version "=$DENY_VERSION"
 fi
 
 # wasm-opt older than 116 (Debian bookworm ships 108) breaks the reference-type

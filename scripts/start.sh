@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 cargo leptos build --release --precompress
-exec target/release/kpi-arena serve "$@"
+exec target/release/kpi-arena serve --demo "$@"

@@ -30,24 +30,39 @@ pub mod server {
     use tower_sessions::Session;
 
     pub const SESSION_USER_KEY: &str = "user_id";
+    /// The user's `session_epoch` at sign-in: a session from an older epoch has ended.
+    pub const SESSION_EPOCH_KEY: &str = "epoch";
+    /// When the session began (Unix seconds): it ends `SESSION_ABSOLUTE_DAYS` later.
+    pub const SESSION_SINCE_KEY: &str = "since";
 
     fn state() -> Result<AppState, AppError> {
         use_context::<AppState>().ok_or_else(|| AppError::server("server state missing"))
     }
 
-    /// The active user of `session`, for plain axum routes (CSV export and import).
+    /// The active user of `session`, unless the session has ended (deactivation,
+    /// a password change); for plain axum routes (CSV export and import, the live stream).
     pub async fn user_of(pool: &sqlx::PgPool, session: &Session) -> Option<CurrentUser> {
-        let id = session.get::<String>(SESSION_USER_KEY).await.ok().flatten()?;
-        users::find_active(pool, &id).await.ok().flatten()
+        user_in(pool, session).await.ok().flatten()
+    }
+
+    async fn user_in(pool: &sqlx::PgPool, session: &Session) -> Result<Option<CurrentUser>, AppError> {
+        let Some(id) = session.get::<String>(SESSION_USER_KEY).await.map_err(AppError::server)? else {
+            return Ok(None);
+        };
+        let since = session.get::<i64>(SESSION_SINCE_KEY).await.map_err(AppError::server)?.unwrap_or(0);
+        // Session lifetimes run on the wall clock.
+        if domain::access::session_over(since, chrono::Utc::now().timestamp()) {
+            session.flush().await.map_err(AppError::server)?;
+            return Ok(None);
+        }
+        let epoch = session.get::<i64>(SESSION_EPOCH_KEY).await.map_err(AppError::server)?.unwrap_or(0);
+        Ok(users::find_session(pool, &id, epoch).await?)
     }
 
     /// The user of the current browser session (a deactivated user has none).
     pub async fn session_user() -> Result<Option<CurrentUser>, AppError> {
         let session: Session = leptos_axum::extract().await?;
-        let Some(id) = session.get::<String>(SESSION_USER_KEY).await.map_err(AppError::server)? else {
-            return Ok(None);
-        };
-        Ok(users::find_active(&state()?.pool, &id).await.map_err(AppError::server)?)
+        user_in(&state()?.pool, &session).await
     }
 
     /// The signed-in user, or an error telling the browser to sign in.
@@ -64,17 +79,19 @@ pub mod server {
     pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
         let state = state()?;
         let email = email.trim().to_lowercase();
-        let peer: Option<ConnectInfo<SocketAddr>> = leptos_axum::extract().await.ok();
-        let ip = peer.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into());
-        let limits = &state.login_limits;
+        let ip = client_ip().await;
         let too_many = || async {
             fail_status(StatusCode::TOO_MANY_REQUESTS).await;
             Err(AppError::TooMany(crate::i18n::tr("err.too_many_logins")))
         };
-        if limits.blocked(&email, &ip) {
+        if state.login_limits.blocked(&ip) {
             return too_many().await;
         }
-        let user = users::find_login(&state.pool, &email).await.map_err(AppError::server)?;
+        // Counted as a failure before the password is hashed; a success clears it.
+        if !users::login_attempt(&state.pool, &email).await? {
+            return too_many().await;
+        }
+        let user = users::find_login(&state.pool, &email).await?;
         let verified = match &user {
             Some((_, hash)) => users::verify_password(password, hash.clone()).await,
             // Spend the same time on unknown emails, so timing does not reveal accounts.
@@ -84,16 +101,29 @@ pub mod server {
             }
         };
         let Some((user, _)) = user.filter(|_| verified) else {
-            if limits.record_failure(&email, &ip) {
+            if state.login_limits.record_failure(&ip) {
                 return too_many().await;
             }
             fail_status(StatusCode::UNAUTHORIZED).await;
             return Err(crate::i18n::error("err.wrong_password"));
         };
+        users::login_succeeded(&state.pool, &email).await?;
         start_session(&user.id).await?;
-        let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/leaderboard".into());
-        leptos_axum::redirect(&next);
+        let next = next.as_deref().and_then(domain::access::local_path).unwrap_or("/leaderboard");
+        leptos_axum::redirect(next);
         Ok(())
+    }
+
+    /// The address of the client calling (`X-Forwarded-For` only from a trusted proxy).
+    pub async fn client_ip() -> String {
+        let Ok(state) = state() else { return "unknown".into() };
+        let peer: Option<ConnectInfo<SocketAddr>> = leptos_axum::extract().await.ok();
+        let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        match peer {
+            Some(ConnectInfo(peer)) => state.config.client_ip(peer.ip(), forwarded).to_string(),
+            None => "unknown".into(),
+        }
     }
 
     /// Signs this browser in as `user_id`.
@@ -101,7 +131,10 @@ pub mod server {
         let session: Session = leptos_axum::extract().await?;
         // A new session id on sign-in prevents session fixation.
         session.cycle_id().await.map_err(AppError::server)?;
+        let epoch = users::session_epoch(&state()?.pool, user_id).await?;
         session.insert(SESSION_USER_KEY, user_id).await.map_err(AppError::server)?;
+        session.insert(SESSION_EPOCH_KEY, epoch).await.map_err(AppError::server)?;
+        session.insert(SESSION_SINCE_KEY, chrono::Utc::now().timestamp()).await.map_err(AppError::server)?;
         Ok(())
     }
 

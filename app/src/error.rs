@@ -35,8 +35,18 @@ pub const FORBIDDEN: &str = "Нет доступа / Forbidden: ";
 pub type Fallible<T> = Result<T, AppError>;
 
 impl AppError {
-    /// Our failure, from any error (a database's, a session store's).
+    /// Our failure, from any error (a database's, a session store's). The cause
+    /// goes to the server's log under a short id; the reader sees only that
+    /// something failed, and the id to quote, in their language.
     pub fn server(e: impl std::fmt::Display) -> AppError {
+        #[cfg(feature = "ssr")]
+        {
+            let id = error_id();
+            tracing::error!(error_id = %id, "internal error: {e}");
+            let text = crate::i18n::Message::new("errors.internal").with("id", &id).in_lang(crate::i18n::use_lang());
+            AppError::Server(text)
+        }
+        #[cfg(not(feature = "ssr"))]
         AppError::Server(e.to_string())
     }
 }
@@ -72,6 +82,12 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> AppError {
         AppError::server(e)
     }
+}
+
+/// A short random id that ties what a reader saw to the server's log line.
+#[cfg(feature = "ssr")]
+pub fn error_id() -> String {
+    hex::encode(rand::random::<[u8; 4]>())
 }
 
 /// The HTTP status of a failed server-function call (server only).

@@ -46,17 +46,7 @@ pub fn tr(key: &str) -> String {
 
 /// Where a language switch may send the reader back to: a path on this site, else `/`.
 pub fn local_path(back: Option<&str>) -> &str {
-    match back {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.starts_with("/\\")
-                && p.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            p
-        }
-        _ => "/",
-    }
+    back.and_then(domain::access::local_path).unwrap_or("/")
 }
 
 /// Chooses each page request's language and stores it in the request's

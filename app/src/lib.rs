@@ -19,9 +19,13 @@ pub mod import;
 #[cfg(feature = "ssr")]
 pub mod live;
 #[cfg(feature = "ssr")]
+pub mod origin;
+#[cfg(feature = "ssr")]
 pub mod reports;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod text_guard;
 
 use leptos::prelude::*;
 
@@ -43,6 +47,12 @@ pub mod paths {
     pub const TEAM_REPORT_CSV: &str = "/team/report.csv";
     pub const IMPORT_UPLOAD: &str = "/import";
     pub const IMPORT_TEMPLATE: &str = "/import/template/{file}";
+    pub const LIVE: &str = "/api/live";
+    pub const LANG: &str = "/lang/{code}";
+    /// Every plain axum route beside `App`'s pages, the server functions and the
+    /// JSON API, as (method, path): the authorization matrix test covers each.
+    pub const PLAIN: [(&str, &str); 5] =
+        [("GET", LIVE), ("GET", TEAM_REPORT_CSV), ("GET", LANG), ("POST", IMPORT_UPLOAD), ("GET", IMPORT_TEMPLATE)];
 }
 pub const SIGNED_IN_PATHS: [&str; 3] = [paths::TEAM_REPORT_CSV, paths::IMPORT_UPLOAD, paths::IMPORT_TEMPLATE];
 
@@ -81,9 +91,52 @@ mod route_tests {
     }
 }
 
+/// Whether the demo organisation's accounts exist (their password is published).
+#[server(prefix = "/api", endpoint = "demo_data")]
+pub async fn demo_data() -> Result<bool, error::AppError> {
+    let pool = expect_context::<state::AppState>().pool;
+    Ok(store::demo::accounts_exist(&pool).await?)
+}
+
+/// On every page while the demo's accounts exist: a strip saying the data is a
+/// demo and how to remove it. It never takes a click (pointer events pass through).
+#[component]
+fn DemoBanner() -> impl IntoView {
+    let demo = Resource::new(|| (), |_| demo_data());
+    let lang = i18n::use_lang();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                demo.get().and_then(Result::ok).filter(|d| *d).map(|_| {
+                    view! { <p class="demo-banner" role="note" data-testid="demo-banner">{lang.t("demo.banner")}</p> }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The Content-Security-Policy of a page whose inline scripts (Leptos's
+/// hydration and resource data) carry `nonce`: scripts only from this site or
+/// with the nonce, WebAssembly allowed, styles only from this site (plus
+/// `style` attributes: the progress bars' widths), no framing, no plugins.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         style-src-attr 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = i18n::use_lang();
+    // leptos_axum makes a nonce for every response and puts it on Leptos's own inline scripts.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&content_security_policy(&nonce.to_string())) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang=lang.code()>
@@ -115,6 +168,7 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Title text="KPI Arena"/>
+        <DemoBanner/>
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/") view=pages::home::Home ssr=SsrMode::Async/>
@@ -140,6 +194,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/tokens") view=pages::tokens::Tokens ssr=SsrMode::Async/>
                 <Route path=path!("/import") view=pages::import::Imports ssr=SsrMode::Async/>
                 <Route path=path!("/import/:id") view=pages::import::ImportPage ssr=SsrMode::Async/>
+                <Route path=path!("/account") view=pages::account::Account ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -36,16 +36,23 @@ pub async fn events(State(state): State<AppState>, session: Session, headers: He
         Some(token) => store::displays::by_token(&state.pool, &token).await.ok().flatten().map(|d| d.id),
         None => None,
     };
-    let user = session.get::<String>(crate::auth::server::SESSION_USER_KEY).await.ok().flatten();
+    // A user's stream checks, as every request does, that they are still active and signed in.
+    let user = match display {
+        Some(_) => None,
+        None => crate::auth::server::user_of(&state.pool, &session).await,
+    };
     if display.is_none() && user.is_none() {
         return (StatusCode::UNAUTHORIZED, "sign in, or pair this TV, first").into_response();
     }
+    let user_id = user.map(|u| u.id);
     let rx = state.live.subscribe();
     let mut tick = tokio::time::interval(PING);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let pool = state.pool.clone();
     let stream = futures::stream::unfold((rx, tick, false), move |(mut rx, mut tick, done)| {
         let pool = pool.clone();
+        let session = session.clone();
+        let user_id = user_id.clone();
         async move {
             if done {
                 return None;
@@ -73,6 +80,13 @@ pub async fn events(State(state): State<AppState>, session: Session, headers: He
                         if let Some(id) = display {
                             if !store::displays::is_active(&pool, id).await.unwrap_or(true) {
                                 break (Event::default().event("revoked").data("revoked"), true);
+                            }
+                        }
+                        // Nor a deactivated user's page (their sessions have ended).
+                        if let Some(id) = &user_id {
+                            let still = crate::auth::server::user_of(&pool, &session).await;
+                            if still.is_none_or(|u| u.id != *id) {
+                                break (Event::default().event("signed_out").data(""), true);
                             }
                         }
                         break (Event::default().event("ping").data(crate::clock::now().to_rfc3339()), false);

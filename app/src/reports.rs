@@ -9,6 +9,7 @@ use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::records::sheet::{file_name, inert};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -42,7 +43,10 @@ pub async fn team_csv(State(state): State<AppState>, session: Session, Query(q):
         Ok((period, body)) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"team-{team}-{period}.csv\"")),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", file_name(&["team", &team, &period], "csv")),
+                ),
             ],
             body,
         )
@@ -88,9 +92,10 @@ async fn build(state: &AppState, team: &str, period: Option<&str>) -> Result<(St
         let entries = card(&state.pool, &scope, window, Some(&period.to_string())).await.map_err(|e| internal(&e))?;
         for k in entries {
             let kpi_name = crate::kpi::find(k.id).map(|d| d.name_en).unwrap_or(k.id);
+            // Ids and names are whatever a CRM sent: never a formula in a manager's spreadsheet.
             let row = [
-                id.clone(),
-                name.clone(),
+                inert(&id).into_owned(),
+                inert(&name).into_owned(),
                 period.to_string(),
                 k.id.to_string(),
                 kpi_name.to_string(),

@@ -5,53 +5,56 @@ use governor::{state::keyed::DefaultKeyedStateStore, Quota, RateLimiter};
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 use std::{num::NonZeroU32, sync::Arc};
 
 pub type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
-/// Failed-login throttles: one per account (email), one per client address.
-/// Only failures spend the quota; once a failure finds it spent, that account
-/// or address is refused until governor says a new attempt is due.
+/// Failed sign-ins per client address, on this instance (the per-account
+/// budget is in the database: `store::users::login_attempt`). Only failures
+/// spend the quota; once a failure finds it spent, that address is refused
+/// until governor says a new attempt is due.
 pub struct LoginLimits {
-    per_account: KeyedLimiter,
     per_ip: KeyedLimiter,
     blocked_until: Mutex<HashMap<String, Instant>>,
 }
 
 impl LoginLimits {
-    /// 5 attempts per account and 20 per address, refilling one every 12 s / 3 s.
+    /// 20 failures per address, refilling one every 3 s.
     pub fn new() -> Self {
-        let per_minute = |n| Quota::per_minute(NonZeroU32::new(n).expect("non-zero quota"));
         LoginLimits {
-            per_account: RateLimiter::keyed(per_minute(5)),
-            per_ip: RateLimiter::keyed(per_minute(20)),
+            per_ip: RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(20).expect("non-zero quota"))),
             blocked_until: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether attempts for this account or from this address are refused right now.
-    pub fn blocked(&self, account: &str, ip: &str) -> bool {
+    /// Whether attempts from this address are refused right now.
+    pub fn blocked(&self, ip: &str) -> bool {
         let now = Instant::now();
         let mut blocked = self.blocked_until.lock().expect("login limits lock");
         blocked.retain(|_, until| *until > now);
-        blocked.contains_key(&format!("account:{account}")) || blocked.contains_key(&format!("ip:{ip}"))
+        blocked.contains_key(ip)
     }
 
-    /// Spends one failure; returns true when that exhausted a quota (the account or address is now blocked).
-    pub fn record_failure(&self, account: &str, ip: &str) -> bool {
+    /// Spends one failure; returns true when that exhausted the quota (the address is now blocked).
+    pub fn record_failure(&self, ip: &str) -> bool {
         let clock = DefaultClock::default();
-        let mut exhausted = false;
-        let mut blocked = self.blocked_until.lock().expect("login limits lock");
-        for (limiter, key) in [(&self.per_account, format!("account:{account}")), (&self.per_ip, format!("ip:{ip}"))] {
-            if let Err(not_until) = limiter.check_key(&key) {
-                blocked.insert(key, Instant::now() + not_until.wait_time_from(clock.now()));
-                exhausted = true;
+        match self.per_ip.check_key(&ip.to_string()) {
+            Ok(()) => false,
+            Err(not_until) => {
+                let mut blocked = self.blocked_until.lock().expect("login limits lock");
+                blocked.insert(ip.to_string(), Instant::now() + not_until.wait_time_from(clock.now()));
+                true
             }
         }
-        exhausted
     }
+}
+
+/// 10 new TV pairings a minute per address: a TV asks once, then polls with its cookie.
+pub fn pairing_limiter() -> KeyedLimiter {
+    RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(10).expect("non-zero quota")))
 }
 
 impl Default for LoginLimits {
@@ -65,11 +68,65 @@ impl Default for LoginLimits {
 pub struct Config {
     /// Every cookie is marked `Secure` (the app is served behind HTTPS): `KPI_ARENA_SECURE_COOKIES=1` or `true`.
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: `KPI_ARENA_TRUSTED_PROXIES`,
+    /// comma-separated addresses or CIDR blocks (`10.0.0.0/8, ::1`). Empty: none is.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
-    pub fn from_env() -> Config {
-        Config { secure_cookies: std::env::var("KPI_ARENA_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true") }
+    pub fn from_env() -> Result<Config, String> {
+        let proxies = std::env::var("KPI_ARENA_TRUSTED_PROXIES").unwrap_or_default();
+        Ok(Config {
+            secure_cookies: std::env::var("KPI_ARENA_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true"),
+            trusted_proxies: parse_proxies(&proxies)?,
+        })
+    }
+
+    /// The client's address: the peer's, unless the peer is a trusted proxy;
+    /// then the last address in `X-Forwarded-For` that is not a trusted proxy
+    /// (each proxy appends the address it heard from; the ones before the
+    /// first untrusted hop could be made up by the client).
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> =
+            forwarded_for.unwrap_or_default().split(',').filter_map(|hop| hop.trim().parse().ok()).collect();
+        hops.iter().rev().find(|ip| !trusted(ip)).or(hops.first()).copied().unwrap_or(peer)
+    }
+}
+
+/// `KPI_ARENA_TRUSTED_PROXIES`'s value: addresses (a single host) or CIDR blocks.
+pub fn parse_proxies(text: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("KPI_ARENA_TRUSTED_PROXIES: `{p}` is not an IP address or CIDR block"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy() {
+        let config = Config { trusted_proxies: parse_proxies("10.0.0.0/8, ::1").unwrap(), ..Config::default() };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Straight from the internet: the header is the client's own claim, ignored.
+        assert_eq!(config.client_ip(ip("203.0.113.9"), Some("1.2.3.4")), ip("203.0.113.9"));
+        // Through the proxy: the hop the proxy heard from.
+        assert_eq!(config.client_ip(ip("10.0.0.2"), Some("198.51.100.7")), ip("198.51.100.7"));
+        // A made-up first hop stays unbelieved; two trusted proxies are skipped.
+        assert_eq!(config.client_ip(ip("10.0.0.2"), Some("1.2.3.4, 198.51.100.7, 10.0.0.5")), ip("198.51.100.7"));
+        assert_eq!(config.client_ip(ip("::1"), None), ip("::1"));
+        assert!(parse_proxies("10.0.0.0/33").is_err() && parse_proxies("proxy.local").is_err());
+        assert_eq!(parse_proxies("").unwrap(), vec![]);
     }
 }
 
@@ -79,6 +136,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub login_limits: Arc<LoginLimits>,
+    /// New TV pairings per client address (`pairing_limiter`).
+    pub pairings: Arc<KeyedLimiter>,
     /// What this instance hears on the live channel, for its open pages and TVs.
     pub live: tokio::sync::broadcast::Sender<services::live::LiveEvent>,
 }

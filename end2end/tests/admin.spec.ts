@@ -118,7 +118,9 @@ test("error pages: 404 for an unknown page, 403 for a page the role may not open
   await signIn(page, REP, "/leaderboard");
   const refused = await page.goto("/users");
   expect(refused?.status()).toBe(403);
-  await expect(page.getByTestId("forbidden")).toContainText("Пользователями управляют только администраторы.");
+  await expect(page.getByTestId("forbidden")).toContainText(
+    "Пользователями управляют администраторы; менеджеры приглашают продавцов в свою команду.",
+  );
   await expect(page.getByRole("link", { name: "← На главную" })).toBeVisible();
   await axe(page);
 });

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { MANAGER, REP, signIn } from "./helpers";
+import { ADMIN, MANAGER, REP, signIn } from "./helpers";
 
 /** "1 234" (narrow no-break spaces, a minus sign or a plus) → 1234. */
 function parsePoints(text: string): number {
@@ -79,8 +79,14 @@ test("a manager's draft challenge stays hidden from reps until it is launched", 
   await expect(rep.locator("article.challenge", { hasText: name })).toBeVisible();
 });
 
-test("managers edit points rules; reps may not", async ({ page, browser }) => {
-  await signIn(page, MANAGER, "/rules");
+test("admins edit points rules; managers read them; reps may not", async ({ page, browser }) => {
+  const manager = await browser.newPage();
+  await signIn(manager, MANAGER, "/rules");
+  await expect(manager.getByTestId("rules")).toBeVisible();
+  await expect(manager.getByTestId("rules-admins")).toHaveText("Правила начисления очков меняют только администраторы.");
+  await expect(manager.getByTestId("new-rule")).toHaveCount(0);
+
+  await signIn(page, ADMIN, "/rules");
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
   const form = page.getByTestId("new-rule");
   await form.getByLabel("Название").fill("Демо на встрече");

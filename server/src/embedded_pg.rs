@@ -5,6 +5,14 @@
 //! PostgreSQL refuses to run as root, so when we are root (containers, CI) its
 //! processes run as the `postgres` system user and the cluster directory is
 //! owned by that user.
+//!
+//! The data directory is private (0700) and the password files are 0600 from
+//! the moment they exist. The cluster's superuser is `postgres` (its password in
+//! `pg-admin-password`, used only here, to create the app's role); the app
+//! connects as `kpi_arena`, which owns its database and schema but is no
+//! superuser (it may create databases: the tests make one each). A cluster made
+//! by an older version (no `pg-admin-password`) keeps `kpi_arena` as its
+//! superuser: move such data with pg_dump into a new cluster.
 
 use nix::unistd::{chown, geteuid, User};
 use std::os::unix::process::CommandExt;
@@ -31,6 +39,8 @@ pub struct Cluster {
     run_as: Option<User>,
     port: u16,
     password: String,
+    /// The superuser's password (`None`: an older cluster whose superuser is `kpi_arena`).
+    admin_password: Option<String>,
     started_here: bool,
 }
 
@@ -46,17 +56,35 @@ impl Cluster {
         };
         std::fs::create_dir_all(data_dir).map_err(|e| io(format!("creating {}", data_dir.display()), e))?;
         let data_dir = data_dir.canonicalize().map_err(|e| io(format!("resolving {}", data_dir.display()), e))?;
+        // Private: only its owner (the server's user when we are root; root passes anyway) may enter.
+        set_mode(&data_dir, 0o700);
+        if let Some(user) = &run_as {
+            chown(data_dir.as_path(), Some(user.uid), Some(user.gid))
+                .map_err(|e| io(format!("giving {} to postgres", data_dir.display()), e.into()))?;
+        }
         let pg_dir = data_dir.join("pg");
         let password_file = data_dir.join("pg-password");
-        let mut cluster = Cluster { pg_dir, bin_dir, run_as, port: 0, password: String::new(), started_here: false };
+        let admin_file = data_dir.join("pg-admin-password");
+        let mut cluster = Cluster {
+            pg_dir,
+            bin_dir,
+            run_as,
+            port: 0,
+            password: String::new(),
+            admin_password: None,
+            started_here: false,
+        };
 
         if !cluster.pg_dir.join("PG_VERSION").exists() {
-            cluster.init(&password_file)?;
+            cluster.init(&password_file, &admin_file)?;
         }
-        cluster.password = std::fs::read_to_string(&password_file)
-            .map_err(|e| io(format!("reading {}", password_file.display()), e))?
-            .trim()
-            .to_string();
+        let read = |path: &Path| {
+            std::fs::read_to_string(path)
+                .map(|t| t.trim().to_string())
+                .map_err(|e| io(format!("reading {}", path.display()), e))
+        };
+        cluster.password = read(&password_file)?;
+        cluster.admin_password = if admin_file.exists() { Some(read(&admin_file)?) } else { None };
 
         if let Some(port) = cluster.running_port() {
             cluster.port = port;
@@ -86,16 +114,18 @@ impl Cluster {
         }
     }
 
-    fn init(&self, password_file: &Path) -> Result<(), ClusterError> {
+    fn init(&self, password_file: &Path, admin_file: &Path) -> Result<(), ClusterError> {
         use rand::distributions::{Alphanumeric, DistString};
-        let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+        let admin_password = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+        let app_password = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
         let parent = self.pg_dir.parent().expect("pg dir has a parent");
         // initdb wants an empty directory it can write, and reads the superuser
         // password from a file it can read: both belong to the server's user.
         let init_pw = parent.join("pg-init-password");
-        std::fs::write(&init_pw, &password).map_err(|e| io("writing the initial password".into(), e))?;
+        write_private(&init_pw, &admin_password)?;
         let _ = std::fs::remove_dir_all(&self.pg_dir);
         std::fs::create_dir_all(&self.pg_dir).map_err(|e| io(format!("creating {}", self.pg_dir.display()), e))?;
+        set_mode(&self.pg_dir, 0o700);
         if let Some(user) = &self.run_as {
             for path in [&self.pg_dir, &init_pw] {
                 chown(path.as_path(), Some(user.uid), Some(user.gid))
@@ -108,7 +138,7 @@ impl Cluster {
                 "-D",
                 &self.pg_dir.to_string_lossy(),
                 "-U",
-                "kpi_arena",
+                "postgres",
                 "--auth=scram-sha-256",
                 "--encoding=UTF8",
                 "--locale=C",
@@ -117,8 +147,8 @@ impl Cluster {
         );
         let _ = std::fs::remove_file(&init_pw);
         result?;
-        std::fs::write(password_file, &password).map_err(|e| io(format!("writing {}", password_file.display()), e))?;
-        set_private(password_file);
+        write_private(admin_file, &admin_password)?;
+        write_private(password_file, &app_password)?;
         Ok(())
     }
 
@@ -137,20 +167,63 @@ impl Cluster {
     }
 
     fn ensure_database(&self, name: &str) -> Result<(), ClusterError> {
-        // `createdb` fails when it exists; that is the only failure we accept here.
         let port = self.port.to_string();
-        let out = self.pg_output("createdb", &["-h", "127.0.0.1", "-p", &port, "-U", "kpi_arena", name])?;
-        if out.status.success() || String::from_utf8_lossy(&out.stderr).contains("already exists") {
-            Ok(())
-        } else {
-            Err(command_error("createdb", &out))
+        let Some(admin) = &self.admin_password else {
+            // An older cluster: `kpi_arena` is its superuser. `createdb` fails when the
+            // database exists; that is the only failure we accept here.
+            let out =
+                self.pg_output("createdb", &["-h", "127.0.0.1", "-p", &port, "-U", "kpi_arena", name], &self.password)?;
+            return if out.status.success() || String::from_utf8_lossy(&out.stderr).contains("already exists") {
+                Ok(())
+            } else {
+                Err(command_error("createdb", &out))
+            };
+        };
+        // The app's role: it logs in, owns its database, may create databases (the tests'), and is no superuser.
+        let role = format!(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kpi_arena') THEN
+                 CREATE ROLE kpi_arena LOGIN CREATEDB NOSUPERUSER NOCREATEROLE PASSWORD '{}';
+               END IF;
+             END $$",
+            self.password
+        );
+        let psql = |sql: &str| {
+            let args = [
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAt",
+                "-c",
+                sql,
+            ];
+            self.pg_output("psql", &args, admin)
+        };
+        let out = psql(&role)?;
+        if !out.status.success() {
+            return Err(command_error("psql (creating the app's role)", &out));
         }
+        let out = psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"))?;
+        if String::from_utf8_lossy(&out.stdout).trim() != "1" {
+            let out = psql(&format!("CREATE DATABASE {name} OWNER kpi_arena"))?;
+            if !out.status.success() {
+                return Err(command_error("psql (creating the database)", &out));
+            }
+        }
+        Ok(())
     }
 
     /// The port of the postmaster running on this cluster, if one is.
     fn running_port(&self) -> Option<u16> {
         let pg_dir = self.pg_dir.to_string_lossy().to_string();
-        let status = self.pg_output("pg_ctl", &["status", "-D", &pg_dir]).ok()?;
+        let status = self.pg_output("pg_ctl", &["status", "-D", &pg_dir], "").ok()?;
         if !status.status.success() {
             return None;
         }
@@ -159,7 +232,7 @@ impl Cluster {
     }
 
     fn pg(&self, program: &str, args: &[&str]) -> Result<(), ClusterError> {
-        let out = self.pg_output(program, args)?;
+        let out = self.pg_output(program, args, self.admin_password.as_deref().unwrap_or(&self.password))?;
         if out.status.success() {
             Ok(())
         } else {
@@ -167,9 +240,9 @@ impl Cluster {
         }
     }
 
-    fn pg_output(&self, program: &str, args: &[&str]) -> Result<Output, ClusterError> {
+    fn pg_output(&self, program: &str, args: &[&str], password: &str) -> Result<Output, ClusterError> {
         let mut cmd = Command::new(self.bin_dir.join(program));
-        cmd.args(args).env("PGPASSWORD", &self.password).env_remove("PGDATA");
+        cmd.args(args).env("PGPASSWORD", password).env_remove("PGDATA");
         if let Some(user) = &self.run_as {
             cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw()).env("HOME", &user.dir).current_dir("/");
         }
@@ -189,9 +262,23 @@ fn io(what: String, e: std::io::Error) -> ClusterError {
     ClusterError::Io(what, e)
 }
 
-fn set_private(path: &Path) {
+fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}
+
+/// Writes a secret to a file that is 0600 from the moment it exists.
+fn write_private(path: &Path, text: &str) -> Result<(), ClusterError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io(format!("creating {}", path.display()), e))?;
+    file.write_all(text.as_bytes()).map_err(|e| io(format!("writing {}", path.display()), e))
 }
 
 fn free_port() -> Result<u16, ClusterError> {

@@ -109,12 +109,14 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
     if worker == Worker::On {
         services::worker::spawn(pool.clone(), live.clone());
     }
-    let config = Arc::new(app::state::Config::from_env());
+    // `kpi-arena serve` checks the environment before it gets here, and says what is wrong.
+    let config = Arc::new(app::state::Config::from_env().unwrap_or_else(|e| panic!("{e}")));
     let state = AppState {
         leptos_options: options.clone(),
         pool: pool.clone(),
         config: config.clone(),
         login_limits: Arc::new(LoginLimits::new()),
+        pairings: Arc::new(app::state::pairing_limiter()),
         live,
     };
     let routes = generate_route_list(app::App);
@@ -134,7 +136,7 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(CookieDuration::days(30)));
+        .with_expiry(Expiry::OnInactivity(CookieDuration::days(domain::access::SESSION_IDLE_DAYS)));
 
     let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
     // Hashed file names never change content, so browsers may keep them for a year.
@@ -153,9 +155,9 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
         ));
 
     let pages = Router::new()
-        .route("/api/live", axum::routing::get(app::live::events))
+        .route(app::paths::LIVE, axum::routing::get(app::live::events))
         .route(app::paths::TEAM_REPORT_CSV, axum::routing::get(app::reports::team_csv))
-        .route("/lang/{code}", axum::routing::get(switch_language))
+        .route(app::paths::LANG, axum::routing::get(switch_language))
         .route(
             app::paths::IMPORT_UPLOAD,
             axum::routing::post(app::import::upload)
@@ -171,13 +173,23 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
             require_sign_in(signed_in.clone(), session, request, next)
         }))
         .layer(middleware::from_fn_with_state(state.clone(), app::i18n::middleware))
+        .layer(middleware::from_fn(app::origin::same_origin_only))
         .layer(sessions)
         .layer(CompressionLayer::new().br(true).gzip(true));
 
+    // On every response: no MIME sniffing, no referrer beyond this site, no framing; HSTS behind HTTPS.
+    let hsts = config.secure_cookies.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     Router::new()
         .merge(app::api::router().layer(CompressionLayer::new().br(true).gzip(true)))
         .merge(static_files)
         .merge(pages)
+        .layer(middleware::from_fn(app::text_guard::refuse_nul))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, move |_: &Response| {
+            hsts.clone()
+        }))
         .with_state(state)
 }
 

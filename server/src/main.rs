@@ -26,6 +26,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "KPI_ARENA_ADDR", default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
+        /// Load the demo organisation first when the database has no users yet
+        /// (its accounts share a published password: for trying KPI Arena on this machine).
+        #[arg(long)]
+        demo: bool,
     },
     /// Apply pending migrations and exit.
     Migrate,
@@ -39,11 +43,14 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Load the demo organisation (idempotent) and exit.
+    /// Load the demo organisation (idempotent) and exit; with --remove, delete it.
     Demo {
         /// The organisation's time zone (IANA name); the history is dated up to today there.
         #[arg(long, default_value = "Europe/Moscow", value_parser = parse_zone)]
         time_zone: chrono_tz::Tz,
+        /// Delete the demo organisation completely: its accounts, teams and records.
+        #[arg(long)]
+        remove: bool,
     },
     /// Build a synthetic organisation in database `kpi_arena_bench` and print KPI latencies.
     Bench {
@@ -151,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .map(|a| a.parse().context("KPI_ARENA_ADDR is not HOST:PORT"))
             .transpose()?
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
+        demo: false,
     });
     let db = Database::from_env(cli.data.clone()).context("starting the database")?;
     if let Command::Db { command: DbCommand::Start } = command {
@@ -186,9 +194,20 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
     }
     let pool = prepare_pool(&db.url()).await.context("preparing the database")?;
     match command {
-        Command::Serve { addr } => {
-            if db.is_embedded() && !store::settings::has_users(&pool).await? {
-                load_demo(&pool, services::demo::DEMO_TIME_ZONE).await?;
+        Command::Serve { addr, demo } => {
+            app::state::Config::from_env().map_err(anyhow::Error::msg)?;
+            if demo {
+                if !store::settings::has_users(&pool).await? {
+                    load_demo(&pool, services::demo::DEMO_TIME_ZONE).await?;
+                } else if !store::demo::accounts_exist(&pool).await? {
+                    println!("--demo: this database has users of its own; the demo is not loaded into it");
+                }
+            }
+            if !addr.ip().is_loopback() && services::demo::published_password_in_use(&pool).await? {
+                anyhow::bail!(
+                    "refusing to listen on {addr}: demo accounts with the published password exist; \
+                     remove them with `kpi-arena demo --remove`, or listen on 127.0.0.1"
+                );
             }
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
             let app = build_app(pool.clone(), leptos_options(addr));
@@ -209,7 +228,14 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         Command::Token { command: TokenCommand::Create { email, name } } => {
             println!("{}", users::create_token(&pool, &email, &name).await?);
         }
-        Command::Demo { time_zone } => {
+        Command::Demo { remove: true, .. } => {
+            let removed = services::demo::remove_demo(&pool).await.context("removing the demo organisation")?;
+            println!(
+                "demo organisation removed: {} users, {} teams, {} records",
+                removed.users, removed.teams, removed.records
+            );
+        }
+        Command::Demo { time_zone, remove: false } => {
             load_demo(&pool, time_zone).await?;
             print_demo_logins(&pool).await;
         }

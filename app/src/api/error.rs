@@ -40,10 +40,18 @@ impl ApiError {
         ApiError { errors: Some(errors), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_records", message) }
     }
 
+    /// Records the sender may not send: 403, naming each, and nothing stored.
+    pub fn out_of_scope(errors: Vec<RecordError>) -> Self {
+        let message = format!("{} of the records are outside what you may send; nothing was stored", errors.len());
+        ApiError { errors: Some(errors), ..Self::forbidden(message) }
+    }
+
     /// Logs the cause; the client sees only that something failed on our side.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!("internal error: {cause}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server; try again")
+        let id = crate::error::error_id();
+        tracing::error!(error_id = %id, "internal error: {cause}");
+        let message = format!("something went wrong on the server; try again (error id {id})");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
 }
 

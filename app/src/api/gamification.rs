@@ -205,13 +205,13 @@ pub fn rule_from(body: &RuleBody) -> Result<Rule, Message> {
     Ok(rule)
 }
 
-/// `POST /api/v1/points/rules`: creates (or with `id`, replaces) a rule; managers and admins.
+/// `POST /api/v1/points/rules`: creates (or with `id`, replaces) a rule; admins only.
 pub async fn post_rule(
     State(state): State<AppState>,
     me: ApiUser,
     body: Result<Json<RuleBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    me.require(&[Role::Manager, Role::Admin], "edit points rules")?;
+    me.require(&[Role::Admin], "edit points rules")?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let rule = rule_from(&body).map_err(|m| ApiError::bad_request(m.to_string()))?;
     if rule.id != 0 {
@@ -230,7 +230,7 @@ pub async fn delete_rule(
     me: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    me.require(&[Role::Manager, Role::Admin], "edit points rules")?;
+    me.require(&[Role::Admin], "edit points rules")?;
     if !services::ingest::deactivate_rule(&state.pool, id, &me.0.id).await.map_err(ApiError::internal)? {
         return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no rule {id}")));
     }

@@ -12,30 +12,62 @@ use crate::auth::{CurrentUser, Role};
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::{header, request::Parts};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 
 /// Largest body the records endpoint accepts (API.md: 32 MiB).
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// The longest custom `from`–`to` range: five years, leap days included.
+pub const MAX_RANGE_DAYS: i64 = 5 * 365 + 2;
 /// Most records in one batch (API.md: 50,000).
 pub const MAX_RECORDS: usize = 50_000;
 
+/// Every route of the JSON API as (method, path), in the order `router` mounts
+/// them: the authorization matrix test calls each one, so a route added here
+/// and missing from the matrix fails the tests.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    table().routes
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/records", post(records::post_records))
-        .route("/api/v1/kpis", get(kpis::get_kpis))
-        .route("/api/v1/leaderboard", get(kpis::get_leaderboard))
-        .route("/api/v1/targets", put(kpis::put_target))
-        .route("/api/v1/points", get(gamification::get_points))
-        .route("/api/v1/points/rules", get(gamification::get_rules).post(gamification::post_rule))
-        .route("/api/v1/points/rules/{id}", delete(gamification::delete_rule))
-        .route("/api/v1/badges", get(gamification::get_badges))
-        .route("/api/v1/challenges", get(gamification::get_challenges).post(gamification::post_challenge))
-        .route("/api/v1/challenges/{id}", get(gamification::get_challenge).patch(gamification::patch_challenge))
-        .route("/api/v1/challenges/{id}/launch", post(gamification::launch_challenge))
-        .route("/api/v1/flags", get(gamification::get_flags))
+    table()
+        .router
         // One byte over the limit is enough to tell "too large" from "exactly the limit".
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
+}
+
+/// The router, and the list of what it mounts, built together.
+struct Table {
+    router: Router<AppState>,
+    routes: Vec<(&'static str, &'static str)>,
+}
+
+impl Table {
+    fn add(mut self, method: &'static str, path: &'static str, route: MethodRouter<AppState>) -> Table {
+        self.routes.push((method, path));
+        // Axum merges the methods of one path mounted twice.
+        self.router = self.router.route(path, route);
+        self
+    }
+}
+
+fn table() -> Table {
+    Table { router: Router::new(), routes: Vec::new() }
+        .add("POST", "/api/v1/records", post(records::post_records))
+        .add("GET", "/api/v1/kpis", get(kpis::get_kpis))
+        .add("GET", "/api/v1/leaderboard", get(kpis::get_leaderboard))
+        .add("PUT", "/api/v1/targets", put(kpis::put_target))
+        .add("GET", "/api/v1/points", get(gamification::get_points))
+        .add("GET", "/api/v1/points/rules", get(gamification::get_rules))
+        .add("POST", "/api/v1/points/rules", post(gamification::post_rule))
+        .add("DELETE", "/api/v1/points/rules/{id}", delete(gamification::delete_rule))
+        .add("GET", "/api/v1/badges", get(gamification::get_badges))
+        .add("GET", "/api/v1/challenges", get(gamification::get_challenges))
+        .add("POST", "/api/v1/challenges", post(gamification::post_challenge))
+        .add("GET", "/api/v1/challenges/{id}", get(gamification::get_challenge))
+        .add("PATCH", "/api/v1/challenges/{id}", patch(gamification::patch_challenge))
+        .add("POST", "/api/v1/challenges/{id}/launch", post(gamification::launch_challenge))
+        .add("GET", "/api/v1/flags", get(gamification::get_flags))
 }
 
 /// The user behind `Authorization: Bearer <token>`; 401 without a valid token.
@@ -83,6 +115,12 @@ pub fn range_param(
     let (start, end) = (parse("from", from)?, parse("to", to)?);
     if start >= end {
         return Err(ApiError::bad_request("`from` must be before `to`"));
+    }
+    // A range is read record by record where rollups cannot serve it: keep it bounded.
+    if end - start > chrono::Duration::days(MAX_RANGE_DAYS) {
+        return Err(ApiError::bad_request(format!(
+            "a custom range may span at most 5 years ({MAX_RANGE_DAYS} days); ask for several"
+        )));
     }
     Ok((start, end))
 }

@@ -12,8 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use services::ingest::{self, Caught, Source};
-use store::records::StoreError;
+use services::ingest::{self, Caught, Source, SubmitError};
 
 /// The longest `?wait=scores` waits before answering 202.
 pub const SCORES_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -49,17 +48,13 @@ pub async fn post_records(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-ndjson"));
+    // Both readers stop at the first record over the limit.
     let values = if ndjson { parse_ndjson(&body)? } else { parse_array(&body)? };
-    if values.len() > MAX_RECORDS {
-        return Err(ApiError::too_large(format!(
-            "a batch may hold at most {MAX_RECORDS} records; this one has {}",
-            values.len()
-        )));
-    }
-    let done = match ingest::submit(&state.pool, &values, Source::Api).await {
+    let done = match ingest::submit(&state.pool, &values, Source::Api, &user.0).await {
         Ok(done) => done,
-        Err(StoreError::Invalid(errors)) => return Err(ApiError::invalid_records(errors)),
-        Err(StoreError::Db(e)) => return Err(ApiError::internal(e)),
+        Err(SubmitError::Invalid(errors)) => return Err(ApiError::invalid_records(errors)),
+        Err(SubmitError::OutOfScope(errors)) => return Err(ApiError::out_of_scope(errors)),
+        Err(SubmitError::Db(e)) => return Err(ApiError::internal(e)),
     };
     if !wait {
         return Ok(Json(json!({"accepted": done.accepted})).into_response());
@@ -77,22 +72,60 @@ fn too_large() -> ApiError {
     ApiError::too_large(format!("the body is larger than {} MiB", MAX_BODY_BYTES / 1024 / 1024))
 }
 
-fn parse_array(body: &[u8]) -> Result<Vec<Value>, ApiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Array(values)) => Ok(values),
-        Ok(_) => Err(ApiError::bad_request("the body must be a JSON array of records")),
-        Err(e) => Err(ApiError::bad_request(format!("the body is not valid JSON: {e}"))),
+/// Stops reading an array at its `MAX_RECORDS + 1`-th element: a 32 MiB body of
+/// tiny records is refused while it is read, not after it is all in memory.
+struct Bounded;
+
+const TOO_MANY: &str = "too many records";
+
+impl<'de> serde::de::Visitor<'de> for Bounded {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of records")
     }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_RECORDS));
+        while let Some(value) = seq.next_element::<Value>()? {
+            if values.len() == MAX_RECORDS {
+                return Err(serde::de::Error::custom(TOO_MANY));
+            }
+            values.push(value);
+        }
+        Ok(values)
+    }
+}
+
+fn too_many() -> ApiError {
+    ApiError::too_large(format!("a batch may hold at most {MAX_RECORDS} records; this one has more"))
+}
+
+fn parse_array(body: &[u8]) -> Result<Vec<Value>, ApiError> {
+    use serde::Deserializer;
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let values = reader.deserialize_seq(Bounded).and_then(|values| reader.end().map(|()| values));
+    values.map_err(|e| match e.classify() {
+        serde_json::error::Category::Data if e.to_string().starts_with(TOO_MANY) => too_many(),
+        // Not an array: say so if it is JSON at all (read without keeping it).
+        serde_json::error::Category::Data => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Ok(_) => ApiError::bad_request("the body must be a JSON array of records"),
+            Err(e) => ApiError::bad_request(format!("the body is not valid JSON: {e}")),
+        },
+        _ => ApiError::bad_request(format!("the body is not valid JSON: {e}")),
+    })
 }
 
 fn parse_ndjson(body: &[u8]) -> Result<Vec<Value>, ApiError> {
     let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(n, line)| {
-            serde_json::from_str(line)
-                .map_err(|e| ApiError::bad_request(format!("line {} is not valid JSON: {e}", n + 1)))
-        })
-        .collect()
+    let mut values = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()) {
+        if values.len() == MAX_RECORDS {
+            return Err(too_many());
+        }
+        let value = serde_json::from_str(line)
+            .map_err(|e| ApiError::bad_request(format!("line {} is not valid JSON: {e}", n + 1)))?;
+        values.push(value);
+    }
+    Ok(values)
 }

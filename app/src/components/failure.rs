@@ -55,12 +55,13 @@ pub fn ServerError(reason: String) -> impl IntoView {
         tracing_error(&reason);
         set_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     }
-    let _ = reason;
     let lang = use_lang();
     view! {
         <main class="page narrow error-page" data-testid="server-error">
             <h1>"500"</h1>
             <p>{lang.t("errors.server")}</p>
+            // `AppError::server` wrote it: the error's id, never its cause.
+            <p class="muted">{reason}</p>
             <p><a href="/">{lang.t("errors.home")}</a></p>
         </main>
     }

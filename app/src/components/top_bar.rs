@@ -29,6 +29,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                     {link("/tokens", "nav.tokens")}
                     {link("/import", "nav.import")}
                 })}
+                {(user.role == crate::auth::Role::Manager).then(|| view! { {link("/users", "nav.users")} })}
                 {(user.role == crate::auth::Role::Admin).then(|| view! {
                     {link("/users", "nav.users")}
                     {link("/teams", "nav.teams")}
@@ -36,7 +37,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                 })}
             </nav>
             <LangSwitch/>
-            <span class="who" data-testid="who">{user.name}" · "{user.role.as_str()}</span>
+            <a class="who" href="/account" data-testid="who" title=lang.t("account.title")>{user.name}" · "{user.role.as_str()}</a>
             <ActionForm action=logout>
                 <button type="submit" class="link">{lang.t("nav.sign_out")}</button>
             </ActionForm>

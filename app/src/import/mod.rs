@@ -69,8 +69,9 @@ pub async fn upload(
     if bytes.len() > MAX_FILE_BYTES {
         return too_large(lang);
     }
-    match imports::create(&state.pool, &me, kind, &name, &bytes).await {
+    match imports::create(&state.pool, &me, kind, &name, bytes.to_vec()).await {
         Ok(id) => Redirect::to(&format!("/import/{id}")).into_response(),
+        Err(imports::ImportError::Busy) => refuse(StatusCode::TOO_MANY_REQUESTS, lang, "err.import_busy"),
         Err(e) => {
             tracing::error!("reading an import failed: {e}");
             refuse(StatusCode::INTERNAL_SERVER_ERROR, lang, "err.import_failed")

@@ -40,7 +40,8 @@ pub async fn load_displays() -> Result<DisplaysView, AppError> {
     let pool = expect_context::<crate::state::AppState>().pool;
     let lang = crate::i18n::use_lang();
     let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
-    let rows = store::displays::list(&pool)
+    let mine = services::access::displays_of(&me).unwrap_or(Some(String::new()));
+    let rows = store::displays::list(&pool, mine.as_deref())
         .await
         .map_err(AppError::server)?
         .into_iter()
@@ -60,6 +61,7 @@ pub async fn load_displays() -> Result<DisplaysView, AppError> {
             name: d.name,
         })
         .collect();
+    // A manager pairs displays of their own team only; an admin, of any team or everyone.
     let mut scopes = vec![Choice { value: "org".into(), label: lang.t("scope.everyone") }];
     scopes.extend(
         crate::pages::choices::team_and_region_scopes(&pool)
@@ -67,6 +69,7 @@ pub async fn load_displays() -> Result<DisplaysView, AppError> {
             .into_iter()
             .filter(|c| c.value.starts_with("team:")),
     );
+    scopes.retain(|c| services::access::may_manage_display(&me, &c.value));
     Ok(DisplaysView { me, rows, scopes })
 }
 
@@ -86,29 +89,32 @@ pub async fn pair_display(
     })?;
     let sound = sound.as_deref() == Some("on");
     let new = store::displays::NewDisplay { code, name, names, rotate_seconds, scope, sound };
-    store::displays::pair(&pool, &me.id, &new).await.map_err(|e| match e {
-        store::displays::PairError::Invalid(m) => crate::i18n::error(m),
-        e => AppError::server(e),
-    })
+    match services::screens::pair_display(&pool, &me, &new).await {
+        Ok(id) => Ok(id),
+        Err(e) => Err(crate::pages::errors::refusals::screen(e).await),
+    }
 }
 
 #[server(prefix = "/api", endpoint = "revoke_display")]
 pub async fn revoke_display(id: i64) -> Result<(), AppError> {
-    manager().await?;
+    let me = manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    services::screens::revoke_display(&pool, id).await.map_err(AppError::server)?;
+    if let Err(e) = services::screens::revoke_display(&pool, &me, id).await {
+        return Err(crate::pages::errors::refusals::screen(e).await);
+    }
     Ok(())
 }
 
 /// Turns a display's won-deal chime on (`sound` = "true") or off.
 #[server(prefix = "/api", endpoint = "display_sound")]
 pub async fn set_display_sound(id: i64, sound: bool) -> Result<(), AppError> {
-    manager().await?;
+    let me = manager().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    if !services::screens::set_display_sound(&pool, id, sound).await.map_err(AppError::server)? {
-        return Err(crate::i18n::error(crate::i18n::Message::new("err.no_display").with("id", id)));
+    match services::screens::set_display_sound(&pool, &me, id, sound).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(crate::i18n::error(crate::i18n::Message::new("err.no_display").with("id", id))),
+        Err(e) => Err(crate::pages::errors::refusals::screen(e).await),
     }
-    Ok(())
 }
 
 #[component]

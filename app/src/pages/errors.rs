@@ -41,6 +41,16 @@ pub mod refusals {
         }
     }
 
+    pub async fn screen(e: services::screens::ScreenError) -> AppError {
+        use services::screens::ScreenError;
+        match e {
+            ScreenError::Invalid(m) => error(m),
+            ScreenError::Forbidden(m) => forbidden(m).await,
+            ScreenError::NotFound(id) => error(Message::new("err.no_display").with("id", id)),
+            e @ ScreenError::Db(_) => AppError::server(e),
+        }
+    }
+
     /// A period in the address or a form that does not parse.
     pub fn period(e: crate::period::PeriodParseError) -> AppError {
         error(Message::new("err.not_a_period").with("text", e.0))

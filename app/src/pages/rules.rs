@@ -35,6 +35,17 @@ async fn editor() -> Result<CurrentUser, AppError> {
     Ok(me)
 }
 
+/// Who may change the rules: admins only (`services::access::may_edit_rules`:
+/// the rules score the whole organisation; managers read them).
+#[cfg(feature = "ssr")]
+async fn admin() -> Result<CurrentUser, AppError> {
+    let me = crate::auth::server::require_user().await?;
+    if !services::access::may_edit_rules(&me) {
+        return Err(crate::auth::server::forbidden("err.rules_admins").await);
+    }
+    Ok(me)
+}
+
 #[server(prefix = "/api", endpoint = "rules_view")]
 pub async fn load_rules() -> Result<RulesView, AppError> {
     let me = editor().await?;
@@ -82,7 +93,7 @@ pub async fn save_rule(
     cap_per: Option<String>,
 ) -> Result<i64, AppError> {
     use crate::api::gamification::{rule_from, RuleBody};
-    let me = editor().await?;
+    let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let clean = |t: Option<String>| {
         t.map(|t| t.trim().replace(',', ".").replace([' ', '\u{a0}'], "")).filter(|t| !t.is_empty())
@@ -121,7 +132,7 @@ pub async fn save_rule(
 
 #[server(prefix = "/api", endpoint = "switch_off_rule")]
 pub async fn switch_off_rule(id: i64) -> Result<(), AppError> {
-    let me = editor().await?;
+    let me = admin().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     services::ingest::deactivate_rule(&pool, id, &me.id).await.map_err(AppError::server)?;
     Ok(())
@@ -139,13 +150,14 @@ pub fn Rules() -> impl IntoView {
 fn RulesPage(view: RulesView, save: ServerAction<SaveRule>, off: ServerAction<SwitchOffRule>) -> impl IntoView {
     let RulesView { me, rules, measures, kpis } = view;
     let lang = crate::i18n::use_lang();
+    let admin = me.role == crate::auth::Role::Admin;
     let choices = |pairs: &[(&str, &str)]| -> Vec<Choice> {
         pairs.iter().map(|(value, key)| Choice { value: value.to_string(), label: lang.t(key) }).collect()
     };
     let rows = rules
         .into_iter()
         .map(|r| {
-            let switch = r.active.then(|| {
+            let switch = (r.active && admin).then(|| {
                 view! {
                     <ActionForm action=off>
                         <input type="hidden" name="id" value=r.id.to_string()/>
@@ -178,6 +190,28 @@ fn RulesPage(view: RulesView, save: ServerAction<SaveRule>, off: ServerAction<Sw
     let error = move || {
         save.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
     };
+    // The rules score the whole organisation: admins change them, managers read them.
+    let note = (!admin).then(|| view! { <p class="muted" data-testid="rules-admins">{lang.t("err.rules_admins")}</p> });
+    let form = admin.then(|| {
+        view! {
+                <ActionForm action=save attr:class="card form" attr:data-testid="new-rule">
+                    <h2>{lang.t("rules.new")}</h2>
+                    {error}
+                    <label>{lang.t("tokens.label")}" " <input name="label" required/></label>
+                    <label>{lang.t("challenges.kind")}" " <select name="kind">{options(kinds, "per_unit")}</select></label>
+                    <label>{lang.t("rules.measure")}" " <select name="measure">{options(measures, "won_deals")}</select></label>
+                    <label>{lang.t("rules.kpi")}" " <select name="kpi">{options(kpis, "revenue")}</select></label>
+                    <label>{lang.t("rules.points")}" " <input name="points" type="number" min="1" required/></label>
+                    <label>{lang.t("rules.per")}" " <input name="per" inputmode="decimal" placeholder="1"/></label>
+                    <label>{lang.t("team.threshold")}" " <input name="threshold" inputmode="decimal" placeholder="100"/></label>
+                    <label>{lang.t("rules.attainment_cap")}" " <input name="attainment_cap" inputmode="decimal" placeholder="150"/></label>
+                    <label>{lang.t("rules.period")}" " <select name="period">{options(periods, "month")}</select></label>
+                    <label>{lang.t("rules.cap_points")}" " <input name="cap_points" type="number" min="1"/></label>
+                    <label>{lang.t("rules.cap_per")}" " <select name="cap_per">{options(cap_pers, "day")}</select></label>
+                    <button type="submit">{lang.t("rules.add")}</button>
+                </ActionForm>
+        }
+    });
     view! {
         <TopBar user=me/>
         <main class="page">
@@ -189,22 +223,8 @@ fn RulesPage(view: RulesView, save: ServerAction<SaveRule>, off: ServerAction<Sw
                 <thead><tr><th>{lang.t("points.rule")}</th><th>{lang.t("rules.how")}</th><th>{lang.t("rules.status")}</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
-            <ActionForm action=save attr:class="card form" attr:data-testid="new-rule">
-                <h2>{lang.t("rules.new")}</h2>
-                {error}
-                <label>{lang.t("tokens.label")}" " <input name="label" required/></label>
-                <label>{lang.t("challenges.kind")}" " <select name="kind">{options(kinds, "per_unit")}</select></label>
-                <label>{lang.t("rules.measure")}" " <select name="measure">{options(measures, "won_deals")}</select></label>
-                <label>{lang.t("rules.kpi")}" " <select name="kpi">{options(kpis, "revenue")}</select></label>
-                <label>{lang.t("rules.points")}" " <input name="points" type="number" min="1" required/></label>
-                <label>{lang.t("rules.per")}" " <input name="per" inputmode="decimal" placeholder="1"/></label>
-                <label>{lang.t("team.threshold")}" " <input name="threshold" inputmode="decimal" placeholder="100"/></label>
-                <label>{lang.t("rules.attainment_cap")}" " <input name="attainment_cap" inputmode="decimal" placeholder="150"/></label>
-                <label>{lang.t("rules.period")}" " <select name="period">{options(periods, "month")}</select></label>
-                <label>{lang.t("rules.cap_points")}" " <input name="cap_points" type="number" min="1"/></label>
-                <label>{lang.t("rules.cap_per")}" " <select name="cap_per">{options(cap_pers, "day")}</select></label>
-                <button type="submit">{lang.t("rules.add")}</button>
-            </ActionForm>
+            {note}
+            {form}
         </main>
     }
 }

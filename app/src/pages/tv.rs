@@ -113,7 +113,17 @@ mod server {
                 Err(None) => {}
             }
         }
-        let (code, secret) = displays::start_pairing(pool).await.map_err(AppError::server)?;
+        // A flood of cookie-less visits must not fill the pairings: per address, and in all.
+        let ip = crate::auth::server::client_ip().await;
+        let state = expect_context::<crate::state::AppState>();
+        let started = match state.pairings.check_key(&ip) {
+            Ok(()) => displays::start_pairing(pool).await.map_err(AppError::server)?,
+            Err(_) => None,
+        };
+        let Some((code, secret)) = started else {
+            crate::error::status::set_fail_status(axum::http::StatusCode::TOO_MANY_REQUESTS);
+            return Err(AppError::TooMany(crate::i18n::tr("err.pairing_busy")));
+        };
         set_cookie(PAIRING_COOKIE, &secret, 3600);
         Ok(Err(code))
     }

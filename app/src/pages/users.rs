@@ -25,13 +25,29 @@ async fn admin() -> Result<CurrentUser, AppError> {
     Ok(me)
 }
 
+/// Admins, and managers for their own team (they invite reps into it).
+#[cfg(feature = "ssr")]
+async fn staff() -> Result<CurrentUser, AppError> {
+    let me = crate::auth::server::require_user().await?;
+    let team_manager = me.role == crate::auth::Role::Manager && me.team_id.is_some();
+    if me.role != crate::auth::Role::Admin && !team_manager {
+        return Err(crate::auth::server::forbidden("err.users_staff").await);
+    }
+    Ok(me)
+}
+
 #[server(prefix = "/api", endpoint = "users_view")]
 pub async fn load_users() -> Result<UsersView, AppError> {
-    let me = admin().await?;
+    let me = staff().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let rows = store::users::list(&pool).await.map_err(AppError::server)?;
-    let teams = store::directory::team_names(&pool, None).await.map_err(AppError::server)?;
-    let mut choices = vec![Choice { value: String::new(), label: crate::i18n::tr("users.no_team") }];
+    // A manager sees and invites into their own team only.
+    let only = if me.role == crate::auth::Role::Admin { None } else { me.team_id.clone() };
+    let rows = store::users::list(&pool, only.as_deref()).await.map_err(AppError::server)?;
+    let teams = store::directory::team_names(&pool, only.as_deref()).await.map_err(AppError::server)?;
+    let mut choices = Vec::new();
+    if only.is_none() {
+        choices.push(Choice { value: String::new(), label: crate::i18n::tr("users.no_team") });
+    }
     choices.extend(teams.into_iter().map(|(value, label)| Choice { value, label }));
     Ok(UsersView { me, rows, teams: choices })
 }
@@ -39,14 +55,30 @@ pub async fn load_users() -> Result<UsersView, AppError> {
 /// Creates a user and returns their one-time invite link (a path).
 #[server(prefix = "/api", endpoint = "invite_user")]
 pub async fn invite_user(name: String, email: String, role: String, team: Option<String>) -> Result<String, AppError> {
-    let me = admin().await?;
+    let me = staff().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
     let role = crate::auth::Role::parse(&role)
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.role").with("role", &role)))?;
     let team = team.filter(|t| !t.trim().is_empty());
+    if !services::access::may_invite(&me, role, team.as_deref()) {
+        return Err(crate::auth::server::forbidden("err.invite_own_team").await);
+    }
     let (_, token) = store::users::invite(&pool, &me.id, &email, &name, role, team.as_deref())
         .await
         .map_err(crate::pages::errors::refusals::user)?;
+    Ok(format!("/invite/{token}"))
+}
+
+/// A one-time link where the user sets a new password (the link of an invite);
+/// using it ends every session they had. Returns the link's path.
+#[server(prefix = "/api", endpoint = "reset_password_link")]
+pub async fn reset_password_link(id: String) -> Result<String, AppError> {
+    let me = admin().await?;
+    let pool = expect_context::<crate::state::AppState>().pool;
+    if store::users::find_active(&pool, &id).await?.is_none() {
+        return Err(crate::i18n::error(crate::i18n::Message::new("err.no_user").with("id", &id)));
+    }
+    let token = store::users::new_invite(&pool, &me.id, &id).await?;
     Ok(format!("/invite/{token}"))
 }
 
@@ -64,8 +96,9 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
 pub fn Users() -> impl IntoView {
     let invite = ServerAction::<InviteUser>::new();
     let activate = ServerAction::<SetUserActive>::new();
+    let reset = ServerAction::<ResetPasswordLink>::new();
     let data = Resource::new(move || (invite.version().get(), activate.version().get()), |_| load_users());
-    loaded(data, move |view| view! { <UsersPage view invite activate/> })
+    loaded(data, move |view| view! { <UsersPage view invite activate reset/> })
 }
 
 #[component]
@@ -73,9 +106,11 @@ fn UsersPage(
     view: UsersView,
     invite: ServerAction<InviteUser>,
     activate: ServerAction<SetUserActive>,
+    reset: ServerAction<ResetPasswordLink>,
 ) -> impl IntoView {
     let UsersView { me, rows, teams } = view;
     let lang = crate::i18n::use_lang();
+    let admin = me.role == crate::auth::Role::Admin;
     let rows = rows
         .into_iter()
         .map(|u| {
@@ -87,16 +122,31 @@ fn UsersPage(
             let (label, to) =
                 if u.active { (lang.t("users.deactivate"), "false") } else { (lang.t("users.reactivate"), "true") };
             let email = u.email.clone();
+            let (id, reset_id) = (u.id.clone(), u.id.clone());
+            let activate_form = admin.then(move || {
+                view! {
+                    <ActionForm action=activate>
+                        <input type="hidden" name="id" value=id/>
+                        <input type="hidden" name="active" value=to/>
+                        <button type="submit" class="link">{label}</button>
+                    </ActionForm>
+                }
+            });
+            let reset_form = (admin && u.active && !u.invited).then(move || {
+                view! {
+                    <ActionForm action=reset>
+                        <input type="hidden" name="id" value=reset_id/>
+                        <button type="submit" class="link">{lang.t("users.reset")}</button>
+                    </ActionForm>
+                }
+            });
             view! {
                 <tr class:inactive=!u.active data-user=email>
                     <td>{u.name}</td><td>{u.email}</td><td>{u.role}</td>
                     <td>{u.team.unwrap_or_else(|| "—".into())}</td><td>{state}</td>
                     <td>
-                        <ActionForm action=activate>
-                            <input type="hidden" name="id" value=u.id/>
-                            <input type="hidden" name="active" value=to/>
-                            <button type="submit" class="link">{label}</button>
-                        </ActionForm>
+                        {activate_form}
+                        {reset_form}
                     </td>
                 </tr>
             }
@@ -104,6 +154,7 @@ fn UsersPage(
         .collect_view();
     let roles = [("rep", "users.role_rep"), ("manager", "users.role_manager"), ("admin", "users.role_admin")]
         .into_iter()
+        .filter(|(value, _)| admin || *value == "rep")
         .map(|(value, key)| Choice { value: value.into(), label: lang.t(key) })
         .collect::<Vec<_>>();
     let result = move || {
@@ -121,6 +172,16 @@ fn UsersPage(
             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
         })
     };
+    let reset_result = move || {
+        reset.value().get().map(|r| match r {
+            Ok(path) => view! {
+                <p class="saved" role="status">{lang.t("users.send_reset")}</p>
+                <code class="token" data-testid="reset-link">{window_origin() + &path}</code>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
     let activate_error = move || {
         activate
             .value()
@@ -133,6 +194,7 @@ fn UsersPage(
         <main class="page">
             <div class="heading"><h1>{lang.t("nav.users")}</h1></div>
             {activate_error}
+            {reset_result}
             <table class="board" data-testid="users">
                 <thead><tr>
                     <th>{lang.t("board.name")}</th><th>{lang.t("users.email")}</th><th>{lang.t("users.role")}</th>

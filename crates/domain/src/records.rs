@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 mod fields;
+pub mod scope;
 pub mod sheet;
 mod touched;
 pub use fields::{Field, FieldType};
@@ -490,6 +491,15 @@ impl Fields<'_> {
 
     fn opt_text(&mut self, name: &str) -> Option<String> {
         match self.present(name)? {
+            Value::String(s) if s.contains('\0') => {
+                self.problems.push(format!("`{name}` must not contain the NUL character (\\u0000)"));
+                None
+            }
+            Value::String(s) if s.chars().count() > text_limit(name) => {
+                let limit = text_limit(name);
+                self.problems.push(format!("`{name}` is longer than {limit} characters ({})", s.chars().count()));
+                None
+            }
             Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
             Value::String(_) => {
                 self.problems.push(format!("`{name}` must not be empty"));
@@ -599,6 +609,15 @@ impl Fields<'_> {
             self.problems.push(format!("`{name}` must be a date such as 2026-11-27, not {value}"));
             NaiveDate::MIN
         })
+    }
+}
+
+/// The longest a text field may be: 200 characters for names, 255 for ids,
+/// references and emails.
+pub fn text_limit(field: &str) -> usize {
+    match field {
+        "name" | "region" | "competitor" | "source" => 200,
+        _ => 255,
     }
 }
 

@@ -22,3 +22,39 @@ pub async fn may_set_target(pool: &PgPool, user: &CurrentUser, scope: &Scope) ->
 pub fn may_import(user: &CurrentUser) -> bool {
     matches!(user.role, Role::Manager | Role::Admin)
 }
+
+/// The displays `user` manages: every one for an admin (`None`), their own
+/// team's for a manager, none for a rep.
+pub fn displays_of(user: &CurrentUser) -> Option<Option<String>> {
+    match (user.role, user.team_id.as_deref()) {
+        (Role::Admin, _) => Some(None),
+        (Role::Manager, Some(team)) => Some(Some(format!("team:{team}"))),
+        _ => None,
+    }
+}
+
+/// Whether `user` may pair, revoke or mute a display showing `scope`.
+pub fn may_manage_display(user: &CurrentUser, scope: &str) -> bool {
+    match displays_of(user) {
+        Some(None) => true,
+        Some(Some(own)) => own == scope,
+        None => false,
+    }
+}
+
+/// Who may write points rules: admins only (the rules score the whole
+/// organisation; a manager reads them).
+pub fn may_edit_rules(user: &CurrentUser) -> bool {
+    user.role == Role::Admin
+}
+
+/// Whom `user` may invite, as (role, team): admins anyone anywhere; a manager
+/// only reps, into their own team (roles and moves between teams are an
+/// admin's). `None`: this invite is refused.
+pub fn may_invite(user: &CurrentUser, role: Role, team: Option<&str>) -> bool {
+    match user.role {
+        Role::Admin => true,
+        Role::Manager => role == Role::Rep && team.is_some() && team == user.team_id.as_deref(),
+        Role::Rep => false,
+    }
+}

@@ -59,6 +59,10 @@ fn invalid(message: impl Into<Message>) -> ChallengeError {
 /// Checks a new challenge and who may create it: managers for their own team's
 /// reps (any teams in a team-vs-team), admins for anyone.
 pub async fn create(pool: &PgPool, by: &CurrentUser, c: &NewChallenge) -> Result<i64, ChallengeError> {
+    // Who asks comes before what they ask.
+    if by.role == Role::Rep {
+        return Err(ChallengeError::Forbidden("err.challenge_rep_creates".into()));
+    }
     if c.name.trim().is_empty() {
         return Err(invalid("err.challenge_name"));
     }
@@ -79,9 +83,6 @@ pub async fn create(pool: &PgPool, by: &CurrentUser, c: &NewChallenge) -> Result
         _ => {}
     }
     let participants = check_participants(pool, by, &c.kind, &c.participants).await?;
-    if by.role == Role::Rep {
-        return Err(ChallengeError::Forbidden("err.challenge_rep_creates".into()));
-    }
     let challenge = Challenge {
         id: 0,
         name: c.name.trim().to_string(),

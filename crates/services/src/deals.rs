@@ -1,13 +1,12 @@
 //! Won deals logged in the app: who may log for whom, then the one ingest path
 //! (`ingest::submit`), so points, badges and the TV follow as for the records API.
 
-use crate::ingest::{self, Source};
+use crate::ingest::{self, Source, SubmitError};
 use chrono::{DateTime, Utc};
 use domain::access::{CurrentUser, Role};
 use domain::lang::Message;
 use serde_json::json;
 use sqlx::PgPool;
-use store::records::StoreError;
 
 /// A won deal as the form fills it in.
 #[derive(Debug, Clone)]
@@ -81,16 +80,16 @@ pub async fn log_won_deal(pool: &PgPool, by: &CurrentUser, deal: &WonDeal) -> Re
             record[field] = json!(v);
         }
     }
-    match ingest::submit(pool, &[record], Source::DealForm).await {
+    match ingest::submit(pool, &[record], Source::DealForm, by).await {
         Ok(done) => {
             // The rep sees their points on the next page; the TV has celebrated already.
             ingest::wait_for(pool, done.work, ingest::PAGE_WAIT).await?;
             Ok(id)
         }
-        Err(StoreError::Invalid(errors)) => {
+        Err(SubmitError::Invalid(errors) | SubmitError::OutOfScope(errors)) => {
             Err(DealError::Record(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ")))
         }
-        Err(StoreError::Db(e)) => Err(e.into()),
+        Err(SubmitError::Db(e)) => Err(e.into()),
     }
 }
 

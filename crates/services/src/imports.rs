@@ -2,6 +2,7 @@
 //! all or nothing, run in the background and reporting its progress in
 //! `imports`, so a page on any instance can follow it.
 
+use crate::ingest::SubmitError;
 use chrono::{DateTime, Utc};
 use domain::access::{CurrentUser, Role};
 use domain::records::sheet;
@@ -9,7 +10,7 @@ use domain::records::{Kind, RecordError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
-use store::records::{upsert_records, validate_batch, StoreError};
+use store::records::upsert_records;
 
 /// Records stored per statement; the progress moves after each.
 const CHUNK: usize = 2_000;
@@ -46,8 +47,16 @@ pub struct Import {
     pub created_at: DateTime<Utc>,
 }
 
+/// Files read, checked or stored at once on this instance: an import is
+/// CPU- and memory-heavy (200,000 rows), so more wait or are turned away.
+pub const AT_ONCE: usize = 2;
+static IMPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(AT_ONCE);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// `AT_ONCE` files are being read already: try again in a moment.
+    #[error("too many imports at once")]
+    Busy,
     #[error("no import {0} of yours")]
     NotFound(i64),
     #[error("import {0} is not ready to store")]
@@ -63,27 +72,32 @@ pub async fn create(
     by: &CurrentUser,
     kind: Kind,
     file_name: &str,
-    bytes: &[u8],
-) -> Result<i64, sqlx::Error> {
+    bytes: Vec<u8>,
+) -> Result<i64, ImportError> {
+    let _reading = IMPORTS.try_acquire().map_err(|_| ImportError::Busy)?;
     // Previews nobody stored are kept a day.
     store::imports::purge_stale(pool).await?;
     let tz = store::settings::load(pool).await?.time_zone;
-    let (sheet, status, problem, errors) = match sheet::read(bytes, kind, tz) {
+    // Reading a file is CPU work: off the async runtime.
+    let read = tokio::task::spawn_blocking(move || sheet::read(&bytes, kind, tz))
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("reading the file stopped: {e}")))?;
+    let (sheet, status, problem, errors) = match read {
         Err(e) => (None, "invalid", Some(e.to_string()), Vec::new()),
-        Ok(sheet) => match validate_batch(pool, &sheet.records).await {
+        Ok(sheet) => match crate::ingest::validate(pool, &sheet.records, by).await {
             Ok(_) => (Some(sheet), "ready", None, Vec::new()),
-            Err(StoreError::Invalid(errors)) => {
+            Err(SubmitError::Invalid(errors) | SubmitError::OutOfScope(errors)) => {
                 let errors = by_line(&sheet.lines, errors);
                 (Some(sheet), "invalid", None, errors)
             }
-            Err(StoreError::Db(e)) => return Err(e),
+            Err(SubmitError::Db(e)) => return Err(e.into()),
         },
     };
     let (records, lines, columns) = match sheet {
         Some(s) => (s.records, s.lines.into_iter().map(|l| l as i64).collect(), s.columns),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
-    store::imports::insert(
+    let id = store::imports::insert(
         pool,
         &store::imports::NewImport {
             created_by: &by.id,
@@ -98,7 +112,8 @@ pub async fn create(
             total: records.len() as i32,
         },
     )
-    .await
+    .await?;
+    Ok(id)
 }
 
 fn by_line(lines: &[u64], errors: Vec<RecordError>) -> Vec<RowError> {
@@ -150,8 +165,9 @@ pub async fn start(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), Impo
         return Err(ImportError::NotReady(id));
     }
     let pool = pool.clone();
+    let who = who.clone();
     tokio::spawn(async move {
-        if let Err(e) = store(&pool, id).await {
+        if let Err(e) = store(&pool, &who, id).await {
             tracing::error!("storing import {id} failed: {e}");
             let _ = store::imports::mark_failed(&pool, id, &e.to_string()).await;
         }
@@ -159,20 +175,22 @@ pub async fn start(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), Impo
     Ok(())
 }
 
-/// Checks the records again (what they refer to may have changed since the
-/// preview), then stores them in one transaction, a chunk at a time.
-async fn store(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+/// Checks the records again (what they refer to, and the team of their owners,
+/// may have changed since the preview), then stores them in one transaction, a
+/// chunk at a time.
+async fn store(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), sqlx::Error> {
+    let _storing = IMPORTS.acquire().await.map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     let (records, lines) = store::imports::records_of(pool, id).await?;
     let values: Vec<Value> = serde_json::from_str(&records).unwrap_or_default();
-    let records = match validate_batch(pool, &values).await {
+    let records = match crate::ingest::validate(pool, &values, who).await {
         Ok(records) => records,
-        Err(StoreError::Invalid(errors)) => {
+        Err(SubmitError::Invalid(errors) | SubmitError::OutOfScope(errors)) => {
             let lines: Vec<u64> = lines.into_iter().map(|l| l as u64).collect();
             let errors = serde_json::to_string(&by_line(&lines, errors)).unwrap_or_else(|_| "[]".into());
             store::imports::mark_changed(pool, id, &errors).await?;
             return Ok(());
         }
-        Err(StoreError::Db(e)) => return Err(e),
+        Err(SubmitError::Db(e)) => return Err(e),
     };
     let mut tx = pool.begin().await?;
     let touched = domain::records::Touched::of(&records);

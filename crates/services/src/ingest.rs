@@ -8,8 +8,9 @@
 
 use crate::live::LiveEvent;
 use chrono::{DateTime, Duration, Utc};
+use domain::access::{CurrentUser, Role};
 use domain::period::{Period, PeriodKind};
-use domain::records::{Record, Touched};
+use domain::records::{scope, Record, RecordError, Touched};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use store::records::{upsert_records, validate_batch, StoreError};
@@ -31,10 +32,53 @@ pub struct Submitted {
     pub work: Option<i64>,
 }
 
-/// Validates the whole batch, then stores it with its derived work in one transaction.
-pub async fn submit(pool: &PgPool, values: &[Value], source: Source) -> Result<Submitted, StoreError> {
-    let started = std::time::Instant::now();
+/// Why a batch was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Records that are not valid (the API's 422).
+    #[error("{} invalid records", .0.len())]
+    Invalid(Vec<RecordError>),
+    /// Valid records the sender may not send (the API's 403): another team's, or teams and users.
+    #[error("{} records outside the sender's scope", .0.len())]
+    OutOfScope(Vec<RecordError>),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(errors) => SubmitError::Invalid(errors),
+            StoreError::Db(e) => SubmitError::Db(e),
+        }
+    }
+}
+
+/// Validates a whole batch, then checks that `sender` may send every record of
+/// it (`domain::records::scope`: admins anything, managers their own team's,
+/// reps their own). Every source runs this before storing.
+pub async fn validate(pool: &PgPool, values: &[Value], sender: &CurrentUser) -> Result<Vec<Record>, SubmitError> {
     let records = validate_batch(pool, values).await?;
+    if sender.role != Role::Admin {
+        let stored = store::records::holders(pool, &records).await?;
+        let refused = scope::outside_scope(&records, sender, &stored);
+        if !refused.is_empty() {
+            return Err(SubmitError::OutOfScope(refused));
+        }
+    }
+    Ok(records)
+}
+
+/// Validates the whole batch (and the sender's scope), then stores it with its
+/// derived work in one transaction.
+pub async fn submit(
+    pool: &PgPool,
+    values: &[Value],
+    source: Source,
+    sender: &CurrentUser,
+) -> Result<Submitted, SubmitError> {
+    let started = std::time::Instant::now();
+    let records = validate(pool, values, sender).await?;
     let validated = started.elapsed();
     let mut tx = pool.begin().await?;
     let work = store_in(&mut tx, &records).await?;

@@ -31,13 +31,22 @@ fn random_code() -> String {
     (0..6).map(|_| CODE_ALPHABET[rand::random::<usize>() % CODE_ALPHABET.len()] as char).collect()
 }
 
-/// A new pairing for a TV: (code to show, secret for the TV's cookie).
-pub async fn start_pairing(pool: &PgPool) -> Result<(String, String), sqlx::Error> {
+/// At most this many TVs wait for a manager's code at once: a flood of
+/// cookie-less visits cannot fill the table.
+pub const MAX_PENDING: i64 = 200;
+
+/// A new pairing for a TV: (code to show, secret for the TV's cookie); `None`
+/// when `MAX_PENDING` TVs are waiting already.
+pub async fn start_pairing(pool: &PgPool) -> Result<Option<(String, String)>, sqlx::Error> {
     sqlx::query("DELETE FROM tv_pairings WHERE created_at < arena_now() - make_interval(mins => $1)")
         .bind(PAIRING_MINUTES)
         .execute(pool)
         .await?;
-    let secret = hex::encode(rand::random::<[u8; 24]>());
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM tv_pairings").fetch_one(pool).await?;
+    if pending >= MAX_PENDING {
+        return Ok(None);
+    }
+    let secret = format!("kpd_{}", hex::encode(rand::random::<[u8; 24]>()));
     loop {
         let code = random_code();
         let inserted =
@@ -48,16 +57,17 @@ pub async fn start_pairing(pool: &PgPool) -> Result<(String, String), sqlx::Erro
                 .await?
                 .rows_affected();
         if inserted == 1 {
-            return Ok((code, secret));
+            return Ok(Some((code, secret)));
         }
     }
 }
 
 /// Where a TV's pairing stands: `Ok(token)` once a manager bound it (the row is
-/// then gone), `Err(Some(code))` while waiting, `Err(None)` when unknown or expired.
+/// then gone; the token is the TV's own secret, whose digest the display keeps),
+/// `Err(Some(code))` while waiting, `Err(None)` when unknown or expired.
 pub async fn poll_pairing(pool: &PgPool, secret: &str) -> Result<Result<String, Option<String>>, sqlx::Error> {
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT code, display_token FROM tv_pairings
+    let row: Option<(String, bool)> = sqlx::query_as(
+        "SELECT code, paired FROM tv_pairings
          WHERE secret_sha256 = $1 AND created_at >= arena_now() - make_interval(mins => $2)",
     )
     .bind(token_digest(secret))
@@ -65,11 +75,11 @@ pub async fn poll_pairing(pool: &PgPool, secret: &str) -> Result<Result<String, 
     .fetch_optional(pool)
     .await?;
     Ok(match row {
-        Some((code, Some(token))) => {
+        Some((code, true)) => {
             sqlx::query("DELETE FROM tv_pairings WHERE code = $1").bind(&code).execute(pool).await?;
-            Ok(token)
+            Ok(secret.to_string())
         }
-        Some((code, None)) => Err(Some(code)),
+        Some((code, false)) => Err(Some(code)),
         None => Err(None),
     })
 }
@@ -109,27 +119,33 @@ pub async fn pair(pool: &PgPool, by: &str, d: &NewDisplay) -> Result<i64, PairEr
     if d.scope != "org" && !d.scope.starts_with("team:") {
         return invalid("err.display_scope".into());
     }
-    let token = format!("kpd_{}", hex::encode(rand::random::<[u8; 24]>()));
+    if let Some(team) = d.scope.strip_prefix("team:") {
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)").bind(team).fetch_one(pool).await?;
+        if !known {
+            return invalid(Message::new("err.unknown_team").with("id", team));
+        }
+    }
     let mut tx = pool.begin().await?;
-    let bound = sqlx::query(
-        "UPDATE tv_pairings SET display_token = $2
-         WHERE code = $1 AND display_token IS NULL AND created_at >= arena_now() - make_interval(mins => $3)",
+    // The display's token is the TV's pairing secret: its digest moves over, the secret stays with the TV.
+    let digest: Option<Vec<u8>> = sqlx::query_scalar(
+        "UPDATE tv_pairings SET paired = TRUE
+         WHERE code = $1 AND NOT paired AND created_at >= arena_now() - make_interval(mins => $2)
+         RETURNING secret_sha256",
     )
     .bind(&code)
-    .bind(&token)
     .bind(PAIRING_MINUTES)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if bound != 1 {
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(digest) = digest else {
         return invalid(Message::new("err.display_code").with("code", &code));
-    }
+    };
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO displays (name, token_sha256, names, rotate_seconds, scope, created_by, sound)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(d.name.trim())
-    .bind(token_digest(&token))
+    .bind(&digest)
     .bind(&d.names)
     .bind(d.rotate_seconds)
     .bind(&d.scope)
@@ -175,9 +191,17 @@ pub async fn is_active(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
         .await
 }
 
-pub async fn list(pool: &PgPool) -> Result<Vec<Display>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM displays ORDER BY revoked_at IS NOT NULL, name, id");
-    Ok(sqlx::query_as::<_, Row>(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect())
+/// Every display (`scope` `None`), or only those showing `scope`.
+pub async fn list(pool: &PgPool, scope: Option<&str>) -> Result<Vec<Display>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM displays WHERE $1::text IS NULL OR scope = $1 ORDER BY revoked_at IS NOT NULL, name, id"
+    );
+    Ok(sqlx::query_as::<_, Row>(&sql).bind(scope).fetch_all(pool).await?.into_iter().map(from_row).collect())
+}
+
+/// What display `id` shows (`org` or `team:<id>`), if there is such a display.
+pub async fn scope_of(pool: &PgPool, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT scope FROM displays WHERE id = $1").bind(id).fetch_optional(pool).await
 }
 
 /// Revokes a display (`services::screens::revoke_display` tells its TV).

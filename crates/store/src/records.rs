@@ -2,6 +2,7 @@
 //! one set-based statement each, in the caller's transaction. SQL only: what
 //! follows a stored batch (scores, badges, the TVs) is `services::ingest`'s.
 
+use domain::records::scope::{self, Holder, Stored};
 use domain::records::{check_batch, parse_batch, Existing, Kind, Record, RecordError};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -301,4 +302,53 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
 
 pub async fn deal_exists(pool: &sqlx::PgPool, id: &str) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deals WHERE id = $1)").bind(id).fetch_one(pool).await
+}
+
+/// What the team check of a manager's batch needs (`domain::records::scope`):
+/// the teams of the users involved, who holds the stored versions of the
+/// batch's records, and the owners of the customers ownerless feedback names.
+pub async fn holders(pool: &PgPool, records: &[Record]) -> Result<Stored, sqlx::Error> {
+    let mut stored = Stored::default();
+    let mut by_kind: HashMap<Kind, Vec<String>> = HashMap::new();
+    for r in records {
+        by_kind.entry(r.kind()).or_default().push(r.id().to_string());
+    }
+    let mut users = scope::owners_named(records);
+    for (kind, ids) in by_kind {
+        let sql = match kind {
+            Kind::Customer | Kind::Lead | Kind::Deal | Kind::Activity | Kind::MeetingRequest => {
+                format!("SELECT id, owner_id FROM {} WHERE id = ANY($1)", kind.table())
+            }
+            Kind::Feedback => "SELECT f.id, coalesce(f.owner_id, c.owner_id) FROM feedback f
+                               LEFT JOIN customers c ON c.id = f.customer_id WHERE f.id = ANY($1)"
+                .to_string(),
+            Kind::Cost => "SELECT id, team_id FROM costs WHERE id = ANY($1)".to_string(),
+            _ => continue,
+        };
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?;
+        for (id, holder) in rows {
+            let holder = if kind == Kind::Cost {
+                Holder::Team(holder)
+            } else {
+                users.extend(holder.clone());
+                Holder::Rep(holder)
+            };
+            stored.holders.insert((kind, id), holder);
+        }
+    }
+    let customers = scope::customers_of_ownerless_feedback(records);
+    if !customers.is_empty() {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, owner_id FROM customers WHERE id = ANY($1)")
+            .bind(&customers)
+            .fetch_all(pool)
+            .await?;
+        users.extend(rows.iter().map(|(_, owner)| owner.clone()));
+        stored.customer_owners = rows.into_iter().collect();
+    }
+    users.sort();
+    users.dedup();
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, team_id FROM users WHERE id = ANY($1)").bind(&users).fetch_all(pool).await?;
+    stored.teams = rows.into_iter().collect();
+    Ok(stored)
 }

@@ -27,6 +27,25 @@ fn to_user((id, name, email, role, team_id): Row) -> CurrentUser {
     CurrentUser { id, name, email, role: Role::parse(&role).unwrap_or(Role::Rep), team_id }
 }
 
+/// The user of a browser session: active, and signed in since their sessions
+/// were last ended (`epoch`: `session_epoch` at sign-in; deactivation, a
+/// password change or reset moves it on, which ends every older session).
+pub async fn find_session(pool: &PgPool, id: &str, epoch: i64) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, name, email, role, team_id FROM users WHERE id = $1 AND active AND session_epoch = $2",
+    )
+    .bind(id)
+    .bind(epoch)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(to_user))
+}
+
+/// `session_epoch` of user `id`: a new session remembers it.
+pub async fn session_epoch(pool: &PgPool, id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = $1").bind(id).fetch_one(pool).await
+}
+
 pub async fn find_active(pool: &PgPool, id: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as("SELECT id, name, email, role, team_id FROM users WHERE id = $1 AND active")
         .bind(id)
@@ -47,8 +66,18 @@ pub async fn find_login(pool: &PgPool, email: &str) -> Result<Option<(CurrentUse
     Ok(row.map(|(id, name, email, role, team, hash)| (to_user((id, name, email, role, team)), hash)))
 }
 
+/// Password hashes computed at once: one per core. Each argon2 computation
+/// takes 19 MiB, so hundreds of concurrent sign-ins wait here instead of
+/// exhausting memory on the blocking pool.
+fn hashing() -> &'static tokio::sync::Semaphore {
+    static HASHING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    HASHING
+        .get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)))
+}
+
 /// Argon2id with the crate's recommended parameters, off the async runtime.
 pub async fn hash_password(password: String) -> String {
+    let _turn = hashing().acquire().await.expect("the hashing semaphore is never closed");
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashing").to_string()
@@ -58,6 +87,7 @@ pub async fn hash_password(password: String) -> String {
 }
 
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let _turn = hashing().acquire().await.expect("the hashing semaphore is never closed");
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
@@ -240,11 +270,15 @@ pub async fn revoke_token(pool: &PgPool, id: i64, user: Option<&str>) -> Result<
         == 1)
 }
 
-pub async fn list(pool: &PgPool) -> Result<Vec<UserRow>, sqlx::Error> {
+/// Every user (`team` `None`), or the members of one team.
+pub async fn list(pool: &PgPool, team: Option<&str>) -> Result<Vec<UserRow>, sqlx::Error> {
     let rows: Vec<(String, String, String, String, Option<String>, bool, bool)> = sqlx::query_as(
         "SELECT u.id, u.name, u.email, u.role, t.name AS team, u.active, u.password_hash IS NULL AS invited
-         FROM users u LEFT JOIN teams t ON t.id = u.team_id ORDER BY u.active DESC, u.name, u.id",
+         FROM users u LEFT JOIN teams t ON t.id = u.team_id
+         WHERE $1::text IS NULL OR u.team_id = $1
+         ORDER BY u.active DESC, u.name, u.id",
     )
+    .bind(team)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -320,8 +354,8 @@ pub async fn accept_invite(pool: &PgPool, token: &str, password: String) -> Resu
     .await?;
     let user = user.ok_or_else(|| UserError::Invalid("err.invite_spent".into()))?;
     let row: Row = sqlx::query_as(
-        "UPDATE users SET password_hash = $2, updated_at = arena_now() WHERE id = $1
-         RETURNING id, name, email, role, team_id",
+        "UPDATE users SET password_hash = $2, updated_at = arena_now(), session_epoch = session_epoch + 1
+         WHERE id = $1 RETURNING id, name, email, role, team_id",
     )
     .bind(&user)
     .bind(hash)
@@ -331,14 +365,35 @@ pub async fn accept_invite(pool: &PgPool, token: &str, password: String) -> Resu
     Ok(to_user(row))
 }
 
-/// Deactivates or reactivates a user. A deactivated user cannot sign in, and
-/// their sessions and API tokens stop working (both look up active users only).
+/// Sets a new password for active user `id` (the caller checked who asks), and
+/// ends every session they had; returns the new session epoch.
+pub async fn change_password(pool: &PgPool, id: &str, password: String) -> Result<i64, UserError> {
+    check_password(&password)?;
+    let hash = hash_password(password).await;
+    let epoch: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET password_hash = $2, updated_at = arena_now(), session_epoch = session_epoch + 1
+         WHERE id = $1 AND active RETURNING session_epoch",
+    )
+    .bind(id)
+    .bind(hash)
+    .fetch_optional(pool)
+    .await?;
+    epoch.ok_or_else(|| UserError::Invalid(Message::new("err.no_user").with("id", id)))
+}
+
+/// Deactivates or reactivates a user. A deactivated user cannot sign in, their
+/// API tokens stop working (they look up active users only), and every session
+/// they had ends for good (the epoch moves on: reactivation does not revive them).
 pub async fn set_active(pool: &PgPool, id: &str, active: bool) -> Result<(), UserError> {
-    let done = sqlx::query("UPDATE users SET active = $2, updated_at = arena_now() WHERE id = $1")
-        .bind(id)
-        .bind(active)
-        .execute(pool)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE users SET active = $2, updated_at = arena_now(),
+           session_epoch = session_epoch + CASE WHEN $2 THEN 0 ELSE 1 END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(active)
+    .execute(pool)
+    .await?;
     if done.rows_affected() == 0 {
         return Err(UserError::Invalid(Message::new("err.no_user").with("id", id)));
     }
@@ -359,4 +414,62 @@ pub async fn ids_in_scopes<'e>(
 /// The team of user `id` (`None` when there is no such user).
 pub async fn team_of(pool: &PgPool, id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
     sqlx::query_scalar("SELECT team_id FROM users WHERE id = $1").bind(id).fetch_optional(pool).await
+}
+
+/// Failed sign-ins an account may have in `FAILURE_WINDOW_MINUTES` before it waits.
+pub const FAILURES_ALLOWED: i32 = 5;
+pub const FAILURE_WINDOW_MINUTES: i32 = 15;
+/// The longest an account waits after too many failures (the rightful owner is
+/// never locked out for long): 1 minute after the 6th, doubling, at most this.
+pub const LONGEST_WAIT_MINUTES: i32 = 15;
+
+/// Counts a sign-in attempt for `account` as failed before its password is
+/// checked (concurrent guesses cannot outrun the count), in the database, so
+/// the budget holds across instances and restarts. `false`: the account must
+/// wait, and the password is not checked at all. Past the budget, one attempt
+/// is let through after each wait (1, 2, 4, 8, then 15 minutes), so the
+/// rightful owner gets in soon. A success calls `login_succeeded`.
+pub async fn login_attempt(pool: &PgPool, account: &str) -> Result<bool, sqlx::Error> {
+    // (still waiting, has waited since the last count)
+    let state: Option<(bool, bool)> = sqlx::query_as(
+        "SELECT coalesce(blocked_until > now(), false), blocked_until IS NOT NULL FROM login_failures WHERE account = $1",
+    )
+    .bind(account)
+    .fetch_optional(pool)
+    .await?;
+    let (waiting, waited) = state.unwrap_or((false, false));
+    if waiting {
+        return Ok(false);
+    }
+    // A new window once the last one is over (rate-limit windows run on the wall clock).
+    let failures: i32 = sqlx::query_scalar(
+        "INSERT INTO login_failures AS f (account, failures, first_at) VALUES ($1, 1, now())
+         ON CONFLICT (account) DO UPDATE SET
+           failures = CASE WHEN f.first_at < now() - make_interval(mins => $2) THEN 1 ELSE f.failures + 1 END,
+           first_at = CASE WHEN f.first_at < now() - make_interval(mins => $2) THEN now() ELSE f.first_at END,
+           blocked_until = NULL
+         RETURNING failures",
+    )
+    .bind(account)
+    .bind(FAILURE_WINDOW_MINUTES)
+    .fetch_one(pool)
+    .await?;
+    // Over the budget: one attempt after each wait, the waits doubling.
+    if failures <= FAILURES_ALLOWED || waited {
+        return Ok(true);
+    }
+    let over = (failures - FAILURES_ALLOWED - 1).min(8);
+    let wait = (1i32 << over).min(LONGEST_WAIT_MINUTES);
+    sqlx::query("UPDATE login_failures SET blocked_until = now() + make_interval(mins => $2) WHERE account = $1")
+        .bind(account)
+        .bind(wait)
+        .execute(pool)
+        .await?;
+    Ok(false)
+}
+
+/// A right password: the account's failures are forgotten.
+pub async fn login_succeeded(pool: &PgPool, account: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_failures WHERE account = $1").bind(account).execute(pool).await?;
+    Ok(())
 }

@@ -241,6 +241,9 @@ async fn a_deactivated_user_cannot_sign_in_and_their_session_and_api_token_stop_
         app.client.get(app.url("/api/v1/kpis?scope=org&period=2026-11")).bearer_auth(t).send().await.unwrap().status()
     };
     assert_eq!(kpis(token.clone()).await, 200);
+    // The rep's page has its live stream open.
+    let mut live = rep.get(app.url("/api/live")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
 
     let admin = browser(app, "admin@example.com", PASSWORD).await;
     let (status, _) = call(&rep, app, "set_user_active", &[("id", "r2"), ("active", "false")]).await;
@@ -251,13 +254,29 @@ async fn a_deactivated_user_cannot_sign_in_and_their_session_and_api_token_stop_
     assert_eq!(kpis(token.clone()).await, 401, "the API token stops working");
     let (status, _) = call(&rep, app, "deal_form", &[]).await;
     assert_eq!(status, 401, "the session stops working");
+    // The open stream ends (it checks at least every 10 s) and a new one is refused.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        let mut text = String::new();
+        while let Ok(Some(chunk)) = live.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text
+    })
+    .await
+    .expect("the live stream of a deactivated user ends");
+    assert!(ended.contains("event: signed_out"), "{ended}");
+    assert_eq!(rep.get(app.url("/api/live")).send().await.unwrap().status(), 401);
     let res = sign_in(app, "r1@example.com", PASSWORD).await;
     assert!(res.headers()["location"].to_str().unwrap().contains("/login"), "cannot sign in");
 
     let (status, body) = call(&admin, app, "set_user_active", &[("id", "r1"), ("active", "true")]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(kpis(token).await, 200, "reactivated, the token works again");
-    browser(app, "r1@example.com", PASSWORD).await;
+    let (status, _) = call(&rep, app, "deal_form", &[]).await;
+    assert_eq!(status, 401, "the old session stays ended after reactivation");
+    assert_eq!(rep.get(app.url("/api/live")).send().await.unwrap().status(), 401);
+    let again = browser(app, "r1@example.com", PASSWORD).await;
+    assert_eq!(call(&again, app, "deal_form", &[]).await.0, 200, "a new sign-in works");
     let _ = &o.admin;
 }
 
@@ -461,13 +480,13 @@ async fn a_displays_chime_is_off_by_default_and_managers_turn_it_on() {
     let app = &o.app;
     let boss: String =
         sqlx::query_scalar("SELECT id FROM users WHERE email = 'boss@example.com'").fetch_one(&app.pool).await.unwrap();
-    let (code, _) = store::displays::start_pairing(&app.pool).await.unwrap();
+    let (code, _) = store::displays::start_pairing(&app.pool).await.unwrap().expect("room for a pairing");
     let new = store::displays::NewDisplay {
         code,
         name: "Open space".into(),
         names: "full".into(),
         rotate_seconds: 15,
-        scope: "org".into(),
+        scope: "team:t1".into(),
         sound: false,
     };
     let id = store::displays::pair(&app.pool, &boss, &new).await.unwrap().to_string();
@@ -482,4 +501,186 @@ async fn a_displays_chime_is_off_by_default_and_managers_turn_it_on() {
     let (status, body) = call(&manager, app, "display_sound", &[("id", &id), ("sound", "true")]).await;
     assert_eq!(status, 200, "{body}");
     assert!(sound().await);
+}
+
+/// A display belongs to a team: its manager pairs, mutes and revokes it; another
+/// team's manager can do none of that, nor see it, nor pair a TV to a team that
+/// is not theirs (or does not exist). Admins manage every display.
+#[tokio::test]
+async fn managers_manage_only_their_own_teams_displays() {
+    let o = org().await;
+    let app = &o.app;
+    app.user_with_token("south@example.com", "South", Role::Manager, Some("t2")).await;
+    let admin_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let admin_id = &admin_id;
+    let pair_as_admin = |scope: &'static str| async move {
+        let (code, _) = store::displays::start_pairing(&app.pool).await.unwrap().expect("room for a pairing");
+        let new = store::displays::NewDisplay {
+            code,
+            name: format!("TV {scope}"),
+            names: "full".into(),
+            rotate_seconds: 15,
+            scope: scope.into(),
+            sound: false,
+        };
+        store::displays::pair(&app.pool, admin_id, &new).await.unwrap().to_string()
+    };
+    let north = pair_as_admin("team:t1").await;
+    let south = pair_as_admin("team:t2").await;
+    let lobby = pair_as_admin("org").await;
+    let revoked = |id: String| async move {
+        sqlx::query_scalar::<_, bool>("SELECT revoked_at IS NOT NULL FROM displays WHERE id = $1::bigint")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let boss = browser(app, "boss@example.com", PASSWORD).await;
+    for id in [&south, &lobby] {
+        for (name, form) in [
+            ("revoke_display", vec![("id", id.as_str())]),
+            ("display_sound", vec![("id", id.as_str()), ("sound", "true")]),
+        ] {
+            let (status, body) = call(&boss, app, name, &form).await;
+            assert_eq!(status, 403, "{name} {id}: {body}");
+        }
+        assert!(!revoked(id.clone()).await);
+    }
+    let on: i64 = sqlx::query_scalar("SELECT count(*) FROM displays WHERE sound").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(on, 0, "nothing changed");
+    let (status, body) = call(&boss, app, "displays_view", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let view: Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = view["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["TV team:t1"], "a manager sees their own team's displays only");
+    let scopes: Vec<&str> = view["scopes"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
+    assert_eq!(scopes, vec!["team:t1"], "and pairs only to their team");
+    // Pairing a TV to another team, the whole organisation, or a team that does not exist.
+    for scope in ["team:t2", "org", "team:nope"] {
+        let (code, _) = store::displays::start_pairing(&app.pool).await.unwrap().expect("room");
+        let form =
+            [("code", code.as_str()), ("name", "Mine"), ("names", "full"), ("rotate_seconds", "15"), ("scope", scope)];
+        let (status, body) = call(&boss, app, "pair_display", &form).await;
+        assert_eq!(status, 403, "{scope}: {body}");
+    }
+    let admin = browser(app, "admin@example.com", PASSWORD).await;
+    let (code, _) = store::displays::start_pairing(&app.pool).await.unwrap().expect("room");
+    let form = [
+        ("code", code.as_str()),
+        ("name", "Ghost"),
+        ("names", "full"),
+        ("rotate_seconds", "15"),
+        ("scope", "team:nope"),
+    ];
+    let (status, body) = call(&admin, app, "pair_display", &form).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("nope"), "the unknown team is named: {body}");
+    assert_eq!(app.count("displays").await, 3);
+    // Their own team's display: the manager revokes it; the admin any.
+    assert_eq!(call(&boss, app, "revoke_display", &[("id", &north)]).await.0, 200);
+    assert!(revoked(north).await);
+    assert_eq!(call(&admin, app, "revoke_display", &[("id", &south)]).await.0, 200);
+    assert!(revoked(south).await);
+}
+
+/// A TV's display token never sits in the database in clear: it is the pairing
+/// secret the TV already holds, and only its digest is stored. Cookie-less
+/// visits to /tv start at most 10 pairings a minute per address.
+#[tokio::test]
+async fn a_tv_pairs_without_its_token_stored_and_pairing_floods_are_capped() {
+    let o = org().await;
+    let app = &o.app;
+    let tv = crate::helpers::client();
+    let page = tv.get(app.url("/tv")).send().await.unwrap();
+    let pairing = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("kpi_arena_tv_pairing="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("a pairing cookie");
+    let code: String = sqlx::query_scalar("SELECT code FROM tv_pairings").fetch_one(&app.pool).await.unwrap();
+    let admin = browser(app, "admin@example.com", PASSWORD).await;
+    let form =
+        [("code", code.as_str()), ("name", "Lobby"), ("names", "full"), ("rotate_seconds", "15"), ("scope", "org")];
+    assert_eq!(call(&admin, app, "pair_display", &form).await.0, 200);
+    let page = tv.get(app.url("/tv")).send().await.unwrap();
+    let display = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("kpi_arena_display="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("a display cookie");
+    assert_eq!(display, pairing, "the display token is the TV's own pairing secret");
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_sha256 FROM displays").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stored, store::users::token_digest(&display), "only its digest is kept");
+    assert_eq!(app.count("tv_pairings").await, 0, "the pairing row is gone once collected");
+
+    for _ in 0..15 {
+        crate::helpers::client().get(app.url("/tv")).send().await.unwrap();
+    }
+    // The first visit above started one of this minute's 10.
+    assert_eq!(app.count("tv_pairings").await, 9, "at most 10 pairings a minute from one address");
+}
+
+/// A failure on our side shows the reader a generic message in their language
+/// with an id to quote, never the database's words (the cause is in the log).
+#[tokio::test]
+async fn an_internal_error_shows_an_id_and_never_its_cause() {
+    let o = org().await;
+    let app = &o.app;
+    let admin = browser(app, "admin@example.com", PASSWORD).await;
+    sqlx::query("ALTER TABLE teams RENAME TO teams_elsewhere").execute(&app.pool).await.unwrap();
+    let (status, body) = call(&admin, app, "teams_view", &[]).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("Ошибка на сервере (номер "), "{body}");
+    assert!(!body.contains("relation") && !body.contains("teams"), "no database text: {body}");
+    let page = admin.get(app.url("/teams")).send().await.unwrap();
+    assert_eq!(page.status(), 500);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Ошибка на сервере (номер ") && !html.contains("relation"), "the 500 page too");
+}
+
+/// A manager invites reps into their own team from the users page, and sees only
+/// that team there; a role other than rep, or another team, is an admin's.
+#[tokio::test]
+async fn a_manager_invites_reps_into_their_own_team_only() {
+    let o = org().await;
+    let app = &o.app;
+    let boss = browser(app, "boss@example.com", PASSWORD).await;
+    let invite = |role: &'static str, team: &'static str, email: &'static str| {
+        let boss = boss.clone();
+        async move {
+            call(&boss, app, "invite_user", &[("name", "Новый"), ("email", email), ("role", role), ("team", team)])
+                .await
+        }
+    };
+    let users = app.count("users").await;
+    for (role, team) in [("manager", "t1"), ("admin", "t1"), ("rep", "t2"), ("rep", "")] {
+        let (status, body) = invite(role, team, "x@example.com").await;
+        assert_eq!(status, 403, "{role} into {team:?}: {body}");
+    }
+    assert_eq!(app.count("users").await, users, "nothing stored");
+    let (status, body) = invite("rep", "t1", "new@example.com").await;
+    assert_eq!(status, 200, "{body}");
+    let team: Option<String> = sqlx::query_scalar("SELECT team_id FROM users WHERE email = 'new@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(team.as_deref(), Some("t1"));
+    let (status, body) = call(&boss, app, "users_view", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let view: Value = serde_json::from_str(&body).unwrap();
+    let mut emails: Vec<&str> = view["rows"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    emails.sort();
+    assert_eq!(emails, vec!["boss@example.com", "new@example.com", "r1@example.com", "r2@example.com"], "t1 only");
+    // Deactivation and reset links stay an admin's.
+    assert_eq!(call(&boss, app, "set_user_active", &[("id", "r2"), ("active", "false")]).await.0, 403);
+    assert_eq!(call(&boss, app, "reset_password_link", &[("id", "r2")]).await.0, 403);
 }

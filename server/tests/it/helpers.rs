@@ -111,8 +111,9 @@ impl TestApp {
         users::create_token(&self.pool, email, "tests").await.expect("creating a token")
     }
 
-    pub async fn manager_token(&self) -> String {
-        self.user_with_token("boss@example.com", "Борис Начальник", Role::Manager, None).await
+    /// The API token of a CRM sync: an admin's (only admins send teams and users).
+    pub async fn sync_token(&self) -> String {
+        self.user_with_token("sync@example.com", "CRM sync", Role::Admin, None).await
     }
 
     pub async fn post_records(&self, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {

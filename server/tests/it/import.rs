@@ -25,7 +25,7 @@ async fn org() -> Org {
 }
 
 /// Uploads `bytes` as a CSV of `kind` the way the page's form does; the import's id.
-async fn upload(c: &reqwest::Client, app: &TestApp, kind: &str, bytes: Vec<u8>) -> (u16, String) {
+pub async fn upload(c: &reqwest::Client, app: &TestApp, kind: &str, bytes: Vec<u8>) -> (u16, String) {
     let file = reqwest::multipart::Part::bytes(bytes).file_name("deals.csv").mime_str("text/csv").unwrap();
     let form = reqwest::multipart::Form::new().text("kind", kind.to_string()).part("file", file);
     let res = c.post(app.url("/import")).multipart(form).send().await.unwrap();
@@ -34,7 +34,7 @@ async fn upload(c: &reqwest::Client, app: &TestApp, kind: &str, bytes: Vec<u8>) 
     (status, location.unwrap_or(res.text().await.unwrap()))
 }
 
-async fn uploaded(c: &reqwest::Client, app: &TestApp, kind: &str, bytes: Vec<u8>) -> String {
+pub async fn uploaded(c: &reqwest::Client, app: &TestApp, kind: &str, bytes: Vec<u8>) -> String {
     let (status, location) = upload(c, app, kind, bytes).await;
     assert_eq!(status, 303, "{location}");
     location.strip_prefix("/import/").expect("redirected to the import's page").to_string()
@@ -71,9 +71,10 @@ d3;r9;1000;won;2026-11-02 10:00;2026-11-03 10:00\r\n\
 d4;r2;4 500;open;2026-11-05;\r\n\
 d5;r1;7000;won;2026-11-10 10:00;01.12.2026 01:30\r\n";
 
-/// `BAD` with its two bad rows mended: a file that previews as ready to store.
+/// `BAD` with its two bad rows mended: a file that previews as ready to store for
+/// boss@, t1's manager (d3 goes to r2 of t1).
 fn good() -> String {
-    BAD.replace("d2;r2;abc", "d2;r2;74 999,50").replace("d3;r9", "d3;r3")
+    BAD.replace("d2;r2;abc", "d2;r2;74 999,50").replace("d3;r9", "d3;r2")
 }
 
 #[tokio::test]
@@ -102,6 +103,13 @@ async fn a_manager_imports_an_excel_csv_after_a_preview_naming_every_bad_row() {
     assert_eq!(status, 409, "{body}");
     assert!(body.contains(&format!("Импорт {id} нельзя сохранить")), "{body}");
 
+    // A deal for r3, a rep of t2: a manager of t1 may not import it; the row is named.
+    let other_team = good().replace("d3;r2", "d3;r3");
+    let id = uploaded(&boss, &app, "deal", other_team.into_bytes()).await;
+    let v = view(&boss, &app, &id).await;
+    assert_eq!((v["status"].as_str(), v["error_count"].as_i64()), (Some("invalid"), Some(1)), "{v}");
+    assert_eq!(v["errors"][0], serde_json::json!([4, "d3", "owner `r3` is not a member of your team `t1`"]));
+
     let fixed = good();
     let (fixed, _, _) = encoding_rs::WINDOWS_1251.encode(&fixed);
     let id = uploaded(&boss, &app, "deal", fixed.into_owned()).await;
@@ -126,9 +134,10 @@ async fn a_manager_imports_an_excel_csv_after_a_preview_naming_every_bad_row() {
     let d4: chrono::DateTime<chrono::Utc> =
         sqlx::query_scalar("SELECT created_at FROM deals WHERE id = 'd4'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(d4.to_rfc3339(), "2026-11-04T21:00:00+00:00");
-    // November: 125 000.50 + 74 999.50 + 1 000; t1 is r1 and r2; d5's 7 000 is December's.
+    // November: 125 000.50 + 74 999.50 + 1 000, all of t1 (r1 and r2); t2 has none; d5's 7 000 is December's.
     assert_eq!(revenue(&app, &admin, "org", "2026-11").await, 201000.0);
-    assert_eq!(revenue(&app, &admin, "team:t1", "2026-11").await, 200000.0);
+    assert_eq!(revenue(&app, &admin, "team:t1", "2026-11").await, 201000.0);
+    assert_eq!(revenue(&app, &admin, "team:t2", "2026-11").await, 0.0);
     assert_eq!(revenue(&app, &admin, "org", "2026-12").await, 7000.0);
     // Stored once: starting again is refused as not ready.
     let (status, body) = call(&boss, &app, "start_import", &[("id", &id)]).await;

@@ -7,7 +7,7 @@ use store::insights::{forecast, weak_spots};
 
 async fn setup() -> TestApp {
     let app = TestApp::spawn().await;
-    let token = app.manager_token().await;
+    let token = app.sync_token().await;
     assert_eq!(app.post_records(&token, &crate::kpis::fixture()).await.0, 200);
     app
 }

@@ -80,7 +80,7 @@ pub fn fixture() -> Value {
 
 async fn setup() -> (TestApp, String) {
     let app = TestApp::spawn().await;
-    let token = app.manager_token().await;
+    let token = app.sync_token().await;
     let (status, body) = app.post_records(&token, &fixture()).await;
     assert_eq!(status, 200, "{body}");
     (app, token)
@@ -206,6 +206,16 @@ async fn custom_ranges_and_bad_periods() {
     assert_eq!(revenue["target"], Value::Null);
     let (status, _) = get(&app, &token, "/api/v1/kpis?scope=org&period=2026-13").await;
     assert_eq!(status, 400);
+    // A custom range spans at most five years (1,827 days): one day more is 400, naming the limit.
+    for path in ["/api/v1/kpis?scope=org&", "/api/v1/leaderboard?by=revenue&"] {
+        let ok = format!("{path}from=2021-10-01T00:00:00Z&to=2026-10-02T00:00:00Z");
+        let (status, body) = get(&app, &token, &ok).await;
+        assert_eq!(status, 200, "{ok}: {body}");
+        let (status, body) =
+            get(&app, &token, &format!("{path}from=1900-01-01T00:00:00Z&to=2100-01-01T00:00:00Z")).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["message"], "a custom range may span at most 5 years (1827 days); ask for several");
+    }
 }
 
 /// Ranking by sales_by_region reads only the breakdown's total (won revenue less
@@ -303,8 +313,8 @@ async fn targets_give_attainment_and_follow_the_permission_rules() {
         put(manager.clone(), json!({"kpi": "revenue", "scope": "team:t1", "period": "2026-10-05", "value": 1})).await,
         400
     );
-    // The token from `setup` is a manager without a team: no team is theirs.
-    assert_eq!(put(admin_like, target("revenue", "team:t1", 1.0)).await, 403);
+    // The token from `setup` is a CRM sync's, an admin's: every team is theirs.
+    assert_eq!(put(admin_like, target("revenue", "team:t1", 2000.0)).await, 200);
 
     let t1 = card(&app, &manager, "team:t1").await;
     assert_eq!(t1["revenue"]["target"], 2000.0);

@@ -52,7 +52,7 @@ fn rows(html: &str) -> Vec<(String, String, String)> {
 #[tokio::test]
 async fn reps_are_ranked_by_won_revenue_in_the_period_with_ties_sharing_a_rank() {
     let app = TestApp::spawn().await;
-    let token = app.manager_token().await;
+    let token = app.sync_token().await;
     fixture(&app, &token).await;
     store::users::set_password(&app.pool, "anna@example.com", PASSWORD.into()).await.unwrap();
     let res = app

@@ -3,12 +3,15 @@
 
 mod admin;
 mod auth;
+mod database;
+mod demo;
 mod helpers;
 mod i18n;
 mod import;
 mod insights;
 mod kpis;
 mod leaderboard;
+mod matrix;
 mod pipeline;
 mod points;
 mod records;

@@ -70,7 +70,7 @@ impl Org {
     }
 
     async fn rule(&self, body: Value) -> i64 {
-        let (status, res) = self.post(&self.manager, "/api/v1/points/rules", body).await;
+        let (status, res) = self.post(&self.admin, "/api/v1/points/rules", body).await;
         assert_eq!(status, 200, "{res}");
         res["id"].as_i64().unwrap()
     }
@@ -270,22 +270,22 @@ async fn a_changed_rule_recomputes_the_open_period_and_leaves_closed_ones() {
     // October had closed: it keeps the points it was given.
     assert_eq!(o.total("r1", "2026-10").await, 10);
     // Switching the rule off reverses what it gave in the open period.
+    // Rules score the whole organisation: a manager may not switch one off.
     let res = o.app.client.delete(o.app.url(&format!("/api/v1/points/rules/{rule}"))).bearer_auth(&o.manager).send();
+    assert_eq!(res.await.unwrap().status(), 403);
+    assert_eq!(o.total("r1", &this_month).await, 25);
+    let res = o.app.client.delete(o.app.url(&format!("/api/v1/points/rules/{rule}"))).bearer_auth(&o.admin).send();
     assert_eq!(res.await.unwrap().status(), 200);
     assert_eq!(o.total("r1", &this_month).await, 0);
-    // Reps may not edit rules; a bad rule is refused with what is wrong.
-    let (status, _) = o
-        .post(
-            &o.rep,
-            "/api/v1/points/rules",
-            json!({"kind": "per_unit", "basis": "won_deals",
-                                                                  "points": 1, "label": "x"}),
-        )
-        .await;
-    assert_eq!(status, 403);
+    // Reps and managers may not edit rules; a bad rule is refused with what is wrong.
+    for token in [&o.rep, &o.manager] {
+        let rule = json!({"kind": "per_unit", "basis": "won_deals", "points": 1, "label": "x"});
+        let (status, _) = o.post(token, "/api/v1/points/rules", rule).await;
+        assert_eq!(status, 403);
+    }
     let (status, res) = o
         .post(
-            &o.manager,
+            &o.admin,
             "/api/v1/points/rules",
             json!({"kind": "per_unit", "basis": "wins",
                                                                       "points": 1, "label": "x"}),
@@ -628,4 +628,13 @@ async fn the_team_report_csv_lists_each_kpi_per_rep_and_for_the_team() {
     // A manager exports only their own team.
     let res = o.app.client.get(o.app.url("/team/report.csv?team=t2&period=2026-10")).send().await.unwrap();
     assert_eq!(res.status(), 403);
+    // A name a CRM sent as a formula reaches the spreadsheet as text; the file name is plain.
+    let evil = json!([{"kind": "user", "id": "r9", "name": "=HYPERLINK(\"http://evil.example\")",
+                       "email": "r9@example.com", "role": "rep", "team": "t1"}]);
+    assert_eq!(o.app.post_records(&o.admin, &evil).await.0, 200);
+    let res = o.app.client.get(o.app.url("/team/report.csv?period=2026-10")).send().await.unwrap();
+    assert_eq!(res.headers()["content-disposition"], "attachment; filename=\"team-t1-2026-10.csv\"");
+    let text = res.text().await.unwrap();
+    let r9 = text.lines().find(|l| l.starts_with("r9,") && l.contains(",revenue,")).expect("r9's revenue row");
+    assert_eq!(r9, "r9,\"'=HYPERLINK(\"\"http://evil.example\"\")\",2026-10,revenue,Revenue,0,,");
 }

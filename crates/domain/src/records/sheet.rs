@@ -133,6 +133,31 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// A cell of an exported file that a spreadsheet shows as text and never runs
+/// as a formula: text starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a leading `'` (OWASP's advice for CSV injection). For cells of
+/// text the users wrote (names, ids), not for numbers the app formats.
+pub fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// A download's file name made of `parts`: letters, digits, `.`, `_` and `-`
+/// kept, anything else (quotes, slashes, line breaks, non-ASCII) as `_`, so it is
+/// safe inside `Content-Disposition: attachment; filename="…"`.
+pub fn file_name(parts: &[&str], extension: &str) -> String {
+    let base: String = parts
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .take(120)
+        .collect();
+    format!("{base}.{extension}")
+}
+
 /// The header row and one example row for `kind`, comma-separated.
 pub fn template(kind: Kind) -> String {
     let fields = kind.fields();
@@ -252,6 +277,27 @@ mod tests {
     use serde_json::json;
 
     const MOSCOW: Tz = chrono_tz::Europe::Moscow;
+
+    #[test]
+    fn exported_text_never_runs_as_a_formula_and_file_names_stay_plain() {
+        for (cell, out) in [
+            ("=HYPERLINK(\"http://evil.example\")", "'=HYPERLINK(\"http://evil.example\")"),
+            ("+7 999", "'+7 999"),
+            ("-1+2", "'-1+2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("Анна", "Анна"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(inert(cell), out, "{cell:?}");
+        }
+        assert_eq!(
+            file_name(&["team", "t\"1\r\n;x/../Москва", "2026-10"], "csv"),
+            "team-t_1___x_.._______-2026-10.csv"
+        );
+    }
 
     #[test]
     fn a_russian_excel_file_is_read_with_local_times_and_decimal_commas() {

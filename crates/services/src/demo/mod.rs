@@ -45,3 +45,31 @@ pub async fn load_demo(pool: &PgPool, zone: chrono_tz::Tz) -> Result<usize, sqlx
     store::badges::evaluate(pool).await?;
     Ok(records.len())
 }
+
+/// Deletes the demo organisation completely (`kpi-arena demo --remove`): the
+/// demo accounts and everything of theirs, the demo's teams and catalogue.
+/// Real users and their records stay; their pages re-read.
+pub async fn remove_demo(pool: &PgPool) -> Result<store::demo::Removed, sqlx::Error> {
+    use domain::records::Kind;
+    // The demo's teams, products, competitor prices and costs by their ids; its other records go with their owners.
+    let catalogue: Vec<(Kind, String)> = demo_records(domain::clock::now(), DEMO_TIME_ZONE)
+        .iter()
+        .filter(|r| matches!(r.kind(), Kind::Team | Kind::Product | Kind::CompetitorPrice | Kind::Cost))
+        .map(|r| (r.kind(), r.id().to_string()))
+        .collect();
+    let removed = store::demo::remove(pool, &catalogue).await?;
+    crate::live::notify(pool, &crate::live::LiveEvent::Changed).await?;
+    Ok(removed)
+}
+
+/// Whether an account that anyone can sign in to exists: a demo account still
+/// carrying the published password. `serve` refuses to listen beyond this
+/// machine while one does.
+pub async fn published_password_in_use(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    for hash in store::demo::active_hashes(pool).await? {
+        if store::users::verify_password(DEMO_PASSWORD.to_string(), hash).await {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

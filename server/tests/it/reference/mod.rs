@@ -191,7 +191,7 @@ fn periods(gen: &mut Gen) -> Vec<Period> {
 async fn run_seed(seed: u64, zone: &str, zone_set: ZoneSet) {
     let started = std::time::Instant::now();
     let app = TestApp::spawn().await;
-    let token = app.manager_token().await;
+    let token = app.sync_token().await;
     let admin = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
     // The organisation is built around the app's clock, on the hour (whole seconds: the
     // generator's instants are made from it, and the database keeps microseconds). No record
@@ -478,7 +478,7 @@ fn same(x: f64, y: f64) -> bool {
 #[tokio::test]
 async fn reference_a_custom_range_without_a_whole_day_has_a_card() {
     let app = TestApp::spawn().await;
-    let token = app.manager_token().await;
+    let token = app.sync_token().await;
     let (status, body) = app.post_records(&token, &crate::kpis::fixture()).await;
     assert_eq!(status, 200, "{body}");
     // [2026-10-04T23:00Z, 2026-10-05T22:00Z): d1 won at 10-05T00:00Z (1000.10), a1 at 10-05T00:00Z; no lost deal.
@@ -498,7 +498,7 @@ async fn reference_a_custom_range_without_a_whole_day_has_a_card() {
 #[tokio::test]
 async fn reference_a_custom_range_keeps_the_fraction_of_its_bounds() {
     let app = TestApp::spawn().await;
-    let token = app.manager_token().await;
+    let token = app.sync_token().await;
     let (status, body) = app.post_records(&token, &crate::kpis::fixture()).await;
     assert_eq!(status, 200, "{body}");
     // d1 won and a1 happened at 2026-10-05T00:00:00Z, one millisecond before the range; a2 (10-06) is in it.
