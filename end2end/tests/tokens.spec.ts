@@ -12,10 +12,11 @@ test("a manager creates an API token, sees it once, uses it, and revokes it", as
   await page.getByRole("button", { name: "Создать" }).click();
   const token = (await page.getByTestId("new-token").innerText()).trim();
   expect(token).toMatch(/^kpa_[0-9a-f]{48}$/);
+  // A manager's token sends their own team's records (u-rep is in it).
   const send = () =>
     page.request.post("/api/v1/records", {
       headers: { Authorization: `Bearer ${token}` },
-      data: [{ kind: "team", id: "t-e2e", name: "E2E", region: "Test" }],
+      data: [{ kind: "deal", id: `e2e-token-${label}`, owner: "u-rep", amount: 1, status: "open", created_at: "2019-01-15T10:00:00Z" }],
     });
   expect((await send()).status()).toBe(200);
 
