@@ -1,7 +1,8 @@
 //! Text PostgreSQL cannot hold: a NUL character is valid in JSON (`\u0000`) and
-//! in a form (`%00`), but PostgreSQL refuses it in text, so a request carrying
-//! one would fail deep inside with a 500. Every form post and JSON body is
-//! checked on the way in and refused with 422 naming the field. (The records
+//! in a form or query (`%00`), but PostgreSQL refuses it in text, so a request
+//! carrying one would fail deep inside with a 500. Every query string, form
+//! post and JSON body is checked on the way in and refused with 422 naming the
+//! field. (The records
 //! API checks its own bodies, naming the record as well:
 //! `domain::records::parse_record`.)
 
@@ -44,8 +45,19 @@ fn json_path_with_nul(value: &Value, path: &str) -> Option<String> {
     }
 }
 
-/// The middleware: 422 `{"error": "invalid_text", "message": …}` for a NUL in any field.
+fn refused(field: &str) -> Response {
+    let message = format!("`{field}` must not contain the NUL character (\\u0000)");
+    let body = serde_json::json!({"error": "invalid_text", "message": message});
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+}
+
+/// The middleware: 422 `{"error": "invalid_text", "message": …}` for a NUL in
+/// any query parameter, form field or JSON string.
 pub async fn refuse_nul(request: Request, next: Next) -> Response {
+    let query = request.uri().query().unwrap_or_default();
+    if let Some(field) = field_with_nul("application/x-www-form-urlencoded", query.as_bytes()) {
+        return refused(&field);
+    }
     let content_type =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let checked = content_type.starts_with("application/x-www-form-urlencoded")
@@ -58,9 +70,7 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
         return (StatusCode::PAYLOAD_TOO_LARGE, "the body is too large").into_response();
     };
     if let Some(field) = field_with_nul(&content_type, &bytes) {
-        let message = format!("`{field}` must not contain the NUL character (\\u0000)");
-        let body = serde_json::json!({"error": "invalid_text", "message": message});
-        return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response();
+        return refused(&field);
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

@@ -586,6 +586,14 @@ async fn managers_manage_only_their_own_teams_displays() {
     assert!(revoked(south).await);
 }
 
+/// The value a response sets cookie `name` to.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+        c.strip_prefix(prefix.as_str()).map(|rest| rest.split(';').next().unwrap_or_default().to_string())
+    })
+}
+
 /// A TV's display token never sits in the database in clear: it is the pairing
 /// secret the TV already holds, and only its digest is stored. Cookie-less
 /// visits to /tv start at most 10 pairings a minute per address.
@@ -595,28 +603,14 @@ async fn a_tv_pairs_without_its_token_stored_and_pairing_floods_are_capped() {
     let app = &o.app;
     let tv = crate::helpers::client();
     let page = tv.get(app.url("/tv")).send().await.unwrap();
-    let pairing = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("kpi_arena_tv_pairing="))
-        .map(|c| c.split(';').next().unwrap().to_string())
-        .expect("a pairing cookie");
+    let pairing = set_cookie(&page, "kpi_arena_tv_pairing").expect("a pairing cookie");
     let code: String = sqlx::query_scalar("SELECT code FROM tv_pairings").fetch_one(&app.pool).await.unwrap();
     let admin = browser(app, "admin@example.com", PASSWORD).await;
     let form =
         [("code", code.as_str()), ("name", "Lobby"), ("names", "full"), ("rotate_seconds", "15"), ("scope", "org")];
     assert_eq!(call(&admin, app, "pair_display", &form).await.0, 200);
     let page = tv.get(app.url("/tv")).send().await.unwrap();
-    let display = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("kpi_arena_display="))
-        .map(|c| c.split(';').next().unwrap().to_string())
-        .expect("a display cookie");
+    let display = set_cookie(&page, "kpi_arena_display").expect("a display cookie");
     assert_eq!(display, pairing, "the display token is the TV's own pairing secret");
     let stored: Vec<u8> = sqlx::query_scalar("SELECT token_sha256 FROM displays").fetch_one(&app.pool).await.unwrap();
     assert_eq!(stored, store::users::token_digest(&display), "only its digest is kept");

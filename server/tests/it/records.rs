@@ -17,6 +17,14 @@ fn base_records() -> Vec<Value> {
     ]
 }
 
+/// Sends `records` as NDJSON, one a line.
+async fn post_ndjson(app: &TestApp, token: &str, records: &[Value]) -> reqwest::Response {
+    let body: String = records.iter().map(|r| format!("{r}\n")).collect();
+    let url = app.url("/api/v1/records");
+    let req = app.client.post(url).bearer_auth(token).header("content-type", "application/x-ndjson");
+    req.body(body).send().await.unwrap()
+}
+
 fn deal(id: &str, amount: Value, status: &str) -> Value {
     let mut d = json!({"kind": "deal", "id": id, "owner": "u1", "amount": amount, "created_at": "2026-10-02T10:00:00Z", "status": status});
     if status != "open" {
@@ -44,16 +52,7 @@ async fn a_valid_batch_is_stored_exactly() {
 async fn ndjson_is_accepted_line_by_line() {
     let app = TestApp::spawn().await;
     let token = app.sync_token().await;
-    let body: String = base_records().iter().map(|r| format!("{r}\n")).collect();
-    let res = app
-        .client
-        .post(app.url("/api/v1/records"))
-        .bearer_auth(&token)
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = post_ndjson(&app, &token, &base_records()).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"accepted": 5}));
     assert_eq!(app.count("deals").await, 1);
@@ -210,16 +209,7 @@ async fn too_many_records_or_bytes_are_413() {
     assert_eq!(status, 413);
     assert_eq!(body["error"], "payload_too_large");
     assert_eq!(body["message"], "a batch may hold at most 50000 records; this one has more");
-    let ndjson: String = many.iter().map(|r| format!("{r}\n")).collect();
-    let res = app
-        .client
-        .post(app.url("/api/v1/records"))
-        .bearer_auth(&token)
-        .header("content-type", "application/x-ndjson")
-        .body(ndjson)
-        .send()
-        .await
-        .unwrap();
+    let res = post_ndjson(&app, &token, &many).await;
     assert_eq!(res.status(), 413, "NDJSON stops at the same count");
     let huge = format!(r#"[{{"kind": "team", "id": "t", "name": "{}", "region": "r"}}]"#, "x".repeat(33 * 1024 * 1024));
     let res = app.client.post(app.url("/api/v1/records")).bearer_auth(&token).body(huge).send().await.unwrap();
@@ -355,4 +345,8 @@ async fn nul_characters_and_overlong_text_are_422_naming_the_field() {
     let res = app.client.post(app.url("/api/v1/points/rules")).bearer_auth(&token).json(&rule).send().await.unwrap();
     assert_eq!(res.status(), 422);
     assert_eq!(res.json::<Value>().await.unwrap()["message"], "`label` must not contain the NUL character (\\u0000)");
+    let url = app.url("/api/v1/kpis?scope=team:t%00&period=2026-10");
+    let res = app.client.get(url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 422, "a query parameter too");
+    assert_eq!(res.json::<Value>().await.unwrap()["message"], "`scope` must not contain the NUL character (\\u0000)");
 }
