@@ -87,31 +87,42 @@ pub mod server {
         if state.login_limits.blocked(&ip) {
             return too_many().await;
         }
-        // Counted as a failure before the password is hashed; a success clears it.
-        if !users::login_attempt(&state.pool, &email).await? {
-            return too_many().await;
-        }
-        let user = users::find_login(&state.pool, &email).await?;
-        let verified = match &user {
-            Some((_, hash)) => users::verify_password(password, hash.clone()).await,
-            // Spend the same time on unknown emails, so timing does not reveal accounts.
-            None => {
-                let _ = users::hash_password(password).await;
-                false
-            }
-        };
-        let Some((user, _)) = user.filter(|_| verified) else {
+        let Some(user) = check_password(&state.pool, &email, password).await? else {
             if state.login_limits.record_failure(&ip) {
                 return too_many().await;
             }
             fail_status(StatusCode::UNAUTHORIZED).await;
             return Err(crate::i18n::error("err.wrong_password"));
         };
-        users::login_succeeded(&state.pool, &email).await?;
         start_session(&user.id).await?;
         let next = next.as_deref().and_then(domain::access::local_path).unwrap_or("/leaderboard");
         leptos_axum::redirect(next);
         Ok(())
+    }
+
+    /// The active user `account` (a lower-cased email) when `password` is theirs.
+    /// Every guess spends the account's failure budget before it is hashed; a
+    /// right one clears it. `TooMany` (429) while the account must wait. Sign-in
+    /// and the password change both check passwords here.
+    pub async fn check_password(
+        pool: &sqlx::PgPool,
+        account: &str,
+        password: String,
+    ) -> Result<Option<CurrentUser>, AppError> {
+        if !users::login_attempt(pool, account).await? {
+            fail_status(StatusCode::TOO_MANY_REQUESTS).await;
+            return Err(AppError::TooMany(crate::i18n::tr("err.too_many_logins")));
+        }
+        let Some((user, hash)) = users::find_login(pool, account).await? else {
+            // Spend the same time on unknown emails, so timing does not reveal accounts.
+            let _ = users::hash_password(password).await;
+            return Ok(None);
+        };
+        if !users::verify_password(password, hash).await {
+            return Ok(None);
+        }
+        users::login_succeeded(pool, account).await?;
+        Ok(Some(user))
     }
 
     /// The address of the client calling (`X-Forwarded-For` only from a trusted proxy).

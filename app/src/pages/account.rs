@@ -18,20 +18,10 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
     use store::users;
     let me = crate::auth::server::require_user().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
-    let account = me.email.to_lowercase();
-    if !users::login_attempt(&pool, &account).await? {
-        crate::error::status::set_fail_status(axum::http::StatusCode::TOO_MANY_REQUESTS);
-        return Err(AppError::TooMany(crate::i18n::tr("err.too_many_logins")));
-    }
-    let hash = users::find_login(&pool, &account).await?.map(|(_, hash)| hash);
-    let right = match hash {
-        Some(hash) => users::verify_password(current, hash).await,
-        None => false,
-    };
-    if !right {
+    let checked = crate::auth::server::check_password(&pool, &me.email.to_lowercase(), current).await?;
+    if checked.is_none() {
         return Err(crate::i18n::error("err.wrong_current_password"));
     }
-    users::login_succeeded(&pool, &account).await?;
     users::change_password(&pool, &me.id, new).await.map_err(|e| match e {
         users::UserError::Invalid(m) if m.key() == users::PASSWORD_TOO_SHORT => {
             crate::i18n::refusal(format!("`new`: {}", m.in_lang(crate::i18n::use_lang())))
