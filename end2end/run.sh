@@ -36,7 +36,8 @@ stop_servers() {
 }
 cleanup() {
   stop_servers
-  if [ -n "$started_cluster" ]; then "$BIN" db stop >/dev/null 2>&1 || true; fi
+  # Without DATABASE_URL (exported for the specs), or `db stop` takes the cluster for an outside one and leaves it running.
+  if [ -n "$started_cluster" ]; then env -u DATABASE_URL "$BIN" db stop >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 

@@ -1,6 +1,7 @@
 //! The one error every server function returns. Its variant says what went
 //! wrong (the page to show, the status to answer); its text is already in the
-//! reader's language. Pages match on the variant, never on the words.
+//! reader's language, a whole sentence, and `Display` is that text alone.
+//! Pages match on the variant, never on the words (`components::failure::Failed`).
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -15,7 +16,7 @@ pub enum AppError {
     #[error("{0}")]
     SignIn(String),
     /// 403: signed in, but not allowed; the reason.
-    #[error("{FORBIDDEN}{0}")]
+    #[error("{0}")]
     Forbidden(String),
     /// 429: too many attempts.
     #[error("{0}")]
@@ -23,13 +24,11 @@ pub enum AppError {
     /// 500: our failure; the cause is in the server's log.
     #[error("{0}")]
     Server(String),
-    /// The call itself failed on its way (network, encoding).
+    /// The call itself failed on its way (network, encoding): a sentence in
+    /// the reader's language (the cause goes to the browser's console).
     #[error("{0}")]
     Call(String),
 }
-
-/// Starts the text of every 403, so the words say what the variant says.
-pub const FORBIDDEN: &str = "Нет доступа / Forbidden: ";
 
 /// What a server function returns.
 pub type Fallible<T> = Result<T, AppError>;
@@ -57,8 +56,20 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(e: ServerFnErrorErr) -> AppError {
         match e {
             ServerFnErrorErr::ServerError(text) => AppError::Server(text),
-            other => AppError::Call(other.to_string()),
+            other => AppError::call(other),
         }
+    }
+}
+
+impl AppError {
+    /// A call that failed on its way: the reader is told so in their language,
+    /// never the framework's English ("error reaching server to call server function").
+    pub fn call(cause: impl std::fmt::Display) -> AppError {
+        #[cfg(feature = "ssr")]
+        tracing::warn!("a server function call failed: {cause}");
+        #[cfg(not(feature = "ssr"))]
+        leptos::logging::warn!("a server function call failed: {cause}");
+        AppError::Call(crate::i18n::tr("errors.call"))
     }
 }
 
@@ -72,7 +83,7 @@ impl From<leptos::prelude::ServerFnError> for AppError {
     fn from(e: leptos::prelude::ServerFnError) -> AppError {
         match e {
             leptos::prelude::ServerFnError::ServerError(text) => AppError::Server(text),
-            other => AppError::Call(other.to_string()),
+            other => AppError::call(other),
         }
     }
 }
@@ -129,10 +140,10 @@ mod tests {
         let e = AppError::Forbidden("только своя команда".into());
         let bytes = e.ser();
         assert_eq!(AppError::de(bytes), e);
-        assert_eq!(e.to_string(), format!("{FORBIDDEN}только своя команда"));
-        assert_eq!(
-            AppError::from_server_fn_error(ServerFnErrorErr::Request("offline".into())),
-            AppError::Call(ServerFnErrorErr::Request("offline".into()).to_string())
-        );
+        // What a reader sees is the sentence alone, in their language.
+        assert_eq!(e.to_string(), "только своя команда");
+        let offline = AppError::from_server_fn_error(ServerFnErrorErr::Request("offline".into()));
+        assert_eq!(offline, AppError::Call(crate::i18n::Lang::Ru.t("errors.call")));
+        assert!(!offline.to_string().contains("server function"), "{offline}");
     }
 }

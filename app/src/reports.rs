@@ -1,14 +1,21 @@
 //! The team report as CSV (`GET /team/report.csv?team=ID&period=PERIOD`): one
 //! row per rep (and one for the team) per KPI, with value, target and attainment,
 //! for a spreadsheet to pivot. Managers get their own team; admins any team.
+//!
+//! A download people open in Excel is written in the reader's convention
+//! ([`Spreadsheet`]): Russian with `;` between cells and a decimal comma, English
+//! with `,` and a decimal point, both UTF-8 with a byte-order mark; money to the
+//! kopeck, percentages to one decimal.
 
 use crate::auth::Role;
-use crate::kpi::Scope;
+use crate::i18n::Lang;
+use crate::kpi::{Scope, Unit};
 use crate::period::{Period, PeriodKind};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use domain::records::sheet::{file_name, inert};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -23,7 +30,73 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, message.into()).into_response()
 }
 
-pub async fn team_csv(State(state): State<AppState>, session: Session, Query(q): Query<ReportQuery>) -> Response {
+/// How a file for a spreadsheet is written for its reader: what Excel in the
+/// reader's language opens as columns and numbers without an import dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spreadsheet {
+    lang: Lang,
+}
+
+impl Spreadsheet {
+    pub fn for_reader(lang: Lang) -> Self {
+        Spreadsheet { lang }
+    }
+
+    /// `;` in Russian (where the comma is the decimal mark), `,` in English.
+    pub fn delimiter(self) -> u8 {
+        match self.lang {
+            Lang::Ru => b';',
+            Lang::En => b',',
+        }
+    }
+
+    /// A CSV writer in this convention, the UTF-8 byte-order mark already written
+    /// (without it Excel reads UTF-8 as the system's code page).
+    pub fn writer(self) -> csv::Writer<Vec<u8>> {
+        csv::WriterBuilder::new().delimiter(self.delimiter()).from_writer("\u{feff}".as_bytes().to_vec())
+    }
+
+    /// `value` with exactly `decimals` places and the reader's decimal mark, no
+    /// thousands separator (a spreadsheet reads it as a number): `178795.83333, 2`
+    /// → `178795,83` in Russian, `178795.83` in English.
+    pub fn number(self, value: f64, decimals: usize) -> String {
+        let text = format!("{value:.decimals$}");
+        // A value that rounds to zero is 0, never "-0,00".
+        let text = match text.strip_prefix('-') {
+            Some(rest) if rest.bytes().all(|b| matches!(b, b'0' | b'.')) => rest.to_string(),
+            _ => text,
+        };
+        self.decimal(&text)
+    }
+
+    /// A decimal already written with a point (`"1200.00"`), with the reader's decimal mark.
+    pub fn decimal(self, text: &str) -> String {
+        match self.lang {
+            Lang::Ru => text.replacen('.', ",", 1),
+            Lang::En => text.to_string(),
+        }
+    }
+
+    /// A KPI's value (or target) in its unit: money to the kopeck, percentages,
+    /// minutes and days to one decimal, ratios to two, counts whole unless they are not.
+    pub fn kpi_value(self, value: f64, unit: Unit) -> String {
+        let decimals = match unit {
+            Unit::Money | Unit::Ratio | Unit::PerCustomer => 2,
+            Unit::Percent | Unit::Minutes | Unit::Days => 1,
+            Unit::Count if value.fract() == 0.0 => 0,
+            Unit::Count => 2,
+        };
+        self.number(value, decimals)
+    }
+}
+
+pub async fn team_csv(
+    State(state): State<AppState>,
+    session: Session,
+    lang: Option<Extension<Lang>>,
+    Query(q): Query<ReportQuery>,
+) -> Response {
+    let sheet = Spreadsheet::for_reader(lang.map(|Extension(l)| l).unwrap_or(Lang::En));
     let pool = &state.pool;
     let me = crate::auth::server::user_of(pool, &session).await;
     let Some(me) = me else { return refuse(StatusCode::UNAUTHORIZED, "sign in first") };
@@ -39,7 +112,7 @@ pub async fn team_csv(State(state): State<AppState>, session: Session, Query(q):
         (Role::Admin, Some(t)) => t,
         (Role::Admin, None) => return refuse(StatusCode::BAD_REQUEST, "name the team: ?team=ID"),
     };
-    match build(&state, &team, q.period.as_deref()).await {
+    match build(&state, &team, q.period.as_deref(), sheet).await {
         Ok((period, body)) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -66,7 +139,12 @@ enum Failure {
     Internal(String),
 }
 
-async fn build(state: &AppState, team: &str, period: Option<&str>) -> Result<(String, Vec<u8>), Failure> {
+async fn build(
+    state: &AppState,
+    team: &str,
+    period: Option<&str>,
+    sheet: Spreadsheet,
+) -> Result<(String, Vec<u8>), Failure> {
     use store::kpis::{card, reps_of, KpiError, Window};
     let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
     let settings = store::settings::load(&state.pool).await.map_err(|e| internal(&e))?;
@@ -82,16 +160,27 @@ async fn build(state: &AppState, team: &str, period: Option<&str>) -> Result<(St
         KpiError::UnknownScope(m) => Failure::NotFound(m),
         KpiError::Db(e) => internal(&e),
     })?;
-    let mut scopes = vec![(team_scope, format!("team:{team}"), "(team)".to_string())];
+    let lang = sheet.lang;
+    let mut scopes = vec![(team_scope, format!("team:{team}"), lang.t("report_csv.team_row"))];
     scopes.extend(reps.into_iter().map(|(id, name, _)| (Scope::Rep(id.clone()), id, name)));
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let header = ["scope", "name", "period", "kpi", "kpi_name", "value", "target", "attainment_percent"];
-    out.write_record(header).map_err(|e| internal(&e))?;
-    let text = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut out = sheet.writer();
+    let header = [
+        "report_csv.scope",
+        "report_csv.name",
+        "report_csv.period",
+        "report_csv.kpi",
+        "report_csv.kpi_name",
+        "report_csv.value",
+        "report_csv.target",
+        "report_csv.attainment_percent",
+    ]
+    .map(|key| lang.t(key));
+    out.write_record(&header).map_err(|e| internal(&e))?;
     for (scope, id, name) in scopes {
         let entries = card(&state.pool, &scope, window, Some(&period.to_string())).await.map_err(|e| internal(&e))?;
         for k in entries {
-            let kpi_name = crate::kpi::find(k.id).map(|d| d.name_en).unwrap_or(k.id);
+            let kpi_name = crate::kpi::find(k.id).map(|d| d.name(lang)).unwrap_or(k.id);
+            let text = |v: Option<f64>| v.map(|v| sheet.kpi_value(v, k.unit)).unwrap_or_default();
             // Ids and names are whatever a CRM sent: never a formula in a manager's spreadsheet.
             let row = [
                 inert(&id).into_owned(),
@@ -101,7 +190,7 @@ async fn build(state: &AppState, team: &str, period: Option<&str>) -> Result<(St
                 kpi_name.to_string(),
                 text(k.value),
                 text(k.target),
-                text(k.attainment),
+                k.attainment.map(|a| sheet.number(a, 1)).unwrap_or_default(),
             ];
             out.write_record(&row).map_err(|e| internal(&e))?;
         }

@@ -27,16 +27,18 @@ test("a manager imports deals from CSV: bad rows are named by line, then the fix
   const error = page.getByTestId("import-errors").locator("tbody tr");
   await expect(error).toHaveCount(1);
   await expect(error.locator("td").first()).toHaveText("3");
-  await expect(error).toContainText("owner `nobody` is not a known user");
+  await expect(error).toContainText("`owner`: нет пользователя с id или почтой `nobody`");
   await expect(page.getByTestId("start-import")).toHaveCount(0);
   await page.screenshot({ path: "artifacts/import-errors-desktop.png", fullPage: true });
 
   await page.getByRole("link", { name: "Загрузить другой файл" }).click();
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
   await form.getByLabel("Что в файле").selectOption("deal");
-  await form.getByLabel("Файл", { exact: true }).setInputFiles({ name: "deals.csv", mimeType: "text/csv", buffer: csv("u-rep") });
+  // The second owner by email (the first by id): either names the rep.
+  await form.getByLabel("Файл", { exact: true }).setInputFiles({ name: "deals.csv", mimeType: "text/csv", buffer: csv("Rep@demo.kpi-arena.local") });
   await form.getByRole("button", { name: "Загрузить и проверить" }).click();
   await expect(page.getByTestId("import-status")).toHaveText("проверен");
+  await expect(page.getByTestId("import-preview").locator("tbody tr").nth(1).locator("td").nth(1)).toHaveText("u-rep");
   // The preview shows the rows as they will be stored: the amount and the local time read.
   const first = page.getByTestId("import-preview").locator("tbody tr").first();
   await expect(first).toContainText("12500.50");

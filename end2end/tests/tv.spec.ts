@@ -39,25 +39,29 @@ async function pairTv(browser: Browser, manager: Page, base: string, name: strin
 }
 
 /**
- * Notes, in the TV page, the wall-clock time each celebration appears (a
- * MutationObserver: exact to the DOM change, unlike an assertion's polling).
+ * Notes, in the TV page, the wall-clock time each won deal reaches the wall's
+ * celebration queue (a MutationObserver: exact to the DOM change, unlike an
+ * assertion's polling). Deals are celebrated in turn, so the queue, not the
+ * celebration on screen, is when the deal arrived.
  */
 async function watchCelebrations(tv: Page): Promise<void> {
   await tv.evaluate(() => {
     const seen: Record<string, number> = {};
     (window as unknown as { __seen: Record<string, number> }).__seen = seen;
     new MutationObserver(() => {
-      document.querySelectorAll(".celebration[data-win]").forEach((el) => {
-        const id = el.getAttribute("data-win") ?? "";
+      const queue = document.querySelector(".celebrations")?.getAttribute("data-queue") ?? "";
+      for (const id of queue.split(" ").filter((id) => id)) {
         if (!(id in seen)) seen[id] = Date.now();
-      });
+      }
     }).observe(document.body, { subtree: true, childList: true, attributes: true });
   });
 }
 
-/** Milliseconds from `started` until the celebration of `id` appeared on the TV. */
+/** Milliseconds from `started` until the deal `id` reached the TV's celebrations. */
 async function celebrated(tv: Page, id: string, started: number): Promise<number> {
-  await expect(tv.locator(`.celebration[data-win="${id}"]`)).toBeVisible({ timeout: 5_000 });
+  await tv.waitForFunction((id) => id in (window as unknown as { __seen: Record<string, number> }).__seen, id, {
+    timeout: 5_000,
+  });
   const at = await tv.evaluate((id) => (window as unknown as { __seen: Record<string, number> }).__seen[id], id);
   return at - started;
 }
@@ -68,16 +72,29 @@ function summary(latencies: number[]): string {
   return `runs ${latencies.join(", ")}; p50 ${at(0.5)}, p95 ${at(0.95)}, worst ${sorted[sorted.length - 1]}`;
 }
 
-/** Sends one won deal through the records API of `base`; returns its id. */
-async function winDeal(page: Page, base: string, n: number): Promise<string> {
-  const id = `e2e-${Date.now()}-${n}`;
+/** Sends won deals (one per `n`) in one batch through the records API of `base`; returns their ids. */
+async function winDeals(page: Page, base: string, ns: number[]): Promise<string[]> {
   const at = now().toISOString();
+  const deals = ns.map((n) => ({
+    kind: "deal",
+    id: `e2e-${Date.now()}-${n}`,
+    owner: "u-rep",
+    amount: 100000 + n,
+    status: "won",
+    created_at: at,
+    closed_at: at,
+  }));
   const res = await page.request.post(`${base}/api/v1/records`, {
     headers: { Authorization: `Bearer ${TOKEN}` },
-    data: [{ kind: "deal", id, owner: "u-rep", amount: 100000 + n, status: "won", created_at: at, closed_at: at }],
+    data: deals,
   });
   expect(res.status()).toBe(200);
-  return id;
+  return deals.map((d) => d.id);
+}
+
+/** Sends one won deal through the records API of `base`; returns its id. */
+async function winDeal(page: Page, base: string, n: number): Promise<string> {
+  return (await winDeals(page, base, [n]))[0];
 }
 
 test("a paired TV celebrates a deal won through the records API, live", async ({ browser }) => {
@@ -129,4 +146,78 @@ test("revoking a display blanks its TV within seconds", async ({ browser }) => {
   // Reloading does not bring the data back: the TV asks to be paired again.
   await tv.reload();
   await expect(tv.getByTestId("tv-code")).toBeVisible();
+});
+
+test("every won deal is celebrated in turn: deals 3, 12 and 30 seconds apart, and two in one batch", async ({ browser }) => {
+  test.setTimeout(150_000);
+  const manager = await browser.newPage();
+  await signIn(manager, "/displays");
+  const tv = await pairTv(browser, manager, BASE_A, `TV queue ${Date.now()}`);
+  const shown = (id: string) => tv.locator(`.celebration[data-win="${id}"]`);
+  // Each celebration fills the screen for 6 seconds, then the next waiting one takes its place.
+  const first = await winDeal(tv, BASE_A, 1);
+  await expect(shown(first)).toBeVisible({ timeout: 5_000 });
+  await tv.waitForTimeout(3_000);
+  const second = await winDeal(tv, BASE_A, 2);
+  await expect(shown(second)).toBeVisible({ timeout: 10_000 });
+  await expect(shown(first)).toHaveCount(0);
+  // Long after the earlier celebrations ended (the old wall hid every one after the first).
+  await tv.waitForTimeout(12_000);
+  const third = await winDeal(tv, BASE_A, 3);
+  await expect(shown(third)).toBeVisible({ timeout: 5_000 });
+  await tv.waitForTimeout(30_000);
+  const fourth = await winDeal(tv, BASE_A, 4);
+  await expect(shown(fourth)).toBeVisible({ timeout: 5_000 });
+  await expect(tv.locator(".celebration")).toHaveCount(1);
+
+  // Two won deals in one batch: both are celebrated, one after the other.
+  await expect(tv.locator(".celebration")).toHaveCount(0, { timeout: 10_000 });
+  const [a, b] = await winDeals(tv, BASE_A, [5, 6]);
+  await expect(tv.locator(".celebrations")).toHaveAttribute("data-queue", `${a} ${b}`, { timeout: 5_000 });
+  await expect(shown(a)).toBeVisible();
+  await expect(shown(b)).toBeVisible({ timeout: 10_000 });
+  await expect(shown(b)).toContainText(/100\s006/);
+  await expect(tv.locator(".celebrations")).toHaveAttribute("data-queue", b);
+});
+
+test("the wall fits the screen at 720p, 1080p and 4K, and its KPI slide shows targets and attainment", async ({ browser }) => {
+  const manager = await browser.newPage();
+  await signIn(manager, "/displays");
+  const tv = await pairTv(browser, manager, BASE_A, `TV sizes ${Date.now()}`);
+  for (const [width, height] of [
+    [1280, 720],
+    [1920, 1080],
+    [3840, 2160],
+  ]) {
+    await tv.setViewportSize({ width, height });
+    // Each slide in turn, measured in one task so the rotation cannot switch slides in between.
+    const overflow = await tv.evaluate(() => {
+      const slides = [...document.querySelectorAll<HTMLElement>(".tv-slide")];
+      const out: Record<string, number> = {};
+      for (const slide of slides) {
+        const active = slides.map((s) => s.classList.contains("active"));
+        slides.forEach((s) => s.classList.toggle("active", s === slide));
+        const rows = [...slide.querySelectorAll("tr, li, .tv-kpi")];
+        const bottom = Math.max(0, ...rows.map((r) => r.getBoundingClientRect().bottom));
+        out[`${slide.dataset.slide} (${rows.length} rows)`] = Math.round(bottom - window.innerHeight);
+        slides.forEach((s, i) => s.classList.toggle("active", active[i]));
+      }
+      return out;
+    });
+    for (const [slide, over] of Object.entries(overflow)) {
+      expect(over, `${width}×${height}: ${slide} ends ${over} px below the screen`).toBeLessThanOrEqual(0);
+    }
+  }
+  // A manager's display shows their team: Moscow's seven reps (the board shows up to ten).
+  await expect(tv.locator(".tv-board tr")).toHaveCount(7);
+  await tv.setViewportSize({ width: 1920, height: 1080 });
+  // The team's monthly revenue: its value, its target and attainment beside it.
+  const revenue = tv.locator('.tv-kpi[data-kpi="revenue"]');
+  await expect(revenue.locator(".target")).toContainText(/цель \d/);
+  await expect(revenue.locator(".attained")).toContainText(/\d+\s?%/);
+  await expect(revenue.locator("progress")).toHaveCount(1);
+  await tv.evaluate(() => {
+    document.querySelectorAll(".tv-slide").forEach((s) => s.classList.toggle("active", s.getAttribute("data-slide") === "kpis"));
+  });
+  await tv.screenshot({ path: "artifacts/tv-kpis-1080p.png" });
 });

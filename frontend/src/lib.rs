@@ -4,5 +4,11 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // A server function that redirects (signing in and out, accepting an invite) loads its
+    // destination from the server, rendered there with the new session, instead of drawing
+    // it in the browser behind a "Loading…". Set before the router sets its own (the first wins).
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
+        let _ = leptos::prelude::window().location().assign(to);
+    });
     leptos::mount::hydrate_body(app::App);
 }

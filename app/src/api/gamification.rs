@@ -140,7 +140,7 @@ fn rule_json(r: &points::StoredRule) -> Value {
         "id": r.rule.id, "kind": r.rule.kind.as_str(), "basis": r.rule.basis, "points": r.rule.points,
         "per": r.rule.per, "threshold": r.rule.threshold, "attainment_cap": r.rule.attainment_cap,
         "period": kind_text(r.rule.period_kind), "cap_points": r.rule.cap_points, "cap_per": kind_text(r.rule.cap_per),
-        "label": r.rule.label, "active": r.active,
+        "min_deal_amount": r.rule.min_deal_amount, "label": r.rule.label, "active": r.active,
     })
 }
 
@@ -170,6 +170,9 @@ pub struct RuleBody {
     pub cap_points: Option<i64>,
     #[serde(default)]
     pub cap_per: Option<String>,
+    /// Per-unit rules on won deals: the smallest amount that counts (absent: more than 0).
+    #[serde(default)]
+    pub min_deal_amount: Option<Decimal>,
     pub label: String,
 }
 
@@ -199,6 +202,7 @@ pub fn rule_from(body: &RuleBody) -> Result<Rule, Message> {
         period_kind: period("period", &body.period)?,
         cap_points: body.cap_points,
         cap_per: period("cap_per", &body.cap_per)?,
+        min_deal_amount: body.min_deal_amount,
         label: body.label.trim().to_string(),
     };
     points::check_rule(&rule)?;

@@ -1,12 +1,13 @@
 //! The wrapper every data page shares: a loading line, then the page, or the error.
 
-use super::failure::{Failure, Forbidden, ServerError};
+use super::failure::Failed;
 use crate::error::AppError;
 use crate::i18n::use_lang;
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
-/// Renders `render(data)` once the resource has loaded, or the error in place of the page.
+/// Renders `render(data)` once the resource has loaded, or the error's page
+/// (`Failed`: 403, 500, sign-in or the refusal, with the navigation) in place of it.
 pub fn loaded<T, V>(
     data: Resource<Result<T, AppError>>,
     render: impl Fn(T) -> V + Send + Sync + Clone + 'static,
@@ -23,24 +24,7 @@ where
                 Suspend::new(async move {
                     match data.await {
                         Ok(view) => render(view).into_any(),
-                        Err(e) => match Failure::of(&e) {
-                            Failure::Forbidden(reason) => view! { <Forbidden reason/> }.into_any(),
-                            Failure::Server(reason) => view! { <ServerError reason/> }.into_any(),
-                            Failure::SignIn => view! {
-                                <main class="page narrow">
-                                    <p class="error" role="alert">{lang.t("common.sign_in_again")}</p>
-                                    <a href="/login">{lang.t("login.submit")}</a>
-                                </main>
-                            }
-                            .into_any(),
-                            Failure::Other(message) => view! {
-                                <main class="page narrow">
-                                    <p class="error" role="alert">{message}</p>
-                                    <a href="/">{lang.t("errors.home")}</a>
-                                </main>
-                            }
-                            .into_any(),
-                        },
+                        Err(error) => view! { <Failed error/> }.into_any(),
                     }
                 })
             }}

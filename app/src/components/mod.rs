@@ -7,6 +7,7 @@ mod loaded;
 mod sparkline;
 mod top_bar;
 
+pub use failure::{failed, Failed};
 pub use lang_switch::LangSwitch;
 pub use live::{live_feed, LiveFeed};
 pub use loaded::loaded;

@@ -5,6 +5,15 @@ use crate::components::LangSwitch;
 use crate::i18n::use_lang;
 use leptos::prelude::*;
 
+/// The role's name in the reader's language ("Продавец", not `rep`).
+pub fn role_key(role: crate::auth::Role) -> &'static str {
+    match role {
+        crate::auth::Role::Rep => "users.role_rep",
+        crate::auth::Role::Manager => "users.role_manager",
+        crate::auth::Role::Admin => "users.role_admin",
+    }
+}
+
 #[component]
 pub fn TopBar(user: CurrentUser) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
@@ -37,7 +46,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                 })}
             </nav>
             <LangSwitch/>
-            <a class="who" href="/account" data-testid="who" title=lang.t("account.title")>{user.name}" · "{user.role.as_str()}</a>
+            <a class="who" href="/account" data-testid="who" title=lang.t("account.title")>{format!("{} · {}", user.name, lang.t(role_key(user.role)))}</a>
             <ActionForm action=logout>
                 <button type="submit" class="link">{lang.t("nav.sign_out")}</button>
             </ActionForm>

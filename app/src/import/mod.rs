@@ -4,7 +4,8 @@
 //! The pages live in `pages::import`, the storing in `services::imports`.
 
 use crate::i18n::{Lang, Message};
-use crate::records::Kind;
+use crate::records::{Field, FieldType, Kind};
+use crate::reports::Spreadsheet;
 use crate::state::AppState;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
@@ -95,17 +96,44 @@ fn too_large(lang: Lang) -> Response {
     )
 }
 
-/// `GET /import/template/{kind}.csv`: the columns of a kind and one example row.
-pub async fn template(Path(file): Path<String>) -> Response {
+/// `GET /import/template/{kind}.csv`: the columns of a kind and one example
+/// row naming what the reader has (a rep by email, a customer by name), so the
+/// file passes its own import.
+pub async fn template(
+    State(state): State<AppState>,
+    session: Session,
+    lang: Option<Extension<Lang>>,
+    Path(file): Path<String>,
+) -> Response {
+    let lang = lang.map(|Extension(l)| l).unwrap_or(Lang::En);
     let Some(kind) = file.strip_suffix(".csv").and_then(Kind::from_name) else {
-        return (StatusCode::NOT_FOUND, "no such record kind").into_response();
+        return refuse(StatusCode::NOT_FOUND, lang, Message::new("err.import_no_template").with("file", &file));
     };
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.csv\"", kind.name())),
-        ],
-        domain::records::sheet::template(kind),
-    )
-        .into_response()
+    let Some(me) = crate::auth::server::user_of(&state.pool, &session).await else {
+        return Redirect::to("/login?next=/import").into_response();
+    };
+    match imports::template(&state.pool, &me, kind).await {
+        Ok(row) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.csv\"", kind.name())),
+            ],
+            write_template(&row, Spreadsheet::for_reader(lang)),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!("writing a template failed: {e}");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, lang, "err.template_failed")
+        }
+    }
+}
+
+/// The header and the example row in the reader's spreadsheet convention (the
+/// import reads either): amounts with the reader's decimal mark.
+fn write_template(row: &[(Field, String)], sheet: Spreadsheet) -> Vec<u8> {
+    let mut out = sheet.writer();
+    let example = row.iter().map(|(f, v)| if f.ty == FieldType::Money { sheet.decimal(v) } else { v.clone() });
+    let written = out.write_record(row.iter().map(|(f, _)| f.name)).and_then(|_| out.write_record(example));
+    debug_assert!(written.is_ok(), "writing to memory");
+    out.into_inner().unwrap_or_default()
 }

@@ -22,12 +22,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
     if checked.is_none() {
         return Err(crate::i18n::error("err.wrong_current_password"));
     }
-    users::change_password(&pool, &me.id, new).await.map_err(|e| match e {
-        users::UserError::Invalid(m) if m.key() == users::PASSWORD_TOO_SHORT => {
-            crate::i18n::refusal(format!("`new`: {}", m.in_lang(crate::i18n::use_lang())))
-        }
-        e => crate::pages::errors::refusals::user(e),
-    })?;
+    users::change_password(&pool, &me.id, new).await.map_err(crate::pages::errors::refusals::user)?;
     // A new session id, with the new epoch: this browser stays, every other session has ended.
     crate::auth::server::start_session(&me.id).await
 }

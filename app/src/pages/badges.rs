@@ -43,8 +43,11 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, AppError> {
     let earned = |a: &store::badges::Award| {
         (
             crate::format::date(a.earned_at.with_timezone(&tz), lang),
-            a.detail.clone(),
-            a.records.iter().map(|r| format!("{} {}", r.kind, r.id)).collect::<Vec<_>>(),
+            crate::badges::detail_in(&a.detail, lang),
+            a.records
+                .iter()
+                .map(|r| format!("{} {}", lang.word(&format!("record.{}", r.kind), &r.kind), r.id))
+                .collect::<Vec<_>>(),
         )
     };
     let mut cards: Vec<BadgeCard> = crate::badges::CATALOGUE
@@ -62,7 +65,7 @@ pub async fn load_badges(user: Option<String>) -> Result<BadgesView, AppError> {
         id: a.badge.clone(),
         icon: a.icon.clone(),
         name: lang.pick(&a.name_ru, &a.name_en).into(),
-        description: a.detail.clone(),
+        description: crate::badges::detail_in(&a.detail, lang),
         earned: Some(earned(a)),
     });
     cards.splice(0..0, wins);

@@ -15,6 +15,8 @@ pub struct StandingRow {
     pub name: String,
     pub value: String,
     pub winning: bool,
+    /// A race: how far toward the goal, in % (100 and over: reached).
+    pub progress: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,7 +99,19 @@ pub async fn load_challenges() -> Result<ChallengesView, AppError> {
             participants: c.participants.clone(),
             standings: rows
                 .into_iter()
-                .map(|s| StandingRow { rank: s.rank, name: s.name, value: show(s.value), winning: s.winning })
+                .map(|s| StandingRow {
+                    rank: s.rank,
+                    name: s.name,
+                    value: show(s.value),
+                    winning: s.winning,
+                    progress: match (c.kind.as_str(), c.goal) {
+                        ("race", Some(goal)) => Some(
+                            crate::kpi::attainment(store::challenges::better_of(&c.basis), s.value, Some(goal))
+                                .unwrap_or(0.0),
+                        ),
+                        _ => None,
+                    },
+                })
                 .collect(),
         });
     }
@@ -279,11 +293,25 @@ fn ChallengesPage(
                 .standings
                 .into_iter()
                 .map(|s| {
+                    // A race shows each participant's way to the goal.
+                    let progress = s.progress.map(|p| {
+                        let width = p.clamp(0.0, 100.0);
+                        view! {
+                            <td class="race">
+                                <div class="progress" role="progressbar" aria-label=lang.t("challenges.to_goal")
+                                     aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{width:.0}")>
+                                    <span style=format!("width: {width:.1}%")></span>
+                                </div>
+                                <span class="muted">{crate::format::percent(p, 0, lang)}</span>
+                            </td>
+                        }
+                    });
                     view! {
                         <tr class:winning=s.winning>
                             <td class="rank">{s.rank}</td>
                             <td>{s.name}{s.winning.then_some(" 🏆")}</td>
                             <td class="num">{s.value}</td>
+                            {progress}
                         </tr>
                     }
                 })

@@ -1,5 +1,7 @@
 //! `/deals/new`: log a won deal in the app. Reps log their own, managers their
-//! team's reps', admins anyone's; the deal takes the records API's path.
+//! team's reps', admins anyone's; the deal takes the records API's path. Each
+//! form carries its own submission id, so sending it twice logs one deal; without
+//! JavaScript the post comes back to `?saved=<id>`, which says it was saved.
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
@@ -14,6 +16,8 @@ pub struct DealFormView {
     pub owners: Vec<Choice>,
     /// Now in the organisation's time zone, as a `datetime-local` value.
     pub now: String,
+    /// This filling-in's id (`services::deals::new_submission`).
+    pub submission: String,
 }
 
 #[server(prefix = "/api", endpoint = "deal_form")]
@@ -28,14 +32,16 @@ pub async fn load_deal_form() -> Result<DealFormView, AppError> {
         .map(|(value, label)| Choice { value, label })
         .collect();
     let now = crate::clock::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
-    Ok(DealFormView { me, owners, now })
+    Ok(DealFormView { me, owners, now, submission: services::deals::new_submission() })
 }
 
-/// Logs a won deal; returns its id. `closed_at` is local time (`YYYY-MM-DDTHH:MM`), empty for now.
+/// Logs a won deal; returns its id. `closed_at` is local time (`YYYY-MM-DDTHH:MM`), empty for now;
+/// `submission` the form's id (the same one twice logs one deal).
 #[server(prefix = "/api", endpoint = "log_deal")]
 #[allow(clippy::too_many_arguments)]
 pub async fn log_deal(
     id: Option<String>,
+    submission: Option<String>,
     owner: String,
     customer: Option<String>,
     amount: String,
@@ -58,6 +64,7 @@ pub async fn log_deal(
     };
     let deal = WonDeal {
         id: id.unwrap_or_default(),
+        submission: submission.unwrap_or_default(),
         owner,
         customer,
         amount,
@@ -66,7 +73,16 @@ pub async fn log_deal(
         closed_at,
     };
     match log_won_deal(&pool, &me, &deal).await {
-        Ok(id) => Ok(id),
+        Ok(id) => {
+            // A plain form post (no JavaScript yet) comes back to the form, which says it was saved.
+            let parts = use_context::<axum::http::request::Parts>();
+            let accept = parts.as_ref().and_then(|p| p.headers.get(axum::http::header::ACCEPT));
+            if accept.and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html")) {
+                let query = form_urlencoded::Serializer::new(String::new()).append_pair("saved", &id).finish();
+                leptos_axum::redirect(&format!("/deals/new?{query}"));
+            }
+            Ok(id)
+        }
         Err(e) => Err(crate::pages::errors::refusals::deal(e).await),
     }
 }
@@ -80,14 +96,18 @@ pub fn NewDeal() -> impl IntoView {
 
 #[component]
 fn NewDealPage(view: DealFormView, log: ServerAction<LogDeal>) -> impl IntoView {
-    let DealFormView { me, owners, now } = view;
+    let DealFormView { me, owners, now, submission } = view;
     let lang = crate::i18n::use_lang();
     let types = [("new", "deals.type_new"), ("upsell", "deals.type_upsell"), ("cross_sell", "deals.type_cross_sell")]
         .into_iter()
         .map(|(value, key)| Choice { value: value.into(), label: lang.t(key) })
         .collect::<Vec<_>>();
+    // What the last sending answered; without JavaScript, the `saved` of the address it came back to.
+    let query = leptos_router::hooks::use_query_map();
+    let saved = move || query.read().get("saved").filter(|id| !id.is_empty());
     let result = move || {
-        log.value().get().map(|r| match r {
+        let answer = log.value().get().or_else(|| saved().map(Ok));
+        answer.map(|r| match r {
             Ok(id) => view! {
                 <p class="saved" role="status" data-testid="deal-saved">
                     {format!("{} ", domain::tr!(lang, "deals.logged", id = id))}
@@ -112,7 +132,9 @@ fn NewDealPage(view: DealFormView, log: ServerAction<LogDeal>) -> impl IntoView 
                 <label>{lang.t("deals.customer")}" " <input name="customer"/></label>
                 <label>{lang.t("deals.product")}" " <input name="product"/></label>
                 <label>{lang.t("deals.id")}" " <input name="id"/></label>
-                <button type="submit">{lang.t("deals.log")}</button>
+                <input type="hidden" name="submission" value=submission/>
+                // One sending at a time; the submission id makes a second one harmless anyway.
+                <button type="submit" disabled=move || log.pending().get()>{lang.t("deals.log")}</button>
             </ActionForm>
         </main>
     }

@@ -1,5 +1,5 @@
-//! The domain's refusals as server-function errors. The 403 and 500 pages a
-//! failed load shows are `components::failure`.
+//! The domain's refusals as server-function errors. The 403, 500 and refusal
+//! pages a failed load shows are `components::failure` (`Failed`).
 
 /// The domain's refusals as server-function errors in the reader's language
 /// (a database failure stays as it is: the 500 page, cause in the log).
@@ -35,8 +35,10 @@ pub mod refusals {
         match e {
             DealError::Invalid(m) => error(m),
             DealError::Forbidden(m) => forbidden(m).await,
-            // The records API's messages stay in its language.
-            DealError::Record(text) => crate::i18n::refusal(text),
+            // The records validation's problems (English, the API's words), worded for the reader.
+            DealError::Record(text) => {
+                crate::i18n::refusal(domain::records::problems_in(&text, crate::i18n::use_lang()))
+            }
             e @ DealError::Db(_) => AppError::server(e),
         }
     }

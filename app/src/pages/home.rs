@@ -1,5 +1,8 @@
-//! `/`: the rep's home — rank and movement, points and level, KPIs against
-//! targets, badges, challenges, and what it takes to move up. Updates live.
+//! `/`: each person's home, live. A rep's: rank and movement, points and level,
+//! KPIs against targets, badges, challenges, and what it takes to move up. A
+//! manager's: their team's month (standings, pace against targets, who needs
+//! support, challenges, wins, flags). An admin's: the organisation's month and
+//! what is left to set up.
 
 use crate::auth::CurrentUser;
 use crate::components::{live_feed, loaded, TopBar};
@@ -27,6 +30,8 @@ pub struct HomeChallenge {
 pub struct HomeView {
     pub me: CurrentUser,
     pub period: String,
+    /// The share of the month gone, 0–100: the pace targets ask for.
+    pub elapsed: f64,
     pub rank: Option<usize>,
     pub reps: usize,
     pub movement: Option<i64>,
@@ -38,143 +43,511 @@ pub struct HomeView {
     pub challenges: Vec<HomeChallenge>,
 }
 
+/// What `/` shows, by who is asking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Home {
+    Rep(Box<HomeView>),
+    Team(Box<TeamHome>),
+    Org(Box<OrgHome>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamRow {
+    pub rank: usize,
+    pub name: String,
+    pub revenue: String,
+    pub attainment: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamHome {
+    pub me: CurrentUser,
+    /// `None`: the manager leads no team yet.
+    pub team: Option<String>,
+    pub period: String,
+    /// The share of the month gone, 0–100.
+    pub elapsed: f64,
+    pub standings: Vec<TeamRow>,
+    pub targets: Vec<Progress>,
+    /// (name, KPI, attainment text)
+    pub support: Vec<(String, String, String)>,
+    pub challenges: Vec<HomeChallenge>,
+    /// (when, name, amount)
+    pub wins: Vec<(String, String, String)>,
+    pub flags: usize,
+    pub flagged: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgTeam {
+    pub id: String,
+    pub name: String,
+    pub reps: usize,
+    pub revenue: String,
+    pub target: Option<String>,
+    pub attainment: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgHome {
+    pub me: CurrentUser,
+    pub period: String,
+    pub elapsed: f64,
+    pub targets: Vec<Progress>,
+    pub teams: Vec<OrgTeam>,
+    /// (id, name, role in words)
+    pub without_team: Vec<(String, String, String)>,
+    pub unmanaged: Vec<String>,
+    pub displays: usize,
+    pub tokens: usize,
+}
+
 #[server(prefix = "/api", endpoint = "home_view")]
-pub async fn load_home() -> Result<HomeView, AppError> {
-    use crate::kpi::Scope;
-    use crate::period::{Period, PeriodKind};
-    use store::kpis::{card, leaderboard, Window};
-    fn e(err: impl std::fmt::Display) -> AppError {
-        AppError::server(err.to_string())
+pub async fn load_home() -> Result<Home, AppError> {
+    use crate::auth::Role;
+    let me = crate::auth::server::require_user().await?;
+    Ok(match me.role {
+        Role::Rep => Home::Rep(Box::new(server::rep_home(me).await?)),
+        Role::Manager => Home::Team(Box::new(server::team_home(me).await?)),
+        Role::Admin => Home::Org(Box::new(server::org_home(me).await?)),
+    })
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+
+    /// The month so far, in % of the whole month.
+    fn elapsed(period: crate::period::Period, tz: chrono_tz::Tz) -> f64 {
+        let (start, end) = period.bounds(tz);
+        let now = crate::clock::now().clamp(start, end);
+        100.0 * (now - start).num_seconds() as f64 / (end - start).num_seconds().max(1) as f64
     }
 
-    let me = crate::auth::server::require_user().await?;
-    let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = store::settings::load(&pool).await.map_err(e)?;
-    let tz = settings.time_zone;
-    let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
-    let window = |p: Period| {
-        let (start, end) = p.bounds(tz);
-        Window::new(start, end, tz)
-    };
-    let revenue = crate::kpi::find("revenue").expect("revenue is a KPI");
-    let now = leaderboard(&pool, &Scope::Org, window(month), revenue, None).await.map_err(e)?;
-    let before = leaderboard(&pool, &Scope::Org, window(month.previous()), revenue, None).await.map_err(e)?;
-    let mine = now.iter().position(|r| r.id == me.id);
-    let rank = mine.map(|i| now[i].rank);
-    let movement = match (rank, before.iter().find(|r| r.id == me.id && r.value.is_some())) {
-        (Some(r), Some(b)) => Some(b.rank as i64 - r as i64),
-        _ => None,
-    };
-    let my_card = card(&pool, &Scope::Rep(me.id.clone()), window(month), Some(&month.to_string())).await.map_err(e)?;
-    let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
-    let move_up = match mine {
-        None => lang.t("home.not_ranked"),
-        Some(i) => {
-            let my_value = now[i].value.unwrap_or(0.0);
-            match now.iter().rev().find(|r| r.rank < now[i].rank) {
-                None => lang.t("home.leading"),
-                Some(ahead) => {
-                    let average = my_card.iter().find(|k| k.id == "avg_deal_size").and_then(|k| k.value);
-                    match crate::insights::deals_to_pass(my_value, ahead.value.unwrap_or(0.0), average) {
-                        Some(n) => domain::tr!(
-                            lang,
-                            "home.deals_to_pass",
-                            n = n,
-                            average = money(average.unwrap_or(0.0)),
-                            rank = ahead.rank,
-                            name = ahead.name
-                        )
-                        .into_owned(),
-                        None => domain::tr!(
-                            lang,
-                            "home.gap_to_pass",
-                            rank = ahead.rank,
-                            name = ahead.name,
-                            gap = money(ahead.value.unwrap_or(0.0) - my_value)
-                        )
-                        .into_owned(),
+    /// The KPIs of a card that have a target, as progress bars.
+    fn progress_of(card: &[store::kpis::KpiEntry], currency: &str, lang: crate::i18n::Lang) -> Vec<Progress> {
+        card.iter()
+            .filter_map(|k| {
+                let target = k.target?;
+                let def = crate::kpi::find(k.id)?;
+                Some(Progress {
+                    label: lang.pick(def.name_ru, def.name_en).to_string(),
+                    value: crate::format::kpi_value(k.value, k.unit, currency, lang),
+                    target: crate::format::kpi_value(Some(target), k.unit, currency, lang),
+                    attainment: k.attainment,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn team_home(me: CurrentUser) -> Result<TeamHome, AppError> {
+        use crate::period::{Period, PeriodKind};
+        let lang = crate::i18n::use_lang();
+        let pool = expect_context::<crate::state::AppState>().pool;
+        let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
+        let tz = settings.time_zone;
+        let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
+        let elapsed = elapsed(month, tz);
+        let Some(team) = me.team_id.clone() else {
+            let none = TeamHome {
+                me,
+                team: None,
+                period: month.to_string(),
+                elapsed,
+                standings: vec![],
+                targets: vec![],
+                support: vec![],
+                challenges: vec![],
+                wins: vec![],
+                flags: 0,
+                flagged: vec![],
+            };
+            return Ok(none);
+        };
+        let m = services::overview::team_month(&pool, &team, month, tz).await.map_err(AppError::server)?;
+        let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
+        let standings = m
+            .standings
+            .iter()
+            .map(|r| TeamRow {
+                rank: r.rank,
+                name: r.name.clone(),
+                revenue: money(r.value.unwrap_or(0.0)),
+                attainment: m.attainment.iter().find(|a| a.id == r.id).and_then(|a| a.value),
+            })
+            .collect();
+        let support = m
+            .weak_spots
+            .iter()
+            .take(5)
+            .map(|w| {
+                let kpi = crate::kpi::find(&w.kpi).map(|d| d.name(lang).to_string()).unwrap_or_else(|| w.kpi.clone());
+                (w.name.clone(), kpi, crate::format::percent(w.attainment, 0, lang))
+            })
+            .collect();
+        let challenges = m
+            .challenges
+            .iter()
+            .map(|(c, rows)| HomeChallenge {
+                name: c.name.clone(),
+                my_rank: None,
+                leader: rows.first().map(|s| s.name.clone()).unwrap_or_default(),
+                of: rows.len(),
+            })
+            .collect();
+        let wins = m
+            .wins
+            .iter()
+            .take(5)
+            .map(|(_, name, amount, at, _)| {
+                let at = at.with_timezone(&tz);
+                (
+                    format!("{} {}", crate::format::day_month(at, lang), at.format("%H:%M")),
+                    name.clone(),
+                    crate::format::money(&amount.to_string(), &settings.currency, lang),
+                )
+            })
+            .collect();
+        let mut flagged: Vec<String> = m.flags.iter().map(|f| f.user_name.clone()).collect();
+        flagged.sort();
+        flagged.dedup();
+        Ok(TeamHome {
+            team: store::directory::team_names(&pool, Some(&team))
+                .await
+                .map_err(AppError::server)?
+                .into_iter()
+                .next()
+                .map(|(_, name)| name),
+            me,
+            period: month.to_string(),
+            elapsed,
+            standings,
+            targets: progress_of(&m.card, &settings.currency, lang),
+            support,
+            challenges,
+            wins,
+            flags: m.flags.len(),
+            flagged,
+        })
+    }
+
+    pub async fn org_home(me: CurrentUser) -> Result<OrgHome, AppError> {
+        use crate::period::{Period, PeriodKind};
+        let lang = crate::i18n::use_lang();
+        let pool = expect_context::<crate::state::AppState>().pool;
+        let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
+        let tz = settings.time_zone;
+        let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
+        let m = services::overview::org_month(&pool, month, tz).await.map_err(AppError::server)?;
+        let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
+        Ok(OrgHome {
+            me,
+            period: month.to_string(),
+            elapsed: elapsed(month, tz),
+            targets: progress_of(&m.card, &settings.currency, lang),
+            teams: m
+                .teams
+                .iter()
+                .map(|t| OrgTeam {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    reps: t.reps,
+                    revenue: money(t.revenue),
+                    target: t.target.map(money),
+                    attainment: t.attainment,
+                })
+                .collect(),
+            without_team: m
+                .without_team
+                .into_iter()
+                .map(|(id, name, role)| (id, name, lang.t(&format!("users.role_{role}"))))
+                .collect(),
+            unmanaged: m.unmanaged,
+            displays: m.displays_active,
+            tokens: m.tokens,
+        })
+    }
+
+    pub async fn rep_home(me: CurrentUser) -> Result<HomeView, AppError> {
+        use crate::kpi::Scope;
+        use crate::period::{Period, PeriodKind};
+        use store::kpis::{card, leaderboard, Window};
+        fn e(err: impl std::fmt::Display) -> AppError {
+            AppError::server(err.to_string())
+        }
+
+        let lang = crate::i18n::use_lang();
+        let pool = expect_context::<crate::state::AppState>().pool;
+        let settings = store::settings::load(&pool).await.map_err(e)?;
+        let tz = settings.time_zone;
+        let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
+        let window = |p: Period| {
+            let (start, end) = p.bounds(tz);
+            Window::new(start, end, tz)
+        };
+        let revenue = crate::kpi::find("revenue").expect("revenue is a KPI");
+        let now = leaderboard(&pool, &Scope::Org, window(month), revenue, None).await.map_err(e)?;
+        let before = leaderboard(&pool, &Scope::Org, window(month.previous()), revenue, None).await.map_err(e)?;
+        let mine = now.iter().position(|r| r.id == me.id);
+        let rank = mine.map(|i| now[i].rank);
+        let movement = match (rank, before.iter().find(|r| r.id == me.id && r.value.is_some())) {
+            (Some(r), Some(b)) => Some(b.rank as i64 - r as i64),
+            _ => None,
+        };
+        let my_card =
+            card(&pool, &Scope::Rep(me.id.clone()), window(month), Some(&month.to_string())).await.map_err(e)?;
+        let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
+        let move_up = match mine {
+            None => lang.t("home.not_ranked"),
+            Some(i) => {
+                let my_value = now[i].value.unwrap_or(0.0);
+                match now.iter().rev().find(|r| r.rank < now[i].rank) {
+                    None => lang.t("home.leading"),
+                    Some(ahead) => {
+                        let average = my_card.iter().find(|k| k.id == "avg_deal_size").and_then(|k| k.value);
+                        match crate::insights::deals_to_pass(my_value, ahead.value.unwrap_or(0.0), average) {
+                            Some(n) => domain::tr!(
+                                lang,
+                                "home.deals_to_pass",
+                                n = n,
+                                average = money(average.unwrap_or(0.0)),
+                                rank = ahead.rank,
+                                name = ahead.name
+                            )
+                            .into_owned(),
+                            None => domain::tr!(
+                                lang,
+                                "home.gap_to_pass",
+                                rank = ahead.rank,
+                                name = ahead.name,
+                                gap = money(ahead.value.unwrap_or(0.0) - my_value)
+                            )
+                            .into_owned(),
+                        }
                     }
                 }
             }
-        }
-    };
-    let progress = my_card
-        .iter()
-        .filter_map(|k| {
-            let target = k.target?;
-            let def = crate::kpi::find(k.id)?;
-            Some(Progress {
-                label: lang.pick(def.name_ru, def.name_en).to_string(),
-                value: crate::format::kpi_value(k.value, k.unit, &settings.currency, lang),
-                target: crate::format::kpi_value(Some(target), k.unit, &settings.currency, lang),
-                attainment: k.attainment,
+        };
+        let progress = progress_of(&my_card, &settings.currency, lang);
+        let (start, end) = month.bounds(tz);
+        let (points, _) = store::points::ledger(&pool, &me.id, start, end).await.map_err(e)?;
+        let level = store::points::level(&pool, &me.id).await.map_err(e)?;
+        let mut badges: Vec<(String, String, String)> = store::badges::of_user(&pool, &me.id)
+            .await
+            .map_err(e)?
+            .into_iter()
+            .map(|a| {
+                (
+                    a.icon,
+                    lang.pick(&a.name_ru, &a.name_en).to_string(),
+                    crate::format::date(a.earned_at.with_timezone(&tz), lang),
+                )
             })
-        })
-        .collect();
-    let (start, end) = month.bounds(tz);
-    let (points, _) = store::points::ledger(&pool, &me.id, start, end).await.map_err(e)?;
-    let level = store::points::level(&pool, &me.id).await.map_err(e)?;
-    let mut badges: Vec<(String, String, String)> = store::badges::of_user(&pool, &me.id)
-        .await
-        .map_err(e)?
-        .into_iter()
-        .map(|a| {
-            (
-                a.icon,
-                lang.pick(&a.name_ru, &a.name_en).to_string(),
-                crate::format::date(a.earned_at.with_timezone(&tz), lang),
-            )
-        })
-        .collect();
-    badges.reverse();
-    badges.truncate(6);
-    let mut challenges = Vec::new();
-    for c in services::challenges::list(&pool, &me).await.map_err(e)? {
-        let mine = c.participants.contains(&me.id) || me.team_id.as_ref().is_some_and(|t| c.participants.contains(t));
-        if c.status != "live" || !mine {
-            continue;
+            .collect();
+        badges.reverse();
+        badges.truncate(6);
+        let mut challenges = Vec::new();
+        for c in services::challenges::list(&pool, &me).await.map_err(e)? {
+            let mine =
+                c.participants.contains(&me.id) || me.team_id.as_ref().is_some_and(|t| c.participants.contains(t));
+            if c.status != "live" || !mine {
+                continue;
+            }
+            let standings = services::challenges::standings(&pool, &c).await.map_err(e)?;
+            let my_id = if c.kind == "team_vs_team" { me.team_id.clone().unwrap_or_default() } else { me.id.clone() };
+            challenges.push(HomeChallenge {
+                name: c.name,
+                my_rank: standings.iter().find(|s| s.id == my_id).map(|s| s.rank),
+                leader: standings.first().map(|s| s.name.clone()).unwrap_or_default(),
+                of: standings.len(),
+            });
         }
-        let standings = services::challenges::standings(&pool, &c).await.map_err(e)?;
-        let my_id = if c.kind == "team_vs_team" { me.team_id.clone().unwrap_or_default() } else { me.id.clone() };
-        challenges.push(HomeChallenge {
-            name: c.name,
-            my_rank: standings.iter().find(|s| s.id == my_id).map(|s| s.rank),
-            leader: standings.first().map(|s| s.name.clone()).unwrap_or_default(),
-            of: standings.len(),
-        });
+        Ok(HomeView {
+            me,
+            period: month.to_string(),
+            elapsed: elapsed(month, tz),
+            rank,
+            reps: now.len(),
+            movement,
+            move_up,
+            points,
+            level: crate::pages::points::LevelView {
+                level: level.level,
+                name: lang.pick(&level.name_ru, &level.name_en).to_string(),
+                lifetime: level.points,
+                next_at: level.next_at,
+                progress: level.progress,
+            },
+            progress,
+            badges,
+            challenges,
+        })
     }
-    Ok(HomeView {
-        me,
-        period: month.to_string(),
-        rank,
-        reps: now.len(),
-        movement,
-        move_up,
-        points,
-        level: crate::pages::points::LevelView {
-            level: level.level,
-            name: lang.pick(&level.name_ru, &level.name_en).to_string(),
-            lifetime: level.points,
-            next_at: level.next_at,
-            progress: level.progress,
-        },
-        progress,
-        badges,
-        challenges,
-    })
 }
 
 #[component]
 pub fn Home() -> impl IntoView {
     let feed = live_feed();
     let data = Resource::new(move || feed.version.get(), |_| load_home());
-    loaded(data, |view| view! { <HomePage view/> })
+    loaded(data, |home| match home {
+        Home::Rep(view) => view! { <HomePage view=*view/> }.into_any(),
+        Home::Team(view) => view! { <TeamHomePage view=*view/> }.into_any(),
+        Home::Org(view) => view! { <OrgHomePage view=*view/> }.into_any(),
+    })
+}
+
+/// Progress bars of KPIs against their targets, with the pace the elapsed month asks for.
+fn goals(progress: Vec<Progress>, elapsed: Option<f64>, lang: crate::i18n::Lang) -> impl IntoView {
+    progress
+        .into_iter()
+        .map(|p| {
+            let width = p.attainment.unwrap_or(0.0).clamp(0.0, 100.0);
+            let attained = p.attainment.map(|a| crate::format::percent(a, 0, lang)).unwrap_or("—".into());
+            // Pace: attainment against the share of the month gone (a running month's target, prorated).
+            let pace = elapsed.zip(p.attainment).map(|(e, a)| {
+                if a >= e {
+                    view! { <span class="pace on">{lang.t("home.on_pace")}</span> }
+                } else {
+                    view! { <span class="pace behind">{lang.t("home.behind_pace")}</span> }
+                }
+            });
+            view! {
+                <li>
+                    <span class="label">{p.label}</span>
+                    <span class="nums">{p.value}" / "{p.target}" · "{attained}" "{pace}</span>
+                    <div class="progress" role="progressbar" aria-label=lang.t("home.attainment")
+                         aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{width:.0}")>
+                        <span style=format!("width: {width:.1}%")></span>
+                    </div>
+                </li>
+            }
+        })
+        .collect_view()
+}
+
+#[component]
+fn TeamHomePage(view: TeamHome) -> impl IntoView {
+    let TeamHome { me, team, period, elapsed, standings, targets, support, challenges, wins, flags, flagged } = view;
+    let lang = crate::i18n::use_lang();
+    let Some(team) = team else {
+        return view! {
+            <TopBar user=me/>
+            <main class="page narrow">
+                <h1>{lang.t("home.title")}</h1>
+                <p data-testid="no-team">{lang.t("home.no_team")}</p>
+            </main>
+        }
+        .into_any();
+    };
+    let percent = move |a: Option<f64>| a.map(|a| crate::format::percent(a, 0, lang)).unwrap_or_else(|| "—".into());
+    let standings = standings
+        .into_iter()
+        .map(|r| view! { <tr><td class="rank">{r.rank}</td><td>{r.name}</td><td class="num">{r.revenue}</td><td class="num">{percent(r.attainment)}</td></tr> })
+        .collect_view();
+    let support = if support.is_empty() {
+        view! { <p class="muted">{lang.t("team.nobody_under")}</p> }.into_any()
+    } else {
+        let rows = support
+            .into_iter()
+            .map(|(name, kpi, attained)| view! { <li><strong>{name}</strong>" — "{kpi}" "{attained}</li> })
+            .collect_view();
+        view! { <ul class="rules">{rows}</ul> }.into_any()
+    };
+    let challenges = challenges
+        .into_iter()
+        .map(|c| view! { <li><a href="/challenges">{c.name}</a>" — "{lang.t("home.leader")}": "{c.leader}</li> })
+        .collect_view();
+    let wins = wins
+        .into_iter()
+        .map(|(when, name, amount)| view! { <li><span class="muted">{when}</span>" "<strong>{name}</strong>" "{amount}</li> })
+        .collect_view();
+    let flags_line = if flags == 0 {
+        lang.t("home.no_flags")
+    } else {
+        domain::tr!(lang, "home.flags_open", n = flags, names = flagged.join(", ")).into_owned()
+    };
+    let elapsed_text = domain::tr!(lang, "home.elapsed", share = crate::format::percent(elapsed, 0, lang)).into_owned();
+    view! {
+        <TopBar user=me/>
+        <main class="page" data-testid="team-home">
+            <div class="heading"><h1>{team}</h1><p class="muted">{period}" · "{elapsed_text}</p></div>
+            <h2>{lang.t("home.team_targets")}</h2>
+            <ul class="goals" data-testid="team-targets">{goals(targets, Some(elapsed), lang)}</ul>
+            <h2>{lang.t("home.standings")}</h2>
+            <table class="board" data-testid="team-standings">
+                <thead><tr><th>"#"</th><th>{lang.t("board.name")}</th><th class="num">{lang.t("home.revenue")}</th><th class="num">{lang.t("home.of_target")}</th></tr></thead>
+                <tbody>{standings}</tbody>
+            </table>
+            <h2>{lang.t("team.needs_support")}</h2>
+            <div data-testid="team-support">{support}</div>
+            <p><a href="/team">{lang.t("home.team_details")}</a></p>
+            <h2>{lang.t("home.running_challenges")}</h2>
+            <ul class="rules" data-testid="team-challenges">{challenges}</ul>
+            <h2>{lang.t("home.recent_wins")}</h2>
+            <ul class="rules" data-testid="team-wins">{wins}</ul>
+            <h2>{lang.t("home.flags")}</h2>
+            <p data-testid="team-flags">{flags_line}" "<a href="/flags">{lang.t("home.review_flags")}</a></p>
+        </main>
+    }
+    .into_any()
+}
+
+#[component]
+fn OrgHomePage(view: OrgHome) -> impl IntoView {
+    let OrgHome { me, period, elapsed, targets, teams, without_team, unmanaged, displays, tokens } = view;
+    let lang = crate::i18n::use_lang();
+    let percent = move |a: Option<f64>| a.map(|a| crate::format::percent(a, 0, lang)).unwrap_or_else(|| "—".into());
+    let teams = teams
+        .into_iter()
+        .map(|t| view! {
+            <tr data-team=t.id>
+                <td>{t.name}</td><td class="num">{t.reps}</td><td class="num">{t.revenue}</td>
+                <td class="num">{t.target.unwrap_or_else(|| "—".into())}</td><td class="num">{percent(t.attainment)}</td>
+            </tr>
+        })
+        .collect_view();
+    let setup = |done: bool, text: String, href: &'static str| {
+        view! { <li class:todo=!done><span aria-hidden="true">{if done { "✓" } else { "•" }}</span>" "<a href=href>{text}</a></li> }
+    };
+    let nobody = without_team.is_empty();
+    let no_team = if nobody {
+        lang.t("home.everyone_in_team")
+    } else {
+        let names: Vec<String> = without_team.iter().map(|(_, name, role)| format!("{name} ({role})")).collect();
+        domain::tr!(lang, "home.without_team", n = without_team.len(), names = names.join(", ")).into_owned()
+    };
+    let managed = if unmanaged.is_empty() {
+        lang.t("home.all_teams_managed")
+    } else {
+        domain::tr!(lang, "home.unmanaged", names = unmanaged.join(", ")).into_owned()
+    };
+    let elapsed_text = domain::tr!(lang, "home.elapsed", share = crate::format::percent(elapsed, 0, lang)).into_owned();
+    view! {
+        <TopBar user=me/>
+        <main class="page" data-testid="org-home">
+            <div class="heading"><h1>{lang.t("home.organisation")}</h1><p class="muted">{period}" · "{elapsed_text}</p></div>
+            <h2>{lang.t("home.org_targets")}</h2>
+            <ul class="goals" data-testid="org-targets">{goals(targets, Some(elapsed), lang)}</ul>
+            <h2>{lang.t("nav.teams")}</h2>
+            <table class="board" data-testid="org-teams">
+                <thead><tr><th>{lang.t("board.name")}</th><th class="num">{lang.t("home.reps")}</th><th class="num">{lang.t("home.revenue")}</th><th class="num">{lang.t("home.target")}</th><th class="num">{lang.t("home.of_target")}</th></tr></thead>
+                <tbody>{teams}</tbody>
+            </table>
+            <h2>{lang.t("home.setup")}</h2>
+            <ul class="rules setup" data-testid="org-setup">
+                {setup(nobody, no_team, "/users")}
+                {setup(unmanaged.is_empty(), managed, "/teams")}
+                {setup(displays > 0, domain::tr!(lang, "home.displays", n = displays).into_owned(), "/displays")}
+                {setup(tokens > 0, domain::tr!(lang, "home.tokens", n = tokens).into_owned(), "/tokens")}
+            </ul>
+        </main>
+    }
 }
 
 #[component]
 fn HomePage(view: HomeView) -> impl IntoView {
-    let HomeView { me, period, rank, reps, movement, move_up, points, level, progress, badges, challenges } = view;
+    let HomeView { me, period, elapsed, rank, reps, movement, move_up, points, level, progress, badges, challenges } =
+        view;
     let lang = crate::i18n::use_lang();
     let number = move |n: i64| crate::format::number(n as f64, 0, lang);
     let movement = match movement {
@@ -183,23 +556,7 @@ fn HomePage(view: HomeView) -> impl IntoView {
         Some(_) => lang.t("home.same_as_last_month"),
         None => String::new(),
     };
-    let progress = progress
-        .into_iter()
-        .map(|p| {
-            let width = p.attainment.unwrap_or(0.0).clamp(0.0, 100.0);
-            let attained = p.attainment.map(|a| crate::format::percent(a, 0, lang)).unwrap_or("—".into());
-            view! {
-                <li>
-                    <span class="label">{p.label}</span>
-                    <span class="nums">{p.value}" / "{p.target}" · "{attained}</span>
-                    <div class="progress" role="progressbar" aria-label=lang.t("home.attainment")
-                         aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{width:.0}")>
-                        <span style=format!("width: {width:.1}%")></span>
-                    </div>
-                </li>
-            }
-        })
-        .collect_view();
+    let progress = goals(progress, Some(elapsed), lang);
     let badges = badges
         .into_iter()
         .map(|(icon, name, when)| view! { <li><span aria-hidden="true">{icon}</span>" "{name}<span class="muted">" · "{when}</span></li> })

@@ -97,6 +97,7 @@ pub async fn load_import(id: i64) -> Result<ImportView, AppError> {
     use services::imports::{find, ImportError};
     let me = importer().await?;
     let pool = expect_context::<crate::state::AppState>().pool;
+    let lang = crate::i18n::use_lang();
     let import = match find(&pool, &me, id).await {
         Ok(import) => import,
         Err(ImportError::NotFound(id)) => {
@@ -120,7 +121,7 @@ pub async fn load_import(id: i64) -> Result<ImportView, AppError> {
         problem: import.problem,
         preview,
         columns: import.columns,
-        errors: import.errors.into_iter().map(|e| (e.line, e.id, e.message)).collect(),
+        errors: import.errors.iter().map(|e| (e.line, e.id.clone(), e.in_lang(lang))).collect(),
         error_count: import.error_count,
         total: import.total,
         stored: import.stored,
@@ -201,6 +202,7 @@ fn ImportsPage(view: ImportsView) -> impl IntoView {
             <section class="card">
                 <h2>{lang.t("import.how")}</h2>
                 <p>{lang.t("import.how_text")}</p>
+                <p data-testid="import-names">{lang.t("import.names_text")}</p>
                 <p>{lang.t("import.templates")}</p>
                 <ul class="inline-list">{templates}</ul>
             </section>

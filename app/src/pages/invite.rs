@@ -22,12 +22,8 @@ pub async fn accept_invite(token: String, password: String, repeat: String) -> R
         return Err(crate::i18n::error("err.passwords_differ"));
     }
     let pool = expect_context::<crate::state::AppState>().pool;
-    let user = store::users::accept_invite(&pool, &token, password).await.map_err(|e| match e {
-        store::users::UserError::Invalid(m) if m.key() == store::users::PASSWORD_TOO_SHORT => {
-            crate::i18n::refusal(format!("`password`: {}", m.in_lang(crate::i18n::use_lang())))
-        }
-        e => crate::pages::errors::refusals::user(e),
-    })?;
+    let user =
+        store::users::accept_invite(&pool, &token, password).await.map_err(crate::pages::errors::refusals::user)?;
     crate::auth::server::start_session(&user.id).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -60,9 +56,13 @@ pub fn Invite() -> impl IntoView {
                             </ActionForm>
                         }
                         .into_any(),
+                        // A link used, expired or mistyped: what happened and what to do, as a page of its own.
                         Err(e) => view! {
-                            <p class="error" role="alert">{e.to_string()}</p>
-                            <a href="/login">{lang.t("login.submit")}</a>
+                            <section class="card error-page" data-testid="invite-gone">
+                                <h2>{lang.t("invite.gone")}</h2>
+                                <p class="error" role="alert">{e.to_string()}</p>
+                                <p><a href="/login">{lang.t("login.submit")}</a></p>
+                            </section>
                         }
                         .into_any(),
                     }

@@ -1,6 +1,7 @@
 //! `/kpis`: the KPI card of a scope and period: every KPI with its target,
-//! attainment, change against the previous period, a 6-period trend, and
-//! bars for the breakdown KPIs.
+//! attainment, pace (while the period runs), change against the previous
+//! period (like with like: up to the same point while this one runs), a
+//! 6-period trend, and bars for the breakdown KPIs.
 
 use crate::auth::CurrentUser;
 use crate::components::{Sparkline, TopBar};
@@ -15,7 +16,13 @@ use serde::{Deserialize, Serialize};
 pub struct KpiCardView {
     pub me: CurrentUser,
     pub scope: String,
+    /// Whose card it is, for the reader: a person's, a team's or a region's name, the organisation's.
+    pub scope_name: String,
     pub period: String,
+    /// The period in words ("декабрь 2026" / "December 2026").
+    pub period_name: String,
+    /// While the period runs: how much of it has passed and what it is compared with.
+    pub so_far: Option<String>,
     pub currency: String,
     pub scopes: Vec<Choice>,
     pub periods: Vec<Choice>,
@@ -32,7 +39,12 @@ pub struct KpiTile {
     pub value: Option<f64>,
     pub target: Option<f64>,
     pub attainment: Option<f64>,
+    /// While the period runs: the value so far against the target prorated to the elapsed part.
+    pub pace: Option<crate::kpi::Pace>,
+    /// The previous period's value over the span that compares (up to the same point while this one runs).
     pub previous: Option<f64>,
+    /// `previous` is up to the same point of the previous period (this one is running).
+    pub previous_so_far: bool,
     /// Oldest first, ending with this period.
     pub trend: Vec<Option<f64>>,
     pub breakdown: Vec<(String, f64)>,
@@ -64,9 +76,17 @@ pub fn change_text(change: Option<f64>, lang: crate::i18n::Lang) -> String {
     }
 }
 
-/// One tile per KPI of the last card, with its trend over all of `cards` (oldest first, see `cards_through`).
+/// The words under a change: against the previous period, or against its same point while this one runs.
+pub fn versus_text(so_far: bool, lang: crate::i18n::Lang) -> String {
+    lang.t(if so_far { "kpis.vs_same_point" } else { "board.vs_previous" })
+}
+
+/// One tile per KPI of the history's last card, with its trend over all of its
+/// cards (oldest first) and its change against the comparable previous span
+/// (see `store::kpis::card_history`).
 #[cfg(feature = "ssr")]
-pub fn tiles(cards: &[Vec<store::kpis::KpiEntry>]) -> Vec<KpiTile> {
+pub fn tiles(history: &store::kpis::CardHistory) -> Vec<KpiTile> {
+    let cards = &history.cards;
     let Some(current) = cards.last() else { return Vec::new() };
     current
         .iter()
@@ -74,6 +94,7 @@ pub fn tiles(cards: &[Vec<store::kpis::KpiEntry>]) -> Vec<KpiTile> {
             let def = crate::kpi::find(entry.id).expect("known KPI");
             let series: Vec<Option<f64>> =
                 cards.iter().map(|c| c.iter().find(|e| e.id == entry.id).and_then(|e| e.value)).collect();
+            let previous = history.previous.iter().find(|e| e.id == entry.id).and_then(|e| e.value);
             KpiTile {
                 id: entry.id.to_string(),
                 name_ru: def.name_ru.to_string(),
@@ -83,7 +104,9 @@ pub fn tiles(cards: &[Vec<store::kpis::KpiEntry>]) -> Vec<KpiTile> {
                 value: entry.value,
                 target: entry.target,
                 attainment: entry.attainment,
-                previous: series.len().checked_sub(2).and_then(|i| series[i]),
+                pace: history.running.and_then(|elapsed| crate::kpi::pace(def, entry.value, entry.target, elapsed)),
+                previous,
+                previous_so_far: history.running.is_some(),
                 trend: series,
                 breakdown: entry.breakdown.clone().map(|b| b.into_iter().collect()).unwrap_or_default(),
             }
@@ -97,14 +120,15 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     use crate::auth::Role;
     use crate::kpi::Scope;
     use crate::period::{Period, PeriodKind};
-    use store::kpis::cards_through;
+    use store::kpis::card_history;
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
     let pool = expect_context::<crate::state::AppState>().pool;
     let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
-    let today = crate::clock::now().with_timezone(&tz).date_naive();
+    let now = crate::clock::now();
+    let today = now.with_timezone(&tz).date_naive();
     let own_scope = match (me.role, &me.team_id) {
         (Role::Rep, _) => format!("rep:{}", me.id),
         (Role::Manager, Some(team)) => format!("team:{team}"),
@@ -117,11 +141,33 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
         None => Period::containing(PeriodKind::Month, today),
     };
 
-    // This period and the five before it: the trend, the previous value and the current one.
-    let cards = cards_through(&pool, &scope, period, tz, 6)
+    // This period and the five before it (the trend), and the previous period's comparable span.
+    let history = card_history(&pool, &scope, period, tz, 6, now)
         .await
         .map_err(|e| crate::pages::errors::refusals::kpi(e, &scope))?;
-    let kpis = tiles(&cards);
+    let kpis = tiles(&history);
+    let so_far = history.running.map(|elapsed| {
+        let (start, cut) = period.comparable_previous(tz, now);
+        domain::tr!(
+            lang,
+            "kpis.so_far",
+            elapsed = crate::format::percent(elapsed * 100.0, 0, lang),
+            from = crate::format::date_time(start.with_timezone(&tz), lang),
+            to = crate::format::date_time(cut.with_timezone(&tz), lang)
+        )
+        .into_owned()
+    });
+    let scope_name = match &scope {
+        Scope::Org => settings.name.clone(),
+        Scope::Team(id) => store::directory::team_names(&pool, Some(id))
+            .await
+            .map_err(AppError::server)?
+            .into_iter()
+            .next()
+            .map_or(id.clone(), |(_, name)| name),
+        Scope::Region(name) => format!("{}: {name}", lang.t("scope.region")),
+        Scope::Rep(id) => store::directory::user_name(&pool, id).await.map_err(AppError::server)?.unwrap_or(id.clone()),
+    };
 
     let mut scopes = vec![Choice { value: "org".into(), label: lang.t("scope.org") }];
     scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
@@ -144,7 +190,10 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     Ok(KpiCardView {
         me,
         scope: scope.to_string(),
+        scope_name,
         period: period.to_string(),
+        period_name: period.in_words(lang),
+        so_far,
         currency: settings.currency,
         scopes,
         periods,
@@ -165,7 +214,7 @@ pub fn Kpis() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(view) => view! { <Card view/> }.into_any(),
-                    Err(e) => view! { <main class="page narrow"><p class="error">{e.to_string()}</p></main> }.into_any(),
+                    Err(e) => crate::components::failed(e).into_any(),
                 }
             })}
         </Transition>
@@ -174,7 +223,7 @@ pub fn Kpis() -> impl IntoView {
 
 #[component]
 fn Card(view: KpiCardView) -> impl IntoView {
-    let KpiCardView { me, scope, period, currency, scopes, periods, kpis } = view;
+    let KpiCardView { me, scope, scope_name, period, period_name, so_far, currency, scopes, periods, kpis } = view;
     let scope_options = options(scopes, &scope);
     let period_options = options(periods, &period);
     let lang = crate::i18n::use_lang();
@@ -184,7 +233,8 @@ fn Card(view: KpiCardView) -> impl IntoView {
         <main class="page wide">
             <div class="heading">
                 <h1>{lang.t("nav.kpis")}</h1>
-                <p class="muted" data-testid="kpi-scope">{scope.clone()}" · "{period.clone()}</p>
+                <p class="muted" data-testid="kpi-scope">{scope_name}" · "{period_name}</p>
+                {so_far.map(|text| view! { <p class="muted" data-testid="kpi-so-far">{text}</p> })}
             </div>
             // A plain GET form: works before the WASM loads, then the router takes it over.
             <form method="get" action="/kpis" class="filters">
@@ -206,6 +256,19 @@ fn Tile(kpi: KpiTile, currency: String) -> impl IntoView {
     let attainment = kpi.attainment;
     let change = kpi.change();
     let improving = kpi.improving();
+    let versus = versus_text(kpi.previous_so_far, lang);
+    // While the period runs: on pace or behind, and for a KPI that accumulates, what is due by now.
+    let pace = kpi.pace.map(|p| {
+        let due = crate::kpi::find(&kpi.id)
+            .is_some_and(|k| k.accumulates())
+            .then(|| format!(" · {}: {}", lang.t("kpis.due_by_now"), fmt(Some(p.expected))));
+        let words = lang.t(if p.on_pace { "kpis.on_pace" } else { "kpis.behind_pace" });
+        view! {
+            <p class="pace" class:behind=!p.on_pace data-testid="kpi-pace" data-on-pace=p.on_pace.to_string()>
+                <strong>{words}</strong>{due}
+            </p>
+        }
+    });
     let max = kpi.breakdown.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
     let bars = kpi
         .breakdown
@@ -242,8 +305,9 @@ fn Tile(kpi: KpiTile, currency: String) -> impl IntoView {
                     <span style=format!("width:{:.1}%", a.clamp(0.0, 100.0))></span>
                 </div>
             })}
+            {pace}
             <p class="change" class:up={improving == Some(true)} class:down={improving == Some(false)}>
-                {format!("{} {}", change_text(change, lang), lang.t("board.vs_previous"))}
+                {format!("{} {versus}", change_text(change, lang))}
             </p>
             <Sparkline values=kpi.trend.clone()/>
             <ul class="bars">{bars}</ul>

@@ -1,6 +1,8 @@
 //! `/leaderboard`: reps ranked by any KPI (revenue by default) for a period
 //! and scope, with each rep's movement against the previous period and the
-//! signed-in rep's row highlighted. Works before hydration (links, GET form).
+//! signed-in rep's row highlighted (and, on a phone, repeated at the top).
+//! Works before hydration (links, GET form); once hydrated, every filter
+//! updates the ranking in place and keeps its choice in the URL.
 
 use crate::auth::CurrentUser;
 use crate::components::{live_feed, loaded, TopBar};
@@ -8,7 +10,7 @@ use crate::error::AppError;
 use crate::kpi::Unit;
 use crate::pages::choices::{options, Choice};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,11 +193,51 @@ pub fn Leaderboard() -> impl IntoView {
         },
         |(period, by, scope, measure, view, names, _)| leaderboard(period, by, scope, measure, view, names),
     );
-    loaded(data, |view| view! { <Board view/> })
+    // The filter last changed, focused again once the ranking is re-read (the form is drawn anew).
+    let refocus = RwSignal::new(None::<String>);
+    loaded(data, move |view| view! { <Board view refocus/> })
+}
+
+/// The query the filter form would send, read from the form (after hydration):
+/// its fields in the order the URL carries them.
+#[cfg(feature = "hydrate")]
+fn filter_query(form: &web_sys::HtmlFormElement) -> Option<String> {
+    let data = web_sys::FormData::new_with_form(form).ok()?;
+    let pairs: Vec<String> = ["period", "by", "scope", "measure", "view", "names"]
+        .iter()
+        .filter_map(|name| data.get(name).as_string().map(|v| (name, v)))
+        .map(|(name, value)| format!("{name}={}", String::from(js_sys::encode_uri_component(&value))))
+        .collect();
+    Some(pairs.join("&"))
+}
+
+/// Focuses the form's field `name` (the page was re-drawn under the reader's hand).
+#[cfg(feature = "hydrate")]
+fn focus_filter(name: &str) {
+    use wasm_bindgen::JsCast;
+    let field = document()
+        .query_selector(&format!("form.filters [name=\"{name}\"]"))
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(field) = field {
+        let _ = field.focus();
+    }
+}
+
+/// A rep's places gained or lost since the previous period.
+fn movement_badge(movement: Option<i64>, lang: crate::i18n::Lang) -> AnyView {
+    let vs_previous = lang.t("board.vs_previous");
+    match movement {
+        Some(m) if m > 0 => view! { <span class="move up" title=vs_previous>{format!("▲{m}")}</span> }.into_any(),
+        Some(m) if m < 0 => view! { <span class="move down" title=vs_previous>{format!("▼{}", -m)}</span> }.into_any(),
+        Some(_) => view! { <span class="move same" title=vs_previous>"="</span> }.into_any(),
+        None => view! { <span class="move new" title=lang.t("board.not_ranked_before")>"•"</span> }.into_any(),
+    }
 }
 
 #[component]
-fn Board(view: LeaderboardView) -> impl IntoView {
+fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoView {
     let LeaderboardView {
         me,
         by,
@@ -221,22 +263,28 @@ fn Board(view: LeaderboardView) -> impl IntoView {
     let views = choices(&[("all", "scope.everyone"), ("neighbours", "board.neighbours")]);
     let name_modes =
         choices(&[("full", "board.names_full"), ("initials", "board.names_initials"), ("none", "board.names_none")]);
-    let vs_previous = lang.t("board.vs_previous");
     let my_id = me.id.clone();
+    // On a phone the reader's own row is repeated at the top of the table (the
+    // stylesheet shows it only there), so it is on the first screen wherever it ranks.
+    let pinned = entries.iter().skip(1).find(|e| e.user_id == my_id).cloned().map(|e| {
+        view! {
+            <tr class="pinned" data-testid="my-row" aria-hidden="true">
+                <td class="rank">{e.rank}</td>
+                <td class="movement">{movement_badge(e.movement, lang)}</td>
+                <td class="name">{e.name}</td>
+                <td class="team">{e.team.unwrap_or_default()}</td>
+                <td class="num">{crate::format::kpi_value(e.value, unit, &currency, lang)}</td>
+            </tr>
+        }
+    });
+    // By attainment with no target set for the period, nobody is ranked (`store::kpis::leaderboard`): say so.
+    let no_targets = (measure == "attainment" && entries.is_empty())
+        .then(|| view! { <p class="muted" data-testid="no-targets">{lang.t("board.no_targets")}</p> });
     let rows = entries
         .into_iter()
         .map(|e| {
             let mine = e.user_id == my_id;
-            let movement = match e.movement {
-                Some(m) if m > 0 => {
-                    view! { <span class="move up" title=vs_previous.clone()>{format!("▲{m}")}</span> }.into_any()
-                }
-                Some(m) if m < 0 => {
-                    view! { <span class="move down" title=vs_previous.clone()>{format!("▼{}", -m)}</span> }.into_any()
-                }
-                Some(_) => view! { <span class="move same" title=vs_previous.clone()>"="</span> }.into_any(),
-                None => view! { <span class="move new" title=lang.t("board.not_ranked_before")>"•"</span> }.into_any(),
-            };
+            let movement = movement_badge(e.movement, lang);
             view! {
                 <tr class:mine=mine aria-current=mine.then_some("true") data-user=e.user_id>
                     <td class="rank">{e.rank}</td>
@@ -267,6 +315,35 @@ fn Board(view: LeaderboardView) -> impl IntoView {
             }
         })
         .collect_view();
+    // Once hydrated, a changed filter navigates in place (no page load): the URL
+    // carries it and the ranking is re-read. Before that, the form's GET does the same.
+    let navigate = use_navigate();
+    let form = NodeRef::<leptos::html::Form>::new();
+    let apply = move |ev: &leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(query) = form.get_untracked().and_then(|form| filter_query(&form)) else { return };
+            ev.prevent_default();
+            let changed =
+                ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("name"));
+            refocus.set(changed);
+            navigate(
+                &format!("/leaderboard?{query}"),
+                leptos_router::NavigateOptions { scroll: false, ..Default::default() },
+            );
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, &navigate, refocus, form);
+    };
+    let on_submit = apply.clone();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(name) = refocus.get_untracked() {
+            refocus.set(None);
+            focus_filter(&name);
+        }
+    });
     view! {
         <TopBar user=me/>
         <main class="page">
@@ -275,24 +352,39 @@ fn Board(view: LeaderboardView) -> impl IntoView {
                 <p class="muted" data-testid="period">{period.clone()}" · "{range}</p>
             </div>
             <nav class="periods" aria-label=lang.t("board.period")>{chips}</nav>
-            <form method="get" action="/leaderboard" class="filters">
+            <form
+                method="get"
+                action="/leaderboard"
+                class="filters"
+                data-testid="filters"
+                node_ref=form
+                on:change=move |ev| apply(&ev)
+                on:submit=move |ev| on_submit(&ev)
+            >
                 <input type="hidden" name="period" value=period.clone()/>
                 <label>{lang.t("board.kpi")}" " <select name="by">{options(kpis, &by)}</select></label>
                 <label>{lang.t("board.who")}" " <select name="scope">{options(scopes, &scope)}</select></label>
                 <label>{lang.t("board.measure")}" " <select name="measure">{options(measures, &measure)}</select></label>
                 <label>{lang.t("board.show")}" " <select name="view">{options(views, &shown)}</select></label>
                 <label>{lang.t("board.names")}" " <select name="names">{options(name_modes, &names)}</select></label>
-                <button type="submit" class="secondary">{lang.t("board.show")}</button>
+                // Needed only before hydration (or without JavaScript); the stylesheet hides it after.
+                <button type="submit" class="secondary apply">{lang.t("board.show")}</button>
             </form>
-            <table class="board" data-testid="leaderboard" data-period=period data-by=by>
+            <table class="board leaderboard" data-testid="leaderboard" data-period=period data-by=by data-scope=scope.clone()>
                 <thead>
                     <tr>
-                        <th>"#"</th><th><span class="sr-only">{lang.t("board.movement")}</span></th><th>{lang.t("board.name")}</th>
-                        <th>{lang.t("nav.team")}</th><th class="num">{by_label}</th>
+                        <th class="rank">"#"</th>
+                        <th class="movement"><span class="sr-only">{lang.t("board.movement")}</span></th>
+                        <th class="name">{lang.t("board.name")}</th>
+                        // Hidden with the team cells on a phone, so the columns stay aligned.
+                        <th class="team">{lang.t("nav.team")}</th>
+                        <th class="num">{by_label}</th>
                     </tr>
+                    {pinned}
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
+            {no_targets}
         </main>
     }
 }

@@ -1,18 +1,15 @@
-//! The 404 page.
+//! The 404 page, under the navigation like every other.
 
+use crate::components::failure::{set_status, Navigation};
 use crate::i18n::use_lang;
 use leptos::prelude::*;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(axum::http::StatusCode::NOT_FOUND);
-        }
-    }
+    set_status(404);
     let lang = use_lang();
     view! {
+        <Navigation/>
         <main class="page narrow error-page" data-testid="not-found">
             <h1>"404"</h1>
             <p>{lang.t("errors.not_found")}</p>

@@ -72,7 +72,9 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
         .await
         .map_err(AppError::server)?
         .iter()
-        .map(|r| format!("{}: {}", r.rule.label, crate::scoring::describe(&r.rule, crate::i18n::use_lang())))
+        .map(|r| {
+            format!("{}: {}", crate::scoring::rule_label(&r.rule.label, lang), crate::scoring::describe(&r.rule, lang))
+        })
         .collect();
     let people: Vec<(String, String)> = match me.role {
         Role::Rep => Vec::new(),
@@ -107,11 +109,15 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
             .into_iter()
             .map(|e| LedgerRow {
                 when: crate::format::date_time(e.at.with_timezone(&tz), lang),
-                rule: e.rule,
+                rule: crate::scoring::rule_label(&e.rule, lang),
                 kind: e.kind,
                 reason: e.why.in_lang(lang),
                 points: e.points,
-                records: e.records.into_iter().map(|r| format!("{} {}", r.kind, r.id)).collect(),
+                records: e
+                    .records
+                    .into_iter()
+                    .map(|r| format!("{} {}", lang.word(&format!("record.{}", r.kind), &r.kind), r.id))
+                    .collect(),
             })
             .collect(),
         rules,

@@ -1,6 +1,8 @@
 //! `/team/report`: the team report of one period for a director, made to be
 //! printed: the team's KPIs against targets with their trends, the reps
-//! against their targets, and who moved most on revenue. Rendered on the server.
+//! against their targets, and who moved most on revenue. A running period is
+//! compared like with like: with the previous period up to the same point.
+//! Rendered on the server.
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, Sparkline, TopBar};
@@ -24,6 +26,7 @@ pub struct ReportView {
     pub periods: Vec<Choice>,
     /// The period's first and last day, for the reader.
     pub range: String,
+    /// What the period is compared with: the previous period, or its span up to the same point while this one runs.
     pub previous: String,
     /// When the report was made, in the organisation's time zone, for the reader.
     pub generated: String,
@@ -46,7 +49,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     use crate::pages::targets::Cell;
     use crate::period::{Period, PeriodKind};
     use std::collections::HashMap;
-    use store::kpis::{cards_through, gather, leaderboard, reps_of, Grouping, Owners, Window};
+    use store::kpis::{card_history, gather, reps_of, Grouping, Owners, Window};
     /// How many reps each list of movers shows.
     const MOVERS: usize = 3;
 
@@ -56,7 +59,8 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let team = crate::pages::team::team_for(&pool, &me, team, "err.team_reports_managers").await?;
     let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
-    let now = crate::clock::now().with_timezone(&tz);
+    let instant = crate::clock::now();
+    let now = instant.with_timezone(&tz);
     let period = match period.filter(|p| !p.is_empty()) {
         Some(p) => Period::parse(&p).map_err(crate::pages::errors::refusals::period)?,
         None => Period::containing(PeriodKind::Month, now.date_naive()),
@@ -68,9 +72,11 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let scope = Scope::Team(team.clone());
     let reps = reps_of(&pool, &scope).await.map_err(AppError::server)?;
 
-    // The team's card for this period and the five before it.
-    let cards = cards_through(&pool, &scope, period, tz, 6).await.map_err(AppError::server)?;
-    let kpis = crate::pages::kpis::tiles(&cards);
+    // The team's card for this period and the five before it, and the previous period's comparable span.
+    let history = card_history(&pool, &scope, period, tz, 6, instant).await.map_err(AppError::server)?;
+    let kpis = crate::pages::kpis::tiles(&history);
+    // While the period runs, the previous one compares up to the same point (like with like).
+    let (compared_start, compared_end) = period.comparable_previous(tz, instant);
 
     // Reps against targets: the KPIs someone in the team has a target for.
     let mut scopes = vec![scope.to_string()];
@@ -108,29 +114,8 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
         rows.push(Row { scope: rep_scope, label: name.clone(), cells });
     }
 
-    // Movers: revenue now against the previous period, with each rep's place in the team's ranking.
-    let revenue = crate::kpi::find("revenue").expect("revenue is a KPI");
-    let ranked = leaderboard(&pool, &scope, window(period), revenue, None).await.map_err(AppError::server)?;
-    let before: HashMap<String, (usize, f64)> = leaderboard(&pool, &scope, window(period.previous()), revenue, None)
-        .await
-        .map_err(AppError::server)?
-        .into_iter()
-        .map(|r| (r.id, (r.rank, r.value.unwrap_or(0.0))))
-        .collect();
-    let all = ranked
-        .into_iter()
-        .filter_map(|r| {
-            let (previous_rank, previous) = *before.get(&r.id)?;
-            Some(Mover {
-                user_id: r.id,
-                name: r.name,
-                previous,
-                current: r.value.unwrap_or(0.0),
-                previous_rank,
-                rank: r.rank,
-            })
-        })
-        .collect();
+    // Movers: revenue against the previous period's comparable span, with each rep's place in the team's ranking.
+    let all = store::insights::revenue_movers(&pool, &scope, period, tz, instant).await.map_err(AppError::server)?;
     let (up, down) = crate::insights::movers(all, MOVERS);
 
     let teams = crate::pages::team::team_choices(&pool, &me, &team).await?;
@@ -152,7 +137,15 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
             crate::format::date(period.first_day(), lang),
             crate::format::date(period.end_day() - chrono::Duration::days(1), lang)
         ),
-        previous: period.previous().to_string(),
+        previous: match history.running {
+            // "01.11.2026 00:00 — 02.11.2026 10:00": the same span of the previous period.
+            Some(_) => format!(
+                "{} — {}",
+                crate::format::date_time(compared_start.with_timezone(&tz), lang),
+                crate::format::date_time(compared_end.with_timezone(&tz), lang)
+            ),
+            None => period.previous().to_string(),
+        },
         generated: format!("{} ({})", crate::format::date_time(now, lang), tz.name()),
         currency: settings.currency,
         kpis,
@@ -201,6 +194,8 @@ fn Report(view: ReportView) -> impl IntoView {
     } = view;
     let lang = crate::i18n::use_lang();
     let csv = format!("/team/report.csv?team={team}&period={period}");
+    // While the period runs, a column says whether each KPI is on pace.
+    let running = kpis.iter().any(|k| k.previous_so_far);
     let kpi_rows = kpis
         .into_iter()
         .map(|k| {
@@ -214,6 +209,15 @@ fn Report(view: ReportView) -> impl IntoView {
                     <td class="num attainment" class:met=k.attainment.is_some_and(|a| a >= 100.0)>
                         {k.attainment.map_or("—".to_string(), |a| crate::format::percent(a, 1, lang))}
                     </td>
+                    {running.then(|| view! {
+                        <td class="pace" class:behind=k.pace.is_some_and(|p| !p.on_pace)
+                            data-on-pace=k.pace.map(|p| p.on_pace.to_string())>
+                            {match k.pace {
+                                Some(p) => lang.t(if p.on_pace { "kpis.on_pace" } else { "kpis.behind_pace" }),
+                                None => "—".to_string(),
+                            }}
+                        </td>
+                    })}
                     <td class="num change" class:up={improving == Some(true)} class:down={improving == Some(false)}>
                         {change_text(change, lang)}
                     </td>
@@ -337,6 +341,7 @@ fn Report(view: ReportView) -> impl IntoView {
                     <th scope="col" class="num">{lang.t("board.measure_value")}</th>
                     <th scope="col" class="num">{lang.t("kpis.target")}</th>
                     <th scope="col" class="num">{lang.t("report.attainment")}</th>
+                    {running.then(|| view! { <th scope="col">{lang.t("kpis.pace")}</th> })}
                     <th scope="col" class="num">{change_vs}</th>
                     <th scope="col">{lang.t("report.trend")}</th>
                 </tr></thead>

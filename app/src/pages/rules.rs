@@ -58,7 +58,7 @@ pub async fn load_rules() -> Result<RulesView, AppError> {
             .iter()
             .map(|r| RuleRow {
                 id: r.rule.id,
-                label: r.rule.label.clone(),
+                label: crate::scoring::rule_label(&r.rule.label, lang),
                 kind: r.rule.kind.as_str().into(),
                 text: crate::scoring::describe(&r.rule, lang),
                 active: r.active,
@@ -91,6 +91,7 @@ pub async fn save_rule(
     period: Option<String>,
     cap_points: Option<String>,
     cap_per: Option<String>,
+    min_deal_amount: Option<String>,
 ) -> Result<i64, AppError> {
     use crate::api::gamification::{rule_from, RuleBody};
     let me = admin().await?;
@@ -119,6 +120,9 @@ pub async fn save_rule(
         period: if per_unit { None } else { period },
         cap_points: parse_i("rules.cap_points", cap_points)?,
         cap_per: if per_unit { cap_per } else { None },
+        min_deal_amount: clean(min_deal_amount)
+            .map(|t| t.parse().map_err(|_| bad("err.not_a_number", "rules.min_deal_amount", &t)))
+            .transpose()?,
         label,
         kind,
     };
@@ -208,6 +212,7 @@ fn RulesPage(view: RulesView, save: ServerAction<SaveRule>, off: ServerAction<Sw
                     <label>{lang.t("rules.period")}" " <select name="period">{options(periods, "month")}</select></label>
                     <label>{lang.t("rules.cap_points")}" " <input name="cap_points" type="number" min="1"/></label>
                     <label>{lang.t("rules.cap_per")}" " <select name="cap_per">{options(cap_pers, "day")}</select></label>
+                    <label>{lang.t("rules.min_deal_amount")}" " <input name="min_deal_amount" inputmode="decimal" placeholder="0"/></label>
                     <button type="submit">{lang.t("rules.add")}</button>
                 </ActionForm>
         }

@@ -98,7 +98,7 @@ pub fn Settings() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(view) => view! { <SettingsForm view save/> }.into_any(),
-                    Err(e) => view! { <main class="page narrow"><p class="error">{e.to_string()}</p></main> }.into_any(),
+                    Err(e) => crate::components::failed(e).into_any(),
                 }
             })}
         </Transition>

@@ -258,7 +258,7 @@ pub fn Targets() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(grid) => view! { <Grid grid save copy/> }.into_any(),
-                    Err(e) => view! { <main class="page narrow"><p class="error">{e.to_string()}</p></main> }.into_any(),
+                    Err(e) => crate::components::failed(e).into_any(),
                 }
             })}
         </Transition>

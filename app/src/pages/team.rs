@@ -102,7 +102,7 @@ pub fn Team() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(view) => view! { <TeamPage view/> }.into_any(),
-                    Err(e) => view! { <main class="page narrow"><p class="error">{e.to_string()}</p></main> }.into_any(),
+                    Err(e) => crate::components::failed(e).into_any(),
                 }
             })}
         </Transition>
@@ -123,6 +123,8 @@ fn TeamPage(view: TeamView) -> impl IntoView {
         }
         _ => String::new(),
     };
+    // While the month runs, a rep's attainment is against their pace (the target prorated to the elapsed part).
+    let so_far = weak_spots.iter().any(|s| s.so_far);
     let spots = if weak_spots.is_empty() {
         view! { <p class="muted" data-testid="no-weak-spots">{lang.t("team.nobody_under")}</p> }.into_any()
     } else {
@@ -144,7 +146,8 @@ fn TeamPage(view: TeamView) -> impl IntoView {
         view! {
             <table class="board" data-testid="weak-spots">
                 <thead><tr>
-                    <th>{lang.t("board.name")}</th><th>{lang.t("team.drags_most")}</th><th class="num">{lang.t("team.attained")}</th>
+                    <th>{lang.t("board.name")}</th><th>{lang.t("team.drags_most")}</th>
+                    <th class="num">{lang.t(if so_far { "team.of_pace" } else { "team.attained" })}</th>
                     <th class="num">{lang.t("team.gap")}</th><th class="num">{lang.t("team.kpis_below")}</th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
@@ -172,6 +175,13 @@ fn TeamPage(view: TeamView) -> impl IntoView {
                     <h2>{lang.t("team.revenue_to_date")}</h2>
                     <p class="value">{money(Some(forecast.revenue_to_date))}</p>
                     <p class="target">{format!("{}: {}", lang.t("team.elapsed"), crate::format::percent(forecast.elapsed * 100.0, 0, lang))}</p>
+                    // Against the target prorated to the elapsed part: on pace or behind it.
+                    {forecast.pace.map(|p| view! {
+                        <p class="pace" class:behind=!p.on_pace data-testid="forecast-pace" data-on-pace=p.on_pace.to_string()>
+                            <strong>{lang.t(if p.on_pace { "kpis.on_pace" } else { "kpis.behind_pace" })}</strong>
+                            {format!(" · {}: {}", lang.t("kpis.due_by_now"), money(Some(p.expected)))}
+                        </p>
+                    })}
                 </div>
                 <div class="tile">
                     <h2>{lang.t("team.forecast_run_rate")}</h2>

@@ -1,5 +1,5 @@
-//! `/teams` (admins): teams with their region and manager; create a team,
-//! rename it, move it to another region, change its manager.
+//! `/teams` (admins): teams with their region and managers (by name); create
+//! a team, rename it, move it to another region, change its manager.
 
 use crate::auth::CurrentUser;
 use crate::components::{loaded, TopBar};
@@ -13,7 +13,10 @@ pub struct TeamRow {
     pub id: String,
     pub name: String,
     pub region: String,
+    /// The manager the select shows: the one the team names, else the one manager in it.
     pub manager: String,
+    /// The names of the team's managers.
+    pub managers: Vec<String>,
     pub reps: i64,
 }
 
@@ -46,6 +49,7 @@ pub async fn load_teams() -> Result<TeamsView, AppError> {
             name: t.name,
             region: t.region,
             manager: t.manager.unwrap_or_default(),
+            managers: t.managers,
             reps: t.reps,
         })
         .collect();
@@ -93,6 +97,7 @@ fn TeamsPage(view: TeamsView, save: ServerAction<SaveTeam>) -> impl IntoView {
         .map(|t| {
             let form = format!("team-{}", t.id);
             let hidden_id = t.id.clone();
+            let names = if t.managers.is_empty() { "—".to_string() } else { t.managers.join(", ") };
             view! {
                 <tr data-team=t.id.clone()>
                     <td>
@@ -104,8 +109,9 @@ fn TeamsPage(view: TeamsView, save: ServerAction<SaveTeam>) -> impl IntoView {
                     </td>
                     <td><input form=form.clone() name="name" required value=t.name aria-label=lang.t("challenges.name")/></td>
                     <td><input form=form.clone() name="region" required value=t.region aria-label=lang.t("scope.region")/></td>
+                    <td data-testid="team-managers">{names}</td>
                     <td>
-                        <select form=form.clone() name="manager" aria-label=lang.t("users.role_manager")>
+                        <select form=form.clone() name="manager" aria-label=lang.t("teams.set_manager")>
                             {options(managers.clone(), &t.manager)}
                         </select>
                     </td>
@@ -126,7 +132,8 @@ fn TeamsPage(view: TeamsView, save: ServerAction<SaveTeam>) -> impl IntoView {
             <table class="board" data-testid="teams">
                 <thead><tr>
                     <th>"Id"</th><th>{lang.t("challenges.name")}</th><th>{lang.t("scope.region")}</th>
-                    <th>{lang.t("users.role_manager")}</th><th>{lang.t("teams.reps")}</th><th></th>
+                    <th>{lang.t("teams.managers")}</th><th>{lang.t("teams.set_manager")}</th>
+                    <th>{lang.t("teams.reps")}</th><th></th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>

@@ -23,6 +23,7 @@ pub struct TvChallenge {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TvKpi {
+    pub id: String,
     pub label: String,
     pub value: String,
     pub target: Option<String>,
@@ -155,7 +156,7 @@ mod server {
 
         let mut challenges = Vec::new();
         let live: Vec<services::challenges::Challenge> = services::challenges::list_live(pool).await.map_err(e)?;
-        for c in live {
+        for c in live.into_iter().take(4) {
             let unit = crate::kpi::find(&c.basis).map(|k| k.unit).unwrap_or(crate::kpi::Unit::Count);
             let team_race = c.kind == "team_vs_team";
             let rows = services::challenges::standings(pool, &c)
@@ -179,6 +180,7 @@ mod server {
             .map(|k| {
                 let def = crate::kpi::find(k.id).expect("a card lists known KPIs");
                 TvKpi {
+                    id: k.id.to_string(),
                     label: def.name(lang).into(),
                     value: crate::format::kpi_value(k.value, k.unit, &settings.currency, lang),
                     target: k.target.map(|t| crate::format::kpi_value(Some(t), k.unit, &settings.currency, lang)),
@@ -243,21 +245,78 @@ pub async fn load_tv(celebrate: String) -> Result<TvView, AppError> {
     }
 }
 
+/// How long each won deal fills the screen; deals won meanwhile wait their turn.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const CELEBRATE_SECONDS: u64 = 6;
+
+/// The won deals waiting to be celebrated, one at a time, each exactly once.
+#[derive(Clone, Copy)]
+struct Party {
+    /// Each deal with whether to chime for it (the display's setting when it was won).
+    queue: RwSignal<std::collections::VecDeque<(TvWin, bool)>>,
+    /// Every deal ever queued on this page: a re-read that names it again does not repeat it.
+    seen: StoredValue<std::collections::HashSet<String>>,
+    /// The second (of the page's counter) the current celebration appeared.
+    since: RwSignal<u64>,
+}
+
+impl Party {
+    fn new() -> Self {
+        Self {
+            queue: RwSignal::new(Default::default()),
+            seen: StoredValue::new(Default::default()),
+            since: RwSignal::new(0),
+        }
+    }
+
+    fn enqueue(self, wins: Vec<TvWin>, sound: bool, now: u64) {
+        let fresh: Vec<(TvWin, bool)> = wins
+            .into_iter()
+            .filter(|w| self.seen.try_update_value(|s| s.insert(w.id.clone())).unwrap_or(false))
+            .map(|w| (w, sound))
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        self.queue.update(|q| {
+            if q.is_empty() {
+                self.since.set(now);
+            }
+            q.extend(fresh);
+        });
+    }
+
+    /// Called every second: the current celebration gives way after its time.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn tick(self, now: u64) {
+        if !self.queue.with_untracked(|q| q.is_empty()) && now >= self.since.get_untracked() + CELEBRATE_SECONDS {
+            self.queue.update(|q| {
+                q.pop_front();
+            });
+            self.since.set(now);
+        }
+    }
+}
+
 #[component]
 pub fn Tv() -> impl IntoView {
     let feed = live_feed();
     let data = Resource::new(
         move || feed.version.get(),
         move |_| {
-            // Whatever was won since the last read is celebrated by this one.
+            // Whatever was won since the last completed read is celebrated by this one. The ids
+            // leave `won` only when a read answers (below): a read superseded by a newer one loses none.
             let won = feed.won.get_untracked();
-            feed.won.set(Vec::new());
-            load_tv(won.join(","))
+            async move {
+                let view = load_tv(won.join(",")).await;
+                (won, view)
+            }
         },
     );
-    // A second counter drives slide rotation and the stale warning.
+    // A second counter drives slide rotation, the celebrations and the stale warning.
     let seconds = RwSignal::new(0u64);
     let now = RwSignal::new(0.0f64);
+    let party = Party::new();
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         {
@@ -265,9 +324,25 @@ pub fn Tv() -> impl IntoView {
                 move || {
                     seconds.update(|s| *s += 1);
                     now.set(js_sys::Date::now());
+                    party.tick(seconds.get_untracked());
                 },
                 std::time::Duration::from_secs(1),
             );
+        }
+    });
+    // Each answered read queues its won deals (effects run only in the browser).
+    Effect::new(move |_| {
+        if let Some((asked, Ok(TvView::Live(state)))) = data.get() {
+            feed.won.update(|w| w.retain(|id| !asked.contains(id)));
+            party.enqueue(state.celebrate, state.sound, seconds.get_untracked());
+        }
+    });
+    let current = Memo::new(move |_| party.queue.with(|q| q.front().cloned()));
+    // One chime per celebration shown, when the display's sound was on as the deal was won.
+    Effect::new(move |_| {
+        if current.with(|c| c.as_ref().is_some_and(|(_, sound)| *sound)) {
+            #[cfg(feature = "hydrate")]
+            chime::play();
         }
     });
     let stale = move || {
@@ -279,13 +354,27 @@ pub fn Tv() -> impl IntoView {
         <div class="tv" class:revoked=move || feed.revoked.get()>
             <Transition fallback=|| view! { <p class="tv-wait">"…"</p> }>
                 {move || Suspend::new(async move {
-                    match data.await {
+                    match data.await.1 {
                         Ok(TvView::Pairing { code }) => view! { <Pairing code/> }.into_any(),
                         Ok(TvView::Live(state)) => view! { <Wall state=*state seconds/> }.into_any(),
                         Err(e) => view! { <p class="tv-wait">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>
+            // `data-queue`: the deals being and waiting to be celebrated, in turn (tests read it).
+            <div
+                class="celebrations"
+                data-queue=move || party.queue.with(|q| q.iter().map(|(w, _)| w.id.as_str()).collect::<Vec<_>>().join(" "))
+            >
+                {move || current.get().map(|(w, _)| view! {
+                    <div class="celebration" role="status" data-win=w.id>
+                        <p class="burst" aria-hidden="true">"★"</p>
+                        <p class="winner">{w.name}</p>
+                        <p class="amount">{w.amount}</p>
+                        <p>{lang.t("tv.deal_won")}</p>
+                    </div>
+                })}
+            </div>
             <p class="tv-stale" role="alert" hidden=move || !stale()>
                 {lang.t("tv.stale")}
             </p>
@@ -321,27 +410,7 @@ fn Pairing(code: String) -> impl IntoView {
 
 #[component]
 fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
-    let TvState {
-        display,
-        org,
-        rotate_seconds,
-        updated,
-        period,
-        board,
-        challenges,
-        kpis,
-        wins,
-        badges,
-        celebrate,
-        sound,
-    } = state;
-    if sound && !celebrate.is_empty() {
-        // Effects run only in the browser, once per celebration (each read builds a new wall).
-        Effect::new(move |_| {
-            #[cfg(feature = "hydrate")]
-            chime::play();
-        });
-    }
+    let TvState { display, org, rotate_seconds, updated, period, board, challenges, kpis, wins, badges, .. } = state;
     let lang = crate::i18n::use_lang();
     let rotate = rotate_seconds.max(5) as u64;
     let slides = 5u64;
@@ -361,12 +430,24 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
     let kpis = kpis
         .into_iter()
         .map(|k| {
-            let attained = k.attainment.map(|a| crate::format::percent(a, 0, lang));
+            // KPIS.md: a value is shown with its target and attainment wherever a target exists.
+            let goal = match (k.target, k.attainment) {
+                (Some(t), Some(a)) => view! {
+                    <p class="target">{domain::tr!(lang, "tv.target", target = t).into_owned()}</p>
+                    <p class="attained">{crate::format::percent(a, 0, lang)}</p>
+                    <progress max="100" value=format!("{:.0}", a.min(100.0))></progress>
+                }
+                .into_any(),
+                (Some(t), None) => {
+                    view! { <p class="target">{domain::tr!(lang, "tv.target", target = t).into_owned()}</p> }.into_any()
+                }
+                (None, _) => view! { <p class="target">{lang.t("tv.no_target")}</p> }.into_any(),
+            };
             view! {
-                <div class="tv-kpi">
+                <div class="tv-kpi" data-kpi=k.id>
                     <h3>{k.label}</h3>
                     <p class="value">{k.value}</p>
-                    <p class="target">{k.target.map(|t| domain::tr!(lang, "tv.target", target = t).into_owned())}" "{attained}</p>
+                    {goal}
                 </div>
             }
         })
@@ -379,16 +460,6 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
         .into_iter()
         .map(|b| view! { <li><span aria-hidden="true">{b.icon}</span>" "<strong>{b.name}</strong>" — "{b.badge}</li> })
         .collect_view();
-    let party = celebrate.into_iter().next().map(|w| {
-        view! {
-            <div class="celebration" role="status" data-win=w.id>
-                <p class="burst" aria-hidden="true">"★"</p>
-                <p class="winner">{w.name}</p>
-                <p class="amount">{w.amount}</p>
-                <p>{lang.t("tv.deal_won")}</p>
-            </div>
-        }
-    });
     view! {
         <header class="tv-head">
             <span class="tv-org">{org}</span>
@@ -401,7 +472,7 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
         </section>
         <section class="tv-slide" class:active=move || active(1) data-slide="challenges">
             <h2>{lang.t("nav.challenges")}</h2>
-            {challenges}
+            <div class="tv-challenges">{challenges}</div>
         </section>
         <section class="tv-slide" class:active=move || active(2) data-slide="kpis">
             <h2>{lang.t("tv.kpis_targets")}</h2>
@@ -415,7 +486,6 @@ fn Wall(state: TvState, seconds: RwSignal<u64>) -> impl IntoView {
             <h2>{lang.t("tv.badges_today")}</h2>
             <ul class="tv-list">{badges}</ul>
         </section>
-        {party}
     }
 }
 

@@ -1,6 +1,7 @@
-//! `/users` (admins): every user with role, team and whether they are active;
-//! invite a user (a one-time link where they set their password), deactivate
-//! and reactivate users.
+//! `/users` (admins; a manager sees their own team): every user with their id
+//! (what the API and files name them by), role, team and whether they are
+//! active; invite a user (a one-time link where they set their password),
+//! change a user's role and team, deactivate and reactivate users.
 
 use crate::auth::{CurrentUser, UserRow};
 use crate::components::{loaded, TopBar};
@@ -92,13 +93,43 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
     store::users::set_active(&pool, &id, active).await.map_err(crate::pages::errors::refusals::user)
 }
 
+/// Gives user `id` a new role and team (`team` empty: none). Admins only; a new
+/// role ends the user's sessions, so a demotion holds from their next request.
+#[server(prefix = "/api", endpoint = "change_user")]
+pub async fn change_user(id: String, role: String, team: Option<String>) -> Result<(), AppError> {
+    let me = crate::auth::server::require_user().await?;
+    if !services::access::may_change_user(&me) {
+        return Err(crate::auth::server::forbidden("err.change_user_admins").await);
+    }
+    let pool = expect_context::<crate::state::AppState>().pool;
+    let role = crate::auth::Role::parse(&role)
+        .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.role").with("role", &role)))?;
+    let team = team.filter(|t| !t.trim().is_empty());
+    store::users::change_role_and_team(&pool, &id, role, team.as_deref())
+        .await
+        .map_err(crate::pages::errors::refusals::user)
+}
+
 #[component]
 pub fn Users() -> impl IntoView {
     let invite = ServerAction::<InviteUser>::new();
     let activate = ServerAction::<SetUserActive>::new();
     let reset = ServerAction::<ResetPasswordLink>::new();
-    let data = Resource::new(move || (invite.version().get(), activate.version().get()), |_| load_users());
-    loaded(data, move |view| view! { <UsersPage view invite activate reset/> })
+    let change = ServerAction::<ChangeUser>::new();
+    let data = Resource::new(
+        move || (invite.version().get(), activate.version().get(), change.version().get()),
+        |_| load_users(),
+    );
+    loaded(data, move |view| view! { <UsersPage view invite activate reset change/> })
+}
+
+/// A role's name in the reader's language.
+fn role_key(role: &str) -> &'static str {
+    match role {
+        "admin" => "users.role_admin",
+        "manager" => "users.role_manager",
+        _ => "users.role_rep",
+    }
 }
 
 #[component]
@@ -107,10 +138,15 @@ fn UsersPage(
     invite: ServerAction<InviteUser>,
     activate: ServerAction<SetUserActive>,
     reset: ServerAction<ResetPasswordLink>,
+    change: ServerAction<ChangeUser>,
 ) -> impl IntoView {
     let UsersView { me, rows, teams } = view;
     let lang = crate::i18n::use_lang();
     let admin = me.role == crate::auth::Role::Admin;
+    let all_roles = ["rep", "manager", "admin"]
+        .into_iter()
+        .map(|value| Choice { value: value.into(), label: lang.t(role_key(value)) })
+        .collect::<Vec<_>>();
     let rows = rows
         .into_iter()
         .map(|u| {
@@ -122,7 +158,35 @@ fn UsersPage(
             let (label, to) =
                 if u.active { (lang.t("users.deactivate"), "false") } else { (lang.t("users.reactivate"), "true") };
             let email = u.email.clone();
-            let (id, reset_id) = (u.id.clone(), u.id.clone());
+            let (id, reset_id, change_id) = (u.id.clone(), u.id.clone(), u.id.clone());
+            let form = format!("user-{}", u.id);
+            // An admin changes role and team in the row; the others read them.
+            let (role_cell, team_cell) = if admin {
+                let (roles, teams) = (all_roles.clone(), teams.clone());
+                let (role_form, team_form) = (form.clone(), form.clone());
+                (
+                    view! {
+                        <ActionForm action=change attr:id=form.clone()>
+                            <input type="hidden" name="id" value=change_id/>
+                        </ActionForm>
+                        <select form=role_form name="role" aria-label=lang.t("users.role")>
+                            {options(roles, &u.role)}
+                        </select>
+                    }
+                    .into_any(),
+                    view! {
+                        <select form=team_form name="team" aria-label=lang.t("nav.team")>
+                            {options(teams, u.team_id.as_deref().unwrap_or_default())}
+                        </select>
+                    }
+                    .into_any(),
+                )
+            } else {
+                (lang.t(role_key(&u.role)).into_any(), u.team.clone().unwrap_or_else(|| "—".into()).into_any())
+            };
+            let save = admin.then(|| {
+                view! { <button type="submit" form=form class="link" data-testid="change-user">{lang.t("common.save")}</button> }
+            });
             let activate_form = admin.then(move || {
                 view! {
                     <ActionForm action=activate>
@@ -142,9 +206,10 @@ fn UsersPage(
             });
             view! {
                 <tr class:inactive=!u.active data-user=email>
-                    <td>{u.name}</td><td>{u.email}</td><td>{u.role}</td>
-                    <td>{u.team.unwrap_or_else(|| "—".into())}</td><td>{state}</td>
+                    <td>{u.name}</td><td><code data-testid="user-id">{u.id}</code></td><td>{u.email}</td>
+                    <td>{role_cell}</td><td>{team_cell}</td><td>{state}</td>
                     <td>
+                        {save}
                         {activate_form}
                         {reset_form}
                     </td>
@@ -189,15 +254,24 @@ fn UsersPage(
             .and_then(|r| r.err())
             .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
     };
+    let change_error = move || {
+        change
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| view! { <p class="error" role="alert" data-testid="change-user-error">{e.to_string()}</p> })
+    };
     view! {
         <TopBar user=me/>
         <main class="page">
             <div class="heading"><h1>{lang.t("nav.users")}</h1></div>
             {activate_error}
+            {change_error}
             {reset_result}
             <table class="board" data-testid="users">
                 <thead><tr>
-                    <th>{lang.t("board.name")}</th><th>{lang.t("users.email")}</th><th>{lang.t("users.role")}</th>
+                    <th>{lang.t("board.name")}</th><th>{lang.t("users.id")}</th><th>{lang.t("users.email")}</th>
+                    <th>{lang.t("users.role")}</th>
                     <th>{lang.t("nav.team")}</th><th>{lang.t("rules.status")}</th><th></th>
                 </tr></thead>
                 <tbody>{rows}</tbody>

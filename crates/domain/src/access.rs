@@ -44,7 +44,9 @@ pub struct UserRow {
     pub name: String,
     pub email: String,
     pub role: String,
+    /// The team's name (`team_id` its id).
     pub team: Option<String>,
+    pub team_id: Option<String>,
     pub active: bool,
     /// No password yet: the invite has not been used.
     pub invited: bool,

@@ -8,6 +8,9 @@ use crate::period::{Period, PeriodKind};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+mod detail;
+pub use detail::detail_in;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Badge {
     pub id: &'static str,

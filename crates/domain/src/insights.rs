@@ -17,6 +17,19 @@ pub struct Forecast {
     /// Revenue to date + open pipeline × recent win rate.
     pub pipeline: Option<f64>,
     pub target: Option<f64>,
+    /// Revenue to date against the target prorated to the elapsed share (the
+    /// same ratio as run rate ÷ target); `None` without a target or elapsed time.
+    pub pace: Option<crate::kpi::Pace>,
+}
+
+/// Whether a running period's pace may call a rep behind on a KPI. A KPI that sums or
+/// counts (`accumulates`) moves in steps (a deal, a call): it is judged once what is due by
+/// now (`expected`) reaches one `step` (1 for a count, an average won deal for money), so that
+/// a rep at 0 has missed at least one; until then a single deal puts them on pace (at 0 on the
+/// 2nd of a month nobody is behind yet). Rates, means and medians are judged from the start;
+/// without a step to go by, so is everything.
+pub fn judged(accumulates: bool, expected: f64, step: Option<f64>) -> bool {
+    !accumulates || step.is_none_or(|step| expected >= step)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,11 +38,14 @@ pub struct WeakSpot {
     pub name: String,
     /// The targeted KPI with the lowest attainment: the one that drags most.
     pub kpi: String,
+    /// Against the pace while the period runs (`so_far`), else against the whole target.
     pub attainment: f64,
     /// Threshold minus that attainment, in percentage points.
     pub gap: f64,
     /// How many of the rep's targeted KPIs are under the threshold.
     pub kpis_below: usize,
+    /// The period is running: `attainment` is against the target prorated to its elapsed part.
+    pub so_far: bool,
 }
 
 /// A rep's revenue in a period and the one before, with their places in the team's ranking of each.
@@ -76,10 +92,23 @@ pub fn deals_to_pass(mine: f64, ahead: f64, average: Option<f64>) -> Option<u64>
 
 #[cfg(test)]
 mod tests {
-    use super::{deals_to_pass, movers, Mover};
+    use super::{deals_to_pass, judged, movers, Mover};
 
     fn rep(name: &str, previous: f64, current: f64, previous_rank: usize, rank: usize) -> Mover {
         Mover { user_id: name.to_lowercase(), name: name.into(), previous, current, previous_rank, rank }
+    }
+
+    #[test]
+    fn sums_and_counts_are_judged_once_one_step_is_due_rates_from_the_start() {
+        // 55 000 due by the 2nd against deals of 300 000: not yet; 310 000 due by the 8th: yes.
+        assert!(!judged(true, 55_000.0, Some(300_000.0)));
+        assert!(judged(true, 310_000.0, Some(300_000.0)));
+        // 2.9 touchpoints due: at least one step of 1.
+        assert!(judged(true, 2.9, Some(1.0)));
+        assert!(!judged(true, 0.4, Some(1.0)));
+        // A rate from the start; no step to go by (no deal won lately): judged.
+        assert!(judged(false, 0.1, Some(300_000.0)));
+        assert!(judged(true, 55_000.0, None));
     }
 
     #[test]

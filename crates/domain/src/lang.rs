@@ -41,6 +41,20 @@ impl Lang {
         rust_i18n::t!(key, locale = self.code()).into_owned()
     }
 
+    /// `key`'s form for `count` with `%{count}` filled: `Lang::Ru.plural("count.deals", 22)` → "22 сделки".
+    pub fn plural(self, key: &'static str, count: i64) -> String {
+        Message::plural(key, count).in_lang(self)
+    }
+
+    /// The words of `key`, or `or` when app.yml has none (a kind it does not know):
+    /// `lang.word("record.deal", "deal")` → "сделка".
+    pub fn word(self, key: &str, or: &str) -> String {
+        match self.t(key) {
+            words if words == key => or.to_string(),
+            words => words,
+        }
+    }
+
     /// One of two texts the data carries in both languages (KPI and badge names).
     pub fn pick<'a>(self, ru: &'a str, en: &'a str) -> &'a str {
         match self {
@@ -54,20 +68,83 @@ impl Lang {
 /// values its `%{name}` placeholders take. The domain layers return these, so
 /// they stay free of any one language; `Display` is the English text (the
 /// public API's and the logs' language), `in_lang` the reader's.
+///
+/// A key counted with `plural` has a text per CLDR plural category
+/// (`key.one`, `key.few`, `key.many`, `key.other`); the count picks one in the
+/// reader's language and fills `%{count}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     key: &'static str,
-    args: Vec<(&'static str, String)>,
+    count: Option<i64>,
+    args: Vec<(&'static str, Arg)>,
+}
+
+/// A placeholder's value: plain text, a word that has its own key (a record
+/// kind, a field), or a whole message of its own (a counted phrase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Arg {
+    Text(String),
+    /// The key's words; `or` when app.yml has no such key.
+    Word {
+        key: String,
+        or: String,
+    },
+    Nested(Message),
+    /// A day, as the language writes dates.
+    Date(chrono::NaiveDate),
+    /// A decimal number's text (`12.5`), grouped and with the language's decimal mark.
+    Decimal(String),
+    /// A money amount's text (`1250000.00`), grouped, cents only when there are any.
+    Amount(String),
 }
 
 impl Message {
     pub fn new(key: &'static str) -> Message {
-        Message { key, args: Vec::new() }
+        Message { key, count: None, args: Vec::new() }
     }
 
-    /// The value of the `%{name}` placeholder.
-    pub fn with(mut self, name: &'static str, value: impl ToString) -> Message {
-        self.args.push((name, value.to_string()));
+    /// `key`'s form for `count` (`key.one`, `key.few`, …): `Message::plural("count.deals", 5)`
+    /// reads "5 сделок" in Russian and "5 deals" in English. `%{count}` is the
+    /// count, grouped as the language groups numbers.
+    pub fn plural(key: &'static str, count: i64) -> Message {
+        Message { key, count: Some(count), args: Vec::new() }
+    }
+
+    /// The value of the `%{name}` placeholder (a later value for the same name replaces it).
+    pub fn with(self, name: &'static str, value: impl ToString) -> Message {
+        self.arg(name, Arg::Text(value.to_string()))
+    }
+
+    /// The `%{name}` placeholder takes the words of `key` in the reader's
+    /// language, or `or` when app.yml has no such key (a kind it does not know).
+    pub fn with_word(self, name: &'static str, key: impl Into<String>, or: impl Into<String>) -> Message {
+        self.arg(name, Arg::Word { key: key.into(), or: or.into() })
+    }
+
+    /// The `%{name}` placeholder takes `message`, worded in the same language.
+    pub fn with_message(self, name: &'static str, message: Message) -> Message {
+        self.arg(name, Arg::Nested(message))
+    }
+
+    /// The `%{name}` placeholder takes `day` as the reader's language writes dates.
+    pub fn with_date(self, name: &'static str, day: chrono::NaiveDate) -> Message {
+        self.arg(name, Arg::Date(day))
+    }
+
+    /// The `%{name}` placeholder takes the decimal number `text` (`"12.5"`) as the
+    /// reader's language writes numbers (`12,5`).
+    pub fn with_decimal(self, name: &'static str, text: impl Into<String>) -> Message {
+        self.arg(name, Arg::Decimal(text.into()))
+    }
+
+    /// The `%{name}` placeholder takes the amount `text` (`"1250000.00"`), grouped (`1 250 000`).
+    pub fn with_amount(self, name: &'static str, text: impl Into<String>) -> Message {
+        self.arg(name, Arg::Amount(text.into()))
+    }
+
+    fn arg(mut self, name: &'static str, value: Arg) -> Message {
+        self.args.retain(|(n, _)| *n != name);
+        self.args.push((name, value));
         self
     }
 
@@ -76,8 +153,62 @@ impl Message {
     }
 
     pub fn in_lang(&self, lang: Lang) -> String {
-        let (names, values): (Vec<&str>, Vec<String>) = self.args.iter().map(|(n, v)| (*n, v.clone())).unzip();
-        rust_i18n::replace_patterns(&lang.t(self.key), &names, &values)
+        let mut names: Vec<&str> = Vec::with_capacity(self.args.len() + 1);
+        let mut values: Vec<String> = Vec::with_capacity(self.args.len() + 1);
+        for (name, value) in &self.args {
+            names.push(name);
+            values.push(match value {
+                Arg::Text(text) => text.clone(),
+                Arg::Word { key, or } => lang.word(key, or),
+                Arg::Nested(message) => message.in_lang(lang),
+                Arg::Date(day) => crate::format::date(*day, lang),
+                Arg::Decimal(text) => crate::format::decimal(text, lang),
+                Arg::Amount(text) => crate::format::group_decimal(text, lang),
+            });
+        }
+        // A counted key named through `Message::new` or `tr!` counts by its `count` or `n`.
+        let plain = lang.t(self.key);
+        let count = self.count.or_else(|| {
+            let other = format!("{}.other", self.key);
+            let counted = plain == self.key && lang.t(&other) != other;
+            let value = |name| self.args.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+            match (counted, value("count").or_else(|| value("n"))) {
+                (true, Some(Arg::Text(text))) => text.trim().parse().ok(),
+                _ => None,
+            }
+        });
+        let text = match count {
+            None => plain,
+            Some(count) => {
+                if !names.contains(&"count") {
+                    names.push("count");
+                    values.push(crate::format::number(count as f64, 0, lang));
+                }
+                lang.t(&format!("{}.{}", self.key, plural_category(lang, count.unsigned_abs())))
+            }
+        };
+        rust_i18n::replace_patterns(&text, &names, &values)
+    }
+}
+
+/// The CLDR plural category of the whole number `n` in `lang` (Unicode's rules,
+/// through ICU4X): Russian `one` (1, 21, 101), `few` (2–4, 22–24), `many`
+/// (0, 5–20, 25–30, 111); English `one` (1) and `other`.
+pub fn plural_category(lang: Lang, n: u64) -> &'static str {
+    use icu_plurals::{PluralCategory, PluralRules};
+    // ICU4X's rules are not `Sync`: each thread keeps its own (two small tables).
+    thread_local! {
+        static RULES: [PluralRules; 2] = [icu_locale_core::langid!("ru"), icu_locale_core::langid!("en")]
+            .map(|id| PluralRules::try_new_cardinal(id.into()).expect("ICU4X ships ru and en plural rules"));
+    }
+    let category = RULES.with(|rules| rules[matches!(lang, Lang::En) as usize].category_for(n));
+    match category {
+        PluralCategory::Zero => "zero",
+        PluralCategory::One => "one",
+        PluralCategory::Two => "two",
+        PluralCategory::Few => "few",
+        PluralCategory::Many => "many",
+        PluralCategory::Other => "other",
     }
 }
 
@@ -172,7 +303,71 @@ mod tests {
                     !t.is_empty() && t.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
                 };
                 if shaped(space) && shaped(rest) && namespaces.contains(space) {
-                    assert!(keys.contains_key(literal), "{} names `{literal}`, missing from app.yml", path.display());
+                    // A counted key (`Message::plural`) has its texts under `key.one`, `key.other`, ….
+                    let counted = keys.contains_key(&format!("{literal}.other"));
+                    assert!(
+                        keys.contains_key(literal) || counted,
+                        "{} names `{literal}`, missing from app.yml",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cldr_plural_categories_of_russian_and_english() {
+        let ru = |n| plural_category(Lang::Ru, n);
+        assert_eq!([1, 2, 5, 11, 21, 22].map(ru), ["one", "few", "many", "many", "one", "few"]);
+        assert_eq!(
+            [0, 4, 12, 14, 25, 101, 111, 1000].map(ru),
+            ["many", "few", "many", "many", "many", "one", "many", "many"]
+        );
+        let en = |n| plural_category(Lang::En, n);
+        assert_eq!([0, 1, 2, 5, 11, 21].map(en), ["other", "one", "other", "other", "other", "other"]);
+    }
+
+    /// Every counted key has the forms its languages use: Russian one, few and
+    /// many (and other, for fractions); English one and other.
+    #[test]
+    fn counted_words_agree_with_their_number() {
+        let deals = |lang: Lang, n| lang.plural("count.deals", n);
+        assert_eq!(
+            [1, 2, 5, 11, 21, 22].map(|n| deals(Lang::Ru, n)),
+            ["1 сделка", "2 сделки", "5 сделок", "11 сделок", "21 сделка", "22 сделки"]
+        );
+        assert_eq!([1, 2, 5, 21].map(|n| deals(Lang::En, n)), ["1 deal", "2 deals", "5 deals", "21 deals"]);
+        assert_eq!(Lang::Ru.plural("count.points", 1234), "1\u{202F}234 очка");
+        assert_eq!(Lang::Ru.plural("count.points", -5), "-5 очков");
+        assert_eq!(Lang::En.plural("count.points", 1), "1 point");
+        // A counted phrase inside a sentence, and a word with its own key.
+        let m = Message::new("ledger.per_money")
+            .with("measure", "Выручка")
+            .with_word("kind", "record.deal", "deal")
+            .with("id", "d-1")
+            .with_amount("amount", "1500.50")
+            .with_message("points", Message::plural("count.points", 3))
+            .with("per", "100")
+            .with("units", 15);
+        assert_eq!(m.in_lang(Lang::Ru), "Выручка: сделка d-1 на 1\u{202F}500,50, 3 очка за каждые 100 × 15");
+        // `tr!` on a counted key counts by its `n` (or `count`).
+        let pass = |lang, n: u64| crate::tr!(lang, "home.deals_to_pass", n = n, average = "x", rank = 2, name = "Анна");
+        assert_eq!(pass(Lang::Ru, 3), "Ещё 3 выигранные сделки вашего среднего размера (x) — и вы обгоните #2 Анна");
+        assert_eq!(pass(Lang::Ru, 5), "Ещё 5 выигранных сделок вашего среднего размера (x) — и вы обгоните #2 Анна");
+        assert_eq!(pass(Lang::En, 1), "1 more won deal of your average size (x) passes #2 Анна");
+        let unknown = Message::new("ledger.reversed").with_word("reason", "record.nothing_like_it", "as stored");
+        assert_eq!(unknown.in_lang(Lang::En), "Reversed, no longer counts: as stored");
+
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let locales = std::fs::read_to_string(dir.join("locales/app.yml")).expect("locales/app.yml");
+        let counted: std::collections::BTreeSet<&str> =
+            locales.lines().filter_map(|l| l.strip_suffix(".other:")).filter(|k| !k.starts_with(' ')).collect();
+        assert!(counted.contains("count.deals"));
+        for key in counted {
+            for form in ["one", "few", "many", "other"] {
+                let full = format!("{key}.{form}");
+                for lang in Lang::ALL {
+                    assert_ne!(lang.t(&full), full, "`{full}` in {lang:?}");
                 }
             }
         }

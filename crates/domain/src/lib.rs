@@ -7,6 +7,7 @@ pub mod access;
 pub mod badges;
 pub mod clock;
 pub mod fairness;
+pub mod format;
 pub mod insights;
 pub mod kpi;
 pub mod lang;

@@ -105,6 +105,68 @@ impl Period {
     }
 }
 
+impl Period {
+    /// The period as a reader says it: "декабрь 2026" / "December 2026",
+    /// "2 декабря 2026", "неделя 48, 2026" / "week 48, 2026", "4 квартал 2026" / "Q4 2026", "2026".
+    pub fn in_words(&self, lang: crate::lang::Lang) -> String {
+        use crate::lang::Lang;
+        const RU: [&str; 12] = [
+            "январь",
+            "февраль",
+            "март",
+            "апрель",
+            "май",
+            "июнь",
+            "июль",
+            "август",
+            "сентябрь",
+            "октябрь",
+            "ноябрь",
+            "декабрь",
+        ];
+        /// Of the month: "2 декабря".
+        const RU_OF: [&str; 12] = [
+            "января",
+            "февраля",
+            "марта",
+            "апреля",
+            "мая",
+            "июня",
+            "июля",
+            "августа",
+            "сентября",
+            "октября",
+            "ноября",
+            "декабря",
+        ];
+        const EN: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        match (*self, lang) {
+            (Period::Day(d), Lang::Ru) => format!("{} {} {}", d.day(), RU_OF[d.month0() as usize], d.year()),
+            (Period::Day(d), Lang::En) => format!("{} {} {}", d.day(), EN[d.month0() as usize], d.year()),
+            (Period::Week { year, week }, Lang::Ru) => format!("неделя {week}, {year}"),
+            (Period::Week { year, week }, Lang::En) => format!("week {week}, {year}"),
+            (Period::Month { year, month }, Lang::Ru) => format!("{} {year}", RU[month as usize - 1]),
+            (Period::Month { year, month }, Lang::En) => format!("{} {year}", EN[month as usize - 1]),
+            (Period::Quarter { year, quarter }, Lang::Ru) => format!("{quarter} квартал {year}"),
+            (Period::Quarter { year, quarter }, Lang::En) => format!("Q{quarter} {year}"),
+            (Period::Year(year), _) => year.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -153,13 +215,19 @@ pub use bounds::*;
 
 mod bounds {
     use super::Period;
-    use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+    use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, TimeZone, Utc};
     use chrono_tz::Tz;
 
     /// The instant local midnight of `day` starts in `tz` (the earliest one if
     /// a DST change makes midnight ambiguous or skipped).
     pub fn local_midnight(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
-        let mut t = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+        local_instant(day.and_hms_opt(0, 0, 0).expect("midnight exists"), tz)
+    }
+
+    /// The instant a local date and time happens in `tz` (the earliest one when a
+    /// DST change repeats it, the first after it when a DST change skips it).
+    pub fn local_instant(at: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+        let mut t = at;
         loop {
             if let Some(dt) = tz.from_local_datetime(&t).earliest() {
                 return dt.with_timezone(&Utc);
@@ -172,6 +240,54 @@ mod bounds {
         /// `[start, end)` as instants, in the organisation's time zone.
         pub fn bounds(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
             (local_midnight(self.first_day(), tz), local_midnight(self.end_day(), tz))
+        }
+
+        /// Whether the period has begun and not ended at `now`: its figures are "so far".
+        pub fn is_running(&self, tz: Tz, now: DateTime<Utc>) -> bool {
+            let (start, end) = self.bounds(tz);
+            start <= now && now < end
+        }
+
+        /// The share of the period that has passed at `now`, 0–1, by elapsed time
+        /// (0 before it begins, 1 once it has ended).
+        pub fn elapsed_share(&self, tz: Tz, now: DateTime<Utc>) -> f64 {
+            let (start, end) = self.bounds(tz);
+            let passed = now.clamp(start, end) - start;
+            passed.num_milliseconds() as f64 / (end - start).num_milliseconds() as f64
+        }
+
+        /// The span of the previous period to compare this one with at `now`, like
+        /// with like. While this period runs: the previous one from its start up to
+        /// the same point, which is the same local date and time one period back (a
+        /// day: the day before; a week: seven days before; a month, quarter or year:
+        /// the same day of the month 1, 3 or 12 months before). A day the shorter
+        /// month does not have (the 29th to the 31st) stands for the end of that
+        /// month: on 31 March all of February compares. A closed period (or one not
+        /// yet begun) compares with the whole previous period.
+        pub fn comparable_previous(&self, tz: Tz, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+            let (start, end) = self.previous().bounds(tz);
+            if !self.is_running(tz, now) {
+                return (start, end);
+            }
+            let local = now.with_timezone(&tz).naive_local();
+            let back = match self {
+                Period::Day(_) => local - chrono::Duration::days(1),
+                Period::Week { .. } => local - chrono::Duration::days(7),
+                Period::Month { .. } => months_back(local, 1),
+                Period::Quarter { .. } => months_back(local, 3),
+                Period::Year(_) => months_back(local, 12),
+            };
+            (start, local_instant(back, tz).clamp(start, end))
+        }
+    }
+
+    /// `at` moved `n` months back, keeping the day of the month and the time; a
+    /// day that month does not have gives the start of the month after it.
+    fn months_back(at: NaiveDateTime, n: u32) -> NaiveDateTime {
+        let first = at.date().with_day(1).expect("every month has a 1st") - Months::new(n);
+        match first.with_day(at.day()) {
+            Some(day) => day.and_time(at.time()),
+            None => (first + Months::new(1)).and_hms_opt(0, 0, 0).expect("midnight exists"),
         }
     }
 }
@@ -206,6 +322,99 @@ mod tests {
         assert_eq!(Period::parse("2026-01").unwrap().previous().to_string(), "2025-12");
         assert_eq!(Period::parse("2026-Q4").unwrap().next().to_string(), "2027-Q1");
         assert_eq!(Period::parse("2027-W01").unwrap().previous().to_string(), "2026-W53");
+    }
+
+    /// An instant given as local time in Moscow (UTC+3 all year).
+    fn msk(text: &str) -> chrono::DateTime<chrono::Utc> {
+        let local = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
+        local_instant(local, chrono_tz::Europe::Moscow)
+    }
+
+    /// The previous period's span to compare `period` with at `now` (Moscow), in local time.
+    fn compared(period: &str, now: &str) -> (String, String) {
+        let tz = chrono_tz::Europe::Moscow;
+        let (start, end) = Period::parse(period).unwrap().comparable_previous(tz, msk(now));
+        let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+        (local(start), local(end))
+    }
+
+    fn span(start: &str, end: &str) -> (String, String) {
+        (start.to_string(), end.to_string())
+    }
+
+    #[test]
+    fn a_running_month_compares_with_the_same_days_of_the_previous_month() {
+        // 2 December, 10:00: 1 December 00:00–10:00 on the 2nd against 1–2 November to 10:00.
+        assert_eq!(compared("2026-12", "2026-12-02 10:00"), span("2026-11-01 00:00", "2026-11-02 10:00"));
+        // January against December crosses the year.
+        assert_eq!(compared("2027-01", "2027-01-31 18:00"), span("2026-12-01 00:00", "2026-12-31 18:00"));
+        // 28 February (a 28-day month) against 28 January: the same date, not the same share.
+        assert_eq!(compared("2027-02", "2027-02-28 12:00"), span("2027-01-01 00:00", "2027-01-28 12:00"));
+        // 28 March against February's last day, to the same hour.
+        assert_eq!(compared("2027-03", "2027-03-28 15:00"), span("2027-02-01 00:00", "2027-02-28 15:00"));
+    }
+
+    #[test]
+    fn the_31st_against_a_shorter_month_compares_with_all_of_it() {
+        // February 2027 has 28 days: on the 29th, 30th and 31st of March all of February compares.
+        for day in ["2027-03-29 09:00", "2027-03-30 12:00", "2027-03-31 23:59"] {
+            assert_eq!(compared("2027-03", day), span("2027-02-01 00:00", "2027-03-01 00:00"), "{day}");
+        }
+        // A leap year's February has a 29th.
+        assert_eq!(compared("2028-03", "2028-03-29 09:00"), span("2028-02-01 00:00", "2028-02-29 09:00"));
+        assert_eq!(compared("2028-03", "2028-03-30 09:00"), span("2028-02-01 00:00", "2028-03-01 00:00"));
+        // 31 May against April's 30 days; 31 July against June's.
+        assert_eq!(compared("2027-05", "2027-05-31 10:00"), span("2027-04-01 00:00", "2027-05-01 00:00"));
+        assert_eq!(compared("2027-07", "2027-07-31 10:00"), span("2027-06-01 00:00", "2027-07-01 00:00"));
+    }
+
+    #[test]
+    fn days_weeks_quarters_and_years_compare_one_period_back() {
+        assert_eq!(compared("2026-12-02", "2026-12-02 10:30"), span("2026-12-01 00:00", "2026-12-01 10:30"));
+        // Wednesday 14:00 of ISO week 2027-W01 against Wednesday 14:00 of 2026-W53.
+        assert_eq!(compared("2027-W01", "2027-01-06 14:00"), span("2026-12-28 00:00", "2026-12-30 14:00"));
+        // 31 May in Q2 against 31 February, which is not: Q1 up to the end of February.
+        assert_eq!(compared("2027-Q2", "2027-05-31 10:00"), span("2027-01-01 00:00", "2027-03-01 00:00"));
+        assert_eq!(compared("2027-Q2", "2027-04-02 10:00"), span("2027-01-01 00:00", "2027-01-02 10:00"));
+        // 29 February 2028 against 2027, which has none: up to the end of February 2027.
+        assert_eq!(compared("2028", "2028-02-29 10:00"), span("2027-01-01 00:00", "2027-03-01 00:00"));
+    }
+
+    #[test]
+    fn closed_and_future_periods_compare_with_the_whole_previous_period() {
+        let whole = span("2026-11-01 00:00", "2026-12-01 00:00");
+        assert_eq!(compared("2026-12", "2027-01-02 10:00"), whole);
+        assert_eq!(compared("2026-12", "2026-11-15 10:00"), whole);
+        // The first instant of the month runs it: nothing of November compares yet.
+        assert_eq!(compared("2026-12", "2026-12-01 00:00"), span("2026-11-01 00:00", "2026-11-01 00:00"));
+    }
+
+    #[test]
+    fn the_elapsed_share_is_the_time_passed_over_the_periods_length() {
+        let tz = chrono_tz::Europe::Moscow;
+        let december = Period::parse("2026-12").unwrap();
+        assert_eq!(december.elapsed_share(tz, msk("2026-12-02 12:00")), 1.5 / 31.0);
+        assert!(december.is_running(tz, msk("2026-12-02 12:00")));
+        let february = Period::parse("2027-02").unwrap();
+        assert_eq!(february.elapsed_share(tz, msk("2027-02-08 00:00")), 0.25);
+        assert_eq!(february.elapsed_share(tz, msk("2027-01-31 23:00")), 0.0);
+        assert_eq!(february.elapsed_share(tz, msk("2027-03-01 00:00")), 1.0);
+        assert!(!february.is_running(tz, msk("2027-03-01 00:00")));
+    }
+
+    #[test]
+    fn periods_read_as_words_in_both_languages() {
+        use crate::lang::Lang::{En, Ru};
+        let words = |text: &str| {
+            let p = Period::parse(text).unwrap();
+            (p.in_words(Ru), p.in_words(En))
+        };
+        assert_eq!(words("2026-12"), ("декабрь 2026".into(), "December 2026".into()));
+        assert_eq!(words("2027-01"), ("январь 2027".into(), "January 2027".into()));
+        assert_eq!(words("2026-12-02"), ("2 декабря 2026".into(), "2 December 2026".into()));
+        assert_eq!(words("2026-W48"), ("неделя 48, 2026".into(), "week 48, 2026".into()));
+        assert_eq!(words("2026-Q4"), ("4 квартал 2026".into(), "Q4 2026".into()));
+        assert_eq!(words("2026"), ("2026".into(), "2026".into()));
     }
 
     #[test]

@@ -8,10 +8,12 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 mod fields;
+mod problems;
 pub mod scope;
 pub mod sheet;
 mod touched;
 pub use fields::{Field, FieldType};
+pub use problems::problems_in;
 pub use touched::Touched;
 
 /// The record kinds, in the order a batch is applied (references point backwards).

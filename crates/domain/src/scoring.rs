@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
+mod label;
 mod reason;
+pub use label::rule_label;
 pub use reason::{reason_in, Cap, Reason};
 
 /// What a per-unit rule counts: one kind of event behind a KPI.
@@ -82,6 +84,14 @@ pub const MEASURES: [Measure; 10] = [
     },
 ];
 
+impl Measure {
+    /// Whether each event is a won deal (won deals, their revenue, won upsells): such
+    /// events count only from the rule's minimum deal amount (`Rule::counts_deal`).
+    pub fn counts_won_deals(&self) -> bool {
+        matches!(self.id, "won_deals" | "revenue" | "upsells")
+    }
+}
+
 pub fn measure(id: &str) -> Option<&'static Measure> {
     MEASURES.iter().find(|m| m.id == id)
 }
@@ -132,7 +142,20 @@ pub struct Rule {
     pub period_kind: Option<PeriodKind>,
     pub cap_points: Option<i64>,
     pub cap_per: Option<PeriodKind>,
+    /// Per-unit rules on won deals: the smallest deal amount that counts. `None`:
+    /// any amount above 0 (a won deal at 0 earns nothing).
+    pub min_deal_amount: Option<Decimal>,
     pub label: String,
+}
+
+impl Rule {
+    /// Whether a won deal of `amount` counts for this rule.
+    pub fn counts_deal(&self, amount: Decimal) -> bool {
+        match self.min_deal_amount {
+            None => amount > Decimal::ZERO,
+            Some(min) => amount >= min,
+        }
+    }
 }
 
 /// A reference to the record an entry came from.
@@ -208,6 +231,9 @@ fn score_units(rule: &Rule, events: &[Event], tz: Tz, entries: &mut Vec<Entry>) 
     mine.sort_by(|a, b| (&a.owner, a.at, &a.record.id).cmp(&(&b.owner, b.at, &b.record.id)));
     let mut used: HashMap<(&str, NaiveDate), i64> = HashMap::new();
     for e in mine {
+        if m.counts_won_deals() && !rule.counts_deal(e.amount) {
+            continue;
+        }
         let units = if m.money { (e.amount / rule.per).floor().to_i64().unwrap_or(0) } else { 1 };
         let full = rule.points * units;
         let mut points = full;
@@ -302,16 +328,17 @@ pub fn describe(rule: &Rule, lang: crate::lang::Lang) -> String {
     let period = |k: Option<PeriodKind>, form: &'static str| {
         lang.t(&format!("rule.{form}.{}", k.map(PeriodKind::as_str).unwrap_or("period")))
     };
-    // The KPI a target-based rule reads: its name in Russian, its id in English as before.
+    // The KPI a target-based rule reads, by its name.
     let basis = match crate::kpi::KPIS.iter().find(|k| k.id == rule.basis) {
-        Some(kpi) if lang == crate::lang::Lang::Ru => kpi.name_ru.to_string(),
-        _ => rule.basis.clone(),
+        Some(kpi) => kpi.name(lang).to_string(),
+        None => rule.basis.clone(),
     };
+    let points = |n: i64| Message::plural("count.points", n);
     let message = match rule.kind {
         RuleKind::PerUnit => match measure(&rule.basis) {
-            Some(m) if m.money => {
-                Message::new("rule.per_money").with("per", &rule.per).with("measure", lang.pick(m.name_ru, m.name_en))
-            }
+            Some(m) if m.money => Message::new("rule.per_money")
+                .with("per", crate::format::group_decimal(&rule.per.to_string(), lang))
+                .with("measure", lang.pick(m.name_ru, m.name_en)),
             Some(m) => Message::new("rule.per_unit").with("measure", lang.pick(m.name_ru, m.name_en)),
             None => Message::new("rule.per_unit").with("measure", &rule.basis),
         },
@@ -324,10 +351,19 @@ pub fn describe(rule: &Rule, lang: crate::lang::Lang) -> String {
             .with("period", period(rule.period_kind, "of"))
             .with("basis", &basis),
     };
-    let mut text = message.with("points", rule.points).in_lang(lang);
+    // Attainment rules weigh a percentage; the others give points.
+    let message = match rule.kind {
+        RuleKind::Attainment => message.with("points", rule.points),
+        _ => message.with_message("points", points(rule.points)),
+    };
+    let mut text = message.in_lang(lang);
+    if let Some(min) = rule.min_deal_amount {
+        text.push_str(&Message::new("rule.min_deal_amount").with("amount", min).in_lang(lang));
+    }
     if let Some(cap) = rule.cap_points {
-        let cap =
-            Message::new("rule.cap").with("cap", cap).with("period", period(rule.cap_per.or(rule.period_kind), "per"));
+        let cap = Message::new("rule.cap")
+            .with_message("cap", Message::plural("count.points_genitive", cap))
+            .with("period", period(rule.cap_per.or(rule.period_kind), "per"));
         text.push_str(&cap.in_lang(lang));
     }
     text

@@ -58,3 +58,10 @@ pub fn may_invite(user: &CurrentUser, role: Role, team: Option<&str>) -> bool {
         Role::Rep => false,
     }
 }
+
+/// Who may change an existing user's role or team: admins only. A manager
+/// invites reps into their own team (`may_invite`) but sets no roles and moves
+/// nobody across teams, their own reps included.
+pub fn may_change_user(user: &CurrentUser) -> bool {
+    user.role == Role::Admin
+}

@@ -5,11 +5,13 @@
 use crate::ingest::SubmitError;
 use chrono::{DateTime, Utc};
 use domain::access::{CurrentUser, Role};
+use domain::lang::Lang;
 use domain::records::sheet;
-use domain::records::{Kind, RecordError};
+use domain::records::{Field, Kind, RecordError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
+use std::collections::{HashMap, HashSet};
 use store::records::upsert_records;
 
 /// Records stored per statement; the progress moves after each.
@@ -24,7 +26,40 @@ pub const SHOWN_ERRORS: i64 = 200;
 pub struct RowError {
     pub line: u64,
     pub id: Option<String>,
+    /// In English (the records validation's words, or `words` in English).
     pub message: String,
+    /// The row's problems as words to show in the reader's language, when
+    /// they are the import's own (a cell naming no record, or several).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Words>,
+}
+
+impl RowError {
+    /// What is wrong with the row, in `lang` where the words allow it.
+    pub fn in_lang(&self, lang: Lang) -> String {
+        if self.words.is_empty() {
+            self.message.clone()
+        } else {
+            self.words.iter().map(|w| w.in_lang(lang)).collect::<Vec<_>>().join("; ")
+        }
+    }
+}
+
+/// A message kept with an import (an `app.yml` key and its values), worded when shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Words {
+    pub key: String,
+    pub args: Vec<(String, String)>,
+}
+
+impl Words {
+    fn new(key: &str, args: &[(&str, &str)]) -> Words {
+        Words { key: key.into(), args: args.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect() }
+    }
+
+    pub fn in_lang(&self, lang: Lang) -> String {
+        self.args.iter().fold(lang.t(&self.key), |text, (name, value)| text.replace(&format!("%{{{name}}}"), value))
+    }
 }
 
 /// An import as its page shows it.
@@ -84,14 +119,29 @@ pub async fn create(
         .map_err(|e| sqlx::Error::Protocol(format!("reading the file stopped: {e}")))?;
     let (sheet, status, problem, errors) = match read {
         Err(e) => (None, "invalid", Some(e.to_string()), Vec::new()),
-        Ok(sheet) => match crate::ingest::validate(pool, &sheet.records, by).await {
-            Ok(_) => (Some(sheet), "ready", None, Vec::new()),
-            Err(SubmitError::Invalid(errors) | SubmitError::OutOfScope(errors)) => {
-                let errors = by_line(&sheet.lines, errors);
-                (Some(sheet), "invalid", None, errors)
-            }
-            Err(SubmitError::Db(e)) => return Err(e.into()),
-        },
+        Ok(mut sheet) => {
+            let unresolved = resolve(pool, kind, &mut sheet.records).await?;
+            // The rows whose cells all name something are checked as the records API checks a batch.
+            let checked: Vec<usize> = (0..sheet.records.len()).filter(|i| !unresolved.contains_key(i)).collect();
+            let batch: Vec<Value> = checked.iter().map(|&i| sheet.records[i].clone()).collect();
+            let mut errors: Vec<RowError> = match crate::ingest::validate(pool, &batch, by).await {
+                Ok(_) => Vec::new(),
+                Err(SubmitError::Invalid(errors) | SubmitError::OutOfScope(errors)) => {
+                    let errors = errors.into_iter().map(|e| RecordError { index: checked[e.index], ..e }).collect();
+                    by_line(&sheet.lines, errors)
+                }
+                Err(SubmitError::Db(e)) => return Err(e.into()),
+            };
+            errors.extend(unresolved.into_iter().map(|(index, words)| RowError {
+                line: sheet.lines.get(index).copied().unwrap_or_default(),
+                id: sheet.records[index].get("id").and_then(Value::as_str).map(str::to_string),
+                message: words.iter().map(|w| w.in_lang(Lang::En)).collect::<Vec<_>>().join("; "),
+                words,
+            }));
+            errors.sort_by_key(|e| e.line);
+            let status = if errors.is_empty() { "ready" } else { "invalid" };
+            (Some(sheet), status, None, errors)
+        }
     };
     let (records, lines, columns) = match sheet {
         Some(s) => (s.records, s.lines.into_iter().map(|l| l as i64).collect(), s.columns),
@@ -119,7 +169,12 @@ pub async fn create(
 fn by_line(lines: &[u64], errors: Vec<RecordError>) -> Vec<RowError> {
     errors
         .into_iter()
-        .map(|e| RowError { line: lines.get(e.index).copied().unwrap_or_default(), id: e.id, message: e.message })
+        .map(|e| RowError {
+            line: lines.get(e.index).copied().unwrap_or_default(),
+            id: e.id,
+            message: e.message,
+            words: Vec::new(),
+        })
         .collect()
 }
 
@@ -206,4 +261,138 @@ async fn store(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), sqlx::Er
     store::imports::mark_done(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The kind of record a file's column refers to, when people may name it
+/// otherwise than by id: an owner by email, a customer, product or team by name.
+fn named_by(column: &str) -> Option<Kind> {
+    match column {
+        "owner" => Some(Kind::User),
+        "customer" => Some(Kind::Customer),
+        "product" => Some(Kind::Product),
+        "team" => Some(Kind::Team),
+        _ => None,
+    }
+}
+
+/// Turns the cells of a file of `kind` that name a stored record the way
+/// people know it (an owner by email; a customer, product or team by name,
+/// ignoring case) into its id, as the records API wants them. A cell that is an
+/// id stays as it is: ids come first. The rows with a cell that names nothing,
+/// or several records at once, are returned by index with their problems and
+/// left unchanged. (The records API itself takes ids only, as API.md says.)
+async fn resolve(pool: &PgPool, kind: Kind, records: &mut [Value]) -> Result<HashMap<usize, Vec<Words>>, sqlx::Error> {
+    let mut problems: HashMap<usize, Vec<Words>> = HashMap::new();
+    for field in kind.fields() {
+        let Some(target) = named_by(field.name) else { continue };
+        let cell = |r: &Value| r.get(field.name).and_then(Value::as_str).map(str::to_string);
+        let mut values: Vec<String> = records.iter().filter_map(cell).collect();
+        values.sort();
+        values.dedup();
+        if values.is_empty() {
+            continue;
+        }
+        let mut ids: HashSet<String> = HashSet::new();
+        // A record of the file itself may be named by its id too.
+        if target == kind {
+            ids.extend(records.iter().filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string)));
+        }
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        for named in store::imports::named(pool, target, &values).await? {
+            if named.by_id {
+                ids.insert(named.id);
+            } else {
+                let found = by_name.entry(named.value).or_default();
+                if !found.contains(&named.id) {
+                    found.push(named.id);
+                }
+            }
+        }
+        for (index, record) in records.iter_mut().enumerate() {
+            let Some(value) = cell(record) else { continue };
+            if ids.contains(&value) {
+                continue;
+            }
+            match by_name.get(&value).map(Vec::as_slice) {
+                Some([id]) => {
+                    record[field.name] = Value::String(id.clone());
+                }
+                Some(several) => {
+                    let mut several = several.to_vec();
+                    several.sort();
+                    let listed = match several.len() {
+                        n if n > 5 => format!("{}, …", several[..5].join(", ")),
+                        _ => several.join(", "),
+                    };
+                    let words =
+                        Words::new("import.ambiguous", &[("field", field.name), ("value", &value), ("ids", &listed)]);
+                    problems.entry(index).or_default().push(words);
+                }
+                None => {
+                    let key = if target == Kind::User { "import.unknown_user" } else { "import.unknown_named" };
+                    problems
+                        .entry(index)
+                        .or_default()
+                        .push(Words::new(key, &[("field", field.name), ("value", &value)]));
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// `kind`'s columns, each with the value of one example row that passes its
+/// own import for `who`: it names a rep of theirs by email and a customer,
+/// product and team of theirs by name (by id where a name is shared), from
+/// what is stored; an optional column with nothing to name is left empty. The
+/// caller writes it in the reader's spreadsheet convention.
+pub async fn template(pool: &PgPool, who: &CurrentUser, kind: Kind) -> Result<Vec<(Field, String)>, sqlx::Error> {
+    let examples = match (who.role, who.team_id.as_deref()) {
+        (Role::Admin, _) => store::imports::examples(pool, None).await?,
+        (Role::Manager, Some(team)) => store::imports::examples(pool, Some(team)).await?,
+        _ => store::imports::Examples::default(),
+    };
+    let owner = match who.role {
+        // A rep sends only their own records (the deal form).
+        Role::Rep => Some(who.email.clone()),
+        _ => examples.owner.clone().or_else(|| Some(who.email.clone())),
+    };
+    let customer = named_as(pool, Kind::Customer, examples.customer).await?;
+    let product = named_as(pool, Kind::Product, examples.product).await?;
+    let team = named_as(pool, Kind::Team, examples.team).await?;
+    let row = kind
+        .fields()
+        .iter()
+        .map(|f| {
+            let stored = match named_by(f.name) {
+                Some(Kind::User) => owner.clone(),
+                Some(Kind::Customer) => customer.clone(),
+                Some(Kind::Product) => product.clone(),
+                Some(Kind::Team) => team.clone(),
+                _ => return (*f, f.example.to_string()),
+            };
+            let value = match stored {
+                Some(value) => value,
+                // Nothing to name: an optional column stays empty; a required one keeps its example.
+                None if f.required => f.example.to_string(),
+                None => String::new(),
+            };
+            (*f, value)
+        })
+        .collect();
+    Ok(row)
+}
+
+/// How a file names record `(id, name)` of `kind`: by its name when the import
+/// reads that name as this record alone (and a spreadsheet would not run it as
+/// a formula), else by its id.
+async fn named_as(pool: &PgPool, kind: Kind, record: Option<(String, String)>) -> Result<Option<String>, sqlx::Error> {
+    let Some((id, name)) = record else { return Ok(None) };
+    let name = name.trim().to_string();
+    if name.is_empty() || name.starts_with(['=', '+', '-', '@']) {
+        return Ok(Some(id));
+    }
+    let found = store::imports::named(pool, kind, std::slice::from_ref(&name)).await?;
+    let alone = matches!(found.as_slice(), [only] if !only.by_id && only.id == id);
+    Ok(Some(if alone { name } else { id }))
 }

@@ -7,6 +7,7 @@
 //! - `worker`: the scoring worker every instance runs: does that work, then tells every screen.
 //! - `live`: the PostgreSQL channel every instance listens on, and `notify`.
 //! - `access`: who may do what beyond a role (targets, imports).
+//! - `flags`: verdicts on the anti-gaming flags, and who may give them.
 //! - `deals`, `challenges`, `imports`, `screens`: the changes people make, checked, stored, announced.
 //! - `demo`: the demo organisation.
 
@@ -14,8 +15,10 @@ pub mod access;
 pub mod challenges;
 pub mod deals;
 pub mod demo;
+pub mod flags;
 pub mod imports;
 pub mod ingest;
 pub mod live;
+pub mod overview;
 pub mod screens;
 pub mod worker;

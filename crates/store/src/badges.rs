@@ -2,7 +2,7 @@
 //! (at start and once a day, so awards are retroactive and dated when the rep
 //! first qualified) or, after a change, over the reps and the window that
 //! change can move. An award whose records no longer qualify (a won deal
-//! re-sent as lost) is withdrawn.
+//! re-sent as lost) is withdrawn. A won deal at 0 counts toward no badge.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -20,36 +20,37 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
             "SELECT u.id, d.closed_at, 'first won deal ' || d.id,
                jsonb_build_array(jsonb_build_object('kind', 'deal', 'id', d.id))
              FROM users u CROSS JOIN LATERAL (SELECT id, closed_at FROM deals
-               WHERE owner_id = u.id AND status = 'won' AND closed_at <= arena_now() ORDER BY closed_at, id LIMIT 1) d
+               WHERE owner_id = u.id AND status = 'won' AND amount > 0 AND closed_at <= arena_now() ORDER BY closed_at, id LIMIT 1) d
              WHERE $1::text[] IS NULL OR u.id = ANY($1)"
         }
         "ten_wins" => {
             "SELECT u.id, max(d.closed_at), '10 won deals',
                jsonb_agg(jsonb_build_object('kind', 'deal', 'id', d.id) ORDER BY d.closed_at, d.id)
              FROM users u CROSS JOIN LATERAL (SELECT id, closed_at FROM deals
-               WHERE owner_id = u.id AND status = 'won' AND closed_at <= arena_now() ORDER BY closed_at, id LIMIT 10) d
+               WHERE owner_id = u.id AND status = 'won' AND amount > 0 AND closed_at <= arena_now() ORDER BY closed_at, id LIMIT 10) d
              WHERE $1::text[] IS NULL OR u.id = ANY($1)
              GROUP BY u.id HAVING count(*) = 10"
         }
         "hat_trick" => {
-            // The first local day with three won deals, found in the daily rollup (a day still
-            // running counts only if three of its deals are already closed), then its first three
-            // deals by one probe of the rep's won-deals index.
-            "WITH days AS (SELECT DISTINCT ON (k.owner_id) k.owner_id, k.day FROM kpi_deals_day k
+            // The local days with three won deals, found in the daily rollup, then each day's
+            // first three deals above 0 by one probe of the rep's won-deals index (a day still
+            // running counts once three of them are closed); the first such day earns it. The
+            // rollup counts wins at 0 too, so a candidate day may come up short.
+            "WITH days AS (SELECT k.owner_id, k.day FROM kpi_deals_day k
                  WHERE k.won >= 3 AND k.owner_id <> '' AND k.day >= ($3 AT TIME ZONE $2)::date
-                   AND ($1::text[] IS NULL OR k.owner_id = ANY($1))
-                   AND ((k.day + 1)::timestamp AT TIME ZONE $2 <= arena_now()
-                     OR (SELECT count(*) FROM (SELECT 1 FROM deals WHERE owner_id = k.owner_id AND status = 'won'
-                           AND closed_at >= k.day::timestamp AT TIME ZONE $2 AND closed_at <= arena_now() LIMIT 3) x) = 3)
-                 ORDER BY k.owner_id, k.day),
-             w AS (SELECT d.owner_id, d.day, x.id, x.closed_at, row_number() OVER (PARTITION BY d.owner_id ORDER BY x.closed_at, x.id) n
+                   AND ($1::text[] IS NULL OR k.owner_id = ANY($1))),
+             w AS (SELECT d.owner_id, d.day, x.id, x.closed_at,
+                 row_number() OVER (PARTITION BY d.owner_id, d.day ORDER BY x.closed_at, x.id) n
                FROM days d CROSS JOIN LATERAL (SELECT id, closed_at FROM deals
-                 WHERE owner_id = d.owner_id AND status = 'won' AND closed_at >= d.day::timestamp AT TIME ZONE $2
+                 WHERE owner_id = d.owner_id AND status = 'won' AND amount > 0
+                   AND closed_at >= d.day::timestamp AT TIME ZONE $2
                    AND closed_at < (d.day + 1)::timestamp AT TIME ZONE $2 AND closed_at <= arena_now()
-                 ORDER BY closed_at, id LIMIT 3) x)
-             SELECT owner_id, max(closed_at), '3 deals won on ' || day,
-               jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n)
-             FROM w GROUP BY owner_id, day HAVING count(*) = 3"
+                 ORDER BY closed_at, id LIMIT 3) x),
+             full_days AS (SELECT owner_id, day, max(closed_at) at,
+                 jsonb_agg(jsonb_build_object('kind', 'deal', 'id', id) ORDER BY n) recs
+               FROM w GROUP BY owner_id, day HAVING count(*) = 3)
+             SELECT DISTINCT ON (owner_id) owner_id, at, '3 deals won on ' || day, recs
+             FROM full_days ORDER BY owner_id, day"
         }
         "streak_4w" => {
             // The local weeks with a won deal (from the daily rollup), each week's first won
@@ -58,7 +59,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
                  WHERE k.won > 0 AND k.owner_id <> '' AND k.day >= ($3 AT TIME ZONE $2)::date
                    AND ($1::text[] IS NULL OR k.owner_id = ANY($1))),
              weeks AS (SELECT c.owner_id, c.wk, d.id, d.closed_at FROM candidates c CROSS JOIN LATERAL (
-                 SELECT id, closed_at FROM deals WHERE owner_id = c.owner_id AND status = 'won'
+                 SELECT id, closed_at FROM deals WHERE owner_id = c.owner_id AND status = 'won' AND amount > 0
                    AND closed_at >= c.wk AT TIME ZONE $2 AND closed_at < (c.wk + interval '7 days') AT TIME ZONE $2
                    AND closed_at <= arena_now()
                  ORDER BY closed_at, id LIMIT 1) d),
@@ -120,7 +121,7 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
                  WHERE owner_id = '' AND won > 0 AND day >= date_trunc('month', $3 AT TIME ZONE $2)::date
                    AND (day + interval '1 month')::timestamp AT TIME ZONE $2 <= arena_now()),
              best AS (SELECT m.mo, d.* FROM months m CROSS JOIN LATERAL (SELECT owner_id, id, amount FROM deals
-                 WHERE status = 'won' AND closed_at >= m.mo AT TIME ZONE $2
+                 WHERE status = 'won' AND amount > 0 AND closed_at >= m.mo AT TIME ZONE $2
                    AND closed_at < (m.mo + interval '1 month') AT TIME ZONE $2
                  ORDER BY amount DESC, closed_at, id LIMIT 1) d)
              SELECT DISTINCT ON (owner_id) owner_id, (mo + interval '1 month') AT TIME ZONE $2,
@@ -156,7 +157,8 @@ fn rule_sql(badge: &str) -> Option<&'static str> {
             "SELECT u.id, max(d.closed_at), '5 upsell or cross-sell deals won',
                jsonb_agg(jsonb_build_object('kind', 'deal', 'id', d.id) ORDER BY d.closed_at, d.id)
              FROM users u CROSS JOIN LATERAL (SELECT id, closed_at FROM deals
-               WHERE owner_id = u.id AND status = 'won' AND deal_type IN ('upsell', 'cross_sell') AND closed_at <= arena_now()
+               WHERE owner_id = u.id AND status = 'won' AND amount > 0 AND deal_type IN ('upsell', 'cross_sell')
+                 AND closed_at <= arena_now()
                ORDER BY closed_at, id LIMIT 5) d
              WHERE ($1::text[] IS NULL OR u.id = ANY($1))
                AND (SELECT sum(won_upsell) FROM kpi_deals_month k WHERE k.owner_id = u.id) >= 5

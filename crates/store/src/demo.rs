@@ -4,7 +4,7 @@ use domain::records::Kind;
 use sqlx::{Postgres, Transaction};
 
 /// After the demo's records: every demo login gets `hash`, the organisation
-/// its demo name and `zone`, every demo rep (and team) starter targets for
+/// its demo name and `zone`, every demo rep, team and the organisation starter targets for
 /// `periods` (kept where a manager changed them), and the history its log times.
 pub async fn settle(
     tx: &mut Transaction<'_, Postgres>,
@@ -36,6 +36,13 @@ pub async fn settle(
          FROM users u CROSS JOIN unnest($1::text[]) AS p(period)
          WHERE u.role = 'rep' AND u.email LIKE '%@demo.kpi-arena.local'
          GROUP BY u.team_id, p.period
+         UNION ALL
+         SELECT k.kpi, 'org', p.period, k.per_rep * CASE WHEN k.summed THEN r.reps ELSE 1 END, 'u-admin'
+         FROM (SELECT count(*) AS reps FROM users
+               WHERE role = 'rep' AND email LIKE '%@demo.kpi-arena.local') AS r
+         CROSS JOIN (VALUES ('revenue', 1200000.0, TRUE), ('win_rate', 40.0, FALSE),
+                            ('touchpoints', 60.0, TRUE), ('response_time', 120.0, FALSE)) AS k(kpi, per_rep, summed)
+         CROSS JOIN unnest($1::text[]) AS p(period)
          ON CONFLICT (kpi, scope, period) DO NOTHING",
     )
     .bind(periods)

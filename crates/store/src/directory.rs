@@ -62,7 +62,8 @@ pub async fn member_scopes(pool: &PgPool, team: &str) -> Result<Vec<String>, sql
 pub type Win = (String, String, Decimal, DateTime<Utc>, bool);
 
 /// The latest won deals of `owners` (everyone when `None`) within 30 days,
-/// plus any of `celebrate` however old: at most 12, newest first.
+/// plus any of `celebrate` however old: at most 12, newest first. A win at 0 is
+/// not celebrated (it is flagged instead: `flags`).
 pub async fn recent_wins(
     pool: &PgPool,
     owners: &Option<Vec<String>>,
@@ -71,7 +72,8 @@ pub async fn recent_wins(
     sqlx::query_as(
         "SELECT d.id, u.name, d.amount, d.closed_at, d.id = ANY($2)
          FROM deals d JOIN users u ON u.id = d.owner_id
-         WHERE d.status = 'won' AND d.closed_at <= arena_now() AND ($1::text[] IS NULL OR d.owner_id = ANY($1))
+         WHERE d.status = 'won' AND d.amount > 0 AND d.closed_at <= arena_now()
+           AND ($1::text[] IS NULL OR d.owner_id = ANY($1))
            AND (d.id = ANY($2) OR d.closed_at >= arena_now() - interval '30 days')
          ORDER BY d.closed_at DESC, d.id LIMIT 12",
     )

@@ -171,3 +171,97 @@ pub async fn mark_done(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<()
         .await?;
     Ok(())
 }
+
+/// A stored record a file's cell may name: its id, and whether the cell was
+/// the id itself (else its email, for a user, or its name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// The cell, as given.
+    pub value: String,
+    pub id: String,
+    pub by_id: bool,
+}
+
+/// A name as files match it: without surrounding spaces, in lower case (in
+/// Rust, so Cyrillic names match whatever the database's locale).
+pub fn folded(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The stored records of `kind` (users, customers, products or teams) that
+/// `values` name: by id exactly; else by email (a user: as sign-in matches
+/// it) or by name (the others: `folded`). A value may match several records
+/// (two customers of one name): the caller decides. Other kinds: nothing.
+pub async fn named(pool: &PgPool, kind: domain::records::Kind, values: &[String]) -> Result<Vec<Named>, sqlx::Error> {
+    use domain::records::Kind;
+    if !matches!(kind, Kind::User | Kind::Customer | Kind::Product | Kind::Team) || values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let table = kind.table();
+    let ids: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = ANY($1)")).bind(values).fetch_all(pool).await?;
+    let rest: Vec<&String> = values.iter().filter(|v| !ids.contains(v)).collect();
+    let mut found: Vec<Named> = ids.iter().map(|id| Named { value: id.clone(), id: id.clone(), by_id: true }).collect();
+    if rest.is_empty() {
+        return Ok(found);
+    }
+    if kind == Kind::User {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT v, u.id FROM unnest($1::text[]) v JOIN users u ON lower(u.email) = lower(btrim(v))")
+                .bind(&rest)
+                .fetch_all(pool)
+                .await?;
+        found.extend(rows.into_iter().map(|(value, id)| Named { value, id, by_id: false }));
+        return Ok(found);
+    }
+    // Names are folded in Rust: the catalogue is read once (ids and names only).
+    let mut wanted: std::collections::HashMap<String, Vec<&String>> = std::collections::HashMap::new();
+    for v in rest {
+        wanted.entry(folded(v)).or_default().push(v);
+    }
+    let all: Vec<(String, String)> =
+        sqlx::query_as(&format!("SELECT id, name FROM {table} ORDER BY id")).fetch_all(pool).await?;
+    for (id, name) in all {
+        for value in wanted.get(&folded(&name)).into_iter().flatten() {
+            found.push(Named { value: (*value).clone(), id: id.clone(), by_id: false });
+        }
+    }
+    Ok(found)
+}
+
+/// What a template's example row may name, within what its downloader may
+/// send: a rep's email, and a customer, product and team as (id, name); each
+/// `None` when there is none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Examples {
+    pub owner: Option<String>,
+    pub customer: Option<(String, String)>,
+    pub product: Option<(String, String)>,
+    pub team: Option<(String, String)>,
+}
+
+/// Examples for a template: `team` limits the rep, customer and team to one
+/// team's (a manager's); `None`: the whole organisation's.
+pub async fn examples(pool: &PgPool, team: Option<&str>) -> Result<Examples, sqlx::Error> {
+    let owner: Option<String> = sqlx::query_scalar(
+        "SELECT email FROM users WHERE role = 'rep' AND active AND ($1::text IS NULL OR team_id = $1)
+         ORDER BY name, id LIMIT 1",
+    )
+    .bind(team)
+    .fetch_optional(pool)
+    .await?;
+    let customer = sqlx::query_as(
+        "SELECT c.id, c.name FROM customers c JOIN users u ON u.id = c.owner_id
+         WHERE $1::text IS NULL OR u.team_id = $1 ORDER BY c.churned_at IS NOT NULL, c.name, c.id LIMIT 1",
+    )
+    .bind(team)
+    .fetch_optional(pool)
+    .await?;
+    let product =
+        sqlx::query_as("SELECT id, name FROM products ORDER BY name, id LIMIT 1").fetch_optional(pool).await?;
+    let team = sqlx::query_as("SELECT id, name FROM teams WHERE $1::text IS NULL OR id = $1 ORDER BY name, id LIMIT 1")
+        .bind(team)
+        .fetch_optional(pool)
+        .await?;
+    Ok(Examples { owner, customer, product, team })
+}

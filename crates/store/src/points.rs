@@ -24,7 +24,8 @@ pub struct StoredRule {
 
 pub async fn rules(pool: &PgPool, only_active: bool) -> Result<Vec<StoredRule>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, kind, basis, points, per, threshold, attainment_cap, period_kind, cap_points, cap_per, label, active
+        "SELECT id, kind, basis, points, per, threshold, attainment_cap, period_kind, cap_points, cap_per, min_deal_amount,
+           label, active
          FROM points_rules WHERE active OR NOT $1 ORDER BY active DESC, id",
     )
     .bind(only_active)
@@ -44,6 +45,7 @@ pub async fn rules(pool: &PgPool, only_active: bool) -> Result<Vec<StoredRule>, 
                 period_kind: r.get::<Option<&str>, _>("period_kind").and_then(PeriodKind::parse),
                 cap_points: r.get("cap_points"),
                 cap_per: r.get::<Option<&str>, _>("cap_per").and_then(PeriodKind::parse),
+                min_deal_amount: r.get("min_deal_amount"),
                 label: r.get("label"),
             },
             active: r.get("active"),
@@ -58,6 +60,14 @@ pub fn check_rule(rule: &Rule) -> Result<(), Message> {
     }
     if rule.points <= 0 {
         return Err("err.rule_points".into());
+    }
+    if let Some(min) = rule.min_deal_amount {
+        if !(rule.kind == RuleKind::PerUnit && scoring::measure(&rule.basis).is_some_and(|m| m.counts_won_deals())) {
+            return Err("err.rule_min_amount_measure".into());
+        }
+        if min < Decimal::ZERO {
+            return Err("err.rule_min_amount".into());
+        }
     }
     match rule.kind {
         RuleKind::PerUnit => {
@@ -110,12 +120,13 @@ pub async fn save_rule(conn: &mut PgConnection, rule: &Rule, by: &str) -> Result
     let kind_text = |k: Option<PeriodKind>| k.map(PeriodKind::as_str);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO points_rules (id, kind, basis, points, per, threshold, attainment_cap, period_kind, cap_points,
-           cap_per, label, updated_by)
-         VALUES (CASE WHEN $1 = 0 THEN nextval('points_rules_id_seq') ELSE $1 END, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           cap_per, label, updated_by, min_deal_amount)
+         VALUES (CASE WHEN $1 = 0 THEN nextval('points_rules_id_seq') ELSE $1 END, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+           $13)
          ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, basis = EXCLUDED.basis, points = EXCLUDED.points,
            per = EXCLUDED.per, threshold = EXCLUDED.threshold, attainment_cap = EXCLUDED.attainment_cap,
            period_kind = EXCLUDED.period_kind, cap_points = EXCLUDED.cap_points, cap_per = EXCLUDED.cap_per,
-           label = EXCLUDED.label, active = TRUE, updated_by = EXCLUDED.updated_by, updated_at = arena_now()
+           min_deal_amount = EXCLUDED.min_deal_amount, label = EXCLUDED.label, active = TRUE, updated_by = EXCLUDED.updated_by, updated_at = arena_now()
          RETURNING id",
     )
     .bind(rule.id)
@@ -130,6 +141,7 @@ pub async fn save_rule(conn: &mut PgConnection, rule: &Rule, by: &str) -> Result
     .bind(kind_text(rule.cap_per))
     .bind(rule.label.trim())
     .bind(by)
+    .bind(rule.min_deal_amount)
     .fetch_one(conn)
     .await?;
     Ok(id)

@@ -300,8 +300,13 @@ async fn upsert_kind(tx: &mut Transaction<'_, Postgres>, kind: Kind, batch: &[&R
     Ok(())
 }
 
-pub async fn deal_exists(pool: &sqlx::PgPool, id: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deals WHERE id = $1)").bind(id).fetch_one(pool).await
+/// A stored deal's (owner, amount, status), if there is one: the deal form asks
+/// whether a deal it is about to log is one it logged already.
+pub async fn deal_summary(
+    pool: &sqlx::PgPool,
+    id: &str,
+) -> Result<Option<(String, rust_decimal::Decimal, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT owner_id, amount, status FROM deals WHERE id = $1").bind(id).fetch_optional(pool).await
 }
 
 /// What the team check of a manager's batch needs (`domain::records::scope`):

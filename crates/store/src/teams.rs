@@ -9,8 +9,11 @@ pub struct Team {
     pub id: String,
     pub name: String,
     pub region: String,
+    /// The manager the team names (`teams.manager_id`), else the one manager in it.
     pub manager: Option<String>,
-    pub manager_name: Option<String>,
+    /// The names of its active managers: the one it names and the managers in
+    /// it (their rights follow their team), by name.
+    pub managers: Vec<String>,
     pub reps: i64,
 }
 
@@ -26,11 +29,17 @@ fn invalid(message: impl Into<Message>) -> TeamError {
     TeamError::Invalid(message.into())
 }
 
+/// Every team with its managers and how many active reps it has.
 pub async fn list(pool: &PgPool) -> Result<Vec<Team>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT t.id, t.name, t.region, t.manager_id AS manager, m.name AS manager_name,
+        "SELECT t.id, t.name, t.region,
+                coalesce(t.manager_id, (SELECT min(m.id) FROM users m WHERE m.team_id = t.id AND m.role = 'manager'
+                                          AND m.active HAVING count(*) = 1)) AS manager,
+                array(SELECT m.name FROM users m
+                      WHERE m.active AND (m.id = t.manager_id OR (m.team_id = t.id AND m.role = 'manager'))
+                      ORDER BY m.name, m.id) AS managers,
                 (SELECT count(*) FROM users r WHERE r.team_id = t.id AND r.role = 'rep' AND r.active) AS reps
-         FROM teams t LEFT JOIN users m ON m.id = t.manager_id ORDER BY t.region, t.name, t.id",
+         FROM teams t ORDER BY t.region, t.name, t.id",
     )
     .fetch_all(pool)
     .await

@@ -272,8 +272,8 @@ pub async fn revoke_token(pool: &PgPool, id: i64, user: Option<&str>) -> Result<
 
 /// Every user (`team` `None`), or the members of one team.
 pub async fn list(pool: &PgPool, team: Option<&str>) -> Result<Vec<UserRow>, sqlx::Error> {
-    let rows: Vec<(String, String, String, String, Option<String>, bool, bool)> = sqlx::query_as(
-        "SELECT u.id, u.name, u.email, u.role, t.name AS team, u.active, u.password_hash IS NULL AS invited
+    let rows: Vec<(String, String, String, String, Option<String>, Option<String>, bool, bool)> = sqlx::query_as(
+        "SELECT u.id, u.name, u.email, u.role, t.name AS team, u.team_id, u.active, u.password_hash IS NULL AS invited
          FROM users u LEFT JOIN teams t ON t.id = u.team_id
          WHERE $1::text IS NULL OR u.team_id = $1
          ORDER BY u.active DESC, u.name, u.id",
@@ -283,8 +283,72 @@ pub async fn list(pool: &PgPool, team: Option<&str>) -> Result<Vec<UserRow>, sql
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name, email, role, team, active, invited)| UserRow { id, name, email, role, team, active, invited })
+        .map(|(id, name, email, role, team, team_id, active, invited)| UserRow {
+            id,
+            name,
+            email,
+            role,
+            team,
+            team_id,
+            active,
+            invited,
+        })
         .collect())
+}
+
+/// Gives user `id` a role and a team (the caller checked who may). A new role
+/// ends every session they had (the epoch moves on, as on deactivation), so a
+/// demoted admin or manager keeps no rights past their next request; a new
+/// team alone ends nothing (rights are read per request). A manager who leaves
+/// their team, or stops being a manager, stops being the manager a team names
+/// (`teams.manager_id`). The last active admin stays one: refused.
+pub async fn change_role_and_team(pool: &PgPool, id: &str, role: Role, team: Option<&str>) -> Result<(), UserError> {
+    let mut tx = pool.begin().await?;
+    // The active admins, locked in one order: two admins demoting each other at once cannot both succeed.
+    let admins: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id FOR UPDATE")
+            .fetch_all(&mut *tx)
+            .await?;
+    let current: Option<(String, bool)> = sqlx::query_as("SELECT role, active FROM users WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((was, active)) = current else {
+        return Err(UserError::Invalid(Message::new("err.no_user").with("id", id)));
+    };
+    if let Some(team) = team {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)")
+            .bind(team)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !exists {
+            return Err(UserError::UnknownTeam(team.to_string()));
+        }
+    }
+    if was == "admin" && active && role != Role::Admin && admins.iter().all(|a| a == id) {
+        return Err(UserError::Invalid("err.last_admin".into()));
+    }
+    sqlx::query(
+        "UPDATE users SET role = $2, team_id = $3, updated_at = arena_now(),
+           session_epoch = session_epoch + CASE WHEN role = $2 THEN 0 ELSE 1 END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(role.as_str())
+    .bind(team)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE teams SET manager_id = NULL, updated_at = arena_now()
+         WHERE manager_id = $1 AND ($2 <> 'manager' OR id IS DISTINCT FROM $3)",
+    )
+    .bind(id)
+    .bind(role.as_str())
+    .bind(team)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// How long an invite link works.

@@ -293,10 +293,10 @@ async fn only_an_admin_changes_the_settings_and_periods_follow_the_time_zone() {
     let text = res.text().await.unwrap();
     // No `Accept-Language`: the organisation's default, Russian.
     for phrase in [
-        "название организации не должно быть пустым",
-        "`EURO` — не код валюты",
-        "`Mars/Olympus` — не часовой пояс",
-        "`de` — не язык",
+        "Название организации не должно быть пустым.",
+        "«EURO» — не код валюты",
+        "«Mars/Olympus» — не часовой пояс",
+        "«de» — не язык интерфейса",
     ] {
         assert!(text.contains(phrase), "{phrase} in {text}");
     }

@@ -446,3 +446,77 @@ async fn the_organisations_own_rollups_follow_a_moved_customer_a_moved_deal_and_
                                                      // l1 30, l2 90, l3 10 minutes (l4 is contacted after asof, l5 created in September).
     close(&k, "response_time", 30.0);
 }
+
+/// The text of the element carrying `marker` (an attribute), up to its closing `</p>`.
+fn paragraph(html: &str, marker: &str) -> String {
+    let from = html.find(marker).unwrap_or_else(|| panic!("`{marker}` in the page: {html}"));
+    let rest = &html[from..];
+    let inner = &rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()];
+    let mut text = String::new();
+    let mut in_tag = false;
+    for ch in inner.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn the_kpi_card_names_whose_it_is_and_the_period_in_words() {
+    let (app, _) = setup().await;
+    store::users::set_password(&app.pool, "r1@example.com", crate::helpers::PASSWORD.into()).await.unwrap();
+    let anna = crate::admin::browser(&app, "r1@example.com", crate::helpers::PASSWORD).await;
+    let page = |path: &'static str, lang: &'static str| {
+        let anna = &anna;
+        let app = &app;
+        async move {
+            let res = anna.get(app.url(path)).header("accept-language", lang).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.text().await.unwrap()
+        }
+    };
+    let html = page("/kpis?scope=rep:r1&period=2026-10", "en").await;
+    assert_eq!(paragraph(&html, r#"data-testid="kpi-scope""#), "Анна · October 2026");
+    assert!(!html.contains("rep:r1 ·"), "no ids in the subtitle");
+    // October 2026 has closed: whole-period figures, no pace, the previous period whole.
+    assert!(!html.contains(r#"data-testid="kpi-so-far""#) && !html.contains(r#"data-testid="kpi-pace""#));
+    assert!(html.contains("vs previous period"));
+    let html = page("/kpis?scope=rep:r1&period=2026-10", "ru").await;
+    assert_eq!(paragraph(&html, r#"data-testid="kpi-scope""#), "Анна · октябрь 2026");
+    let html = page("/kpis?scope=team:t1&period=2026-Q4", "en").await;
+    assert_eq!(paragraph(&html, r#"data-testid="kpi-scope""#), "T1 · Q4 2026");
+    let html = page("/kpis?scope=region:North&period=2026", "ru").await;
+    assert_eq!(paragraph(&html, r#"data-testid="kpi-scope""#), "Регион: North · 2026");
+}
+
+#[tokio::test]
+async fn ranking_by_attainment_without_any_target_says_so_instead_of_ranking_everyone_first() {
+    let (app, token) = setup().await;
+    // Monthly targets only: the year 2026 has none.
+    store::targets::set(&app.pool, "revenue", "rep:r1", "2026-10", 2000.0, "m1").await.unwrap();
+    let (status, body) = get(&app, &token, "/api/v1/leaderboard?period=2026&by=revenue&measure=attainment").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["entries"], json!([]), "nobody ranked without a target");
+    // October has one: the ranking is as before.
+    let (_, body) = get(&app, &token, "/api/v1/leaderboard?period=2026-10&by=revenue&measure=attainment").await;
+    assert_eq!(body["entries"].as_array().unwrap().len(), 3);
+
+    store::users::set_password(&app.pool, "r1@example.com", crate::helpers::PASSWORD.into()).await.unwrap();
+    let anna = crate::admin::browser(&app, "r1@example.com", crate::helpers::PASSWORD).await;
+    for (lang, words) in [("en", "No targets set for this period."), ("ru", "На этот период целей не задано.")]
+    {
+        let res = anna
+            .get(app.url("/leaderboard?period=2026&by=revenue&measure=attainment"))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        let html = res.text().await.unwrap();
+        assert!(html.contains(r#"data-testid="no-targets""#) && html.contains(words), "{lang}: {html}");
+        assert!(!html.contains(r#"data-user="r1""#), "no rows ranked #1 with no value");
+    }
+}

@@ -132,6 +132,7 @@ async fn fingerprint(app: &TestApp) -> String {
            UNION ALL SELECT 'k' || (id, label, revoked_at)::text FROM api_tokens
            UNION ALL SELECT 'o' || (name, currency, time_zone, language)::text FROM org_settings
            UNION ALL SELECT 'p' || count(*)::text FROM points_entries
+           UNION ALL SELECT 'f' || (flag_key, verdict, note, resolved_by)::text FROM flag_resolutions
          ) s(x)",
     )
     .fetch_one(&app.pool)
@@ -155,8 +156,18 @@ async fn world() -> (World, Ids) {
          "created_at": "2026-10-01T09:00:00Z", "closed_at": "2026-10-02T09:00:00Z"},
         {"kind": "deal", "id": "d3", "owner": "r3", "amount": 50, "status": "won",
          "created_at": "2026-10-01T09:00:00Z", "closed_at": "2026-10-03T09:00:00Z"},
+        // A win at 0 is always flagged: a flag of t1 to resolve.
+        {"kind": "deal", "id": "d0", "owner": "r1", "amount": 0, "status": "won",
+         "created_at": "2026-10-01T09:00:00Z", "closed_at": "2026-10-02T09:00:00Z"},
     ]);
     assert_eq!(app.post_records_scored(&admin, &deals).await.0, 200);
+    let flag = store::flags::flags(&app.pool, Some("t1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|f| f.kind == "zero_win")
+        .expect("d0 is flagged")
+        .key;
     let id_of = |email: &'static str| {
         let pool = app.pool.clone();
         async move {
@@ -242,6 +253,7 @@ async fn world() -> (World, Ids) {
         spare_tokens,
         import,
         days: (soon.format("%Y-%m-%d").to_string(), later.format("%Y-%m-%d").to_string()),
+        flag,
     };
     (World { app, sessions, tokens, display }, ids)
 }
@@ -253,6 +265,8 @@ struct Ids {
     spare_tokens: Vec<i64>,
     import: String,
     days: (String, String),
+    /// The key of a flag on r1 (of t1).
+    flag: String,
 }
 
 fn tag(who: Who) -> &'static str {
@@ -395,6 +409,8 @@ fn rows(ids: &Ids) -> Vec<Row> {
             [401, 401, 401, 401, 401, 401],
         ),
         row(ServerFn("demo_data"), "", none(), [200, 200, 200, 200, 200, 200]),
+        // Who is signed in, for the navigation over the 403/404/500 pages: refuses no one.
+        row(ServerFn("signed_in_view"), "", none(), [200, 200, 200, 200, 200, 200]),
         row(
             ServerFn("kpi_card"),
             "",
@@ -489,6 +505,13 @@ fn rows(ids: &Ids) -> Vec<Row> {
         ),
         row(ServerFn("reset_password_link"), "", s(form(&[("id", "r2")])), [A, A, F, F, F, 200]),
         row(ServerFn("set_user_active"), "", s(form(&[("id", "r2"), ("active", "true")])), [A, A, F, F, F, 200]),
+        // r2 keeps role and team (later rows rely on them): a refusal is still a refusal.
+        row(
+            ServerFn("change_user"),
+            "",
+            s(form(&[("id", "r2"), ("role", "rep"), ("team", "t1")])),
+            [A, A, F, F, F, 200],
+        ),
         row(ServerFn("tokens_view"), "", none(), [A, A, F, 200, 200, 200]),
         row(ServerFn("create_token"), "", s(form(&[("label", "matrix")])), [A, A, F, 200, 200, 200]),
         // boss@'s spare tokens: the other manager cannot revoke them (not theirs: 400).
@@ -501,6 +524,13 @@ fn rows(ids: &Ids) -> Vec<Row> {
         row(ServerFn("tv_view"), "", s(form(&[("celebrate", "")])), [200, 200, 200, 200, 200, 200]),
         row(ServerFn("badges_view"), "", none(), [A, A, 200, 200, 200, 200]),
         row(ServerFn("flags_view"), "", none(), [A, A, F, 200, 200, 200]),
+        // t1's flag: t2's manager may not judge it.
+        row(
+            ServerFn("resolve_flag"),
+            "",
+            s(form(&[("key", &ids.flag), ("verdict", "fine"), ("note", "matrix")])),
+            [A, A, F, 200, F, 200],
+        ),
         row(ServerFn("team_report"), "", s(form(&[("team", "t1"), ("period", "2026-10")])), [A, A, F, 200, F, 200]),
         row(ServerFn("team_view"), "", s(form(&[("team", "t1")])), [A, A, F, 200, F, 200]),
         row(ServerFn("points_view"), "", s(form(&[("user", "r1"), ("period", "2026-10")])), [A, A, 200, 200, F, 200]),

@@ -481,7 +481,7 @@ async fn challenge_drafts_are_hidden_from_reps_and_winners_get_a_badge_when_it_e
     let mut race = top_revenue;
     race["kind"] = json!("race");
     let (status, res) = o.post(&o.manager, "/api/v1/challenges", race).await;
-    assert_eq!((status, res["message"].as_str().unwrap()), (400, "a race needs the target to reach"));
+    assert_eq!((status, res["message"].as_str().unwrap()), (400, "A race needs the target to reach."));
 }
 
 #[tokio::test]
@@ -611,20 +611,23 @@ async fn the_team_report_csv_lists_each_kpi_per_rep_and_for_the_team() {
         .unwrap();
     assert_eq!(res.status(), 200);
     crate::auth::sign_in(&o.app, "boss@example.com", crate::helpers::PASSWORD).await;
-    let res = o.app.client.get(o.app.url("/team/report.csv?period=2026-10")).send().await.unwrap();
+    // In English: commas and decimal points (the Russian convention is `report::the_csv_download_*`).
+    let english = |path: &str| o.app.client.get(o.app.url(path)).header("accept-language", "en").send();
+    let res = english("/team/report.csv?period=2026-10").await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    let text = res.text().await.unwrap();
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with("\u{feff}".as_bytes()), "a UTF-8 byte-order mark for Excel");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("scope,name,period,kpi,kpi_name,value,target,attainment_percent"));
     let revenue: Vec<&str> = text.lines().filter(|l| l.contains(",revenue,")).collect();
     // The team (250.50 + 1000 + 99.99 + 500), then Анна (1350.49 of a 1000 target) and Борис (500).
     assert_eq!(revenue.len(), 3);
+    // Money to the cent, attainment (135.049 %) to one decimal.
     assert_eq!(revenue[0], "team:t1,(team),2026-10,revenue,Revenue,1850.49,,");
-    let (r1, attainment) = revenue[1].rsplit_once(',').unwrap();
-    assert_eq!(r1, "r1,Анна,2026-10,revenue,Revenue,1350.49,1000");
-    assert!((attainment.parse::<f64>().unwrap() - 135.049).abs() < 1e-9, "{attainment}");
-    assert_eq!(revenue[2], "r2,Борис,2026-10,revenue,Revenue,500,,");
+    assert_eq!(revenue[1], "r1,Анна,2026-10,revenue,Revenue,1350.49,1000.00,135.0");
+    assert_eq!(revenue[2], "r2,Борис,2026-10,revenue,Revenue,500.00,,");
     // A manager exports only their own team.
     let res = o.app.client.get(o.app.url("/team/report.csv?team=t2&period=2026-10")).send().await.unwrap();
     assert_eq!(res.status(), 403);
@@ -632,9 +635,9 @@ async fn the_team_report_csv_lists_each_kpi_per_rep_and_for_the_team() {
     let evil = json!([{"kind": "user", "id": "r9", "name": "=HYPERLINK(\"http://evil.example\")",
                        "email": "r9@example.com", "role": "rep", "team": "t1"}]);
     assert_eq!(o.app.post_records(&o.admin, &evil).await.0, 200);
-    let res = o.app.client.get(o.app.url("/team/report.csv?period=2026-10")).send().await.unwrap();
+    let res = english("/team/report.csv?period=2026-10").await.unwrap();
     assert_eq!(res.headers()["content-disposition"], "attachment; filename=\"team-t1-2026-10.csv\"");
     let text = res.text().await.unwrap();
     let r9 = text.lines().find(|l| l.starts_with("r9,") && l.contains(",revenue,")).expect("r9's revenue row");
-    assert_eq!(r9, "r9,\"'=HYPERLINK(\"\"http://evil.example\"\")\",2026-10,revenue,Revenue,0,,");
+    assert_eq!(r9, "r9,\"'=HYPERLINK(\"\"http://evil.example\"\")\",2026-10,revenue,Revenue,0.00,,");
 }

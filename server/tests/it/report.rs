@@ -149,3 +149,71 @@ async fn only_the_teams_manager_or_an_admin_opens_the_report() {
     let (_, html) = page(&admin, &app, "/team/report?team=t1&period=2026-13").await;
     assert!(html.contains(r#"role="alert""#) && !html.contains("report-kpis"), "a period that does not exist: {html}");
 }
+
+#[tokio::test]
+async fn the_csv_download_is_written_for_russian_excel_and_the_import_reads_its_template_back() {
+    let app = setup().await;
+    let boss = browser(&app, "boss@example.com", PASSWORD).await;
+    let download = |path: &str| boss.get(app.url(path)).header("accept-language", "ru").send();
+    let res = download("/team/report.csv?period=2026-10").await.unwrap();
+    assert_eq!(res.status(), 200);
+    let bytes = res.bytes().await.unwrap();
+    // A UTF-8 byte-order mark, then `;` between cells and decimal commas, no thousands separators.
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a UTF-8 byte-order mark: {:?}", &bytes[..8.min(bytes.len())]);
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "Код;Имя;Период;Код показателя;Показатель;Значение;Цель;Выполнение, %");
+    let row = |scope: &str, kpi: &str| {
+        let start = format!("{scope};");
+        let kpi = format!(";{kpi};");
+        *lines
+            .iter()
+            .find(|l| l.starts_with(&start) && l.contains(&kpi))
+            .unwrap_or_else(|| panic!("a {kpi} row for {scope}: {text}"))
+    };
+    // The team: 250.50 + 149.50 + 1000 = 1400,00 of 2000,00 (70,0 %); 3 won of 4 closed = 75,0 % of 60,0 % (125,0 %).
+    assert_eq!(row("team:t1", "revenue"), "team:t1;(команда);2026-10;revenue;Выручка;1400,00;2000,00;70,0");
+    assert_eq!(
+        row("team:t1", "win_rate"),
+        "team:t1;(команда);2026-10;win_rate;Процент выигранных сделок;75,0;60,0;125,0"
+    );
+    // Money to the kopeck: 1400 / 3 won deals = 466,666… → 466,67.
+    assert_eq!(
+        row("team:t1", "avg_deal_size"),
+        "team:t1;(команда);2026-10;avg_deal_size;Средний размер сделки;466,67;;"
+    );
+    // Анна: 400,00 of 800,00 (50,0 %); 2 won of 3 = 66,666… % → 66,7, no target.
+    assert_eq!(row("r1", "revenue"), "r1;Анна;2026-10;revenue;Выручка;400,00;800,00;50,0");
+    assert_eq!(row("r1", "win_rate"), "r1;Анна;2026-10;win_rate;Процент выигранных сделок;66,7;;");
+    assert_eq!(row("r1", "avg_deal_size"), "r1;Анна;2026-10;avg_deal_size;Средний размер сделки;200,00;;");
+    // Борис: 1000,00 of 800,00 (125,0 %).
+    assert_eq!(row("r2", "revenue"), "r2;Борис;2026-10;revenue;Выручка;1000,00;800,00;125,0");
+    for line in &lines[1..] {
+        assert!(line.split(';').skip(5).all(|cell| !cell.contains('.')), "numbers with a decimal comma: {line}");
+    }
+
+    // The import template in the same convention; the import reads it back unchanged.
+    let res = download("/import/template/deal.csv").await.unwrap();
+    assert_eq!(res.status(), 200);
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a UTF-8 byte-order mark");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let (header, example) = text.trim_end().split_once('\n').expect("a header and an example row");
+    let amount = header.split(';').position(|c| c == "amount").expect("an amount column");
+    assert!(header.starts_with("id;owner;"), "{text}");
+    let cell = example.split(';').nth(amount).unwrap();
+    assert!(cell.contains(',') && !cell.contains('.'), "the amount with a decimal comma: {cell}");
+    let sheet = app::records::sheet::read(&bytes, app::records::Kind::Deal, chrono_tz::UTC).unwrap();
+    assert_eq!(sheet.records.len(), 1);
+    assert_eq!(sheet.records[0]["amount"], cell.replace(',', "."));
+    assert_eq!(sheet.records[0]["status"], "won");
+    // In English: commas and decimal points, as the template always was.
+    let res = boss.get(app.url("/import/template/deal.csv")).header("accept-language", "en").send().await.unwrap();
+    let bytes = res.bytes().await.unwrap();
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)).unwrap().to_string();
+    let (header, example) = text.trim_end().split_once('\n').expect("a header and an example row");
+    assert!(header.starts_with("id,owner,"), "{text}");
+    let sheet = app::records::sheet::read(&bytes, app::records::Kind::Deal, chrono_tz::UTC).unwrap();
+    let amount = header.split(',').position(|c| c == "amount").expect("an amount column");
+    assert_eq!(sheet.records[0]["amount"], example.split(',').nth(amount).unwrap());
+}

@@ -130,6 +130,36 @@ impl KpiDef {
         lang.pick(self.name_ru, self.name_en)
     }
 
+    /// Whether the KPI sums or counts what happens in P, so that it grows as the
+    /// period runs and a target for the whole period can be prorated to its
+    /// elapsed part: revenue, its breakdowns, new opportunities, touchpoints.
+    /// Ratios, means, medians and states are not prorated.
+    pub fn accumulates(&self) -> bool {
+        use KpiId as K;
+        match self.key() {
+            K::Revenue | K::RevenueByProduct | K::SalesByRegion | K::NewOpportunities | K::Touchpoints => true,
+            K::ActiveDeals
+            | K::AvgDealSize
+            | K::WinRate
+            | K::Cac
+            | K::CostPerLead
+            | K::AcquisitionCost
+            | K::CompetitorPriceIndex
+            | K::CustomerEngagement
+            | K::UpsellRate
+            | K::QualifiedLeadConversion
+            | K::CustomerAcquisitionRate
+            | K::ResponseTime
+            | K::PositiveFeedbackRate
+            | K::LeadFollowUpRate
+            | K::MeetingAcceptanceRate
+            | K::WonLostRatio
+            | K::AvgCustomerLifetime
+            | K::RetentionRate
+            | K::RevenuePerCustomer => false,
+        }
+    }
+
     pub fn applies_to(&self, scope: ScopeKind) -> bool {
         match self.applies {
             Applies::All => true,
@@ -257,9 +287,78 @@ pub fn attainment(better: Better, actual: Option<f64>, target: Option<f64>) -> O
     }
 }
 
+/// How a running period is going against its target: the value so far against
+/// the part of the target the elapsed time asks for. Attainment itself stays
+/// against the whole period's target (KPIS.md); this is the pace beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Pace {
+    /// What the elapsed part asks for: the target × the elapsed share for a KPI
+    /// that accumulates, the target itself for a ratio, mean, median or state.
+    pub expected: f64,
+    /// The value so far against `expected`, in % (by the KPI's direction);
+    /// `None` for a lower-is-better KPI at 0 (nothing spent or waited).
+    pub attainment: Option<f64>,
+    /// At or ahead of `expected`.
+    pub on_pace: bool,
+}
+
+/// The pace of `actual` against `target` with `elapsed` (0–1) of the period
+/// passed; `None` without a value, a target, a direction, or elapsed time.
+pub fn pace(def: &KpiDef, actual: Option<f64>, target: Option<f64>, elapsed: f64) -> Option<Pace> {
+    let (actual, target) = (actual?, target?);
+    if target == 0.0 || elapsed <= 0.0 {
+        return None;
+    }
+    let expected = if def.accumulates() { target * elapsed.min(1.0) } else { target };
+    let attainment = match def.better {
+        // Nothing yet is 0 % of the pace (unlike attainment, which is null at 0).
+        Better::Higher => Some(actual * 100.0 / expected),
+        Better::Lower if actual == 0.0 => None,
+        Better::Lower => Some(expected * 100.0 / actual),
+        Better::None => return None,
+    };
+    Some(Pace { expected, attainment, on_pace: attainment.is_none_or(|a| a >= 100.0) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pace_prorates_what_accumulates_and_keeps_ratio_targets_whole() {
+        let revenue = find("revenue").unwrap();
+        // A week into February (7 of 28 days): a quarter of a 1 000 000 target is 250 000.
+        let p = pace(revenue, Some(200_000.0), Some(1_000_000.0), 0.25).unwrap();
+        assert_eq!((p.expected, p.attainment, p.on_pace), (250_000.0, Some(80.0), false));
+        let ahead = pace(revenue, Some(250_000.0), Some(1_000_000.0), 0.25).unwrap();
+        assert_eq!((ahead.attainment, ahead.on_pace), (Some(100.0), true));
+        // Nothing won yet is behind pace at 0 %.
+        assert_eq!(pace(revenue, Some(0.0), Some(1000.0), 0.5).unwrap().attainment, Some(0.0));
+        // A win rate's target is a rate: no proration.
+        let win_rate = pace(find("win_rate").unwrap(), Some(30.0), Some(40.0), 0.1).unwrap();
+        assert_eq!((win_rate.expected, win_rate.attainment, win_rate.on_pace), (40.0, Some(75.0), false));
+        // Lower is better: 100 minutes against 120 is ahead; 0 minutes is met.
+        let response = find("response_time").unwrap();
+        assert_eq!(pace(response, Some(100.0), Some(120.0), 0.3).unwrap().attainment, Some(120.0));
+        assert_eq!(
+            pace(response, Some(0.0), Some(120.0), 0.3).unwrap(),
+            Pace { expected: 120.0, attainment: None, on_pace: true }
+        );
+        // No value, no target, no time passed, no direction: no pace.
+        assert_eq!(pace(revenue, None, Some(1.0), 0.5), None);
+        assert_eq!(pace(revenue, Some(1.0), None, 0.5), None);
+        assert_eq!(pace(revenue, Some(1.0), Some(1.0), 0.0), None);
+        assert_eq!(pace(find("competitor_price_index").unwrap(), Some(1.0), Some(1.0), 0.5), None);
+    }
+
+    #[test]
+    fn only_sums_and_counts_of_the_period_accumulate() {
+        let accumulating: Vec<&str> = KPIS.iter().filter(|k| k.accumulates()).map(|k| k.id).collect();
+        assert_eq!(
+            accumulating,
+            ["revenue_by_product", "sales_by_region", "new_opportunities", "touchpoints", "revenue"]
+        );
+    }
 
     #[test]
     fn every_kpi_has_its_id_in_the_enum_in_the_same_order() {

@@ -1,7 +1,7 @@
 //! Why a ledger row exists: `Reason`, stored as data and worded for the
 //! reader; and the reading of reasons stored as English text only.
 
-use super::{capitalised, measure, Measure, RecordRef, MEASURES};
+use super::{capitalised, measure, RecordRef, MEASURES};
 use crate::lang::{Lang, Message};
 use crate::period::PeriodKind;
 use serde::{Deserialize, Serialize};
@@ -108,79 +108,83 @@ impl Reason {
         }
     }
 
-    /// The reason in the reader's language.
+    /// The reason in the reader's language: KPIs and measures by their names,
+    /// records by their kind's word, numbers grouped, points counted
+    /// ("1 очко", "50 очков"). The API keeps `english`.
     pub fn in_lang(&self, lang: Lang) -> String {
-        if lang == Lang::En {
-            return self.english();
-        }
+        use crate::format::{group_decimal, number, percent};
         let say = |m: Message| m.in_lang(lang);
+        let points = |n: i64| Message::plural("count.points", n);
+        // "не больше 21 очка": a limit counts in the genitive.
+        let at_most = |n: i64| Message::plural("count.points_genitive", n);
+        let per_period = |per: PeriodKind| {
+            lang.t(match per {
+                PeriodKind::Day => "rules.per_day",
+                PeriodKind::Week => "rules.per_week",
+                _ => "rules.per_month",
+            })
+        };
         let capped_per = |inner: String, cap: &Option<Cap>| match cap {
-            Some(c) => say(Message::new("ledger.capped_per").with("reason", inner).with("cap", c.points).with(
-                "per",
-                lang.t(match c.per {
-                    PeriodKind::Day => "rules.per_day",
-                    PeriodKind::Week => "rules.per_week",
-                    _ => "rules.per_month",
-                }),
-            )),
+            Some(c) => say(Message::new("ledger.capped_per")
+                .with("reason", inner)
+                .with_message("cap", at_most(c.points))
+                .with("per", per_period(c.per))),
             None => inner,
         };
         let capped_points = |inner: String, cap: &Option<i64>| match cap {
-            Some(c) => say(Message::new("ledger.capped_points").with("reason", inner).with("cap", c)),
+            Some(c) => say(Message::new("ledger.capped_points").with("reason", inner).with_message("cap", at_most(*c))),
             None => inner,
         };
-        let kpi_name = |id: &str| crate::kpi::find(id).map_or(id.to_string(), |k| lang.pick(k.name_ru, id).to_string());
+        let kpi_name = |id: &str| crate::kpi::find(id).map_or(id.to_string(), |k| k.name(lang).to_string());
         let measure_name =
             |id: &str| measure(id).map_or(id.to_string(), |m| capitalised(lang.pick(m.name_ru, m.name_en)));
+        let record = |m: Message, r: &RecordRef| {
+            m.with_word("kind", format!("record.{}", r.kind), r.kind.clone()).with("id", &r.id)
+        };
         match self {
-            Reason::PerMoney { measure, record, amount, units, points, per, cap } => capped_per(
-                say(Message::new("ledger.per_money")
+            Reason::PerMoney { measure, record: r, amount, units, points: each, per, cap } => capped_per(
+                say(record(Message::new("ledger.per_money"), r)
                     .with("measure", measure_name(measure))
-                    .with("kind", &record.kind)
-                    .with("id", &record.id)
-                    .with("amount", amount)
-                    .with("units", units)
-                    .with("points", points)
-                    .with("per", per)),
+                    .with("amount", group_decimal(amount, lang))
+                    .with("units", number(*units as f64, 0, lang))
+                    .with_message("points", points(*each))
+                    .with("per", group_decimal(per, lang))),
                 cap,
             ),
-            Reason::PerUnit { measure: id, record, points, cap } => capped_per(
-                say(Message::new("ledger.per_unit")
+            Reason::PerUnit { measure: id, record: r, points: each, cap } => capped_per(
+                say(record(Message::new("ledger.per_unit"), r)
                     .with("measure", measure_name(id))
-                    .with("kind", &record.kind)
-                    .with("id", &record.id)
-                    .with("points", points)
-                    .with("unit", measure(id).map_or(id.as_str(), |m| m.name_en))),
+                    .with_message("points", points(*each))),
                 cap,
             ),
             Reason::Attainment { kpi, attainment, target, period, capped_at, weight, points_cap } => capped_points(
                 say(Message::new("ledger.attainment")
                     .with("kpi", kpi_name(kpi))
-                    .with("attainment", format!("{attainment:.1}"))
-                    .with("target", target)
+                    .with("attainment", percent(*attainment, 1, lang))
+                    .with("target", number(*target, 2, lang))
                     .with("period", period)
                     .with(
                         "capped",
                         capped_at
-                            .map(|c| say(Message::new("ledger.attainment_capped").with("cap", c)))
+                            .map(|c| say(Message::new("ledger.attainment_capped").with("cap", percent(c, 1, lang))))
                             .unwrap_or_default(),
                     )
-                    .with("weight", weight)),
+                    .with("weight", number(*weight as f64, 0, lang))),
                 points_cap,
             ),
             Reason::Threshold { kpi, attainment, target, period, threshold, points_cap } => capped_points(
                 say(Message::new("ledger.threshold")
                     .with("kpi", kpi_name(kpi))
-                    .with("attainment", format!("{attainment:.1}"))
-                    .with("target", target)
+                    .with("attainment", percent(*attainment, 1, lang))
+                    .with("target", number(*target, 2, lang))
                     .with("period", period)
-                    .with("threshold", threshold)),
+                    .with("threshold", percent(*threshold, 1, lang))),
                 points_cap,
             ),
             Reason::Recomputed { of, was, now } => say(Message::new("ledger.recomputed")
                 .with("reason", of.in_lang(lang))
-                .with("was", was)
-                .with("now", now)),
+                .with_message("was", points(*was))
+                .with_message("now", points(*now))),
             Reason::Reversed { of } => say(Message::new("ledger.reversed").with("reason", of.in_lang(lang))),
             Reason::Text { text } => reason_in(text, lang),
         }
@@ -189,125 +193,101 @@ impl Reason {
 
 /// A ledger reason stored as text only (rows written before reasons were data,
 /// and bonuses typed by hand) in the reader's language: each English shape
-/// `Reason::english` writes is re-worded; anything else is shown as stored.
+/// `Reason::english` writes is read back as its `Reason` and worded as one;
+/// anything else is shown as stored.
 pub fn reason_in(reason: &str, lang: Lang) -> String {
-    if lang == Lang::En {
-        return reason.to_string();
+    match from_english(reason) {
+        Some(r) => r.in_lang(lang),
+        None => reason.to_string(),
     }
-    reworded(reason, lang).unwrap_or_else(|| reason.to_string())
 }
 
-pub(crate) fn reworded(reason: &str, lang: Lang) -> Option<String> {
-    let say = |key: &'static str, args: &[(&'static str, String)]| {
-        args.iter().fold(Message::new(key), |m, (name, value)| m.with(name, value)).in_lang(lang)
-    };
-    let inner = |text: &str| reason_in(text, lang);
-    let number = |text: &str| !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '-');
+/// The `Reason` whose `english` is `reason`, when it is one of those shapes.
+pub(crate) fn from_english(reason: &str) -> Option<Reason> {
+    let int = |text: &str| text.parse::<i64>().ok();
+    let float = |text: &str| text.parse::<f64>().ok();
     if let Some(rest) = reason.strip_prefix("Reversed, no longer counts: ") {
-        return Some(say("ledger.reversed", &[("reason", inner(rest))]));
+        return Some(Reason::Reversed { of: Box::new(from_english(rest)?) });
     }
     if let Some((what, tail)) = reason.strip_suffix(')').and_then(|r| r.rsplit_once(" (recomputed: was ")) {
-        let (was, now) = tail.split_once(", now ").filter(|(w, n)| number(w) && number(n))?;
-        return Some(say("ledger.recomputed", &[("reason", inner(what)), ("was", was.into()), ("now", now.into())]));
+        let (was, now) = tail.split_once(", now ")?;
+        return Some(Reason::Recomputed { of: Box::new(from_english(what)?), was: int(was)?, now: int(now)? });
     }
-    if let Some((what, cap)) = reason.strip_suffix(" points").and_then(|r| r.rsplit_once(", capped at ")) {
-        if number(cap) {
-            return Some(say("ledger.capped_points", &[("reason", inner(what)), ("cap", cap.into())]));
-        }
-    }
-    if let Some((what, tail)) = reason.strip_suffix(')').and_then(|r| r.rsplit_once(" (capped at ")) {
-        if let Some((cap, per)) = tail.split_once(" per ").filter(|(c, _)| number(c)) {
-            let per = lang.t(match per {
-                "day" => "rules.per_day",
-                "week" => "rules.per_week",
-                _ => "rules.per_month",
-            });
-            return Some(say("ledger.capped_per", &[("reason", inner(what)), ("cap", cap.into()), ("per", per)]));
-        }
-    }
-    // English names the KPI by its id, as stored; Russian by its name.
-    let kpi_name = |id: &str| match crate::kpi::find(id) {
-        Some(k) if lang == Lang::Ru => k.name_ru.to_string(),
-        _ => id.to_string(),
+    // ", capped at {c} points" closes attainment and threshold reasons.
+    let (body, points_cap) = match reason.strip_suffix(" points").and_then(|r| r.rsplit_once(", capped at ")) {
+        Some((what, cap)) if int(cap).is_some() => (what, int(cap)),
+        _ => (reason, None),
     };
     // "{kpi} attainment {a} % of target {t} in {period}[ (capped at {cap} %)] × {weight}"
-    if let Some((kpi, rest)) = reason.split_once(" attainment ") {
+    if let Some((kpi, rest)) = body.split_once(" attainment ") {
         let (attainment, rest) = rest.split_once(" % of target ")?;
         let (target, rest) = rest.split_once(" in ")?;
         let (period, weight) = rest.rsplit_once(" × ")?;
-        let (period, capped) = match period.strip_suffix(" %)").and_then(|p| p.split_once(" (capped at ")) {
-            Some((period, cap)) => (period, say("ledger.attainment_capped", &[("cap", cap.into())])),
-            None => (period, String::new()),
+        let (period, capped_at) = match period.strip_suffix(" %)").and_then(|p| p.split_once(" (capped at ")) {
+            Some((period, cap)) => (period, Some(float(cap)?)),
+            None => (period, None),
         };
-        return Some(say(
-            "ledger.attainment",
-            &[
-                ("kpi", kpi_name(kpi)),
-                ("attainment", attainment.into()),
-                ("target", target.into()),
-                ("period", period.into()),
-                ("capped", capped),
-                ("weight", weight.into()),
-            ],
-        ));
+        return Some(Reason::Attainment {
+            kpi: kpi.into(),
+            attainment: float(attainment)?,
+            target: float(target)?,
+            period: period.into(),
+            capped_at,
+            weight: int(weight)?,
+            points_cap,
+        });
     }
     // "{kpi} reached {a} % of target {t} in {period} (bonus at {threshold} %)"
-    if let Some((kpi, rest)) = reason.split_once(" reached ") {
+    if let Some((kpi, rest)) = body.split_once(" reached ") {
         let (attainment, rest) = rest.split_once(" % of target ")?;
         let (target, rest) = rest.split_once(" in ")?;
         let (period, threshold) = rest.strip_suffix(" %)")?.rsplit_once(" (bonus at ")?;
-        return Some(say(
-            "ledger.threshold",
-            &[
-                ("kpi", kpi_name(kpi)),
-                ("attainment", attainment.into()),
-                ("target", target.into()),
-                ("period", period.into()),
-                ("threshold", threshold.into()),
-            ],
-        ));
+        return Some(Reason::Threshold {
+            kpi: kpi.into(),
+            attainment: float(attainment)?,
+            target: float(target)?,
+            period: period.into(),
+            threshold: float(threshold)?,
+            points_cap,
+        });
     }
-    // As the English sentence has it: "Won deal …", "revenue of …"; Russian starts each with a capital.
-    let name = |m: &Measure, english: String| if lang == Lang::En { english } else { capitalised(m.name_ru) };
+    // " (capped at {points} per {day|week|month})" closes per-unit reasons.
+    let (body, cap) = match reason.strip_suffix(')').and_then(|r| r.rsplit_once(" (capped at ")) {
+        Some((what, tail)) => {
+            let (points, per) = tail.split_once(" per ")?;
+            (what, Some(Cap { points: int(points)?, per: PeriodKind::parse(per)? }))
+        }
+        None => (reason, None),
+    };
+    let record = |text: &str| {
+        let (kind, id) = text.split_once(' ')?;
+        Some(RecordRef { kind: kind.into(), id: id.into() })
+    };
     // "{measure} of {kind} {id} ({amount}): {units} × {points} per {per}"
     for m in MEASURES.iter().filter(|m| m.money) {
-        let Some(rest) = reason.strip_prefix(m.name_en).and_then(|r| r.strip_prefix(" of ")) else { continue };
-        let (record, rest) = rest.rsplit_once("): ")?;
-        let (record, amount) = record.rsplit_once(" (")?;
-        let (kind, id) = record.split_once(' ')?;
+        let Some(rest) = body.strip_prefix(m.name_en).and_then(|r| r.strip_prefix(" of ")) else { continue };
+        let (on, rest) = rest.rsplit_once("): ")?;
+        let (on, amount) = on.rsplit_once(" (")?;
         let (units, rest) = rest.split_once(" × ")?;
         let (points, per) = rest.split_once(" per ")?;
-        return Some(say(
-            "ledger.per_money",
-            &[
-                ("measure", name(m, m.name_en.into())),
-                ("kind", kind.into()),
-                ("id", id.into()),
-                ("amount", amount.into()),
-                ("units", units.into()),
-                ("points", points.into()),
-                ("per", per.into()),
-            ],
-        ));
+        return Some(Reason::PerMoney {
+            measure: m.id.into(),
+            record: record(on)?,
+            amount: amount.into(),
+            units: int(units)?,
+            points: int(points)?,
+            per: per.into(),
+            cap,
+        });
     }
     // "{Measure} {kind} {id}: {points} per {measure}"
     for m in MEASURES.iter().filter(|m| !m.money) {
-        let Some(rest) = reason.strip_prefix(&capitalised(m.name_en)).and_then(|r| r.strip_prefix(' ')) else {
+        let Some(rest) = body.strip_prefix(&capitalised(m.name_en)).and_then(|r| r.strip_prefix(' ')) else {
             continue;
         };
         let Some(rest) = rest.strip_suffix(m.name_en).and_then(|r| r.strip_suffix(" per ")) else { continue };
-        let (record, points) = rest.rsplit_once(": ")?;
-        let (kind, id) = record.split_once(' ')?;
-        return Some(say(
-            "ledger.per_unit",
-            &[
-                ("measure", name(m, capitalised(m.name_en))),
-                ("kind", kind.into()),
-                ("id", id.into()),
-                ("points", points.into()),
-                ("unit", m.name_en.into()),
-            ],
-        ));
+        let (on, points) = rest.rsplit_once(": ")?;
+        return Some(Reason::PerUnit { measure: m.id.into(), record: record(on)?, points: int(points)?, cap });
     }
     None
 }

@@ -141,8 +141,17 @@ impl Gen {
         from + Duration::days(self.rng.gen_range(0..=(to - from).num_days()))
     }
 
+    /// A day of month `m` drawn over all of its days; `None` when it is outside
+    /// the history's days `from..=to` of that month (still to come, or before the
+    /// history began). A month under way so gets its share of a month's events,
+    /// at the pace of the others, not all of them in the days it has had.
+    fn day_of_month(&mut self, m: NaiveDate, from: NaiveDate, to: NaiveDate) -> Option<NaiveDate> {
+        let day = self.day_between(m, add_months(m, 1) - Duration::days(1));
+        (from <= day && day <= to).then_some(day)
+    }
+
     /// An office-hour instant on `day`; a weekend moves back to Friday unless that is before `floor`.
-    fn office(&mut self, day: NaiveDate, utc_start: u32, floor: NaiveDate) -> DateTime<Utc> {
+    fn office_hour(&mut self, day: NaiveDate, utc_start: u32, floor: NaiveDate) -> DateTime<Utc> {
         let back = match day.weekday() {
             Weekday::Sat => 1,
             Weekday::Sun => 2,
@@ -152,22 +161,33 @@ impl Gen {
         let day = if friday >= floor { friday } else { day };
         let hour = utc_start + self.rng.gen_range(0..9);
         let minute = self.rng.gen_range(0..60);
-        let at = day.and_hms_opt(hour, minute, 0).expect("office hour").and_utc();
-        // Later today is still to come: what happened today happened before now.
-        if at > self.cap {
-            self.cap - Duration::minutes(self.rng.gen_range(1..=90))
-        } else {
-            at
-        }
+        day.and_hms_opt(hour, minute, 0).expect("office hour").and_utc()
     }
 
-    /// An office-hour instant `min..=max` days after `t` (weekends move to Monday); None past the cap.
+    /// `office_hour`, or `None` when that is later than now: later today is still to
+    /// come, and has not happened (moving it to just before now would crowd a whole
+    /// day's events into the hours the day has had).
+    fn office(&mut self, day: NaiveDate, utc_start: u32, floor: NaiveDate) -> Option<DateTime<Utc>> {
+        let at = self.office_hour(day, utc_start, floor);
+        (at <= self.cap).then_some(at)
+    }
+
+    /// An office-hour instant on a working day `min..=max` days after `t`; None past the cap
+    /// (a deal that closes next week is open today).
     fn after(&mut self, t: DateTime<Utc>, min: i64, max: i64, utc_start: u32) -> Option<DateTime<Utc>> {
+        let weekend = |day: NaiveDate| matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+        // A weekend day is drawn again (moving it to Monday would make Mondays three days' worth).
         let mut day = t.date_naive() + Duration::days(self.rng.gen_range(min..=max));
-        while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+        for _ in 0..8 {
+            if !weekend(day) {
+                break;
+            }
+            day = t.date_naive() + Duration::days(self.rng.gen_range(min..=max));
+        }
+        while weekend(day) {
             day += Duration::days(1);
         }
-        let mut at = self.office(day, utc_start, day);
+        let mut at = self.office_hour(day, utc_start, day);
         if at <= t {
             at = t + Duration::minutes(self.rng.gen_range(20..180));
         }
@@ -360,7 +380,7 @@ pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
         let team = &TEAMS[rep.team];
         for _ in 0..g.rng.gen_range(4..=6) {
             let day = g.day_between(today - Duration::days(1095), start - Duration::days(30));
-            let acquired_at = g.office(day, team.utc_start, NaiveDate::MIN);
+            let acquired_at = g.office_hour(day, team.utc_start, NaiveDate::MIN);
             let ci = add_customer(&mut g, &mut customers, &rep.id, team, acquired_at);
             rep.customers.push(ci);
         }
@@ -368,7 +388,7 @@ pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
         let mut days: Vec<NaiveDate> = (0..n).map(|_| g.day_between(start, today)).collect();
         days.sort();
         for day in days {
-            let created_at = g.office(day, team.utc_start, start);
+            let Some(created_at) = g.office(day, team.utc_start, start) else { continue };
             let (source, min_cost, max_cost) = SOURCES[g.rng.gen_range(0..SOURCES.len())];
             let cost = (max_cost > 0.0).then(|| rub(g.rng.gen_range(min_cost..max_cost), 10.0));
             let (id, owner, source) = (format!("lead-{:05}", leads.len() + 1), rep.id.clone(), Some(source.into()));
@@ -443,8 +463,8 @@ pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
                 continue;
             };
             for _ in 0..g.rng.gen_range(1..=3) {
-                let day = g.day_between(from, to);
-                let created_at = g.office(day, team.utc_start, from);
+                let Some(day) = g.day_of_month(m, from, to) else { continue };
+                let Some(created_at) = g.office(day, team.utc_start, from) else { continue };
                 let closed = g.after(created_at, 5, 40, team.utc_start);
                 let picked = pick_customer(&mut g.rng, &customers, &rep.customers, created_at, closed);
                 let Some(ci) = picked else { continue };
@@ -460,40 +480,40 @@ pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
         }
     }
 
-    // Every rep closes a few deals this month, so the current leaderboard is never empty,
-    // whatever hour of whichever day of the month it is: in office hours when the month has
-    // had any, else in the hours it has had.
-    for rep in &reps {
+    // The demo login rep (`u-rep`) has won something this month whatever the hour, so their
+    // own pages (home, KPI card, targets) have a month to show. When the history has not given
+    // them a win by now, one sale to one of their customers is dated in the hours the month has
+    // had (in office hours when it has had any). One deal, no more: the month keeps the pace of
+    // the others, so a forecast on its first days extrapolates what any month looks like.
+    let rep = &reps[0];
+    let won_this_month =
+        deals.iter().any(|d| d.owner == rep.id && d.status == "won" && d.closed_at.is_some_and(|t| t >= month_began));
+    if !won_this_month {
         let team = &TEAMS[rep.team];
-        for _ in 0..2 + (rep.skill * 1.5) as usize {
-            let day = g.day_between(month_start, today);
-            let mut closed_at = g.office(day, team.utc_start, month_start);
-            if closed_at <= month_began {
-                let elapsed = (now - month_began).num_seconds().max(2);
-                closed_at = month_began + Duration::seconds(g.rng.gen_range(1..elapsed));
-            }
-            let back = g.rng.gen_range(7..=35);
-            let created_at = g.office(closed_at.date_naive() - Duration::days(back), team.utc_start, NaiveDate::MIN);
-            let id = format!("deal-{:05}", deals.len() + 1);
-            let deal = match pick_customer(&mut g.rng, &customers, &rep.customers, created_at, Some(closed_at)) {
-                Some(ci) => sale_to_customer(&mut g, id, rep, &customers[ci].id, created_at, "won", Some(closed_at)),
-                None => {
-                    let amount = deal_amount(&mut g, 0, team, rep.skill, (1.0, 2.0));
-                    Deal {
-                        id,
-                        owner: rep.id.clone(),
-                        customer: None,
-                        product: Some(PRODUCTS[0].0.into()),
-                        amount,
-                        deal_type: "new".into(),
-                        created_at,
-                        status: "won".into(),
-                        closed_at: Some(closed_at),
-                    }
-                }
-            };
-            deals.push(deal);
+        let day = g.day_between(month_start, today);
+        let mut closed_at = g.office_hour(day, team.utc_start, month_start);
+        if closed_at <= month_began || closed_at > now {
+            let elapsed = (now - month_began).num_seconds().max(2);
+            closed_at = month_began + Duration::seconds(g.rng.gen_range(1..elapsed));
         }
+        let back = g.rng.gen_range(7..=35);
+        let created_at = g.office_hour(closed_at.date_naive() - Duration::days(back), team.utc_start, NaiveDate::MIN);
+        let id = format!("deal-{:05}", deals.len() + 1);
+        let deal = match pick_customer(&mut g.rng, &customers, &rep.customers, created_at, Some(closed_at)) {
+            Some(ci) => sale_to_customer(&mut g, id, rep, &customers[ci].id, created_at, "won", Some(closed_at)),
+            None => Deal {
+                id,
+                owner: rep.id.clone(),
+                customer: None,
+                product: Some(PRODUCTS[1].0.into()),
+                amount: deal_amount(&mut g, 1, team, rep.skill, (1.0, 1.5)),
+                deal_type: "new".into(),
+                created_at,
+                status: "won".into(),
+                closed_at: Some(closed_at),
+            },
+        };
+        deals.push(deal);
     }
 
     // Touchpoints: about a dozen a week per rep, busier for stronger reps.
@@ -509,7 +529,7 @@ pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
                 if day < start || day > today {
                     continue;
                 }
-                let at = g.office(day, team.utc_start, start);
+                let Some(at) = g.office(day, team.utc_start, start) else { continue };
                 let activity_type = weighted(&mut g.rng, &ACTIVITY_TYPES);
                 let (customer, lead) = link(&mut g.rng, &customers, &leads, rep, at);
                 let (id, owner) = (format!("act-{:05}", activities.len() + 1), rep.id.clone());
@@ -527,8 +547,8 @@ pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
                 continue;
             };
             for _ in 0..g.rng.gen_range(2..=5) {
-                let day = g.day_between(from, to);
-                let proposed_at = g.office(day, team.utc_start, from);
+                let Some(day) = g.day_of_month(m, from, to) else { continue };
+                let Some(proposed_at) = g.office(day, team.utc_start, from) else { continue };
                 let (customer, lead) = link(&mut g.rng, &customers, &leads, rep, proposed_at);
                 // Recent requests await an answer; older ones were mostly accepted.
                 let outcome = if (today - proposed_at.date_naive()).num_days() < 3 || g.chance(0.04) {
@@ -562,7 +582,7 @@ pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
             };
             for _ in 0..g.rng.gen_range(0..=3) {
                 let day = g.day_between(from, to);
-                let at = g.office(day, team.utc_start, from);
+                let Some(at) = g.office(day, team.utc_start, from) else { continue };
                 let sentiment = weighted(&mut g.rng, &weights);
                 // Without an owner, feedback belongs to the customer's owner (KPIS.md).
                 let owner = g.chance(0.6).then(|| rep.id.clone());
@@ -573,7 +593,7 @@ pub fn demo_records(now: DateTime<Utc>, zone: Tz) -> Vec<Record> {
         // Post-event surveys from prospects: owned by the rep, no customer.
         for _ in 0..g.rng.gen_range(2..=4) {
             let day = g.day_between(start, today);
-            let at = g.office(day, team.utc_start, start);
+            let Some(at) = g.office(day, team.utc_start, start) else { continue };
             let sentiment = weighted(&mut g.rng, &[("positive", 6), ("neutral", 3), ("negative", 1)]);
             let (id, owner) = (format!("fb-{:05}", feedback.len() + 1), Some(rep.id.clone()));
             feedback.push(Feedback { id, owner, customer: None, at, sentiment: sentiment.into() });

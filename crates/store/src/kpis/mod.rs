@@ -36,7 +36,12 @@ pub struct Window {
 
 impl Window {
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>, tz: chrono_tz::Tz) -> Window {
-        Window { start, end, asof: end.min(domain::clock::now()), tz }
+        Window::at(start, end, tz, domain::clock::now())
+    }
+
+    /// The window as seen at `now`: `asof = min(end, now)`.
+    pub fn at(start: DateTime<Utc>, end: DateTime<Utc>, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Window {
+        Window { start, end, asof: end.min(now), tz }
     }
 }
 
@@ -581,6 +586,44 @@ pub async fn cards_through(
     Ok(cards)
 }
 
+/// A calendar period's KPI card with what the pages compare it with.
+#[derive(Debug, Clone)]
+pub struct CardHistory {
+    /// The cards of the period and of the ones before it, oldest first, each
+    /// over its whole period (a running period's card is "so far").
+    pub cards: Vec<Vec<KpiEntry>>,
+    /// The previous period over the span that compares with this one, like with
+    /// like (`Period::comparable_previous`): up to the same point while this one
+    /// runs, all of it once this one has closed.
+    pub previous: Vec<KpiEntry>,
+    /// The share of the period passed when it is running (its figures are so far), else `None`.
+    pub running: Option<f64>,
+}
+
+/// `period`'s card and the ones before it, `count` in all (at least 2; see
+/// `cards_through`), and the previous period's card over the span that
+/// compares with it at `now`.
+pub async fn card_history(
+    pool: &PgPool,
+    scope: &Scope,
+    period: domain::period::Period,
+    tz: chrono_tz::Tz,
+    count: usize,
+    now: DateTime<Utc>,
+) -> Result<CardHistory, KpiError> {
+    let cards = cards_through(pool, scope, period, tz, count.max(2)).await?;
+    let running = period.is_running(tz, now).then(|| period.elapsed_share(tz, now));
+    let previous = match running {
+        Some(_) => {
+            let (start, cut) = period.comparable_previous(tz, now);
+            let so_far = Window { start, end: cut, asof: cut, tz };
+            card(pool, scope, so_far, Some(&period.previous().to_string())).await?
+        }
+        None => cards[cards.len() - 2].clone(),
+    };
+    Ok(CardHistory { cards, previous, running })
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RankedRep {
     pub rank: usize,
@@ -593,7 +636,8 @@ pub struct RankedRep {
 /// The scope's reps ranked by KPI `kpi`: best first, equal values share a rank
 /// (1, 2, 2, 4), nulls last sharing one rank. With `attainment_of` (a calendar
 /// period's text) the value is each rep's attainment % of their own target for
-/// that period instead: it levels large and small territories.
+/// that period instead: it levels large and small territories. When no rep of
+/// the scope has a target then, nobody is ranked (an empty list).
 pub async fn leaderboard(
     pool: &PgPool,
     scope: &Scope,
@@ -627,6 +671,10 @@ pub async fn leaderboard(
             .await?
             .into_iter()
             .collect();
+            // Nobody to rank by attainment without a target: no rows, not everyone first with no value.
+            if targets.is_empty() {
+                return Ok(Vec::new());
+            }
             let attained = values
                 .into_iter()
                 .map(|(id, name, actual)| {

@@ -1,0 +1,33 @@
+import { test, expect } from "@playwright/test";
+// Temporary: why the leaderboard reloads (deleted after).
+test("debug", async ({ page }) => {
+  page.on("console", (m) => console.log("console:", m.type(), m.text()));
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  page.on("load", () => console.log("load:", page.url()));
+  await page.goto("/leaderboard");
+  await page.getByLabel("Email").fill("rep@demo.kpi-arena.local");
+  await page.getByLabel("Пароль").fill("demo-arena");
+  await page.getByRole("button", { name: "Войти" }).click();
+  await expect(page).toHaveURL(/\/leaderboard/);
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  console.log("step: hydrated");
+  await page.evaluate(() => ((window as any).__m = 1));
+  await page.waitForTimeout(3000);
+  console.log("step: marker after 3s", await page.evaluate(() => (window as any).__m));
+  await page.evaluate(() => ((window as any).__m = 2));
+  await page.getByRole("link", { name: "Год" }).click();
+  await page.waitForTimeout(2000);
+  console.log("step: marker after year", await page.evaluate(() => (window as any).__m), page.url());
+  await page.evaluate(() => ((window as any).__m = 3));
+  await page.getByLabel("Показатель").selectOption("touchpoints");
+  await page.waitForTimeout(2000);
+  console.log("step: marker after kpi", await page.evaluate(() => (window as any).__m), page.url());
+  console.log("focused:", await page.evaluate(() => document.activeElement?.getAttribute("name")));
+  await page.goto("/leaderboard");
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await page.waitForTimeout(1000);
+  await page.evaluate(() => ((window as any).__m = 4));
+  await page.getByLabel("Показатель").selectOption("touchpoints");
+  await page.waitForTimeout(2000);
+  console.log("step: marker after kpi on a fresh load", await page.evaluate(() => (window as any).__m), page.url());
+});
