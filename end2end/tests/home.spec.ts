@@ -12,7 +12,8 @@ test("a manager's home is their team: standings, pace against targets, support, 
   const targets = page.getByTestId("team-targets").locator("li");
   await expect(targets.first()).toContainText(/в темпе|отстаёт от темпа/);
   await expect(page.getByText("Вы не в рейтинге продавцов")).toHaveCount(0);
-  await expect(page.getByTestId("team-flags")).toContainText(/Открытых сигналов/);
+  await expect(page.getByTestId("team-flags")).toContainText(/Открытых сигналов|Открытых сигналов нет/);
+  await expect(page.getByRole("heading", { name: /Кому нужна помощь \(ниже 70\s%\)/ })).toBeVisible();
 
   // A deal won by one of the team's reps arrives in the recent wins without a reload.
   const at = now().toISOString();

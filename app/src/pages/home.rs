@@ -71,6 +71,8 @@ pub struct TeamHome {
     pub targets: Vec<Progress>,
     /// (name, KPI, attainment text)
     pub support: Vec<(String, String, String)>,
+    /// The % of target under which a rep is listed as needing support.
+    pub threshold: f64,
     pub challenges: Vec<HomeChallenge>,
     /// (when, name, amount)
     pub wins: Vec<(String, String, String)>,
@@ -157,6 +159,7 @@ mod server {
                 standings: vec![],
                 targets: vec![],
                 support: vec![],
+                threshold: services::overview::SUPPORT_THRESHOLD,
                 challenges: vec![],
                 wins: vec![],
                 flags: 0,
@@ -224,6 +227,7 @@ mod server {
             standings,
             targets: progress_of(&m.card, &settings.currency, lang),
             support,
+            threshold: services::overview::SUPPORT_THRESHOLD,
             challenges,
             wins,
             flags: m.flags.len(),
@@ -427,7 +431,20 @@ fn goals(progress: Vec<Progress>, elapsed: Option<f64>, lang: crate::i18n::Lang)
 
 #[component]
 fn TeamHomePage(view: TeamHome) -> impl IntoView {
-    let TeamHome { me, team, period, elapsed, standings, targets, support, challenges, wins, flags, flagged } = view;
+    let TeamHome {
+        me,
+        team,
+        period,
+        elapsed,
+        standings,
+        targets,
+        support,
+        threshold,
+        challenges,
+        wins,
+        flags,
+        flagged,
+    } = view;
     let lang = crate::i18n::use_lang();
     let Some(team) = team else {
         return view! {
@@ -478,7 +495,7 @@ fn TeamHomePage(view: TeamHome) -> impl IntoView {
                 <thead><tr><th>"#"</th><th>{lang.t("board.name")}</th><th class="num">{lang.t("home.revenue")}</th><th class="num">{lang.t("home.of_target")}</th></tr></thead>
                 <tbody>{standings}</tbody>
             </table>
-            <h2>{lang.t("team.needs_support")}</h2>
+            <h2>{domain::tr!(lang, "team.needs_support", threshold = crate::format::percent(threshold, 0, lang)).into_owned()}</h2>
             <div data-testid="team-support">{support}</div>
             <p><a href="/team">{lang.t("home.team_details")}</a></p>
             <h2>{lang.t("home.running_challenges")}</h2>
