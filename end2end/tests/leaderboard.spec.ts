@@ -19,7 +19,9 @@ async function signIn(page: Page) {
   await page.getByLabel("Email").fill(REP.email);
   await page.getByLabel("Пароль").fill(REP.password);
   await page.getByRole("button", { name: "Войти" }).click();
-  await expect(page).toHaveURL(/\/leaderboard/);
+  // The leaderboard itself, not the sign-in page whose `?next=` names it (that one hydrates first).
+  await expect(page).toHaveURL((url) => url.pathname === "/leaderboard");
+  await expect(page.getByTestId("leaderboard")).toBeVisible();
 }
 
 test("a demo rep signs in and sees their own row highlighted", async ({ page }) => {
