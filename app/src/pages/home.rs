@@ -16,6 +16,8 @@ pub struct Progress {
     pub value: String,
     pub target: String,
     pub attainment: Option<f64>,
+    /// While the month runs: whether the value keeps the pace its target asks for (`domain::kpi::pace`).
+    pub on_pace: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,8 +32,6 @@ pub struct HomeChallenge {
 pub struct HomeView {
     pub me: CurrentUser,
     pub period: String,
-    /// The share of the month gone, 0–100: the pace targets ask for.
-    pub elapsed: f64,
     pub rank: Option<usize>,
     pub reps: usize,
     pub movement: Option<i64>,
@@ -121,13 +121,17 @@ mod server {
 
     /// The month so far, in % of the whole month.
     fn elapsed(period: crate::period::Period, tz: chrono_tz::Tz) -> f64 {
-        let (start, end) = period.bounds(tz);
-        let now = crate::clock::now().clamp(start, end);
-        100.0 * (now - start).num_seconds() as f64 / (end - start).num_seconds().max(1) as f64
+        100.0 * period.elapsed_share(tz, crate::clock::now())
     }
 
-    /// The KPIs of a card that have a target, as progress bars.
-    fn progress_of(card: &[store::kpis::KpiEntry], currency: &str, lang: crate::i18n::Lang) -> Vec<Progress> {
+    /// The KPIs of a card that have a target, as progress bars, paced while `elapsed` (%) is under 100.
+    fn progress_of(
+        card: &[store::kpis::KpiEntry],
+        elapsed: f64,
+        currency: &str,
+        lang: crate::i18n::Lang,
+    ) -> Vec<Progress> {
+        let running = elapsed < 100.0;
         card.iter()
             .filter_map(|k| {
                 let target = k.target?;
@@ -137,6 +141,9 @@ mod server {
                     value: crate::format::kpi_value(k.value, k.unit, currency, lang),
                     target: crate::format::kpi_value(Some(target), k.unit, currency, lang),
                     attainment: k.attainment,
+                    on_pace: crate::kpi::pace(def, k.value, Some(target), elapsed / 100.0)
+                        .filter(|_| running)
+                        .map(|p| p.on_pace),
                 })
             })
             .collect()
@@ -225,7 +232,7 @@ mod server {
             period: month.to_string(),
             elapsed,
             standings,
-            targets: progress_of(&m.card, &settings.currency, lang),
+            targets: progress_of(&m.card, elapsed, &settings.currency, lang),
             support,
             threshold: services::overview::SUPPORT_THRESHOLD,
             challenges,
@@ -243,12 +250,13 @@ mod server {
         let tz = settings.time_zone;
         let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
         let m = services::overview::org_month(&pool, month, tz).await.map_err(AppError::server)?;
+        let elapsed = elapsed(month, tz);
         let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
         Ok(OrgHome {
             me,
             period: month.to_string(),
-            elapsed: elapsed(month, tz),
-            targets: progress_of(&m.card, &settings.currency, lang),
+            elapsed,
+            targets: progress_of(&m.card, elapsed, &settings.currency, lang),
             teams: m
                 .teams
                 .iter()
@@ -332,7 +340,7 @@ mod server {
                 }
             }
         };
-        let progress = progress_of(&my_card, &settings.currency, lang);
+        let progress = progress_of(&my_card, elapsed(month, tz), &settings.currency, lang);
         let (start, end) = month.bounds(tz);
         let (points, _) = store::points::ledger(&pool, &me.id, start, end).await.map_err(e)?;
         let level = store::points::level(&pool, &me.id).await.map_err(e)?;
@@ -369,7 +377,6 @@ mod server {
         Ok(HomeView {
             me,
             period: month.to_string(),
-            elapsed: elapsed(month, tz),
             rank,
             reps: now.len(),
             movement,
@@ -400,16 +407,15 @@ pub fn Home() -> impl IntoView {
     })
 }
 
-/// Progress bars of KPIs against their targets, with the pace the elapsed month asks for.
-fn goals(progress: Vec<Progress>, elapsed: Option<f64>, lang: crate::i18n::Lang) -> impl IntoView {
+/// Progress bars of KPIs against their targets, with their pace while the month runs.
+fn goals(progress: Vec<Progress>, lang: crate::i18n::Lang) -> impl IntoView {
     progress
         .into_iter()
         .map(|p| {
             let width = p.attainment.unwrap_or(0.0).clamp(0.0, 100.0);
             let attained = p.attainment.map(|a| crate::format::percent(a, 0, lang)).unwrap_or("—".into());
-            // Pace: attainment against the share of the month gone (a running month's target, prorated).
-            let pace = elapsed.zip(p.attainment).map(|(e, a)| {
-                if a >= e {
+            let pace = p.on_pace.map(|on| {
+                if on {
                     view! { <span class="pace on">{lang.t("home.on_pace")}</span> }
                 } else {
                     view! { <span class="pace behind">{lang.t("home.behind_pace")}</span> }
@@ -489,7 +495,7 @@ fn TeamHomePage(view: TeamHome) -> impl IntoView {
         <main class="page" data-testid="team-home">
             <div class="heading"><h1>{team}</h1><p class="muted">{period}" · "{elapsed_text}</p></div>
             <h2>{lang.t("home.team_targets")}</h2>
-            <ul class="goals" data-testid="team-targets">{goals(targets, Some(elapsed), lang)}</ul>
+            <ul class="goals" data-testid="team-targets">{goals(targets, lang)}</ul>
             <h2>{lang.t("home.standings")}</h2>
             <table class="board" data-testid="team-standings">
                 <thead><tr><th>"#"</th><th>{lang.t("board.name")}</th><th class="num">{lang.t("home.revenue")}</th><th class="num">{lang.t("home.of_target")}</th></tr></thead>
@@ -544,7 +550,7 @@ fn OrgHomePage(view: OrgHome) -> impl IntoView {
         <main class="page" data-testid="org-home">
             <div class="heading"><h1>{lang.t("home.organisation")}</h1><p class="muted">{period}" · "{elapsed_text}</p></div>
             <h2>{lang.t("home.org_targets")}</h2>
-            <ul class="goals" data-testid="org-targets">{goals(targets, Some(elapsed), lang)}</ul>
+            <ul class="goals" data-testid="org-targets">{goals(targets, lang)}</ul>
             <h2>{lang.t("nav.teams")}</h2>
             <table class="board" data-testid="org-teams">
                 <thead><tr><th>{lang.t("board.name")}</th><th class="num">{lang.t("home.reps")}</th><th class="num">{lang.t("home.revenue")}</th><th class="num">{lang.t("home.target")}</th><th class="num">{lang.t("home.of_target")}</th></tr></thead>
@@ -563,8 +569,7 @@ fn OrgHomePage(view: OrgHome) -> impl IntoView {
 
 #[component]
 fn HomePage(view: HomeView) -> impl IntoView {
-    let HomeView { me, period, elapsed, rank, reps, movement, move_up, points, level, progress, badges, challenges } =
-        view;
+    let HomeView { me, period, rank, reps, movement, move_up, points, level, progress, badges, challenges } = view;
     let lang = crate::i18n::use_lang();
     let number = move |n: i64| crate::format::number(n as f64, 0, lang);
     let movement = match movement {
@@ -573,7 +578,7 @@ fn HomePage(view: HomeView) -> impl IntoView {
         Some(_) => lang.t("home.same_as_last_month"),
         None => String::new(),
     };
-    let progress = goals(progress, Some(elapsed), lang);
+    let progress = goals(progress, lang);
     let badges = badges
         .into_iter()
         .map(|(icon, name, when)| view! { <li><span aria-hidden="true">{icon}</span>" "{name}<span class="muted">" · "{when}</span></li> })
