@@ -14,6 +14,8 @@ test("a manager's home is their team: standings, pace against targets, support, 
   await expect(page.getByText("Вы не в рейтинге продавцов")).toHaveCount(0);
   await expect(page.getByTestId("team-flags")).toContainText(/Открытых сигналов|Открытых сигналов нет/);
   await expect(page.getByRole("heading", { name: /Кому нужна помощь \(ниже 70\s%\)/ })).toBeVisible();
+  // The demo runs no challenge for Moscow: the section says so and offers to start one.
+  await expect(page.getByTestId("team-challenges")).toContainText("Сейчас соревнований нет.");
 
   // A deal won by one of the team's reps arrives in the recent wins without a reload.
   const at = now().toISOString();
@@ -24,7 +26,7 @@ test("a manager's home is their team: standings, pace against targets, support, 
   });
   expect(res.status()).toBe(200);
   await expect(page.getByTestId("team-wins").locator("li").first()).toContainText(/765\s432/);
-  await page.screenshot({ path: "artifacts/home-manager.png", fullPage: true });
+  await page.screenshot({ path: "artifacts/home-manager.png", fullPage: true, style: ".demo-banner { display: none }" });
 });
 
 test("an admin's home is the organisation and what is left to set up", async ({ page }) => {
@@ -36,7 +38,7 @@ test("an admin's home is the organisation and what is left to set up", async ({ 
   await expect(page.getByTestId("org-targets")).toContainText("Выручка");
   await expect(page.getByTestId("org-setup")).toContainText("Все пользователи в командах");
   await expect(page.getByTestId("org-setup")).toContainText("У каждой команды есть руководитель");
-  await page.screenshot({ path: "artifacts/home-admin.png", fullPage: true });
+  await page.screenshot({ path: "artifacts/home-admin.png", fullPage: true, style: ".demo-banner { display: none }" });
 });
 
 test("after signing in, the page arrives rendered by the server, never as a bare “Loading…”", async ({ page }) => {

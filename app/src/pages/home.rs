@@ -476,14 +476,29 @@ fn TeamHomePage(view: TeamHome) -> impl IntoView {
             .collect_view();
         view! { <ul class="rules">{rows}</ul> }.into_any()
     };
-    let challenges = challenges
-        .into_iter()
-        .map(|c| view! { <li><a href="/challenges">{c.name}</a>" — "{lang.t("home.leader")}": "{c.leader}</li> })
-        .collect_view();
-    let wins = wins
-        .into_iter()
-        .map(|(when, name, amount)| view! { <li><span class="muted">{when}</span>" "<strong>{name}</strong>" "{amount}</li> })
-        .collect_view();
+    let challenges = if challenges.is_empty() {
+        view! {
+            <p class="muted" data-testid="team-challenges">
+                {lang.t("home.no_running_challenges")}" "<a href="/challenges">{lang.t("home.start_challenge")}</a>
+            </p>
+        }
+        .into_any()
+    } else {
+        let rows = challenges
+            .into_iter()
+            .map(|c| view! { <li><a href="/challenges">{c.name}</a>" — "{lang.t("home.leader")}": "{c.leader}</li> })
+            .collect_view();
+        view! { <ul class="rules" data-testid="team-challenges">{rows}</ul> }.into_any()
+    };
+    let wins = if wins.is_empty() {
+        view! { <p class="muted" data-testid="team-wins">{lang.t("home.no_wins")}</p> }.into_any()
+    } else {
+        let rows = wins
+            .into_iter()
+            .map(|(when, name, amount)| view! { <li><span class="muted">{when}</span>" "<strong>{name}</strong>" "{amount}</li> })
+            .collect_view();
+        view! { <ul class="rules" data-testid="team-wins">{rows}</ul> }.into_any()
+    };
     let flags_line = if flags == 0 {
         lang.t("home.no_flags")
     } else {
@@ -505,9 +520,9 @@ fn TeamHomePage(view: TeamHome) -> impl IntoView {
             <div data-testid="team-support">{support}</div>
             <p><a href="/team">{lang.t("home.team_details")}</a></p>
             <h2>{lang.t("home.running_challenges")}</h2>
-            <ul class="rules" data-testid="team-challenges">{challenges}</ul>
+            {challenges}
             <h2>{lang.t("home.recent_wins")}</h2>
-            <ul class="rules" data-testid="team-wins">{wins}</ul>
+            {wins}
             <h2>{lang.t("home.flags")}</h2>
             <p data-testid="team-flags">{flags_line}" "<a href="/flags">{lang.t("home.review_flags")}</a></p>
         </main>
