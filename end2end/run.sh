@@ -99,7 +99,7 @@ for spec in "${specs[@]}"; do
   # An API token for the tests that send records, as an outside program would.
   E2E_TOKEN=$("$BIN" token create --email manager@demo.kpi-arena.local --name e2e)
   echo "== $spec"
-  if ! (cd end2end && E2E_TOKEN="$E2E_TOKEN" BASE_URL="http://127.0.0.1:$PORT" BASE_URL_B="http://127.0.0.1:$PORT_B" \
+  if ! (cd end2end && E2E_BIN="$BIN" E2E_TOKEN="$E2E_TOKEN" BASE_URL="http://127.0.0.1:$PORT" BASE_URL_B="http://127.0.0.1:$PORT_B" \
     npx playwright test "tests/$spec") 2>&1 | tee "$log-playwright.log"; then
     failed+=("$spec")
   fi

@@ -59,6 +59,11 @@ pub mod server {
         Ok(users::find_session(pool, &id, epoch).await?)
     }
 
+    /// The session epoch `session` was signed in with (0 when none).
+    pub async fn session_epoch(session: &Session) -> i64 {
+        session.get::<i64>(SESSION_EPOCH_KEY).await.ok().flatten().unwrap_or(0)
+    }
+
     /// The user of the current browser session (a deactivated user has none).
     pub async fn session_user() -> Result<Option<CurrentUser>, AppError> {
         let session: Session = leptos_axum::extract().await?;

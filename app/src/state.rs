@@ -138,6 +138,8 @@ pub struct AppState {
     pub login_limits: Arc<LoginLimits>,
     /// New TV pairings per client address (`pairing_limiter`).
     pub pairings: Arc<KeyedLimiter>,
-    /// What this instance hears on the live channel, for its open pages and TVs.
-    pub live: tokio::sync::broadcast::Sender<services::live::LiveEvent>,
+    /// What this instance hears on the live channel, folded, for its open pages and TVs.
+    pub hub: Arc<services::live::Hub>,
+    /// The views screens re-read, computed once per data version (`services::snapshots`).
+    pub snapshots: Arc<services::snapshots::Snapshots>,
 }

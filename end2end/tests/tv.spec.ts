@@ -1,5 +1,7 @@
 import { test, expect, Page, Browser } from "@playwright/test";
-import { now } from "./helpers";
+import { spawn, ChildProcess } from "node:child_process";
+import { openSync } from "node:fs";
+import { now, parseNumber } from "./helpers";
 
 const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
 const BASE_A = process.env.BASE_URL ?? "http://127.0.0.1:3170";
@@ -220,4 +222,75 @@ test("the wall fits the screen at 720p, 1080p and 4K, and its KPI slide shows ta
     document.querySelectorAll(".tv-slide").forEach((s) => s.classList.toggle("active", s.getAttribute("data-slide") === "kpis"));
   });
   await tv.screenshot({ path: "artifacts/tv-kpis-1080p.png" });
+});
+
+/** Starts one more instance of the app on `port` (the same database), and waits until it answers. */
+async function startInstance(port: number): Promise<ChildProcess> {
+  const bin = process.env.E2E_BIN;
+  if (!bin) throw new Error("E2E_BIN (set by end2end/run.sh) names the kpi-arena binary");
+  // A pinned clock goes on from where the other instances' clocks are now, not from where they started.
+  const env = { ...process.env };
+  if (env.KPI_ARENA_TEST_NOW?.trim()) env.KPI_ARENA_TEST_NOW = now().toISOString();
+  const log = openSync(`../target/e2e-logs/instance-${port}.log`, "a");
+  // From the repository root, as end2end/run.sh starts the others: the site (WASM, CSS) is found there.
+  const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`], { cwd: "..", env, stdio: ["ignore", log, log] });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/login`)).ok) return server;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  server.kill("SIGKILL");
+  throw new Error(`the instance on port ${port} did not start in 20 s`);
+}
+
+async function stopInstance(server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null) return;
+  const exited = new Promise((r) => server.once("exit", r));
+  server.kill("SIGTERM");
+  await exited;
+}
+
+test("after its instance restarts, a TV and a page reconnect by themselves and update in place", async ({ browser }) => {
+  const port = Number(new URL(BASE_A).port) + 20;
+  const base = `http://127.0.0.1:${port}`;
+  let server = await startInstance(port);
+  try {
+    const session = await browser.newContext();
+    const manager = await session.newPage();
+    await signIn(manager, "/displays");
+    const tv = await pairTv(browser, manager, base, `TV restart ${Date.now()}`);
+    // The manager's leaderboard, on the instance that restarts (the session cookie is the site's).
+    const board = await session.newPage();
+    await board.goto(`${base}/leaderboard`);
+    await expect(board.locator("body[data-live=open]")).toHaveCount(1);
+    for (const page of [tv, board]) await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "live");
+    await board.evaluate(() => ((window as any).__sameDocument = true));
+    const annasRevenue = async () => parseNumber(await board.locator('tr[data-user="u-rep"] td.num').innerText());
+    const before = await annasRevenue();
+
+    // The instance stops (its streams end at once) and both screens say they are reconnecting.
+    await stopInstance(server);
+    for (const page of [tv, board]) {
+      await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "reconnecting");
+      await expect(page.getByTestId("live-status")).toHaveText("переподключение…");
+    }
+    // Back: each reconnects by itself after the random 1–5 s delay the server gave it.
+    server = await startInstance(port);
+    for (const page of [tv, board]) {
+      await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "live", { timeout: 15_000 });
+      await expect(page.getByTestId("live-status")).toHaveText("в эфире");
+    }
+    // A deal sent to the other instance reaches both in place: the TV celebrates it, the row grows.
+    await watchCelebrations(tv);
+    const started = Date.now();
+    const id = await winDeal(tv, BASE_A, 7);
+    await celebrated(tv, id, started);
+    await expect.poll(annasRevenue).toBe(before + 100007);
+    expect(await board.evaluate(() => (window as any).__sameDocument)).toBe(true);
+  } finally {
+    await stopInstance(server);
+  }
 });

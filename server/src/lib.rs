@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_ingest;
+pub mod bench_live;
 pub mod embedded_pg;
 
 use app::state::{AppState, LoginLimits};
@@ -104,11 +105,18 @@ pub enum Worker {
 }
 
 pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> Router {
-    let (live, _) = tokio::sync::broadcast::channel(256);
-    services::live::spawn_listener(pool.clone(), live.clone());
+    let hub = services::live::Hub::new();
+    services::live::spawn_listener(pool.clone(), hub.clone());
     if worker == Worker::On {
-        services::worker::spawn(pool.clone(), live.clone());
+        services::worker::spawn(pool.clone(), hub.clone());
     }
+    let snapshots = services::snapshots::Snapshots::new(hub.clone());
+    // At shutdown, end the open event streams: a graceful shutdown waits for them otherwise.
+    let closing = hub.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        closing.close_streams();
+    });
     // `kpi-arena serve` checks the environment before it gets here, and says what is wrong.
     let config = Arc::new(app::state::Config::from_env().unwrap_or_else(|e| panic!("{e}")));
     let state = AppState {
@@ -117,7 +125,8 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
         config: config.clone(),
         login_limits: Arc::new(LoginLimits::new()),
         pairings: Arc::new(app::state::pairing_limiter()),
-        live,
+        hub,
+        snapshots,
     };
     let routes = generate_route_list(app::App);
     // One route table: `App`'s routes feed the router and, minus the public ones, the sign-in guard.
@@ -183,6 +192,7 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
         .merge(app::api::router().layer(CompressionLayer::new().br(true).gzip(true)))
         .merge(static_files)
         .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), app::live::touch_after_changes))
         .layer(middleware::from_fn(app::text_guard::refuse_nul))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))

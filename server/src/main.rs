@@ -81,6 +81,23 @@ enum Command {
         #[arg(long)]
         on_bench_database: bool,
     },
+    /// Measure live updates for a whole floor: N event streams on one instance, won deals through
+    /// the API; prints memory per stream, record → event and record → fresh data on every screen.
+    BenchLive {
+        /// Event streams to open.
+        #[arg(long, default_value_t = 2000)]
+        streams: usize,
+        /// Won deals to send, one at a time.
+        #[arg(long, default_value_t = 5)]
+        deals: usize,
+        /// How many streams re-read the leaderboard after each change, as open pages do (the
+        /// rest only listen); at most 2,000 unless given.
+        #[arg(long)]
+        readers: Option<usize>,
+        /// Run on the benchmark database of `kpi-arena bench` (10,000,000 records) instead of the demo.
+        #[arg(long)]
+        on_bench_database: bool,
+    },
     /// Manage the embedded PostgreSQL cluster.
     Db {
         #[command(subcommand)]
@@ -192,6 +209,11 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             kpi_arena_server::bench_ingest::IngestOptions { reps, deals, batch, small_batches, on_bench_database };
         return kpi_arena_server::bench_ingest::run(&db.url(), options).await;
     }
+    if let Command::BenchLive { streams, deals, readers, on_bench_database } = command {
+        let readers = readers.unwrap_or(streams.min(2000)).min(streams);
+        let options = kpi_arena_server::bench_live::LiveOptions { streams, deals, readers, on_bench_database };
+        return kpi_arena_server::bench_live::run(&db.url(), options).await;
+    }
     let pool = prepare_pool(&db.url()).await.context("preparing the database")?;
     match command {
         Command::Serve { addr, demo } => {
@@ -239,7 +261,9 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             load_demo(&pool, time_zone).await?;
             print_demo_logins(&pool).await;
         }
-        Command::Db { .. } | Command::Bench { .. } | Command::BenchIngest { .. } => unreachable!("handled above"),
+        Command::Db { .. } | Command::Bench { .. } | Command::BenchIngest { .. } | Command::BenchLive { .. } => {
+            unreachable!("handled above")
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod error;
 pub mod gamification;
 mod kpis;
+mod live;
 mod records;
 
 pub use error::ApiError;
@@ -68,6 +69,7 @@ fn table() -> Table {
         .add("PATCH", "/api/v1/challenges/{id}", patch(gamification::patch_challenge))
         .add("POST", "/api/v1/challenges/{id}/launch", post(gamification::launch_challenge))
         .add("GET", "/api/v1/flags", get(gamification::get_flags))
+        .add("GET", "/api/v1/live", get(live::get_live))
 }
 
 /// The user behind `Authorization: Bearer <token>`; 401 without a valid token.

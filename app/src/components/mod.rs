@@ -9,7 +9,7 @@ mod top_bar;
 
 pub use failure::{failed, Failed};
 pub use lang_switch::LangSwitch;
-pub use live::{live_feed, LiveFeed};
+pub use live::{live_feed, LiveFeed, LiveStatus};
 pub use loaded::loaded;
 pub use sparkline::Sparkline;
 pub use top_bar::TopBar;

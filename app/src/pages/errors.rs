@@ -66,6 +66,14 @@ pub mod refusals {
         }
     }
 
+    /// As [`kpi`], for a failure shared by every reader of one snapshot (`services::snapshots`).
+    pub fn kpi_shared(e: std::sync::Arc<store::kpis::KpiError>, scope: &crate::kpi::Scope) -> AppError {
+        match &*e {
+            store::kpis::KpiError::UnknownScope(_) => error(Message::new("err.unknown_scope").with("scope", scope)),
+            e => AppError::server(e),
+        }
+    }
+
     /// A scope in the address or a form that does not parse.
     pub fn scope(text: &str) -> AppError {
         error(Message::new("err.not_a_scope").with("text", text))

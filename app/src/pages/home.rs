@@ -5,7 +5,7 @@
 //! what is left to set up.
 
 use crate::auth::CurrentUser;
-use crate::components::{live_feed, loaded, TopBar};
+use crate::components::{live_feed, loaded, LiveStatus, TopBar};
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -283,13 +283,14 @@ mod server {
     pub async fn rep_home(me: CurrentUser) -> Result<HomeView, AppError> {
         use crate::kpi::Scope;
         use crate::period::{Period, PeriodKind};
-        use store::kpis::{card, leaderboard, Window};
+        use store::kpis::{card, Window};
         fn e(err: impl std::fmt::Display) -> AppError {
             AppError::server(err.to_string())
         }
 
         let lang = crate::i18n::use_lang();
-        let pool = expect_context::<crate::state::AppState>().pool;
+        let state = expect_context::<crate::state::AppState>();
+        let pool = state.pool.clone();
         let settings = store::settings::load(&pool).await.map_err(e)?;
         let tz = settings.time_zone;
         let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
@@ -297,9 +298,12 @@ mod server {
             let (start, end) = p.bounds(tz);
             Window::new(start, end, tz)
         };
+        // The rankings are the leaderboard's, shared by every rep's home; only this rep's parts are theirs.
         let revenue = crate::kpi::find("revenue").expect("revenue is a KPI");
-        let now = leaderboard(&pool, &Scope::Org, window(month), revenue, None).await.map_err(e)?;
-        let before = leaderboard(&pool, &Scope::Org, window(month.previous()), revenue, None).await.map_err(e)?;
+        let org = Scope::Org;
+        let ranking = |p: Period| crate::pages::leaderboard::shared_ranking(&state, Some(revenue), &org, p, tz, false);
+        let now = ranking(month).await?;
+        let before = ranking(month.previous()).await?;
         let mine = now.iter().position(|r| r.id == me.id);
         let rank = mine.map(|i| now[i].rank);
         let movement = match (rank, before.iter().find(|r| r.id == me.id && r.value.is_some())) {
@@ -365,7 +369,11 @@ mod server {
             if c.status != "live" || !mine {
                 continue;
             }
-            let standings = services::challenges::standings(&pool, &c).await.map_err(e)?;
+            let standings = state
+                .snapshots
+                .get(format!("challenge:{}", c.id), services::challenges::standings(&pool, &c))
+                .await
+                .map_err(|err| e(&*err))?;
             let my_id = if c.kind == "team_vs_team" { me.team_id.clone().unwrap_or_default() } else { me.id.clone() };
             challenges.push(HomeChallenge {
                 name: c.name,
@@ -508,7 +516,7 @@ fn TeamHomePage(view: TeamHome) -> impl IntoView {
     view! {
         <TopBar user=me/>
         <main class="page" data-testid="team-home">
-            <div class="heading"><h1>{team}</h1><p class="muted">{period}" · "{elapsed_text}</p></div>
+            <div class="heading"><h1>{team}</h1><p class="muted">{period}" · "{elapsed_text}</p><LiveStatus/></div>
             <h2>{lang.t("home.team_targets")}</h2>
             <ul class="goals" data-testid="team-targets">{goals(targets, lang)}</ul>
             <h2>{lang.t("home.standings")}</h2>
@@ -563,7 +571,7 @@ fn OrgHomePage(view: OrgHome) -> impl IntoView {
     view! {
         <TopBar user=me/>
         <main class="page" data-testid="org-home">
-            <div class="heading"><h1>{lang.t("home.organisation")}</h1><p class="muted">{period}" · "{elapsed_text}</p></div>
+            <div class="heading"><h1>{lang.t("home.organisation")}</h1><p class="muted">{period}" · "{elapsed_text}</p><LiveStatus/></div>
             <h2>{lang.t("home.org_targets")}</h2>
             <ul class="goals" data-testid="org-targets">{goals(targets, lang)}</ul>
             <h2>{lang.t("nav.teams")}</h2>
@@ -614,7 +622,7 @@ fn HomePage(view: HomeView) -> impl IntoView {
     view! {
         <TopBar user=me/>
         <main class="page">
-            <div class="heading"><h1>{lang.t("home.title")}</h1><p class="muted">{period}</p></div>
+            <div class="heading"><h1>{lang.t("home.title")}</h1><p class="muted">{period}</p><LiveStatus/></div>
             <section class="tiles">
                 <div class="tile" data-testid="my-rank">
                     <h2>{lang.t("home.revenue_rank")}</h2>

@@ -5,7 +5,7 @@
 //! updates the ranking in place and keeps its choice in the URL.
 
 use crate::auth::CurrentUser;
-use crate::components::{live_feed, loaded, TopBar};
+use crate::components::{live_feed, loaded, LiveStatus, TopBar};
 use crate::error::AppError;
 use crate::kpi::Unit;
 use crate::pages::choices::{options, Choice};
@@ -62,13 +62,14 @@ pub async fn leaderboard(
     use crate::pages::errors::refusals;
     use crate::period::{Period, PeriodKind};
     use std::collections::HashMap;
-    use store::kpis::{leaderboard, Window};
-    use store::points::points_leaderboard;
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
-    let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
+    let state = expect_context::<crate::state::AppState>();
+    let (pool, snapshots) = (state.pool.clone(), state.snapshots.clone());
+    // What every reader shares comes from the snapshots: computed once per data version.
+    let settings =
+        snapshots.get("settings".into(), store::settings::load(&pool)).await.map_err(|e| AppError::server(&*e))?;
     let tz = settings.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let period = match period.filter(|p| !p.is_empty()) {
@@ -95,34 +96,16 @@ pub async fn leaderboard(
         return Err(error("err.leaderboard_scope"));
     }
 
-    let window = |p: Period| {
-        let (start, end) = p.bounds(tz);
-        Window::new(start, end, tz)
-    };
     // Fairness option: rank by attainment % of each rep's own target instead of the raw value.
     let by_attainment = !by_points && measure.as_deref() == Some("attainment");
-    let of = |p: Period| by_attainment.then(|| p.to_string());
-    let ranked_for = |p: Period| {
-        let pool = pool.clone();
-        let scope = scope.clone();
-        let attainment_of = of(p);
-        async move {
-            match def {
-                Some(def) => leaderboard(&pool, &scope, window(p), def, attainment_of.as_deref()).await,
-                None => {
-                    let w = window(p);
-                    points_leaderboard(&pool, &scope, w.start, w.end).await
-                }
-            }
-        }
-    };
-    let ranked = ranked_for(period).await.map_err(|e| refusals::kpi(e, &scope))?;
+    let state = expect_context::<crate::state::AppState>();
+    let ranked_for = |p: Period| shared_ranking(&state, def, &scope, p, tz, by_attainment);
+    let ranked = ranked_for(period).await?;
     let before: HashMap<String, usize> = ranked_for(period.previous())
-        .await
-        .map_err(|e| refusals::kpi(e, &scope))?
-        .into_iter()
+        .await?
+        .iter()
         .filter(|r| r.value.is_some())
-        .map(|r| (r.id, r.rank))
+        .map(|r| (r.id.clone(), r.rank))
         .collect();
     let rows = if neighbours {
         neighbour_rows(ranked.len(), ranked.iter().position(|r| r.id == me.id))
@@ -151,7 +134,11 @@ pub async fn leaderboard(
             .map(|k| Choice { value: k.id.into(), label: k.name(lang).into() }),
     );
     let mut scopes = vec![Choice { value: "org".into(), label: lang.t("scope.everyone") }];
-    scopes.extend(crate::pages::choices::team_and_region_scopes(&pool).await?);
+    let shared_scopes = snapshots
+        .get(format!("scopes:{lang:?}"), crate::pages::choices::team_and_region_scopes(&pool))
+        .await
+        .map_err(|e| (*e).clone())?;
+    scopes.extend(shared_scopes.iter().cloned());
 
     Ok(LeaderboardView {
         me,
@@ -172,12 +159,39 @@ pub async fn leaderboard(
             crate::format::date(period.first_day(), lang),
             crate::format::date(period.end_day() - chrono::Duration::days(1), lang)
         ),
-        currency: settings.currency,
+        currency: settings.currency.clone(),
         periods,
         kpis,
         scopes,
         entries,
     })
+}
+
+/// The ranking every reader of (KPI or points, scope, period, measure) shares:
+/// computed once per data version (`services::snapshots`), for the leaderboard and the homes.
+#[cfg(feature = "ssr")]
+pub async fn shared_ranking(
+    state: &crate::state::AppState,
+    def: Option<&'static crate::kpi::KpiDef>,
+    scope: &crate::kpi::Scope,
+    period: crate::period::Period,
+    tz: chrono_tz::Tz,
+    by_attainment: bool,
+) -> Result<std::sync::Arc<Vec<store::kpis::RankedRep>>, AppError> {
+    let (start, end) = period.bounds(tz);
+    let key = format!("leaderboard:{}:{scope}:{period}:{by_attainment}:{tz}", def.map_or("points", |d| d.id));
+    let pool = state.pool.clone();
+    let compute = async move {
+        match def {
+            Some(def) => {
+                let of = by_attainment.then(|| period.to_string());
+                let window = store::kpis::Window::new(start, end, tz);
+                store::kpis::leaderboard(&pool, scope, window, def, of.as_deref()).await
+            }
+            None => store::points::points_leaderboard(&pool, scope, start, end).await,
+        }
+    };
+    state.snapshots.get(key, compute).await.map_err(|e| crate::pages::errors::refusals::kpi_shared(e, scope))
 }
 
 #[component]
@@ -350,6 +364,7 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
             <div class="heading">
                 <h1>{by_label.clone()}</h1>
                 <p class="muted" data-testid="period">{period.clone()}" · "{range}</p>
+                <LiveStatus/>
             </div>
             <nav class="periods" aria-label=lang.t("board.period")>{chips}</nav>
             <form

@@ -3,7 +3,7 @@
 //! against targets, recent wins, today's badges), updates live, celebrates won
 //! deals, and warns when it has heard nothing for a minute.
 
-use crate::components::live_feed;
+use crate::components::{live_feed, LiveStatus};
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -129,7 +129,46 @@ mod server {
         Ok(Err(code))
     }
 
+    /// What this TV shows now: its wall, shared by every TV of the same display and language
+    /// and computed once per data version (`services::snapshots`), and the deals to celebrate.
     pub async fn state(pool: &sqlx::PgPool, d: Display, celebrate: Vec<String>) -> Result<TvState, AppError> {
+        let snapshots = expect_context::<crate::state::AppState>().snapshots;
+        let lang = crate::i18n::use_lang();
+        let key = format!("tv:{}:{lang:?}", d.id);
+        let shared = snapshots.get(key, wall(pool, d)).await.map_err(|e| (*e).clone())?;
+        let (wall, owners, tz, names) = &*shared;
+        let mut state = wall.clone();
+        if !celebrate.is_empty() {
+            let rows = store::directory::recent_wins(pool, owners, &celebrate).await.map_err(AppError::server)?;
+            let currency = store::settings::load(pool).await.map_err(AppError::server)?.currency;
+            state.celebrate = rows.iter().filter(|r| r.4).map(|r| tv_win(r, *names, &currency, *tz, lang)).collect();
+        }
+        Ok(state)
+    }
+
+    /// A won deal as a TV shows it.
+    fn tv_win(
+        (id, name, amount, at, _): &store::directory::Win,
+        names: Names,
+        currency: &str,
+        tz: chrono_tz::Tz,
+        lang: crate::i18n::Lang,
+    ) -> TvWin {
+        let at = at.with_timezone(&tz);
+        TvWin {
+            id: id.clone(),
+            name: names.show(name, 0),
+            amount: crate::format::money(&amount.to_string(), currency, lang),
+            when: format!("{} {}", crate::format::day_month(at, lang), at.format("%H:%M")),
+        }
+    }
+
+    /// The wall of display `d` (nothing to celebrate), with the owners it covers, the
+    /// organisation's time zone and the display's way of naming reps.
+    async fn wall(
+        pool: &sqlx::PgPool,
+        d: Display,
+    ) -> Result<(TvState, Option<Vec<String>>, chrono_tz::Tz, Names), AppError> {
         fn e(err: impl std::fmt::Display) -> AppError {
             AppError::server(err.to_string())
         }
@@ -190,18 +229,8 @@ mod server {
             .collect();
 
         let owners = store::kpis::owners_of(pool, &scope).await.map_err(e)?.0;
-        let win_rows = store::directory::recent_wins(pool, &owners, &celebrate).await.map_err(e)?;
-        let win = |(id, name, amount, at, _): &store::directory::Win| TvWin {
-            id: id.clone(),
-            name: names.show(name, 0),
-            amount: crate::format::money(&amount.to_string(), &settings.currency, lang),
-            when: {
-                let at = at.with_timezone(&tz);
-                format!("{} {}", crate::format::day_month(at, lang), at.format("%H:%M"))
-            },
-        };
-        let celebrate = win_rows.iter().filter(|r| r.4).map(win).collect();
-        let wins = win_rows.iter().take(8).map(win).collect();
+        let win_rows = store::directory::recent_wins(pool, &owners, &[]).await.map_err(e)?;
+        let wins = win_rows.iter().take(8).map(|r| tv_win(r, names, &settings.currency, tz, lang)).collect();
 
         let day_start = crate::period::local_midnight(today, tz);
         let badge_rows = store::directory::badges_since(pool, day_start, &owners).await.map_err(e)?;
@@ -217,7 +246,7 @@ mod server {
             })
             .collect();
 
-        Ok(TvState {
+        let wall = TvState {
             display: d.name,
             org: settings.name,
             rotate_seconds: d.rotate_seconds,
@@ -228,9 +257,10 @@ mod server {
             kpis,
             wins,
             badges,
-            celebrate,
+            celebrate: vec![],
             sound: d.sound,
-        })
+        };
+        Ok((wall, owners, tz, names))
     }
 }
 
@@ -301,8 +331,9 @@ impl Party {
 #[component]
 pub fn Tv() -> impl IntoView {
     let feed = live_feed();
+    // A won deal is read (and celebrated) at once; `changed` brings the new standings.
     let data = Resource::new(
-        move || feed.version.get(),
+        move || (feed.version.get(), feed.won_seq.get()),
         move |_| {
             // Whatever was won since the last completed read is celebrated by this one. The ids
             // leave `won` only when a read answers (below): a read superseded by a newer one loses none.
@@ -375,6 +406,7 @@ pub fn Tv() -> impl IntoView {
                     </div>
                 })}
             </div>
+            <div class="tv-live"><LiveStatus/></div>
             <p class="tv-stale" role="alert" hidden=move || !stale()>
                 {lang.t("tv.stale")}
             </p>

@@ -90,7 +90,7 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
         return Err(crate::i18n::error("err.deactivate_self"));
     }
     let pool = expect_context::<crate::state::AppState>().pool;
-    store::users::set_active(&pool, &id, active).await.map_err(crate::pages::errors::refusals::user)
+    services::people::set_active(&pool, &id, active).await.map_err(crate::pages::errors::refusals::user)
 }
 
 /// Gives user `id` a new role and team (`team` empty: none). Admins only; a new
@@ -105,7 +105,7 @@ pub async fn change_user(id: String, role: String, team: Option<String>) -> Resu
     let role = crate::auth::Role::parse(&role)
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.role").with("role", &role)))?;
     let team = team.filter(|t| !t.trim().is_empty());
-    store::users::change_role_and_team(&pool, &id, role, team.as_deref())
+    services::people::change_role_and_team(&pool, &id, role, team.as_deref())
         .await
         .map_err(crate::pages::errors::refusals::user)
 }

@@ -12,6 +12,8 @@ pub enum LiveEvent {
     Won { deals: Vec<String> },
     /// A display was revoked: that TV goes blank.
     Revoked { display: i64 },
+    /// A user's sessions ended (deactivated, role changed): their open pages stop listening.
+    SignedOut { user: String },
 }
 
 impl LiveEvent {
@@ -27,6 +29,7 @@ impl LiveEvent {
             LiveEvent::Changed => "changed",
             LiveEvent::Won { .. } => "won",
             LiveEvent::Revoked { .. } => "revoked",
+            LiveEvent::SignedOut { .. } => "signed_out",
         }
     }
 }

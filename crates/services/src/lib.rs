@@ -20,5 +20,7 @@ pub mod imports;
 pub mod ingest;
 pub mod live;
 pub mod overview;
+pub mod people;
 pub mod screens;
+pub mod snapshots;
 pub mod worker;

@@ -1,27 +1,314 @@
-//! Live fan-out: every instance LISTENs on one PostgreSQL channel and hands
-//! what it hears to its open pages and TVs. A notification is only a wake-up:
-//! after it (and after any reconnect) a page re-reads its state, so a lost
-//! notification costs nothing.
+//! Live fan-out. Every instance LISTENs on one PostgreSQL channel; its [`Hub`]
+//! folds what it hears and hands it to the instance's open pages and TVs.
+//!
+//! - A won deal is passed on at once: TVs celebrate it.
+//! - Every other change (and a won deal too) marks the data changed. Changes
+//!   arriving within [`COALESCE`] of the first fold into one: the hub then moves
+//!   its `version` on and tells every stream `changed` once. A burst of 100
+//!   batches a second costs a handful of re-reads, not 100.
+//! - Pages re-read through [`crate::snapshots`], keyed by that version, so each
+//!   distinct view is computed once per change however many screens show it.
+//! - A notification is only a wake-up: after it (and after any reconnect) a page
+//!   re-reads, so a lost notification costs nothing. The hub's [`sweep`] (one
+//!   query per instance, not one per stream) catches a revoked TV or an ended
+//!   session whose notification was lost.
 
 pub use domain::live::LiveEvent;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch, Notify};
 
 pub const CHANNEL: &str = "kpi_arena_live";
+/// Changes heard within this span of the first are told to the screens as one.
+pub const COALESCE: Duration = Duration::from_millis(100);
+/// How often every open stream hears from the server, and the sweep runs.
+pub const PING: Duration = Duration::from_secs(10);
+/// How many commit-to-delivery lags the hub keeps for its figures.
+const LAG_SAMPLES: usize = 1000;
 
 /// Tells every instance (this one too) that something changed.
 /// On a transaction's connection, PostgreSQL delivers it when that transaction commits.
+/// The payload carries when it was sent (`at`, ms since the epoch), for the lag figures.
 pub async fn notify<'e>(executor: impl sqlx::PgExecutor<'e>, event: &LiveEvent) -> Result<(), sqlx::Error> {
-    let payload = serde_json::to_string(event).unwrap_or_else(|_| "{\"kind\":\"changed\"}".into());
-    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(executor).await?;
+    let mut payload = serde_json::to_value(event).unwrap_or_else(|_| serde_json::json!({ "kind": "changed" }));
+    payload["at"] = serde_json::json!(epoch_ms());
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload.to_string()).execute(executor).await?;
     Ok(())
 }
 
-/// Forwards the channel to `tx` for as long as the process runs, reconnecting
-/// after a lost connection (and then telling pages to re-read).
-pub fn spawn_listener(pool: PgPool, tx: broadcast::Sender<LiveEvent>) {
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// What an open stream is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    /// The data changed (folded): re-read. Carries the new version.
+    Changed(u64),
+    /// Deals just won: celebrate them.
+    Won(Vec<String>),
+    /// This display was revoked: blank the screen and close.
+    Revoked(i64),
+    /// The sessions of this user ended (deactivated, role changed, signed out everywhere).
+    SignedOut(String),
+    /// This stream's session ended (signed out, expired); the stream's number.
+    Ended(u64),
+    /// Still here (every [`PING`]); the server's time.
+    Ping(String),
+    /// The instance is shutting down: every stream ends (browsers reconnect, spread out, elsewhere or later).
+    Closing,
+}
+
+/// Who an open stream shows data to, as the sweep checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Display(i64),
+    /// A user's page: the user, the session epoch it was opened with, and its session id.
+    User {
+        id: String,
+        epoch: i64,
+        session: String,
+    },
+}
+
+/// One instance's live state: its open streams and what it has heard.
+pub struct Hub {
+    signals: broadcast::Sender<Signal>,
+    /// Notifications heard (raw, before folding).
+    heard: AtomicU64,
+    /// The version screens were last told: `heard` at the last fold.
+    told: watch::Sender<u64>,
+    /// Wakes the scoring worker at every notification (unfolded: points follow at once).
+    pub work: Notify,
+    streams: Mutex<HashMap<u64, Subject>>,
+    next_stream: AtomicU64,
+    opened: AtomicUsize,
+    lags: Mutex<VecDeque<u64>>,
+    delivered: AtomicU64,
+}
+
+/// The hub's figures, for `/api/v1/live` and the benchmark.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Figures {
+    /// Event streams open on this instance now.
+    pub open_streams: usize,
+    /// Notifications heard since start.
+    pub heard: u64,
+    /// The data version screens were last told.
+    pub version: u64,
+    /// Events handed to the streams since start (won deals and folded changes).
+    pub delivered: u64,
+    /// From a notification's sending (just before its commit) to its event reaching the streams,
+    /// over the last 1,000 events: p50, p95 and the longest, in ms.
+    pub lag_p50_ms: u64,
+    pub lag_p95_ms: u64,
+    pub lag_max_ms: u64,
+    /// Bytes of memory this process holds now (resident set), when the system says.
+    pub resident_bytes: Option<u64>,
+}
+
+impl Hub {
+    pub fn new() -> Arc<Self> {
+        let (signals, _) = broadcast::channel(1024);
+        let (told, _) = watch::channel(0);
+        Arc::new(Self {
+            signals,
+            heard: AtomicU64::new(0),
+            told,
+            work: Notify::new(),
+            streams: Mutex::new(HashMap::new()),
+            next_stream: AtomicU64::new(1),
+            opened: AtomicUsize::new(0),
+            lags: Mutex::new(VecDeque::with_capacity(LAG_SAMPLES)),
+            delivered: AtomicU64::new(0),
+        })
+    }
+
+    /// The data version a re-read is keyed by. When changes were heard but not yet told
+    /// (inside the fold window), waits for the fold, so every reader of one burst shares a version.
+    pub async fn version(&self) -> u64 {
+        let heard = self.heard.load(Ordering::Acquire);
+        let mut told = self.told.subscribe();
+        let _ = tokio::time::timeout(COALESCE * 2, told.wait_for(|v| *v >= heard)).await;
+        let v = *told.borrow();
+        v
+    }
+
+    /// Opens a stream for `subject`: its signals, and a guard that closes it when dropped.
+    pub fn open(self: &Arc<Self>, subject: Subject) -> (broadcast::Receiver<Signal>, StreamGuard) {
+        let id = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        self.streams.lock().expect("streams").insert(id, subject);
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        (self.signals.subscribe(), StreamGuard { hub: self.clone(), id })
+    }
+
+    /// Streams open now.
+    pub fn open_streams(&self) -> usize {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    pub fn figures(&self) -> Figures {
+        let mut lags: Vec<u64> = self.lags.lock().expect("lags").iter().copied().collect();
+        lags.sort_unstable();
+        let at = |p: f64| if lags.is_empty() { 0 } else { lags[((lags.len() - 1) as f64 * p).round() as usize] };
+        Figures {
+            open_streams: self.open_streams(),
+            heard: self.heard.load(Ordering::Relaxed),
+            version: *self.told.borrow(),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            lag_p50_ms: at(0.5),
+            lag_p95_ms: at(0.95),
+            lag_max_ms: lags.last().copied().unwrap_or(0),
+            resident_bytes: resident_bytes(),
+        }
+    }
+
+    fn send(&self, signal: Signal, sent_at: Option<u64>) {
+        if let Some(at) = sent_at {
+            let mut lags = self.lags.lock().expect("lags");
+            if lags.len() == LAG_SAMPLES {
+                lags.pop_front();
+            }
+            lags.push_back(epoch_ms().saturating_sub(at));
+        }
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        let _ = self.signals.send(signal);
+    }
+
+    /// A notification heard: a won deal goes out at once; every change waits for the fold.
+    fn hear(&self, event: LiveEvent, at: Option<u64>) {
+        self.heard.fetch_add(1, Ordering::AcqRel);
+        self.work.notify_one();
+        match event {
+            LiveEvent::Won { deals } => self.send(Signal::Won(deals), at),
+            LiveEvent::Revoked { display } => self.send(Signal::Revoked(display), at),
+            LiveEvent::SignedOut { user } => self.send(Signal::SignedOut(user), at),
+            LiveEvent::Changed => {}
+        }
+    }
+
+    /// Tells the screens, once, everything heard so far.
+    fn fold(&self, first_at: Option<u64>) {
+        let heard = self.heard.load(Ordering::Acquire);
+        self.told.send_replace(heard);
+        self.send(Signal::Changed(heard), first_at);
+    }
+
+    /// A change was just made through this instance: the next read computes afresh at once,
+    /// without waiting for the change's notification (which may not have arrived yet, or may not
+    /// exist: a renamed team sends none). Screens are not told; a notification does that.
+    pub fn touch(&self) {
+        let heard = self.heard.fetch_add(1, Ordering::AcqRel) + 1;
+        self.told.send_modify(|v| *v = (*v).max(heard));
+    }
+
+    /// Ends every open stream: the instance is shutting down, and a graceful shutdown waits for
+    /// open requests, which an event stream never finishes by itself.
+    pub fn close_streams(&self) {
+        let _ = self.signals.send(Signal::Closing);
+    }
+
+    /// Everything changed (the listener reconnected: notifications may have been lost).
+    fn changed_everything(&self) {
+        self.heard.fetch_add(1, Ordering::AcqRel);
+        self.work.notify_one();
+        self.fold(None);
+    }
+
+    /// One query per kind for all of this instance's streams: a display revoked or a session
+    /// ended while its notification was lost is told now.
+    pub async fn sweep(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        let streams: Vec<(u64, Subject)> =
+            self.streams.lock().expect("streams").iter().map(|(k, v)| (*k, v.clone())).collect();
+        let displays: Vec<i64> = streams
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Subject::Display(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        if !displays.is_empty() {
+            let active = store::displays::active_among(pool, &displays).await?;
+            for id in displays.iter().filter(|id| !active.contains(id)) {
+                self.send(Signal::Revoked(*id), None);
+            }
+        }
+        let users: Vec<(u64, &String, i64, &String)> = streams
+            .iter()
+            .filter_map(|(n, s)| match s {
+                Subject::User { id, epoch, session } => Some((*n, id, *epoch, session)),
+                _ => None,
+            })
+            .collect();
+        if !users.is_empty() {
+            let ids: Vec<String> = users.iter().map(|u| u.1.clone()).collect();
+            let epochs: HashMap<String, i64> = store::users::active_epochs(pool, &ids).await?.into_iter().collect();
+            let sessions: Vec<String> = users.iter().map(|u| u.3.clone()).collect();
+            let live_sessions = store::users::live_sessions(pool, &sessions).await?;
+            for (n, id, epoch, session) in users {
+                if epochs.get(id) != Some(&epoch) || !live_sessions.contains(session) {
+                    self.send(Signal::Ended(n), None);
+                }
+            }
+        }
+        self.send(Signal::Ping(domain::clock::now().to_rfc3339()), None);
+        Ok(())
+    }
+}
+
+/// Closes its stream's entry in the hub when the stream ends (or the client goes away).
+pub struct StreamGuard {
+    hub: Arc<Hub>,
+    id: u64,
+}
+
+impl StreamGuard {
+    /// The stream's number (what [`Signal::Ended`] names).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.hub.streams.lock().expect("streams").remove(&self.id);
+        self.hub.opened.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The resident set of this process, from `/proc/self/statm` (Linux).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// The payload of a notification: the event and when it was sent.
+fn parse(payload: &str) -> Option<(LiveEvent, Option<u64>)> {
+    let event = serde_json::from_str::<LiveEvent>(payload).ok()?;
+    let at = serde_json::from_str::<serde_json::Value>(payload).ok().and_then(|v| v["at"].as_u64());
+    Some((event, at))
+}
+
+/// Feeds `hub` from the channel for as long as the process runs, reconnecting after a lost
+/// connection (and then telling pages to re-read); folds changes; sweeps every [`PING`].
+pub fn spawn_listener(pool: PgPool, hub: Arc<Hub>) {
+    let sweeper = (pool.clone(), hub.clone());
+    tokio::spawn(async move {
+        let (pool, hub) = sweeper;
+        let mut tick = tokio::time::interval(PING);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = hub.sweep(&pool).await {
+                tracing::warn!("checking the open streams failed: {e}");
+            }
+        }
+    });
     tokio::spawn(async move {
         loop {
             match PgListener::connect_with(&pool).await {
@@ -29,16 +316,30 @@ pub fn spawn_listener(pool: PgPool, tx: broadcast::Sender<LiveEvent>) {
                     if let Err(e) = listener.listen(CHANNEL).await {
                         tracing::warn!("LISTEN {CHANNEL} failed: {e}");
                     } else {
-                        let _ = tx.send(LiveEvent::Changed);
+                        hub.changed_everything();
+                        // The first change not yet told, and when it was sent.
+                        let mut pending: Option<(tokio::time::Instant, Option<u64>)> = None;
                         loop {
-                            match listener.recv().await {
-                                Ok(n) => match serde_json::from_str::<LiveEvent>(n.payload()) {
-                                    Ok(event) => {
-                                        let _ = tx.send(event);
+                            let deadline = pending.map(|(d, _)| d);
+                            let received = tokio::select! {
+                                n = listener.recv() => Some(n),
+                                _ = async { tokio::time::sleep_until(deadline.expect("pending")).await }, if deadline.is_some() => None,
+                            };
+                            match received {
+                                None => {
+                                    let (_, at) = pending.take().expect("pending");
+                                    hub.fold(at);
+                                }
+                                Some(Ok(n)) => match parse(n.payload()) {
+                                    Some((event, at)) => {
+                                        hub.hear(event, at);
+                                        if pending.is_none() {
+                                            pending = Some((tokio::time::Instant::now() + COALESCE, at));
+                                        }
                                     }
-                                    Err(e) => tracing::warn!("a live notification nobody understands ({e})"),
+                                    None => tracing::warn!("a live notification nobody understands: {}", n.payload()),
                                 },
-                                Err(e) => {
+                                Some(Err(e)) => {
                                     tracing::warn!("live notifications interrupted: {e}");
                                     break;
                                 }
@@ -51,4 +352,46 @@ pub fn spawn_listener(pool: PgPool, tx: broadcast::Sender<LiveEvent>) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notification_carries_its_event_and_when_it_was_sent() {
+        let (event, at) = parse(r#"{"kind":"won","deals":["d1"],"at":1700000000000}"#).unwrap();
+        assert_eq!(event, LiveEvent::Won { deals: vec!["d1".into()] });
+        assert_eq!(at, Some(1_700_000_000_000));
+        // An older instance's notification (no `at`) is still understood.
+        assert_eq!(parse(r#"{"kind":"changed"}"#), Some((LiveEvent::Changed, None)));
+        assert_eq!(parse("nonsense"), None);
+    }
+
+    #[tokio::test]
+    async fn changes_heard_are_told_once_per_fold_and_readers_share_its_version() {
+        let hub = Hub::new();
+        let (mut rx, guard) = hub.open(Subject::Display(7));
+        assert_eq!(hub.open_streams(), 1);
+        // Fifty changes in a burst, one won deal among them.
+        for i in 0..50 {
+            let event = if i == 10 { LiveEvent::won(vec!["w".into()]) } else { LiveEvent::Changed };
+            hub.hear(event, None);
+        }
+        // The won deal went out at once; no `changed` yet.
+        assert_eq!(rx.try_recv().unwrap(), Signal::Won(vec!["w".into()]));
+        assert!(rx.try_recv().is_err());
+        // A reader now waits for the fold and then reads at its version.
+        let reader = {
+            let hub = hub.clone();
+            tokio::spawn(async move { hub.version().await })
+        };
+        tokio::task::yield_now().await;
+        hub.fold(None);
+        assert_eq!(reader.await.unwrap(), 50);
+        assert_eq!(rx.try_recv().unwrap(), Signal::Changed(50));
+        assert!(rx.try_recv().is_err(), "fifty changes, one `changed`");
+        drop(guard);
+        assert_eq!(hub.open_streams(), 0);
+    }
 }

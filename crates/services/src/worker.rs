@@ -7,12 +7,12 @@
 //! without a new record. It also ends challenges on time, from its own clock,
 //! and re-evaluates every badge at start and once a day.
 
-use crate::live::LiveEvent;
+use crate::live::{Hub, LiveEvent};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::period::{Period, PeriodKind};
 use sqlx::PgPool;
+use std::sync::Arc;
 use store::work::{self, Work};
-use tokio::sync::broadcast;
 
 /// How many rows one pass merges at most.
 const CLAIM: i64 = 50;
@@ -21,10 +21,9 @@ const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long it waits after a failure before trying again.
 const BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Starts the worker; `live` wakes it as soon as any instance stores something.
-pub fn spawn(pool: PgPool, live: broadcast::Sender<LiveEvent>) {
+/// Starts the worker; `hub` wakes it as soon as any instance stores something.
+pub fn spawn(pool: PgPool, hub: Arc<Hub>) {
     tokio::spawn(async move {
-        let mut wake = live.subscribe();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut badges_done: Option<NaiveDate> = None;
@@ -59,7 +58,7 @@ pub fn spawn(pool: PgPool, live: broadcast::Sender<LiveEvent>) {
                 Err(e) => tracing::warn!("evaluating every badge failed: {e}"),
             }
             tokio::select! {
-                _ = wake.recv() => {}
+                _ = hub.work.notified() => {}
                 _ = tick.tick() => {}
             }
         }

@@ -183,11 +183,11 @@ pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<Display>, sql
     Ok(sqlx::query_as::<_, Row>(&sql).bind(token_digest(token)).fetch_optional(pool).await?.map(from_row))
 }
 
-/// Whether display `id` is still allowed to show data.
-pub async fn is_active(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM displays WHERE id = $1 AND revoked_at IS NULL)")
-        .bind(id)
-        .fetch_one(pool)
+/// Of displays `ids`, those still allowed to show data (the live streams' sweep: one query for all).
+pub async fn active_among(pool: &PgPool, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM displays WHERE id = ANY($1) AND revoked_at IS NULL")
+        .bind(ids)
+        .fetch_all(pool)
         .await
 }
 

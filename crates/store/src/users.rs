@@ -41,6 +41,21 @@ pub async fn find_session(pool: &PgPool, id: &str, epoch: i64) -> Result<Option<
     Ok(row.map(to_user))
 }
 
+/// Of `ids`, the active users with their `session_epoch` (the live streams' sweep: one query for all).
+pub async fn active_epochs(pool: &PgPool, ids: &[String]) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, session_epoch FROM users WHERE id = ANY($1) AND active").bind(ids).fetch_all(pool).await
+}
+
+/// Of the session ids `ids`, those still stored and not expired.
+pub async fn live_sessions(pool: &PgPool, ids: &[String]) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM tower_sessions.session WHERE id = ANY($1) AND expiry_date > now()")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// `session_epoch` of user `id`: a new session remembers it.
 pub async fn session_epoch(pool: &PgPool, id: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = $1").bind(id).fetch_one(pool).await

@@ -16,6 +16,7 @@ mod import_names;
 mod insights;
 mod kpis;
 mod leaderboard;
+mod live;
 mod matrix;
 mod people;
 mod pipeline;

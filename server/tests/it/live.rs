@@ -1,0 +1,181 @@
+//! Live for a whole floor: changes are folded before screens hear them, each view
+//! is computed once per change however many screens re-read it, and a revoked TV
+//! or an ended session is told by the instance, not by each stream's own polling.
+
+use crate::admin::browser;
+use crate::helpers::{two_teams_three_reps, TestApp, PASSWORD};
+use app::auth::Role;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// An open event stream: its events (name, data) as they arrive.
+fn listen(mut res: reqwest::Response) -> mpsc::UnboundedReceiver<(String, String)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut buffer = String::new();
+        while let Ok(Some(chunk)) = res.chunk().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim_start().to_string())
+                        .unwrap_or_default()
+                };
+                if tx.send((field("event:"), field("data:"))).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// The next event named `name` within `limit`, skipping others.
+async fn next(rx: &mut mpsc::UnboundedReceiver<(String, String)>, name: &str, limit: Duration) -> Option<String> {
+    tokio::time::timeout(limit, async {
+        while let Some((event, data)) = rx.recv().await {
+            if event == name {
+                return Some(data);
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+async fn figures(app: &TestApp, token: &str) -> Value {
+    let res = app.client.get(app.url("/api/v1/live")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// Anna's (r1) revenue on the November leaderboard, as her page reads it.
+async fn annas_revenue(page: &reqwest::Client, app: &TestApp) -> f64 {
+    let res = page.post(app.url("/api/leaderboard")).form(&[("period", "2026-11")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let view: Value = res.json().await.unwrap();
+    view["entries"].as_array().unwrap().iter().find(|e| e["user_id"] == "r1").unwrap()["value"].as_f64().unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_burst_of_fifty_batches_is_told_as_a_few_changes_each_computed_once_for_every_screen() {
+    let app = TestApp::spawn().await;
+    let sync = app.sync_token().await;
+    assert_eq!(app.post_records(&sync, &two_teams_three_reps()).await.0, 200);
+    store::users::set_password(&app.pool, "r1@example.com", PASSWORD.into()).await.unwrap();
+    // Three of Anna's pages, each with its stream open.
+    let mut pages = Vec::new();
+    for _ in 0..3 {
+        let page = browser(&app, "r1@example.com", PASSWORD).await;
+        let stream = page.get(app.url("/api/live")).send().await.unwrap();
+        assert_eq!(stream.status(), 200);
+        pages.push((page, listen(stream)));
+    }
+    for (_, rx) in pages.iter_mut() {
+        next(rx, "ping", Duration::from_secs(5)).await.expect("a stream's first event");
+    }
+    assert_eq!(annas_revenue(&pages[0].0, &app).await, 0.0);
+    let before = figures(&app, &sync).await;
+    assert_eq!(before["open_streams"], 3);
+
+    // Fifty batches of one won deal each (100 + i ₽), all sent at once, as a CRM backfill does.
+    let sends = (0..50).map(|i| {
+        let at = "2026-11-10T10:00:00Z";
+        let body = json!([{"kind": "deal", "id": format!("burst-{i}"), "owner": "r1", "amount": 100 + i,
+                           "status": "won", "created_at": at, "closed_at": at}]);
+        let (app, sync) = (&app, &sync);
+        async move { app.post_records(sync, &body).await.0 }
+    });
+    let statuses = futures::future::join_all(sends).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    // Every page re-reads at each `changed` it hears, until the burst is over (quiet for a second).
+    let mut versions = std::collections::BTreeSet::new();
+    let mut told = vec![0; pages.len()];
+    let mut last = vec![0.0; pages.len()];
+    for (n, (page, rx)) in pages.iter_mut().enumerate() {
+        while let Some(version) = next(rx, "changed", Duration::from_millis(1500)).await {
+            versions.insert(version.parse::<u64>().expect("a version"));
+            told[n] += 1;
+            last[n] = annas_revenue(page, &app).await;
+        }
+    }
+    // 50 × 100 + (0 + … + 49) = 6,225 ₽ on every page.
+    assert_eq!(last, vec![6225.0; 3]);
+    // Folded: a few `changed` per page, not fifty.
+    assert!(told.iter().all(|t| (1..=12).contains(t)), "changed events per page: {told:?}");
+    let after = figures(&app, &sync).await;
+    assert!(after["heard"].as_u64().unwrap() - before["heard"].as_u64().unwrap() >= 50, "every batch notified");
+    // Each version's leaderboard is computed once for the three pages: the leaderboard reads four
+    // snapshots (settings, scopes, this period, the previous one), so at most 4 per version read.
+    let computed = after["views_computed"].as_u64().unwrap() - before["views_computed"].as_u64().unwrap();
+    assert!(
+        computed <= 4 * versions.len() as u64,
+        "{computed} views computed for {} versions read by 3 pages",
+        versions.len()
+    );
+    let reads: u64 = told.iter().sum();
+    assert!(computed < 4 * reads, "{reads} re-reads by three pages shared {computed} computations");
+}
+
+#[tokio::test]
+async fn a_revoked_tv_is_told_by_its_notification_and_a_lost_one_by_the_instances_sweep() {
+    let app = TestApp::spawn().await;
+    let admin = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
+    let admin_user = store::users::user_for_token(&app.pool, &admin).await.unwrap().expect("the admin");
+    let admin_id = admin_user.id.clone();
+    // Two TVs, paired as a manager would, each with its display cookie and its stream open.
+    let mut tvs = Vec::new();
+    for name in ["Lobby", "Kitchen"] {
+        let (code, secret) = store::displays::start_pairing(&app.pool).await.unwrap().expect("room for a pairing");
+        let new = store::displays::NewDisplay {
+            code,
+            name: name.into(),
+            names: "full".into(),
+            rotate_seconds: 15,
+            scope: "org".into(),
+            sound: false,
+        };
+        let id = store::displays::pair(&app.pool, &admin_id, &new).await.unwrap();
+        let token = store::displays::poll_pairing(&app.pool, &secret).await.unwrap().expect("paired");
+        let res = app
+            .client
+            .get(app.url("/api/live"))
+            .header("cookie", format!("{}={token}", app::live::DISPLAY_COOKIE))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let mut rx = listen(res);
+        // The first event sets the browser's reconnection delay: somewhere in 1–5 s.
+        next(&mut rx, "ping", Duration::from_secs(5)).await.expect("the first event");
+        tvs.push((id, rx));
+    }
+    assert_eq!(figures(&app, &admin).await["open_streams"], 2);
+
+    // Revoked by a manager: the notification tells the TV at once.
+    let started = Instant::now();
+    assert!(services::screens::revoke_display(&app.pool, &admin_user, tvs[0].0).await.unwrap());
+    let told = next(&mut tvs[0].1, "revoked", Duration::from_secs(3)).await;
+    assert_eq!(told.as_deref(), Some("revoked"), "the TV is told by the notification");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // The other TV is not.
+    assert_eq!(next(&mut tvs[1].1, "revoked", Duration::from_millis(300)).await, None);
+
+    // Revoked with no notification (as if it were lost): the instance's sweep, one query for all
+    // of its displays every 10 s, tells the TV.
+    sqlx::query("UPDATE displays SET revoked_at = now() WHERE id = $1")
+        .bind(tvs[1].0)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let told = next(&mut tvs[1].1, "revoked", Duration::from_secs(12)).await;
+    assert_eq!(told.as_deref(), Some("revoked"), "the sweep tells a TV whose notification was lost");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(figures(&app, &admin).await["open_streams"], 0, "both streams ended");
+}
