@@ -120,6 +120,43 @@ test("a paired TV celebrates a deal won through the records API, live", async ({
   await tv.screenshot({ path: "artifacts/tv-4k.png" });
 });
 
+test("with 2,000 other pages' streams open on its instance, a TV still celebrates each deal at once", async ({ browser }) => {
+  const manager = await browser.newPage();
+  await signIn(manager, "/displays");
+  const tv = await pairTv(browser, manager, BASE_A, `TV floor ${Date.now()}`);
+  // 2,000 open pages of the manager's session, as a sales floor's browsers hold them.
+  const cookie = (await manager.context().cookies(BASE_A)).map((c) => `${c.name}=${c.value}`).join("; ");
+  const floor = new AbortController();
+  const opened = await Promise.all(
+    Array.from({ length: 2000 }, async () => {
+      const res = await fetch(`${BASE_A}/api/live`, { headers: { cookie }, signal: floor.signal });
+      // Drain it, as a browser does.
+      const reader = res.body!.getReader();
+      (async () => {
+        try {
+          while (!(await reader.read()).done) {}
+        } catch {
+          // aborted at the end
+        }
+      })();
+      return res.status;
+    }),
+  );
+  try {
+    expect(opened.filter((s) => s === 200)).toHaveLength(2000);
+    await watchCelebrations(tv);
+    const latencies: number[] = [];
+    for (let n = 0; n < 10; n++) {
+      const started = Date.now();
+      const id = await winDeal(tv, BASE_A, 40 + n);
+      latencies.push(await celebrated(tv, id, started));
+    }
+    console.log(`record-to-TV latency (ms), same instance, 2,000 other streams open: ${summary(latencies)}`);
+  } finally {
+    floor.abort();
+  }
+});
+
 test("a TV on instance B updates from a record sent to instance A", async ({ browser }) => {
   const manager = await browser.newPage();
   await signIn(manager, "/displays");

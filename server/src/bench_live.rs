@@ -42,8 +42,10 @@ const REP_EMAIL: &str = "bench-live-rep@example.com";
 const ADMIN_EMAIL: &str = "bench-live-admin@example.com";
 
 pub async fn run(cluster_url: &str, options: LiveOptions) -> anyhow::Result<()> {
-    let wanted_files = (options.streams * 2 + options.readers + 1024) as u64;
-    let files = raise_open_files(wanted_files);
+    // Each side (this process and the instance, which inherits the limit) holds a socket per
+    // stream and per re-read in flight.
+    let wanted_files = (options.streams + options.readers + 1024) as u64;
+    let files = crate::raise_open_files(wanted_files);
     if files < wanted_files {
         bail!("{} streams need about {wanted_files} open files; this process may open {files}", options.streams);
     }
@@ -345,18 +347,4 @@ fn percentile(samples: &mut [f64], p: f64) -> f64 {
     }
     samples.sort_by(|a, b| a.total_cmp(b));
     samples[((samples.len() - 1) as f64 * p).round() as usize]
-}
-
-/// Raises this process's open-file limit (children inherit it) towards `wanted`; returns the limit now.
-fn raise_open_files(wanted: u64) -> u64 {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return 0 };
-    if soft >= wanted {
-        return soft;
-    }
-    let target = wanted.min(hard);
-    match setrlimit(Resource::RLIMIT_NOFILE, target, hard) {
-        Ok(()) => target,
-        Err(_) => soft,
-    }
 }

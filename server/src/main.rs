@@ -231,6 +231,8 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
                      remove them with `kpi-arena demo --remove`, or listen on 127.0.0.1"
                 );
             }
+            // Every open page and TV holds a connection: allow as many as the system lets this process.
+            kpi_arena_server::raise_open_files(u64::MAX);
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
             let app = build_app(pool.clone(), leptos_options(addr));
             println!("KPI Arena is running at http://{addr}/");

@@ -39,7 +39,7 @@ impl Snapshots {
         T: Send + Sync + 'static,
         E: Send + Sync + 'static,
     {
-        let version = self.hub.version().await;
+        let version = self.hub.version();
         // On the heap: a view's computation can be a large future, and moka's wraps it again.
         let compute = Box::pin(async {
             self.computed.fetch_add(1, Ordering::Relaxed);
