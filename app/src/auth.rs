@@ -59,6 +59,11 @@ pub mod server {
         Ok(users::find_session(pool, &id, epoch).await?)
     }
 
+    /// When `session` was signed in (seconds since the epoch; 0 when unknown).
+    pub async fn session_since(session: &Session) -> i64 {
+        session.get::<i64>(SESSION_SINCE_KEY).await.ok().flatten().unwrap_or(0)
+    }
+
     /// The session epoch `session` was signed in with (0 when none).
     pub async fn session_epoch(session: &Session) -> i64 {
         session.get::<i64>(SESSION_EPOCH_KEY).await.ok().flatten().unwrap_or(0)

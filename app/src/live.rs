@@ -47,6 +47,7 @@ pub async fn events(State(state): State<AppState>, session: Session, headers: He
                 id: user.id,
                 epoch: crate::auth::server::session_epoch(&session).await,
                 session: session.id().map(|id| id.to_string()).unwrap_or_default(),
+                since: crate::auth::server::session_since(&session).await,
             },
             None => return (StatusCode::UNAUTHORIZED, "sign in, or pair this TV, first").into_response(),
         },
@@ -94,13 +95,20 @@ fn to_event(signal: Signal, subject: &Subject, stream: u64) -> Option<(Event, bo
         }
         Signal::SignedOut(user) => matches!(subject, Subject::User { id, .. } if *id == user)
             .then(|| (event("signed_out", String::new()), true)),
-        Signal::Ended(n) => (n == stream).then(|| (event("signed_out", String::new()), true)),
+        Signal::Swept { displays, streams } => match subject {
+            Subject::Display(id) if displays.contains(id) => Some((event("revoked", "revoked".into()), true)),
+            Subject::User { .. } if streams.contains(&stream) => Some((event("signed_out", String::new()), true)),
+            _ => None,
+        },
         Signal::Closing => None,
     }
 }
 
-/// The server functions that only read (`/api/{name}`): every other one changes something.
+/// The server functions that change nothing screens show (`/api/{name}`): they only read, or
+/// sign someone in or out. Every other one may change something.
 const READS: &[&str] = &[
+    "login",
+    "logout",
     "signed_in_view",
     "demo_data",
     "kpi_card",
@@ -134,7 +142,9 @@ pub async fn touch_after_changes(
 ) -> Response {
     let change = may_change(request.method(), request.uri().path());
     let response = next.run(request).await;
-    if change {
+    // Only what was done: a refused or failed request changed nothing.
+    let status = response.status();
+    if change && (status.is_success() || status.is_redirection()) {
         state.hub.touch();
     }
     response

@@ -85,7 +85,9 @@ pub async fn save_settings(
             }
             e => AppError::server(e),
         },
-    )
+    )?;
+    // The name, currency, zone and language show on every screen: every instance re-reads.
+    services::live::notify(&pool, &services::live::LiveEvent::Changed).await.map_err(AppError::server)
 }
 
 #[component]

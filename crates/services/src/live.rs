@@ -55,8 +55,9 @@ pub enum Signal {
     Revoked(i64),
     /// The sessions of this user ended (deactivated, role changed, signed out everywhere).
     SignedOut(String),
-    /// This stream's session ended (signed out, expired); the stream's number.
-    Ended(u64),
+    /// The sweep's findings, in one message however many: displays revoked and streams whose
+    /// session ended (signed out, expired) while their notification was lost.
+    Swept { displays: Arc<Vec<i64>>, streams: Arc<Vec<u64>> },
     /// Still here (every [`PING`]); the server's time.
     Ping(String),
     /// The instance is shutting down: every stream ends (browsers reconnect, spread out, elsewhere or later).
@@ -67,19 +68,23 @@ pub enum Signal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
     Display(i64),
-    /// A user's page: the user, the session epoch it was opened with, and its session id.
+    /// A user's page: the user, the session epoch it was opened with, its session id, and
+    /// when that session was signed in (its absolute lifetime runs from there).
     User {
         id: String,
         epoch: i64,
         session: String,
+        since: i64,
     },
 }
 
 /// One instance's live state: its open streams and what it has heard.
 pub struct Hub {
     signals: broadcast::Sender<Signal>,
-    /// Notifications heard (raw, before folding).
+    /// Changes heard or made (notifications, this instance's touches), before folding.
     heard: AtomicU64,
+    /// Notifications heard on the channel.
+    notifications: AtomicU64,
     /// The version screens were last told: `heard` at the last fold.
     told: watch::Sender<u64>,
     /// Wakes the scoring worker at every notification (unfolded: points follow at once).
@@ -96,11 +101,12 @@ pub struct Hub {
 pub struct Figures {
     /// Event streams open on this instance now.
     pub open_streams: usize,
-    /// Notifications heard since start.
-    pub heard: u64,
+    /// Notifications heard on the channel since start.
+    pub notifications: u64,
     /// The data version screens were last told.
     pub version: u64,
-    /// Events handed to the streams since start (won deals and folded changes).
+    /// Events handed to the streams since start: won deals, folded changes, revocations and
+    /// sign-outs (not pings).
     pub delivered: u64,
     /// From a notification's sending (just before its commit) to its event reaching the streams,
     /// over the last 1,000 events: p50, p95 and the longest, in ms.
@@ -118,6 +124,7 @@ impl Hub {
         Arc::new(Self {
             signals,
             heard: AtomicU64::new(0),
+            notifications: AtomicU64::new(0),
             told,
             work: Notify::new(),
             streams: Mutex::new(HashMap::new()),
@@ -155,7 +162,7 @@ impl Hub {
         let at = |p: f64| if lags.is_empty() { 0 } else { lags[((lags.len() - 1) as f64 * p).round() as usize] };
         Figures {
             open_streams: self.open_streams(),
-            heard: self.heard.load(Ordering::Relaxed),
+            notifications: self.notifications.load(Ordering::Relaxed),
             version: *self.told.borrow(),
             delivered: self.delivered.load(Ordering::Relaxed),
             lag_p50_ms: at(0.5),
@@ -173,12 +180,15 @@ impl Hub {
             }
             lags.push_back(epoch_ms().saturating_sub(at));
         }
-        self.delivered.fetch_add(1, Ordering::Relaxed);
+        if !matches!(signal, Signal::Ping(_) | Signal::Closing) {
+            self.delivered.fetch_add(1, Ordering::Relaxed);
+        }
         let _ = self.signals.send(signal);
     }
 
     /// A notification heard: a won deal goes out at once; every change waits for the fold.
     fn hear(&self, event: LiveEvent, at: Option<u64>) {
+        self.notifications.fetch_add(1, Ordering::Relaxed);
         self.heard.fetch_add(1, Ordering::AcqRel);
         self.work.notify_one();
         match event {
@@ -192,8 +202,9 @@ impl Hub {
     /// Tells the screens, once, everything heard so far.
     fn fold(&self, first_at: Option<u64>) {
         let heard = self.heard.load(Ordering::Acquire);
-        self.told.send_replace(heard);
-        self.send(Signal::Changed(heard), first_at);
+        // Never backwards: a `touch` between the load and here has moved it further.
+        self.told.send_modify(|v| *v = (*v).max(heard));
+        self.send(Signal::Changed(self.version()), first_at);
     }
 
     /// A change was just made through this instance: the next read computes afresh at once,
@@ -218,8 +229,22 @@ impl Hub {
     }
 
     /// One query per kind for all of this instance's streams: a display revoked or a session
-    /// ended while its notification was lost is told now.
+    /// ended while its notification was lost is told now, in one message. Then every stream is
+    /// pinged, whether or not the queries answered (the ping keeps idle connections open).
     pub async fn sweep(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        let found = self.ended(pool).await;
+        if let Ok((displays, streams)) = &found {
+            if !displays.is_empty() || !streams.is_empty() {
+                let swept = Signal::Swept { displays: Arc::new(displays.clone()), streams: Arc::new(streams.clone()) };
+                self.send(swept, None);
+            }
+        }
+        self.send(Signal::Ping(domain::clock::now().to_rfc3339()), None);
+        found.map(|_| ())
+    }
+
+    /// The displays revoked and the streams whose session ended, among the open ones.
+    async fn ended(&self, pool: &PgPool) -> Result<(Vec<i64>, Vec<u64>), sqlx::Error> {
         let streams: Vec<(u64, Subject)> =
             self.streams.lock().expect("streams").iter().map(|(k, v)| (*k, v.clone())).collect();
         let displays: Vec<i64> = streams
@@ -229,32 +254,34 @@ impl Hub {
                 _ => None,
             })
             .collect();
+        let mut revoked = Vec::new();
         if !displays.is_empty() {
             let active = store::displays::active_among(pool, &displays).await?;
-            for id in displays.iter().filter(|id| !active.contains(id)) {
-                self.send(Signal::Revoked(*id), None);
-            }
+            revoked = displays.into_iter().filter(|id| !active.contains(id)).collect();
         }
-        let users: Vec<(u64, &String, i64, &String)> = streams
+        let users: Vec<(u64, &String, i64, &String, i64)> = streams
             .iter()
             .filter_map(|(n, s)| match s {
-                Subject::User { id, epoch, session } => Some((*n, id, *epoch, session)),
+                Subject::User { id, epoch, session, since } => Some((*n, id, *epoch, session, *since)),
                 _ => None,
             })
             .collect();
+        let mut ended = Vec::new();
         if !users.is_empty() {
             let ids: Vec<String> = users.iter().map(|u| u.1.clone()).collect();
             let epochs: HashMap<String, i64> = store::users::active_epochs(pool, &ids).await?.into_iter().collect();
             let sessions: Vec<String> = users.iter().map(|u| u.3.clone()).collect();
             let live_sessions = store::users::live_sessions(pool, &sessions).await?;
-            for (n, id, epoch, session) in users {
-                if epochs.get(id) != Some(&epoch) || !live_sessions.contains(session) {
-                    self.send(Signal::Ended(n), None);
+            // Session lifetimes run on the wall clock (as `auth::server::user_of` checks them).
+            let now = chrono::Utc::now().timestamp();
+            for (n, id, epoch, session, since) in users {
+                let over = domain::access::session_over(since, now);
+                if over || epochs.get(id) != Some(&epoch) || !live_sessions.contains(session) {
+                    ended.push(n);
                 }
             }
         }
-        self.send(Signal::Ping(domain::clock::now().to_rfc3339()), None);
-        Ok(())
+        Ok((revoked, ended))
     }
 }
 
@@ -265,7 +292,7 @@ pub struct StreamGuard {
 }
 
 impl StreamGuard {
-    /// The stream's number (what [`Signal::Ended`] names).
+    /// The stream's number (what [`Signal::Swept`] names).
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -288,7 +315,9 @@ fn resident_bytes() -> Option<u64> {
     }
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    // SAFETY: sysconf reads a constant of the system.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).unwrap_or(4096))
 }
 
 /// The payload of a notification: the event and when it was sent.
@@ -326,7 +355,7 @@ pub fn spawn_listener(pool: PgPool, hub: Arc<Hub>) {
                         loop {
                             let deadline = pending.map(|(d, _)| d);
                             let received = tokio::select! {
-                                n = listener.recv() => Some(n),
+                                n = listener.try_recv() => Some(n),
                                 _ = async { tokio::time::sleep_until(deadline.expect("pending")).await }, if deadline.is_some() => None,
                             };
                             match received {
@@ -334,7 +363,13 @@ pub fn spawn_listener(pool: PgPool, hub: Arc<Hub>) {
                                     let (_, at) = pending.take().expect("pending");
                                     hub.fold(at);
                                 }
-                                Some(Ok(n)) => match parse(n.payload()) {
+                                // The connection was lost (sqlx reconnects at the next call) and
+                                // with it whatever was sent meanwhile: every screen re-reads.
+                                Some(Ok(None)) => {
+                                    tracing::warn!("live notifications interrupted; listening again");
+                                    hub.changed_everything();
+                                }
+                                Some(Ok(Some(n))) => match parse(n.payload()) {
                                     Some((event, at)) => {
                                         hub.hear(event, at);
                                         if pending.is_none() {

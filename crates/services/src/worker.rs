@@ -85,6 +85,8 @@ async fn daily_badges(pool: &PgPool, done: Option<NaiveDate>) -> Result<Option<N
     let today = domain::clock::now().with_timezone(&tz).date_naive();
     if done != Some(today) {
         store::badges::evaluate(pool).await?;
+        // Badges earned by the day's turn show on the TVs and homes.
+        crate::live::notify(pool, &LiveEvent::Changed).await?;
     }
     Ok(Some(today))
 }

@@ -107,10 +107,12 @@ async fn a_burst_of_fifty_batches_is_told_as_a_few_changes_each_computed_once_fo
     }
     // 50 × 100 + (0 + … + 49) = 6,225 ₽ on every page.
     assert_eq!(last, vec![6225.0; 3]);
-    // Folded: a few `changed` per page, not fifty.
-    assert!(told.iter().all(|t| (1..=12).contains(t)), "changed events per page: {told:?}");
+    // Folded: far fewer `changed` per page than the fifty batches (one per 100 ms of the burst and
+    // of the scoring that follows it).
+    assert!(told.iter().all(|t| (1..=25).contains(t)), "changed events per page: {told:?}");
     let after = figures(&app, &sync).await;
-    assert!(after["heard"].as_u64().unwrap() - before["heard"].as_u64().unwrap() >= 50, "every batch notified");
+    let heard = after["notifications"].as_u64().unwrap() - before["notifications"].as_u64().unwrap();
+    assert!(heard >= 50, "every batch's notification was heard: {heard}");
     // Each version's leaderboard is computed once for the three pages: the leaderboard reads four
     // snapshots (settings, scopes, this period, the previous one), so at most 4 per version read.
     let computed = after["views_computed"].as_u64().unwrap() - before["views_computed"].as_u64().unwrap();
@@ -174,7 +176,7 @@ async fn a_revoked_tv_is_told_by_its_notification_and_a_lost_one_by_the_instance
         .execute(&app.pool)
         .await
         .unwrap();
-    let told = next(&mut tvs[1].1, "revoked", Duration::from_secs(12)).await;
+    let told = next(&mut tvs[1].1, "revoked", Duration::from_secs(15)).await;
     assert_eq!(told.as_deref(), Some("revoked"), "the sweep tells a TV whose notification was lost");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(figures(&app, &admin).await["open_streams"], 0, "both streams ended");
