@@ -97,7 +97,7 @@ pub async fn run(server_url: &str, mut o: IngestOptions) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr: SocketAddr = listener.local_addr()?;
     let app = crate::build_app(pool.clone(), crate::leptos_options(addr));
-    tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
+    tokio::spawn(crate::serve_until(app, listener, std::future::pending()));
     let base = format!("http://{addr}");
     store::users::create_user(
         &pool,

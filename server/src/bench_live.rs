@@ -26,6 +26,8 @@ pub struct LiveOptions {
     /// Streams that re-read after each change (the rest only listen).
     pub readers: usize,
     pub on_bench_database: bool,
+    /// HTTP/2 without TLS (prior knowledge), as a proxy would speak it: streams share connections.
+    pub http2: bool,
 }
 
 /// What a stream tells the collector.
@@ -116,12 +118,15 @@ async fn measure(base: &str, owner: &str, token: &str, o: &LiveOptions) -> anyho
     // As a browser: Russian first (the pages' language comes from it, not from the database).
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::ACCEPT_LANGUAGE, reqwest::header::HeaderValue::from_static("ru-RU,ru;q=0.9"));
-    let http = reqwest::Client::builder()
+    let mut http = reqwest::Client::builder()
         .default_headers(headers)
         .cookie_store(true)
         .pool_max_idle_per_host(usize::MAX)
-        .timeout(Duration::from_secs(120))
-        .build()?;
+        .timeout(Duration::from_secs(120));
+    if o.http2 {
+        http = http.http2_prior_knowledge();
+    }
+    let http = http.build()?;
     let started = Instant::now();
     loop {
         if http.get(format!("{base}/login")).send().await.is_ok_and(|r| r.status().is_success()) {
@@ -223,9 +228,10 @@ async fn measure(base: &str, owner: &str, token: &str, o: &LiveOptions) -> anyho
     let computed = after["views_computed"].as_u64().unwrap_or(0).saturating_sub(computed_before);
 
     println!(
-        "streams: {} asked, {open_streams} open on the instance (opened in {:.1} s); {} of them re-read after each change",
+        "streams: {} asked, {open_streams} open on the instance (opened in {:.1} s, over {}); {} of them re-read after each change",
         o.streams,
         open_took.as_secs_f64(),
+        if o.http2 { "HTTP/2 without TLS, shared connections" } else { "HTTP/1.1, a connection each" },
         o.readers
     );
     println!(

@@ -163,8 +163,11 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
             }),
         ));
 
+    // The event streams: a session, nothing else. Outside the compression layer, whose body
+    // wrapper every open stream would otherwise carry (events are never compressed).
+    let live = Router::new().route(app::paths::LIVE, axum::routing::get(app::live::events)).layer(sessions.clone());
+
     let pages = Router::new()
-        .route(app::paths::LIVE, axum::routing::get(app::live::events))
         .route(app::paths::TEAM_REPORT_CSV, axum::routing::get(app::reports::team_csv))
         .route(app::paths::LANG, axum::routing::get(switch_language))
         .route(
@@ -191,6 +194,7 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
     Router::new()
         .merge(app::api::router().layer(CompressionLayer::new().br(true).gzip(true)))
         .merge(static_files)
+        .merge(live)
         .merge(pages)
         .layer(middleware::from_fn_with_state(state.clone(), app::live::touch_after_changes))
         .layer(middleware::from_fn(app::text_guard::refuse_nul))
@@ -248,11 +252,74 @@ fn urlencode(text: &str) -> String {
         .collect()
 }
 
-/// Serves `app` on `addr` until Ctrl-C or SIGTERM.
+/// HTTP/2 streams one connection may carry at once. Behind a reverse proxy that speaks
+/// HTTP/2 to the instance (h2c), every open page and TV of the floor is a stream on a few
+/// connections, so the limit is a floor's worth, not a browser's (hyper's default is 200).
+pub const HTTP2_STREAMS_PER_CONNECTION: u32 = 20_000;
+
+/// How long a graceful shutdown waits for requests in flight before it lets them go.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `app` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(app: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve_until(app, listener, shutdown_signal()).await
+}
+
+/// Serves `app` on `listener` until `stop` completes, then lets requests in flight finish
+/// (at most [`SHUTDOWN_GRACE`]). HTTP/1.1 and HTTP/2 share the port: a browser speaks
+/// HTTP/1.1 to it directly; a proxy may speak HTTP/2 without TLS (prior knowledge), so many
+/// event streams share one connection and each costs the instance a stream, not a
+/// connection with its buffers.
+pub async fn serve_until(
+    app: Router,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto;
+    use tower::ServiceExt;
+
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http2().max_concurrent_streams(HTTP2_STREAMS_PER_CONNECTION);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait for some to close rather than spin.
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        tracing::warn!("accepting a connection: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        // Events are small and must leave at once.
+        let _ = socket.set_nodelay(true);
+        let router = app.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = connections.watch(http.serve_connection(TokioIo::new(socket), service).into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown()).await.is_err() {
+        tracing::warn!("requests still in flight after {} s; stopping anyway", SHUTDOWN_GRACE.as_secs());
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -97,6 +97,10 @@ enum Command {
         /// Run on the benchmark database of `kpi-arena bench` (10,000,000 records) instead of the demo.
         #[arg(long)]
         on_bench_database: bool,
+        /// Speak HTTP/2 without TLS (h2c) to the instance, as a reverse proxy in front of it
+        /// may: the streams share connections instead of holding one each.
+        #[arg(long)]
+        http2: bool,
     },
     /// Manage the embedded PostgreSQL cluster.
     Db {
@@ -209,9 +213,9 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             kpi_arena_server::bench_ingest::IngestOptions { reps, deals, batch, small_batches, on_bench_database };
         return kpi_arena_server::bench_ingest::run(&db.url(), options).await;
     }
-    if let Command::BenchLive { streams, deals, readers, on_bench_database } = command {
+    if let Command::BenchLive { streams, deals, readers, on_bench_database, http2 } = command {
         let readers = readers.unwrap_or(streams.min(2000)).min(streams);
-        let options = kpi_arena_server::bench_live::LiveOptions { streams, deals, readers, on_bench_database };
+        let options = kpi_arena_server::bench_live::LiveOptions { streams, deals, readers, on_bench_database, http2 };
         return kpi_arena_server::bench_live::run(&db.url(), options).await;
     }
     let pool = prepare_pool(&db.url()).await.context("preparing the database")?;

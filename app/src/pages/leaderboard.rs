@@ -337,10 +337,19 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
-            let Some(query) = form.get_untracked().and_then(|form| filter_query(&form)) else { return };
+            // The form the changed field is in: when the page was re-drawn between the
+            // change and this handler, the node ref already holds the new form, whose
+            // fields do not have the reader's latest choice.
+            let target = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+            let own_form = target
+                .as_ref()
+                .and_then(|e| e.closest("form").ok().flatten())
+                .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok());
+            let Some(query) = own_form.or_else(|| form.get_untracked()).and_then(|form| filter_query(&form)) else {
+                return;
+            };
             ev.prevent_default();
-            let changed =
-                ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("name"));
+            let changed = target.and_then(|e| e.get_attribute("name"));
             refocus.set(changed);
             navigate(
                 &format!("/leaderboard?{query}"),

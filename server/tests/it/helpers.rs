@@ -85,7 +85,7 @@ impl TestApp {
         options.hash_files = site_root != "target/site";
         let app = build_app_with(pool.clone(), options, worker);
         tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+            kpi_arena_server::serve_until(app, listener, std::future::pending()).await.unwrap();
         });
         TestApp { base: format!("http://{addr}"), database_url, pool, client: client() }
     }

@@ -181,3 +181,51 @@ async fn a_revoked_tv_is_told_by_its_notification_and_a_lost_one_by_the_instance
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(figures(&app, &admin).await["open_streams"], 0, "both streams ended");
 }
+
+#[tokio::test]
+async fn behind_a_proxy_speaking_http2_three_hundred_streams_share_one_connection_and_all_hear_a_win() {
+    let app = TestApp::spawn().await;
+    let sync = app.sync_token().await;
+    assert_eq!(app.post_records(&sync, &two_teams_three_reps()).await.0, 200);
+    store::users::set_password(&app.pool, "r1@example.com", PASSWORD.into()).await.unwrap();
+    // As a reverse proxy in front of the instance: HTTP/2 without TLS, every page's stream on one connection.
+    let proxy = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let res = proxy
+        .post(app.url("/api/login"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/login"))
+        .form(&[("email", "r1@example.com"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((res.version(), res.status().as_u16()), (reqwest::Version::HTTP_2, 302));
+    // More streams than hyper lets one HTTP/2 connection carry by default (200).
+    let opening = (0..300).map(|_| {
+        let (proxy, url) = (proxy.clone(), app.url("/api/live"));
+        async move { proxy.get(url).send().await.unwrap() }
+    });
+    let mut streams = Vec::new();
+    let opened = tokio::time::timeout(Duration::from_secs(20), futures::future::join_all(opening)).await;
+    for res in opened.expect("300 streams opened on one connection within 20 s") {
+        assert_eq!((res.version(), res.status().as_u16()), (reqwest::Version::HTTP_2, 200));
+        streams.push(listen(res));
+    }
+    for rx in streams.iter_mut() {
+        next(rx, "ping", Duration::from_secs(10)).await.expect("a stream's first event");
+    }
+    assert_eq!(figures(&app, &sync).await["open_streams"], 300);
+
+    let at = "2026-11-10T10:00:00Z";
+    let deal = json!([{"kind": "deal", "id": "h2-win", "owner": "r1", "amount": 700, "status": "won",
+                       "created_at": at, "closed_at": at}]);
+    assert_eq!(app.post_records(&sync, &deal).await.0, 200);
+    for (n, rx) in streams.iter_mut().enumerate() {
+        let won = next(rx, "won", Duration::from_secs(5)).await;
+        assert_eq!(won.as_deref(), Some("h2-win"), "stream {n}");
+    }
+}
