@@ -142,4 +142,6 @@ pub struct AppState {
     pub hub: Arc<services::live::Hub>,
     /// The views screens re-read, computed once per data version (`services::snapshots`).
     pub snapshots: Arc<services::snapshots::Snapshots>,
+    /// This instance's scoring worker, if it runs one (every real instance does): `/readyz` asks it.
+    pub worker: Option<Arc<services::worker::Heartbeat>>,
 }

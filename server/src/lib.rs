@@ -107,9 +107,7 @@ pub enum Worker {
 pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> Router {
     let hub = services::live::Hub::new();
     services::live::spawn_listener(pool.clone(), hub.clone());
-    if worker == Worker::On {
-        services::worker::spawn(pool.clone(), hub.clone());
-    }
+    let heartbeat = (worker == Worker::On).then(|| services::worker::spawn(pool.clone(), hub.clone()));
     let snapshots = services::snapshots::Snapshots::new(hub.clone());
     // At shutdown, end the open event streams: a graceful shutdown waits for them otherwise.
     let closing = hub.clone();
@@ -127,6 +125,7 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
         pairings: Arc::new(app::state::pairing_limiter()),
         hub,
         snapshots,
+        worker: heartbeat,
     };
     let routes = generate_route_list(app::App);
     // One route table: `App`'s routes feed the router and, minus the public ones, the sign-in guard.

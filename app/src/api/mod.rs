@@ -3,6 +3,7 @@
 
 mod error;
 pub mod gamification;
+mod health;
 mod kpis;
 mod live;
 mod records;
@@ -54,6 +55,8 @@ impl Table {
 
 fn table() -> Table {
     Table { router: Router::new(), routes: Vec::new() }
+        .add("GET", "/healthz", get(health::healthz))
+        .add("GET", "/readyz", get(health::readyz))
         .add("POST", "/api/v1/records", post(records::post_records))
         .add("GET", "/api/v1/kpis", get(kpis::get_kpis))
         .add("GET", "/api/v1/leaderboard", get(kpis::get_leaderboard))

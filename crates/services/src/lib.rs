@@ -16,6 +16,7 @@ pub mod challenges;
 pub mod deals;
 pub mod demo;
 pub mod flags;
+pub mod health;
 pub mod imports;
 pub mod ingest;
 pub mod live;

@@ -21,14 +21,49 @@ const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long it waits after a failure before trying again.
 const BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Starts the worker; `hub` wakes it as soon as any instance stores something.
-pub fn spawn(pool: PgPool, hub: Arc<Hub>) {
+/// When the worker last came round: its readiness (`crate::health`) asks how long ago that was.
+#[derive(Debug)]
+pub struct Heartbeat {
+    started: std::time::Instant,
+    /// Milliseconds after `started` of the last beat.
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl Heartbeat {
+    pub fn new() -> Heartbeat {
+        Heartbeat { started: std::time::Instant::now(), last: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    pub fn beat(&self) {
+        let now = self.started.elapsed().as_millis() as u64;
+        self.last.store(now, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long ago the worker last beat.
+    pub fn silent_for(&self) -> std::time::Duration {
+        let last = std::time::Duration::from_millis(self.last.load(std::sync::atomic::Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Starts the worker; `hub` wakes it as soon as any instance stores something. It beats
+/// `heartbeat` before each pass and each wait.
+pub fn spawn(pool: PgPool, hub: Arc<Hub>) -> Arc<Heartbeat> {
+    let heartbeat = Arc::new(Heartbeat::new());
+    let beats = heartbeat.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut badges_done: Option<NaiveDate> = None;
         loop {
             loop {
+                beats.beat();
                 let started = std::time::Instant::now();
                 match run_once(&pool).await {
                     Ok(true) => {
@@ -57,12 +92,14 @@ pub fn spawn(pool: PgPool, hub: Arc<Hub>) {
                 Ok(day) => badges_done = day,
                 Err(e) => tracing::warn!("evaluating every badge failed: {e}"),
             }
+            beats.beat();
             tokio::select! {
                 _ = hub.work.notified() => {}
                 _ = tick.tick() => {}
             }
         }
     });
+    heartbeat
 }
 
 /// A pass shorter than this is followed at once (a few records: scores follow in milliseconds).

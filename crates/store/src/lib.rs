@@ -6,6 +6,7 @@ pub mod demo;
 pub mod directory;
 pub mod displays;
 pub mod flags;
+pub mod health;
 pub mod imports;
 pub mod insights;
 pub mod kpis;

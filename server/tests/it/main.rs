@@ -8,6 +8,7 @@ mod deals;
 mod demo;
 mod errors;
 mod floor;
+mod health;
 mod helpers;
 mod home;
 mod i18n;

@@ -380,6 +380,9 @@ fn rows(ids: &Ids) -> Vec<Row> {
             [A, A, F, 200, F, 400],
         ),
         row(Api("GET", "/api/v1/flags"), "/api/v1/flags", none(), [A, A, F, 200, 200, 200]),
+        // Health and readiness: anyone (a load balancer has no session).
+        row(Api("GET", "/healthz"), "/healthz", none(), [200, 200, 200, 200, 200, 200]),
+        row(Api("GET", "/readyz"), "/readyz", none(), [200, 200, 200, 200, 200, 200]),
         // The instance's live figures: admins only.
         row(Api("GET", "/api/v1/live"), "/api/v1/live", none(), [A, A, F, F, F, 200]),
         // ---- Plain routes. The sign-in guard sends visitors without a session to /login (303).
