@@ -105,6 +105,8 @@ pub enum Worker {
 }
 
 pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> Router {
+    // Counting starts with the first instance of the process.
+    services::metrics::recorder();
     let hub = services::live::Hub::new();
     services::live::spawn_listener(pool.clone(), hub.clone());
     let heartbeat = (worker == Worker::On).then(|| services::worker::spawn(pool.clone(), hub.clone()));
@@ -196,6 +198,7 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
         .merge(live)
         .merge(pages)
         .layer(middleware::from_fn_with_state(state.clone(), app::live::touch_after_changes))
+        .layer(middleware::from_fn(count_requests))
         .layer(middleware::from_fn(app::text_guard::refuse_nul))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
@@ -204,6 +207,20 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
             hsts.clone()
         }))
         .with_state(state)
+}
+
+/// Counts each request by its route's pattern (never the raw path: ids would make a series
+/// each), method and status, with its time to the response's head (`services::metrics`).
+async fn count_requests(request: Request<axum::body::Body>, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    services::metrics::request(&route, method.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
 }
 
 /// `GET /lang/{code}?back=/path`: remembers the reader's language for a year

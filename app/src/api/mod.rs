@@ -6,6 +6,7 @@ pub mod gamification;
 mod health;
 mod kpis;
 mod live;
+mod metrics;
 mod records;
 
 pub use error::ApiError;
@@ -57,6 +58,7 @@ fn table() -> Table {
     Table { router: Router::new(), routes: Vec::new() }
         .add("GET", "/healthz", get(health::healthz))
         .add("GET", "/readyz", get(health::readyz))
+        .add("GET", "/metrics", get(metrics::get_metrics))
         .add("POST", "/api/v1/records", post(records::post_records))
         .add("GET", "/api/v1/kpis", get(kpis::get_kpis))
         .add("GET", "/api/v1/leaderboard", get(kpis::get_leaderboard))

@@ -260,6 +260,7 @@ async fn store(pool: &PgPool, who: &CurrentUser, id: i64) -> Result<(), sqlx::Er
     crate::ingest::leave_work(&mut tx, touched, before).await?;
     store::imports::mark_done(&mut tx, id).await?;
     tx.commit().await?;
+    crate::metrics::ingested(crate::ingest::Source::Import, &records);
     Ok(())
 }
 

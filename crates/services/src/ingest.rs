@@ -84,6 +84,7 @@ pub async fn submit(
     let work = store_in(&mut tx, &records).await?;
     let stored = started.elapsed();
     tx.commit().await?;
+    crate::metrics::ingested(source, &records);
     tracing::debug!(
         ?source,
         records = records.len(),

@@ -20,6 +20,7 @@ pub mod health;
 pub mod imports;
 pub mod ingest;
 pub mod live;
+pub mod metrics;
 pub mod overview;
 pub mod people;
 pub mod screens;

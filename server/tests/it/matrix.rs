@@ -383,6 +383,8 @@ fn rows(ids: &Ids) -> Vec<Row> {
         // Health and readiness: anyone (a load balancer has no session).
         row(Api("GET", "/healthz"), "/healthz", none(), [200, 200, 200, 200, 200, 200]),
         row(Api("GET", "/readyz"), "/readyz", none(), [200, 200, 200, 200, 200, 200]),
+        // Prometheus metrics: an admin's token (a scrape job's).
+        row(Api("GET", "/metrics"), "/metrics", none(), [A, A, F, F, F, 200]),
         // The instance's live figures: admins only.
         row(Api("GET", "/api/v1/live"), "/api/v1/live", none(), [A, A, F, F, F, 200]),
         // ---- Plain routes. The sign-in guard sends visitors without a session to /login (303).

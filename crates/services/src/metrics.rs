@@ -1,0 +1,136 @@
+//! Prometheus metrics (`GET /metrics`). What the whole process counts goes through the
+//! `metrics` facade into one recorder: HTTP requests by route, method and status with
+//! their latency, records ingested by source and kind. What an instance is right now
+//! (open streams, the scoring queue, the database pool) is read when it is scraped.
+
+use crate::ingest::Source;
+use crate::live::Hub;
+use domain::records::Record;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sqlx::PgPool;
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+/// Requests answered: labels `route` (the route's pattern), `method`, `status`.
+pub const REQUESTS: &str = "kpi_arena_http_requests_total";
+/// Time to the response's head, in seconds (a histogram): labels `route`, `method`.
+pub const REQUEST_SECONDS: &str = "kpi_arena_http_request_duration_seconds";
+/// Records stored: labels `source` (`api`, `import`, `deal_form`) and `kind`.
+pub const RECORDS: &str = "kpi_arena_records_ingested_total";
+
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// The process's recorder, installed on first use (one per process: every instance the
+/// process runs counts into it).
+pub fn recorder() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(REQUEST_SECONDS.into()), &BUCKETS)
+            .expect("latency buckets are not empty")
+            .install_recorder()
+            .expect("no other metrics recorder is installed")
+    })
+}
+
+/// Counts a request answered (`route`: the matched pattern, or `unmatched`).
+pub fn request(route: &str, method: &str, status: u16, seconds: f64) {
+    let (route, method) = (route.to_string(), method.to_string());
+    metrics::counter!(REQUESTS, "route" => route.clone(), "method" => method.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!(REQUEST_SECONDS, "route" => route, "method" => method).record(seconds);
+}
+
+/// Counts records stored from `source`, by kind.
+pub fn ingested(source: Source, records: &[Record]) {
+    let source = match source {
+        Source::Api => "api",
+        Source::Import => "import",
+        Source::DealForm => "deal_form",
+    };
+    for kind in domain::records::Kind::ALL {
+        let n = records.iter().filter(|r| r.kind() == kind).count();
+        if n > 0 {
+            metrics::counter!(RECORDS, "source" => source, "kind" => kind.name()).increment(n as u64);
+        }
+    }
+}
+
+/// The Prometheus text of the process's counters and of this instance now.
+pub async fn render(pool: &PgPool, hub: &Hub, views_computed: u64) -> String {
+    let mut text = recorder().render();
+    let live = hub.figures();
+    let mut line = |name: &str, kind: &str, help: &str, values: &[(&str, f64)]| {
+        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in values {
+            let _ = writeln!(text, "{name}{labels} {value}");
+        }
+    };
+    line("kpi_arena_live_streams", "gauge", "Event streams open on this instance.", &[("", live.open_streams as f64)]);
+    line(
+        "kpi_arena_live_notifications_total",
+        "counter",
+        "Notifications this instance heard on the live channel.",
+        &[("", live.notifications as f64)],
+    );
+    line(
+        "kpi_arena_live_events_delivered_total",
+        "counter",
+        "Events handed to this instance's streams (not pings).",
+        &[("", live.delivered as f64)],
+    );
+    line(
+        "kpi_arena_live_lag_seconds",
+        "gauge",
+        "From a change's commit to its event reaching the streams, over the last 1,000 events.",
+        &[
+            ("{quantile=\"0.5\"}", live.lag_p50_ms as f64 / 1000.0),
+            ("{quantile=\"0.95\"}", live.lag_p95_ms as f64 / 1000.0),
+            ("{quantile=\"1\"}", live.lag_max_ms as f64 / 1000.0),
+        ],
+    );
+    line(
+        "kpi_arena_views_computed_total",
+        "counter",
+        "Views (rankings, TV walls, standings) this instance computed for its screens.",
+        &[("", views_computed as f64)],
+    );
+    if let Ok(pending) = store::work::pending(pool).await {
+        line(
+            "kpi_arena_scoring_work_pending",
+            "gauge",
+            "Derived work waiting for a scoring worker.",
+            &[("", pending as f64)],
+        );
+    }
+    if let Ok(age) = store::health::oldest_work_age_ms(pool).await {
+        line(
+            "kpi_arena_scoring_lag_seconds",
+            "gauge",
+            "How long the oldest waiting work has waited (0: none waits).",
+            &[("", age.unwrap_or(0).max(0) as f64 / 1000.0)],
+        );
+    }
+    let (size, idle) = (pool.size() as f64, pool.num_idle() as f64);
+    line(
+        "kpi_arena_db_pool_connections",
+        "gauge",
+        "This instance's database connections.",
+        &[("{state=\"in_use\"}", size - idle), ("{state=\"idle\"}", idle)],
+    );
+    line(
+        "kpi_arena_db_pool_max_connections",
+        "gauge",
+        "The most connections this instance's pool opens.",
+        &[("", pool.options().get_max_connections() as f64)],
+    );
+    if let Some(bytes) = live.resident_bytes {
+        line(
+            "kpi_arena_resident_memory_bytes",
+            "gauge",
+            "Memory this process holds (resident set).",
+            &[("", bytes as f64)],
+        );
+    }
+    text
+}
