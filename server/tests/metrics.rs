@@ -43,13 +43,7 @@ async fn metrics_count_requests_and_records_and_show_the_instance_as_it_is_now()
     let refused = app.post_records(&sync, &bad).await.0;
     assert!(refused >= 400, "{refused}");
     // And one piece of work waiting for five minutes already.
-    sqlx::query(
-        "INSERT INTO score_work (reason, owners, from_at, to_at, created_at)
-         VALUES ('records', ARRAY['r1'], arena_now(), arena_now(), arena_now() - interval '5 minutes')",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.work_waiting_since(5).await;
     let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM score_work").fetch_one(&app.pool).await.unwrap();
 
     let res = app.client.get(app.url("/metrics")).bearer_auth(&sync).send().await.unwrap();

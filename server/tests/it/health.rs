@@ -28,13 +28,7 @@ async fn an_instance_is_not_ready_while_scoring_lags_or_a_migration_is_missing_o
     // No worker here (as when every instance's worker is stuck): work waits in the queue.
     let app = TestApp::spawn_without_worker().await;
     assert_eq!(readyz(&app).await.1["worker_silent_ms"], Value::Null);
-    sqlx::query(
-        "INSERT INTO score_work (reason, owners, from_at, to_at, created_at)
-         VALUES ('records', ARRAY['r1'], arena_now(), arena_now(), arena_now() - interval '5 minutes')",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.work_waiting_since(5).await;
     let (status, body) = readyz(&app).await;
     assert_eq!(status, 503);
     assert_eq!(body["ready"], false);

@@ -160,6 +160,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Derived work for r1 that has waited `minutes` already (by the app's clock).
+    pub async fn work_waiting_since(&self, minutes: i32) {
+        sqlx::query(
+            "INSERT INTO score_work (reason, owners, from_at, to_at, created_at)
+             VALUES ('records', ARRAY['r1'], arena_now(), arena_now(), arena_now() - make_interval(mins => $1))",
+        )
+        .bind(minutes)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&self.pool).await.unwrap()
     }
