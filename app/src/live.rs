@@ -53,6 +53,10 @@ pub async fn events(State(state): State<AppState>, session: Session, headers: He
         },
     };
     let (rx, guard) = state.hub.open(subject.clone());
+    if state.hub.is_closing() {
+        // The instance is stopping: the browser tries again in a moment (elsewhere, behind a balancer).
+        return (StatusCode::SERVICE_UNAVAILABLE, "this instance is stopping").into_response();
+    }
     let retry = Duration::from_millis(rand::Rng::gen_range(&mut rand::thread_rng(), 1_000..5_000));
     let hello = Event::default().event("ping").data(crate::clock::now().to_rfc3339()).retry(retry);
     let stream = futures::stream::unfold(Some((rx, guard, Some(hello))), move |state| {

@@ -81,6 +81,8 @@ pub async fn run(cluster_url: &str, options: LiveOptions) -> anyhow::Result<()> 
         .args(["serve", "--addr", &addr])
         .env("DATABASE_URL", &db_url)
         .env("KPI_ARENA_LOG", "warn")
+        // Every stream on the bench's one HTTP/2 connection (a proxy would open more connections).
+        .env("KPI_ARENA_HTTP2_MAX_STREAMS", (options.streams + options.readers + 100).to_string())
         .env_remove("KPI_ARENA_TEST_NOW")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)

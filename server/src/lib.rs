@@ -212,10 +212,12 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
 /// Counts each request by its route's pattern (never the raw path: ids would make a series
 /// each), method and status, with its time to the response's head (`services::metrics`).
 async fn count_requests(request: Request<axum::body::Body>, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let route = match request.extensions().get::<axum::extract::MatchedPath>() {
+        Some(path) => path.as_str().to_string(),
+        // The static files are one nested service: one label for all of them.
+        None if request.uri().path().starts_with("/pkg/") => "/pkg/{file}".to_string(),
+        None => "unmatched".to_string(),
+    };
     let method = request.method().clone();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
@@ -268,10 +270,19 @@ fn urlencode(text: &str) -> String {
         .collect()
 }
 
-/// HTTP/2 streams one connection may carry at once. Behind a reverse proxy that speaks
-/// HTTP/2 to the instance (h2c), every open page and TV of the floor is a stream on a few
-/// connections, so the limit is a floor's worth, not a browser's (hyper's default is 200).
-pub const HTTP2_STREAMS_PER_CONNECTION: u32 = 20_000;
+/// HTTP/2 streams one connection may carry at once, unless `KPI_ARENA_HTTP2_MAX_STREAMS` says
+/// otherwise. Behind a reverse proxy that speaks HTTP/2 to the instance (h2c), the floor's
+/// pages and TVs are streams on a few connections: a proxy opens another connection when one is
+/// full. The bound keeps what one connection can ask of the instance a connection's worth.
+pub const HTTP2_STREAMS_PER_CONNECTION: u32 = 1_000;
+
+fn http2_streams_per_connection() -> u32 {
+    std::env::var("KPI_ARENA_HTTP2_MAX_STREAMS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(HTTP2_STREAMS_PER_CONNECTION)
+}
 
 /// How long a graceful shutdown waits for requests in flight before it lets them go.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
@@ -296,7 +307,7 @@ pub async fn serve_until(
     use tower::ServiceExt;
 
     let mut http = auto::Builder::new(TokioExecutor::new());
-    http.http2().max_concurrent_streams(HTTP2_STREAMS_PER_CONNECTION);
+    http.http2().max_concurrent_streams(http2_streams_per_connection());
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = std::pin::pin!(stop);
     loop {
@@ -304,13 +315,16 @@ pub async fn serve_until(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    // Out of file descriptors, say: wait for some to close rather than spin.
+                    // A client that gave up is nothing; anything else (out of file descriptors,
+                    // say): wait a second for some to close rather than spin.
                     if !matches!(
                         e.kind(),
-                        std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+                        std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::ConnectionRefused
                     ) {
-                        tracing::warn!("accepting a connection: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        tracing::error!("accepting a connection: {e}");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     }
                     continue;
                 }

@@ -242,7 +242,8 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             println!("KPI Arena is running at http://{addr}/");
             print_demo_logins(&pool).await;
             serve(app, listener).await?;
-            pool.close().await;
+            // A request still running past the shutdown's grace may hold a connection: do not wait on it.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), pool.close()).await;
         }
         Command::Migrate => println!("migrations applied"),
         Command::User { command: UserCommand::Create { email, name, role, team, password_stdin: _ } } => {

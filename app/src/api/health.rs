@@ -12,9 +12,21 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// How long the checks may take: a probe that waits on a busy pool is an answer too.
+const CHECKS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Ready for traffic: 200 with the figures, or 503 with the reasons (`services::health`).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let readiness = services::health::readiness(&state.pool, state.worker.as_deref()).await;
+    let checks = services::health::readiness(&state.pool, state.worker.as_deref());
+    let readiness = match tokio::time::timeout(CHECKS_TIMEOUT, checks).await {
+        Ok(readiness) => readiness,
+        Err(_) => services::health::Readiness {
+            ready: false,
+            reasons: vec![format!("the checks took longer than {} s", CHECKS_TIMEOUT.as_secs())],
+            worker_silent_ms: None,
+            scoring_lag_ms: None,
+        },
+    };
     let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(readiness)).into_response()
 }

@@ -28,7 +28,11 @@ pub async fn readiness(pool: &PgPool, worker: Option<&Heartbeat>) -> Readiness {
     let mut reasons = Vec::new();
     let mut scoring_lag_ms = None;
     match store::health::ping(pool).await {
-        Err(e) => reasons.push(format!("the database does not answer: {e}")),
+        Err(e) => {
+            // The details (hosts, users) go to the log, not to whoever asks.
+            tracing::warn!("readiness: the database does not answer: {e}");
+            reasons.push("the database does not answer".into());
+        }
         Ok(()) => {
             match store::health::missing_migrations(pool).await {
                 Ok(missing) if missing.is_empty() => {}
@@ -36,7 +40,10 @@ pub async fn readiness(pool: &PgPool, worker: Option<&Heartbeat>) -> Readiness {
                     "migrations not applied: {}",
                     missing.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
                 )),
-                Err(e) => reasons.push(format!("the applied migrations cannot be read: {e}")),
+                Err(e) => {
+                    tracing::warn!("readiness: the applied migrations cannot be read: {e}");
+                    reasons.push("the applied migrations cannot be read".into());
+                }
             }
             match store::health::oldest_work_age_ms(pool).await {
                 Ok(age) => {
@@ -50,7 +57,10 @@ pub async fn readiness(pool: &PgPool, worker: Option<&Heartbeat>) -> Readiness {
                         ));
                     }
                 }
-                Err(e) => reasons.push(format!("the scoring queue cannot be read: {e}")),
+                Err(e) => {
+                    tracing::warn!("readiness: the scoring queue cannot be read: {e}");
+                    reasons.push("the scoring queue cannot be read".into());
+                }
             }
         }
     }

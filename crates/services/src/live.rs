@@ -92,6 +92,8 @@ pub struct Hub {
     streams: Mutex<HashMap<u64, Subject>>,
     next_stream: AtomicU64,
     opened: AtomicUsize,
+    /// Set for good once the instance stops: no stream opens after that.
+    closing: std::sync::atomic::AtomicBool,
     lags: Mutex<VecDeque<u64>>,
     delivered: AtomicU64,
 }
@@ -130,6 +132,7 @@ impl Hub {
             streams: Mutex::new(HashMap::new()),
             next_stream: AtomicU64::new(1),
             opened: AtomicUsize::new(0),
+            closing: std::sync::atomic::AtomicBool::new(false),
             lags: Mutex::new(VecDeque::with_capacity(LAG_SAMPLES)),
             delivered: AtomicU64::new(0),
         })
@@ -218,7 +221,14 @@ impl Hub {
     /// Ends every open stream: the instance is shutting down, and a graceful shutdown waits for
     /// open requests, which an event stream never finishes by itself.
     pub fn close_streams(&self) {
+        self.closing.store(true, Ordering::SeqCst);
         let _ = self.signals.send(Signal::Closing);
+    }
+
+    /// Whether the instance is stopping: a stream opened now would never hear [`Signal::Closing`]
+    /// (check after [`Hub::open`]: a stream opened before the flag was set hears it).
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// Everything changed (the listener reconnected: notifications may have been lost).

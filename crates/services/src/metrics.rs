@@ -25,18 +25,33 @@ const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 pub fn recorder() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
+        let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(REQUEST_SECONDS.into()), &BUCKETS)
             .expect("latency buckets are not empty")
             .install_recorder()
-            .expect("no other metrics recorder is installed")
+            .expect("no other metrics recorder is installed");
+        // The recorder keeps each latency sample until its histograms are drained: drain them
+        // every 5 s whether anyone scrapes or not (a thread: it outlives any one runtime).
+        let upkeep = handle.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            upkeep.run_upkeep();
+        });
+        handle
     })
+}
+
+/// A request method as a label: the standard ones by name, anything else `OTHER` (any token
+/// is a valid method, and each new label value would be a series of its own).
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("OTHER")
 }
 
 /// Counts a request answered (`route`: the matched pattern, or `unmatched`).
 pub fn request(route: &str, method: &str, status: u16, seconds: f64) {
-    let (route, method) = (route.to_string(), method.to_string());
-    metrics::counter!(REQUESTS, "route" => route.clone(), "method" => method.clone(), "status" => status.to_string())
+    let (route, method) = (route.to_string(), method_label(method));
+    metrics::counter!(REQUESTS, "route" => route.clone(), "method" => method, "status" => status.to_string())
         .increment(1);
     metrics::histogram!(REQUEST_SECONDS, "route" => route, "method" => method).record(seconds);
 }
@@ -133,4 +148,14 @@ pub async fn render(pool: &PgPool, hub: &Hub, views_computed: u64) -> String {
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_made_up_method_is_one_label_not_a_series_each() {
+        assert_eq!(super::method_label("POST"), "POST");
+        assert_eq!(super::method_label("AAAA1"), "OTHER");
+        assert_eq!(super::method_label("get"), "OTHER");
+    }
 }

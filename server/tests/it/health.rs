@@ -32,11 +32,16 @@ async fn an_instance_is_not_ready_while_scoring_lags_or_a_migration_is_missing_o
     let (status, body) = readyz(&app).await;
     assert_eq!(status, 503);
     assert_eq!(body["ready"], false);
-    assert_eq!(
-        body["reasons"],
-        serde_json::json!(["scoring lags: the oldest waiting work is 300 s old (at most 60 s)"])
-    );
-    assert!(body["scoring_lag_ms"].as_i64().is_some_and(|ms| (300_000..301_000).contains(&ms)), "{body}");
+    // 300 s, and whatever the test took between the insert and the read.
+    let reason = body["reasons"][0].as_str().unwrap();
+    let seconds: i64 = reason
+        .strip_prefix("scoring lags: the oldest waiting work is ")
+        .and_then(|rest| rest.strip_suffix(" s old (at most 60 s)"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!((300..330).contains(&seconds), "{body}");
+    assert_eq!(body["reasons"].as_array().unwrap().len(), 1, "{body}");
+    assert!(body["scoring_lag_ms"].as_i64().is_some_and(|ms| (300_000..330_000).contains(&ms)), "{body}");
 
     // The work is done; then the database loses its record of the newest migration.
     sqlx::query("DELETE FROM score_work").execute(&app.pool).await.unwrap();
@@ -54,5 +59,6 @@ async fn an_instance_is_not_ready_while_scoring_lags_or_a_migration_is_missing_o
     assert_eq!(status, 503);
     let reasons = body["reasons"].as_array().unwrap();
     assert_eq!(reasons.len(), 1, "{body}");
-    assert!(reasons[0].as_str().unwrap().starts_with("the database does not answer"), "{body}");
+    // Only that: what the error says (hosts, users) stays in the log.
+    assert_eq!(reasons[0], "the database does not answer", "{body}");
 }
