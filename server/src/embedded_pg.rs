@@ -99,6 +99,11 @@ impl Cluster {
         format!("postgres://kpi_arena:{}@127.0.0.1:{}/{}", self.password, self.port, name)
     }
 
+    /// Where its server and client programs are.
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin_dir
+    }
+
     /// Stops the cluster if this process started it.
     pub fn stop_if_started_here(&self) {
         if self.started_here {
@@ -288,9 +293,17 @@ fn free_port() -> Result<u16, ClusterError> {
 
 /// Where the installed PostgreSQL server binaries are, newest version first.
 fn find_bin_dir() -> Option<PathBuf> {
-    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    find_dir(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+}
+
+/// Where the newest installed PostgreSQL client programs (pg_dump, pg_restore, psql) are.
+pub fn find_client_dir() -> Option<PathBuf> {
+    find_dir(|dir| dir.join("pg_dump").is_file() && dir.join("pg_restore").is_file() && dir.join("psql").is_file())
+}
+
+fn find_dir(wanted: impl Fn(&Path) -> bool) -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("KPI_ARENA_PG_BIN") {
-        return Some(PathBuf::from(dir)).filter(|d| has_server(d));
+        return Some(PathBuf::from(dir)).filter(|d| wanted(d));
     }
     let mut candidates = Vec::new();
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
@@ -308,5 +321,5 @@ fn find_bin_dir() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PATH") {
         candidates.extend(std::env::split_paths(&path));
     }
-    candidates.into_iter().find(|d| has_server(d))
+    candidates.into_iter().find(|d| wanted(d))
 }

@@ -1,6 +1,7 @@
 //! The `kpi-arena` binary's library half: configuration, database start, the
 //! router. Integration tests build the same app through `build_app`.
 
+pub mod backup;
 pub mod bench;
 pub mod bench_ingest;
 pub mod bench_live;

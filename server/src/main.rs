@@ -33,6 +33,11 @@ enum Command {
     },
     /// Apply pending migrations and exit.
     Migrate,
+    /// Write the whole database to FILE (pg_dump's custom format) and exit.
+    Backup { file: PathBuf },
+    /// Replace the database's contents with the backup in FILE (one transaction), migrate it, and exit.
+    /// Stop every instance on the database first.
+    Restore { file: PathBuf },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -218,6 +223,17 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         let options = kpi_arena_server::bench_live::LiveOptions { streams, deals, readers, on_bench_database, http2 };
         return kpi_arena_server::bench_live::run(&db.url(), options).await;
     }
+    if let Command::Backup { file } = &command {
+        let bytes = kpi_arena_server::backup::backup(&pg_tools(db), &db.url(), file)?;
+        println!("backup written to {} ({bytes} bytes)", file.display());
+        return Ok(());
+    }
+    if let Command::Restore { file } = &command {
+        kpi_arena_server::backup::restore(&pg_tools(db), &db.url(), file)?;
+        prepare_pool(&db.url()).await.context("migrating the restored database")?.close().await;
+        println!("restored {}", file.display());
+        return Ok(());
+    }
     let pool = prepare_pool(&db.url()).await.context("preparing the database")?;
     match command {
         Command::Serve { addr, demo } => {
@@ -268,11 +284,24 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             load_demo(&pool, time_zone).await?;
             print_demo_logins(&pool).await;
         }
-        Command::Db { .. } | Command::Bench { .. } | Command::BenchIngest { .. } | Command::BenchLive { .. } => {
+        Command::Db { .. }
+        | Command::Bench { .. }
+        | Command::BenchIngest { .. }
+        | Command::BenchLive { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => {
             unreachable!("handled above")
         }
     }
     Ok(())
+}
+
+/// The embedded cluster's own client programs (their version matches its server), else the installed ones.
+fn pg_tools(db: &Database) -> kpi_arena_server::backup::Tools {
+    match db {
+        Database::Embedded(cluster) => kpi_arena_server::backup::Tools::in_dir(cluster.bin_dir()),
+        Database::Url(_) => kpi_arena_server::backup::Tools::installed(),
+    }
 }
 
 fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
