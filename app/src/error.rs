@@ -95,10 +95,11 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// A short random id that ties what a reader saw to the server's log line.
+/// The id that ties what a reader saw to the server's log lines: the request's id
+/// (`request_id`), or a short random one outside a request.
 #[cfg(feature = "ssr")]
 pub fn error_id() -> String {
-    hex::encode(rand::random::<[u8; 4]>())
+    crate::request_id::current().unwrap_or_else(|| hex::encode(rand::random::<[u8; 4]>()))
 }
 
 /// The HTTP status of a failed server-function call (server only).

@@ -23,6 +23,8 @@ pub mod origin;
 #[cfg(feature = "ssr")]
 pub mod reports;
 #[cfg(feature = "ssr")]
+pub mod request_id;
+#[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
 pub mod text_guard;

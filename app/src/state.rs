@@ -82,12 +82,17 @@ impl Config {
         })
     }
 
+    /// Whether `KPI_ARENA_TRUSTED_PROXIES` names this peer.
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+
     /// The client's address: the peer's, unless the peer is a trusted proxy;
     /// then the last address in `X-Forwarded-For` that is not a trusted proxy
     /// (each proxy appends the address it heard from; the ones before the
     /// first untrusted hop could be made up by the client).
     pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
-        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        let trusted = |ip: &IpAddr| self.is_trusted_proxy(*ip);
         if !trusted(&peer) {
             return peer;
         }

@@ -207,6 +207,8 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
         .layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, move |_: &Response| {
             hsts.clone()
         }))
+        // Outermost: every layer's and handler's log lines carry the request's id.
+        .layer(middleware::from_fn_with_state(state.clone(), app::request_id::middleware))
         .with_state(state)
 }
 

@@ -1,4 +1,4 @@
-//! `kpi-arena`: the commands of shared/API.md.
+//! `kpi-arena`: the commands of docs/API.md.
 
 use anyhow::Context;
 use app::auth::Role;
@@ -157,13 +157,11 @@ enum DbCommand {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KPI_ARENA_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    if let Err(e) = init_logs() {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
     if let Err(e) = app::clock::init() {
         eprintln!("error: {e}");
         std::process::exit(2);
@@ -175,6 +173,30 @@ async fn main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// Log lines on standard error: `KPI_ARENA_LOG` filters them (`info,sqlx=warn` by default);
+/// `KPI_ARENA_LOG_FORMAT=json` writes one JSON object a line, with the request's span (its id,
+/// method and path) on every line a request writes.
+fn init_logs() -> Result<(), String> {
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_env("KPI_ARENA_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    match std::env::var("KPI_ARENA_LOG_FORMAT").unwrap_or_default().as_str() {
+        "" | "text" => {
+            tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init();
+        }
+        "json" => {
+            tracing_subscriber::fmt()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_env_filter(filter())
+                .with_writer(std::io::stderr)
+                .init();
+        }
+        other => return Err(format!("KPI_ARENA_LOG_FORMAT is `{other}`: use `text` (the default) or `json`")),
+    }
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -1,4 +1,4 @@
-//! The public JSON API under `/api/v1` (see shared/API.md): bearer-token
+//! The public JSON API under `/api/v1` (see docs/API.md): bearer-token
 //! auth, JSON errors, and the records endpoint.
 
 mod error;
@@ -35,8 +35,66 @@ pub fn routes() -> Vec<(&'static str, &'static str)> {
 pub fn router() -> Router<AppState> {
     table()
         .router
+        // A path under /api/v1 that names no route: the API's 404, not the site's page.
+        .route("/api/v1/{*rest}", axum::routing::any(no_such_route))
         // One byte over the limit is enough to tell "too large" from "exactly the limit".
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
+        .layer(axum::middleware::from_fn(errors_as_json))
+}
+
+async fn no_such_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no API route {}", uri.path()))
+}
+
+/// docs/API.md: the API's errors are JSON. The framework's own refusals (a wrong method, a
+/// query or path that does not parse, a body over a route's limit) are plain text: their text
+/// becomes the message of the same `{"error", "message"}` shape, with the same status.
+async fn errors_as_json(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string());
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let code = match status.as_u16() {
+        400 => "bad_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        503 => "unavailable",
+        _ => "error",
+    };
+    let allowed = routes()
+        .into_iter()
+        .filter(|(_, p)| route.as_deref() == Some(*p))
+        .map(|(m, _)| m)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if status == axum::http::StatusCode::METHOD_NOT_ALLOWED && !allowed.is_empty() {
+        parts.headers.insert(header::ALLOW, axum::http::HeaderValue::from_str(&allowed).expect("method names"));
+    }
+    let message = match status.as_u16() {
+        405 => format!("{path} does not take {method}; it takes {allowed}"),
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_string(),
+        _ => text,
+    };
+    let mut json = ApiError::new(status, code, message).into_response();
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    json.headers_mut().extend(parts.headers);
+    json
 }
 
 /// The router, and the list of what it mounts, built together.

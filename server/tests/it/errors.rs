@@ -229,3 +229,104 @@ async fn an_invite_link_used_twice_is_a_page_that_says_so() {
     let (_, html) = page(&crate::helpers::client(), &app, &format!("/invite/{token}"), "en").await;
     assert!(html.contains("This link no longer works") && html.contains("This invite link is unknown"), "{html}");
 }
+
+/// docs/API.md: every error of the API is `{"error", "message"}` JSON, the framework's own
+/// refusals included (a wrong method, an unknown path, a path id that is not a number).
+#[tokio::test]
+async fn the_apis_own_refusals_are_json_too() {
+    let (app, admin) = org().await;
+    let call = |method: reqwest::Method, path: &str| app.client.request(method, app.url(path)).bearer_auth(&admin);
+    let json_of = |res: reqwest::Response| async move {
+        let status = res.status().as_u16();
+        let kind = res.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.starts_with("application/json"), "{status}: {kind}");
+        (status, res.json::<serde_json::Value>().await.unwrap())
+    };
+    let res = call(reqwest::Method::GET, "/api/v1/challenges/7/launch").send().await.unwrap();
+    assert_eq!(res.headers()["allow"], "POST");
+    let (status, body) = json_of(res).await;
+    assert_eq!((status, body["error"].as_str()), (405, Some("method_not_allowed")));
+    assert_eq!(body["message"], "/api/v1/challenges/7/launch does not take GET; it takes POST");
+    let (status, body) = json_of(call(reqwest::Method::GET, "/api/v1/records").send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (405, Some("method_not_allowed")));
+    assert_eq!(body["message"], "/api/v1/records does not take GET; it takes POST");
+    let (status, body) = json_of(call(reqwest::Method::GET, "/api/v1/no-such-thing").send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    assert_eq!(body["message"], "no API route /api/v1/no-such-thing");
+    let (status, body) = json_of(call(reqwest::Method::GET, "/api/v1/challenges/seven").send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")));
+    assert!(body["message"].as_str().unwrap().contains("seven"), "{body}");
+}
+
+/// Every response names its request's id, and a failure on our side quotes that same id.
+#[tokio::test]
+async fn a_failure_quotes_the_request_id_the_log_lines_carry() {
+    let (app, admin) = org().await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    // A client is not a trusted proxy: its own id is not taken.
+    let res = app.client.get(app.url("/healthz")).header("x-request-id", "mine").send().await.unwrap();
+    assert_ne!(res.headers()["x-request-id"], "mine");
+
+    sqlx::query("ALTER TABLE deals RENAME TO deals_elsewhere").execute(&app.pool).await.unwrap();
+    let res =
+        app.client.get(app.url("/api/v1/kpis?scope=team:t1&period=2025-10")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(res.status(), 500);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "internal");
+    assert!(body["message"].as_str().unwrap().ends_with(&format!("(error id {id})")), "{body}");
+    assert!(!body["message"].as_str().unwrap().contains("deals"), "no database text reaches the client: {body}");
+}
+
+/// `KPI_ARENA_LOG_FORMAT=json`: the binary logs one JSON object a line, and the line a failing
+/// request writes carries that request's id; an unknown format is refused at start.
+#[tokio::test]
+async fn json_logs_carry_the_request_id_of_the_failure_they_explain() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let (app, admin) = org().await;
+    let refused = Command::new(env!("CARGO_BIN_EXE_kpi-arena"))
+        .args(["migrate"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("KPI_ARENA_LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("KPI_ARENA_LOG_FORMAT is `xml`"));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kpi-arena"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &app.database_url)
+        .env("KPI_ARENA_LOG_FORMAT", "json")
+        .env("KPI_ARENA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(out.any(|l| l.is_ok_and(|l| l.starts_with("KPI Arena is running"))));
+    sqlx::query("ALTER TABLE deals RENAME TO deals_elsewhere").execute(&app.pool).await.unwrap();
+    let res = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/api/v1/kpis?scope=team:t1&period=2025-10"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines: Vec<serde_json::Value> = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).expect("every line is JSON"))
+        .collect();
+    let failure = lines.iter().find(|l| l["level"] == "ERROR").expect("the failure is logged");
+    assert_eq!(failure["span"]["id"], id.as_str(), "{failure}");
+    assert_eq!(failure["span"]["path"], "/api/v1/kpis");
+    assert_eq!(failure["fields"]["error_id"], id.as_str());
+    assert!(failure["fields"]["message"].as_str().unwrap().contains("deals"), "the cause is in the log: {failure}");
+}

@@ -188,6 +188,12 @@ async fn team_and_region_scopes_count_their_members_records() {
     close(&t1, "cac", 600.0); // t1's cost k1 / c2
     close(&t1, "cost_per_lead", 200.0); // 600 / l1 l2 l3
     close(&t1, "positive_feedback_rate", 50.0); // f1 (r1), f2 (c3's owner r2)
+    assert_eq!(t1["positive_feedback_rate"]["negative_share"], 50.0); // f2
+    assert!(t1.values().filter(|k| k.get("negative_share").is_some()).count() == 1, "beside that KPI only");
+    // No feedback in 2025-10: the share is there, and null.
+    let (_, body) = get(&app, &token, "/api/v1/kpis?scope=team:t1&period=2025-10").await;
+    let feedback = body["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "positive_feedback_rate").unwrap();
+    assert_eq!((&feedback["value"], feedback.get("negative_share")), (&Value::Null, Some(&Value::Null)));
     let south = card(&app, &token, "region:South").await;
     assert_eq!(south.len(), 21);
     close(&south, "revenue", 250.0);

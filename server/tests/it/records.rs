@@ -1,4 +1,4 @@
-//! `POST /api/v1/records` as shared/API.md specifies it.
+//! `POST /api/v1/records` as docs/API.md specifies it.
 
 use crate::helpers::TestApp;
 use app::auth::Role;

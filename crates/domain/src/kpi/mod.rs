@@ -236,7 +236,7 @@ pub const KPIS: [KpiDef; 24] = [
     kpi("response_time", "Время отклика", "Response time", Minutes, Lower, All, false),
     kpi(
         "positive_feedback_rate",
-        "Процент положительных ответов",
+        "Процент положительных/отрицательных ответов",
         "Positive feedback rate",
         Percent,
         Higher,

@@ -503,8 +503,9 @@ pub struct KpiEntry {
     pub attainment: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<std::collections::BTreeMap<String, f64>>,
+    /// `positive_feedback_rate` only: the negative share beside it (`null` without feedback).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub negative_share: Option<f64>,
+    pub negative_share: Option<Option<f64>>,
 }
 
 /// Every KPI that applies to `scope`, over `window`, with targets for `period` (a calendar period's text).
@@ -560,7 +561,7 @@ pub async fn card(
                 target,
                 attainment: domain::kpi::attainment(k.better, v.value, target),
                 breakdown: v.breakdown,
-                negative_share: v.negative_share,
+                negative_share: (k.id == "positive_feedback_rate").then_some(v.negative_share),
             }
         })
         .collect())
