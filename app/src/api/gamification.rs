@@ -30,7 +30,8 @@ impl From<ChallengeError> for ApiError {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PointsQuery {
     user: Option<String>,
     period: Option<String>,
@@ -80,6 +81,7 @@ async fn known_user(pool: &PgPool, user: &str) -> Result<(), ApiError> {
 }
 
 /// `GET /api/v1/points?user=ID&period=PERIOD`: the ledger and its total.
+#[utoipa::path(get, path = "/api/v1/points", tag = "gamification", security(("bearer" = [])), params(PointsQuery), responses((status = 200, description = "the ledger of the window and its total", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_points(
     State(state): State<AppState>,
     me: ApiUser,
@@ -106,12 +108,14 @@ pub async fn get_points(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     user: Option<String>,
 }
 
 /// `GET /api/v1/badges?user=ID`: badges are public within the organisation.
+#[utoipa::path(get, path = "/api/v1/badges", tag = "gamification", security(("bearer" = [])), params(UserQuery), responses((status = 200, description = "the user's badges", body = Object), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_badges(
     State(state): State<AppState>,
     me: ApiUser,
@@ -145,13 +149,14 @@ fn rule_json(r: &points::StoredRule) -> Value {
 }
 
 /// `GET /api/v1/points/rules`: every role may read how points are earned.
+#[utoipa::path(get, path = "/api/v1/points/rules", tag = "gamification", security(("bearer" = [])), responses((status = 200, description = "`rules`: every active rule", body = Object), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_rules(State(state): State<AppState>, _me: ApiUser) -> Result<Json<Value>, ApiError> {
     let rules = points::rules(&state.pool, false).await.map_err(ApiError::internal)?;
     Ok(Json(json!({"rules": rules.iter().map(rule_json).collect::<Vec<_>>()})))
 }
 
 /// A rule as sent to the API or typed on the rules page.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default, utoipa::ToSchema)]
 pub struct RuleBody {
     #[serde(default)]
     pub id: Option<i64>,
@@ -210,6 +215,7 @@ pub fn rule_from(body: &RuleBody) -> Result<Rule, Message> {
 }
 
 /// `POST /api/v1/points/rules`: creates (or with `id`, replaces) a rule; admins only.
+#[utoipa::path(post, path = "/api/v1/points/rules", tag = "gamification", security(("bearer" = [])), request_body = RuleBody, responses((status = 200, description = "the rule as stored", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn post_rule(
     State(state): State<AppState>,
     me: ApiUser,
@@ -229,6 +235,7 @@ pub async fn post_rule(
 }
 
 /// `DELETE /api/v1/points/rules/{id}`: deactivates a rule; its points in open periods are reversed.
+#[utoipa::path(delete, path = "/api/v1/points/rules/{id}", tag = "gamification", security(("bearer" = [])), params(("id" = i64, Path, description = "the rule's id")), responses((status = 200, description = "the rule is off", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn delete_rule(
     State(state): State<AppState>,
     me: ApiUser,
@@ -242,12 +249,14 @@ pub async fn delete_rule(
 }
 
 /// `GET /api/v1/challenges`: drafts only for managers and admins.
+#[utoipa::path(get, path = "/api/v1/challenges", tag = "gamification", security(("bearer" = [])), responses((status = 200, description = "`challenges`: drafts only for managers and admins", body = Object), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_challenges(State(state): State<AppState>, me: ApiUser) -> Result<Json<Value>, ApiError> {
     let list = challenges::list(&state.pool, &me.0).await.map_err(ApiError::internal)?;
     Ok(Json(json!({"challenges": list})))
 }
 
 /// `POST /api/v1/challenges`.
+#[utoipa::path(post, path = "/api/v1/challenges", tag = "gamification", security(("bearer" = [])), request_body = super::openapi::NewChallengeDoc, responses((status = 200, description = "the challenge as stored", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn post_challenge(
     State(state): State<AppState>,
     me: ApiUser,
@@ -261,6 +270,7 @@ pub async fn post_challenge(
 }
 
 /// `GET /api/v1/challenges/{id}`: the challenge and its live standings.
+#[utoipa::path(get, path = "/api/v1/challenges/{id}", tag = "gamification", security(("bearer" = [])), params(("id" = i64, Path, description = "the challenge's id")), responses((status = 200, description = "`challenge` and its live `standings`", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_challenge(
     State(state): State<AppState>,
     me: ApiUser,
@@ -272,7 +282,7 @@ pub async fn get_challenge(
 }
 
 /// The fields `PATCH /api/v1/challenges/{id}` may change; an absent one stays.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChallengePatch {
     name: Option<String>,
     ends_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -282,6 +292,7 @@ pub struct ChallengePatch {
 
 /// `PATCH /api/v1/challenges/{id}`: a draft's name, end, prize and participants;
 /// a running one's name, prize and end (only to a later instant than now); finished: 400.
+#[utoipa::path(patch, path = "/api/v1/challenges/{id}", tag = "gamification", security(("bearer" = [])), params(("id" = i64, Path, description = "the challenge's id")), request_body = ChallengePatch, responses((status = 200, description = "the challenge as changed", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn patch_challenge(
     State(state): State<AppState>,
     me: ApiUser,
@@ -303,6 +314,7 @@ pub async fn patch_challenge(
 }
 
 /// `POST /api/v1/challenges/{id}/launch`: a draft goes live.
+#[utoipa::path(post, path = "/api/v1/challenges/{id}/launch", tag = "gamification", security(("bearer" = [])), params(("id" = i64, Path, description = "the challenge's id")), responses((status = 200, description = "`{\"id\", \"status\": \"live\"}`", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn launch_challenge(
     State(state): State<AppState>,
     me: ApiUser,
@@ -312,12 +324,14 @@ pub async fn launch_challenge(
     Ok(Json(json!({"id": id, "status": "live"})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FlagsQuery {
     team: Option<String>,
 }
 
 /// `GET /api/v1/flags?team=ID`: a manager sees their own team, an admin any team or all.
+#[utoipa::path(get, path = "/api/v1/flags", tag = "gamification", security(("bearer" = [])), params(FlagsQuery), responses((status = 200, description = "`flags`: late and undone wins, activity spikes, with their records", body = Object), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_flags(
     State(state): State<AppState>,
     me: ApiUser,

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 /// The process is alive and answers; touches nothing else.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "`ok` while the process runs", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
@@ -16,6 +17,7 @@ pub async fn healthz() -> &'static str {
 const CHECKS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Ready for traffic: 200 with the figures, or 503 with the reasons (`services::health`).
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "ready: `{\"ready\": true, …}` with the figures", body = Object), (status = 503, description = "not ready: `ready` false and the `reasons`, a sentence each", body = Object)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let checks = services::health::readiness(&state.pool, state.worker.as_deref());
     let readiness = match tokio::time::timeout(CHECKS_TIMEOUT, checks).await {

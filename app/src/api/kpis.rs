@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use store::kpis::{self as engine, KpiError, Window};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KpiQuery {
     scope: Option<String>,
     period: Option<String>,
@@ -64,6 +65,7 @@ fn instant(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+#[utoipa::path(get, path = "/api/v1/kpis", tag = "kpis", security(("bearer" = [])), params(KpiQuery), responses((status = 200, description = "every KPI that applies to the scope", body = super::openapi::KpiCardDoc), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_kpis(
     State(state): State<AppState>,
     _user: ApiUser,
@@ -80,6 +82,7 @@ pub async fn get_kpis(
     })))
 }
 
+#[utoipa::path(get, path = "/api/v1/leaderboard", tag = "kpis", security(("bearer" = [])), params(KpiQuery), responses((status = 200, description = "the scope's reps, best first", body = super::openapi::LeaderboardDoc), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_leaderboard(
     State(state): State<AppState>,
     user: ApiUser,
@@ -136,7 +139,7 @@ pub async fn get_leaderboard(
     Ok(Json(json!({"by": by, "entries": entries})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TargetBody {
     kpi: String,
     scope: String,
@@ -144,6 +147,7 @@ pub struct TargetBody {
     value: f64,
 }
 
+#[utoipa::path(put, path = "/api/v1/targets", tag = "kpis", security(("bearer" = [])), request_body = TargetBody, responses((status = 200, description = "the target as set", body = TargetBody), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn put_target(
     State(state): State<AppState>,
     user: ApiUser,

@@ -7,6 +7,7 @@ mod health;
 mod kpis;
 mod live;
 mod metrics;
+pub mod openapi;
 mod records;
 
 pub use error::ApiError;
@@ -133,6 +134,8 @@ fn table() -> Table {
         .add("POST", "/api/v1/challenges/{id}/launch", post(gamification::launch_challenge))
         .add("GET", "/api/v1/flags", get(gamification::get_flags))
         .add("GET", "/api/v1/live", get(live::get_live))
+        .add("GET", "/api/openapi.json", get(openapi::openapi_json))
+        .add("GET", "/api/docs", get(openapi::docs_page))
 }
 
 /// The user behind `Authorization: Bearer <token>`; 401 without a valid token.

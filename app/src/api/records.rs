@@ -17,11 +17,13 @@ use services::ingest::{self, Caught, Source, SubmitError};
 /// The longest `?wait=scores` waits before answering 202.
 pub const SCORES_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecordsQuery {
     wait: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/records", tag = "records", security(("bearer" = [])), params(RecordsQuery), request_body(content((Vec<Object> = "application/json"), (String = "application/x-ndjson")), description = "an array of records (each `kind`, `id` and that kind's fields: docs/KPIS.md), or one record a line"), responses((status = 200, description = "every record stored", body = super::openapi::AcceptedDoc), (status = 202, description = "stored; with `wait=scores`, points still being worked out after 10 s", body = super::openapi::AcceptedDoc), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 413, description = "over 50,000 records or 32 MiB", body = super::openapi::ErrorDoc), (status = 422, description = "invalid records, each named; nothing stored", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn post_records(
     State(state): State<AppState>,
     user: ApiUser,

@@ -20,6 +20,7 @@ mod kpis;
 mod leaderboard;
 mod live;
 mod matrix;
+mod openapi;
 mod people;
 mod pipeline;
 mod points;

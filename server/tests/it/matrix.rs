@@ -383,6 +383,9 @@ fn rows(ids: &Ids) -> Vec<Row> {
         // Health and readiness: anyone (a load balancer has no session).
         row(Api("GET", "/healthz"), "/healthz", none(), [200, 200, 200, 200, 200, 200]),
         row(Api("GET", "/readyz"), "/readyz", none(), [200, 200, 200, 200, 200, 200]),
+        // The API's description: the same for every install, nothing of the organisation in it.
+        row(Api("GET", "/api/openapi.json"), "/api/openapi.json", none(), [200, 200, 200, 200, 200, 200]),
+        row(Api("GET", "/api/docs"), "/api/docs", none(), [200, 200, 200, 200, 200, 200]),
         // Prometheus metrics: an admin's token (a scrape job's).
         row(Api("GET", "/metrics"), "/metrics", none(), [A, A, F, F, F, 200]),
         // The instance's live figures: admins only.
