@@ -27,3 +27,4 @@ mod points;
 mod records;
 mod reference;
 mod report;
+mod restart;
