@@ -31,6 +31,23 @@ fn acceptable(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
+/// The path as the logs may show it: a long opaque segment (an invitation's or a TV's token)
+/// is a secret, and becomes `…`.
+fn loggable(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            let opaque =
+                segment.len() >= 20 && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+            if opaque {
+                "…"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 pub async fn middleware(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let from_proxy = request
         .extensions()
@@ -41,7 +58,8 @@ pub async fn middleware(State(state): State<AppState>, mut request: Request, nex
     let value = HeaderValue::from_str(&id).expect("an id of plain characters");
     request.headers_mut().insert(HEADER, value.clone());
     // At the highest level: a filter that lets any line through (even `KPI_ARENA_LOG=error`) keeps the span.
-    let span = tracing::error_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
+    let path = loggable(request.uri().path());
+    let span = tracing::error_span!("request", id = %id, method = %request.method(), path = %path);
     let mut response = CURRENT.scope(id, next.run(request)).instrument(span).await;
     response.headers_mut().insert(HEADER, value);
     response
@@ -49,7 +67,14 @@ pub async fn middleware(State(state): State<AppState>, mut request: Request, nex
 
 #[cfg(test)]
 mod tests {
-    use super::acceptable;
+    use super::{acceptable, loggable};
+
+    #[test]
+    fn a_token_in_the_path_stays_out_of_the_logs() {
+        assert_eq!(loggable("/invite/Qx7vR2mK9pLw4sT8nB3cY6dF"), "/invite/…");
+        assert_eq!(loggable("/api/v1/challenges/7/launch"), "/api/v1/challenges/7/launch");
+        assert_eq!(loggable("/import/template/opportunity.csv"), "/import/template/opportunity.csv");
+    }
 
     #[test]
     fn an_id_from_a_proxy_is_kept_only_when_short_and_plain() {

@@ -67,7 +67,13 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, LARGEST_CHECKED).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "the body is too large").into_response();
+        // In the API's own words (docs/API.md: its errors are JSON); a page's form gets plain text.
+        let message = format!("the body is larger than this route takes ({} MiB)", LARGEST_CHECKED >> 20);
+        if content_type.starts_with("application/json") {
+            let body = serde_json::json!({"error": "payload_too_large", "message": message});
+            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+        }
+        return (StatusCode::PAYLOAD_TOO_LARGE, message).into_response();
     };
     if let Some(field) = field_with_nul(&content_type, &bytes) {
         return refused(&field);

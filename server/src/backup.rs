@@ -2,9 +2,10 @@
 //! pg_dump and pg_restore on the configured database (the embedded one too).
 //!
 //! A backup is pg_dump's custom format: compressed, and readable by
-//! `pg_restore --list`. A restore replaces everything the app keeps (its
-//! schema `public` and the sessions' schema) in one transaction: it either
-//! completes or leaves the database as it was. It then applies the
+//! `pg_restore --list`; the file is its owner's only, and holds no sessions.
+//! A restore replaces everything the app keeps (its schema `public` and the
+//! sessions' schema) in one transaction: it either completes or leaves the
+//! database as it was. It then applies the
 //! migrations this binary knows, so a backup made by an older release comes
 //! back at the current schema.
 
@@ -60,24 +61,27 @@ impl Target {
     }
 
     fn apply(&self, cmd: &mut Command) {
-        cmd.env_remove("PGDATABASE").env_remove("PGSERVICE");
-        match &self.password {
-            Some(password) => cmd.env("PGPASSWORD", password),
-            None => cmd.env_remove("PGPASSWORD"),
-        };
+        // Without a password in the URL, libpq reads PGPASSWORD (or ~/.pgpass) as sqlx does.
+        if let Some(password) = &self.password {
+            cmd.env("PGPASSWORD", password);
+        }
     }
 }
 
-/// Writes the whole database to `file` (replacing it only when the dump succeeded).
+/// Writes the whole database to `file` (replacing it only when the dump succeeded). The file
+/// is readable by its owner only: it holds password hashes. Sessions are left out: a restore
+/// signs everyone out rather than bringing back sessions that have since ended.
 pub fn backup(tools: &Tools, database_url: &str, file: &Path) -> anyhow::Result<u64> {
     let target = Target::parse(database_url)?;
     let partial = partial_path(file);
+    create_private(&partial)?;
     let mut cmd = tools.command("pg_dump");
-    cmd.args(["--format=custom", "--no-owner", "--no-privileges", "--dbname", &target.url, "--file"]).arg(&partial);
-    cmd.stdin(Stdio::null());
+    cmd.args(["--format=custom", "--no-owner", "--no-privileges", "--exclude-table-data=tower_sessions.session"])
+        .args(["--dbname", &target.url, "--file"])
+        .arg(&partial)
+        .stdin(Stdio::null());
     target.apply(&mut cmd);
-    let result = run(cmd, "pg_dump");
-    if let Err(e) = result {
+    if let Err(e) = run(cmd, "pg_dump") {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
     }
@@ -85,8 +89,14 @@ pub fn backup(tools: &Tools, database_url: &str, file: &Path) -> anyhow::Result<
     Ok(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0))
 }
 
-/// Replaces the database's contents with the backup in `file`, in one transaction.
-pub fn restore(tools: &Tools, database_url: &str, file: &Path) -> anyhow::Result<()> {
+/// Replaces the database's contents with the backup in `file`, in one transaction: psql runs
+/// BEGIN, empties the app's schemas, runs what pg_restore turns the archive into, and gets
+/// COMMIT only when pg_restore read the whole archive. Any failure ends the session without
+/// COMMIT, and PostgreSQL rolls everything back.
+///
+/// Other sessions on the database (running instances) make it refuse unless `force`: their
+/// caches would show the old data, and their writes would land in the restored one.
+pub async fn restore(tools: &Tools, database_url: &str, file: &Path, force: bool) -> anyhow::Result<()> {
     if !file.is_file() {
         bail!("{} does not exist or is not a file", file.display());
     }
@@ -95,46 +105,122 @@ pub fn restore(tools: &Tools, database_url: &str, file: &Path) -> anyhow::Result
     let mut list = tools.command("pg_restore");
     list.arg("--list").arg(file).stdin(Stdio::null()).stdout(Stdio::null());
     run(list, "pg_restore").with_context(|| {
-        format!("{} is not a backup made by `kpi-arena backup` (a pg_dump custom-format archive)", file.display())
+        format!(
+            "{} is not a backup made by `kpi-arena backup` (a pg_dump custom-format archive), or it is damaged; \
+             nothing was changed",
+            file.display()
+        )
     })?;
-
+    if !force {
+        let others = other_sessions(database_url).await?;
+        if others > 0 {
+            bail!(
+                "{others} other session(s) are connected to the database: stop every KPI Arena instance on it \
+                 first (or restore with --force); nothing was changed"
+            );
+        }
+    }
     let target = Target::parse(database_url)?;
-    // pg_restore turns the archive into SQL; psql runs it after emptying the app's schemas,
-    // all as one transaction (ON_ERROR_STOP: the first error rolls everything back).
+    let (tools, file) = (tools.bin_dir.clone(), file.to_path_buf());
+    tokio::task::spawn_blocking(move || pipe_restore(&Tools { bin_dir: tools }, &target, &file))
+        .await
+        .context("the restore stopped")?
+}
+
+/// How many sessions other than ours are connected to the database.
+async fn other_sessions(database_url: &str) -> anyhow::Result<i64> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(database_url).await.context("connecting to the database")?;
+    let others = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .context("counting the database's sessions")?;
+    let _ = conn.close().await;
+    Ok(others)
+}
+
+fn pipe_restore(tools: &Tools, target: &Target, file: &Path) -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader, Read, Write};
     let mut script = tools.command("pg_restore");
-    script.args(["--no-owner", "--no-privileges", "--file", "-"]).arg(file).stdin(Stdio::null());
+    script.args(["--no-owner", "--no-privileges", "--file", "-"]).arg(file);
     let mut script = script
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .context("running pg_restore (is PostgreSQL's client installed?)")?;
     let sql = script.stdout.take().expect("piped");
+    let mut script_errors = script.stderr.take().expect("piped");
+    let script_errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = script_errors.read_to_string(&mut text);
+        text
+    });
 
-    let empty = APP_SCHEMAS.iter().map(|s| format!("DROP SCHEMA IF EXISTS {s} CASCADE;")).collect::<String>()
-        + "CREATE SCHEMA public;";
     let mut psql = tools.command("psql");
-    psql.args(["--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1", "--dbname"])
+    psql.args(["--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--dbname"])
         .arg(&target.url)
-        .args(["--command", &format!("SET lock_timeout = '{LOCK_WAIT}'")])
-        .args(["--command", &empty])
-        .args(["--file", "-"])
-        .stdin(Stdio::from(sql))
-        .stdout(Stdio::null());
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     target.apply(&mut psql);
-    let applied = run(psql, "psql");
-    let dumped = script.wait_with_output().context("waiting for pg_restore")?;
-    if let Err(e) = applied {
-        if e.to_string().contains("lock timeout") {
-            bail!(
-                "the database is in use: stop every KPI Arena instance on it, then restore again \
-                 (nothing was changed)"
-            );
+    let mut psql = psql.spawn().context("running psql (is PostgreSQL's client installed?)")?;
+    let mut input = psql.stdin.take().expect("piped");
+    let mut psql_errors = psql.stderr.take().expect("piped");
+    let psql_errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = psql_errors.read_to_string(&mut text);
+        text
+    });
+
+    let mut preamble = format!("BEGIN;\nSET lock_timeout = '{LOCK_WAIT}';\n");
+    for schema in APP_SCHEMAS {
+        preamble.push_str(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE;\n"));
+    }
+    preamble.push_str("CREATE SCHEMA public;\n");
+    // psql stops at the first error (ON_ERROR_STOP) and closes its input: writing then fails,
+    // which is that error, reported below from psql's own words.
+    let mut fed = input.write_all(preamble.as_bytes()).is_ok();
+    for line in BufReader::new(sql).split(b'\n') {
+        let Ok(line) = line else { break };
+        // pg_restore 17 and later set an option older servers do not know.
+        if !fed || line.starts_with(b"SET transaction_timeout") {
+            continue;
         }
-        return Err(e.context("restoring failed; nothing was changed"));
+        fed = input.write_all(&line).and_then(|_| input.write_all(b"\n")).is_ok();
     }
-    if !dumped.status.success() {
-        bail!("pg_restore: {}", String::from_utf8_lossy(&dumped.stderr).trim());
+    let dumped = script.wait().context("waiting for pg_restore")?;
+    if fed && dumped.success() {
+        fed = input.write_all(b"COMMIT;\n").is_ok();
     }
+    drop(input);
+    let applied = psql.wait().context("waiting for psql")?;
+    let (script_errors, psql_errors) =
+        (script_errors.join().unwrap_or_default(), psql_errors.join().unwrap_or_default());
+    if psql_errors.contains("lock timeout") {
+        bail!("the database is in use: stop every KPI Arena instance on it, then restore again (nothing was changed)");
+    }
+    if !dumped.success() {
+        bail!("pg_restore could not read the whole backup; nothing was changed: {}", script_errors.trim());
+    }
+    if !applied.success() || !fed {
+        bail!("restoring failed; nothing was changed: psql: {}", psql_errors.trim());
+    }
+    Ok(())
+}
+
+/// Creates `path` empty, readable and writable by its owner only (the dump then fills it).
+fn create_private(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     Ok(())
 }
 

@@ -37,7 +37,12 @@ enum Command {
     Backup { file: PathBuf },
     /// Replace the database's contents with the backup in FILE (one transaction), migrate it, and exit.
     /// Stop every instance on the database first.
-    Restore { file: PathBuf },
+    Restore {
+        file: PathBuf,
+        /// Restore even while other sessions (running instances) are connected to the database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -250,8 +255,8 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         println!("backup written to {} ({bytes} bytes)", file.display());
         return Ok(());
     }
-    if let Command::Restore { file } = &command {
-        kpi_arena_server::backup::restore(&pg_tools(db), &db.url(), file)?;
+    if let Command::Restore { file, force } = &command {
+        kpi_arena_server::backup::restore(&pg_tools(db), &db.url(), file, *force).await?;
         prepare_pool(&db.url()).await.context("migrating the restored database")?.close().await;
         println!("restored {}", file.display());
         return Ok(());

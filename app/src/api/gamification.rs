@@ -115,7 +115,7 @@ pub struct UserQuery {
 }
 
 /// `GET /api/v1/badges?user=ID`: badges are public within the organisation.
-#[utoipa::path(get, path = "/api/v1/badges", tag = "gamification", security(("bearer" = [])), params(UserQuery), responses((status = 200, description = "the user's badges", body = Object), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/badges", tag = "gamification", security(("bearer" = [])), params(UserQuery), responses((status = 200, description = "the user's badges", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_badges(
     State(state): State<AppState>,
     me: ApiUser,
@@ -215,14 +215,14 @@ pub fn rule_from(body: &RuleBody) -> Result<Rule, Message> {
 }
 
 /// `POST /api/v1/points/rules`: creates (or with `id`, replaces) a rule; admins only.
-#[utoipa::path(post, path = "/api/v1/points/rules", tag = "gamification", security(("bearer" = [])), request_body = RuleBody, responses((status = 200, description = "the rule as stored", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/points/rules", tag = "gamification", security(("bearer" = [])), request_body = RuleBody, responses((status = 200, description = "`{\"id\"}` of the rule stored", body = Object), (status = 404, description = "`id` names no rule", body = super::openapi::ErrorDoc), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn post_rule(
     State(state): State<AppState>,
     me: ApiUser,
     body: Result<Json<RuleBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     me.require(&[Role::Admin], "edit points rules")?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let body = super::json_body(body)?;
     let rule = rule_from(&body).map_err(|m| ApiError::bad_request(m.to_string()))?;
     if rule.id != 0 {
         let exists = store::points::rule_exists(&state.pool, rule.id).await.map_err(ApiError::internal)?;
@@ -235,7 +235,7 @@ pub async fn post_rule(
 }
 
 /// `DELETE /api/v1/points/rules/{id}`: deactivates a rule; its points in open periods are reversed.
-#[utoipa::path(delete, path = "/api/v1/points/rules/{id}", tag = "gamification", security(("bearer" = [])), params(("id" = i64, Path, description = "the rule's id")), responses((status = 200, description = "the rule is off", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
+#[utoipa::path(delete, path = "/api/v1/points/rules/{id}", tag = "gamification", security(("bearer" = [])), params(("id" = i64, Path, description = "the rule's id")), responses((status = 200, description = "`{\"id\", \"active\": false}`", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn delete_rule(
     State(state): State<AppState>,
     me: ApiUser,
@@ -256,14 +256,14 @@ pub async fn get_challenges(State(state): State<AppState>, me: ApiUser) -> Resul
 }
 
 /// `POST /api/v1/challenges`.
-#[utoipa::path(post, path = "/api/v1/challenges", tag = "gamification", security(("bearer" = [])), request_body = super::openapi::NewChallengeDoc, responses((status = 200, description = "the challenge as stored", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
+#[utoipa::path(post, path = "/api/v1/challenges", tag = "gamification", security(("bearer" = [])), request_body = super::openapi::NewChallengeDoc, responses((status = 200, description = "`{\"id\"}` of the challenge stored", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn post_challenge(
     State(state): State<AppState>,
     me: ApiUser,
     body: Result<Json<NewChallenge>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     me.require(&[Role::Manager, Role::Admin], "create challenges")?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let body = super::json_body(body)?;
     let id = challenges::create(&state.pool, &me.0, &body).await?;
     challenges::finish_due(&state.pool).await.map_err(ApiError::internal)?;
     Ok(Json(json!({"id": id})))
@@ -292,7 +292,7 @@ pub struct ChallengePatch {
 
 /// `PATCH /api/v1/challenges/{id}`: a draft's name, end, prize and participants;
 /// a running one's name, prize and end (only to a later instant than now); finished: 400.
-#[utoipa::path(patch, path = "/api/v1/challenges/{id}", tag = "gamification", security(("bearer" = [])), params(("id" = i64, Path, description = "the challenge's id")), request_body = ChallengePatch, responses((status = 200, description = "the challenge as changed", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
+#[utoipa::path(patch, path = "/api/v1/challenges/{id}", tag = "gamification", security(("bearer" = [])), params(("id" = i64, Path, description = "the challenge's id")), request_body = ChallengePatch, responses((status = 200, description = "`{\"challenge\"}` as changed", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn patch_challenge(
     State(state): State<AppState>,
     me: ApiUser,
@@ -300,7 +300,7 @@ pub async fn patch_challenge(
     body: Result<Json<ChallengePatch>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     me.require(&[Role::Manager, Role::Admin], "edit challenges")?;
-    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let patch = super::json_body(body)?;
     let c = challenges::get(&state.pool, &me.0, id).await?;
     let edit = challenges::ChallengeEdit {
         name: patch.name.unwrap_or(c.name),
@@ -331,7 +331,7 @@ pub struct FlagsQuery {
 }
 
 /// `GET /api/v1/flags?team=ID`: a manager sees their own team, an admin any team or all.
-#[utoipa::path(get, path = "/api/v1/flags", tag = "gamification", security(("bearer" = [])), params(FlagsQuery), responses((status = 200, description = "`flags`: late and undone wins, activity spikes, with their records", body = Object), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/api/v1/flags", tag = "gamification", security(("bearer" = [])), params(FlagsQuery), responses((status = 200, description = "`flags`: late and undone wins, activity spikes, with their records", body = Object), (status = 400, description = "a parameter or body that does not parse, named", body = super::openapi::ErrorDoc), (status = 401, description = "no API token, or an unknown or revoked one", body = super::openapi::ErrorDoc), (status = 403, description = "the caller's role or team may not do this", body = super::openapi::ErrorDoc), (status = 404, description = "an unknown scope, user, rule or challenge", body = super::openapi::ErrorDoc), (status = 500, description = "a failure on the server; the message quotes the request id", body = super::openapi::ErrorDoc)))]
 pub async fn get_flags(
     State(state): State<AppState>,
     me: ApiUser,

@@ -16,16 +16,21 @@ use store::kpis::{self as engine, KpiError, Window};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct KpiQuery {
+    /// `org` (the default), `team:<id>`, `region:<name>`; the KPI card also `rep:<user id>`.
     scope: Option<String>,
+    /// `2026-11-27`, `2026-W48`, `2026-11`, `2026-Q4` or `2026`; or `from` and `to` instead.
     period: Option<String>,
+    /// RFC 3339: the start of a custom range (with `to`).
     from: Option<String>,
+    /// RFC 3339: the end of a custom range, excluded.
     to: Option<String>,
+    /// The leaderboard only: a KPI id or `points` (default `revenue`).
     by: Option<String>,
-    /// `attainment`: rank by attainment % of each rep's own target instead of the value.
+    /// The leaderboard only. `attainment`: rank by attainment % of each rep's own target instead of the value.
     measure: Option<String>,
-    /// `neighbours`: the top 3 and the caller's own row with 2 above and 2 below.
+    /// The leaderboard only. `neighbours`: the top 3 and the caller's own row with 2 above and 2 below.
     view: Option<String>,
-    /// `initials` or `none` for shared screens (user ids are left out too).
+    /// The leaderboard only. `initials` or `none` for shared screens (user ids are left out too).
     names: Option<String>,
 }
 
@@ -154,7 +159,7 @@ pub async fn put_target(
     body: Result<Json<TargetBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Manager, Role::Admin], "set targets")?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let body = super::json_body(body)?;
     let def = kpi::find(&body.kpi).ok_or_else(|| ApiError::bad_request(format!("`{}` is not a KPI id", body.kpi)))?;
     let scope = Scope::parse(&body.scope).map_err(ApiError::bad_request)?;
     if scope.kind() == ScopeKind::Region {

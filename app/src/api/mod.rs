@@ -38,8 +38,6 @@ pub fn router() -> Router<AppState> {
         .router
         // A path under /api/v1 that names no route: the API's 404, not the site's page.
         .route("/api/v1/{*rest}", axum::routing::any(no_such_route))
-        // One byte over the limit is enough to tell "too large" from "exactly the limit".
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
         .layer(axum::middleware::from_fn(errors_as_json))
 }
 
@@ -118,7 +116,9 @@ fn table() -> Table {
         .add("GET", "/healthz", get(health::healthz))
         .add("GET", "/readyz", get(health::readyz))
         .add("GET", "/metrics", get(metrics::get_metrics))
-        .add("POST", "/api/v1/records", post(records::post_records))
+        // One byte over the limit is enough to tell "too large" from "exactly the limit". The
+        // other routes keep axum's 2 MiB.
+        .add("POST", "/api/v1/records", post(records::post_records).layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1)))
         .add("GET", "/api/v1/kpis", get(kpis::get_kpis))
         .add("GET", "/api/v1/leaderboard", get(kpis::get_leaderboard))
         .add("PUT", "/api/v1/targets", put(kpis::put_target))
@@ -167,6 +167,17 @@ impl FromRequestParts<AppState> for ApiUser {
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::unauthorized("the API token is unknown or revoked"))?;
         Ok(ApiUser(user))
+    }
+}
+
+/// A JSON body, or the error that names what is wrong with it: 413 over the route's limit, else 400.
+pub fn json_body<T>(body: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, ApiError> {
+    match body {
+        Ok(axum::Json(body)) => Ok(body),
+        Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(ApiError::too_large("the body is larger than this route takes (2 MiB)"))
+        }
+        Err(e) => Err(ApiError::bad_request(e.body_text())),
     }
 }
 

@@ -185,9 +185,11 @@ pub struct NewChallengeDoc {
     pub ends_at: chrono::DateTime<chrono::Utc>,
     /// User ids.
     pub participants: Vec<String>,
-    pub prize: Option<String>,
+    #[serde(default)]
+    pub prize: String,
     /// Launch at once instead of saving a draft.
-    pub launch: Option<bool>,
+    #[serde(default)]
+    pub launch: bool,
 }
 
 /// This document.

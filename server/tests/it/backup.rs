@@ -65,7 +65,27 @@ async fn a_backup_restored_gives_back_the_same_kpi_cards_points_and_logins() {
     assert_eq!(kpi(&card(&app, &token, "org").await, "revenue"), json!(1750.0));
     assert!(app.points_of("r2").await > 0);
 
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a backup holds password hashes: its owner's only");
+
+    // This instance is still connected: refused, nothing changed.
     let (ok, said) = kpi_arena(&app.database_url, &["restore", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(said.contains("other session(s) are connected to the database"), "{said}");
+    assert_eq!(app.count("deals").await, 3);
+
+    // A backup cut short is refused whole: nothing changed.
+    let bytes = std::fs::read(&file).unwrap();
+    let cut = scratch("cut-short");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let (ok, said) = kpi_arena(&app.database_url, &["restore", "--force", cut.to_str().unwrap()]);
+    assert!(!ok, "{said}");
+    assert!(said.contains("nothing was changed"), "{said}");
+    assert_eq!((app.count("deals").await, app.count("users").await), (3, 5), "d3 and r4 are still there");
+    let _ = std::fs::remove_file(cut);
+
+    let (ok, said) = kpi_arena(&app.database_url, &["restore", "--force", file.to_str().unwrap()]);
     assert!(ok, "restore: {said}");
     // An instance started after the restore, as an operator would start one.
     let restarted = app.another(Worker::On).await;

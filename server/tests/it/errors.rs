@@ -256,6 +256,10 @@ async fn the_apis_own_refusals_are_json_too() {
     let (status, body) = json_of(call(reqwest::Method::GET, "/api/v1/challenges/seven").send().await.unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")));
     assert!(body["message"].as_str().unwrap().contains("seven"), "{body}");
+    // Past /api/v1/records, a JSON body over 2 MiB is too large, as JSON.
+    let big = json!({"kpi": "revenue", "scope": "org", "period": "2026-10", "value": 1, "pad": "x".repeat(3 << 20)});
+    let (status, body) = json_of(call(reqwest::Method::PUT, "/api/v1/targets").json(&big).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (413, Some("payload_too_large")), "{body}");
 }
 
 /// Every response names its request's id, and a failure on our side quotes that same id.
@@ -324,8 +328,10 @@ async fn json_logs_carry_the_request_id_of_the_failure_they_explain() {
         .lines()
         .map(|l| serde_json::from_str(&l.unwrap()).expect("every line is JSON"))
         .collect();
-    let failure = lines.iter().find(|l| l["level"] == "ERROR").expect("the failure is logged");
-    assert_eq!(failure["span"]["id"], id.as_str(), "{failure}");
+    let failure = lines
+        .iter()
+        .find(|l| l["level"] == "ERROR" && l["span"]["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("the failure is logged under the request's id {id}: {lines:?}"));
     assert_eq!(failure["span"]["path"], "/api/v1/kpis");
     assert_eq!(failure["fields"]["error_id"], id.as_str());
     assert!(failure["fields"]["message"].as_str().unwrap().contains("deals"), "the cause is in the log: {failure}");

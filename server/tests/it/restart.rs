@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 struct Instance {
-    port: u16,
     child: Child,
 }
 
@@ -28,7 +27,7 @@ impl Instance {
             .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
         assert!(out.any(|l| l.is_ok_and(|l| l.starts_with("KPI Arena is running"))), "instance on {port} started");
-        Instance { port, child }
+        Instance { child }
     }
 
     /// SIGTERM, as systemd or Kubernetes stop it; waits for it to exit and returns its status.
