@@ -50,8 +50,8 @@ async fn records_sent_through_a_rolling_restart_of_two_instances_are_all_stored_
     let token = app.user_with_token("sync@example.com", "Sync", Role::Admin, None).await;
     assert_eq!(app.post_records(&token, &two_teams_three_reps()).await.0, 200);
     let ports = [free_port(), free_port()];
-    let mut a = Some(Instance::start(&app.database_url, ports[0]));
-    let mut b = Some(Instance::start(&app.database_url, ports[1]));
+    let (mut a, mut b) =
+        (Some(Instance::start(&app.database_url, ports[0])), Some(Instance::start(&app.database_url, ports[1])));
     // One point a won deal, no caps: the points to expect are the deals stored. (Through A:
     // a rule's change waits for its points, and only the instances score.)
     let rules = format!("http://127.0.0.1:{}/api/v1/points/rules", ports[0]);
@@ -106,26 +106,15 @@ async fn records_sent_through_a_rolling_restart_of_two_instances_are_all_stored_
     let pause = || tokio::time::sleep(std::time::Duration::from_millis(300));
     pause().await;
     // A goes down and comes back, then B.
-    let status = tokio::task::spawn_blocking({
-        let a = a.take().unwrap();
-        move || a.stop()
-    })
-    .await
-    .unwrap();
-    assert!(status.success(), "A stopped cleanly on SIGTERM: {status}");
-    pause().await;
-    a = Some(Instance::start(&app.database_url, ports[0]));
-    pause().await;
-    let status = tokio::task::spawn_blocking({
-        let b = b.take().unwrap();
-        move || b.stop()
-    })
-    .await
-    .unwrap();
-    assert!(status.success(), "B stopped cleanly on SIGTERM: {status}");
-    pause().await;
-    b = Some(Instance::start(&app.database_url, ports[1]));
-    pause().await;
+    let mut instances = [a.take(), b.take()];
+    for (slot, name) in [(0, "A"), (1, "B")] {
+        let instance = instances[slot].take().unwrap();
+        let status = tokio::task::spawn_blocking(move || instance.stop()).await.unwrap();
+        assert!(status.success(), "{name} stopped cleanly on SIGTERM: {status}");
+        pause().await;
+        instances[slot] = Some(Instance::start(&app.database_url, ports[slot]));
+        pause().await;
+    }
     done.store(true, Ordering::SeqCst);
     let sent = job.await.unwrap();
 
@@ -144,7 +133,7 @@ async fn records_sent_through_a_rolling_restart_of_two_instances_are_all_stored_
             .unwrap();
     assert_eq!((scored as usize, points as usize), (sent, sent), "each won deal earned its one point, once");
     eprintln!("rolling restart: {sent} deals, {} retried calls", retries.load(Ordering::SeqCst));
-    for instance in [a, b].into_iter().flatten() {
+    for instance in instances.into_iter().flatten() {
         assert!(instance.stop().success());
     }
 }
