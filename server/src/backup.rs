@@ -142,7 +142,7 @@ async fn other_sessions(database_url: &str) -> anyhow::Result<i64> {
 }
 
 fn pipe_restore(tools: &Tools, target: &Target, file: &Path) -> anyhow::Result<()> {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader, Write};
     let mut script = tools.command("pg_restore");
     script.args(["--no-owner", "--no-privileges", "--file", "-"]).arg(file);
     let mut script = script
@@ -152,12 +152,7 @@ fn pipe_restore(tools: &Tools, target: &Target, file: &Path) -> anyhow::Result<(
         .spawn()
         .context("running pg_restore (is PostgreSQL's client installed?)")?;
     let sql = script.stdout.take().expect("piped");
-    let mut script_errors = script.stderr.take().expect("piped");
-    let script_errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = script_errors.read_to_string(&mut text);
-        text
-    });
+    let script_errors = drain(script.stderr.take().expect("piped"));
 
     let mut psql = tools.command("psql");
     psql.args(["--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--dbname"])
@@ -168,12 +163,7 @@ fn pipe_restore(tools: &Tools, target: &Target, file: &Path) -> anyhow::Result<(
     target.apply(&mut psql);
     let mut psql = psql.spawn().context("running psql (is PostgreSQL's client installed?)")?;
     let mut input = psql.stdin.take().expect("piped");
-    let mut psql_errors = psql.stderr.take().expect("piped");
-    let psql_errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = psql_errors.read_to_string(&mut text);
-        text
-    });
+    let psql_errors = drain(psql.stderr.take().expect("piped"));
 
     let mut preamble = format!("BEGIN;\nSET lock_timeout = '{LOCK_WAIT}';\n");
     for schema in APP_SCHEMAS {
@@ -209,6 +199,17 @@ fn pipe_restore(tools: &Tools, target: &Target, file: &Path) -> anyhow::Result<(
         bail!("restoring failed; nothing was changed: psql: {}", psql_errors.trim());
     }
     Ok(())
+}
+
+/// Reads a child's standard error to its end on a thread of its own, so a chatty child
+/// never blocks on a full pipe while we feed or wait on another.
+fn drain(mut stderr: std::process::ChildStderr) -> std::thread::JoinHandle<String> {
+    use std::io::Read;
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    })
 }
 
 /// Creates `path` empty, readable and writable by its owner only (the dump then fills it).

@@ -75,17 +75,20 @@ async fn errors_as_json(request: axum::extract::Request, next: axum::middleware:
         503 => "unavailable",
         _ => "error",
     };
-    let allowed = routes()
-        .into_iter()
-        .filter(|(_, p)| route.as_deref() == Some(*p))
-        .map(|(m, _)| m)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if status == axum::http::StatusCode::METHOD_NOT_ALLOWED && !allowed.is_empty() {
-        parts.headers.insert(header::ALLOW, axum::http::HeaderValue::from_str(&allowed).expect("method names"));
-    }
     let message = match status.as_u16() {
-        405 => format!("{path} does not take {method}; it takes {allowed}"),
+        405 => {
+            // The route table is built only for this rare answer, never on the way of a normal one.
+            let allowed = routes()
+                .into_iter()
+                .filter(|(_, p)| route.as_deref() == Some(*p))
+                .map(|(m, _)| m)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Ok(value) = axum::http::HeaderValue::from_str(&allowed) {
+                parts.headers.insert(header::ALLOW, value);
+            }
+            format!("{path} does not take {method}; it takes {allowed}")
+        }
         _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_string(),
         _ => text,
     };

@@ -196,14 +196,21 @@ pub struct NewChallengeDoc {
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
 pub async fn openapi_json() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+    Json(document()).into_response()
+}
+
+/// The document, built once per process (it depends on nothing but the code).
+fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(ApiDoc::openapi)
 }
 
 /// A reference page of this document, for people.
 #[utoipa::path(get, path = "/api/docs", tag = "operations",
     responses((status = 200, description = "HTML", content_type = "text/html")))]
 pub async fn docs_page() -> Response {
-    let page = render(&ApiDoc::openapi());
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let page = PAGE.get_or_init(|| render(document())).clone();
     ([(header::CACHE_CONTROL, "no-cache")], Html(page)).into_response()
 }
 

@@ -300,18 +300,9 @@ async fn json_logs_carry_the_request_id_of_the_failure_they_explain() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("KPI_ARENA_LOG_FORMAT is `xml`"));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kpi-arena"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &app.database_url)
-        .env("KPI_ARENA_LOG_FORMAT", "json")
-        .env("KPI_ARENA_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert!(out.any(|l| l.is_ok_and(|l| l.starts_with("KPI Arena is running"))));
+    let port = crate::helpers::free_port();
+    let logs = [("KPI_ARENA_LOG_FORMAT", "json"), ("KPI_ARENA_LOG", "warn")];
+    let mut child = crate::helpers::serve_process(&app.database_url, port, &logs, Stdio::piped());
     sqlx::query("ALTER TABLE deals RENAME TO deals_elsewhere").execute(&app.pool).await.unwrap();
     let res = app
         .client

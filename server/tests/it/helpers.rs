@@ -177,6 +177,33 @@ impl TestApp {
     }
 }
 
+/// A port nobody listens on now (for a `kpi-arena serve` child).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `kpi-arena serve` as a child process on `database_url` and `port` (with `env` added), once it
+/// says it is running; its standard error goes where `stderr` says.
+pub fn serve_process(
+    database_url: &str,
+    port: u16,
+    env: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kpi-arena"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", database_url)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(out.any(|l| l.is_ok_and(|l| l.starts_with("KPI Arena is running"))), "an instance on {port} started");
+    child
+}
+
 pub const PASSWORD: &str = "correct horse battery";
 
 /// A client that keeps cookies and does not follow redirects (tests look at them).

@@ -3,11 +3,10 @@
 //! (SIGTERM) finishes what it has begun and refuses new connections, the job retries a failed
 //! call on the other instance (records are idempotent by id), and no record is lost.
 
-use crate::helpers::{two_teams_three_reps, TestApp};
+use crate::helpers::{free_port, serve_process, two_teams_three_reps, TestApp};
 use app::auth::Role;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -17,17 +16,7 @@ struct Instance {
 
 impl Instance {
     fn start(database_url: &str, port: u16) -> Instance {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kpi-arena"))
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-            .env("DATABASE_URL", database_url)
-            .env("KPI_ARENA_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-        assert!(out.any(|l| l.is_ok_and(|l| l.starts_with("KPI Arena is running"))), "instance on {port} started");
-        Instance { child }
+        Instance { child: serve_process(database_url, port, &[("KPI_ARENA_LOG", "warn")], Stdio::null()) }
     }
 
     /// SIGTERM, as systemd or Kubernetes stop it; waits for it to exit and returns its status.
@@ -40,18 +29,13 @@ impl Instance {
 
 const OWNERS: [&str; 3] = ["r1", "r2", "r3"];
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[tokio::test]
 async fn records_sent_through_a_rolling_restart_of_two_instances_are_all_stored_and_scored() {
     let app = TestApp::spawn_without_worker().await;
     let token = app.user_with_token("sync@example.com", "Sync", Role::Admin, None).await;
     assert_eq!(app.post_records(&token, &two_teams_three_reps()).await.0, 200);
     let ports = [free_port(), free_port()];
-    let (mut a, mut b) =
-        (Some(Instance::start(&app.database_url, ports[0])), Some(Instance::start(&app.database_url, ports[1])));
+    let mut instances = ports.map(|port| Some(Instance::start(&app.database_url, port)));
     // One point a won deal, no caps: the points to expect are the deals stored. (Through A:
     // a rule's change waits for its points, and only the instances score.)
     let rules = format!("http://127.0.0.1:{}/api/v1/points/rules", ports[0]);
@@ -106,7 +90,6 @@ async fn records_sent_through_a_rolling_restart_of_two_instances_are_all_stored_
     let pause = || tokio::time::sleep(std::time::Duration::from_millis(300));
     pause().await;
     // A goes down and comes back, then B.
-    let mut instances = [a.take(), b.take()];
     for (slot, name) in [(0, "A"), (1, "B")] {
         let instance = instances[slot].take().unwrap();
         let status = tokio::task::spawn_blocking(move || instance.stop()).await.unwrap();
