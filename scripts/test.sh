@@ -5,7 +5,7 @@
 # builds the release,
 # then runs every test (unit, HTTP integration, browser) twice: at today's date
 # and on a clock pinned to one date of the date matrix (scripts/date-matrix.sh),
-# a different one each day.
+# a different one each day; then the scale-out setup (scripts/scaleout.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
@@ -23,5 +23,8 @@ bash scripts/suite.sh
 source scripts/dates.sh
 pick=$(( $(date -u +%j | sed 's/^0*//') % ${#MATRIX_DATES[@]} ))
 bash scripts/suite.sh ${MATRIX_DATES[$pick]} # "INSTANT ZONE": two arguments
+
+echo "== scale-out: PgBouncer, a streaming replica and instances through them"
+bash scripts/scaleout.sh
 
 echo "== all tests passed: build $(( built - start )) s, tests $(( $(date +%s) - built )) s"

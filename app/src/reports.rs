@@ -177,7 +177,9 @@ async fn build(
     .map(|key| lang.t(key));
     out.write_record(&header).map_err(|e| internal(&e))?;
     for (scope, id, name) in scopes {
-        let entries = card(&state.pool, &scope, window, Some(&period.to_string())).await.map_err(|e| internal(&e))?;
+        let entries = card(&state.reads.pool().await, &scope, window, Some(&period.to_string()))
+            .await
+            .map_err(|e| internal(&e))?;
         for k in entries {
             let kpi_name = crate::kpi::find(k.id).map(|d| d.name(lang)).unwrap_or(k.id);
             let text = |v: Option<f64>| v.map(|v| sheet.kpi_value(v, k.unit)).unwrap_or_default();

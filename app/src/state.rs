@@ -149,4 +149,6 @@ pub struct AppState {
     pub snapshots: Arc<services::snapshots::Snapshots>,
     /// This instance's scoring worker, if it runs one (every real instance does): `/readyz` asks it.
     pub worker: Option<Arc<services::worker::Heartbeat>>,
+    /// Where KPI cards, leaderboards and reports are read: a caught-up read replica, else `pool`.
+    pub reads: Arc<services::replica::Reads>,
 }

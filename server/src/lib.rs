@@ -3,9 +3,11 @@
 
 pub mod backup;
 pub mod bench;
+pub mod bench_http;
 pub mod bench_ingest;
 pub mod bench_live;
 pub mod embedded_pg;
+pub mod telemetry;
 
 use app::state::{AppState, LoginLimits};
 use axum::http::{header, HeaderValue, Request};
@@ -59,12 +61,100 @@ impl Database {
     }
 }
 
+/// How the app reaches its database: `DATABASE_URL` (or the embedded cluster's), and for
+/// scale-out a direct URL for LISTEN and migrations when that one goes through a pooler in
+/// transaction mode (`KPI_ARENA_LISTEN_DATABASE_URL`), and a streaming read replica's
+/// (`KPI_ARENA_READ_DATABASE_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Urls {
+    pub main: String,
+    pub listen: Option<String>,
+    pub read: Option<String>,
+}
+
+impl Urls {
+    /// One database, reached directly.
+    pub fn single(main: impl Into<String>) -> Urls {
+        Urls { main: main.into(), listen: None, read: None }
+    }
+
+    /// `main`, with the scale-out URLs the environment sets.
+    pub fn from_env(main: impl Into<String>) -> Urls {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Urls {
+            main: main.into(),
+            listen: var("KPI_ARENA_LISTEN_DATABASE_URL"),
+            read: var("KPI_ARENA_READ_DATABASE_URL"),
+        }
+    }
+
+    /// A separate direct URL means the main one goes through a pooler.
+    pub fn route(&self) -> store::Route {
+        if self.listen.is_some() {
+            store::Route::Pooler
+        } else {
+            store::Route::Direct
+        }
+    }
+
+    /// Where programs that need a session of their own (pg_dump, pg_restore) connect.
+    pub fn direct(&self) -> &str {
+        self.listen.as_deref().unwrap_or(&self.main)
+    }
+}
+
+/// The app's pools: `main` for everything; `listen` holds the live listener's own
+/// connection (the same pool as `main` without a pooler); `read`, the replica's.
+#[derive(Clone)]
+pub struct Pools {
+    pub main: PgPool,
+    pub listen: PgPool,
+    pub read: Option<PgPool>,
+}
+
+impl Pools {
+    pub fn single(pool: PgPool) -> Pools {
+        Pools { listen: pool.clone(), main: pool, read: None }
+    }
+}
+
 /// Connects and brings the schema (ours and the session store's) up to date.
 pub async fn prepare_pool(url: &str) -> anyhow::Result<PgPool> {
-    let pool = store::connect(url, 16).await?;
-    store::MIGRATOR.run(&pool).await?;
+    Ok(prepare_pools(&Urls::single(url)).await?.main)
+}
+
+/// Connects to each URL and brings the schema up to date. Migrations take a session-level
+/// lock, so behind a pooler they run over the direct URL, which also puts the app's settings
+/// on its role (a pooler's shared server connections take none per client).
+pub async fn prepare_pools(urls: &Urls) -> anyhow::Result<Pools> {
+    use anyhow::Context;
+    let direct = match &urls.listen {
+        Some(url) => {
+            let direct = store::connect(url, 2).await.context("connecting to KPI_ARENA_LISTEN_DATABASE_URL")?;
+            migrate(&direct).await?;
+            store::settings_on_role(&direct).await.context("setting work_mem and plan_cache_mode on the role")?;
+            Some(direct)
+        }
+        None => None,
+    };
+    let main = store::connect_by(&urls.main, 16, urls.route()).await?;
+    if direct.is_none() {
+        migrate(&main).await?;
+    }
+    let read = match &urls.read {
+        Some(url) => Some(
+            store::connect_lazy_by(url, 16, urls.route())
+                .context("KPI_ARENA_READ_DATABASE_URL is not a database URL")?,
+        ),
+        None => None,
+    };
+    Ok(Pools { listen: direct.unwrap_or_else(|| main.clone()), main, read })
+}
+
+async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    store::MIGRATOR.run(pool).await?;
     PostgresStore::new(pool.clone()).migrate().await?;
-    Ok(pool)
+    Ok(())
 }
 
 /// Leptos settings: from cargo-leptos's environment when it runs us, else
@@ -106,10 +196,20 @@ pub enum Worker {
 }
 
 pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> Router {
+    build_app_on(Pools::single(pool), options, worker)
+}
+
+/// The app on `pools`: a pooler, a read replica, or one database for all.
+pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Router {
+    let pool = pools.main.clone();
     // Counting starts with the first instance of the process.
     services::metrics::recorder();
     let hub = services::live::Hub::new();
-    services::live::spawn_listener(pool.clone(), hub.clone());
+    services::live::spawn_listener(pool.clone(), pools.listen.clone(), hub.clone());
+    let reads = match pools.read {
+        Some(replica) => services::replica::Reads::with_replica(pool.clone(), replica),
+        None => services::replica::Reads::primary_only(pool.clone()),
+    };
     let heartbeat = (worker == Worker::On).then(|| services::worker::spawn(pool.clone(), hub.clone()));
     let snapshots = services::snapshots::Snapshots::new(hub.clone());
     // At shutdown, end the open event streams: a graceful shutdown waits for them otherwise.
@@ -129,6 +229,7 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
         hub,
         snapshots,
         worker: heartbeat,
+        reads,
     };
     let routes = generate_route_list(app::App);
     // One route table: `App`'s routes feed the router and, minus the public ones, the sign-in guard.

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use app::auth::Role;
 use clap::{Parser, Subcommand};
-use kpi_arena_server::{build_app, leptos_options, prepare_pool, serve, Database};
+use kpi_arena_server::{build_app_on, leptos_options, prepare_pools, serve, Database, Urls, Worker};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -112,6 +112,25 @@ enum Command {
         #[arg(long)]
         http2: bool,
     },
+    /// Measure one API route of a running instance: requests per second and latencies from
+    /// N clients at once (scripts/scaleout.sh compares PgBouncer, the replica and direct).
+    BenchHttp {
+        /// The instance's base URL.
+        #[arg(long)]
+        url: String,
+        /// The path and query to GET.
+        #[arg(long, default_value = "/api/v1/kpis?scope=org&period=2025-03")]
+        path: String,
+        /// An API token (sent as the bearer token); read from KPI_ARENA_BENCH_TOKEN when not given.
+        #[arg(long, env = "KPI_ARENA_BENCH_TOKEN")]
+        token: String,
+        /// Clients requesting at once.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// How long to measure.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Manage the embedded PostgreSQL cluster.
     Db {
         #[command(subcommand)]
@@ -163,7 +182,7 @@ enum DbCommand {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    if let Err(e) = init_logs() {
+    if let Err(e) = kpi_arena_server::telemetry::init() {
         eprintln!("error: {e}");
         std::process::exit(2);
     }
@@ -174,34 +193,12 @@ async fn main() {
     if app::clock::is_pinned() {
         tracing::warn!("the clock is pinned by {} (test-only): now is {}", app::clock::TEST_NOW, app::clock::now());
     }
-    if let Err(e) = run(cli).await {
+    let result = run(cli).await;
+    kpi_arena_server::telemetry::shutdown();
+    if let Err(e) = result {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
-}
-
-/// Log lines on standard error: `KPI_ARENA_LOG` filters them (`info,sqlx=warn` by default);
-/// `KPI_ARENA_LOG_FORMAT=json` writes one JSON object a line, with the request's span (its id,
-/// method and path) on every line a request writes.
-fn init_logs() -> Result<(), String> {
-    let filter =
-        || tracing_subscriber::EnvFilter::try_from_env("KPI_ARENA_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
-    match std::env::var("KPI_ARENA_LOG_FORMAT").unwrap_or_default().as_str() {
-        "" | "text" => {
-            tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init();
-        }
-        "json" => {
-            tracing_subscriber::fmt()
-                .json()
-                .with_current_span(true)
-                .with_span_list(false)
-                .with_env_filter(filter())
-                .with_writer(std::io::stderr)
-                .init();
-        }
-        other => return Err(format!("KPI_ARENA_LOG_FORMAT is `{other}`: use `text` (the default) or `json`")),
-    }
-    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -213,6 +210,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
         demo: false,
     });
+    if let Command::BenchHttp { url, path, token, clients, seconds } = command {
+        // Measures a running instance: no database of its own.
+        let options = kpi_arena_server::bench_http::HttpOptions { url, path, token, clients, seconds };
+        return kpi_arena_server::bench_http::run(options).await;
+    }
     let db = Database::from_env(cli.data.clone()).context("starting the database")?;
     if let Command::Db { command: DbCommand::Start } = command {
         // Left running on purpose: `db stop` stops it.
@@ -250,18 +252,20 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         let options = kpi_arena_server::bench_live::LiveOptions { streams, deals, readers, on_bench_database, http2 };
         return kpi_arena_server::bench_live::run(&db.url(), options).await;
     }
+    let urls = Urls::from_env(db.url());
     if let Command::Backup { file } = &command {
-        let bytes = kpi_arena_server::backup::backup(&pg_tools(db), &db.url(), file)?;
+        let bytes = kpi_arena_server::backup::backup(&pg_tools(db), urls.direct(), file)?;
         println!("backup written to {} ({bytes} bytes)", file.display());
         return Ok(());
     }
     if let Command::Restore { file, force } = &command {
-        kpi_arena_server::backup::restore(&pg_tools(db), &db.url(), file, *force).await?;
-        prepare_pool(&db.url()).await.context("migrating the restored database")?.close().await;
+        kpi_arena_server::backup::restore(&pg_tools(db), urls.direct(), file, *force).await?;
+        prepare_pools(&urls).await.context("migrating the restored database")?.main.close().await;
         println!("restored {}", file.display());
         return Ok(());
     }
-    let pool = prepare_pool(&db.url()).await.context("preparing the database")?;
+    let pools = prepare_pools(&urls).await.context("preparing the database")?;
+    let pool = pools.main.clone();
     match command {
         Command::Serve { addr, demo } => {
             app::state::Config::from_env().map_err(anyhow::Error::msg)?;
@@ -281,7 +285,7 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
             // Every open page and TV holds a connection: allow as many as the system lets this process.
             kpi_arena_server::raise_open_files(u64::MAX);
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
-            let app = build_app(pool.clone(), leptos_options(addr));
+            let app = build_app_on(pools, leptos_options(addr), Worker::On);
             println!("KPI Arena is running at http://{addr}/");
             print_demo_logins(&pool).await;
             serve(app, listener).await?;
@@ -315,6 +319,7 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         | Command::Bench { .. }
         | Command::BenchIngest { .. }
         | Command::BenchLive { .. }
+        | Command::BenchHttp { .. }
         | Command::Backup { .. }
         | Command::Restore { .. } => {
             unreachable!("handled above")

@@ -19,7 +19,7 @@ const CHECKS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Ready for traffic: 200 with the figures, or 503 with the reasons (`services::health`).
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "ready: `{\"ready\": true, …}` with the figures", body = Object), (status = 503, description = "not ready: `ready` false and the `reasons`, a sentence each", body = Object)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let checks = services::health::readiness(&state.pool, state.worker.as_deref());
+    let checks = services::health::readiness(&state.pool, state.worker.as_deref(), &state.hub, &state.reads);
     let readiness = match tokio::time::timeout(CHECKS_TIMEOUT, checks).await {
         Ok(readiness) => readiness,
         Err(_) => services::health::Readiness {
@@ -27,6 +27,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             reasons: vec![format!("the checks took longer than {} s", CHECKS_TIMEOUT.as_secs())],
             worker_silent_ms: None,
             scoring_lag_ms: None,
+            replica: state.reads.status(),
         },
     };
     let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

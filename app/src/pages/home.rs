@@ -174,7 +174,8 @@ mod server {
             };
             return Ok(none);
         };
-        let m = services::overview::team_month(&pool, &team, month, tz).await.map_err(AppError::server)?;
+        let reads = expect_context::<crate::state::AppState>().reads.pool().await;
+        let m = services::overview::team_month(&reads, &team, month, tz).await.map_err(AppError::server)?;
         let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
         let standings = m
             .standings
@@ -249,7 +250,8 @@ mod server {
         let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
         let tz = settings.time_zone;
         let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
-        let m = services::overview::org_month(&pool, month, tz).await.map_err(AppError::server)?;
+        let reads = expect_context::<crate::state::AppState>().reads.pool().await;
+        let m = services::overview::org_month(&reads, month, tz).await.map_err(AppError::server)?;
         let elapsed = elapsed(month, tz);
         let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
         Ok(OrgHome {
@@ -311,7 +313,9 @@ mod server {
             _ => None,
         };
         let my_card =
-            card(&pool, &Scope::Rep(me.id.clone()), window(month), Some(&month.to_string())).await.map_err(e)?;
+            card(&state.reads.pool().await, &Scope::Rep(me.id.clone()), window(month), Some(&month.to_string()))
+                .await
+                .map_err(e)?;
         let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
         let move_up = match mine {
             None => lang.t("home.not_ranked"),

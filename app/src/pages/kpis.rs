@@ -124,7 +124,8 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let state = expect_context::<crate::state::AppState>();
+    let pool = state.pool.clone();
     let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let now = crate::clock::now();
@@ -142,7 +143,7 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     };
 
     // This period and the five before it (the trend), and the previous period's comparable span.
-    let history = card_history(&pool, &scope, period, tz, 6, now)
+    let history = card_history(&state.reads.pool().await, &scope, period, tz, 6, now)
         .await
         .map_err(|e| crate::pages::errors::refusals::kpi(e, &scope))?;
     let kpis = tiles(&history);

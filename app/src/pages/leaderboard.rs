@@ -180,8 +180,9 @@ pub async fn shared_ranking(
 ) -> Result<std::sync::Arc<Vec<store::kpis::RankedRep>>, AppError> {
     let (start, end) = period.bounds(tz);
     let key = format!("leaderboard:{}:{scope}:{period}:{by_attainment}:{tz}", def.map_or("points", |d| d.id));
-    let pool = state.pool.clone();
+    let reads = state.reads.clone();
     let compute = async move {
+        let pool = reads.pool().await;
         match def {
             Some(def) => {
                 let of = by_attainment.then(|| period.to_string());

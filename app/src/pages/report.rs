@@ -55,8 +55,11 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let state = expect_context::<crate::state::AppState>();
+    let pool = state.pool.clone();
     let team = crate::pages::team::team_for(&pool, &me, team, "err.team_reports_managers").await?;
+    // Authorised on the primary; the report itself is read where reads go (a caught-up replica).
+    let reads = state.reads.pool().await;
     let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let instant = crate::clock::now();
@@ -73,7 +76,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let reps = reps_of(&pool, &scope).await.map_err(AppError::server)?;
 
     // The team's card for this period and the five before it, and the previous period's comparable span.
-    let history = card_history(&pool, &scope, period, tz, 6, instant).await.map_err(AppError::server)?;
+    let history = card_history(&reads, &scope, period, tz, 6, instant).await.map_err(AppError::server)?;
     let kpis = crate::pages::kpis::tiles(&history);
     // While the period runs, the previous one compares up to the same point (like with like).
     let (compared_start, compared_end) = period.comparable_previous(tz, instant);
@@ -81,7 +84,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     // Reps against targets: the KPIs someone in the team has a target for.
     let mut scopes = vec![scope.to_string()];
     scopes.extend(reps.iter().map(|(id, _, _)| format!("rep:{id}")));
-    let targets = store::targets::for_scopes(&pool, &scopes, &period.to_string()).await.map_err(AppError::server)?;
+    let targets = store::targets::for_scopes(&reads, &scopes, &period.to_string()).await.map_err(AppError::server)?;
     let targeted: Vec<&crate::kpi::KpiDef> = KPIS
         .iter()
         .filter(|k| k.better != Better::None && k.applies_to(ScopeKind::Team))
@@ -98,7 +101,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
         cells: targeted.iter().map(|k| cell(&scope.to_string(), k, team_values.get(k.id).copied().flatten())).collect(),
     }];
     let owners = Owners(Some(reps.iter().map(|(id, _, _)| id.clone()).collect()));
-    let per_rep = gather(&pool, &owners, window(period), Grouping::PerOwner).await.map_err(AppError::server)?;
+    let per_rep = gather(&reads, &owners, window(period), Grouping::PerOwner).await.map_err(AppError::server)?;
     let nothing = formulas::Aggregates::default();
     for (id, name, _) in &reps {
         let rep_scope = format!("rep:{id}");
@@ -115,7 +118,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     }
 
     // Movers: revenue against the previous period's comparable span, with each rep's place in the team's ranking.
-    let all = store::insights::revenue_movers(&pool, &scope, period, tz, instant).await.map_err(AppError::server)?;
+    let all = store::insights::revenue_movers(&reads, &scope, period, tz, instant).await.map_err(AppError::server)?;
     let (up, down) = crate::insights::movers(all, MOVERS);
 
     let teams = crate::pages::team::team_choices(&pool, &me, &team).await?;

@@ -132,10 +132,12 @@ mod server {
     /// What this TV shows now: its wall, shared by every TV of the same display and language
     /// and computed once per data version (`services::snapshots`), and the deals to celebrate.
     pub async fn state(pool: &sqlx::PgPool, d: Display, celebrate: Vec<String>) -> Result<TvState, AppError> {
-        let snapshots = expect_context::<crate::state::AppState>().snapshots;
+        let app = expect_context::<crate::state::AppState>();
         let lang = crate::i18n::use_lang();
         let key = format!("tv:{}:{lang:?}", d.id);
-        let shared = snapshots.get(key, wall(pool, d)).await.map_err(|e| (*e).clone())?;
+        let reads = app.reads.clone();
+        let compute = async move { wall(&reads.pool().await, d).await };
+        let shared = app.snapshots.get(key, compute).await.map_err(|e| (*e).clone())?;
         let (wall, owners, tz, names) = &*shared;
         let mut state = wall.clone();
         if !celebrate.is_empty() {

@@ -2,6 +2,8 @@
 //! build's migrations are applied, its scoring worker comes round, and the derived
 //! work waiting for any instance's worker is not too old.
 
+use crate::live::Hub;
+use crate::replica::Reads;
 use crate::worker::Heartbeat;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -21,11 +23,22 @@ pub struct Readiness {
     pub worker_silent_ms: Option<u64>,
     /// Milliseconds the oldest waiting work has waited; 0 when none waits.
     pub scoring_lag_ms: Option<i64>,
+    /// The read replica as last measured, when one is configured. Its lag does not make an
+    /// instance unready: reads it cannot serve yet go to the primary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica: Option<crate::replica::ReplicaStatus>,
 }
 
 /// Checks everything `/readyz` promises. `worker`: this instance's worker, if it runs one.
-pub async fn readiness(pool: &PgPool, worker: Option<&Heartbeat>) -> Readiness {
+pub async fn readiness(pool: &PgPool, worker: Option<&Heartbeat>, hub: &Hub, reads: &Reads) -> Readiness {
     let mut reasons = Vec::new();
+    if hub.deaf() {
+        reasons.push(
+            "live updates do not reach this instance: its LISTEN hears nothing (a pooler in transaction mode? \
+             set KPI_ARENA_LISTEN_DATABASE_URL to a direct URL)"
+                .into(),
+        );
+    }
     let mut scoring_lag_ms = None;
     match store::health::ping(pool).await {
         Err(e) => {
@@ -67,7 +80,8 @@ pub async fn readiness(pool: &PgPool, worker: Option<&Heartbeat>) -> Readiness {
     let silent = worker.map(Heartbeat::silent_for);
     reasons.extend(silent.and_then(worker_reason));
     let worker_silent_ms = silent.map(|s| s.as_millis() as u64);
-    Readiness { ready: reasons.is_empty(), reasons, worker_silent_ms, scoring_lag_ms }
+    let replica = reads.has_replica().then(|| reads.status()).flatten();
+    Readiness { ready: reasons.is_empty(), reasons, worker_silent_ms, scoring_lag_ms, replica }
 }
 
 /// What is wrong with a worker silent for `silent`, if anything.

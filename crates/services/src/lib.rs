@@ -6,6 +6,7 @@
 //! - `ingest`: the one path a change takes: stored with its derived work, in one transaction.
 //! - `worker`: the scoring worker every instance runs: does that work, then tells every screen.
 //! - `live`: the PostgreSQL channel every instance listens on, and `notify`.
+//! - `replica`: where KPI cards, leaderboards and reports are read (a read replica when caught up).
 //! - `access`: who may do what beyond a role (targets, imports).
 //! - `flags`: verdicts on the anti-gaming flags, and who may give them.
 //! - `deals`, `challenges`, `imports`, `screens`: the changes people make, checked, stored, announced.
@@ -23,6 +24,7 @@ pub mod live;
 pub mod metrics;
 pub mod overview;
 pub mod people;
+pub mod replica;
 pub mod screens;
 pub mod snapshots;
 pub mod worker;

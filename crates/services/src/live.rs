@@ -23,6 +23,10 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch, Notify};
 
 pub const CHANNEL: &str = "kpi_arena_live";
+/// The channel an instance sends itself a probe on after LISTEN, to learn that notifications reach it.
+const PROBE_CHANNEL: &str = "kpi_arena_probe";
+/// How long a probe may take before the listener is judged deaf.
+const PROBE_WAIT: Duration = Duration::from_secs(5);
 /// Changes heard within this span of the first are told to the screens as one.
 pub const COALESCE: Duration = Duration::from_millis(100);
 /// How often every open stream hears from the server, and the sweep runs.
@@ -96,6 +100,10 @@ pub struct Hub {
     closing: std::sync::atomic::AtomicBool,
     lags: Mutex<VecDeque<u64>>,
     delivered: AtomicU64,
+    /// Set when the listener's own probe did not come back (see [`Hub::deaf`]).
+    deaf: std::sync::atomic::AtomicBool,
+    probes_sent: AtomicU64,
+    probes_heard: AtomicU64,
 }
 
 /// The hub's figures, for `/api/v1/live` and the benchmark.
@@ -135,7 +143,21 @@ impl Hub {
             closing: std::sync::atomic::AtomicBool::new(false),
             lags: Mutex::new(VecDeque::with_capacity(LAG_SAMPLES)),
             delivered: AtomicU64::new(0),
+            deaf: std::sync::atomic::AtomicBool::new(false),
+            probes_sent: AtomicU64::new(0),
+            probes_heard: AtomicU64::new(0),
         })
+    }
+
+    /// Whether the listener LISTENs but does not hear its own probe: the connection goes
+    /// through a pooler in transaction mode, which hands LISTEN's server connection to others.
+    pub fn deaf(&self) -> bool {
+        self.deaf.load(Ordering::Relaxed)
+    }
+
+    fn heard_probe(&self) {
+        self.probes_heard.fetch_add(1, Ordering::Relaxed);
+        self.deaf.store(false, Ordering::Relaxed);
     }
 
     /// The data version a re-read is keyed by: what the screens were last told. A change heard
@@ -337,9 +359,36 @@ fn parse(payload: &str) -> Option<(LiveEvent, Option<u64>)> {
     Some((event, at))
 }
 
+/// Sends this instance's listener a probe through the app's pool, and judges it deaf if the
+/// probe has not come back after [`PROBE_WAIT`]: then says what to do. Returns the probe.
+fn probe(pool: &PgPool, hub: Arc<Hub>) -> String {
+    let probe = format!("{:016x}", rand::random::<u64>());
+    let sent_before = hub.probes_sent.fetch_add(1, Ordering::Relaxed);
+    let (pool, sent) = (pool.clone(), probe.clone());
+    tokio::spawn(async move {
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)").bind(PROBE_CHANNEL).bind(&sent).execute(&pool).await {
+            tracing::warn!("probing the live listener failed: {e}");
+        }
+        tokio::time::sleep(PROBE_WAIT).await;
+        let heard = hub.probes_heard.load(Ordering::Relaxed);
+        if heard <= sent_before && !hub.deaf.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "live updates do not reach this instance: it LISTENs, but its own probe did not come back in {} s. \
+                 DATABASE_URL probably goes through a pooler in transaction mode (PgBouncer), which gives LISTEN's \
+                 server connection to other clients: set KPI_ARENA_LISTEN_DATABASE_URL to a direct URL of the \
+                 same database",
+                PROBE_WAIT.as_secs()
+            );
+        }
+    });
+    probe
+}
+
 /// Feeds `hub` from the channel for as long as the process runs, reconnecting after a lost
 /// connection (and then telling pages to re-read); folds changes; sweeps every [`PING`].
-pub fn spawn_listener(pool: PgPool, hub: Arc<Hub>) {
+/// `listen`: where LISTEN runs, a pool whose connections are the server's own (not through a
+/// pooler in transaction mode); `pool`: the app's.
+pub fn spawn_listener(pool: PgPool, listen: PgPool, hub: Arc<Hub>) {
     let sweeper = (pool.clone(), hub.clone());
     tokio::spawn(async move {
         let (pool, hub) = sweeper;
@@ -354,11 +403,12 @@ pub fn spawn_listener(pool: PgPool, hub: Arc<Hub>) {
     });
     tokio::spawn(async move {
         loop {
-            match PgListener::connect_with(&pool).await {
+            match PgListener::connect_with(&listen).await {
                 Ok(mut listener) => {
-                    if let Err(e) = listener.listen(CHANNEL).await {
+                    if let Err(e) = listener.listen_all([CHANNEL, PROBE_CHANNEL]).await {
                         tracing::warn!("LISTEN {CHANNEL} failed: {e}");
                     } else {
+                        let probe = probe(&pool, hub.clone());
                         hub.changed_everything();
                         // The first change not yet told, and when it was sent.
                         let mut pending: Option<(tokio::time::Instant, Option<u64>)> = None;
@@ -378,6 +428,11 @@ pub fn spawn_listener(pool: PgPool, hub: Arc<Hub>) {
                                 Some(Ok(None)) => {
                                     tracing::warn!("live notifications interrupted; listening again");
                                     hub.changed_everything();
+                                }
+                                Some(Ok(Some(n))) if n.channel() == PROBE_CHANNEL => {
+                                    if n.payload() == probe {
+                                        hub.heard_probe();
+                                    }
                                 }
                                 Some(Ok(Some(n))) => match parse(n.payload()) {
                                     Some((event, at)) => {

@@ -72,7 +72,7 @@ pub fn ingested(source: Source, records: &[Record]) {
 }
 
 /// The Prometheus text of the process's counters and of this instance now.
-pub async fn render(pool: &PgPool, hub: &Hub, views_computed: u64) -> String {
+pub async fn render(pool: &PgPool, hub: &Hub, reads: &crate::replica::Reads, views_computed: u64) -> String {
     let mut text = recorder().render();
     let live = hub.figures();
     let mut line = |name: &str, kind: &str, help: &str, values: &[(&str, f64)]| {
@@ -138,6 +138,39 @@ pub async fn render(pool: &PgPool, hub: &Hub, views_computed: u64) -> String {
         "gauge",
         "The most connections this instance's pool opens.",
         &[("", pool.options().get_max_connections() as f64)],
+    );
+    let counts = reads.counts();
+    line(
+        "kpi_arena_reads_total",
+        "counter",
+        "KPI cards, leaderboards and reports computed, by the server that answered.",
+        &[("{on=\"replica\"}", counts.replica as f64), ("{on=\"primary\"}", counts.primary as f64)],
+    );
+    if let Some(replica) = reads.status() {
+        line(
+            "kpi_arena_replica_up",
+            "gauge",
+            "1 when the read replica answers as a standby, else 0 (reads go to the primary).",
+            &[("", if replica.usable { 1.0 } else { 0.0 })],
+        );
+        line(
+            "kpi_arena_replica_lag_bytes",
+            "gauge",
+            "Bytes of the primary's write-ahead log the read replica has not replayed.",
+            &[("", replica.lag_bytes as f64)],
+        );
+        line(
+            "kpi_arena_replica_lag_seconds",
+            "gauge",
+            "How far the read replica's replay is behind the primary (0 when caught up).",
+            &[("", replica.lag_seconds)],
+        );
+    }
+    line(
+        "kpi_arena_live_listener_deaf",
+        "gauge",
+        "1 when this instance's LISTEN does not hear its own probe (a pooler in transaction mode).",
+        &[("", if hub.deaf() { 1.0 } else { 0.0 })],
     );
     if let Some(bytes) = live.resident_bytes {
         line(

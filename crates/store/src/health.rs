@@ -26,3 +26,42 @@ pub async fn oldest_work_age_ms(pool: &PgPool) -> Result<Option<i64>, sqlx::Erro
         .fetch_one(pool)
         .await
 }
+
+/// Where the primary's write-ahead log is flushed to: everything committed so far lies before it.
+pub async fn flushed_lsn(primary: &PgPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_current_wal_flush_lsn()::text").fetch_one(primary).await
+}
+
+/// Whether a standby has replayed the primary's log up to `lsn`; `None` when it is no standby.
+pub async fn replayed_up_to(replica: &PgPool, lsn: &str) -> Result<Option<bool>, sqlx::Error> {
+    sqlx::query_scalar("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() >= $1::pg_lsn END")
+        .bind(lsn)
+        .fetch_one(replica)
+        .await
+}
+
+/// How far a standby is behind the primary's `lsn`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayLag {
+    /// False when the server is no standby (a primary, or one promoted).
+    pub standby: bool,
+    /// Bytes of the primary's log not yet replayed (0 when caught up).
+    pub bytes: i64,
+    /// Seconds since the last transaction it replayed committed on the primary; 0 when caught up.
+    pub seconds: f64,
+}
+
+pub async fn replay_lag(replica: &PgPool, lsn: &str) -> Result<ReplayLag, sqlx::Error> {
+    let (standby, bytes, seconds): (bool, Option<f64>, Option<f64>) = sqlx::query_as(
+        "SELECT pg_is_in_recovery(), \
+                pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::float8, \
+                EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8",
+    )
+    .bind(lsn)
+    .fetch_one(replica)
+    .await?;
+    let bytes = bytes.unwrap_or(0.0).max(0.0) as i64;
+    // The last replayed commit's age says nothing once everything is replayed (an idle primary).
+    let seconds = if bytes == 0 { 0.0 } else { seconds.unwrap_or(0.0).max(0.0) };
+    Ok(ReplayLag { standby, bytes, seconds })
+}

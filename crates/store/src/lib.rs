@@ -27,19 +27,60 @@ use std::time::Duration;
 /// The schema migrations in `migrations/`, compiled in.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
+/// How the app reaches PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// A connection of its own to the server: settings go with each connection.
+    Direct,
+    /// Through a pooler in transaction mode (PgBouncer): server connections are shared
+    /// between clients, so nothing is set per connection. [`settings_on_role`] puts the
+    /// same settings on the role instead, over a direct connection.
+    Pooler,
+}
+
+/// The settings every statement of the app runs with. Sorts for the exact medians stay
+/// in memory. Every statement is planned for its own bounds: a generic plan, chosen after
+/// five executions of a prepared statement, can read a year of records where its bounds
+/// need a day's.
+const SETTINGS: [(&str, &str); 2] = [("work_mem", "32MB"), ("plan_cache_mode", "force_custom_plan")];
+
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
-    // Sorts for the exact medians stay in memory. Every statement is planned
-    // for its own bounds: a generic plan, chosen after five executions of a
-    // prepared statement, can read a year of records where its bounds need a day's.
-    let options = PgConnectOptions::from_str(url)?.application_name("kpi-arena").options([
-        ("work_mem", "32MB"),
-        ("plan_cache_mode", "force_custom_plan"),
+    connect_by(url, max_connections, Route::Direct).await
+}
+
+pub async fn connect_by(url: &str, max_connections: u32, route: Route) -> Result<PgPool, sqlx::Error> {
+    pool_options(max_connections).connect_with(connect_options(url, route)?).await
+}
+
+/// A pool that connects at its first use: a read replica that is down at start does not stop the app.
+pub fn connect_lazy_by(url: &str, max_connections: u32, route: Route) -> Result<PgPool, sqlx::Error> {
+    Ok(pool_options(max_connections).connect_lazy_with(connect_options(url, route)?))
+}
+
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(10))
+}
+
+fn connect_options(url: &str, route: Route) -> Result<PgConnectOptions, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.application_name("kpi-arena");
+    Ok(match route {
         // The app's clock for `arena_now()`: 0 unless a test pins it.
-        ("kpi_arena.clock_offset", domain::clock::pg_offset().as_str()),
-    ]);
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
+        Route::Direct => options.options(SETTINGS).options([("kpi_arena.clock_offset", domain::clock::pg_offset())]),
+        // PgBouncer refuses startup options it does not know, and would not keep them per client.
+        Route::Pooler => options,
+    })
+}
+
+/// Puts [`SETTINGS`] on the connecting role in this database, for connections that come
+/// through a pooler (`direct`: a connection of its own, as migrations use). A role may
+/// always set its own defaults.
+pub async fn settings_on_role(direct: &PgPool) -> Result<(), sqlx::Error> {
+    let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(direct).await?;
+    for (name, value) in SETTINGS {
+        // Names and values are ours; the database name is quoted as an identifier.
+        let sql =
+            format!("ALTER ROLE CURRENT_USER IN DATABASE \"{}\" SET {name} = '{value}'", database.replace('"', "\"\""));
+        sqlx::raw_sql(&sql).execute(direct).await?;
+    }
+    Ok(())
 }

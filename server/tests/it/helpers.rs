@@ -47,12 +47,17 @@ impl TestApp {
         Self::start(&Self::fresh_database().await, "target/site", Worker::Off).await
     }
 
+    /// An instance on an existing database (migrated forward first, as `serve` does).
+    pub async fn on_database(database_url: &str) -> TestApp {
+        Self::start(database_url, "target/site", Worker::On).await
+    }
+
     /// Another instance on this one's database (as a second server, or one started after a crash).
     pub async fn another(&self, worker: Worker) -> TestApp {
         Self::start(&self.database_url, "target/site", worker).await
     }
 
-    async fn fresh_database() -> String {
+    pub async fn fresh_database() -> String {
         let name = format!("test_{}", rand::random::<u64>());
         let mut admin = PgConnection::connect(server_url()).await.expect("connecting to the test server");
         // The databases of earlier runs go first (runs never overlap on one server): they would pile up.

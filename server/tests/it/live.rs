@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// An open event stream: its events (name, data) as they arrive.
-fn listen(mut res: reqwest::Response) -> mpsc::UnboundedReceiver<(String, String)> {
+pub(crate) fn listen(mut res: reqwest::Response) -> mpsc::UnboundedReceiver<(String, String)> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut buffer = String::new();
@@ -35,7 +35,11 @@ fn listen(mut res: reqwest::Response) -> mpsc::UnboundedReceiver<(String, String
 }
 
 /// The next event named `name` within `limit`, skipping others.
-async fn next(rx: &mut mpsc::UnboundedReceiver<(String, String)>, name: &str, limit: Duration) -> Option<String> {
+pub(crate) async fn next(
+    rx: &mut mpsc::UnboundedReceiver<(String, String)>,
+    name: &str,
+    limit: Duration,
+) -> Option<String> {
     tokio::time::timeout(limit, async {
         while let Some((event, data)) = rx.recv().await {
             if event == name {

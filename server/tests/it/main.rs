@@ -28,3 +28,6 @@ mod records;
 mod reference;
 mod report;
 mod restart;
+mod scaleout;
+mod telemetry;
+mod upgrade;
