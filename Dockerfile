@@ -13,6 +13,11 @@
 # themselves: GET /healthz (liveness: 200 "ok" while the process runs) and GET /readyz (readiness:
 # 200 when the database answers, migrations are applied and scoring keeps up; 503 otherwise).
 
+# Where the binary and the site come from: `builder`, compiled below (the default), or `prebuilt`,
+# a build context holding dist/ (kpi-arena, hash.txt and site/ of `cargo leptos build --release`),
+# as scripts/image.sh makes it to build and smoke-test the image without a second compile.
+ARG ARTIFACTS=builder
+
 # --- builder -------------------------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
 
@@ -72,6 +77,12 @@ RUN --mount=type=cache,id=kpi-arena-cargo-registry,target=/usr/local/cargo/regis
     cp target/release/kpi-arena target/release/hash.txt /out/; \
     cp -r target/site /out/site
 
+# --- prebuilt (ARTIFACTS=prebuilt) ---------------------------------------------------------------
+FROM scratch AS prebuilt
+COPY dist/ /out/
+
+FROM ${ARTIFACTS} AS artifacts
+
 # --- runtime -------------------------------------------------------------------------------------
 FROM debian:bookworm-slim
 
@@ -88,8 +99,8 @@ RUN apt-get update \
 WORKDIR /app
 # /app/kpi-arena and /app/hash.txt side by side (leptos finds hash.txt next to the executable),
 # the site under /app/site. Owned by root: the app only reads them.
-COPY --from=builder /out/kpi-arena /out/hash.txt /app/
-COPY --from=builder /out/site /app/site
+COPY --from=artifacts /out/kpi-arena /out/hash.txt /app/
+COPY --from=artifacts /out/site /app/site
 
 # The binary takes its Leptos settings from the release layout (output name `kpi-arena`, pkg dir
 # `pkg`, production mode, hashed names when hash.txt is beside it) and only the site root from

@@ -16,10 +16,12 @@
 # requests per second through PgBouncer against direct (`kpi-arena bench-http`) and the
 # replica lag seen. Needs the release build (`cargo leptos build --release`) and PostgreSQL's
 # server programs; builds PgBouncer 1.24 from Debian's source when no PgBouncer ≥ 1.21 is
-# installed (Debian 12's 1.18 cannot keep prepared statements in transaction mode).
+# installed (Debian 12's 1.18 cannot keep prepared statements in transaction mode). Last, builds
+# the container image and smoke-tests it against the same primary (scripts/image.sh).
 #
 #   scripts/scaleout.sh [SECONDS]    SECONDS: each bench-http run (default 10)
 set -euo pipefail
+umask 077
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SECONDS_EACH=${1:-10}
@@ -47,7 +49,11 @@ if [ -z "$PGBOUNCER" ]; then
     for pkg in libevent-dev libssl-dev pkg-config make gcc curl; do
       dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
     done
-    if [ -n "$missing" ]; then apt-get install -y -q $missing >/dev/null; fi
+    if [ -n "$missing" ]; then
+      [ "$(id -u)" = 0 ] || { echo "scaleout: install$missing (as root), or PgBouncer >= 1.21"; exit 1; }
+      apt-get update -q >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null
+    fi
     src=$(mktemp -d)
     curl -fsS -o "$src/pgbouncer.tar.gz" "http://deb.debian.org/debian/pool/main/p/pgbouncer/pgbouncer_$PGB_VERSION.orig.tar.gz"
     echo "$PGB_SHA256  $src/pgbouncer.tar.gz" | sha256sum -c --quiet
@@ -61,9 +67,14 @@ if [ -z "$PGBOUNCER" ]; then
 fi
 echo "== $("$PGBOUNCER" --version | head -1), PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}')"
 
+# Private to the postgres user (and root): the clusters, their sockets, the passwords.
 WORK=$(mktemp -d /tmp/kpi-scaleout.XXXXXX)
-chmod 755 "$WORK"
-[ "$(id -u)" = 0 ] && chown postgres "$WORK"
+chmod 700 "$WORK"
+if [ "$(id -u)" = 0 ]; then chown postgres "$WORK"; fi
+# The postgres user may not reach a checkout under /root: PgBouncer runs from here.
+cp "$PGBOUNCER" "$WORK/pgbouncer"
+PGBOUNCER=$WORK/pgbouncer
+if [ "$(id -u)" = 0 ]; then chown postgres "$PGBOUNCER"; fi
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -85,7 +96,12 @@ port() { # a free TCP port
 P1=$(port); P2=$(port); P3=$(port)
 
 echo "== primary on $P1, replica on $P2, PgBouncer on $P3 ($WORK)"
-as_pg "$PGBIN/initdb" -D "$WORK/primary" -U postgres --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+SUPERPASS=super-$RANDOM$RANDOM$RANDOM
+PASS=arena-$RANDOM$RANDOM$RANDOM
+printf '%s\n' "$SUPERPASS" >"$WORK/superpass"
+if [ "$(id -u)" = 0 ]; then chown postgres "$WORK/superpass"; fi
+as_pg "$PGBIN/initdb" -D "$WORK/primary" -U postgres --pwfile="$WORK/superpass" --auth-local=peer \
+  --auth-host=scram-sha-256 >/dev/null
 cat >>"$WORK/primary/postgresql.conf" <<EOF
 port = $P1
 listen_addresses = '127.0.0.1'
@@ -95,15 +111,15 @@ max_wal_senders = 4
 max_connections = 300
 EOF
 # The replica's own connection (first: the first matching line decides).
-# The replica's own connection, and the superuser's for the write load below (first: the first
-# matching line decides). A throwaway cluster on 127.0.0.1 only.
-sed -i '1i host replication postgres 127.0.0.1/32 trust\nhost all postgres 127.0.0.1/32 trust' "$WORK/primary/pg_hba.conf"
 as_pg "$PGBIN/pg_ctl" -D "$WORK/primary" -l "$WORK/primary.log" -w start >/dev/null
-PASS=arena-$RANDOM$RANDOM
-as_pg "$PGBIN/psql" -w -q -h "$WORK" -p "$P1" -U postgres -d postgres \
-  -c "CREATE ROLE arena LOGIN PASSWORD '$PASS'" -c "CREATE DATABASE kpi OWNER arena"
+# The password through standard input, not the command line.
+as_pg "$PGBIN/psql" -w -q -X -v ON_ERROR_STOP=1 -v pass="$PASS" -h "$WORK" -p "$P1" -U postgres -d postgres <<'SQL'
+CREATE ROLE arena LOGIN PASSWORD :'pass';
+CREATE DATABASE kpi OWNER arena;
+SQL
 
-as_pg "$PGBIN/pg_basebackup" -w --checkpoint=fast -h 127.0.0.1 -p "$P1" -U postgres -D "$WORK/replica" -R -X stream </dev/null
+(export PGPASSWORD=$SUPERPASS; as_pg "$PGBIN/pg_basebackup" -w --checkpoint=fast -h 127.0.0.1 -p "$P1" -U postgres \
+  -D "$WORK/replica" -R -X stream </dev/null)
 echo "port = $P2" >>"$WORK/replica/postgresql.conf"
 as_pg "$PGBIN/pg_ctl" -D "$WORK/replica" -l "$WORK/replica.log" -w start >/dev/null
 
@@ -126,19 +142,24 @@ logfile = $WORK/pgbouncer.log
 pidfile = $WORK/pgbouncer.pid
 EOF
 echo "\"arena\" \"$PASS\"" >"$WORK/userlist.txt"
-[ "$(id -u)" = 0 ] && chown postgres "$WORK/pgbouncer.ini" "$WORK/userlist.txt"
+if [ "$(id -u)" = 0 ]; then chown postgres "$WORK/pgbouncer.ini" "$WORK/userlist.txt"; fi
 as_pg "$PGBOUNCER" -d "$WORK/pgbouncer.ini"
 
 DIRECT=postgres://arena:$PASS@127.0.0.1:$P1/kpi
 POOLED=postgres://arena:$PASS@127.0.0.1:$P3/kpi
 REPLICA=postgres://arena:$PASS@127.0.0.1:$P3/kpi_replica
+REPLICA_ADMIN=postgres://postgres:$SUPERPASS@127.0.0.1:$P2/postgres
 
 start() { # NAME VAR=VALUE... : a `kpi-arena serve` on a free port; sets URL_<NAME>
   local name=$1; shift
   local p; p=$(port)
-  env -u DATABASE_URL -u KPI_ARENA_LISTEN_DATABASE_URL -u KPI_ARENA_READ_DATABASE_URL -u KPI_ARENA_TEST_NOW \
-    LEPTOS_SITE_ROOT="$ROOT/target/site" KPI_ARENA_LOG=warn "$@" \
-    "$BIN" serve --addr "127.0.0.1:$p" >"$WORK/$name.log" 2>&1 &
+  # The URLs (with their passwords) go through the environment, never the command line.
+  (
+    unset DATABASE_URL KPI_ARENA_LISTEN_DATABASE_URL KPI_ARENA_READ_DATABASE_URL KPI_ARENA_TEST_NOW
+    export LEPTOS_SITE_ROOT="$ROOT/target/site" KPI_ARENA_LOG=warn
+    for setting in "$@"; do export "$setting"; done
+    exec "$BIN" serve --addr "127.0.0.1:$p"
+  ) >"$WORK/$name.log" 2>&1 &
   PIDS+=("$!")
   for _ in $(seq 600); do
     grep -q "KPI Arena is running" "$WORK/$name.log" && break
@@ -157,7 +178,7 @@ start P DATABASE_URL="$POOLED" KPI_ARENA_LISTEN_DATABASE_URL="$DIRECT"
 start D DATABASE_URL="$DIRECT"
 # The benchmark's admin, made before DEAF starts: DEAF's migrations run through PgBouncer, whose
 # shared server connections may keep the migration lock; later ones must not wait on it.
-echo "bench password" | DATABASE_URL=$DIRECT "$BIN" user create --email bench@example.com --name Bench \
+echo "bench password $RANDOM$RANDOM" | DATABASE_URL=$DIRECT "$BIN" user create --email bench@example.com --name Bench \
   --role admin --password-stdin >/dev/null
 TOKEN=$(DATABASE_URL=$DIRECT "$BIN" token create --email bench@example.com --name bench | tail -1)
 start DEAF DATABASE_URL="$POOLED"
@@ -167,9 +188,11 @@ start DEAF DATABASE_URL="$POOLED"
 PIDS+=("$!")
 
 echo "== the scale-out tests through PgBouncer, the replica and two instances"
-SCALEOUT_A=$URL_A SCALEOUT_B=$URL_B SCALEOUT_DEAF=$URL_DEAF SCALEOUT_DIRECT=$DIRECT \
-  LEPTOS_OUTPUT_NAME=kpi-arena KPI_ARENA_DATA="$ROOT/target/test-pg" \
-  cargo test --release -p kpi-arena-server --features app/ssr --test it -- --ignored --nocapture scaleout::
+(
+  export SCALEOUT_A=$URL_A SCALEOUT_B=$URL_B SCALEOUT_DEAF=$URL_DEAF SCALEOUT_DIRECT=$DIRECT
+  export SCALEOUT_REPLICA_ADMIN=$REPLICA_ADMIN LEPTOS_OUTPUT_NAME=kpi-arena KPI_ARENA_DATA="$ROOT/target/test-pg"
+  exec cargo test --release -p kpi-arena-server --features app/ssr --test it -- --ignored --nocapture scaleout::
+)
 kill "${PIDS[-1]}" 2>/dev/null || true
 
 echo "== requests per second: GET /api/v1/kpis?scope=org&period=2025-03, 32 clients, $SECONDS_EACH s each"
@@ -184,7 +207,7 @@ for name in D P A; do
   line=$(KPI_ARENA_BENCH_TOKEN=$TOKEN "$BIN" bench-http --url "${!url_var}" --clients 32 --seconds "$SECONDS_EACH")
   echo "$label ${line#* }" | tee -a "$figures"
 done
-max_bytes=$(grep -o '"lag_bytes":[0-9]*' "$WORK/lag.txt" | cut -d: -f2 | sort -n | tail -1)
+max_bytes=$( (grep -o '"lag_bytes":[0-9]*' "$WORK/lag.txt" || true) | cut -d: -f2 | sort -n | tail -1)
 samples=$(wc -l <"$WORK/lag.txt")
 echo "replica lag as A's /readyz reported it (measured every second) over $samples samples while the tests wrote: at most ${max_bytes:-0} bytes" | tee -a "$figures"
 
@@ -195,7 +218,7 @@ echo "== replica lag under a write load: kpi-arena bench-ingest on the primary, 
     sleep 0.1
   done ) >"$WORK/write-lag.txt" &
 PIDS+=("$!")
-DATABASE_URL=postgres://postgres@127.0.0.1:$P1/postgres "$BIN" bench-ingest --reps 50 --deals 50000 --batch 5000 \
+DATABASE_URL=postgres://postgres:$SUPERPASS@127.0.0.1:$P1/postgres "$BIN" bench-ingest --reps 50 --deals 50000 --batch 5000 \
   --small-batches 10 >"$WORK/ingest.txt" 2>&1 || { cat "$WORK/ingest.txt"; exit 1; }
 kill "${PIDS[-1]}" 2>/dev/null || true
 grep -i "records/s\|deals/s" "$WORK/ingest.txt" | head -2 | sed 's/^/   /'
@@ -206,3 +229,6 @@ pick() { echo "$1" | awk -v q="$2" '{a[NR]=$1} END {i=int((NR-1)*q+0.5)+1; print
 echo "replica lag under bench-ingest's writes ($samples samples): replay lag p50 $(pick "$ms" 0.5) ms, p95 $(pick "$ms" 0.95) ms, max $(pick "$ms" 1) ms; bytes behind p50 $(pick "$bytes" 0.5), p95 $(pick "$bytes" 0.95), max $(pick "$bytes" 1)" | tee -a "$figures"
 mkdir -p target && cp "$figures" target/scaleout-figures.txt
 echo "== scale-out passed"
+
+echo "== the container image, on this primary"
+DATABASE_URL=$DIRECT bash scripts/image.sh

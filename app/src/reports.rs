@@ -176,17 +176,28 @@ async fn build(
     ]
     .map(|key| lang.t(key));
     out.write_record(&header).map_err(|e| internal(&e))?;
-    for (scope, id, name) in scopes {
-        let entries = card(&state.reads.pool().await, &scope, window, Some(&period.to_string()))
-            .await
-            .map_err(|e| internal(&e))?;
+    // Every card on one pool: where reads go is chosen once for the whole sheet.
+    let (all, period_text) = (&scopes, period.to_string());
+    let of = period_text.as_str();
+    let cards = state
+        .reads
+        .read(|pool| async move {
+            let mut cards = Vec::with_capacity(all.len());
+            for (scope, _, _) in all {
+                cards.push(card(&pool, scope, window, Some(of)).await?);
+            }
+            Ok::<_, KpiError>(cards)
+        })
+        .await
+        .map_err(|e| internal(&e))?;
+    for ((_, id, name), entries) in scopes.iter().zip(cards) {
         for k in entries {
             let kpi_name = crate::kpi::find(k.id).map(|d| d.name(lang)).unwrap_or(k.id);
             let text = |v: Option<f64>| v.map(|v| sheet.kpi_value(v, k.unit)).unwrap_or_default();
             // Ids and names are whatever a CRM sent: never a formula in a manager's spreadsheet.
             let row = [
-                inert(&id).into_owned(),
-                inert(&name).into_owned(),
+                inert(id).into_owned(),
+                inert(name).into_owned(),
                 period.to_string(),
                 k.id.to_string(),
                 kpi_name.to_string(),

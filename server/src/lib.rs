@@ -123,24 +123,27 @@ pub async fn prepare_pool(url: &str) -> anyhow::Result<PgPool> {
     Ok(prepare_pools(&Urls::single(url)).await?.main)
 }
 
-/// Connects to each URL and brings the schema up to date. Migrations take a session-level
-/// lock, so behind a pooler they run over the direct URL, which also puts the app's settings
-/// on its role (a pooler's shared server connections take none per client).
+/// Connects to each URL and brings the schema up to date (see [`migrate`]).
 pub async fn prepare_pools(urls: &Urls) -> anyhow::Result<Pools> {
     use anyhow::Context;
     let direct = match &urls.listen {
-        Some(url) => {
-            let direct = store::connect(url, 2).await.context("connecting to KPI_ARENA_LISTEN_DATABASE_URL")?;
-            migrate(&direct).await?;
-            store::settings_on_role(&direct).await.context("setting work_mem and plan_cache_mode on the role")?;
-            Some(direct)
-        }
+        Some(url) => Some(store::connect(url, 2).await.context("connecting to KPI_ARENA_LISTEN_DATABASE_URL")?),
         None => None,
     };
-    let main = store::connect_by(&urls.main, 16, urls.route()).await?;
-    if direct.is_none() {
-        migrate(&main).await?;
-    }
+    let main = store::connect_by(&urls.main, 16, urls.route()).await.map_err(|e| {
+        let refused = e.to_string().contains("unsupported startup parameter");
+        let error = anyhow::Error::new(e);
+        if refused {
+            error.context(
+                "DATABASE_URL goes through a pooler that refuses the app's connection settings (PgBouncer): set \
+                 KPI_ARENA_LISTEN_DATABASE_URL to a direct URL of the same database, and the app sends none \
+                 through the pooler",
+            )
+        } else {
+            error
+        }
+    })?;
+    migrate(direct.as_ref().unwrap_or(&main), urls.route()).await?;
     let read = match &urls.read {
         Some(url) => Some(
             store::connect_lazy_by(url, 16, urls.route())
@@ -151,8 +154,27 @@ pub async fn prepare_pools(urls: &Urls) -> anyhow::Result<Pools> {
     Ok(Pools { listen: direct.unwrap_or_else(|| main.clone()), main, read })
 }
 
-async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    store::MIGRATOR.run(pool).await?;
+/// The migration lock's key: a number nothing else locks.
+const MIGRATION_LOCK: i64 = 7_140_010;
+
+/// Brings the schema up to date: ours in one transaction that holds a transaction-level
+/// advisory lock, so instances starting together take turns, and it works through a pooler
+/// in transaction mode too (sqlx's own lock is a session's, which a pooler's shared server
+/// connections would keep). Behind a pooler (`route`), the app's settings go on its role in
+/// the same transaction. Then the session store's table.
+async fn migrate(pool: &PgPool, route: store::Route) -> anyhow::Result<()> {
+    let migrator = sqlx::migrate::Migrator {
+        migrations: store::MIGRATOR.migrations.clone(),
+        locking: false,
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
+    migrator.run_direct(&mut *tx).await?;
+    if route == store::Route::Pooler {
+        store::settings_on_role(&mut tx).await?;
+    }
+    tx.commit().await?;
     PostgresStore::new(pool.clone()).migrate().await?;
     Ok(())
 }

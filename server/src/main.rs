@@ -122,7 +122,7 @@ enum Command {
         #[arg(long, default_value = "/api/v1/kpis?scope=org&period=2025-03")]
         path: String,
         /// An API token (sent as the bearer token); read from KPI_ARENA_BENCH_TOKEN when not given.
-        #[arg(long, env = "KPI_ARENA_BENCH_TOKEN")]
+        #[arg(long, env = "KPI_ARENA_BENCH_TOKEN", hide_env_values = true)]
         token: String,
         /// Clients requesting at once.
         #[arg(long, default_value_t = 32)]

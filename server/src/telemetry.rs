@@ -2,8 +2,9 @@
 //! `KPI_ARENA_LOG_FORMAT` picks text or JSON). With `OTEL_EXPORTER_OTLP_ENDPOINT` set,
 //! the same spans (every request's, with its id, method and path, and what runs inside
 //! it) are also exported as OpenTelemetry traces over OTLP/HTTP (protobuf) to that
-//! collector; the other standard `OTEL_*` variables apply (`OTEL_SERVICE_NAME`,
-//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_BSP_*`).
+//! collector; the other standard `OTEL_*` variables apply (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
+//! `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_BSP_*`).
 //! Crates: opentelemetry-otlp, opentelemetry_sdk, tracing-opentelemetry.
 
 use opentelemetry::trace::TracerProvider as _;
@@ -29,8 +30,11 @@ pub fn init() -> Result<(), String> {
             .boxed(),
         other => return Err(format!("KPI_ARENA_LOG_FORMAT is `{other}`: use `text` (the default) or `json`")),
     };
-    let traces = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        Ok(endpoint) if !endpoint.trim().is_empty() => {
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let disabled = set("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let endpoint = set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| set("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let traces = match endpoint {
+        Some(endpoint) if !disabled => {
             let provider = provider().map_err(|e| format!("OTEL_EXPORTER_OTLP_ENDPOINT is `{endpoint}`: {e}"))?;
             let tracer = provider.tracer("kpi-arena");
             let _ = PROVIDER.set(provider);
@@ -47,7 +51,9 @@ fn provider() -> Result<SdkTracerProvider, String> {
     std::thread::spawn(|| {
         let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().build().map_err(|e| e.to_string())?;
         let mut resource = opentelemetry_sdk::Resource::builder();
-        if std::env::var("OTEL_SERVICE_NAME").is_err() {
+        let named = std::env::var("OTEL_SERVICE_NAME").is_ok()
+            || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|a| a.contains("service.name="));
+        if !named {
             resource = resource.with_service_name("kpi-arena");
         }
         Ok(SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource.build()).build())

@@ -79,7 +79,8 @@ pub async fn get_kpis(
     // Every role may read any scope of its organisation.
     let scope = scope_of(&q)?;
     let (window, period) = window(&state, &q).await?;
-    let kpis = engine::card(&state.reads.pool().await, &scope, window, period.as_deref()).await?;
+    let (on, of) = (&scope, period.as_deref());
+    let kpis = state.reads.read(|pool| async move { engine::card(&pool, on, window, of).await }).await?;
     Ok(Json(json!({
         "scope": scope.to_string(),
         "period": {"start": instant(window.start), "end": instant(window.end)},
@@ -108,7 +109,8 @@ pub async fn get_leaderboard(
         if q.measure.as_deref().is_some_and(|m| m != "value") {
             return Err(ApiError::bad_request("points are ranked by value only"));
         }
-        store::points::points_leaderboard(&state.reads.pool().await, &scope, window.start, window.end).await?
+        let (on, start, end) = (&scope, window.start, window.end);
+        state.reads.read(|pool| async move { store::points::points_leaderboard(&pool, on, start, end).await }).await?
     } else {
         let def =
             kpi::find(by).ok_or_else(|| ApiError::bad_request(format!("`{by}` is neither a KPI id nor `points`")))?;
@@ -126,7 +128,8 @@ pub async fn get_leaderboard(
                 return Err(ApiError::bad_request(format!("`measure` is `value` or `attainment`, not `{other}`")))
             }
         };
-        engine::leaderboard(&state.reads.pool().await, &scope, window, def, attainment_of.as_deref()).await?
+        let (on, of) = (&scope, attainment_of.as_deref());
+        state.reads.read(|pool| async move { engine::leaderboard(&pool, on, window, def, of).await }).await?
     };
     let rows: Vec<usize> = match q.view.as_deref() {
         None | Some("all") => (0..ranked.len()).collect(),

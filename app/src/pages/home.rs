@@ -174,8 +174,12 @@ mod server {
             };
             return Ok(none);
         };
-        let reads = expect_context::<crate::state::AppState>().reads.pool().await;
-        let m = services::overview::team_month(&reads, &team, month, tz).await.map_err(AppError::server)?;
+        let reads = expect_context::<crate::state::AppState>().reads;
+        let on = &team;
+        let m = reads
+            .read(|pool| async move { services::overview::team_month(&pool, on, month, tz).await })
+            .await
+            .map_err(AppError::server)?;
         let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
         let standings = m
             .standings
@@ -250,8 +254,11 @@ mod server {
         let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
         let tz = settings.time_zone;
         let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
-        let reads = expect_context::<crate::state::AppState>().reads.pool().await;
-        let m = services::overview::org_month(&reads, month, tz).await.map_err(AppError::server)?;
+        let reads = expect_context::<crate::state::AppState>().reads;
+        let m = reads
+            .read(|pool| async move { services::overview::org_month(&pool, month, tz).await })
+            .await
+            .map_err(AppError::server)?;
         let elapsed = elapsed(month, tz);
         let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
         Ok(OrgHome {
@@ -312,10 +319,9 @@ mod server {
             (Some(r), Some(b)) => Some(b.rank as i64 - r as i64),
             _ => None,
         };
-        let my_card =
-            card(&state.reads.pool().await, &Scope::Rep(me.id.clone()), window(month), Some(&month.to_string()))
-                .await
-                .map_err(e)?;
+        let (mine_scope, month_text) = (Scope::Rep(me.id.clone()), month.to_string());
+        let (on, of, span) = (&mine_scope, month_text.as_str(), window(month));
+        let my_card = state.reads.read(|pool| async move { card(&pool, on, span, Some(of)).await }).await.map_err(e)?;
         let money = |v: f64| crate::format::kpi_value(Some(v), crate::kpi::Unit::Money, &settings.currency, lang);
         let move_up = match mine {
             None => lang.t("home.not_ranked"),

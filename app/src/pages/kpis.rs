@@ -143,7 +143,10 @@ pub async fn kpi_card(scope: Option<String>, period: Option<String>) -> Result<K
     };
 
     // This period and the five before it (the trend), and the previous period's comparable span.
-    let history = card_history(&state.reads.pool().await, &scope, period, tz, 6, now)
+    let on = &scope;
+    let history = state
+        .reads
+        .read(|pool| async move { card_history(&pool, on, period, tz, 6, now).await })
         .await
         .map_err(|e| crate::pages::errors::refusals::kpi(e, &scope))?;
     let kpis = tiles(&history);

@@ -182,15 +182,18 @@ pub async fn shared_ranking(
     let key = format!("leaderboard:{}:{scope}:{period}:{by_attainment}:{tz}", def.map_or("points", |d| d.id));
     let reads = state.reads.clone();
     let compute = async move {
-        let pool = reads.pool().await;
-        match def {
-            Some(def) => {
-                let of = by_attainment.then(|| period.to_string());
-                let window = store::kpis::Window::new(start, end, tz);
-                store::kpis::leaderboard(&pool, scope, window, def, of.as_deref()).await
-            }
-            None => store::points::points_leaderboard(&pool, scope, start, end).await,
-        }
+        reads
+            .read(|pool| async move {
+                match def {
+                    Some(def) => {
+                        let of = by_attainment.then(|| period.to_string());
+                        let window = store::kpis::Window::new(start, end, tz);
+                        store::kpis::leaderboard(&pool, scope, window, def, of.as_deref()).await
+                    }
+                    None => store::points::points_leaderboard(&pool, scope, start, end).await,
+                }
+            })
+            .await
     };
     state.snapshots.get(key, compute).await.map_err(|e| crate::pages::errors::refusals::kpi_shared(e, scope))
 }

@@ -59,7 +59,7 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let pool = state.pool.clone();
     let team = crate::pages::team::team_for(&pool, &me, team, "err.team_reports_managers").await?;
     // Authorised on the primary; the report itself is read where reads go (a caught-up replica).
-    let reads = state.reads.pool().await;
+    let reads = &state.reads;
     let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let instant = crate::clock::now();
@@ -76,7 +76,11 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     let reps = reps_of(&pool, &scope).await.map_err(AppError::server)?;
 
     // The team's card for this period and the five before it, and the previous period's comparable span.
-    let history = card_history(&reads, &scope, period, tz, 6, instant).await.map_err(AppError::server)?;
+    let on = &scope;
+    let history = reads
+        .read(|pool| async move { card_history(&pool, on, period, tz, 6, instant).await })
+        .await
+        .map_err(AppError::server)?;
     let kpis = crate::pages::kpis::tiles(&history);
     // While the period runs, the previous one compares up to the same point (like with like).
     let (compared_start, compared_end) = period.comparable_previous(tz, instant);
@@ -84,7 +88,12 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     // Reps against targets: the KPIs someone in the team has a target for.
     let mut scopes = vec![scope.to_string()];
     scopes.extend(reps.iter().map(|(id, _, _)| format!("rep:{id}")));
-    let targets = store::targets::for_scopes(&reads, &scopes, &period.to_string()).await.map_err(AppError::server)?;
+    let (all_scopes, period_text) = (&scopes, period.to_string());
+    let of = period_text.as_str();
+    let targets = reads
+        .read(|pool| async move { store::targets::for_scopes(&pool, all_scopes, of).await })
+        .await
+        .map_err(AppError::server)?;
     let targeted: Vec<&crate::kpi::KpiDef> = KPIS
         .iter()
         .filter(|k| k.better != Better::None && k.applies_to(ScopeKind::Team))
@@ -101,7 +110,11 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
         cells: targeted.iter().map(|k| cell(&scope.to_string(), k, team_values.get(k.id).copied().flatten())).collect(),
     }];
     let owners = Owners(Some(reps.iter().map(|(id, _, _)| id.clone()).collect()));
-    let per_rep = gather(&reads, &owners, window(period), Grouping::PerOwner).await.map_err(AppError::server)?;
+    let (whose, span) = (&owners, window(period));
+    let per_rep = reads
+        .read(|pool| async move { gather(&pool, whose, span, Grouping::PerOwner).await })
+        .await
+        .map_err(AppError::server)?;
     let nothing = formulas::Aggregates::default();
     for (id, name, _) in &reps {
         let rep_scope = format!("rep:{id}");
@@ -118,7 +131,10 @@ pub async fn team_report(team: Option<String>, period: Option<String>) -> Result
     }
 
     // Movers: revenue against the previous period's comparable span, with each rep's place in the team's ranking.
-    let all = store::insights::revenue_movers(&reads, &scope, period, tz, instant).await.map_err(AppError::server)?;
+    let all = reads
+        .read(|pool| async move { store::insights::revenue_movers(&pool, on, period, tz, instant).await })
+        .await
+        .map_err(AppError::server)?;
     let (up, down) = crate::insights::movers(all, MOVERS);
 
     let teams = crate::pages::team::team_choices(&pool, &me, &team).await?;

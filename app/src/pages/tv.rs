@@ -136,7 +136,14 @@ mod server {
         let lang = crate::i18n::use_lang();
         let key = format!("tv:{}:{lang:?}", d.id);
         let reads = app.reads.clone();
-        let compute = async move { wall(&reads.pool().await, d).await };
+        let compute = async move {
+            reads
+                .read(|pool| {
+                    let d = d.clone();
+                    async move { wall(&pool, d).await }
+                })
+                .await
+        };
         let shared = app.snapshots.get(key, compute).await.map_err(|e| (*e).clone())?;
         let (wall, owners, tz, names) = &*shared;
         let mut state = wall.clone();

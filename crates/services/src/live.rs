@@ -102,8 +102,8 @@ pub struct Hub {
     delivered: AtomicU64,
     /// Set when the listener's own probe did not come back (see [`Hub::deaf`]).
     deaf: std::sync::atomic::AtomicBool,
-    probes_sent: AtomicU64,
-    probes_heard: AtomicU64,
+    /// The latest probe sent to this instance's listener, and whether it came back.
+    probe: Mutex<Option<(String, bool)>>,
 }
 
 /// The hub's figures, for `/api/v1/live` and the benchmark.
@@ -144,8 +144,7 @@ impl Hub {
             lags: Mutex::new(VecDeque::with_capacity(LAG_SAMPLES)),
             delivered: AtomicU64::new(0),
             deaf: std::sync::atomic::AtomicBool::new(false),
-            probes_sent: AtomicU64::new(0),
-            probes_heard: AtomicU64::new(0),
+            probe: Mutex::new(None),
         })
     }
 
@@ -155,9 +154,13 @@ impl Hub {
         self.deaf.load(Ordering::Relaxed)
     }
 
-    fn heard_probe(&self) {
-        self.probes_heard.fetch_add(1, Ordering::Relaxed);
-        self.deaf.store(false, Ordering::Relaxed);
+    fn heard_probe(&self, payload: &str) {
+        if let Some((id, heard)) = self.probe.lock().expect("probe").as_mut() {
+            if id == payload {
+                *heard = true;
+                self.deaf.store(false, Ordering::Relaxed);
+            }
+        }
     }
 
     /// The data version a re-read is keyed by: what the screens were last told. A change heard
@@ -359,19 +362,32 @@ fn parse(payload: &str) -> Option<(LiveEvent, Option<u64>)> {
     Some((event, at))
 }
 
-/// Sends this instance's listener a probe through the app's pool, and judges it deaf if the
-/// probe has not come back after [`PROBE_WAIT`]: then says what to do. Returns the probe.
-fn probe(pool: &PgPool, hub: Arc<Hub>) -> String {
-    let probe = format!("{:016x}", rand::random::<u64>());
-    let sent_before = hub.probes_sent.fetch_add(1, Ordering::Relaxed);
-    let (pool, sent) = (pool.clone(), probe.clone());
+/// Sends this instance's listener a probe through the app's pool (retried: a failed send says
+/// nothing about the listener), and judges it deaf if that probe, the latest, has not come back
+/// after [`PROBE_WAIT`]: then says what to do. Sent after every LISTEN, and while deaf at every
+/// sweep, so an instance recovers once its LISTEN hears again.
+fn probe(pool: &PgPool, hub: Arc<Hub>) {
+    let id = format!("{:016x}", rand::random::<u64>());
+    *hub.probe.lock().expect("probe") = Some((id.clone(), false));
+    let pool = pool.clone();
     tokio::spawn(async move {
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)").bind(PROBE_CHANNEL).bind(&sent).execute(&pool).await {
-            tracing::warn!("probing the live listener failed: {e}");
+        let mut sent = false;
+        for _ in 0..3 {
+            match sqlx::query("SELECT pg_notify($1, $2)").bind(PROBE_CHANNEL).bind(&id).execute(&pool).await {
+                Ok(_) => {
+                    sent = true;
+                    break;
+                }
+                Err(e) => tracing::warn!("probing the live listener failed: {e}"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        if !sent {
+            return;
         }
         tokio::time::sleep(PROBE_WAIT).await;
-        let heard = hub.probes_heard.load(Ordering::Relaxed);
-        if heard <= sent_before && !hub.deaf.swap(true, Ordering::Relaxed) {
+        let unheard = matches!(&*hub.probe.lock().expect("probe"), Some((latest, false)) if *latest == id);
+        if unheard && !hub.deaf.swap(true, Ordering::Relaxed) {
             tracing::error!(
                 "live updates do not reach this instance: it LISTENs, but its own probe did not come back in {} s. \
                  DATABASE_URL probably goes through a pooler in transaction mode (PgBouncer), which gives LISTEN's \
@@ -381,7 +397,6 @@ fn probe(pool: &PgPool, hub: Arc<Hub>) -> String {
             );
         }
     });
-    probe
 }
 
 /// Feeds `hub` from the channel for as long as the process runs, reconnecting after a lost
@@ -399,6 +414,9 @@ pub fn spawn_listener(pool: PgPool, listen: PgPool, hub: Arc<Hub>) {
             if let Err(e) = hub.sweep(&pool).await {
                 tracing::warn!("checking the open streams failed: {e}");
             }
+            if hub.deaf() {
+                probe(&pool, hub.clone());
+            }
         }
     });
     tokio::spawn(async move {
@@ -408,7 +426,7 @@ pub fn spawn_listener(pool: PgPool, listen: PgPool, hub: Arc<Hub>) {
                     if let Err(e) = listener.listen_all([CHANNEL, PROBE_CHANNEL]).await {
                         tracing::warn!("LISTEN {CHANNEL} failed: {e}");
                     } else {
-                        let probe = probe(&pool, hub.clone());
+                        probe(&pool, hub.clone());
                         hub.changed_everything();
                         // The first change not yet told, and when it was sent.
                         let mut pending: Option<(tokio::time::Instant, Option<u64>)> = None;
@@ -428,12 +446,9 @@ pub fn spawn_listener(pool: PgPool, listen: PgPool, hub: Arc<Hub>) {
                                 Some(Ok(None)) => {
                                     tracing::warn!("live notifications interrupted; listening again");
                                     hub.changed_everything();
+                                    probe(&pool, hub.clone());
                                 }
-                                Some(Ok(Some(n))) if n.channel() == PROBE_CHANNEL => {
-                                    if n.payload() == probe {
-                                        hub.heard_probe();
-                                    }
-                                }
+                                Some(Ok(Some(n))) if n.channel() == PROBE_CHANNEL => hub.heard_probe(n.payload()),
                                 Some(Ok(Some(n))) => match parse(n.payload()) {
                                     Some((event, at)) => {
                                         hub.hear(event, at);

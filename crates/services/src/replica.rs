@@ -6,8 +6,9 @@
 //! primary had committed when the read began, so nobody reads older data than the
 //! primary holds: a rep who just logged a deal, a manager who just set a target, a
 //! screen told of a change all see it. A replica that lags is given a few
-//! milliseconds to catch up; past that, or when it does not answer or is no standby,
-//! the read goes to the primary, and `/readyz` and `/metrics` show why.
+//! milliseconds to catch up; past that, or when it does not answer in time or is no
+//! standby, the read goes to the primary, and `/readyz` and `/metrics` show why. A read
+//! that fails on the replica is done again on the primary ([`Reads::read`]).
 
 use serde::Serialize;
 use sqlx::PgPool;
@@ -17,8 +18,13 @@ use std::time::Duration;
 
 /// How long a read waits, in all, for the replica to replay what the primary committed.
 const WAITS_MS: [u64; 4] = [0, 5, 10, 20];
-/// How often the replica's lag is measured for `/readyz` and `/metrics`.
+/// The most the check before a read may take, waits and round trips included; past it the
+/// replica counts as not answering until the next measurement.
+const CHECK_LIMIT: Duration = Duration::from_millis(150);
+/// How often the replica's lag is measured for `/readyz` and `/metrics`, and the most a
+/// measurement may take.
 const POLL: Duration = Duration::from_secs(1);
+const MEASURE_LIMIT: Duration = Duration::from_millis(900);
 
 /// The pools reads choose from.
 pub struct Reads {
@@ -65,7 +71,15 @@ impl Reads {
             loop {
                 tick.tick().await;
                 let Some(reads) = polled.upgrade() else { return };
-                let status = reads.measure().await;
+                let status = match tokio::time::timeout(MEASURE_LIMIT, reads.measure()).await {
+                    Ok(status) => status,
+                    Err(_) => ReplicaStatus {
+                        usable: false,
+                        lag_bytes: 0,
+                        lag_seconds: 0.0,
+                        problem: Some("the read replica does not answer in time: reads stay on the primary".into()),
+                    },
+                };
                 *reads.status.lock().expect("replica status") = Some(status);
             }
         });
@@ -89,21 +103,58 @@ impl Reads {
 
     /// The pool for a KPI card, leaderboard or report that begins now.
     pub async fn pool(&self) -> PgPool {
+        self.choose().await.0
+    }
+
+    /// Runs `read` where reads go (see [`Reads::pool`]); when it fails on the replica, marks
+    /// the replica unusable until the next measurement and runs it again on the primary.
+    pub async fn read<T, E, F, Fut>(&self, read: F) -> Result<T, E>
+    where
+        F: Fn(PgPool) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        E: std::fmt::Display,
+    {
+        let (pool, on_replica) = self.choose().await;
+        match read(pool).await {
+            Err(e) if on_replica => {
+                tracing::warn!("a read failed on the read replica, so it runs again on the primary: {e}");
+                self.mark_unusable("a read failed on the read replica: reads stay on the primary");
+                self.on_primary.fetch_add(1, Ordering::Relaxed);
+                read(self.primary.clone()).await
+            }
+            answer => answer,
+        }
+    }
+
+    /// The pool a read begins on, and whether it is the replica's.
+    async fn choose(&self) -> (PgPool, bool) {
         if let Some(replica) = &self.replica {
             let known_bad = self.status().is_some_and(|s| !s.usable);
-            if !known_bad && self.caught_up(replica).await {
-                self.on_replica.fetch_add(1, Ordering::Relaxed);
-                return replica.clone();
+            if !known_bad {
+                match tokio::time::timeout(CHECK_LIMIT, self.caught_up(replica)).await {
+                    Ok(true) => {
+                        self.on_replica.fetch_add(1, Ordering::Relaxed);
+                        return (replica.clone(), true);
+                    }
+                    Ok(false) => {}
+                    Err(_) => self.mark_unusable("the read replica does not answer in time: reads stay on the primary"),
+                }
             }
         }
         self.on_primary.fetch_add(1, Ordering::Relaxed);
-        self.primary.clone()
+        (self.primary.clone(), false)
+    }
+
+    fn mark_unusable(&self, problem: &str) {
+        let mut status = self.status.lock().expect("replica status");
+        let (lag_bytes, lag_seconds) = status.as_ref().map_or((0, 0.0), |s| (s.lag_bytes, s.lag_seconds));
+        *status = Some(ReplicaStatus { usable: false, lag_bytes, lag_seconds, problem: Some(problem.to_string()) });
     }
 
     /// Whether `replica` has replayed all the primary had committed when this was called,
     /// waiting a few milliseconds for it if need be.
     async fn caught_up(&self, replica: &PgPool) -> bool {
-        let lsn = match store::health::flushed_lsn(&self.primary).await {
+        let lsn = match store::health::current_lsn(&self.primary).await {
             Ok(lsn) => lsn,
             Err(e) => {
                 tracing::warn!("reading the primary's log position failed: {e}");
@@ -133,7 +184,7 @@ impl Reads {
             problem: Some(problem.to_string()),
         };
         let Some(replica) = &self.replica else { return unusable("no replica is configured") };
-        let lsn = match store::health::flushed_lsn(&self.primary).await {
+        let lsn = match store::health::current_lsn(&self.primary).await {
             Ok(lsn) => lsn,
             Err(e) => {
                 tracing::warn!("reading the primary's log position failed: {e}");

@@ -27,9 +27,10 @@ pub async fn oldest_work_age_ms(pool: &PgPool) -> Result<Option<i64>, sqlx::Erro
         .await
 }
 
-/// Where the primary's write-ahead log is flushed to: everything committed so far lies before it.
-pub async fn flushed_lsn(primary: &PgPool) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT pg_current_wal_flush_lsn()::text").fetch_one(primary).await
+/// Where the primary's write-ahead log is inserted to: everything committed so far lies before
+/// it, also under `synchronous_commit = off` (where a commit is visible before it is flushed).
+pub async fn current_lsn(primary: &PgPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text").fetch_one(primary).await
 }
 
 /// Whether a standby has replayed the primary's log up to `lsn`; `None` when it is no standby.

@@ -52,9 +52,11 @@ pub async fn connect_by(url: &str, max_connections: u32, route: Route) -> Result
     pool_options(max_connections).connect_with(connect_options(url, route)?).await
 }
 
-/// A pool that connects at its first use: a read replica that is down at start does not stop the app.
+/// A pool that connects at its first use: a read replica that is down at start does not stop
+/// the app, and one that stops answering is given up on after 2 s (reads go to the primary).
 pub fn connect_lazy_by(url: &str, max_connections: u32, route: Route) -> Result<PgPool, sqlx::Error> {
-    Ok(pool_options(max_connections).connect_lazy_with(connect_options(url, route)?))
+    let options = pool_options(max_connections).acquire_timeout(Duration::from_secs(2));
+    Ok(options.connect_lazy_with(connect_options(url, route)?))
 }
 
 fn pool_options(max_connections: u32) -> PgPoolOptions {
@@ -72,15 +74,24 @@ fn connect_options(url: &str, route: Route) -> Result<PgConnectOptions, sqlx::Er
 }
 
 /// Puts [`SETTINGS`] on the connecting role in this database, for connections that come
-/// through a pooler (`direct`: a connection of its own, as migrations use). A role may
-/// always set its own defaults.
-pub async fn settings_on_role(direct: &PgPool) -> Result<(), sqlx::Error> {
-    let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(direct).await?;
+/// through a pooler, unless they are there already. A role may always set its own defaults;
+/// they apply to the sessions that start after (a pooler's new server connections).
+pub async fn settings_on_role(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    let (database, current): (String, Vec<String>) = sqlx::query_as(
+        "SELECT current_database(), coalesce((SELECT setconfig FROM pg_db_role_setting
+             WHERE setrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+               AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())), '{}')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     for (name, value) in SETTINGS {
+        if current.iter().any(|c| c == &format!("{name}={value}")) {
+            continue;
+        }
         // Names and values are ours; the database name is quoted as an identifier.
         let sql =
             format!("ALTER ROLE CURRENT_USER IN DATABASE \"{}\" SET {name} = '{value}'", database.replace('"', "\"\""));
-        sqlx::raw_sql(&sql).execute(direct).await?;
+        sqlx::raw_sql(&sql).execute(&mut *conn).await?;
     }
     Ok(())
 }

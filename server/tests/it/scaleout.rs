@@ -5,7 +5,8 @@
 //! instance behind PgBouncer without the direct URL, which must say its live updates fail.
 //!
 //! `scripts/scaleout.sh` builds that setup and runs these with `--ignored`; they need it:
-//! `SCALEOUT_A`, `SCALEOUT_B`, `SCALEOUT_DEAF` (base URLs), `SCALEOUT_DIRECT` (the primary).
+//! `SCALEOUT_A`, `SCALEOUT_B`, `SCALEOUT_DEAF` (base URLs), `SCALEOUT_DIRECT` (the primary),
+//! `SCALEOUT_REPLICA_ADMIN` (a superuser on the replica, to pause its replay).
 
 use crate::admin::browser;
 use crate::helpers::{client, two_teams_three_reps, TestApp, PASSWORD};
@@ -133,18 +134,40 @@ async fn through_pgbouncer_and_a_replica_records_kpis_points_and_live_events_sta
         .collect();
     assert_eq!(ranked[..2], [("r3".to_string(), 500.0), ("r1".to_string(), 390.5)], "{board}");
 
+    // The replica stops replaying: a deal sent now is still read at once, from the primary.
+    let replica = sqlx::PgPool::connect(&var("SCALEOUT_REPLICA_ADMIN")).await.unwrap();
+    sqlx::query("SELECT pg_wal_replay_pause()").execute(&replica).await.unwrap();
+    let on_primary_before = metric(&metrics(&b, &sync).await, "kpi_arena_reads_total", "{on=\"primary\"}");
+    assert_eq!(a.post_records(&sync, &json!([won("d5", "r1", 9.5, "2025-03-13T10:00:00Z")])).await.0, 200);
+    let card: Value = b
+        .client
+        .get(b.url("/api/v1/kpis?scope=rep:r1&period=2025-03"))
+        .bearer_auth(&sync)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kpi(&card, "revenue"), Some(400.0), "390.5 + 9.5 while the replica lags: {card}");
+    let on_primary_after = metric(&metrics(&b, &sync).await, "kpi_arena_reads_total", "{on=\"primary\"}");
+    assert_eq!(on_primary_after, on_primary_before + 1.0, "the read the replica could not serve went to the primary");
+    sqlx::query("SELECT pg_wal_replay_resume()").execute(&replica).await.unwrap();
+
     // Both pages hear the win, whichever instance took the records.
     for stream in [&mut on_b, &mut on_a] {
         let data = next(stream, "won", Duration::from_secs(5)).await.expect("the win reaches both instances' streams");
         assert_eq!(data, "d1,d2,d3,d4");
+        let data = next(stream, "won", Duration::from_secs(5)).await.expect("and the next one");
+        assert_eq!(data, "d5");
     }
 
     // Points: one a won deal, scored by the workers through PgBouncer.
     let start = Instant::now();
-    while (a.points_of("r1").await, a.points_of("r3").await) != (3, 1) && start.elapsed() < Duration::from_secs(20) {
+    while (a.points_of("r1").await, a.points_of("r3").await) != (4, 1) && start.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!((a.points_of("r1").await, a.points_of("r3").await), (3, 1));
+    assert_eq!((a.points_of("r1").await, a.points_of("r3").await), (4, 1));
 
     // 200 card reads at once over both instances: PgBouncer's server connections are shared
     // between clients, and with them the prepared statements. Every answer is the same.
@@ -159,7 +182,7 @@ async fn through_pgbouncer_and_a_replica_records_kpis_points_and_live_events_sta
     });
     let answers = futures::future::join_all(reads).await;
     assert!(answers.iter().all(|(status, _)| *status == 200), "{:?}", answers.iter().find(|(s, _)| *s != 200));
-    assert_eq!(kpi(&answers[0].1, "revenue"), Some(390.5));
+    assert_eq!(kpi(&answers[0].1, "revenue"), Some(400.0), "Anna's 400 (Boris has none)");
     assert!(answers.iter().all(|(_, card)| card == &answers[0].1), "every read of the same card gives the same card");
 
     // The reads went to the replica; its lag and the listeners' health are in the metrics.
@@ -169,7 +192,7 @@ async fn through_pgbouncer_and_a_replica_records_kpis_points_and_live_events_sta
     let on_primary = metric(&text_a, "kpi_arena_reads_total", "{on=\"primary\"}")
         + metric(&text_b, "kpi_arena_reads_total", "{on=\"primary\"}");
     println!("reads: {on_replica} on the replica, {on_primary} on the primary");
-    assert!(on_replica >= 100.0, "most of the 202 reads went to the replica ({on_replica} did)");
+    assert!(on_replica >= 100.0, "most of the 203 reads went to the replica ({on_replica} did)");
     for text in [&text_a, &text_b] {
         assert_eq!(metric(text, "kpi_arena_replica_up", ""), 1.0);
         assert!(text.contains("\nkpi_arena_replica_lag_bytes "), "the lag is a metric");

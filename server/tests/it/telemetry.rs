@@ -9,6 +9,16 @@ use axum::routing::post;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The child process, killed if the test fails before it is stopped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn holds(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
@@ -39,7 +49,7 @@ async fn with_an_otlp_endpoint_each_request_is_a_span_with_its_id_method_and_pat
 
     let port = free_port();
     let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
-    let mut child = serve_process(&app.database_url, port, &env, std::process::Stdio::null());
+    let mut child = Child(serve_process(&app.database_url, port, &env, std::process::Stdio::null()));
     let res = app
         .client
         .get(format!("http://127.0.0.1:{port}/api/v1/kpis?scope=org&period=2025-10"))
@@ -64,7 +74,15 @@ async fn with_an_otlp_endpoint_each_request_is_a_span_with_its_id_method_and_pat
         assert!(holds(&span.1, part), "the exported span carries `{part}`");
     }
 
-    // Stopped as systemd stops it, it exits cleanly (what it still held is sent first).
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    assert!(child.wait().unwrap().success());
+    // Stopped as systemd stops it, it exits cleanly, its exporter shut down within the bound.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.0.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the instance did not exit within 30 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}");
 }
