@@ -9,6 +9,8 @@
 # the base image debian:bookworm-slim is made from Debian's packages with debootstrap. Podman runs
 # with runc and no default ulimits, which also works inside an unprivileged build container.
 set -euo pipefail
+# The image's files must be readable (and the binary runnable) by its non-root user.
+umask 022
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 : "${DATABASE_URL:?usage: DATABASE_URL=postgres://… scripts/image.sh}"
@@ -50,6 +52,7 @@ mkdir -p "$ctx/dist"
 cp target/release/kpi-arena "$ctx/dist/"
 if [ -f target/release/hash.txt ]; then cp target/release/hash.txt "$ctx/dist/"; else : >"$ctx/dist/hash.txt"; fi
 cp -r target/site "$ctx/dist/site"
+chmod -R a+rX "$ctx"
 start=$(date +%s)
 podman build -q --network host --build-arg ARTIFACTS=prebuilt -t localhost/kpi-arena:smoke "$ctx" >/dev/null
 echo "   built in $(( $(date +%s) - start )) s: $(podman image inspect --format '{{.Size}}' localhost/kpi-arena:smoke) bytes"
