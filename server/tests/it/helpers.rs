@@ -116,6 +116,13 @@ impl TestApp {
         users::create_token(&self.pool, email, "tests").await.expect("creating a token")
     }
 
+    /// `GET path` with `token` as the bearer: the JSON of a 200 answer (anything else fails the test).
+    pub async fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
+        let res = self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.unwrap()
+    }
+
     /// The API token of a CRM sync: an admin's (only admins send teams and users).
     pub async fn sync_token(&self) -> String {
         self.user_with_token("sync@example.com", "CRM sync", Role::Admin, None).await

@@ -103,29 +103,11 @@ async fn through_pgbouncer_and_a_replica_records_kpis_points_and_live_events_sta
         won("d4", "r3", 500.0, "2025-03-12T11:00:00Z"),
     ]);
     assert_eq!(a.post_records(&sync, &deals).await, (200, json!({"accepted": 4})));
-    let card: Value = b
-        .client
-        .get(b.url("/api/v1/kpis?scope=rep:r1&period=2025-03"))
-        .bearer_auth(&sync)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let card = b.get_json(&sync, "/api/v1/kpis?scope=rep:r1&period=2025-03").await;
     assert_eq!(kpi(&card, "revenue"), Some(390.5), "100 + 250.5 + 40, read right after the write: {card}");
     let average = kpi(&card, "avg_deal_size").unwrap();
     assert!((average - 390.5 / 3.0).abs() < 1e-9, "{average}");
-    let board: Value = a
-        .client
-        .get(a.url("/api/v1/leaderboard?scope=org&period=2025-03&by=revenue"))
-        .bearer_auth(&sync)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let board = a.get_json(&sync, "/api/v1/leaderboard?scope=org&period=2025-03&by=revenue").await;
     let ranked: Vec<(String, f64)> = board["entries"]
         .as_array()
         .unwrap()
@@ -139,16 +121,7 @@ async fn through_pgbouncer_and_a_replica_records_kpis_points_and_live_events_sta
     sqlx::query("SELECT pg_wal_replay_pause()").execute(&replica).await.unwrap();
     let on_primary_before = metric(&metrics(&b, &sync).await, "kpi_arena_reads_total", "{on=\"primary\"}");
     assert_eq!(a.post_records(&sync, &json!([won("d5", "r1", 9.5, "2025-03-13T10:00:00Z")])).await.0, 200);
-    let card: Value = b
-        .client
-        .get(b.url("/api/v1/kpis?scope=rep:r1&period=2025-03"))
-        .bearer_auth(&sync)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let card = b.get_json(&sync, "/api/v1/kpis?scope=rep:r1&period=2025-03").await;
     assert_eq!(kpi(&card, "revenue"), Some(400.0), "390.5 + 9.5 while the replica lags: {card}");
     let on_primary_after = metric(&metrics(&b, &sync).await, "kpi_arena_reads_total", "{on=\"primary\"}");
     assert_eq!(on_primary_after, on_primary_before + 1.0, "the read the replica could not serve went to the primary");
