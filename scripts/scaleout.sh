@@ -127,6 +127,9 @@ cat >"$WORK/pgbouncer.ini" <<EOF
 [databases]
 kpi = host=127.0.0.1 port=$P1 dbname=kpi
 kpi_replica = host=127.0.0.1 port=$P2 dbname=kpi
+; DEAF's own pool: its LISTEN stays on a server connection PgBouncer hands to the next client,
+; whose queries would then meet notifications they never asked for. Kept apart from A's and B's.
+kpi_deaf = host=127.0.0.1 port=$P1 dbname=kpi
 [pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = $P3
@@ -137,6 +140,8 @@ pool_mode = transaction
 max_prepared_statements = 200
 default_pool_size = 20
 max_client_conn = 2000
+; `options` too, only so that DEAF (no direct URL) starts: without it such an instance is refused
+; at connect ("unsupported startup parameter"), which is what README advises.
 ignore_startup_parameters = extra_float_digits,options
 logfile = $WORK/pgbouncer.log
 pidfile = $WORK/pgbouncer.pid
@@ -148,6 +153,7 @@ as_pg "$PGBOUNCER" -d "$WORK/pgbouncer.ini"
 DIRECT=postgres://arena:$PASS@127.0.0.1:$P1/kpi
 POOLED=postgres://arena:$PASS@127.0.0.1:$P3/kpi
 REPLICA=postgres://arena:$PASS@127.0.0.1:$P3/kpi_replica
+DEAF_POOLED=postgres://arena:$PASS@127.0.0.1:$P3/kpi_deaf
 REPLICA_ADMIN=postgres://postgres:$SUPERPASS@127.0.0.1:$P2/postgres
 
 start() { # NAME VAR=VALUE... : a `kpi-arena serve` on a free port; sets URL_<NAME>
@@ -181,7 +187,7 @@ start D DATABASE_URL="$DIRECT"
 echo "bench password $RANDOM$RANDOM" | DATABASE_URL=$DIRECT "$BIN" user create --email bench@example.com --name Bench \
   --role admin --password-stdin >/dev/null
 TOKEN=$(DATABASE_URL=$DIRECT "$BIN" token create --email bench@example.com --name bench | tail -1)
-start DEAF DATABASE_URL="$POOLED"
+start DEAF DATABASE_URL="$DEAF_POOLED"
 
 # The replica's lag as A sees it, every 200 ms while the tests write.
 ( while :; do curl -fsS "$URL_A/readyz" 2>/dev/null | grep -o '"lag_bytes":[0-9]*,"lag_seconds":[0-9.e-]*' || true; sleep 0.2; done ) >"$WORK/lag.txt" &
@@ -192,7 +198,7 @@ echo "== the scale-out tests through PgBouncer, the replica and two instances"
   export SCALEOUT_A=$URL_A SCALEOUT_B=$URL_B SCALEOUT_DEAF=$URL_DEAF SCALEOUT_DIRECT=$DIRECT
   export SCALEOUT_REPLICA_ADMIN=$REPLICA_ADMIN LEPTOS_OUTPUT_NAME=kpi-arena KPI_ARENA_DATA="$ROOT/target/test-pg"
   exec cargo test --release -p kpi-arena-server --features app/ssr --test it -- --ignored --nocapture scaleout::
-)
+) || { for log in A B P D DEAF pgbouncer; do echo "--- $log.log"; tail -20 "$WORK/$log.log"; done; exit 1; }
 kill "${PIDS[-1]}" 2>/dev/null || true
 
 echo "== requests per second: GET /api/v1/kpis?scope=org&period=2025-03, 32 clients, $SECONDS_EACH s each"
