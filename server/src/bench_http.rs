@@ -2,6 +2,7 @@
 //! instance, from N clients at once for a fixed time. `scripts/scaleout.sh` runs it against
 //! instances through PgBouncer, with and without the read replica, and direct.
 
+use crate::bench::percentile;
 use std::time::{Duration, Instant};
 
 pub struct HttpOptions {
@@ -75,13 +76,7 @@ pub async fn measure(options: &HttpOptions) -> anyhow::Result<Figures> {
         failures += f;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    took.sort_by(f64::total_cmp);
-    let at = |p: f64| took.get(((took.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0.0);
-    Ok(Figures {
-        requests: took.len(),
-        failures,
-        per_second: took.len() as f64 / elapsed,
-        p50_ms: at(0.5),
-        p95_ms: at(0.95),
-    })
+    let requests = took.len();
+    let (p50_ms, p95_ms) = (percentile(&mut took, 0.5), percentile(&mut took, 0.95));
+    Ok(Figures { requests, failures, per_second: requests as f64 / elapsed, p50_ms, p95_ms })
 }

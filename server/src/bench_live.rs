@@ -14,6 +14,7 @@
 //!
 //! A command that prints figures, not a test.
 
+use crate::bench::percentile;
 use anyhow::{bail, Context};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::collections::HashMap;
@@ -347,12 +348,4 @@ async fn stream(
             }
         }
     }
-}
-
-fn percentile(samples: &mut [f64], p: f64) -> f64 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    samples.sort_by(|a, b| a.total_cmp(b));
-    samples[((samples.len() - 1) as f64 * p).round() as usize]
 }
