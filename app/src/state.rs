@@ -151,4 +151,6 @@ pub struct AppState {
     pub worker: Option<Arc<services::worker::Heartbeat>>,
     /// Where KPI cards, leaderboards and reports are read: a caught-up read replica, else `pool`.
     pub reads: Arc<services::replica::Reads>,
+    /// This instance's CRM connector runner: webhooks wake it; it holds the key that opens tokens.
+    pub connectors: connectors::Runner,
 }

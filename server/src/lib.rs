@@ -234,6 +234,14 @@ pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Rou
     };
     let heartbeat = (worker == Worker::On).then(|| services::worker::spawn(pool.clone(), hub.clone()));
     let snapshots = services::snapshots::Snapshots::new(hub.clone());
+    let keyring = match connectors::Keyring::from_env() {
+        Ok(keyring) => Some(keyring),
+        Err(connectors::secret::KeyError::Missing) => None,
+        // `kpi-arena serve` checks the key before it gets here, and says what is wrong.
+        Err(e) => panic!("{e}"),
+    };
+    let runner = connectors::Runner::new(pool.clone(), keyring);
+    let runner = if worker == Worker::On { runner.spawn() } else { runner };
     // At shutdown, end the open event streams: a graceful shutdown waits for them otherwise.
     let closing = hub.clone();
     tokio::spawn(async move {
@@ -252,6 +260,7 @@ pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Rou
         snapshots,
         worker: heartbeat,
         reads,
+        connectors: runner,
     };
     let routes = generate_route_list(app::App);
     // One route table: `App`'s routes feed the router and, minus the public ones, the sign-in guard.

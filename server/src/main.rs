@@ -221,12 +221,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{}", db.url());
         return Ok(());
     }
-    let result = run_command(command, &db).await;
+    let result = run_command(command, &db, &cli.data).await;
     db.shutdown();
     result
 }
 
-async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
+async fn run_command(command: Command, db: &Database, data: &std::path::Path) -> anyhow::Result<()> {
     if let Command::Db { command } = &command {
         match command {
             DbCommand::Url | DbCommand::Start => println!("{}", db.url()),
@@ -269,6 +269,7 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
     match command {
         Command::Serve { addr, demo } => {
             app::state::Config::from_env().map_err(anyhow::Error::msg)?;
+            secret_key(db, data)?;
             if demo {
                 if !store::settings::has_users(&pool).await? {
                     load_demo(&pool, services::demo::DEMO_TIME_ZONE).await?;
@@ -326,6 +327,44 @@ async fn run_command(command: Command, db: &Database) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The key that seals CRM tokens (`KPI_ARENA_SECRET_KEY`). With the embedded database and no
+/// key set, one is made on first start and kept beside the cluster (`$KPI_ARENA_DATA/secret.key`,
+/// 0600), so the two-command start can connect a CRM; with `DATABASE_URL`, the operator sets it.
+fn secret_key(db: &Database, data: &std::path::Path) -> anyhow::Result<()> {
+    use connectors::secret::{KeyError, Keyring, KEY_VAR};
+    match Keyring::from_env() {
+        Ok(_) => Ok(()),
+        Err(KeyError::Missing) => {
+            if !matches!(db, Database::Embedded(_)) {
+                println!("{KEY_VAR} is not set: CRM connectors cannot be saved until it is (`openssl rand -hex 32`)");
+                return Ok(());
+            }
+            let file = data.join("secret.key");
+            let key = match std::fs::read_to_string(&file) {
+                Ok(key) => key.trim().to_string(),
+                Err(_) => {
+                    use std::io::Write;
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let key = Keyring::generate();
+                    let mut out = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(&file)
+                        .with_context(|| format!("writing {}", file.display()))?;
+                    writeln!(out, "{key}")?;
+                    key
+                }
+            };
+            Keyring::parse(&key).with_context(|| format!("reading {}", file.display()))?;
+            // Read by `build_app_on` below, before any other thread reads the environment.
+            std::env::set_var(KEY_VAR, key);
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!(e)),
+    }
 }
 
 /// The embedded cluster's own client programs (their version matches its server), else the installed ones.

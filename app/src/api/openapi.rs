@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::gamification::launch_challenge,
         super::gamification::get_flags,
         super::live::get_live,
+        super::hooks::receive,
         openapi_json,
         docs_page,
     ),
@@ -53,6 +54,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "records", description = "Records in: deals, leads, activities and the rest (docs/KPIS.md)"),
         (name = "kpis", description = "KPI cards, leaderboards and targets"),
         (name = "gamification", description = "Points, rules, badges, challenges and anti-gaming flags"),
+        (name = "connectors", description = "CRM webhooks (set up on /connectors)"),
         (name = "operations", description = "Health, readiness, metrics, live figures and this document"),
     )
 )]

@@ -43,6 +43,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                     {link("/users", "nav.users")}
                     {link("/teams", "nav.teams")}
                     {link("/settings", "nav.settings")}
+                    {link("/connectors", "nav.connectors")}
                 })}
             </nav>
             <LangSwitch/>

@@ -4,6 +4,7 @@ pub mod account;
 pub mod badges;
 pub mod challenges;
 pub mod choices;
+pub mod connectors;
 pub mod deals;
 pub mod displays;
 pub mod errors;

@@ -22,6 +22,8 @@ pub enum Source {
     Api,
     Import,
     DealForm,
+    /// A CRM connector (`connectors`): webhooks, backfill and reconcile.
+    Connector,
 }
 
 /// A stored batch: how many records, and the derived work it left (none when

@@ -62,6 +62,7 @@ pub fn ingested(source: Source, records: &[Record]) {
         Source::Api => "api",
         Source::Import => "import",
         Source::DealForm => "deal_form",
+        Source::Connector => "connector",
     };
     for kind in domain::records::Kind::ALL {
         let n = records.iter().filter(|r| r.kind() == kind).count();

@@ -2,6 +2,7 @@
 
 pub mod badges;
 pub mod challenges;
+pub mod connectors;
 pub mod demo;
 pub mod directory;
 pub mod displays;

@@ -25,6 +25,9 @@ fn with_database(url: &str, name: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// `KPI_ARENA_SECRET_KEY` in the tests.
+pub const TEST_SECRET_KEY: &str = "4b5049204172656e61207465737420736563726574206b657920333220627974";
+
 pub struct TestApp {
     pub base: String,
     pub database_url: String,
@@ -81,6 +84,9 @@ impl TestApp {
     }
 
     async fn start(database_url: &str, site_root: &str, worker: Worker) -> TestApp {
+        // The key that seals CRM tokens: the same for every instance of the run.
+        static KEY: std::sync::Once = std::sync::Once::new();
+        KEY.call_once(|| std::env::set_var(connectors::secret::KEY_VAR, TEST_SECRET_KEY));
         let database_url = database_url.to_string();
         let pool = prepare_pool(&database_url).await.expect("migrating the test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

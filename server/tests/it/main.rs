@@ -31,3 +31,7 @@ mod restart;
 mod scaleout;
 mod telemetry;
 mod upgrade;
+mod crm_amocrm;
+mod crm {
+    pub mod amocrm;
+}

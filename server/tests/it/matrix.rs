@@ -583,6 +583,38 @@ fn rows(ids: &Ids) -> Vec<Row> {
         // boss@'s import: another manager's is not theirs to see (404) or store (409).
         row(ServerFn("import_view"), "", s(form(&[("id", &import)])), [A, A, F, 200, -404, 200]),
         row(ServerFn("start_import"), "", s(form(&[("id", &import)])), [A, A, F, 200, -409, 409]),
+        // CRM connectors: admins only. There is no connector, and no CRM answers at port 9, so
+        // an admin's calls that need one are answered 400 with the reason; the rest are refused.
+        row(ServerFn("connectors_view"), "", none(), [A, A, F, F, F, 200]),
+        row(
+            ServerFn("test_connector"),
+            "",
+            s(form(&[("kind", "amocrm"), ("base_url", "http://127.0.0.1:9"), ("token", "t"), ("since", "2026-10-01")])),
+            [A, A, F, F, F, 400],
+        ),
+        row(
+            ServerFn("save_connector"),
+            "",
+            s(form(&[("kind", "amocrm"), ("base_url", "http://127.0.0.1:9"), ("token", "t")])),
+            [A, A, F, F, F, 400],
+        ),
+        row(
+            ServerFn("map_crm_user"),
+            "",
+            s(form(&[("connector", "999999"), ("crm_user", "1"), ("choice", "ignore")])),
+            [A, A, F, F, F, 400],
+        ),
+        row(ServerFn("start_backfill"), "", s(form(&[("connector", "999999"), ("from", "2026-10-01")])), [A, A, F, F, F, 400]),
+        row(ServerFn("retry_crm_event"), "", s(form(&[("connector", "999999"), ("event", "1")])), [A, A, F, F, F, 400]),
+        row(ServerFn("reconcile_connector"), "", s(form(&[("connector", "999999")])), [A, A, F, F, F, 200]),
+        row(ServerFn("delete_connector"), "", s(form(&[("connector", "999999")])), [A, A, F, F, F, 400]),
+        // A CRM's webhook: no sign-in; the address's secret is the check (none matches here).
+        row(
+            Api("POST", "/api/v1/hooks/{kind}/{key}"),
+            "/api/v1/hooks/amocrm/0123456789abcdef",
+            s(Send::Json(json!({}))),
+            [-404, -404, -404, -404, -404, -404],
+        ),
         // Last: it ends the caller's session.
         row(ServerFn("logout"), "", none(), [200, 200, 200, 200, 200, 200]),
     ]

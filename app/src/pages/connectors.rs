@@ -1,0 +1,492 @@
+//! `/connectors` (admins): connect a CRM (amoCRM / Kommo), see what it shows before anything
+//! is stored, map its people, backfill its history with a progress bar, and watch its
+//! webhooks. The work is `connectors::setup`'s; these server functions only ask who is asking
+//! and shape what the page shows. A token is never sent back to the browser.
+
+use crate::auth::CurrentUser;
+use crate::components::{loaded, TopBar};
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorsView {
+    pub me: CurrentUser,
+    /// CRMs not connected yet: (kind, title).
+    pub available: Vec<(String, String)>,
+    pub connectors: Vec<ConnectorCard>,
+    /// Users a CRM user may be mapped to: (id, "name · email").
+    pub users: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorCard {
+    pub id: i64,
+    pub title: String,
+    pub base_url: String,
+    pub token: String,
+    pub hook_url: String,
+    pub account: String,
+    pub backfill_state: String,
+    pub backfill_done: i64,
+    pub backfill_total: Option<i64>,
+    pub last_event: String,
+    pub last_error: Option<String>,
+    pub reconciled: String,
+    pub events_last_hour: i64,
+    pub waiting: i64,
+    /// (CRM user, name, email, mapped user id, ignored, deals waiting)
+    pub people: Vec<(String, String, String, Option<String>, bool, i64)>,
+    /// (event id, CRM deal id, received, why)
+    pub failed: Vec<(i64, String, String, String)>,
+}
+
+/// What "Test" found: nothing of it is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    pub account: String,
+    pub users: usize,
+    pub pipelines: usize,
+    pub deals: u64,
+    /// (CRM id, name, owner, amount, status here)
+    pub first: Vec<(String, String, String, String, String)>,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+    use crate::i18n::Message;
+
+    pub async fn admin() -> Result<CurrentUser, AppError> {
+        let me = crate::auth::server::require_user().await?;
+        if me.role != crate::auth::Role::Admin {
+            return Err(crate::auth::server::forbidden("err.admins_only_connectors").await);
+        }
+        Ok(me)
+    }
+
+    pub fn state() -> crate::state::AppState {
+        expect_context::<crate::state::AppState>()
+    }
+
+    /// A setup failure in the reader's language (the CRM's own words kept).
+    pub fn failed(e: connectors::setup::SetupError) -> AppError {
+        match e {
+            connectors::setup::SetupError::Db(e) => AppError::server(e),
+            e => crate::i18n::error(Message::new("connectors.failed").with("why", e.to_string())),
+        }
+    }
+
+    pub fn day(text: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+            .map_err(|_| crate::i18n::error(Message::new("connectors.bad_date").with("date", text)))
+    }
+
+    /// This site's address as the browser reached it (for the webhook's full URL).
+    pub async fn origin() -> String {
+        let headers = leptos_axum::extract::<axum::http::HeaderMap>().await.unwrap_or_default();
+        let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let secure = state().config.secure_cookies;
+        format!("{}://{host}", if secure { "https" } else { "http" })
+    }
+}
+
+#[server(prefix = "/api", endpoint = "connectors_view")]
+pub async fn load_connectors() -> Result<ConnectorsView, AppError> {
+    let me = server::admin().await?;
+    let state = server::state();
+    let lang = crate::i18n::use_lang();
+    let tz = store::settings::load(&state.pool).await.map_err(AppError::server)?.time_zone;
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| crate::format::date_time(t.with_timezone(&tz), lang)).unwrap_or_else(|| "—".into())
+    };
+    let origin = server::origin().await;
+    let statuses =
+        connectors::setup::statuses(&state.pool, state.connectors.keyring(), &me).await.map_err(server::failed)?;
+    let connected: Vec<connectors::Kind> = statuses.iter().map(|s| s.kind).collect();
+    let available = connectors::Kind::ALL
+        .into_iter()
+        .filter(|k| !connected.contains(k))
+        .map(|k| (k.name().to_string(), k.title().to_string()))
+        .collect();
+    let connectors = statuses
+        .into_iter()
+        .map(|s| ConnectorCard {
+            id: s.id,
+            title: s.kind.title().to_string(),
+            base_url: s.base_url,
+            token: s.token,
+            hook_url: format!("{origin}{}", s.hook_path),
+            account: s.account,
+            backfill_state: s.backfill_state,
+            backfill_done: s.backfill_done,
+            backfill_total: s.backfill_total,
+            last_event: when(s.last_event_at),
+            last_error: s.last_error.map(|e| format!("{} — {e}", when(s.last_error_at))),
+            reconciled: when(s.reconciled_at),
+            events_last_hour: s.events_last_hour,
+            waiting: s.waiting,
+            people: s
+                .people
+                .into_iter()
+                .map(|p| (p.crm_user, p.name, p.email.unwrap_or_default(), p.user_id, p.ignored, p.waiting))
+                .collect(),
+            failed: s.failed.into_iter().map(|(id, crm, at, why)| (id, crm, when(Some(at)), why)).collect(),
+        })
+        .collect();
+    let users = store::users::list(&state.pool, None)
+        .await
+        .map_err(AppError::server)?
+        .into_iter()
+        .filter(|u| u.active)
+        .map(|u| (u.id.clone(), format!("{} · {}", u.name, u.email)))
+        .collect();
+    Ok(ConnectorsView { me, available, connectors, users })
+}
+
+/// "Test": what the CRM shows this token, mapped as it would be stored; nothing is stored.
+#[server(prefix = "/api", endpoint = "test_connector")]
+pub async fn test_connector(kind: String, base_url: String, token: String, since: String) -> Result<Preview, AppError> {
+    let me = server::admin().await?;
+    let state = server::state();
+    let since = server::day(&since)?;
+    let access = connectors::setup::Access { kind: &kind, base_url: &base_url, token: &token };
+    let seen = connectors::setup::preview(&me, access, since).await.map_err(server::failed)?;
+    let kind = connectors::Kind::parse(&kind).expect("checked by preview");
+    // Owners as they would be matched: by email.
+    let users = store::users::list(&state.pool, None).await.map_err(AppError::server)?;
+    let owner = |crm_user: &str| {
+        let person = seen.users.iter().find(|u| u.id == crm_user);
+        let here = person
+            .and_then(|p| p.email.as_deref())
+            .and_then(|e| users.iter().find(|u| u.email.eq_ignore_ascii_case(e)));
+        match (person, here) {
+            (_, Some(user)) => user.name.clone(),
+            (Some(p), None) => format!("{} ({})", p.name, crate::i18n::use_lang().t("connectors.unmapped")),
+            (None, None) => format!("#{crm_user}"),
+        }
+    };
+    let first = seen
+        .first
+        .iter()
+        .map(|d| {
+            let record = d.to_record(kind, "-", &Default::default());
+            (d.id.clone(), d.name.clone(), owner(&d.owner), d.amount.to_string(), record["status"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    let pipelines = seen.stages.iter().map(|s| s.pipeline.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    Ok(Preview { account: seen.account, users: seen.users.len(), pipelines, deals: seen.deals, first })
+}
+
+#[server(prefix = "/api", endpoint = "save_connector")]
+pub async fn save_connector(kind: String, base_url: String, token: String) -> Result<i64, AppError> {
+    let me = server::admin().await?;
+    let state = server::state();
+    let access = connectors::setup::Access { kind: &kind, base_url: &base_url, token: &token };
+    connectors::setup::create(&state.pool, state.connectors.keyring(), &me, access).await.map_err(server::failed)
+}
+
+/// Maps a CRM user: `choice` is a user's id, `ignore`, or `invite`; returns an invite's link.
+#[server(prefix = "/api", endpoint = "map_crm_user")]
+pub async fn map_crm_user(connector: i64, crm_user: String, choice: String) -> Result<Option<String>, AppError> {
+    use connectors::setup::Mapping;
+    let me = server::admin().await?;
+    let state = server::state();
+    let mapping = match choice.as_str() {
+        "ignore" => Mapping::Ignore,
+        "invite" => Mapping::Invite,
+        id => Mapping::User(id.to_string()),
+    };
+    let token = connectors::setup::map_person(&state.pool, &me, connector, &crm_user, mapping).await.map_err(server::failed)?;
+    Ok(match token {
+        Some(token) => Some(format!("{}/invite/{token}", server::origin().await)),
+        None => None,
+    })
+}
+
+#[server(prefix = "/api", endpoint = "start_backfill")]
+pub async fn start_backfill(connector: i64, from: String) -> Result<u64, AppError> {
+    let me = server::admin().await?;
+    let state = server::state();
+    let from = server::day(&from)?;
+    let total = connectors::setup::start_backfill(&state.pool, state.connectors.keyring(), &me, connector, from)
+        .await
+        .map_err(server::failed)?;
+    state.connectors.wake();
+    Ok(total)
+}
+
+#[server(prefix = "/api", endpoint = "retry_crm_event")]
+pub async fn retry_crm_event(connector: i64, event: i64) -> Result<(), AppError> {
+    let me = server::admin().await?;
+    let state = server::state();
+    connectors::setup::retry(&state.pool, &me, connector, event).await.map_err(server::failed)?;
+    state.connectors.wake();
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "reconcile_connector")]
+pub async fn reconcile_connector(connector: i64) -> Result<(), AppError> {
+    let me = server::admin().await?;
+    let state = server::state();
+    connectors::setup::reconcile_now(&state.pool, &me, connector).await.map_err(server::failed)?;
+    state.connectors.wake();
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "delete_connector")]
+pub async fn delete_connector(connector: i64) -> Result<(), AppError> {
+    let me = server::admin().await?;
+    connectors::setup::delete(&server::state().pool, &me, connector).await.map_err(server::failed)
+}
+
+#[component]
+pub fn Connectors() -> impl IntoView {
+    let save = ServerAction::<SaveConnector>::new();
+    let map = ServerAction::<MapCrmUser>::new();
+    let backfill = ServerAction::<StartBackfill>::new();
+    let retry = ServerAction::<RetryCrmEvent>::new();
+    let reconcile = ServerAction::<ReconcileConnector>::new();
+    let delete = ServerAction::<DeleteConnector>::new();
+    // The page looks again every two seconds (the backfill's progress, new events).
+    let tick = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = set_interval_with_handle(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(2));
+        }
+    });
+    let data = Resource::new(
+        move || {
+            (
+                save.version().get(),
+                map.version().get(),
+                backfill.version().get(),
+                retry.version().get(),
+                reconcile.version().get(),
+                delete.version().get(),
+                tick.get(),
+            )
+        },
+        |_| load_connectors(),
+    );
+    let actions = Actions { save, map, backfill, retry, reconcile, delete };
+    loaded(data, move |view| view! { <ConnectorsPage view actions/> })
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    save: ServerAction<SaveConnector>,
+    map: ServerAction<MapCrmUser>,
+    backfill: ServerAction<StartBackfill>,
+    retry: ServerAction<RetryCrmEvent>,
+    reconcile: ServerAction<ReconcileConnector>,
+    delete: ServerAction<DeleteConnector>,
+}
+
+fn outcome<T: Clone + Send + Sync + 'static>(
+    action: ServerAction<impl leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone + Send + Sync + 'static>,
+    show: impl Fn(T) -> Option<String> + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: 'static,
+{
+    move || {
+        action.value().get().map(|r| match r {
+            Ok(v) => show(v).map(|text| view! { <p class="saved" role="status">{text}</p> }.into_any()).unwrap_or_else(|| ().into_any()),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    }
+}
+
+#[component]
+fn ConnectorsPage(view: ConnectorsView, actions: Actions) -> impl IntoView {
+    let ConnectorsView { me, available, connectors, users } = view;
+    let lang = crate::i18n::use_lang();
+    let cards = connectors.into_iter().map(|card| view! { <Card card users=users.clone() actions/> }).collect_view();
+    let new = (!available.is_empty()).then(|| view! { <NewConnector available save=actions.save/> });
+    view! {
+        <TopBar user=me/>
+        <main class="page">
+            <div class="heading"><h1>{lang.t("connectors.title")}</h1></div>
+            <p class="hint">{lang.t("connectors.intro")}</p>
+            {cards}
+            {new}
+            {outcome(actions.map, |link: Option<String>| link)}
+            {outcome(actions.backfill, |_| None)}
+            {outcome(actions.retry, |_| None)}
+            {outcome(actions.delete, |_| None)}
+        </main>
+    }
+}
+
+#[component]
+fn NewConnector(available: Vec<(String, String)>, save: ServerAction<SaveConnector>) -> impl IntoView {
+    let lang = crate::i18n::use_lang();
+    let kind = RwSignal::new(available.first().map(|(k, _)| k.clone()).unwrap_or_default());
+    let base_url = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
+    let since = RwSignal::new(String::from("2026-01-01"));
+    let test = Action::new(move |_: &()| {
+        let (kind, base_url, token, since) = (kind.get_untracked(), base_url.get_untracked(), token.get_untracked(), since.get_untracked());
+        async move { test_connector(kind, base_url, token, since).await }
+    });
+    let options = available.into_iter().map(|(k, title)| view! { <option value=k>{title}</option> }).collect_view();
+    let preview = move || {
+        test.value().get().map(|r| match r {
+            Ok(p) => {
+                let rows = p
+                    .first
+                    .into_iter()
+                    .map(|(id, name, owner, amount, status)| {
+                        view! { <tr><td>{id}</td><td>{name}</td><td>{owner}</td><td class="num">{amount}</td><td>{status}</td></tr> }
+                    })
+                    .collect_view();
+                view! {
+                    <div class="card" data-testid="connector-preview">
+                        <p role="status">{crate::i18n::Message::new("connectors.seen").with("account", &p.account).with("users", p.users)
+                            .with("pipelines", p.pipelines).with("deals", p.deals).in_lang(lang)}</p>
+                        <table class="board">
+                            <thead><tr><th>"ID"</th><th>{lang.t("connectors.deal")}</th><th>{lang.t("connectors.owner")}</th>
+                                <th>{lang.t("connectors.amount")}</th><th>{lang.t("connectors.status")}</th></tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
+    view! {
+        <ActionForm action=save attr:class="card form" attr:data-testid="new-connector">
+            <h2>{lang.t("connectors.new")}</h2>
+            <label>{lang.t("connectors.crm")}" "
+                <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>{options}</select>
+            </label>
+            <label>{lang.t("connectors.base_url")}" "
+                <input name="base_url" required placeholder="https://example.amocrm.ru" on:input=move |ev| base_url.set(event_target_value(&ev))/>
+            </label>
+            <label>{lang.t("connectors.token")}" "
+                <input name="token" type="password" required autocomplete="off" on:input=move |ev| token.set(event_target_value(&ev))/>
+            </label>
+            <label>{lang.t("connectors.since")}" "
+                <input type="date" prop:value=since on:input=move |ev| since.set(event_target_value(&ev))/>
+            </label>
+            <button type="button" data-testid="test-connector" on:click=move |_| { test.dispatch(()); }>{lang.t("connectors.test")}</button>
+            " "
+            <button type="submit">{lang.t("connectors.save")}</button>
+        </ActionForm>
+        {preview}
+        {outcome(save, |_| None)}
+    }
+}
+
+#[component]
+fn Card(card: ConnectorCard, users: Vec<(String, String)>, actions: Actions) -> impl IntoView {
+    let lang = crate::i18n::use_lang();
+    let id = card.id;
+    let progress = {
+        let total = card.backfill_total.unwrap_or(0).max(card.backfill_done);
+        let state_key = format!("connectors.backfill.{}", card.backfill_state);
+        view! {
+            <p data-testid="backfill-state">{lang.t(&state_key)}" · "{format!("{} / {}", card.backfill_done, total)}</p>
+            <progress max=total.max(1).to_string() value=card.backfill_done.to_string() data-testid="backfill-progress"></progress>
+        }
+    };
+    let people = card
+        .people
+        .iter()
+        .cloned()
+        .map(|(crm_user, name, email, user_id, ignored, waiting)| {
+            let choices = users
+                .iter()
+                .map(|(uid, label)| {
+                    let selected = user_id.as_deref() == Some(uid.as_str());
+                    view! { <option value=uid.clone() selected=selected>{label.clone()}</option> }
+                })
+                .collect_view();
+            let unmapped = user_id.is_none() && !ignored;
+            view! {
+                <tr class:inactive=ignored data-testid="crm-person">
+                    <td>{name}</td><td>{email}</td>
+                    <td class="num">{(waiting > 0).then(|| waiting.to_string())}</td>
+                    <td>
+                        <ActionForm action=actions.map>
+                            <input type="hidden" name="connector" value=id.to_string()/>
+                            <input type="hidden" name="crm_user" value=crm_user/>
+                            <select name="choice" aria-label=lang.t("connectors.maps_to")>
+                                <option value="" disabled selected=unmapped>{lang.t("connectors.unmapped")}</option>
+                                <option value="ignore" selected=ignored>{lang.t("connectors.ignore")}</option>
+                                <option value="invite">{lang.t("connectors.invite")}</option>
+                                {choices}
+                            </select>
+                            " "<button type="submit" class="link">{lang.t("connectors.map")}</button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let failed = card
+        .failed
+        .iter()
+        .cloned()
+        .map(|(event, crm_id, at, why)| {
+            view! {
+                <tr data-testid="failed-event">
+                    <td>{at}</td><td>{crm_id}</td><td>{why}</td>
+                    <td><ActionForm action=actions.retry>
+                        <input type="hidden" name="connector" value=id.to_string()/>
+                        <input type="hidden" name="event" value=event.to_string()/>
+                        <button type="submit" class="link">{lang.t("connectors.retry")}</button>
+                    </ActionForm></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let has_failed = !card.failed.is_empty();
+    view! {
+        <section class="card" data-testid="connector">
+            <h2>{card.title.clone()}</h2>
+            <dl class="facts">
+                <dt>{lang.t("connectors.base_url")}</dt><dd>{card.base_url.clone()}</dd>
+                <dt>{lang.t("connectors.token")}</dt><dd>{card.token.clone()}</dd>
+                <dt>{lang.t("connectors.account")}</dt><dd>{card.account.clone()}</dd>
+                <dt>{lang.t("connectors.hook_url")}</dt><dd><code data-testid="hook-url">{card.hook_url.clone()}</code></dd>
+                <dt>{lang.t("connectors.last_event")}</dt><dd>{card.last_event.clone()}</dd>
+                <dt>{lang.t("connectors.events_hour")}</dt><dd data-testid="events-hour">{card.events_last_hour}</dd>
+                <dt>{lang.t("connectors.reconciled")}</dt><dd>{card.reconciled.clone()}</dd>
+                <dt>{lang.t("connectors.last_error")}</dt><dd class="error-text">{card.last_error.clone().unwrap_or_else(|| "—".into())}</dd>
+                <dt>{lang.t("connectors.waiting")}</dt><dd data-testid="waiting">{card.waiting}</dd>
+            </dl>
+            <p class="hint">{lang.t("connectors.hook_hint")}</p>
+            <h3>{lang.t("connectors.backfill")}</h3>
+            {progress}
+            <ActionForm action=actions.backfill attr:data-testid="backfill-form">
+                <input type="hidden" name="connector" value=id.to_string()/>
+                <label>{lang.t("connectors.since")}" "<input type="date" name="from" required value="2026-01-01"/></label>
+                " "<button type="submit">{lang.t("connectors.start_backfill")}</button>
+            </ActionForm>
+            <h3>{lang.t("connectors.people")}</h3>
+            <table class="board" data-testid="crm-people">
+                <thead><tr><th>{lang.t("connectors.crm_user")}</th><th>"Email"</th><th>{lang.t("connectors.waiting")}</th><th>{lang.t("connectors.maps_to")}</th></tr></thead>
+                <tbody>{people}</tbody>
+            </table>
+            {has_failed.then(|| view! {
+                <h3>{lang.t("connectors.failed_events")}</h3>
+                <table class="board" data-testid="failed-events"><tbody>{failed}</tbody></table>
+            })}
+            <ActionForm action=actions.reconcile>
+                <input type="hidden" name="connector" value=id.to_string()/>
+                <button type="submit" class="link">{lang.t("connectors.reconcile")}</button>
+            </ActionForm>
+            <ActionForm action=actions.delete>
+                <input type="hidden" name="connector" value=id.to_string()/>
+                <button type="submit" class="link danger">{lang.t("connectors.delete")}</button>
+            </ActionForm>
+            <p class="hint">{lang.t("connectors.delete_keeps")}</p>
+        </section>
+    }
+}

@@ -1,0 +1,242 @@
+//! amoCRM and Kommo, API v4 (`https://<subdomain>.amocrm.ru`, `https://<subdomain>.kommo.com`).
+//!
+//! - Reads: `/api/v4/account`, `/api/v4/users`, `/api/v4/leads/pipelines`, `/api/v4/leads`
+//!   (paged by 250, filtered and ordered by `updated_at`; an empty page is `204 No Content`),
+//!   `/api/v4/leads/{id}`, with a long-lived token as `Authorization: Bearer`. Budget: 7 requests/s.
+//! - Stages: status 142 is won and 143 is lost in every pipeline; every other status is open.
+//! - Webhooks: `x-www-form-urlencoded` with bracketed keys (`leads[status][0][id]`,
+//!   `account[id]`). amoCRM does not sign them: the webhook's address carries the connector's
+//!   secret, and `account[id]` must be the connected account's.
+
+use crate::http::{Api, CrmError};
+use crate::model::{CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub const WON: i64 = 142;
+pub const LOST: i64 = 143;
+const PAGE: u32 = 250;
+pub const PER_SECOND: u32 = 7;
+
+pub struct Amo {
+    pub api: Api,
+}
+
+fn outcome(status: i64) -> Outcome {
+    match status {
+        WON => Outcome::Won,
+        LOST => Outcome::Lost,
+        _ => Outcome::Open,
+    }
+}
+
+fn unexpected(what: &str) -> CrmError {
+    CrmError::Unexpected(format!("amoCRM sent no {what}"))
+}
+
+fn embedded<'a>(json: &'a Value, what: &str) -> Result<&'a Vec<Value>, CrmError> {
+    json["_embedded"][what].as_array().ok_or_else(|| unexpected(what))
+}
+
+/// A number amoCRM may send as a number or as a string (webhooks send strings).
+fn int(value: &Value) -> Option<i64> {
+    value.as_i64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+fn instant(value: &Value) -> Option<DateTime<Utc>> {
+    int(value).filter(|t| *t > 0).and_then(|t| DateTime::from_timestamp(t, 0))
+}
+
+fn amount(value: &Value) -> Option<Decimal> {
+    match value {
+        Value::Null => Some(Decimal::ZERO),
+        Value::String(s) if s.trim().is_empty() => Some(Decimal::ZERO),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A lead (the API's JSON, or a webhook's fields) as a CRM deal; `None` when it lacks a field
+/// a deal needs (a webhook then makes the runner read the lead from the API).
+pub fn deal(lead: &Value) -> Option<CrmDeal> {
+    let status = int(&lead["status_id"])?;
+    let pipeline = int(&lead["pipeline_id"])?;
+    let modified_at = instant(&lead["updated_at"]).or_else(|| instant(&lead["last_modified"]))?;
+    Some(CrmDeal {
+        id: int(&lead["id"])?.to_string(),
+        name: lead["name"].as_str().unwrap_or("").to_string(),
+        owner: int(&lead["responsible_user_id"])?.to_string(),
+        amount: amount(&lead["price"])?,
+        stage: format!("{pipeline}:{status}"),
+        outcome: outcome(status),
+        created_at: instant(&lead["created_at"]).or_else(|| instant(&lead["date_create"]))?,
+        modified_at,
+        closed_at: instant(&lead["closed_at"]),
+    })
+}
+
+impl Amo {
+    pub fn new(base: &str, token: &str, connector: i64) -> Amo {
+        Amo { api: Api::new(base, Some(token.to_string()), connector, PER_SECOND) }
+    }
+
+    /// The account's id (what its webhooks name).
+    pub async fn account(&self) -> Result<String, CrmError> {
+        let json = self.api.get("/api/v4/account").await?.ok_or_else(|| unexpected("account"))?;
+        int(&json["id"]).map(|id| id.to_string()).ok_or_else(|| unexpected("account id"))
+    }
+
+    pub async fn users(&self) -> Result<Vec<CrmUser>, CrmError> {
+        let mut users = Vec::new();
+        for page in 1.. {
+            let Some(json) = self.api.get(&format!("/api/v4/users?limit={PAGE}&page={page}")).await? else { break };
+            for user in embedded(&json, "users")? {
+                users.push(CrmUser {
+                    id: int(&user["id"]).ok_or_else(|| unexpected("user id"))?.to_string(),
+                    name: user["name"].as_str().unwrap_or("").to_string(),
+                    email: user["email"].as_str().filter(|e| !e.is_empty()).map(str::to_string),
+                });
+            }
+            if json["_links"]["next"].is_null() {
+                break;
+            }
+        }
+        Ok(users)
+    }
+
+    pub async fn stages(&self) -> Result<Vec<CrmStage>, CrmError> {
+        let json = self.api.get("/api/v4/leads/pipelines").await?.ok_or_else(|| unexpected("pipelines"))?;
+        let mut stages = Vec::new();
+        for pipeline in embedded(&json, "pipelines")? {
+            let id = int(&pipeline["id"]).ok_or_else(|| unexpected("pipeline id"))?;
+            let name = pipeline["name"].as_str().unwrap_or("");
+            for status in embedded(pipeline, "statuses")? {
+                let status_id = int(&status["id"]).ok_or_else(|| unexpected("status id"))?;
+                stages.push(CrmStage {
+                    key: format!("{id}:{status_id}"),
+                    pipeline: name.to_string(),
+                    name: status["name"].as_str().unwrap_or("").to_string(),
+                    outcome: outcome(status_id),
+                });
+            }
+        }
+        Ok(stages)
+    }
+
+    /// One page (from 1) of the leads modified at or after `since`, oldest change first, and
+    /// the next page's number when there is one.
+    pub async fn deals_page(&self, since: DateTime<Utc>, page: u32) -> Result<(Vec<CrmDeal>, Option<u32>), CrmError> {
+        let path = format!(
+            "/api/v4/leads?limit={PAGE}&page={page}&filter%5Bupdated_at%5D%5Bfrom%5D={}&order%5Bupdated_at%5D=asc",
+            since.timestamp()
+        );
+        let Some(json) = self.api.get(&path).await? else { return Ok((Vec::new(), None)) };
+        let deals = embedded(&json, "leads")?
+            .iter()
+            .map(|lead| deal(lead).ok_or_else(|| CrmError::Unexpected(format!("lead {} lacks a field a deal needs", lead["id"]))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = (!json["_links"]["next"].is_null() && !deals.is_empty()).then_some(page + 1);
+        Ok((deals, next))
+    }
+
+    /// How many leads were modified since `since` (walking the pages, up to `COUNT_LIMIT`).
+    pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
+        let mut count = 0;
+        let mut page = Some(1);
+        while let Some(n) = page {
+            let (deals, next) = self.deals_page(since, n).await?;
+            count += deals.len() as u64;
+            if count >= COUNT_LIMIT {
+                break;
+            }
+            page = next;
+        }
+        Ok(count)
+    }
+
+    pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
+        let Some(json) = self.api.get(&format!("/api/v4/leads/{}", id.trim())).await.or_else(|e| match e {
+            CrmError::Status(404, _) => Ok(None),
+            e => Err(e),
+        })?
+        else {
+            return Ok(None);
+        };
+        deal(&json).map(Some).ok_or_else(|| CrmError::Unexpected(format!("lead {id} lacks a field a deal needs")))
+    }
+}
+
+/// One lead a webhook names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hooked {
+    pub crm_id: String,
+    /// `add`, `update`, `status`, `responsible`, `delete`, …
+    pub event: String,
+    /// The deal when the webhook carried every field of one.
+    pub deal: Option<CrmDeal>,
+    /// The delivery's version: the lead's modification time, as the webhook gave it.
+    pub version: String,
+}
+
+/// A webhook body: the account it names and the leads it carries.
+pub fn parse_hook(body: &[u8]) -> Result<(String, Vec<Hooked>), CrmError> {
+    let mut account = String::new();
+    // (event, index) → field → value
+    let mut leads: BTreeMap<(String, u32), serde_json::Map<String, Value>> = BTreeMap::new();
+    for (key, value) in form_urlencoded::parse(body) {
+        let parts: Vec<&str> = key.split(['[', ']']).filter(|p| !p.is_empty()).collect();
+        match parts.as_slice() {
+            ["account", "id"] => account = value.to_string(),
+            ["leads", event, index, field] => {
+                let index = index.parse().map_err(|_| CrmError::Refused(format!("`{key}` has no index")))?;
+                leads.entry((event.to_string(), index)).or_default().insert(field.to_string(), Value::String(value.into()));
+            }
+            _ => {}
+        }
+    }
+    if account.is_empty() {
+        return Err(CrmError::Refused("it names no account (`account[id]`)".into()));
+    }
+    let hooked = leads
+        .into_iter()
+        .filter_map(|((event, _), fields)| {
+            let lead = Value::Object(fields);
+            let id = int(&lead["id"])?.to_string();
+            let version = int(&lead["updated_at"]).or_else(|| int(&lead["last_modified"])).unwrap_or(0).to_string();
+            Some(Hooked { crm_id: id, deal: if event == "delete" { None } else { deal(&lead) }, event, version })
+        })
+        .collect();
+    Ok((account, hooked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_webhook_gives_the_lead_as_a_won_deal_and_its_account() {
+        let body = "leads%5Bstatus%5D%5B0%5D%5Bid%5D=501&leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=142\
+            &leads%5Bstatus%5D%5B0%5D%5Bpipeline_id%5D=7&leads%5Bstatus%5D%5B0%5D%5Bprice%5D=1500\
+            &leads%5Bstatus%5D%5B0%5D%5Bresponsible_user_id%5D=11&leads%5Bstatus%5D%5B0%5D%5Bupdated_at%5D=1764000000\
+            &leads%5Bstatus%5D%5B0%5D%5Bcreated_at%5D=1763000000&leads%5Bstatus%5D%5B0%5D%5Bold_status_id%5D=3\
+            &leads[update][0][id]=502&leads[update][0][name]=no+status&account%5Bid%5D=29000&account%5Bsubdomain%5D=acme";
+        let (account, hooked) = parse_hook(body.as_bytes()).unwrap();
+        assert_eq!(account, "29000");
+        assert_eq!(hooked.len(), 2);
+        let won = hooked.iter().find(|h| h.crm_id == "501").unwrap();
+        let deal = won.deal.as_ref().unwrap();
+        assert_eq!((deal.outcome, deal.amount, deal.owner.as_str(), deal.stage.as_str()), (Outcome::Won, Decimal::new(1500, 0), "11", "7:142"));
+        assert_eq!(deal.modified_at.timestamp(), 1_764_000_000);
+        assert_eq!(won.version, "1764000000");
+        let partial = hooked.iter().find(|h| h.crm_id == "502").unwrap();
+        assert_eq!(partial.deal, None, "a lead lacking fields is read from the API");
+    }
+
+    #[test]
+    fn a_webhook_naming_no_account_is_refused() {
+        assert!(matches!(parse_hook(b"leads[add][0][id]=1"), Err(CrmError::Refused(_))));
+    }
+}

@@ -1,0 +1,121 @@
+//! CRM deals in: only a deal's newest version counts (a delivery that arrives late or twice
+//! changes nothing), a deal whose CRM owner is not mapped waits visibly until it is, and the
+//! rest are stored through `services::ingest::store_in` in the caller's transaction.
+
+use crate::model::{CrmDeal, Kind, StageMap};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::HashMap;
+use store::connectors::{ConnectorRow, Item};
+use store::records::StoreError;
+
+/// What became of a batch of CRM deals.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub stored: usize,
+    pub waiting: usize,
+    /// Older than (or the same version as) what is stored: nothing changed.
+    pub stale: usize,
+    /// Deals the records validation refused: (CRM id, why).
+    pub rejected: Vec<(String, String)>,
+}
+
+/// Whether a deal's stored version may be applied again (an owner was just mapped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versions {
+    NewerOnly,
+    Replay,
+}
+
+pub fn stage_map(row: &ConnectorRow) -> StageMap {
+    serde_json::from_value(row.stage_map.clone()).unwrap_or_default()
+}
+
+/// Applies `deals` of connector `row` in `tx` (the caller commits).
+pub async fn apply(
+    pool: &PgPool,
+    tx: &mut Transaction<'_, Postgres>,
+    row: &ConnectorRow,
+    kind: Kind,
+    deals: Vec<CrmDeal>,
+    versions: Versions,
+) -> Result<Applied, sqlx::Error> {
+    let mut applied = Applied::default();
+    // The newest version of each deal in the batch.
+    let mut newest: HashMap<String, CrmDeal> = HashMap::new();
+    for deal in deals {
+        match newest.get(&deal.id) {
+            Some(kept) if kept.modified_at >= deal.modified_at => applied.stale += 1,
+            _ => {
+                if newest.insert(deal.id.clone(), deal).is_some() {
+                    applied.stale += 1;
+                }
+            }
+        }
+    }
+    let mut ids: Vec<String> = newest.keys().cloned().collect();
+    ids.sort();
+    let stored = store::connectors::versions(tx, row.id, &ids).await?;
+    let owners = store::connectors::owners(tx, row.id).await?;
+    let overrides = stage_map(row);
+    let mut items = Vec::new();
+    let mut records: Vec<(String, Value)> = Vec::new();
+    for id in ids {
+        let deal = newest.remove(&id).expect("a deal per id");
+        if versions == Versions::NewerOnly && stored.get(&id).is_some_and(|at| *at >= deal.modified_at) {
+            applied.stale += 1;
+            continue;
+        }
+        let (state, record_id) = match owners.get(&deal.owner) {
+            Some((Some(user), _)) => {
+                records.push((deal.id.clone(), deal.to_record(kind, user, &overrides)));
+                ("stored", Some(kind.record_id(&deal.id)))
+            }
+            Some((None, true)) => ("ignored", None),
+            _ => {
+                applied.waiting += 1;
+                ("needs_mapping", None)
+            }
+        };
+        items.push(Item {
+            crm_id: deal.id.clone(),
+            modified_at: deal.modified_at,
+            crm_user: deal.owner.clone(),
+            deal: serde_json::to_value(&deal).expect("a deal as JSON"),
+            state,
+            record_id,
+        });
+    }
+    // Validated as the records API validates; a refused deal is left out and reported.
+    let mut values: Vec<Value> = records.iter().map(|(_, v)| v.clone()).collect();
+    let checked = loop {
+        match store::records::validate_batch(pool, &values).await {
+            Ok(checked) => break checked,
+            Err(StoreError::Db(e)) => return Err(e),
+            Err(StoreError::Invalid(errors)) => {
+                let bad: std::collections::HashSet<usize> = errors.iter().map(|e| e.index).collect();
+                for e in &errors {
+                    let crm_id = records[e.index].0.clone();
+                    applied.rejected.push((crm_id.clone(), e.message.clone()));
+                    items.retain(|i| i.crm_id != crm_id);
+                }
+                let kept: Vec<(String, Value)> =
+                    records.into_iter().enumerate().filter(|(i, _)| !bad.contains(i)).map(|(_, r)| r).collect();
+                records = kept;
+                values = records.iter().map(|(_, v)| v.clone()).collect();
+            }
+        }
+    };
+    applied.stored = checked.len();
+    store::connectors::upsert_items(tx, row.id, &items).await?;
+    if !checked.is_empty() {
+        services::ingest::store_in(tx, &checked).await?;
+        services::metrics::ingested(services::ingest::Source::Connector, &checked);
+    }
+    Ok(applied)
+}
+
+/// A stored deal's JSON (an item's or an event's) as a CRM deal.
+pub fn from_json(value: &Value) -> Option<CrmDeal> {
+    serde_json::from_value(value.clone()).ok()
+}

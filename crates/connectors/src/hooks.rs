@@ -1,0 +1,58 @@
+//! A CRM's webhook: checked (the address's secret, the account it names), queued, and
+//! acknowledged at once. The runner does the work; a delivery that arrives twice is queued once.
+
+use crate::http::CrmError;
+use crate::model::Kind;
+use sqlx::PgPool;
+use store::connectors::NewEvent;
+use subtle::ConstantTimeEq;
+
+/// Why a webhook was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    /// No connector of that kind, or the address's secret is not its (the same answer for both).
+    #[error("no such webhook")]
+    NotFound,
+    /// The body is not the CRM's webhook, or names another account: nothing stored.
+    #[error("{0}")]
+    Refused(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Takes one delivery for `kind` at the address holding `key`; returns how many events were new.
+pub async fn receive(pool: &PgPool, kind: &str, key: &str, body: &[u8]) -> Result<u64, HookError> {
+    let kind = Kind::parse(kind).ok_or(HookError::NotFound)?;
+    let row = store::connectors::by_kind(pool, kind.name()).await?.ok_or(HookError::NotFound)?;
+    if !bool::from(row.hook_key.as_bytes().ct_eq(key.as_bytes())) {
+        return Err(HookError::NotFound);
+    }
+    let events = match kind {
+        Kind::AmoCrm => {
+            let (account, hooked) = crate::amocrm::parse_hook(body).map_err(refused)?;
+            if account != row.account {
+                return Err(HookError::Refused(format!(
+                    "the webhook names account {account}, but this connector is for account {}",
+                    row.account
+                )));
+            }
+            hooked
+                .into_iter()
+                .filter(|h| h.event != "delete")
+                .map(|h| NewEvent {
+                    key: format!("{}@{}", h.crm_id, h.version),
+                    crm_id: h.crm_id,
+                    deal: h.deal.map(|d| serde_json::to_value(d).expect("a deal as JSON")),
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    Ok(store::connectors::enqueue(pool, row.id, &events).await?)
+}
+
+fn refused(e: CrmError) -> HookError {
+    match e {
+        CrmError::Refused(why) => HookError::Refused(why),
+        e => HookError::Refused(e.to_string()),
+    }
+}

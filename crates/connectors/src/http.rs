@@ -1,0 +1,111 @@
+//! Calls to a CRM: within its request budget, waiting out its "too many requests" answers.
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+/// Why a call to the CRM failed, in words an admin can act on.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum CrmError {
+    #[error("the CRM refused the token (HTTP {0}): it is wrong, expired or lacks access")]
+    Unauthorized(u16),
+    #[error("the CRM cannot be reached at {0}: {1}")]
+    Unreachable(String, String),
+    #[error("the CRM kept answering \"too many requests\" after {0} attempts")]
+    RateLimited(u32),
+    #[error("the CRM answered HTTP {0}: {1}")]
+    Status(u16, String),
+    #[error("the CRM's answer is not what its API documents: {0}")]
+    Unexpected(String),
+    #[error("the webhook is refused: {0}")]
+    Refused(String),
+}
+
+/// Attempts of one call before a rate-limit answer is given up on.
+const ATTEMPTS: u32 = 6;
+
+/// One limiter per connector and process, shared by every task calling that CRM.
+static LIMITERS: LazyLock<Mutex<HashMap<i64, Arc<DefaultDirectRateLimiter>>>> = LazyLock::new(Default::default);
+
+fn limiter(connector: i64, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
+    let mut all = LIMITERS.lock().expect("limiters lock");
+    all.entry(connector)
+        .or_insert_with(|| {
+            let rate = NonZeroU32::new(per_second.max(1)).expect("non-zero");
+            Arc::new(RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)))
+        })
+        .clone()
+}
+
+/// A CRM's HTTP API: a base address, how to authenticate, a budget.
+#[derive(Clone)]
+pub struct Api {
+    client: reqwest::Client,
+    pub base: String,
+    bearer: Option<String>,
+    limiter: Arc<DefaultDirectRateLimiter>,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("kpi-arena/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("an HTTP client")
+}
+
+impl Api {
+    /// `connector` keys the budget (0 for a connector not saved yet); `per_second` is the CRM's limit.
+    pub fn new(base: &str, bearer: Option<String>, connector: i64, per_second: u32) -> Api {
+        Api { client: client(), base: base.trim_end_matches('/').to_string(), bearer, limiter: limiter(connector, per_second) }
+    }
+
+    /// GETs `path` (with its query) and returns the JSON, or `None` for 204 No Content.
+    pub async fn get(&self, path: &str) -> Result<Option<serde_json::Value>, CrmError> {
+        let url = format!("{}{path}", self.base);
+        let mut wait = Duration::from_millis(500);
+        for attempt in 1..=ATTEMPTS {
+            self.limiter.until_ready().await;
+            let mut request = self.client.get(&url);
+            if let Some(token) = &self.bearer {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.map_err(|e| CrmError::Unreachable(self.base.clone(), e.to_string()))?;
+            let status = response.status().as_u16();
+            match status {
+                204 => return Ok(None),
+                200..=299 => {
+                    let text = response.text().await.map_err(|e| CrmError::Unexpected(e.to_string()))?;
+                    if text.trim().is_empty() {
+                        return Ok(None);
+                    }
+                    return serde_json::from_str(&text).map(Some).map_err(|e| CrmError::Unexpected(e.to_string()));
+                }
+                401 | 403 => return Err(CrmError::Unauthorized(status)),
+                429 | 503 => {
+                    if attempt == ATTEMPTS {
+                        return Err(CrmError::RateLimited(ATTEMPTS));
+                    }
+                    let asked = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let pause = asked.unwrap_or(wait).min(Duration::from_secs(60));
+                    tracing::info!(url = %self.base, status, pause_ms = pause.as_millis() as u64, "the CRM asks to slow down");
+                    tokio::time::sleep(pause).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+                _ => {
+                    let text = response.text().await.unwrap_or_default();
+                    return Err(CrmError::Status(status, text.chars().take(300).collect()));
+                }
+            }
+        }
+        Err(CrmError::RateLimited(ATTEMPTS))
+    }
+}

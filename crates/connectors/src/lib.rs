@@ -1,0 +1,104 @@
+//! CRM connectors: a CRM's deals become KPI Arena `deal` records through the one ingest path
+//! (`services::ingest::store_in`), so points, badges, challenges and the TVs follow as they do
+//! for any record.
+//!
+//! - `model`: what every CRM is read into, and a CRM deal as a record.
+//! - `amocrm`: amoCRM / Kommo's API and webhooks.
+//! - `http`: calls within a CRM's request budget, waiting out its rate-limit answers.
+//! - `secret`: tokens sealed at rest under `KPI_ARENA_SECRET_KEY`.
+//! - `apply`: CRM deals in, newest version only, owners mapped or waiting.
+//! - `hooks`: a webhook checked and queued (the work is the runner's).
+//! - `runner`: every instance's loop: queued webhooks, the backfill's next page, the reconcile.
+//! - `setup`: what an admin does on `/connectors`: test, save, map, backfill, retry, delete.
+//!
+//! A CRM is an enum (`Crm`), not a trait object: each variant answers the same few questions
+//! (who are your users, what are your stages, which deals changed since, this one deal). A
+//! connector fed by a stream instead of webhooks (Salesforce's Change Data Capture) would be one
+//! more variant whose runner step reads the stream instead of the queue.
+
+pub mod amocrm;
+pub mod apply;
+pub mod hooks;
+pub mod http;
+pub mod model;
+pub mod runner;
+pub mod secret;
+pub mod setup;
+
+pub use http::CrmError;
+pub use model::{CrmDeal, CrmStage, CrmUser, Kind, Outcome, Seen, StageMap};
+pub use runner::Runner;
+pub use secret::Keyring;
+
+use chrono::{DateTime, Utc};
+use store::connectors::ConnectorRow;
+
+/// A connected CRM's API.
+pub enum Crm {
+    Amo(amocrm::Amo),
+}
+
+impl Crm {
+    /// The API of `kind` at `base` with `token`; `connector` keys the request budget.
+    pub fn new(kind: Kind, base: &str, token: &str, connector: i64) -> Crm {
+        match kind {
+            Kind::AmoCrm => Crm::Amo(amocrm::Amo::new(base, token, connector)),
+        }
+    }
+
+    /// A saved connector's API, its token opened with `keyring`.
+    pub fn open(row: &ConnectorRow, keyring: &Keyring) -> Result<(Kind, Crm), String> {
+        let kind = Kind::parse(&row.kind).ok_or_else(|| format!("unknown CRM kind `{}`", row.kind))?;
+        let token = keyring.open(&row.secret).map_err(|e| e.to_string())?;
+        Ok((kind, Crm::new(kind, &row.base_url, &token, row.id)))
+    }
+
+    /// The account the token belongs to (what webhooks name).
+    pub async fn account(&self) -> Result<String, CrmError> {
+        match self {
+            Crm::Amo(amo) => amo.account().await,
+        }
+    }
+
+    pub async fn users(&self) -> Result<Vec<CrmUser>, CrmError> {
+        match self {
+            Crm::Amo(amo) => amo.users().await,
+        }
+    }
+
+    pub async fn stages(&self) -> Result<Vec<CrmStage>, CrmError> {
+        match self {
+            Crm::Amo(amo) => amo.stages().await,
+        }
+    }
+
+    /// The deals changed at or after `since`, one page from `cursor` (`None`: the first), and
+    /// the next page's cursor.
+    pub async fn changed(
+        &self,
+        since: DateTime<Utc>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<CrmDeal>, Option<String>), CrmError> {
+        match self {
+            Crm::Amo(amo) => {
+                let page = cursor.and_then(|c| c.parse().ok()).unwrap_or(1);
+                let (deals, next) = amo.deals_page(since, page).await?;
+                Ok((deals, next.map(|n| n.to_string())))
+            }
+        }
+    }
+
+    /// How many deals changed at or after `since` (up to `model::COUNT_LIMIT`).
+    pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
+        match self {
+            Crm::Amo(amo) => amo.count(since).await,
+        }
+    }
+
+    /// One deal, `None` when the CRM no longer has it.
+    pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
+        match self {
+            Crm::Amo(amo) => amo.deal(id).await,
+        }
+    }
+}

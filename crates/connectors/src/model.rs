@@ -1,0 +1,186 @@
+//! What every CRM is read into, and how a CRM deal becomes a KPI Arena `deal` record.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The CRMs KPI Arena connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// amoCRM, and Kommo (its international name): API v4.
+    AmoCrm,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 1] = [Kind::AmoCrm];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::AmoCrm => "amocrm",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::AmoCrm => "amoCRM / Kommo",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == text)
+    }
+
+    /// The record id a CRM deal gets here: `amocrm:12345`.
+    pub fn record_id(self, crm_id: &str) -> String {
+        format!("{}:{crm_id}", self.name())
+    }
+}
+
+/// What a CRM stage means here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Open,
+    Won,
+    Lost,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Open => "open",
+            Outcome::Won => "won",
+            Outcome::Lost => "lost",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Outcome> {
+        [Outcome::Open, Outcome::Won, Outcome::Lost].into_iter().find(|o| o.name() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmUser {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// A stage of a pipeline, with the CRM's own meaning of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmStage {
+    /// `pipeline:stage`, the key of the stage overrides.
+    pub key: String,
+    pub pipeline: String,
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+/// A deal as the CRM has it, in the CRM's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmDeal {
+    pub id: String,
+    pub name: String,
+    /// The CRM user responsible for it.
+    pub owner: String,
+    pub amount: Decimal,
+    /// `pipeline:stage`.
+    pub stage: String,
+    /// The CRM's own meaning of the stage.
+    pub outcome: Outcome,
+    pub created_at: DateTime<Utc>,
+    /// When the CRM last changed it: a version (an older one never replaces a newer).
+    pub modified_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// The stage overrides an admin chose: `pipeline:stage` → outcome.
+pub type StageMap = BTreeMap<String, Outcome>;
+
+impl CrmDeal {
+    /// The outcome here: the admin's override for its stage, else the CRM's.
+    pub fn outcome_with(&self, overrides: &StageMap) -> Outcome {
+        overrides.get(&self.stage).copied().unwrap_or(self.outcome)
+    }
+
+    /// The `deal` record for the records API, owned by `owner` (a KPI Arena user id). A won or
+    /// lost deal is closed when the CRM closed it, else when the CRM last changed it.
+    pub fn to_record(&self, kind: Kind, owner: &str, overrides: &StageMap) -> Value {
+        let outcome = self.outcome_with(overrides);
+        let mut record = json!({
+            "kind": "deal",
+            "id": kind.record_id(&self.id),
+            "owner": owner,
+            "amount": self.amount.to_string(),
+            "created_at": rfc3339(self.created_at),
+            "status": outcome.name(),
+        });
+        if outcome != Outcome::Open {
+            record["closed_at"] = json!(rfc3339(self.closed_at.unwrap_or(self.modified_at)));
+        }
+        record
+    }
+}
+
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// What a CRM shows to a token: the "Test" button's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    pub account: String,
+    pub users: Vec<CrmUser>,
+    pub stages: Vec<CrmStage>,
+    /// Deals modified since the chosen start (counted up to `COUNT_LIMIT`).
+    pub deals: u64,
+    pub first: Vec<CrmDeal>,
+}
+
+/// Counting deals stops here ("10000+").
+pub const COUNT_LIMIT: u64 = 10_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn deal(outcome: Outcome) -> CrmDeal {
+        CrmDeal {
+            id: "7".into(),
+            name: "Big one".into(),
+            owner: "100".into(),
+            amount: Decimal::new(125050, 2),
+            stage: "1:142".into(),
+            outcome,
+            created_at: Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+            modified_at: Utc.with_ymd_and_hms(2026, 11, 20, 15, 30, 0).unwrap(),
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn a_won_deal_becomes_a_won_record_closed_when_the_crm_last_changed_it() {
+        let record = deal(Outcome::Won).to_record(Kind::AmoCrm, "u1", &StageMap::new());
+        assert_eq!(
+            record,
+            json!({"kind": "deal", "id": "amocrm:7", "owner": "u1", "amount": "1250.50",
+                   "created_at": "2026-11-02T09:00:00Z", "status": "won", "closed_at": "2026-11-20T15:30:00Z"})
+        );
+    }
+
+    #[test]
+    fn an_open_deal_has_no_closed_at_and_an_override_wins_over_the_crm() {
+        let open = deal(Outcome::Open).to_record(Kind::AmoCrm, "u1", &StageMap::new());
+        assert_eq!(open["status"], "open");
+        assert!(open.get("closed_at").is_none());
+        let overrides = StageMap::from([("1:142".to_string(), Outcome::Lost)]);
+        let mut closed = deal(Outcome::Won);
+        closed.closed_at = Some(Utc.with_ymd_and_hms(2026, 11, 19, 0, 0, 0).unwrap());
+        let record = closed.to_record(Kind::AmoCrm, "u1", &overrides);
+        assert_eq!((record["status"].as_str(), record["closed_at"].as_str()), (Some("lost"), Some("2026-11-19T00:00:00Z")));
+    }
+}

@@ -1,0 +1,276 @@
+//! What an admin does on `/connectors`. Only admins may (every function checks), and nothing
+//! is stored before the CRM has answered.
+
+use crate::apply::{apply, from_json, Versions};
+use crate::model::{Kind, Seen, COUNT_LIMIT};
+use crate::secret::{masked, Keyring};
+use crate::{Crm, CrmError};
+use chrono::{DateTime, Utc};
+use domain::access::{CurrentUser, Role};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use store::connectors::ConnectorRow;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("only admins manage CRM connectors")]
+    Forbidden,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Crm(#[from] CrmError),
+    #[error("{0}")]
+    Key(#[from] crate::secret::KeyError),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+fn admin(me: &CurrentUser) -> Result<(), SetupError> {
+    if me.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(SetupError::Forbidden)
+    }
+}
+
+fn invalid(why: impl Into<String>) -> SetupError {
+    SetupError::Invalid(why.into())
+}
+
+/// What the form gives: the CRM, its address, the token.
+pub struct Access<'a> {
+    pub kind: &'a str,
+    pub base_url: &'a str,
+    pub token: &'a str,
+}
+
+fn checked<'a>(access: &Access<'a>) -> Result<(Kind, String, &'a str), SetupError> {
+    let kind = Kind::parse(access.kind).ok_or_else(|| invalid(format!("unknown CRM `{}`", access.kind)))?;
+    let base = access.base_url.trim().trim_end_matches('/');
+    let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
+    if !scheme_ok || base.len() < 10 || base.contains(char::is_whitespace) {
+        return Err(invalid(format!("the CRM's address `{base}` is not an http(s) address like https://example.amocrm.ru")));
+    }
+    let token = access.token.trim();
+    if token.is_empty() {
+        return Err(invalid("the token is empty"));
+    }
+    Ok((kind, base.to_string(), token))
+}
+
+/// "Test": what the CRM shows this token (users, stages, deals changed since `since`, the
+/// first ten deals), with nothing stored.
+pub async fn preview(me: &CurrentUser, access: Access<'_>, since: DateTime<Utc>) -> Result<Seen, SetupError> {
+    admin(me)?;
+    let (kind, base, token) = checked(&access)?;
+    let crm = Crm::new(kind, &base, token, 0);
+    let account = crm.account().await?;
+    let users = crm.users().await?;
+    let stages = crm.stages().await?;
+    let deals = crm.count(since).await?;
+    let (mut first, _) = crm.changed(since, None).await?;
+    first.truncate(10);
+    Ok(Seen { account, users, stages, deals: deals.min(COUNT_LIMIT), first })
+}
+
+/// Saves a connector once its CRM answers; its people are matched to users by email. Returns its id.
+pub async fn create(pool: &PgPool, keyring: Option<&Keyring>, me: &CurrentUser, access: Access<'_>) -> Result<i64, SetupError> {
+    admin(me)?;
+    let keyring = keyring.ok_or(crate::secret::KeyError::Missing)?;
+    let (kind, base, token) = checked(&access)?;
+    let crm = Crm::new(kind, &base, token, 0);
+    let account = crm.account().await?;
+    let users = crm.users().await?;
+    let hook_key = hex::encode(rand::random::<[u8; 24]>());
+    let mut tx = pool.begin().await?;
+    let new = store::connectors::NewConnector {
+        kind: kind.name(),
+        base_url: &base,
+        secret: keyring.seal(token),
+        hook_key: &hook_key,
+        account: &account,
+        by: &me.id,
+    };
+    let id = store::connectors::create(&mut tx, new)
+        .await?
+        .ok_or_else(|| invalid(format!("{} is connected already: delete that connector first", kind.title())))?;
+    tx.commit().await?;
+    let people: Vec<_> = users.into_iter().map(|u| (u.id, u.name, u.email)).collect();
+    store::connectors::upsert_people(pool, id, &people).await?;
+    tracing::info!(connector = id, kind = kind.name(), by = %me.id, "CRM connector saved");
+    Ok(id)
+}
+
+/// Who a CRM user is here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mapping {
+    User(String),
+    Ignore,
+    /// A new rep with the CRM user's name and email, invited (the invite's token is returned).
+    Invite,
+}
+
+/// Maps (or ignores, or invites) a CRM user; their waiting deals are stored at once. Returns
+/// the invite's token when one was made.
+pub async fn map_person(
+    pool: &PgPool,
+    me: &CurrentUser,
+    connector: i64,
+    crm_user: &str,
+    mapping: Mapping,
+) -> Result<Option<String>, SetupError> {
+    admin(me)?;
+    let row = store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
+    let kind = Kind::parse(&row.kind).ok_or_else(|| invalid("unknown CRM"))?;
+    let person = store::connectors::people(pool, connector)
+        .await?
+        .into_iter()
+        .find(|p| p.crm_user == crm_user)
+        .ok_or_else(|| invalid(format!("the CRM has no user {crm_user}")))?;
+    let (user, invite) = match mapping {
+        Mapping::User(id) => {
+            if store::users::find_active(pool, &id).await?.is_none() {
+                return Err(invalid(format!("there is no active user `{id}`")));
+            }
+            (Some(id), None)
+        }
+        Mapping::Ignore => (None, None),
+        Mapping::Invite => {
+            let email = person.email.clone().ok_or_else(|| invalid(format!("{} has no email in the CRM to invite", person.name)))?;
+            let (id, token) = store::users::invite(pool, &me.id, &email, &person.name, Role::Rep, None)
+                .await
+                .map_err(|e| invalid(format!("{} cannot be invited: {e:?}", person.name)))?;
+            (Some(id), Some(token))
+        }
+    };
+    let mut tx = pool.begin().await?;
+    store::connectors::set_person(&mut tx, connector, crm_user, user.as_deref()).await?;
+    let waiting: Vec<_> = store::connectors::waiting(&mut tx, connector, crm_user).await?.iter().filter_map(from_json).collect();
+    apply(pool, &mut tx, &row, kind, waiting, Versions::Replay).await?;
+    tx.commit().await?;
+    Ok(invite)
+}
+
+/// Starts the backfill of the CRM's deals changed since `from`.
+pub async fn start_backfill(
+    pool: &PgPool,
+    keyring: Option<&Keyring>,
+    me: &CurrentUser,
+    connector: i64,
+    from: DateTime<Utc>,
+) -> Result<u64, SetupError> {
+    admin(me)?;
+    let keyring = keyring.ok_or(crate::secret::KeyError::Missing)?;
+    let row = store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
+    let (_, crm) = Crm::open(&row, keyring).map_err(invalid)?;
+    let total = crm.count(from).await?;
+    store::connectors::start_backfill(pool, connector, from, total as i64).await?;
+    Ok(total)
+}
+
+pub async fn retry(pool: &PgPool, me: &CurrentUser, connector: i64, event: i64) -> Result<(), SetupError> {
+    admin(me)?;
+    if !store::connectors::retry(pool, connector, event).await? {
+        return Err(invalid(format!("no failed event {event}")));
+    }
+    Ok(())
+}
+
+pub async fn reconcile_now(pool: &PgPool, me: &CurrentUser, connector: i64) -> Result<(), SetupError> {
+    admin(me)?;
+    store::connectors::reconcile_now(pool, connector).await?;
+    Ok(())
+}
+
+/// Deletes a connector; the records it brought stay (they are the team's history).
+pub async fn delete(pool: &PgPool, me: &CurrentUser, connector: i64) -> Result<(), SetupError> {
+    admin(me)?;
+    if !store::connectors::delete(pool, connector).await? {
+        return Err(invalid(format!("no connector {connector}")));
+    }
+    tracing::info!(connector, by = %me.id, "CRM connector deleted");
+    Ok(())
+}
+
+/// A connector as its page shows it: never its token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub id: i64,
+    pub kind: Kind,
+    pub base_url: String,
+    /// The token's last four characters.
+    pub token: String,
+    /// The path to give the CRM as its webhook (the instance's address goes before it).
+    pub hook_path: String,
+    pub account: String,
+    pub backfill_state: String,
+    pub backfill_done: i64,
+    pub backfill_total: Option<i64>,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub reconciled_at: Option<DateTime<Utc>>,
+    pub events_last_hour: i64,
+    pub waiting: i64,
+    pub people: Vec<Person>,
+    /// Failed deliveries: (id, CRM deal id, when received, why).
+    pub failed: Vec<(i64, String, DateTime<Utc>, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub crm_user: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub user_id: Option<String>,
+    pub ignored: bool,
+    pub waiting: i64,
+}
+
+pub fn hook_path(kind: Kind, key: &str) -> String {
+    format!("/api/v1/hooks/{}/{key}", kind.name())
+}
+
+/// Every connector's state, for admins.
+pub async fn statuses(pool: &PgPool, keyring: Option<&Keyring>, me: &CurrentUser) -> Result<Vec<Status>, SetupError> {
+    admin(me)?;
+    let mut all = Vec::new();
+    for row in store::connectors::all(pool).await? {
+        all.push(status(pool, keyring, row).await?);
+    }
+    Ok(all)
+}
+
+async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> Result<Status, SetupError> {
+    let kind = Kind::parse(&row.kind).ok_or_else(|| invalid("unknown CRM"))?;
+    let token = keyring.and_then(|k| k.open(&row.secret).ok()).map(|t| masked(&t)).unwrap_or_else(|| "••••".into());
+    let people = store::connectors::people(pool, row.id)
+        .await?
+        .into_iter()
+        .map(|p| Person { crm_user: p.crm_user, name: p.name, email: p.email, user_id: p.user_id, ignored: p.ignored, waiting: p.waiting })
+        .collect();
+    let failed = store::connectors::failed(pool, row.id, 50)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.crm_id, e.received_at, e.reason.unwrap_or_default()))
+        .collect();
+    Ok(Status {
+        id: row.id,
+        kind,
+        base_url: row.base_url,
+        token,
+        hook_path: hook_path(kind, &row.hook_key),
+        account: row.account,
+        backfill_state: row.backfill_state,
+        backfill_done: row.backfill_done,
+        backfill_total: row.backfill_total,
+        last_event_at: row.last_event_at,
+        last_error: row.last_error,
+        last_error_at: row.last_error_at,
+        reconciled_at: row.reconciled_at,
+        events_last_hour: store::connectors::last_hour(pool, row.id).await?,
+        waiting: store::connectors::waiting_count(pool, row.id).await?,
+        people,
+        failed,
+    })
+}

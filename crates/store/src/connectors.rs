@@ -1,0 +1,469 @@
+//! CRM connectors: their settings (the token sealed by the caller), the CRM's people and who
+//! they are here, every CRM deal seen with its version, and the webhook deliveries waiting.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ConnectorRow {
+    pub id: i64,
+    pub kind: String,
+    pub base_url: String,
+    pub secret: Vec<u8>,
+    pub hook_key: String,
+    pub account: String,
+    pub stage_map: Value,
+    pub backfill_state: String,
+    pub backfill_from: Option<DateTime<Utc>>,
+    pub backfill_cursor: Option<String>,
+    pub backfill_done: i64,
+    pub backfill_total: Option<i64>,
+    pub reconciled_to: Option<DateTime<Utc>>,
+    pub reconciled_at: Option<DateTime<Utc>>,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub created_by: String,
+}
+
+const COLUMNS: &str = "id, kind, base_url, secret, hook_key, account, stage_map, backfill_state, backfill_from, \
+    backfill_cursor, backfill_done, backfill_total, reconciled_to, reconciled_at, last_event_at, last_error, \
+    last_error_at, created_by";
+
+pub struct NewConnector<'a> {
+    pub kind: &'a str,
+    pub base_url: &'a str,
+    pub secret: Vec<u8>,
+    pub hook_key: &'a str,
+    pub account: &'a str,
+    pub by: &'a str,
+}
+
+/// Stores a connector; `None` when one of its kind exists already. Reconciling starts now.
+pub async fn create(tx: &mut Transaction<'_, Postgres>, new: NewConnector<'_>) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO connectors (kind, base_url, secret, hook_key, account, created_by, reconciled_to, reconciled_at)
+         VALUES ($1, $2, $3, $4, $5, $6, arena_now(), arena_now()) ON CONFLICT (kind) DO NOTHING RETURNING id",
+    )
+    .bind(new.kind)
+    .bind(new.base_url)
+    .bind(new.secret)
+    .bind(new.hook_key)
+    .bind(new.account)
+    .bind(new.by)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn all(pool: &PgPool) -> Result<Vec<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors ORDER BY id")).fetch_all(pool).await
+}
+
+pub async fn by_id(pool: &PgPool, id: i64) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1")).bind(id).fetch_optional(pool).await
+}
+
+pub async fn by_kind(pool: &PgPool, kind: &str) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE kind = $1")).bind(kind).fetch_optional(pool).await
+}
+
+/// Deletes a connector with its people, items and events; the records it brought stay.
+pub async fn delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM connectors WHERE id = $1").bind(id).execute(pool).await?.rows_affected() == 1)
+}
+
+pub async fn set_stage_map(pool: &PgPool, id: i64, map: &Value) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connectors SET stage_map = $2 WHERE id = $1").bind(id).bind(map).execute(pool).await?;
+    Ok(())
+}
+
+/// Remembers the last failure (or clears it with `None`).
+pub async fn set_error(pool: &PgPool, id: i64, error: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connectors SET last_error = $2, last_error_at = CASE WHEN $2 IS NULL THEN last_error_at ELSE arena_now() END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PersonRow {
+    pub crm_user: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub user_id: Option<String>,
+    pub ignored: bool,
+    /// Deals of theirs waiting for them to be mapped.
+    pub waiting: i64,
+}
+
+/// Adds or refreshes the CRM's people; a new one is matched to the user with the same email.
+pub async fn upsert_people(
+    pool: &PgPool,
+    id: i64,
+    people: &[(String, String, Option<String>)],
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<&str> = people.iter().map(|p| p.0.as_str()).collect();
+    let names: Vec<&str> = people.iter().map(|p| p.1.as_str()).collect();
+    let emails: Vec<Option<&str>> = people.iter().map(|p| p.2.as_deref()).collect();
+    sqlx::query(
+        "INSERT INTO connector_people (connector_id, crm_user, name, email, user_id)
+         SELECT $1, p.crm_user, p.name, p.email,
+                (SELECT u.id FROM users u WHERE p.email IS NOT NULL AND lower(u.email) = lower(p.email))
+           FROM unnest($2::text[], $3::text[], $4::text[]) AS p (crm_user, name, email)
+         ON CONFLICT (connector_id, crm_user) DO UPDATE
+            SET name = EXCLUDED.name, email = EXCLUDED.email,
+                user_id = COALESCE(connector_people.user_id, EXCLUDED.user_id)",
+    )
+    .bind(id)
+    .bind(&ids)
+    .bind(&names)
+    .bind(&emails)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn people(pool: &PgPool, id: i64) -> Result<Vec<PersonRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.crm_user, p.name, p.email, p.user_id, p.ignored,
+                (SELECT count(*) FROM connector_items i
+                  WHERE i.connector_id = p.connector_id AND i.crm_user = p.crm_user AND i.state = 'needs_mapping') AS waiting
+           FROM connector_people p WHERE p.connector_id = $1 ORDER BY p.user_id IS NOT NULL, p.ignored, p.name",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Who each CRM user is here: `Some(user)`, or `None` (ignored or not mapped), with whether ignored.
+pub async fn owners(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<HashMap<String, (Option<String>, bool)>, sqlx::Error> {
+    let rows: Vec<(String, Option<String>, bool)> =
+        sqlx::query_as("SELECT crm_user, user_id, ignored FROM connector_people WHERE connector_id = $1")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(rows.into_iter().map(|(crm, user, ignored)| (crm, (user, ignored))).collect())
+}
+
+/// Maps a CRM user to a user here (`Some`), or ignores them (`None`); false when no such CRM user.
+pub async fn set_person(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    crm_user: &str,
+    user: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE connector_people SET user_id = $3, ignored = ($3 IS NULL) WHERE connector_id = $1 AND crm_user = $2",
+    )
+    .bind(id)
+    .bind(crm_user)
+    .bind(user)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// The stored versions of these CRM deals, locked until the caller commits.
+pub async fn versions(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    crm_ids: &[String],
+) -> Result<HashMap<String, DateTime<Utc>>, sqlx::Error> {
+    let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT crm_id, modified_at FROM connector_items WHERE connector_id = $1 AND crm_id = ANY($2) FOR UPDATE",
+    )
+    .bind(id)
+    .bind(crm_ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// One CRM deal's newest version and what became of it.
+pub struct Item {
+    pub crm_id: String,
+    pub modified_at: DateTime<Utc>,
+    pub crm_user: String,
+    pub deal: Value,
+    /// `stored`, `needs_mapping` or `ignored`.
+    pub state: &'static str,
+    pub record_id: Option<String>,
+}
+
+pub async fn upsert_items(tx: &mut Transaction<'_, Postgres>, id: i64, items: &[Item]) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let crm_ids: Vec<&str> = items.iter().map(|i| i.crm_id.as_str()).collect();
+    let modified: Vec<DateTime<Utc>> = items.iter().map(|i| i.modified_at).collect();
+    let users: Vec<&str> = items.iter().map(|i| i.crm_user.as_str()).collect();
+    let deals: Vec<&Value> = items.iter().map(|i| &i.deal).collect();
+    let states: Vec<&str> = items.iter().map(|i| i.state).collect();
+    let records: Vec<Option<&str>> = items.iter().map(|i| i.record_id.as_deref()).collect();
+    sqlx::query(
+        "INSERT INTO connector_items (connector_id, crm_id, modified_at, crm_user, deal, state, record_id)
+         SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::jsonb[], $6::text[], $7::text[])
+         ON CONFLICT (connector_id, crm_id) DO UPDATE
+            SET modified_at = EXCLUDED.modified_at, crm_user = EXCLUDED.crm_user, deal = EXCLUDED.deal,
+                state = EXCLUDED.state, record_id = COALESCE(EXCLUDED.record_id, connector_items.record_id)",
+    )
+    .bind(id)
+    .bind(&crm_ids)
+    .bind(&modified)
+    .bind(&users)
+    .bind(&deals)
+    .bind(&states)
+    .bind(&records)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The deals waiting for these CRM users to be mapped (their stored JSON), locked.
+pub async fn waiting(tx: &mut Transaction<'_, Postgres>, id: i64, crm_user: &str) -> Result<Vec<Value>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT deal FROM connector_items WHERE connector_id = $1 AND crm_user = $2 AND state <> 'stored'
+          ORDER BY crm_id FOR UPDATE",
+    )
+    .bind(id)
+    .bind(crm_user)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// How many deals are waiting for a mapping.
+pub async fn waiting_count(pool: &PgPool, id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM connector_items WHERE connector_id = $1 AND state = 'needs_mapping'")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+}
+
+/// One webhook delivery to queue: its deduplication key, the CRM deal it names, the deal when it carried one.
+pub struct NewEvent {
+    pub key: String,
+    pub crm_id: String,
+    pub deal: Option<Value>,
+}
+
+/// Queues deliveries (a repeated key is dropped) and notes the connector's last event;
+/// returns how many were new.
+pub async fn enqueue(pool: &PgPool, id: i64, events: &[NewEvent]) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
+    let crm_ids: Vec<&str> = events.iter().map(|e| e.crm_id.as_str()).collect();
+    let deals: Vec<Option<&Value>> = events.iter().map(|e| e.deal.as_ref()).collect();
+    let inserted = sqlx::query(
+        "INSERT INTO connector_events (connector_id, key, crm_id, deal)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::jsonb[])
+         ON CONFLICT (connector_id, key) DO NOTHING",
+    )
+    .bind(id)
+    .bind(&keys)
+    .bind(&crm_ids)
+    .bind(&deals)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("UPDATE connectors SET last_event_at = arena_now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub connector_id: i64,
+    pub crm_id: String,
+    pub deal: Option<Value>,
+    pub attempts: i32,
+    pub received_at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// Claims up to `limit` queued deliveries, oldest first, locked until the caller commits
+/// (another instance skips them).
+pub async fn claim(tx: &mut Transaction<'_, Postgres>, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, connector_id, crm_id, deal, attempts, received_at, reason FROM connector_events
+          WHERE state = 'queued' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Marks deliveries done.
+pub async fn done(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connector_events SET state = 'done', done_at = arena_now(), attempts = attempts + 1 WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A delivery that could not be done: tried again later, or failed for good after `give_up` attempts.
+pub async fn attempt_failed(
+    tx: &mut Transaction<'_, Postgres>,
+    event: i64,
+    reason: &str,
+    give_up: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connector_events SET attempts = attempts + 1, reason = $2,
+                state = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE 'queued' END
+          WHERE id = $1",
+    )
+    .bind(event)
+    .bind(reason)
+    .bind(give_up)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The failed deliveries, newest first.
+pub async fn failed(pool: &PgPool, id: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, connector_id, crm_id, deal, attempts, received_at, reason FROM connector_events
+          WHERE connector_id = $1 AND state = 'failed' ORDER BY id DESC LIMIT $2",
+    )
+    .bind(id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Queues a failed delivery again; false when there is no such failed delivery.
+pub async fn retry(pool: &PgPool, id: i64, event: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE connector_events SET state = 'queued', attempts = 0 WHERE connector_id = $1 AND id = $2 AND state = 'failed'",
+    )
+    .bind(id)
+    .bind(event)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Deliveries received in the last hour.
+pub async fn last_hour(pool: &PgPool, id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM connector_events WHERE connector_id = $1 AND received_at > arena_now() - interval '1 hour'",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+}
+
+/// Starts (or restarts) the backfill of history from `from`, expecting `total` deals.
+pub async fn start_backfill(pool: &PgPool, id: i64, from: DateTime<Utc>, total: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connectors SET backfill_state = 'running', backfill_from = $2, backfill_cursor = NULL,
+                backfill_done = 0, backfill_total = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(total)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A connector whose backfill is running and that no other instance is advancing, locked.
+pub async fn lock_backfill(tx: &mut Transaction<'_, Postgres>) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connectors WHERE backfill_state = 'running' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+    ))
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Where the backfill now is: `cursor` (`None` with `finished`: done).
+pub async fn backfill_moved(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    cursor: Option<&str>,
+    added: i64,
+    finished: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connectors SET backfill_cursor = $2, backfill_done = backfill_done + $3,
+                backfill_total = CASE WHEN $4 THEN backfill_done + $3 ELSE greatest(backfill_total, backfill_done + $3) END,
+                backfill_state = CASE WHEN $4 THEN 'done' ELSE backfill_state END
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(cursor)
+    .bind(added)
+    .bind(finished)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn backfill_failed(pool: &PgPool, id: i64, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connectors SET backfill_state = 'failed', last_error = $2, last_error_at = arena_now() WHERE id = $1")
+        .bind(id)
+        .bind(reason)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// A connector due for its reconcile (last one `every_seconds` ago or more), locked; none while
+/// its backfill runs.
+pub async fn lock_reconcile(tx: &mut Transaction<'_, Postgres>, every_seconds: i64) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connectors
+          WHERE backfill_state <> 'running'
+            AND (reconciled_at IS NULL OR reconciled_at <= arena_now() - make_interval(secs => $1))
+          ORDER BY reconciled_at NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(every_seconds as f64)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The reconcile read the CRM's changes up to `to`.
+pub async fn reconciled(tx: &mut Transaction<'_, Postgres>, id: i64, to: Option<DateTime<Utc>>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connectors SET reconciled_at = arena_now(), reconciled_to = greatest(reconciled_to, $2) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(to)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Asks every connector to reconcile at the runner's next pass.
+pub async fn reconcile_now(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connectors SET reconciled_at = NULL WHERE id = $1").bind(id).execute(pool).await?;
+    Ok(())
+}
+
+/// Lists a deal the records validation refused (in a backfill or reconcile) as a failed
+/// delivery with its reason, so it can be retried once it is fixed in the CRM.
+pub async fn refused(tx: &mut Transaction<'_, Postgres>, id: i64, crm_id: &str, why: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO connector_events (connector_id, key, crm_id, state, attempts, reason)
+         VALUES ($1, 'refused:' || $2 || '@' || arena_now()::text, $2, 'failed', 1, $3)
+         ON CONFLICT (connector_id, key) DO NOTHING",
+    )
+    .bind(id)
+    .bind(crm_id)
+    .bind(why)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! CRM connectors against a fake amoCRM on real HTTP (`crm::amocrm`): the "Test" preview, a
+//! backfill through paging and a rate-limit answer, deals waiting for an unmapped owner and
+//! stored once mapped, webhooks (repeated, late, won → lost, carrying only an id, forged), and a
+//! refused token. Revenue and points are worked out by hand from the fixture below.
+//!
+//! Fixture (November 2026, noon UTC on the day named; each lead created the day before):
+//! | lead | CRM owner | price  | status   | changed |
+//! | 501  | 11 Anna   | 1000   | won 142  | 10th    |
+//! | 502  | 12 Boris  | 250    | won 142  | 11th    |
+//! | 503  | 11 Anna   | 400    | open 1   | 12th    |
+//! | 504  | 13 Vera   | 700    | won 142  | 13th    | Vera has no account here
+//! | 505  | 12 Boris  | 300    | lost 143 | 14th    |
+//! Default points: 50 per won deal (revenue points are 1 per 10,000: none here).
+
+use crate::crm::amocrm::{hook_body, lead_json, FakeAmo, ACCOUNT};
+use crate::helpers::{TestApp, PASSWORD};
+use app::auth::Role;
+use chrono::{TimeZone, Utc};
+use domain::access::CurrentUser;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const TOKEN: &str = "amo-long-lived-token-7d1f";
+
+fn nov(day: i64) -> i64 {
+    1_793_534_400 + (day - 1) * 86_400
+}
+
+async fn fixture() -> (TestApp, FakeAmo, String, CurrentUser) {
+    let app = TestApp::spawn().await;
+    let admin_token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
+    for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
+        store::users::create_user(
+            &app.pool,
+            store::users::NewUser { email: email.into(), name: name.into(), role: Role::Rep, team: None, password: PASSWORD.into() },
+        )
+        .await
+        .unwrap();
+    }
+    let users = vec![
+        json!({"id": 11, "name": "Анна", "email": "anna@example.com"}),
+        json!({"id": 12, "name": "Борис", "email": "BORIS@example.com"}),
+        json!({"id": 13, "name": "Вера", "email": "vera@example.com"}),
+    ];
+    let leads = vec![
+        lead_json(501, 11, 1000, 142, nov(10)),
+        lead_json(502, 12, 250, 142, nov(11)),
+        lead_json(503, 11, 400, 1, nov(12)),
+        lead_json(504, 13, 700, 142, nov(13)),
+        lead_json(505, 12, 300, 143, nov(14)),
+    ];
+    let amo = FakeAmo::start(TOKEN, users, leads).await;
+    let admin = store::users::find_login(&app.pool, "admin@example.com").await.unwrap().unwrap().0;
+    (app, amo, admin_token, admin)
+}
+
+fn access(amo: &FakeAmo) -> connectors::setup::Access<'_> {
+    connectors::setup::Access { kind: "amocrm", base_url: &amo.base, token: TOKEN }
+}
+
+async fn user_id(app: &TestApp, email: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)").bind(email).fetch_one(&app.pool).await.unwrap()
+}
+
+async fn revenue(app: &TestApp, token: &str) -> f64 {
+    let card = app.get_json(token, "/api/v1/kpis?scope=org&period=2026-11").await;
+    let kpi = card["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "revenue").unwrap().clone();
+    kpi["value"].as_f64().unwrap()
+}
+
+async fn points(app: &TestApp, token: &str, user: &str) -> i64 {
+    app.get_json(token, &format!("/api/v1/points?user={user}&period=2026-11")).await["total"].as_i64().unwrap()
+}
+
+/// Waits (up to 15 s) until `probe` gives `want`; fails with the last value otherwise.
+async fn until<T, F, Fut>(what: &str, want: T, probe: F)
+where
+    T: PartialEq + std::fmt::Debug,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut last = probe().await;
+    for _ in 0..150 {
+        if last == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = probe().await;
+    }
+    assert_eq!(last, want, "{what}");
+}
+
+async fn backfill_state(app: &TestApp) -> (String, i64, Option<i64>) {
+    sqlx::query_as("SELECT backfill_state, backfill_done, backfill_total FROM connectors")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn events(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM connector_events").fetch_one(&app.pool).await.unwrap()
+}
+
+/// Connects, backfills and maps: the state the webhook tests start from.
+async fn connected() -> (TestApp, FakeAmo, String, CurrentUser, i64) {
+    let (app, amo, token, admin) = fixture().await;
+    let id = connectors::setup::create(&app.pool, connectors::Keyring::from_env().ok().as_ref(), &admin, access(&amo))
+        .await
+        .unwrap();
+    connectors::setup::start_backfill(
+        &app.pool,
+        connectors::Keyring::from_env().ok().as_ref(),
+        &admin,
+        id,
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    )
+    .await
+    .unwrap();
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
+    (app, amo, token, admin, id)
+}
+
+#[tokio::test]
+async fn test_shows_what_the_token_sees_and_stores_nothing() {
+    let (app, amo, _, admin) = fixture().await;
+    amo.set(|s| s.throttle = 1);
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let seen = connectors::setup::preview(&admin, access(&amo), since).await.unwrap();
+    assert_eq!(seen.account, ACCOUNT.to_string());
+    assert_eq!((seen.users.len(), seen.stages.len(), seen.deals), (3, 3, 5));
+    // The first page (two leads: the fake's pages are small), oldest change first.
+    let first: Vec<(&str, &str, String)> =
+        seen.first.iter().map(|d| (d.id.as_str(), d.owner.as_str(), d.amount.to_string())).collect();
+    assert_eq!(first, vec![("501", "11", "1000".into()), ("502", "12", "250".into())]);
+    assert_eq!(amo.state.lock().unwrap().throttled, 1, "the 429 was waited out");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM connectors").fetch_one(&app.pool).await.unwrap();
+    let deals: i64 = sqlx::query_scalar("SELECT count(*) FROM deals").fetch_one(&app.pool).await.unwrap();
+    assert_eq!((stored, deals), (0, 0), "a preview stores nothing");
+
+    // A wrong token is named as such, and a rep may not even look.
+    let wrong = connectors::setup::Access { kind: "amocrm", base_url: &amo.base, token: "expired" };
+    let e = connectors::setup::preview(&admin, wrong, since).await.unwrap_err();
+    assert!(e.to_string().contains("refused the token (HTTP 401)"), "{e}");
+    let rep = store::users::find_login(&app.pool, "anna@example.com").await.unwrap().unwrap().0;
+    let e = connectors::setup::preview(&rep, access(&amo), since).await.unwrap_err();
+    assert!(matches!(e, connectors::setup::SetupError::Forbidden), "{e}");
+    let bad = connectors::setup::Access { kind: "amocrm", base_url: "ftp://acme", token: TOKEN };
+    let e = connectors::setup::preview(&admin, bad, since).await.unwrap_err();
+    assert!(e.to_string().contains("not an http(s) address"), "{e}");
+}
+
+#[tokio::test]
+async fn a_backfill_pages_through_history_and_an_unmapped_owners_deal_waits_until_mapped() {
+    let (app, amo, token, admin) = fixture().await;
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access(&amo)).await.unwrap();
+    // The token is sealed at rest.
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT secret FROM connectors").fetch_one(&app.pool).await.unwrap();
+    assert!(!sealed.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));
+    // People matched by email (case aside); Vera is not here.
+    let people: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT crm_user, user_id FROM connector_people ORDER BY crm_user").fetch_all(&app.pool).await.unwrap();
+    let (anna, boris) = (user_id(&app, "anna@example.com").await, user_id(&app, "boris@example.com").await);
+    assert_eq!(people, vec![("11".into(), Some(anna.clone())), ("12".into(), Some(boris.clone())), ("13".into(), None)]);
+
+    amo.set(|s| s.throttle = 2);
+    let total = connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(total, 5);
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
+    // Stored: 501 (won 1000), 502 (won 250), 503 (open), 505 (lost); 504 waits for Vera.
+    until("revenue without Vera's deal", 1250.0, || revenue(&app, &token)).await;
+    let waiting = connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0].waiting;
+    assert_eq!(waiting, 1);
+    let stored: Vec<(String, String, String)> = sqlx::query_as("SELECT id, owner_id, status FROM deals ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        vec![
+            ("amocrm:501".into(), anna.clone(), "won".into()),
+            ("amocrm:502".into(), boris.clone(), "won".into()),
+            ("amocrm:503".into(), anna.clone(), "open".into()),
+            ("amocrm:505".into(), boris.clone(), "lost".into()),
+        ]
+    );
+    until("Anna's points", 50, || points(&app, &token, &anna)).await;
+    until("Boris's points", 50, || points(&app, &token, &boris)).await;
+
+    // Inviting Vera stores her deal at once: revenue 1250 + 700.
+    let invite = connectors::setup::map_person(&app.pool, &admin, id, "13", connectors::setup::Mapping::Invite).await.unwrap();
+    assert!(invite.is_some(), "an invite was made");
+    let vera = user_id(&app, "vera@example.com").await;
+    until("revenue with Vera's deal", 1950.0, || revenue(&app, &token)).await;
+    until("Vera's points", 50, || points(&app, &token, &vera)).await;
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    assert_eq!((status.waiting, status.token.as_str()), (0, "••••7d1f"));
+}
+
+#[tokio::test]
+async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothing() {
+    let (app, amo, token, _admin, _) = connected().await;
+    let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
+    let hook = |body: String, key: String| {
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/v1/hooks/amocrm/{key}"));
+        async move {
+            let res = client.post(url).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let anna = user_id(&app, "anna@example.com").await;
+    let boris = user_id(&app, "boris@example.com").await;
+    until("revenue after the backfill", 1250.0, || revenue(&app, &token)).await;
+
+    // 503 is won: revenue 1250 + 400 = 1650; Anna 2 won deals = 100 points.
+    let won = lead_json(503, 11, 400, 142, nov(20));
+    let (status, body) = hook(hook_body(ACCOUNT, "status", &[won.clone()]), key.clone()).await;
+    assert_eq!((status, body["queued"].as_u64()), (200, Some(1)));
+    until("revenue with 503 won", 1650.0, || revenue(&app, &token)).await;
+    until("Anna's points", 100, || points(&app, &token, &anna)).await;
+
+    // The same delivery again queues nothing; an older change of 503 (open, the 15th) arrives late and changes nothing.
+    let (status, body) = hook(hook_body(ACCOUNT, "status", &[won]), key.clone()).await;
+    assert_eq!((status, body["queued"].as_u64()), (200, Some(0)));
+    let late = lead_json(503, 11, 400, 1, nov(15));
+    let (status, body) = hook(hook_body(ACCOUNT, "update", &[late]), key.clone()).await;
+    assert_eq!((status, body["queued"].as_u64()), (200, Some(1)));
+    until("the late delivery done", 0i64, || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM connector_events WHERE state = 'queued'").fetch_one(&app.pool).await.unwrap()
+    })
+    .await;
+    let status_503: String = sqlx::query_scalar("SELECT status FROM deals WHERE id = 'amocrm:503'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(status_503, "won", "a late, older change does not undo a newer one");
+    assert_eq!(revenue(&app, &token).await, 1650.0);
+
+    // 502 moves won → lost: revenue 1650 − 250 = 1400; Boris's 50 points are taken back.
+    let (status, _) = hook(hook_body(ACCOUNT, "status", &[lead_json(502, 12, 250, 143, nov(21))]), key.clone()).await;
+    assert_eq!(status, 200);
+    until("revenue with 502 lost", 1400.0, || revenue(&app, &token)).await;
+    until("Boris's points", 0, || points(&app, &token, &boris)).await;
+
+    // A delivery carrying only the id: the lead is read from the API (505 now won, 300).
+    amo.put_lead(lead_json(505, 12, 300, 142, nov(22)));
+    let (status, _) = hook(hook_body(ACCOUNT, "update", &[json!({"id": 505, "updated_at": nov(22)})]), key.clone()).await;
+    assert_eq!(status, 200);
+    until("revenue with 505 won", 1700.0, || revenue(&app, &token)).await;
+    assert!(amo.state.lock().unwrap().calls.contains(&"/api/v4/leads/505".to_string()));
+
+    // Forged: a wrong secret (404) or another account (400) stores nothing.
+    let before = events(&app).await;
+    let forged = hook_body(ACCOUNT, "status", &[lead_json(501, 11, 99_999, 142, nov(25))]);
+    let (status, _) = hook(forged, "0".repeat(48)).await;
+    assert_eq!(status, 404);
+    let other = hook_body(31337, "status", &[lead_json(501, 11, 99_999, 142, nov(25))]);
+    let (status, body) = hook(other, key.clone()).await;
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("account 31337"), "{body}");
+    assert_eq!(events(&app).await, before, "nothing queued");
+    assert_eq!(revenue(&app, &token).await, 1700.0);
+
+    // An expired token: a delivery that needs the API fails with the reason, visible, and is retried.
+    amo.set(|s| s.token = "rotated".into());
+    let (status, _) = hook(hook_body(ACCOUNT, "update", &[json!({"id": 501, "updated_at": nov(26)})]), key.clone()).await;
+    assert_eq!(status, 200);
+    until("the error is shown", true, || async {
+        let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM connectors").fetch_one(&app.pool).await.unwrap();
+        error.is_some_and(|e| e.contains("refused the token"))
+    })
+    .await;
+    let (attempts, state): (i32, String) =
+        sqlx::query_as("SELECT attempts, state FROM connector_events WHERE crm_id = '501'").fetch_one(&app.pool).await.unwrap();
+    assert!(attempts >= 1 && (state == "queued" || state == "failed"), "{attempts} {state}");
+}
