@@ -5,8 +5,12 @@ CREATE TABLE connectors (
     base_url         TEXT NOT NULL,
     -- The CRM's token, sealed with KPI_ARENA_SECRET_KEY (XChaCha20-Poly1305: nonce, then ciphertext).
     secret           BYTEA NOT NULL,
-    -- The secret in the webhook's address (amoCRM and Bitrix24 do not sign their webhooks).
+    -- The secret in the webhook's address (amoCRM and Bitrix24 do not sign their webhooks;
+    -- Pipedrive's webhooks carry it as their HTTP Basic password).
     hook_key         TEXT NOT NULL,
+    -- What the CRM signs or marks its webhooks with, sealed like `secret`: Bitrix24's
+    -- application token, HubSpot's client secret. NULL for amoCRM and Pipedrive.
+    hook_secret      BYTEA,
     -- The CRM account the webhooks must name (amoCRM: account id).
     account          TEXT NOT NULL DEFAULT '',
     -- Stage overrides: "pipeline:stage" -> open, won or lost (the CRM's own meaning otherwise).

@@ -17,7 +17,7 @@ pub const MAX_HOOK_BYTES: usize = 4 * 1024 * 1024;
 
 /// Takes a CRM's webhook delivery.
 #[utoipa::path(post, path = "/api/v1/hooks/{kind}/{key}", tag = "connectors",
-    params(("kind" = String, Path, description = "`amocrm`"), ("key" = String, Path, description = "the connector's webhook secret, shown on /connectors")),
+    params(("kind" = String, Path, description = "`amocrm` or `bitrix24`"), ("key" = String, Path, description = "the connector's webhook secret, shown on /connectors")),
     request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "the CRM's own webhook body"),
     responses((status = 200, description = "queued: `{\"queued\": N}` new events (a repeated delivery queues none)", body = Object),
         (status = 400, description = "not this CRM's webhook, or it names another account; nothing stored", body = super::openapi::ErrorDoc),
@@ -27,7 +27,7 @@ pub async fn receive(
     Path((kind, key)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    match connectors::hooks::receive(&state.pool, &kind, &key, &body).await {
+    match connectors::hooks::receive(&state.pool, state.connectors.keyring(), &kind, &key, &body).await {
         Ok(queued) => {
             if queued > 0 {
                 state.connectors.wake();

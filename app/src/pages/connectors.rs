@@ -27,6 +27,9 @@ pub struct ConnectorCard {
     pub token: String,
     pub hook_url: String,
     pub account: String,
+    /// The CRM marks its webhooks with a token that must be entered here (Bitrix24).
+    pub needs_hook_secret: bool,
+    pub hook_secret_set: bool,
     pub backfill_state: String,
     pub backfill_done: i64,
     pub backfill_total: Option<i64>,
@@ -119,6 +122,8 @@ pub async fn load_connectors() -> Result<ConnectorsView, AppError> {
             token: s.token,
             hook_url: format!("{origin}{}", s.hook_path),
             account: s.account,
+            needs_hook_secret: s.kind == connectors::Kind::Bitrix24,
+            hook_secret_set: s.hook_secret_set,
             backfill_state: s.backfill_state,
             backfill_done: s.backfill_done,
             backfill_total: s.backfill_total,
@@ -217,6 +222,16 @@ pub async fn start_backfill(connector: i64, from: String) -> Result<u64, AppErro
     Ok(total)
 }
 
+/// Bitrix24's application token for its outbound webhook (made after this connector's address).
+#[server(prefix = "/api", endpoint = "set_hook_token")]
+pub async fn set_hook_token(connector: i64, secret: String) -> Result<(), AppError> {
+    let me = server::admin().await?;
+    let state = server::state();
+    connectors::setup::set_hook_secret(&state.pool, state.connectors.keyring(), &me, connector, &secret)
+        .await
+        .map_err(server::failed)
+}
+
 #[server(prefix = "/api", endpoint = "retry_crm_event")]
 pub async fn retry_crm_event(connector: i64, event: i64) -> Result<(), AppError> {
     let me = server::admin().await?;
@@ -249,12 +264,22 @@ pub fn Connectors() -> impl IntoView {
     let retry = ServerAction::<RetryCrmEvent>::new();
     let reconcile = ServerAction::<ReconcileConnector>::new();
     let delete = ServerAction::<DeleteConnector>::new();
-    // The page looks again every two seconds (the backfill's progress, new events).
+    let hook_token = ServerAction::<SetHookToken>::new();
+    // While a backfill runs, the page looks again every second (its progress bar). Not
+    // otherwise: a refresh would reset a form being filled in.
     let tick = RwSignal::new(0u64);
+    let running = RwSignal::new(false);
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let _ = set_interval_with_handle(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(2));
+            let _ = set_interval_with_handle(
+                move || {
+                    if running.get_untracked() {
+                        tick.update(|t| *t += 1)
+                    }
+                },
+                std::time::Duration::from_secs(1),
+            );
         }
     });
     let data = Resource::new(
@@ -266,12 +291,18 @@ pub fn Connectors() -> impl IntoView {
                 retry.version().get(),
                 reconcile.version().get(),
                 delete.version().get(),
+                hook_token.version().get(),
                 tick.get(),
             )
         },
         |_| load_connectors(),
     );
-    let actions = Actions { save, map, backfill, retry, reconcile, delete };
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = data.get() {
+            running.set(view.connectors.iter().any(|c| c.backfill_state == "running"));
+        }
+    });
+    let actions = Actions { save, map, backfill, retry, reconcile, delete, hook_token };
     loaded(data, move |view| view! { <ConnectorsPage view actions/> })
 }
 
@@ -283,6 +314,7 @@ struct Actions {
     retry: ServerAction<RetryCrmEvent>,
     reconcile: ServerAction<ReconcileConnector>,
     delete: ServerAction<DeleteConnector>,
+    hook_token: ServerAction<SetHookToken>,
 }
 
 fn outcome<T: Clone + Send + Sync + 'static>(
@@ -317,6 +349,7 @@ fn ConnectorsPage(view: ConnectorsView, actions: Actions) -> impl IntoView {
             {outcome(actions.backfill, |_| None)}
             {outcome(actions.retry, |_| None)}
             {outcome(actions.delete, |_| None)}
+            {outcome(actions.hook_token, |_| None)}
         </main>
     }
 }
@@ -366,11 +399,12 @@ fn NewConnector(available: Vec<(String, String)>, save: ServerAction<SaveConnect
                 <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>{options}</select>
             </label>
             <label>{lang.t("connectors.base_url")}" "
-                <input name="base_url" required placeholder="https://example.amocrm.ru" on:input=move |ev| base_url.set(event_target_value(&ev))/>
+                <input name="base_url" placeholder="https://example.amocrm.ru" on:input=move |ev| base_url.set(event_target_value(&ev))/>
             </label>
             <label>{lang.t("connectors.token")}" "
                 <input name="token" type="password" required autocomplete="off" on:input=move |ev| token.set(event_target_value(&ev))/>
             </label>
+            <p class="hint">{lang.t("connectors.token_hint")}</p>
             <label>{lang.t("connectors.since")}" "
                 <input type="date" prop:value=since on:input=move |ev| since.set(event_target_value(&ev))/>
             </label>
@@ -461,7 +495,18 @@ fn Card(card: ConnectorCard, users: Vec<(String, String)>, actions: Actions) -> 
                 <dt>{lang.t("connectors.last_error")}</dt><dd class="error-text">{card.last_error.clone().unwrap_or_else(|| "—".into())}</dd>
                 <dt>{lang.t("connectors.waiting")}</dt><dd data-testid="waiting">{card.waiting}</dd>
             </dl>
-            <p class="hint">{lang.t("connectors.hook_hint")}</p>
+            <p class="hint">{lang.t(if card.needs_hook_secret { "connectors.hook_hint_bitrix" } else { "connectors.hook_hint" })}</p>
+            {card.needs_hook_secret.then(|| view! {
+                <ActionForm action=actions.hook_token attr:data-testid="hook-token-form">
+                    <input type="hidden" name="connector" value=id.to_string()/>
+                    <label>{lang.t("connectors.hook_token")}" "
+                        <input name="secret" type="password" required autocomplete="off"
+                            placeholder=if card.hook_secret_set { "••••" } else { "" }/>
+                    </label>
+                    " "<button type="submit">{lang.t("connectors.save")}</button>
+                    {(!card.hook_secret_set).then(|| view! { <p class="error-text" role="status">{lang.t("connectors.hook_token_missing")}</p> })}
+                </ActionForm>
+            })}
             <h3>{lang.t("connectors.backfill")}</h3>
             {progress}
             <ActionForm action=actions.backfill attr:data-testid="backfill-form">

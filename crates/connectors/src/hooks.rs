@@ -3,6 +3,7 @@
 
 use crate::http::CrmError;
 use crate::model::Kind;
+use crate::secret::Keyring;
 use sqlx::PgPool;
 use store::connectors::NewEvent;
 use subtle::ConstantTimeEq;
@@ -21,7 +22,7 @@ pub enum HookError {
 }
 
 /// Takes one delivery for `kind` at the address holding `key`; returns how many events were new.
-pub async fn receive(pool: &PgPool, kind: &str, key: &str, body: &[u8]) -> Result<u64, HookError> {
+pub async fn receive(pool: &PgPool, keyring: Option<&Keyring>, kind: &str, key: &str, body: &[u8]) -> Result<u64, HookError> {
     let kind = Kind::parse(kind).ok_or(HookError::NotFound)?;
     let row = store::connectors::by_kind(pool, kind.name()).await?.ok_or(HookError::NotFound)?;
     if !bool::from(row.hook_key.as_bytes().ct_eq(key.as_bytes())) {
@@ -46,7 +47,36 @@ pub async fn receive(pool: &PgPool, kind: &str, key: &str, body: &[u8]) -> Resul
                 })
                 .collect::<Vec<_>>()
         }
+        Kind::Bitrix24 => {
+            let event = crate::bitrix24::parse_hook(body).map_err(refused)?;
+            let sealed = row.hook_secret.as_ref().ok_or_else(|| {
+                HookError::Refused("this connector has no application token yet: set it on /connectors".into())
+            })?;
+            let expected = keyring
+                .ok_or_else(|| HookError::Refused("KPI_ARENA_SECRET_KEY is not set".into()))?
+                .open(sealed)
+                .map_err(|e| HookError::Refused(e.to_string()))?;
+            if !bool::from(expected.as_bytes().ct_eq(event.token.as_bytes())) {
+                return Err(HookError::Refused("`auth[application_token]` is not this connector's".into()));
+            }
+            if event.domain != row.account {
+                return Err(HookError::Refused(format!(
+                    "the event names portal {}, but this connector is for {}",
+                    event.domain, row.account
+                )));
+            }
+            match event.event.as_str() {
+                "ONCRMDEALADD" | "ONCRMDEALUPDATE" => {
+                    vec![NewEvent { key: format!("{}@{}", event.deal, event.ts), crm_id: event.deal, deal: None }]
+                }
+                // Deleted deals keep their records (the team's history); other events are not deals.
+                _ => Vec::new(),
+            }
+        }
     };
+    if events.is_empty() {
+        return Ok(0);
+    }
     Ok(store::connectors::enqueue(pool, row.id, &events).await?)
 }
 

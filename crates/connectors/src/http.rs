@@ -44,6 +44,8 @@ fn limiter(connector: i64, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
 pub struct Api {
     client: reqwest::Client,
     pub base: String,
+    /// `base` without its path (Bitrix24's holds the secret): what logs and errors show.
+    shown: String,
     bearer: Option<String>,
     limiter: Arc<DefaultDirectRateLimiter>,
 }
@@ -60,7 +62,12 @@ pub fn client() -> reqwest::Client {
 impl Api {
     /// `connector` keys the budget (0 for a connector not saved yet); `per_second` is the CRM's limit.
     pub fn new(base: &str, bearer: Option<String>, connector: i64, per_second: u32) -> Api {
-        Api { client: client(), base: base.trim_end_matches('/').to_string(), bearer, limiter: limiter(connector, per_second) }
+        let base = base.trim_end_matches('/').to_string();
+        let shown = match base.split_once("://") {
+            Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
+            None => String::new(),
+        };
+        Api { client: client(), base, shown, bearer, limiter: limiter(connector, per_second) }
     }
 
     /// GETs `path` (with its query) and returns the JSON, or `None` for 204 No Content.
@@ -73,7 +80,7 @@ impl Api {
             if let Some(token) = &self.bearer {
                 request = request.bearer_auth(token);
             }
-            let response = request.send().await.map_err(|e| CrmError::Unreachable(self.base.clone(), e.to_string()))?;
+            let response = request.send().await.map_err(|e| CrmError::Unreachable(self.shown.clone(), e.without_url().to_string()))?;
             let status = response.status().as_u16();
             match status {
                 204 => return Ok(None),
@@ -96,7 +103,7 @@ impl Api {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
                     let pause = asked.unwrap_or(wait).min(Duration::from_secs(60));
-                    tracing::info!(url = %self.base, status, pause_ms = pause.as_millis() as u64, "the CRM asks to slow down");
+                    tracing::info!(crm = %self.shown, status, pause_ms = pause.as_millis() as u64, "the CRM asks to slow down");
                     tokio::time::sleep(pause).await;
                     wait = (wait * 2).min(Duration::from_secs(30));
                 }

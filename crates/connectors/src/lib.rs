@@ -18,6 +18,7 @@
 
 pub mod amocrm;
 pub mod apply;
+pub mod bitrix24;
 pub mod hooks;
 pub mod http;
 pub mod model;
@@ -36,13 +37,16 @@ use store::connectors::ConnectorRow;
 /// A connected CRM's API.
 pub enum Crm {
     Amo(amocrm::Amo),
+    Bitrix(bitrix24::Bitrix),
 }
 
 impl Crm {
-    /// The API of `kind` at `base` with `token`; `connector` keys the request budget.
+    /// The API of `kind` at `base` with `token` (Bitrix24: the inbound webhook's address is the
+    /// token, `base` only names the portal); `connector` keys the request budget.
     pub fn new(kind: Kind, base: &str, token: &str, connector: i64) -> Crm {
         match kind {
             Kind::AmoCrm => Crm::Amo(amocrm::Amo::new(base, token, connector)),
+            Kind::Bitrix24 => Crm::Bitrix(bitrix24::Bitrix::new(token, connector)),
         }
     }
 
@@ -57,18 +61,21 @@ impl Crm {
     pub async fn account(&self) -> Result<String, CrmError> {
         match self {
             Crm::Amo(amo) => amo.account().await,
+            Crm::Bitrix(bitrix) => bitrix.check().await,
         }
     }
 
     pub async fn users(&self) -> Result<Vec<CrmUser>, CrmError> {
         match self {
             Crm::Amo(amo) => amo.users().await,
+            Crm::Bitrix(bitrix) => bitrix.users().await,
         }
     }
 
     pub async fn stages(&self) -> Result<Vec<CrmStage>, CrmError> {
         match self {
             Crm::Amo(amo) => amo.stages().await,
+            Crm::Bitrix(bitrix) => bitrix.stages().await,
         }
     }
 
@@ -85,6 +92,11 @@ impl Crm {
                 let (deals, next) = amo.deals_page(since, page).await?;
                 Ok((deals, next.map(|n| n.to_string())))
             }
+            Crm::Bitrix(bitrix) => {
+                let start = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+                let (deals, next, _) = bitrix.deals_page(since, start).await?;
+                Ok((deals, next.map(|n| n.to_string())))
+            }
         }
     }
 
@@ -92,6 +104,7 @@ impl Crm {
     pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
         match self {
             Crm::Amo(amo) => amo.count(since).await,
+            Crm::Bitrix(bitrix) => bitrix.count(since).await,
         }
     }
 
@@ -99,6 +112,7 @@ impl Crm {
     pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
         match self {
             Crm::Amo(amo) => amo.deal(id).await,
+            Crm::Bitrix(bitrix) => bitrix.deal(id).await,
         }
     }
 }

@@ -12,20 +12,24 @@ use std::collections::BTreeMap;
 pub enum Kind {
     /// amoCRM, and Kommo (its international name): API v4.
     AmoCrm,
+    /// Bitrix24, cloud or on-premise: an inbound webhook for REST, outbound events.
+    Bitrix24,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 1] = [Kind::AmoCrm];
+    pub const ALL: [Kind; 2] = [Kind::AmoCrm, Kind::Bitrix24];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::AmoCrm => "amocrm",
+            Kind::Bitrix24 => "bitrix24",
         }
     }
 
     pub fn title(self) -> &'static str {
         match self {
             Kind::AmoCrm => "amoCRM / Kommo",
+            Kind::Bitrix24 => "Bitrix24",
         }
     }
 

@@ -40,18 +40,38 @@ fn invalid(why: impl Into<String>) -> SetupError {
 /// What the form gives: the CRM, its address, the token.
 pub struct Access<'a> {
     pub kind: &'a str,
+    /// amoCRM: the account's address. Bitrix24: may be empty (the webhook's portal is used).
     pub base_url: &'a str,
+    /// amoCRM: the long-lived token. Bitrix24: the inbound webhook's address.
     pub token: &'a str,
+}
+
+fn portal(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+    Some(format!("{scheme}://{host}"))
 }
 
 fn checked<'a>(access: &Access<'a>) -> Result<(Kind, String, &'a str), SetupError> {
     let kind = Kind::parse(access.kind).ok_or_else(|| invalid(format!("unknown CRM `{}`", access.kind)))?;
-    let base = access.base_url.trim().trim_end_matches('/');
+    let token = access.token.trim();
+    let base = match kind {
+        Kind::Bitrix24 => {
+            let is_hook = (token.starts_with("https://") || token.starts_with("http://")) && token.contains("/rest/");
+            if !is_hook {
+                return Err(invalid(
+                    "for Bitrix24 the token is the inbound webhook's address, like https://yourcompany.bitrix24.ru/rest/1/abc123/",
+                ));
+            }
+            portal(token).unwrap_or_default()
+        }
+        Kind::AmoCrm => access.base_url.trim().trim_end_matches('/').to_string(),
+    };
+    let base = base.as_str();
     let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
     if !scheme_ok || base.len() < 10 || base.contains(char::is_whitespace) {
         return Err(invalid(format!("the CRM's address `{base}` is not an http(s) address like https://example.amocrm.ru")));
     }
-    let token = access.token.trim();
     if token.is_empty() {
         return Err(invalid("the token is empty"));
     }
@@ -88,6 +108,7 @@ pub async fn create(pool: &PgPool, keyring: Option<&Keyring>, me: &CurrentUser, 
         base_url: &base,
         secret: keyring.seal(token),
         hook_key: &hook_key,
+        hook_secret: None,
         account: &account,
         by: &me.id,
     };
@@ -168,6 +189,27 @@ pub async fn start_backfill(
     Ok(total)
 }
 
+/// Keeps what the CRM marks its webhooks with: Bitrix24's application token (shown when the
+/// outbound webhook is made, after this connector's webhook address exists).
+pub async fn set_hook_secret(
+    pool: &PgPool,
+    keyring: Option<&Keyring>,
+    me: &CurrentUser,
+    connector: i64,
+    secret: &str,
+) -> Result<(), SetupError> {
+    admin(me)?;
+    let keyring = keyring.ok_or(crate::secret::KeyError::Missing)?;
+    let secret = secret.trim();
+    if secret.is_empty() {
+        return Err(invalid("the webhook token is empty"));
+    }
+    if !store::connectors::set_hook_secret(pool, connector, &keyring.seal(secret)).await? {
+        return Err(invalid(format!("no connector {connector}")));
+    }
+    Ok(())
+}
+
 pub async fn retry(pool: &PgPool, me: &CurrentUser, connector: i64, event: i64) -> Result<(), SetupError> {
     admin(me)?;
     if !store::connectors::retry(pool, connector, event).await? {
@@ -203,6 +245,8 @@ pub struct Status {
     /// The path to give the CRM as its webhook (the instance's address goes before it).
     pub hook_path: String,
     pub account: String,
+    /// Whether the CRM's webhook token is set (Bitrix24 needs one).
+    pub hook_secret_set: bool,
     pub backfill_state: String,
     pub backfill_done: i64,
     pub backfill_total: Option<i64>,
@@ -243,7 +287,10 @@ pub async fn statuses(pool: &PgPool, keyring: Option<&Keyring>, me: &CurrentUser
 
 async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> Result<Status, SetupError> {
     let kind = Kind::parse(&row.kind).ok_or_else(|| invalid("unknown CRM"))?;
-    let token = keyring.and_then(|k| k.open(&row.secret).ok()).map(|t| masked(&t)).unwrap_or_else(|| "••••".into());
+    let token = keyring
+        .and_then(|k| k.open(&row.secret).ok())
+        .map(|t| masked(t.trim_end_matches('/')))
+        .unwrap_or_else(|| "••••".into());
     let people = store::connectors::people(pool, row.id)
         .await?
         .into_iter()
@@ -261,6 +308,7 @@ async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> 
         token,
         hook_path: hook_path(kind, &row.hook_key),
         account: row.account,
+        hook_secret_set: row.hook_secret.is_some(),
         backfill_state: row.backfill_state,
         backfill_done: row.backfill_done,
         backfill_total: row.backfill_total,

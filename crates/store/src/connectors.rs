@@ -13,6 +13,7 @@ pub struct ConnectorRow {
     pub base_url: String,
     pub secret: Vec<u8>,
     pub hook_key: String,
+    pub hook_secret: Option<Vec<u8>>,
     pub account: String,
     pub stage_map: Value,
     pub backfill_state: String,
@@ -28,7 +29,7 @@ pub struct ConnectorRow {
     pub created_by: String,
 }
 
-const COLUMNS: &str = "id, kind, base_url, secret, hook_key, account, stage_map, backfill_state, backfill_from, \
+const COLUMNS: &str = "id, kind, base_url, secret, hook_key, hook_secret, account, stage_map, backfill_state, backfill_from, \
     backfill_cursor, backfill_done, backfill_total, reconciled_to, reconciled_at, last_event_at, last_error, \
     last_error_at, created_by";
 
@@ -37,6 +38,7 @@ pub struct NewConnector<'a> {
     pub base_url: &'a str,
     pub secret: Vec<u8>,
     pub hook_key: &'a str,
+    pub hook_secret: Option<Vec<u8>>,
     pub account: &'a str,
     pub by: &'a str,
 }
@@ -44,8 +46,8 @@ pub struct NewConnector<'a> {
 /// Stores a connector; `None` when one of its kind exists already. Reconciling starts now.
 pub async fn create(tx: &mut Transaction<'_, Postgres>, new: NewConnector<'_>) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO connectors (kind, base_url, secret, hook_key, account, created_by, reconciled_to, reconciled_at)
-         VALUES ($1, $2, $3, $4, $5, $6, arena_now(), arena_now()) ON CONFLICT (kind) DO NOTHING RETURNING id",
+        "INSERT INTO connectors (kind, base_url, secret, hook_key, account, created_by, hook_secret, reconciled_to, reconciled_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, arena_now(), arena_now()) ON CONFLICT (kind) DO NOTHING RETURNING id",
     )
     .bind(new.kind)
     .bind(new.base_url)
@@ -53,6 +55,7 @@ pub async fn create(tx: &mut Transaction<'_, Postgres>, new: NewConnector<'_>) -
     .bind(new.hook_key)
     .bind(new.account)
     .bind(new.by)
+    .bind(new.hook_secret)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -72,6 +75,12 @@ pub async fn by_kind(pool: &PgPool, kind: &str) -> Result<Option<ConnectorRow>, 
 /// Deletes a connector with its people, items and events; the records it brought stay.
 pub async fn delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM connectors WHERE id = $1").bind(id).execute(pool).await?.rows_affected() == 1)
+}
+
+/// Keeps what the CRM marks its webhooks with (sealed by the caller); false when no such connector.
+pub async fn set_hook_secret(pool: &PgPool, id: i64, sealed: &[u8]) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("UPDATE connectors SET hook_secret = $2 WHERE id = $1").bind(id).bind(sealed).execute(pool).await?.rows_affected()
+        == 1)
 }
 
 pub async fn set_stage_map(pool: &PgPool, id: i64, map: &Value) -> Result<(), sqlx::Error> {

@@ -58,22 +58,22 @@ fn access(amo: &FakeAmo) -> connectors::setup::Access<'_> {
     connectors::setup::Access { kind: "amocrm", base_url: &amo.base, token: TOKEN }
 }
 
-async fn user_id(app: &TestApp, email: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, email: &str) -> String {
     sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)").bind(email).fetch_one(&app.pool).await.unwrap()
 }
 
-async fn revenue(app: &TestApp, token: &str) -> f64 {
+pub(crate) async fn revenue(app: &TestApp, token: &str) -> f64 {
     let card = app.get_json(token, "/api/v1/kpis?scope=org&period=2026-11").await;
     let kpi = card["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "revenue").unwrap().clone();
     kpi["value"].as_f64().unwrap()
 }
 
-async fn points(app: &TestApp, token: &str, user: &str) -> i64 {
+pub(crate) async fn points(app: &TestApp, token: &str, user: &str) -> i64 {
     app.get_json(token, &format!("/api/v1/points?user={user}&period=2026-11")).await["total"].as_i64().unwrap()
 }
 
 /// Waits (up to 15 s) until `probe` gives `want`; fails with the last value otherwise.
-async fn until<T, F, Fut>(what: &str, want: T, probe: F)
+pub(crate) async fn until<T, F, Fut>(what: &str, want: T, probe: F)
 where
     T: PartialEq + std::fmt::Debug,
     F: Fn() -> Fut,
@@ -97,7 +97,7 @@ async fn backfill_state(app: &TestApp) -> (String, i64, Option<i64>) {
         .unwrap()
 }
 
-async fn events(app: &TestApp) -> i64 {
+pub(crate) async fn events(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM connector_events").fetch_one(&app.pool).await.unwrap()
 }
 

@@ -34,4 +34,6 @@ mod upgrade;
 mod crm_amocrm;
 mod crm {
     pub mod amocrm;
+    pub mod bitrix24;
 }
+mod crm_bitrix24;

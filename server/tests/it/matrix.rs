@@ -565,24 +565,6 @@ fn rows(ids: &Ids) -> Vec<Row> {
             s(form(&[("name", "Arena"), ("currency", "RUB"), ("time_zone", "UTC"), ("language", "ru")])),
             [A, A, F, F, F, 200],
         ),
-        row(ServerFn("home_view"), "", none(), [A, A, 200, 200, 200, 200]),
-        row(ServerFn("targets_grid"), "", s(form(&[("team", "t1"), ("period", "2026-10")])), [A, A, F, 200, F, 200]),
-        row(
-            ServerFn("save_targets"),
-            "",
-            s(form(&[("team", "t1"), ("period", &ids.days.0[..7]), ("targets[rep:r1|revenue]", "700")])),
-            [A, A, F, 200, F, 200],
-        ),
-        row(
-            ServerFn("copy_targets"),
-            "",
-            s(form(&[("team", "t1"), ("period", &ids.days.0[..7])])),
-            [A, A, F, 200, F, 200],
-        ),
-        row(ServerFn("imports_view"), "", none(), [A, A, F, 200, 200, 200]),
-        // boss@'s import: another manager's is not theirs to see (404) or store (409).
-        row(ServerFn("import_view"), "", s(form(&[("id", &import)])), [A, A, F, 200, -404, 200]),
-        row(ServerFn("start_import"), "", s(form(&[("id", &import)])), [A, A, F, 200, -409, 409]),
         // CRM connectors: admins only. There is no connector, and no CRM answers at port 9, so
         // an admin's calls that need one are answered 400 with the reason; the rest are refused.
         row(ServerFn("connectors_view"), "", none(), [A, A, F, F, F, 200]),
@@ -605,6 +587,7 @@ fn rows(ids: &Ids) -> Vec<Row> {
             [A, A, F, F, F, 400],
         ),
         row(ServerFn("start_backfill"), "", s(form(&[("connector", "999999"), ("from", "2026-10-01")])), [A, A, F, F, F, 400]),
+        row(ServerFn("set_hook_token"), "", s(form(&[("connector", "999999"), ("secret", "x")])), [A, A, F, F, F, 400]),
         row(ServerFn("retry_crm_event"), "", s(form(&[("connector", "999999"), ("event", "1")])), [A, A, F, F, F, 400]),
         row(ServerFn("reconcile_connector"), "", s(form(&[("connector", "999999")])), [A, A, F, F, F, 200]),
         row(ServerFn("delete_connector"), "", s(form(&[("connector", "999999")])), [A, A, F, F, F, 400]),
@@ -615,6 +598,24 @@ fn rows(ids: &Ids) -> Vec<Row> {
             s(Send::Json(json!({}))),
             [-404, -404, -404, -404, -404, -404],
         ),
+        row(ServerFn("home_view"), "", none(), [A, A, 200, 200, 200, 200]),
+        row(ServerFn("targets_grid"), "", s(form(&[("team", "t1"), ("period", "2026-10")])), [A, A, F, 200, F, 200]),
+        row(
+            ServerFn("save_targets"),
+            "",
+            s(form(&[("team", "t1"), ("period", &ids.days.0[..7]), ("targets[rep:r1|revenue]", "700")])),
+            [A, A, F, 200, F, 200],
+        ),
+        row(
+            ServerFn("copy_targets"),
+            "",
+            s(form(&[("team", "t1"), ("period", &ids.days.0[..7])])),
+            [A, A, F, 200, F, 200],
+        ),
+        row(ServerFn("imports_view"), "", none(), [A, A, F, 200, 200, 200]),
+        // boss@'s import: another manager's is not theirs to see (404) or store (409).
+        row(ServerFn("import_view"), "", s(form(&[("id", &import)])), [A, A, F, 200, -404, 200]),
+        row(ServerFn("start_import"), "", s(form(&[("id", &import)])), [A, A, F, 200, -409, 409]),
         // Last: it ends the caller's session.
         row(ServerFn("logout"), "", none(), [200, 200, 200, 200, 200, 200]),
     ]

@@ -1,0 +1,270 @@
+//! Bitrix24, cloud and on-premise, through an inbound webhook (REST) and outbound events.
+//!
+//! - Reads: `{webhook}crm.deal.list.json` (50 a page by `start`, filtered by `>=DATE_MODIFY`,
+//!   ordered by it; `total` says how many), `crm.deal.get.json`, `user.get.json`,
+//!   `crm.status.list.json` (the deal stages of every pipeline, `DEAL_STAGE` and
+//!   `DEAL_STAGE_<n>`), `crm.dealcategory.list.json` (the pipelines' names). `{webhook}` is the
+//!   inbound webhook's address, `https://<portal>/rest/<user id>/<token>/`: it is the secret.
+//!   Budget: 2 requests/s; `QUERY_LIMIT_EXCEEDED` (HTTP 503) is waited out.
+//! - Meaning: `STAGE_SEMANTIC_ID` `S` is won, `F` lost, `P` open. `OPPORTUNITY` is the amount,
+//!   `ASSIGNED_BY_ID` the owner; a closed deal's `CLOSEDATE` is when it closed.
+//! - Events: `ONCRMDEALADD`, `ONCRMDEALUPDATE` (form-encoded, `data[FIELDS][ID]` only), checked by
+//!   `auth[application_token]` (shown by Bitrix24 when the outbound webhook is made) and
+//!   `auth[domain]`. The deal itself is then read with `crm.deal.get`.
+
+use crate::http::{Api, CrmError};
+use crate::model::{CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub const PER_SECOND: u32 = 2;
+const SELECT: &str = "select[]=ID&select[]=TITLE&select[]=OPPORTUNITY&select[]=ASSIGNED_BY_ID&select[]=STAGE_ID\
+    &select[]=STAGE_SEMANTIC_ID&select[]=CATEGORY_ID&select[]=DATE_CREATE&select[]=DATE_MODIFY&select[]=CLOSEDATE&select[]=CLOSED";
+
+pub struct Bitrix {
+    pub api: Api,
+}
+
+fn unexpected(what: &str) -> CrmError {
+    CrmError::Unexpected(format!("Bitrix24 sent no {what}"))
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn instant(value: &Value) -> Option<DateTime<Utc>> {
+    value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc))
+}
+
+fn outcome(semantic: &str) -> Outcome {
+    match semantic {
+        "S" | "success" => Outcome::Won,
+        "F" | "failure" => Outcome::Lost,
+        _ => Outcome::Open,
+    }
+}
+
+/// A `crm.deal.list`/`crm.deal.get` deal as a CRM deal.
+pub fn deal(json: &Value) -> Option<CrmDeal> {
+    let outcome = outcome(json["STAGE_SEMANTIC_ID"].as_str().unwrap_or("P"));
+    let closed = json["CLOSED"].as_str() == Some("Y") && outcome != Outcome::Open;
+    let amount = match &json["OPPORTUNITY"] {
+        Value::Null => Decimal::ZERO,
+        Value::String(s) if s.trim().is_empty() => Decimal::ZERO,
+        value => text(value)?.trim().parse().ok()?,
+    };
+    Some(CrmDeal {
+        id: text(&json["ID"])?,
+        name: json["TITLE"].as_str().unwrap_or("").to_string(),
+        owner: text(&json["ASSIGNED_BY_ID"])?,
+        amount,
+        stage: format!("{}:{}", text(&json["CATEGORY_ID"]).unwrap_or_else(|| "0".into()), text(&json["STAGE_ID"])?),
+        outcome,
+        created_at: instant(&json["DATE_CREATE"])?,
+        modified_at: instant(&json["DATE_MODIFY"])?,
+        closed_at: if closed { instant(&json["CLOSEDATE"]) } else { None },
+    })
+}
+
+fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// A REST answer's `result`, or the error Bitrix24 named.
+fn result(json: Value) -> Result<Value, CrmError> {
+    if let Some(error) = json["error"].as_str() {
+        let description = json["error_description"].as_str().unwrap_or("");
+        return Err(match error {
+            "expired_token" | "invalid_token" | "NO_AUTH_FOUND" | "INVALID_CREDENTIALS" | "insufficient_scope" => {
+                CrmError::Unauthorized(401)
+            }
+            _ => CrmError::Status(400, format!("{error}: {description}")),
+        });
+    }
+    Ok(json)
+}
+
+impl Bitrix {
+    /// `webhook`: the inbound webhook's address (`https://portal/rest/1/token/`).
+    pub fn new(webhook: &str, connector: i64) -> Bitrix {
+        let base = if webhook.ends_with('/') { webhook.to_string() } else { format!("{webhook}/") };
+        Bitrix { api: Api::new(base.trim_end_matches('/'), None, connector, PER_SECOND) }
+    }
+
+    async fn call(&self, method: &str, query: &str) -> Result<Value, CrmError> {
+        let json = self.api.get(&format!("/{method}.json?{query}")).await?.ok_or_else(|| unexpected(method))?;
+        result(json)
+    }
+
+    /// The portal's domain (what its events name), from the webhook's address.
+    pub fn account(&self) -> Result<String, CrmError> {
+        let rest = self.api.base.split("://").nth(1).ok_or_else(|| unexpected("portal address"))?;
+        Ok(rest.split('/').next().unwrap_or("").to_string())
+    }
+
+    pub async fn check(&self) -> Result<String, CrmError> {
+        self.call("profile", "").await?;
+        self.account()
+    }
+
+    pub async fn users(&self) -> Result<Vec<CrmUser>, CrmError> {
+        let mut users = Vec::new();
+        let mut start = Some(0u64);
+        while let Some(at) = start {
+            let json = self.call("user.get", &format!("start={at}")).await?;
+            for user in json["result"].as_array().ok_or_else(|| unexpected("users"))? {
+                let name = format!("{} {}", user["NAME"].as_str().unwrap_or(""), user["LAST_NAME"].as_str().unwrap_or(""));
+                users.push(CrmUser {
+                    id: text(&user["ID"]).ok_or_else(|| unexpected("user ID"))?,
+                    name: name.trim().to_string(),
+                    email: user["EMAIL"].as_str().filter(|e| !e.is_empty()).map(str::to_string),
+                });
+            }
+            start = json["next"].as_u64();
+        }
+        Ok(users)
+    }
+
+    pub async fn stages(&self) -> Result<Vec<CrmStage>, CrmError> {
+        let categories = self.call("crm.dealcategory.list", "").await?;
+        let mut names: BTreeMap<String, String> = BTreeMap::from([("0".to_string(), "—".to_string())]);
+        for category in categories["result"].as_array().into_iter().flatten() {
+            if let Some(id) = text(&category["ID"]) {
+                names.insert(id, category["NAME"].as_str().unwrap_or("").to_string());
+            }
+        }
+        let mut stages = Vec::new();
+        let mut start = Some(0u64);
+        while let Some(at) = start {
+            let json = self.call("crm.status.list", &format!("start={at}")).await?;
+            for status in json["result"].as_array().ok_or_else(|| unexpected("statuses"))? {
+                let entity = status["ENTITY_ID"].as_str().unwrap_or("");
+                let Some(category) = entity.strip_prefix("DEAL_STAGE") else { continue };
+                let category = category.strip_prefix('_').filter(|c| !c.is_empty()).unwrap_or("0").to_string();
+                let semantic =
+                    status["SEMANTICS"].as_str().or_else(|| status["EXTRA"]["SEMANTICS"].as_str()).unwrap_or("P");
+                let id = text(&status["STATUS_ID"]).ok_or_else(|| unexpected("STATUS_ID"))?;
+                stages.push(CrmStage {
+                    key: format!("{category}:{id}"),
+                    pipeline: names.get(&category).cloned().unwrap_or_else(|| category.clone()),
+                    name: status["NAME"].as_str().unwrap_or("").to_string(),
+                    outcome: outcome(semantic),
+                });
+            }
+            start = json["next"].as_u64();
+        }
+        Ok(stages)
+    }
+
+    fn since(since: DateTime<Utc>) -> String {
+        format!("filter%5B%3E%3DDATE_MODIFY%5D={}", encode(&since.to_rfc3339_opts(SecondsFormat::Secs, false)))
+    }
+
+    /// One page (from offset `start`) of the deals modified at or after `since`, and the next offset.
+    pub async fn deals_page(&self, since: DateTime<Utc>, start: u64) -> Result<(Vec<CrmDeal>, Option<u64>, u64), CrmError> {
+        let query = format!(
+            "start={start}&{}&order%5BDATE_MODIFY%5D=ASC&order%5BID%5D=ASC&{SELECT}",
+            Self::since(since)
+        );
+        let json = self.call("crm.deal.list", &query).await?;
+        let deals = json["result"]
+            .as_array()
+            .ok_or_else(|| unexpected("deals"))?
+            .iter()
+            .map(|d| deal(d).ok_or_else(|| CrmError::Unexpected(format!("deal {} lacks a field a deal needs", d["ID"]))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((deals, json["next"].as_u64(), json["total"].as_u64().unwrap_or(0)))
+    }
+
+    pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
+        let (_, _, total) = self.deals_page(since, 0).await?;
+        Ok(total.min(COUNT_LIMIT))
+    }
+
+    pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
+        match self.call("crm.deal.get", &format!("id={}", encode(id.trim()))).await {
+            Ok(json) => deal(&json["result"]).map(Some).ok_or_else(|| CrmError::Unexpected(format!("deal {id} lacks a field a deal needs"))),
+            // "Not found" comes as an error with HTTP 400.
+            Err(CrmError::Status(400, why)) if why.to_lowercase().contains("not found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An outbound event: (the event, the deal id, the portal's domain, the application token, its time).
+pub struct Event {
+    pub event: String,
+    pub deal: String,
+    pub domain: String,
+    pub token: String,
+    pub ts: String,
+}
+
+pub fn parse_hook(body: &[u8]) -> Result<Event, CrmError> {
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
+    for (key, value) in form_urlencoded::parse(body) {
+        fields.insert(key.into_owned(), value.into_owned());
+    }
+    let get = |key: &str| fields.get(key).cloned().unwrap_or_default();
+    let event = Event {
+        event: get("event").to_uppercase(),
+        deal: get("data[FIELDS][ID]"),
+        domain: get("auth[domain]"),
+        token: get("auth[application_token]"),
+        ts: get("ts"),
+    };
+    if event.event.is_empty() || event.token.is_empty() {
+        return Err(CrmError::Refused("it is not a Bitrix24 event (no `event` or `auth[application_token]`)".into()));
+    }
+    if event.event.starts_with("ONCRMDEAL") && event.deal.is_empty() {
+        return Err(CrmError::Refused("it names no deal (`data[FIELDS][ID]`)".into()));
+    }
+    Ok(event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_won_deal_is_read_with_its_close_date_and_stage_key() {
+        let d = deal(&json!({"ID": "41", "TITLE": "Лицензии", "OPPORTUNITY": "1500.50", "ASSIGNED_BY_ID": "7",
+            "STAGE_ID": "C2:WON", "STAGE_SEMANTIC_ID": "S", "CATEGORY_ID": "2", "CLOSED": "Y",
+            "DATE_CREATE": "2026-11-01T10:00:00+03:00", "DATE_MODIFY": "2026-11-05T12:00:00+03:00",
+            "CLOSEDATE": "2026-11-04T00:00:00+03:00"}))
+        .unwrap();
+        assert_eq!((d.outcome, d.amount, d.stage.as_str(), d.owner.as_str()), (Outcome::Won, Decimal::new(150050, 2), "2:C2:WON", "7"));
+        assert_eq!(d.closed_at.unwrap().to_rfc3339(), "2026-11-03T21:00:00+00:00");
+        assert_eq!(d.modified_at.to_rfc3339(), "2026-11-05T09:00:00+00:00");
+        let open = deal(&json!({"ID": 42, "OPPORTUNITY": "", "ASSIGNED_BY_ID": 7, "STAGE_ID": "NEW", "STAGE_SEMANTIC_ID": "P",
+            "CLOSED": "N", "DATE_CREATE": "2026-11-01T10:00:00+03:00", "DATE_MODIFY": "2026-11-01T10:00:00+03:00", "CLOSEDATE": "2026-12-01T00:00:00+03:00"}))
+        .unwrap();
+        assert_eq!((open.outcome, open.amount, open.closed_at, open.stage.as_str()), (Outcome::Open, Decimal::ZERO, None, "0:NEW"));
+    }
+
+    #[test]
+    fn an_event_gives_the_deal_id_and_its_token() {
+        let body = "event=ONCRMDEALUPDATE&data%5BFIELDS%5D%5BID%5D=41&ts=1795000000&auth%5Bdomain%5D=acme.bitrix24.ru\
+            &auth%5Bapplication_token%5D=tok123&auth%5Bmember_id%5D=abc";
+        let e = parse_hook(body.as_bytes()).unwrap();
+        assert_eq!((e.event.as_str(), e.deal.as_str(), e.domain.as_str(), e.token.as_str(), e.ts.as_str()),
+            ("ONCRMDEALUPDATE", "41", "acme.bitrix24.ru", "tok123", "1795000000"));
+        assert!(parse_hook(b"event=ONCRMDEALUPDATE&data[FIELDS][ID]=41").is_err(), "no token: refused");
+    }
+
+    #[test]
+    fn the_portal_is_the_webhooks_host_and_rest_errors_are_named() {
+        let b = Bitrix::new("https://acme.bitrix24.ru/rest/1/s3cr3t/", 0);
+        assert_eq!(b.account().unwrap(), "acme.bitrix24.ru");
+        assert_eq!(result(json!({"error": "expired_token", "error_description": "The access token provided has expired"})).unwrap_err(), CrmError::Unauthorized(401));
+        assert!(matches!(result(json!({"error": "ERROR_CORE", "error_description": "x"})), Err(CrmError::Status(400, _))));
+    }
+}

@@ -1,0 +1,128 @@
+import { test, expect, Page, Browser } from "@playwright/test";
+import http from "node:http";
+import { AddressInfo } from "node:net";
+import { ADMIN, MANAGER, now, signIn } from "./helpers";
+
+/**
+ * A fake amoCRM (API v4, as documented) on real HTTP in this test's process: the account, its
+ * users, one pipeline, leads paged and filtered by `updated_at`, behind a bearer token.
+ */
+const TOKEN = "e2e-amo-token-51c9";
+
+type Lead = { id: number; name: string; price: number; responsible_user_id: number; status_id: number; pipeline_id: number; created_at: number; updated_at: number; closed_at: number | null };
+
+function fakeAmo(leads: Lead[]): Promise<{ base: string; close: () => void }> {
+  const users = [
+    { id: 11, name: "Демо-менеджер", email: "rep@demo.kpi-arena.local" },
+    { id: 12, name: "Стажёр", email: "intern@elsewhere.example" },
+  ];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/hal+json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return json(401, { title: "Unauthorized" });
+    if (url.pathname === "/api/v4/account") return json(200, { id: 777, subdomain: "e2e" });
+    if (url.pathname === "/api/v4/users") {
+      if (url.searchParams.get("page") !== "1") { res.writeHead(204); return res.end(); }
+      return json(200, { _links: {}, _embedded: { users } });
+    }
+    if (url.pathname === "/api/v4/leads/pipelines") {
+      const statuses = [{ id: 1, name: "Новая" }, { id: 142, name: "Успешно реализовано" }, { id: 143, name: "Закрыто и не реализовано" }];
+      return json(200, { _embedded: { pipelines: [{ id: 7, name: "Продажи", _embedded: { statuses } }] } });
+    }
+    if (url.pathname === "/api/v4/leads") {
+      const from = Number(url.searchParams.get("filter[updated_at][from]") ?? 0);
+      const page = Number(url.searchParams.get("page") ?? 1);
+      const all = leads.filter((l) => l.updated_at >= from).sort((a, b) => a.updated_at - b.updated_at);
+      const chunk = all.slice((page - 1) * 2, page * 2);
+      if (chunk.length === 0) { res.writeHead(204); return res.end(); }
+      const links = page * 2 < all.length ? { next: { href: `/api/v4/leads?page=${page + 1}` } } : {};
+      return json(200, { _links: links, _embedded: { leads: chunk } });
+    }
+    json(404, { title: "Not found" });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as AddressInfo).port;
+      resolve({ base: `http://127.0.0.1:${port}`, close: () => server.close() });
+    }),
+  );
+}
+
+async function pairTv(browser: Browser, manager: Page, name: string): Promise<Page> {
+  const tv = await (await browser.newContext({ viewport: { width: 1920, height: 1080 } })).newPage();
+  await tv.goto("/tv");
+  const code = (await tv.getByTestId("tv-code").innerText()).trim();
+  await manager.goto("/displays");
+  await expect(manager.locator("body[data-hydrated=true]")).toHaveCount(1);
+  const form = manager.getByTestId("pair-display");
+  await form.getByLabel("Код с экрана").fill(code);
+  await form.getByLabel("Название").fill(name);
+  await form.getByRole("button", { name: "Подключить" }).click();
+  await expect(manager.getByTestId("displays")).toContainText(name);
+  await expect(tv.getByTestId("tv-updated")).toBeVisible({ timeout: 10_000 });
+  await expect(tv.locator("body[data-live=open]")).toHaveCount(1);
+  return tv;
+}
+
+test("an admin connects amoCRM on /connectors, previews, backfills with progress, and a webhook-won deal is celebrated on the TV", async ({ page, browser }) => {
+  const t = Math.floor(now().getTime() / 1000);
+  const day = 86_400;
+  const lead = (id: number, owner: number, price: number, status: number, updated: number): Lead => ({
+    id, name: `Сделка ${id}`, price, responsible_user_id: owner, status_id: status, pipeline_id: 7,
+    created_at: updated - day, updated_at: updated, closed_at: status === 142 || status === 143 ? updated : null,
+  });
+  // Three leads changed in the last week: two won by the demo rep, one open; one more by an unmapped intern.
+  const leads = [lead(9001, 11, 120000, 142, t - 5 * day), lead(9002, 11, 80000, 1, t - 4 * day), lead(9003, 11, 50000, 142, t - 3 * day), lead(9004, 12, 30000, 142, t - 2 * day)];
+  const amo = await fakeAmo(leads);
+  try {
+    await signIn(page, ADMIN, "/connectors");
+    const since = new Date((t - 30 * day) * 1000).toISOString().slice(0, 10);
+    const form = page.getByTestId("new-connector");
+    await form.getByLabel("Адрес CRM").fill(amo.base);
+    await form.getByLabel("Токен").fill(TOKEN);
+    await form.getByLabel("Сделки с").fill(since);
+    await form.getByRole("button", { name: "Проверить" }).click();
+    const preview = page.getByTestId("connector-preview");
+    await expect(preview).toContainText("Аккаунт 777: пользователей 2, воронок 1, сделок с выбранной даты 4");
+    await expect(preview.locator("tbody tr")).toHaveCount(2);
+    await expect(preview.locator("tbody tr").first()).toContainText("9001");
+    await expect(preview.locator("tbody tr").first()).toContainText("won");
+
+    await form.getByRole("button", { name: "Сохранить" }).click();
+    const card = page.getByTestId("connector");
+    await expect(card).toContainText("amoCRM / Kommo");
+    await expect(card).toContainText("••••51c9");
+    const hookUrl = (await card.getByTestId("hook-url").innerText()).trim();
+    expect(hookUrl).toMatch(/\/api\/v1\/hooks\/amocrm\/[0-9a-f]{48}$/);
+
+    await card.getByTestId("backfill-form").getByLabel("Сделки с").fill(since);
+    await card.getByRole("button", { name: "Загрузить историю" }).click();
+    await expect(card.getByTestId("backfill-state")).toHaveText("готово · 4 / 4", { timeout: 15_000 });
+    await expect(card.getByTestId("backfill-progress")).toHaveAttribute("value", "4");
+    // The intern's deal waits for a mapping.
+    await expect(card.getByTestId("waiting")).toHaveText("1");
+    await page.screenshot({ path: "artifacts/connectors.png", fullPage: true });
+
+    // A deal won in the CRM: its webhook reaches a TV paired by the manager.
+    const manager = await (await browser.newContext()).newPage();
+    await signIn(manager, MANAGER, "/displays");
+    const tv = await pairTv(browser, manager, `TV CRM ${Date.now()}`);
+    const won = lead(9002, 11, 80000, 142, t);
+    const body = new URLSearchParams();
+    for (const [field, value] of Object.entries(won)) if (value !== null) body.append(`leads[status][0][${field}]`, String(value));
+    body.append("account[id]", "777");
+    const started = Date.now();
+    const res = await page.request.post(hookUrl, { headers: { "content-type": "application/x-www-form-urlencoded" }, data: body.toString() });
+    expect(res.status()).toBe(200);
+    expect(await res.json()).toEqual({ queued: 1 });
+    await tv.waitForFunction(() => (document.querySelector(".celebrations")?.getAttribute("data-queue") ?? "").includes("amocrm:9002"), null, { timeout: 5_000 });
+    console.log(`webhook → TV celebration: ${Date.now() - started} ms`);
+    await page.reload();
+    await expect(page.getByTestId("events-hour")).toHaveText("1");
+  } finally {
+    amo.close();
+  }
+});

@@ -1,0 +1,167 @@
+//! The Bitrix24 connector against a fake portal on real HTTP (`crm::bitrix24`): the preview,
+//! a backfill through `start` paging and `QUERY_LIMIT_EXCEEDED`, an unmapped owner's deal waiting,
+//! and outbound events checked by their application token and portal, read back with
+//! `crm.deal.get`, applied once. Numbers by hand from the fixture:
+//! | deal | owner    | amount | stage           | changed (Nov) |
+//! | 41   | 7 Anna   | 1000   | WON (S)         | 10 |
+//! | 42   | 8 Boris  | 250    | C2:WON (S)      | 11 |
+//! | 43   | 7 Anna   | 400    | NEW (P)         | 12 |
+//! | 44   | 9 Vera   | 700    | WON (S)         | 13 | Vera has no account here
+//! | 45   | 8 Boris  | 300    | LOSE (F)        | 14 |
+//! Default points: 50 per won deal.
+
+use crate::crm::bitrix24::{deal_json, event_body, FakeBitrix};
+use crate::crm_amocrm::{events, points, revenue, until, user_id};
+use crate::helpers::{TestApp, PASSWORD};
+use app::auth::Role;
+use chrono::{TimeZone, Utc};
+use domain::access::CurrentUser;
+use serde_json::{json, Value};
+
+const SECRET: &str = "w3bh00ks3cr3t";
+
+async fn fixture() -> (TestApp, FakeBitrix, String, CurrentUser) {
+    let app = TestApp::spawn().await;
+    let token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
+    for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
+        let new = store::users::NewUser { email: email.into(), name: name.into(), role: Role::Rep, team: None, password: PASSWORD.into() };
+        store::users::create_user(&app.pool, new).await.unwrap();
+    }
+    let users = vec![
+        json!({"ID": "7", "NAME": "Анна", "LAST_NAME": "Петрова", "EMAIL": "anna@example.com", "ACTIVE": true}),
+        json!({"ID": "8", "NAME": "Борис", "LAST_NAME": "", "EMAIL": "boris@example.com", "ACTIVE": true}),
+        json!({"ID": "9", "NAME": "Вера", "LAST_NAME": "", "EMAIL": "vera@example.com", "ACTIVE": true}),
+    ];
+    let deals = vec![
+        deal_json(41, 7, 1000, "WON", "S", 10),
+        deal_json(42, 8, 250, "C2:WON", "S", 11),
+        deal_json(43, 7, 400, "NEW", "P", 12),
+        deal_json(44, 9, 700, "WON", "S", 13),
+        deal_json(45, 8, 300, "LOSE", "F", 14),
+    ];
+    let bitrix = FakeBitrix::start(SECRET, users, deals).await;
+    let admin = store::users::find_login(&app.pool, "admin@example.com").await.unwrap().unwrap().0;
+    (app, bitrix, token, admin)
+}
+
+fn access(bitrix: &FakeBitrix) -> connectors::setup::Access<'_> {
+    connectors::setup::Access { kind: "bitrix24", base_url: "", token: &bitrix.webhook }
+}
+
+fn portal(bitrix: &FakeBitrix) -> String {
+    bitrix.webhook.split("://").nth(1).unwrap().split('/').next().unwrap().to_string()
+}
+
+async fn backfill_state(app: &TestApp) -> (String, i64, Option<i64>) {
+    sqlx::query_as("SELECT backfill_state, backfill_done, backfill_total FROM connectors").fetch_one(&app.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn bitrix24_preview_backfill_and_mapping_give_the_hand_worked_revenue() {
+    let (app, bitrix, token, admin) = fixture().await;
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    bitrix.set(|s| s.throttle = 1);
+    let seen = connectors::setup::preview(&admin, access(&bitrix), since).await.unwrap();
+    assert_eq!(seen.account, portal(&bitrix));
+    assert_eq!((seen.users.len(), seen.stages.len(), seen.deals), (3, 6, 5));
+    let won: Vec<&str> = seen.stages.iter().filter(|s| s.outcome == connectors::Outcome::Won).map(|s| s.key.as_str()).collect();
+    assert_eq!(won, vec!["0:WON", "2:C2:WON"]);
+    assert_eq!(seen.users[0].name, "Анна Петрова");
+    assert_eq!(bitrix.state.lock().unwrap().throttled, 1, "QUERY_LIMIT_EXCEEDED was waited out");
+    // Not an inbound webhook's address: named, nothing asked.
+    let wrong = connectors::setup::Access { kind: "bitrix24", base_url: "", token: "abc123" };
+    let e = connectors::setup::preview(&admin, wrong, since).await.unwrap_err();
+    assert!(e.to_string().contains("inbound webhook's address"), "{e}");
+
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access(&bitrix)).await.unwrap();
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT secret FROM connectors").fetch_one(&app.pool).await.unwrap();
+    assert!(!sealed.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "the webhook's secret is sealed");
+    bitrix.set(|s| s.throttle = 2);
+    assert_eq!(connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap(), 5);
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
+    until("revenue without Vera's deal", 1250.0, || revenue(&app, &token)).await;
+    let (anna, boris) = (user_id(&app, "anna@example.com").await, user_id(&app, "boris@example.com").await);
+    let stored: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, owner_id, status FROM deals ORDER BY id").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(
+        stored,
+        vec![
+            ("bitrix24:41".into(), anna.clone(), "won".into()),
+            ("bitrix24:42".into(), boris.clone(), "won".into()),
+            ("bitrix24:43".into(), anna.clone(), "open".into()),
+            ("bitrix24:45".into(), boris.clone(), "lost".into()),
+        ]
+    );
+    // A closed deal is closed at its CLOSEDATE: 15:00 Moscow is 12:00 UTC.
+    let closed: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT closed_at FROM deals WHERE id = 'bitrix24:41'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(closed, Utc.with_ymd_and_hms(2026, 11, 10, 12, 0, 0).unwrap());
+    until("Anna's points", 50, || points(&app, &token, &anna)).await;
+
+    // Vera mapped to Anna (one person, two accounts in the CRM): her deal is Anna's now, 1250 + 700.
+    connectors::setup::map_person(&app.pool, &admin, id, "9", connectors::setup::Mapping::User(anna.clone())).await.unwrap();
+    until("revenue with Vera's deal", 1950.0, || revenue(&app, &token)).await;
+    until("Anna's points", 100, || points(&app, &token, &anna)).await;
+}
+
+#[tokio::test]
+async fn bitrix24_events_need_the_application_token_and_are_applied_once() {
+    let (app, bitrix, token, admin) = fixture().await;
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access(&bitrix)).await.unwrap();
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap();
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
+    until("revenue after the backfill", 1250.0, || revenue(&app, &token)).await;
+    let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
+    let domain = portal(&bitrix);
+    let post = |body: String| {
+        let (client, url) = (app.client.clone(), app.url(&format!("/api/v1/hooks/bitrix24/{key}")));
+        async move {
+            let res = client.post(url).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let ts = 1_795_176_000;
+    bitrix.put_deal(deal_json(43, 7, 400, "WON", "S", 20));
+
+    // Before the application token is set, events are refused and nothing is queued.
+    let (status, body) = post(event_body("ONCRMDEALUPDATE", 43, ts, &domain, "app-token-1")).await;
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("no application token"), "{body}");
+    connectors::setup::set_hook_secret(&app.pool, Some(&keyring), &admin, id, "app-token-1").await.unwrap();
+    // A forged token, or another portal: refused, nothing queued.
+    let (status, _) = post(event_body("ONCRMDEALUPDATE", 43, ts, &domain, "forged")).await;
+    assert_eq!(status, 400);
+    let (status, body) = post(event_body("ONCRMDEALUPDATE", 43, ts, "evil.bitrix24.ru", "app-token-1")).await;
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("evil.bitrix24.ru"), "{body}");
+    assert_eq!(events(&app).await, 0);
+
+    // The real event: 43 read back with crm.deal.get, now won: 1250 + 400.
+    let (status, body) = post(event_body("ONCRMDEALUPDATE", 43, ts, &domain, "app-token-1")).await;
+    assert_eq!((status, body["queued"].as_u64()), (200, Some(1)));
+    until("revenue with 43 won", 1650.0, || revenue(&app, &token)).await;
+    assert!(bitrix.state.lock().unwrap().calls.contains(&"crm.deal.get".to_string()));
+    // The same delivery again queues nothing.
+    let (status, body) = post(event_body("ONCRMDEALUPDATE", 43, ts, &domain, "app-token-1")).await;
+    assert_eq!((status, body["queued"].as_u64()), (200, Some(0)));
+    // 42 moves won → lost: 1650 − 250; a deletion keeps the record (the team's history).
+    bitrix.put_deal(deal_json(42, 8, 250, "C2:LOSE", "F", 21));
+    post(event_body("ONCRMDEALUPDATE", 42, ts + 60, &domain, "app-token-1")).await;
+    until("revenue with 42 lost", 1400.0, || revenue(&app, &token)).await;
+    let (status, body) = post(event_body("ONCRMDEALDELETE", 41, ts + 120, &domain, "app-token-1")).await;
+    assert_eq!((status, body["queued"].as_u64()), (200, Some(0)));
+
+    // The inbound webhook revoked in Bitrix24: the reason is shown.
+    bitrix.set(|s| s.token = "rotated".into());
+    post(event_body("ONCRMDEALUPDATE", 45, ts + 180, &domain, "app-token-1")).await;
+    until("the error is shown", true, || async {
+        let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM connectors").fetch_one(&app.pool).await.unwrap();
+        error.is_some_and(|e| e.contains("refused the token") && !e.contains(SECRET))
+    })
+    .await;
+    assert_eq!(revenue(&app, &token).await, 1400.0);
+}
