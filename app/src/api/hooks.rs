@@ -6,8 +6,8 @@
 use super::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use connectors::hooks::HookError;
 use serde_json::{json, Value};
@@ -17,17 +17,33 @@ pub const MAX_HOOK_BYTES: usize = 4 * 1024 * 1024;
 
 /// Takes a CRM's webhook delivery.
 #[utoipa::path(post, path = "/api/v1/hooks/{kind}/{key}", tag = "connectors",
-    params(("kind" = String, Path, description = "`amocrm` or `bitrix24`"), ("key" = String, Path, description = "the connector's webhook secret, shown on /connectors")),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "the CRM's own webhook body"),
+    params(("kind" = String, Path, description = "`amocrm`, `bitrix24` or `hubspot`"), ("key" = String, Path, description = "the connector's webhook secret, shown on /connectors")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "the CRM's own webhook body (form-encoded for amoCRM and Bitrix24, JSON for HubSpot)"),
     responses((status = 200, description = "queued: `{\"queued\": N}` new events (a repeated delivery queues none)", body = Object),
         (status = 400, description = "not this CRM's webhook, or it names another account; nothing stored", body = super::openapi::ErrorDoc),
         (status = 404, description = "no connector of that kind, or the secret is not its", body = super::openapi::ErrorDoc)))]
 pub async fn receive(
     State(state): State<AppState>,
     Path((kind, key)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    match connectors::hooks::receive(&state.pool, state.connectors.keyring(), &kind, &key, &body).await {
+    // The address as the CRM called it (HubSpot signs it): behind HTTPS (Secure cookies) https.
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let scheme = if state.config.secure_cookies { "https" } else { "http" };
+    let called = format!("{scheme}://{host}{}", uri.path_and_query().map(|p| p.as_str()).unwrap_or(""));
+    let named: std::collections::HashMap<String, String> = headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_string())))
+        .collect();
+    let delivery = connectors::hooks::Delivery {
+        uri: &called,
+        headers: &named,
+        body: &body,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    match connectors::hooks::receive(&state.pool, state.connectors.keyring(), &kind, &key, delivery).await {
         Ok(queued) => {
             if queued > 0 {
                 state.connectors.wake();

@@ -26,9 +26,13 @@ pub struct ConnectorCard {
     pub base_url: String,
     pub token: String,
     pub hook_url: String,
+    /// HTTP Basic credentials for the CRM's webhook settings (Pipedrive).
+    pub hook_credentials: Option<String>,
     pub account: String,
     /// The CRM marks its webhooks with a token that must be entered here (Bitrix24).
     pub needs_hook_secret: bool,
+    /// The `app.yml` key of where to paste the webhook's address in this CRM.
+    pub hook_hint: String,
     pub hook_secret_set: bool,
     pub backfill_state: String,
     pub backfill_done: i64,
@@ -121,8 +125,10 @@ pub async fn load_connectors() -> Result<ConnectorsView, AppError> {
             base_url: s.base_url,
             token: s.token,
             hook_url: format!("{origin}{}", s.hook_path),
+            hook_credentials: s.hook_credentials,
             account: s.account,
-            needs_hook_secret: s.kind == connectors::Kind::Bitrix24,
+            needs_hook_secret: s.kind.needs_hook_secret(),
+            hook_hint: format!("connectors.hook_hint_{}", s.kind.name()),
             hook_secret_set: s.hook_secret_set,
             backfill_state: s.backfill_state,
             backfill_done: s.backfill_done,
@@ -489,17 +495,20 @@ fn Card(card: ConnectorCard, users: Vec<(String, String)>, actions: Actions) -> 
                 <dt>{lang.t("connectors.token")}</dt><dd>{card.token.clone()}</dd>
                 <dt>{lang.t("connectors.account")}</dt><dd>{card.account.clone()}</dd>
                 <dt>{lang.t("connectors.hook_url")}</dt><dd><code data-testid="hook-url">{card.hook_url.clone()}</code></dd>
+                {card.hook_credentials.clone().map(|c| view! {
+                    <dt>{lang.t("connectors.hook_credentials")}</dt><dd><code data-testid="hook-credentials">{c}</code></dd>
+                })}
                 <dt>{lang.t("connectors.last_event")}</dt><dd>{card.last_event.clone()}</dd>
                 <dt>{lang.t("connectors.events_hour")}</dt><dd data-testid="events-hour">{card.events_last_hour}</dd>
                 <dt>{lang.t("connectors.reconciled")}</dt><dd>{card.reconciled.clone()}</dd>
                 <dt>{lang.t("connectors.last_error")}</dt><dd class="error-text">{card.last_error.clone().unwrap_or_else(|| "—".into())}</dd>
                 <dt>{lang.t("connectors.waiting")}</dt><dd data-testid="waiting">{card.waiting}</dd>
             </dl>
-            <p class="hint">{lang.t(if card.needs_hook_secret { "connectors.hook_hint_bitrix" } else { "connectors.hook_hint" })}</p>
+            <p class="hint">{lang.t(&card.hook_hint)}</p>
             {card.needs_hook_secret.then(|| view! {
                 <ActionForm action=actions.hook_token attr:data-testid="hook-token-form">
                     <input type="hidden" name="connector" value=id.to_string()/>
-                    <label>{lang.t("connectors.hook_token")}" "
+                    <label>{lang.t(&format!("{}_secret", card.hook_hint))}" "
                         <input name="secret" type="password" required autocomplete="off"
                             placeholder=if card.hook_secret_set { "••••" } else { "" }/>
                     </label>

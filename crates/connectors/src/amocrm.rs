@@ -80,7 +80,7 @@ pub fn deal(lead: &Value) -> Option<CrmDeal> {
 
 impl Amo {
     pub fn new(base: &str, token: &str, connector: i64) -> Amo {
-        Amo { api: Api::new(base, Some(token.to_string()), connector, PER_SECOND) }
+        Amo { api: Api::new(base, crate::http::Auth::Bearer(token.to_string()), connector, PER_SECOND) }
     }
 
     /// The account's id (what its webhooks name).

@@ -95,7 +95,7 @@ impl Bitrix {
     /// `webhook`: the inbound webhook's address (`https://portal/rest/1/token/`).
     pub fn new(webhook: &str, connector: i64) -> Bitrix {
         let base = if webhook.ends_with('/') { webhook.to_string() } else { format!("{webhook}/") };
-        Bitrix { api: Api::new(base.trim_end_matches('/'), None, connector, PER_SECOND) }
+        Bitrix { api: Api::new(base.trim_end_matches('/'), crate::http::Auth::None, connector, PER_SECOND) }
     }
 
     async fn call(&self, method: &str, query: &str) -> Result<Value, CrmError> {

@@ -6,6 +6,7 @@ use crate::model::Kind;
 use crate::secret::Keyring;
 use sqlx::PgPool;
 use store::connectors::NewEvent;
+use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
 /// Why a webhook was not taken.
@@ -21,8 +22,38 @@ pub enum HookError {
     Db(#[from] sqlx::Error),
 }
 
+/// A webhook delivery as it arrived.
+pub struct Delivery<'a> {
+    /// The address the CRM called, as it called it (HubSpot signs it): scheme, host, path, query.
+    pub uri: &'a str,
+    /// Its headers, names in lower case.
+    pub headers: &'a HashMap<String, String>,
+    pub body: &'a [u8],
+    /// Now, in milliseconds since the epoch (a signature's age is measured against it).
+    pub now_ms: i64,
+}
+
+/// The sealed webhook secret of `row`, opened.
+fn hook_secret(row: &store::connectors::ConnectorRow, keyring: Option<&Keyring>, what: &str) -> Result<String, HookError> {
+    let sealed = row
+        .hook_secret
+        .as_ref()
+        .ok_or_else(|| HookError::Refused(format!("this connector has no {what} yet: set it on /connectors")))?;
+    keyring
+        .ok_or_else(|| HookError::Refused("KPI_ARENA_SECRET_KEY is not set".into()))?
+        .open(sealed)
+        .map_err(|e| HookError::Refused(e.to_string()))
+}
+
 /// Takes one delivery for `kind` at the address holding `key`; returns how many events were new.
-pub async fn receive(pool: &PgPool, keyring: Option<&Keyring>, kind: &str, key: &str, body: &[u8]) -> Result<u64, HookError> {
+pub async fn receive(
+    pool: &PgPool,
+    keyring: Option<&Keyring>,
+    kind: &str,
+    key: &str,
+    delivery: Delivery<'_>,
+) -> Result<u64, HookError> {
+    let body = delivery.body;
     let kind = Kind::parse(kind).ok_or(HookError::NotFound)?;
     let row = store::connectors::by_kind(pool, kind.name()).await?.ok_or(HookError::NotFound)?;
     if !bool::from(row.hook_key.as_bytes().ct_eq(key.as_bytes())) {
@@ -49,13 +80,7 @@ pub async fn receive(pool: &PgPool, keyring: Option<&Keyring>, kind: &str, key: 
         }
         Kind::Bitrix24 => {
             let event = crate::bitrix24::parse_hook(body).map_err(refused)?;
-            let sealed = row.hook_secret.as_ref().ok_or_else(|| {
-                HookError::Refused("this connector has no application token yet: set it on /connectors".into())
-            })?;
-            let expected = keyring
-                .ok_or_else(|| HookError::Refused("KPI_ARENA_SECRET_KEY is not set".into()))?
-                .open(sealed)
-                .map_err(|e| HookError::Refused(e.to_string()))?;
+            let expected = hook_secret(&row, keyring, "application token")?;
             if !bool::from(expected.as_bytes().ct_eq(event.token.as_bytes())) {
                 return Err(HookError::Refused("`auth[application_token]` is not this connector's".into()));
             }
@@ -70,6 +95,51 @@ pub async fn receive(pool: &PgPool, keyring: Option<&Keyring>, kind: &str, key: 
                     vec![NewEvent { key: format!("{}@{}", event.deal, event.ts), crm_id: event.deal, deal: None }]
                 }
                 // Deleted deals keep their records (the team's history); other events are not deals.
+                _ => Vec::new(),
+            }
+        }
+        Kind::HubSpot => {
+            let secret = hook_secret(&row, keyring, "client secret")?;
+            let header = |name: &str| delivery.headers.get(name).map(String::as_str).unwrap_or("");
+            crate::hubspot::verify(
+                &secret,
+                "POST",
+                delivery.uri,
+                body,
+                header("x-hubspot-request-timestamp"),
+                header("x-hubspot-signature-v3"),
+                delivery.now_ms,
+            )
+            .map_err(refused)?;
+            let events = crate::hubspot::parse_hook(body).map_err(refused)?;
+            if let Some(other) = events.iter().find(|e| e.portal != row.account) {
+                return Err(HookError::Refused(format!(
+                    "an event names portal {}, but this connector is for portal {}",
+                    other.portal, row.account
+                )));
+            }
+            events
+                .into_iter()
+                .filter(|e| e.kind == "deal.creation" || e.kind == "deal.propertyChange" || e.kind == "deal.restore")
+                .map(|e| NewEvent { key: format!("event:{}", e.id), crm_id: e.deal, deal: None })
+                .collect()
+        }
+        Kind::Pipedrive => {
+            let authorization = delivery.headers.get("authorization").map(String::as_str).unwrap_or("");
+            crate::pipedrive::check_basic(authorization, &row.hook_key).map_err(refused)?;
+            let event = crate::pipedrive::parse_hook(body).map_err(refused)?;
+            if event.company != row.account {
+                return Err(HookError::Refused(format!(
+                    "the webhook names company {}, but this connector is for company {}",
+                    event.company, row.account
+                )));
+            }
+            match (event.entity.as_str(), event.action.as_str()) {
+                ("deal", "create" | "change" | "added" | "updated") => vec![NewEvent {
+                    key: format!("{}@{}", event.deal_id, event.version),
+                    crm_id: event.deal_id,
+                    deal: event.deal.map(|d| serde_json::to_value(d).expect("a deal as JSON")),
+                }],
                 _ => Vec::new(),
             }
         }

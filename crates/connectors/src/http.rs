@@ -39,6 +39,17 @@ fn limiter(connector: i64, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
         .clone()
 }
 
+/// How a CRM's API is told who calls.
+#[derive(Clone)]
+pub enum Auth {
+    /// Nothing beyond the address (Bitrix24's inbound webhook holds its secret).
+    None,
+    /// `Authorization: Bearer <token>` (amoCRM, HubSpot).
+    Bearer(String),
+    /// A header of the CRM's own (Pipedrive's `x-api-token`).
+    Header(&'static str, String),
+}
+
 /// A CRM's HTTP API: a base address, how to authenticate, a budget.
 #[derive(Clone)]
 pub struct Api {
@@ -46,7 +57,7 @@ pub struct Api {
     pub base: String,
     /// `base` without its path (Bitrix24's holds the secret): what logs and errors show.
     shown: String,
-    bearer: Option<String>,
+    auth: Auth,
     limiter: Arc<DefaultDirectRateLimiter>,
 }
 
@@ -61,24 +72,43 @@ pub fn client() -> reqwest::Client {
 
 impl Api {
     /// `connector` keys the budget (0 for a connector not saved yet); `per_second` is the CRM's limit.
-    pub fn new(base: &str, bearer: Option<String>, connector: i64, per_second: u32) -> Api {
+    pub fn new(base: &str, auth: Auth, connector: i64, per_second: u32) -> Api {
         let base = base.trim_end_matches('/').to_string();
         let shown = match base.split_once("://") {
             Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
             None => String::new(),
         };
-        Api { client: client(), base, shown, bearer, limiter: limiter(connector, per_second) }
+        Api { client: client(), base, shown, auth, limiter: limiter(connector, per_second) }
     }
 
     /// GETs `path` (with its query) and returns the JSON, or `None` for 204 No Content.
     pub async fn get(&self, path: &str) -> Result<Option<serde_json::Value>, CrmError> {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// POSTs `body` as JSON to `path` (a search) and returns the JSON answer.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Option<serde_json::Value>, CrmError> {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, CrmError> {
         let url = format!("{}{path}", self.base);
         let mut wait = Duration::from_millis(500);
         for attempt in 1..=ATTEMPTS {
             self.limiter.until_ready().await;
-            let mut request = self.client.get(&url);
-            if let Some(token) = &self.bearer {
-                request = request.bearer_auth(token);
+            let mut request = self.client.request(method.clone(), &url);
+            request = match &self.auth {
+                Auth::None => request,
+                Auth::Bearer(token) => request.bearer_auth(token),
+                Auth::Header(name, token) => request.header(*name, token),
+            };
+            if let Some(body) = body {
+                request = request.json(body);
             }
             let response = request.send().await.map_err(|e| CrmError::Unreachable(self.shown.clone(), e.without_url().to_string()))?;
             let status = response.status().as_u16();

@@ -21,7 +21,9 @@ pub mod apply;
 pub mod bitrix24;
 pub mod hooks;
 pub mod http;
+pub mod hubspot;
 pub mod model;
+pub mod pipedrive;
 pub mod runner;
 pub mod secret;
 pub mod setup;
@@ -38,6 +40,8 @@ use store::connectors::ConnectorRow;
 pub enum Crm {
     Amo(amocrm::Amo),
     Bitrix(bitrix24::Bitrix),
+    HubSpot(hubspot::HubSpot),
+    Pipedrive(pipedrive::Pipedrive),
 }
 
 impl Crm {
@@ -47,6 +51,8 @@ impl Crm {
         match kind {
             Kind::AmoCrm => Crm::Amo(amocrm::Amo::new(base, token, connector)),
             Kind::Bitrix24 => Crm::Bitrix(bitrix24::Bitrix::new(token, connector)),
+            Kind::HubSpot => Crm::HubSpot(hubspot::HubSpot::new(base, token, connector)),
+            Kind::Pipedrive => Crm::Pipedrive(pipedrive::Pipedrive::new(base, token, connector)),
         }
     }
 
@@ -62,6 +68,8 @@ impl Crm {
         match self {
             Crm::Amo(amo) => amo.account().await,
             Crm::Bitrix(bitrix) => bitrix.check().await,
+            Crm::HubSpot(hubspot) => hubspot.account().await,
+            Crm::Pipedrive(pipedrive) => pipedrive.account().await,
         }
     }
 
@@ -69,6 +77,8 @@ impl Crm {
         match self {
             Crm::Amo(amo) => amo.users().await,
             Crm::Bitrix(bitrix) => bitrix.users().await,
+            Crm::HubSpot(hubspot) => hubspot.users().await,
+            Crm::Pipedrive(pipedrive) => pipedrive.users().await,
         }
     }
 
@@ -76,6 +86,8 @@ impl Crm {
         match self {
             Crm::Amo(amo) => amo.stages().await,
             Crm::Bitrix(bitrix) => bitrix.stages().await,
+            Crm::HubSpot(hubspot) => hubspot.stages().await,
+            Crm::Pipedrive(pipedrive) => pipedrive.stages().await,
         }
     }
 
@@ -97,6 +109,11 @@ impl Crm {
                 let (deals, next, _) = bitrix.deals_page(since, start).await?;
                 Ok((deals, next.map(|n| n.to_string())))
             }
+            Crm::HubSpot(hubspot) => {
+                let (deals, next, _) = hubspot.deals_page(since, cursor).await?;
+                Ok((deals, next))
+            }
+            Crm::Pipedrive(pipedrive) => pipedrive.deals_page(since, cursor).await,
         }
     }
 
@@ -105,6 +122,8 @@ impl Crm {
         match self {
             Crm::Amo(amo) => amo.count(since).await,
             Crm::Bitrix(bitrix) => bitrix.count(since).await,
+            Crm::HubSpot(hubspot) => hubspot.count(since).await,
+            Crm::Pipedrive(pipedrive) => pipedrive.count(since).await,
         }
     }
 
@@ -113,6 +132,8 @@ impl Crm {
         match self {
             Crm::Amo(amo) => amo.deal(id).await,
             Crm::Bitrix(bitrix) => bitrix.deal(id).await,
+            Crm::HubSpot(hubspot) => hubspot.deal(id).await,
+            Crm::Pipedrive(pipedrive) => pipedrive.deal(id).await,
         }
     }
 }

@@ -14,15 +14,21 @@ pub enum Kind {
     AmoCrm,
     /// Bitrix24, cloud or on-premise: an inbound webhook for REST, outbound events.
     Bitrix24,
+    /// HubSpot: a private app's token, CRM v3, webhooks signed with signature v3.
+    HubSpot,
+    /// Pipedrive: an API token, API v2, webhooks v2 behind HTTP Basic credentials.
+    Pipedrive,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::AmoCrm, Kind::Bitrix24];
+    pub const ALL: [Kind; 4] = [Kind::AmoCrm, Kind::Bitrix24, Kind::HubSpot, Kind::Pipedrive];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::AmoCrm => "amocrm",
             Kind::Bitrix24 => "bitrix24",
+            Kind::HubSpot => "hubspot",
+            Kind::Pipedrive => "pipedrive",
         }
     }
 
@@ -30,11 +36,19 @@ impl Kind {
         match self {
             Kind::AmoCrm => "amoCRM / Kommo",
             Kind::Bitrix24 => "Bitrix24",
+            Kind::HubSpot => "HubSpot",
+            Kind::Pipedrive => "Pipedrive",
         }
     }
 
     pub fn parse(text: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.name() == text)
+    }
+
+    /// Whether its webhooks are checked with a secret the admin enters after saving (Bitrix24's
+    /// application token, HubSpot's client secret).
+    pub fn needs_hook_secret(self) -> bool {
+        matches!(self, Kind::Bitrix24 | Kind::HubSpot)
     }
 
     /// The record id a CRM deal gets here: `amocrm:12345`.

@@ -65,7 +65,11 @@ fn checked<'a>(access: &Access<'a>) -> Result<(Kind, String, &'a str), SetupErro
             }
             portal(token).unwrap_or_default()
         }
-        Kind::AmoCrm => access.base_url.trim().trim_end_matches('/').to_string(),
+        Kind::AmoCrm | Kind::Pipedrive => access.base_url.trim().trim_end_matches('/').to_string(),
+        Kind::HubSpot => match access.base_url.trim().trim_end_matches('/') {
+            "" => "https://api.hubapi.com".to_string(),
+            base => base.to_string(),
+        },
     };
     let base = base.as_str();
     let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
@@ -244,6 +248,8 @@ pub struct Status {
     pub token: String,
     /// The path to give the CRM as its webhook (the instance's address goes before it).
     pub hook_path: String,
+    /// HTTP Basic credentials the CRM must send with its webhooks (Pipedrive), `user:password`.
+    pub hook_credentials: Option<String>,
     pub account: String,
     /// Whether the CRM's webhook token is set (Bitrix24 needs one).
     pub hook_secret_set: bool,
@@ -273,6 +279,11 @@ pub struct Person {
 
 pub fn hook_path(kind: Kind, key: &str) -> String {
     format!("/api/v1/hooks/{}/{key}", kind.name())
+}
+
+/// The HTTP Basic credentials to give the CRM with the webhook (Pipedrive), as `user:password`.
+pub fn hook_credentials(kind: Kind, key: &str) -> Option<String> {
+    (kind == Kind::Pipedrive).then(|| format!("{}:{key}", crate::pipedrive::HOOK_USER))
 }
 
 /// Every connector's state, for admins.
@@ -307,6 +318,7 @@ async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> 
         base_url: row.base_url,
         token,
         hook_path: hook_path(kind, &row.hook_key),
+        hook_credentials: hook_credentials(kind, &row.hook_key),
         account: row.account,
         hook_secret_set: row.hook_secret.is_some(),
         backfill_state: row.backfill_state,

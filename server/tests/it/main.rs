@@ -37,3 +37,5 @@ mod crm {
     pub mod bitrix24;
 }
 mod crm_bitrix24;
+mod crm_hubspot;
+mod crm_pipedrive;

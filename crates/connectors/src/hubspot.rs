@@ -1,0 +1,271 @@
+//! HubSpot, through a private app's access token (`Authorization: Bearer pat-…`).
+//!
+//! - Reads: `/account-info/v3/details` (the portal id webhooks name), `/crm/v3/owners`,
+//!   `/crm/v3/pipelines/deals`, `POST /crm/v3/objects/deals/search` (modified at or after a
+//!   time, oldest change first, 100 a page by `after`; `total` says how many) and
+//!   `/crm/v3/objects/deals/{id}`. Budget: 4 requests/s (the search API allows 5).
+//! - Meaning: HubSpot's own `hs_is_closed_won` is won; closed and not won (`hs_is_closed`) is
+//!   lost; anything else open. `amount` is the amount, `hubspot_owner_id` the owner, `closedate`
+//!   when it closed.
+//! - Webhooks: a JSON array of events (`deal.creation`, `deal.propertyChange`), signed with
+//!   signature v3: base64 of HMAC-SHA256 under the app's client secret of method, URI, body and
+//!   `X-HubSpot-Request-Timestamp`, compared in constant time; a timestamp more than 5 minutes
+//!   old is refused. Each event names a deal (`objectId`), which is then read from the API.
+
+use crate::http::{Api, Auth, CrmError};
+use crate::model::{CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+pub const PER_SECOND: u32 = 4;
+const PAGE: u32 = 100;
+const PROPERTIES: [&str; 9] = [
+    "dealname",
+    "amount",
+    "dealstage",
+    "pipeline",
+    "hubspot_owner_id",
+    "createdate",
+    "closedate",
+    "hs_lastmodifieddate",
+    "hs_is_closed_won",
+];
+/// How old a signed webhook may be.
+pub const MAX_AGE_MS: i64 = 5 * 60 * 1000;
+
+pub struct HubSpot {
+    pub api: Api,
+}
+
+fn unexpected(what: &str) -> CrmError {
+    CrmError::Unexpected(format!("HubSpot sent no {what}"))
+}
+
+fn instant(value: &Value) -> Option<DateTime<Utc>> {
+    let text = value.as_str()?;
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| text.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis))
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A deal object (`{id, properties}`) as a CRM deal; `None` without an owner (HubSpot allows
+/// one; it waits as "needs mapping" under the owner `none`) or a date.
+pub fn deal(object: &Value) -> Option<CrmDeal> {
+    let p = &object["properties"];
+    let won = p["hs_is_closed_won"].as_str() == Some("true");
+    let closed = p["hs_is_closed"].as_str() == Some("true");
+    let outcome = if won {
+        Outcome::Won
+    } else if closed {
+        Outcome::Lost
+    } else {
+        Outcome::Open
+    };
+    let amount = match text(&p["amount"]) {
+        None => Decimal::ZERO,
+        Some(a) => a.trim().parse::<Decimal>().ok()?.round_dp(2),
+    };
+    Some(CrmDeal {
+        id: text(&object["id"])?,
+        name: p["dealname"].as_str().unwrap_or("").to_string(),
+        owner: text(&p["hubspot_owner_id"]).unwrap_or_else(|| "none".into()),
+        amount,
+        stage: format!("{}:{}", p["pipeline"].as_str().unwrap_or("default"), p["dealstage"].as_str().unwrap_or("")),
+        outcome,
+        created_at: instant(&p["createdate"])?,
+        modified_at: instant(&p["hs_lastmodifieddate"])?,
+        closed_at: if outcome == Outcome::Open { None } else { instant(&p["closedate"]) },
+    })
+}
+
+impl HubSpot {
+    pub fn new(base: &str, token: &str, connector: i64) -> HubSpot {
+        HubSpot { api: Api::new(base, Auth::Bearer(token.to_string()), connector, PER_SECOND) }
+    }
+
+    pub async fn account(&self) -> Result<String, CrmError> {
+        let json = self.api.get("/account-info/v3/details").await?.ok_or_else(|| unexpected("account"))?;
+        text(&json["portalId"]).ok_or_else(|| unexpected("portalId"))
+    }
+
+    pub async fn users(&self) -> Result<Vec<CrmUser>, CrmError> {
+        let mut users = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                Some(a) => format!("/crm/v3/owners?limit=100&after={a}"),
+                None => "/crm/v3/owners?limit=100".into(),
+            };
+            let json = self.api.get(&path).await?.ok_or_else(|| unexpected("owners"))?;
+            for owner in json["results"].as_array().ok_or_else(|| unexpected("owners"))? {
+                let name = format!("{} {}", owner["firstName"].as_str().unwrap_or(""), owner["lastName"].as_str().unwrap_or(""));
+                users.push(CrmUser {
+                    id: text(&owner["id"]).ok_or_else(|| unexpected("owner id"))?,
+                    name: name.trim().to_string(),
+                    email: owner["email"].as_str().filter(|e| !e.is_empty()).map(str::to_string),
+                });
+            }
+            after = json["paging"]["next"]["after"].as_str().map(str::to_string);
+            if after.is_none() {
+                break;
+            }
+        }
+        Ok(users)
+    }
+
+    pub async fn stages(&self) -> Result<Vec<CrmStage>, CrmError> {
+        let json = self.api.get("/crm/v3/pipelines/deals").await?.ok_or_else(|| unexpected("pipelines"))?;
+        let mut stages = Vec::new();
+        for pipeline in json["results"].as_array().ok_or_else(|| unexpected("pipelines"))? {
+            let id = text(&pipeline["id"]).ok_or_else(|| unexpected("pipeline id"))?;
+            for stage in pipeline["stages"].as_array().ok_or_else(|| unexpected("stages"))? {
+                let closed = stage["metadata"]["isClosed"].as_str() == Some("true");
+                let probability = stage["metadata"]["probability"].as_str().and_then(|p| p.parse::<f64>().ok());
+                let outcome = match (closed, probability) {
+                    (true, Some(p)) if p >= 1.0 => Outcome::Won,
+                    (true, _) => Outcome::Lost,
+                    _ => Outcome::Open,
+                };
+                stages.push(CrmStage {
+                    key: format!("{id}:{}", text(&stage["id"]).ok_or_else(|| unexpected("stage id"))?),
+                    pipeline: pipeline["label"].as_str().unwrap_or("").to_string(),
+                    name: stage["label"].as_str().unwrap_or("").to_string(),
+                    outcome,
+                });
+            }
+        }
+        Ok(stages)
+    }
+
+    /// One page of the deals modified at or after `since`, oldest change first; the next page's
+    /// `after`, and the total.
+    pub async fn deals_page(&self, since: DateTime<Utc>, after: Option<&str>) -> Result<(Vec<CrmDeal>, Option<String>, u64), CrmError> {
+        let mut properties: Vec<&str> = PROPERTIES.to_vec();
+        properties.push("hs_is_closed");
+        let mut search = json!({
+            "filterGroups": [{"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since.timestamp_millis().to_string()}]}],
+            "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+            "properties": properties,
+            "limit": PAGE,
+        });
+        if let Some(after) = after {
+            search["after"] = json!(after);
+        }
+        let json = self.api.post("/crm/v3/objects/deals/search", &search).await?.ok_or_else(|| unexpected("deals"))?;
+        let deals = json["results"]
+            .as_array()
+            .ok_or_else(|| unexpected("deals"))?
+            .iter()
+            .map(|d| deal(d).ok_or_else(|| CrmError::Unexpected(format!("deal {} lacks a date", d["id"]))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = json["paging"]["next"]["after"].as_str().map(str::to_string);
+        Ok((deals, next, json["total"].as_u64().unwrap_or(0)))
+    }
+
+    pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
+        Ok(self.deals_page(since, None).await?.2.min(COUNT_LIMIT))
+    }
+
+    pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
+        let mut properties: Vec<&str> = PROPERTIES.to_vec();
+        properties.push("hs_is_closed");
+        let path = format!("/crm/v3/objects/deals/{}?properties={}", id.trim(), properties.join(","));
+        match self.api.get(&path).await {
+            Ok(Some(json)) => deal(&json).map(Some).ok_or_else(|| CrmError::Unexpected(format!("deal {id} lacks a date"))),
+            Ok(None) | Err(CrmError::Status(404, _)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Checks a webhook's signature v3: `signature` (base64) is HMAC-SHA256 under `secret` of
+/// `method`, `uri`, `body` and `timestamp` (ms), which must be at most 5 minutes before `now_ms`.
+pub fn verify(secret: &str, method: &str, uri: &str, body: &[u8], timestamp: &str, signature: &str, now_ms: i64) -> Result<(), CrmError> {
+    let at: i64 = timestamp.trim().parse().map_err(|_| CrmError::Refused("no `X-HubSpot-Request-Timestamp`".into()))?;
+    if now_ms - at > MAX_AGE_MS {
+        return Err(CrmError::Refused("its timestamp is more than 5 minutes old".into()));
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(method.as_bytes());
+    mac.update(uri.as_bytes());
+    mac.update(body);
+    mac.update(timestamp.trim().as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    if bool::from(expected.as_bytes().ct_eq(signature.trim().as_bytes())) {
+        Ok(())
+    } else {
+        Err(CrmError::Refused("its signature (`X-HubSpot-Signature-v3`) does not match".into()))
+    }
+}
+
+/// One event of a webhook delivery: (event id, portal, deal id, type).
+pub struct Event {
+    pub id: String,
+    pub portal: String,
+    pub deal: String,
+    pub kind: String,
+}
+
+pub fn parse_hook(body: &[u8]) -> Result<Vec<Event>, CrmError> {
+    let json: Value = serde_json::from_slice(body).map_err(|_| CrmError::Refused("the body is not JSON".into()))?;
+    let events = json.as_array().ok_or_else(|| CrmError::Refused("the body is not an array of events".into()))?;
+    events
+        .iter()
+        .map(|e| {
+            Ok(Event {
+                id: text(&e["eventId"]).ok_or_else(|| CrmError::Refused("an event has no `eventId`".into()))?,
+                portal: text(&e["portalId"]).unwrap_or_default(),
+                deal: text(&e["objectId"]).ok_or_else(|| CrmError::Refused("an event has no `objectId`".into()))?,
+                kind: e["subscriptionType"].as_str().unwrap_or("").to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_v3_is_checked_over_method_uri_body_and_timestamp() {
+        let body = br#"[{"eventId":1,"objectId":7}]"#;
+        let (uri, ts) = ("https://arena.example/api/v1/hooks/hubspot/abc", "1795000000000");
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"client-secret").unwrap();
+        mac.update(format!("POST{uri}{}{ts}", std::str::from_utf8(body).unwrap()).as_bytes());
+        let good = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        assert_eq!(verify("client-secret", "POST", uri, body, ts, &good, 1_795_000_060_000), Ok(()));
+        assert!(verify("other-secret", "POST", uri, body, ts, &good, 1_795_000_060_000).is_err());
+        assert!(verify("client-secret", "POST", uri, b"[]", ts, &good, 1_795_000_060_000).is_err(), "another body");
+        let late = verify("client-secret", "POST", uri, body, ts, &good, 1_795_000_000_000 + MAX_AGE_MS + 1);
+        assert!(late.unwrap_err().to_string().contains("5 minutes"));
+    }
+
+    #[test]
+    fn won_lost_and_open_come_from_hubspots_own_flags() {
+        let object = |won: &str, closed: &str| {
+            json!({"id": "88", "properties": {"dealname": "Pilot", "amount": "1200.5", "dealstage": "closedwon", "pipeline": "default",
+                "hubspot_owner_id": "501", "createdate": "2026-11-01T09:00:00.000Z", "closedate": "2026-11-09T10:00:00Z",
+                "hs_lastmodifieddate": "2026-11-09T10:00:05.120Z", "hs_is_closed_won": won, "hs_is_closed": closed}})
+        };
+        let won = deal(&object("true", "true")).unwrap();
+        assert_eq!((won.outcome, won.amount, won.owner.as_str(), won.stage.as_str()), (Outcome::Won, Decimal::new(12005, 1), "501", "default:closedwon"));
+        assert_eq!(won.closed_at.unwrap().to_rfc3339(), "2026-11-09T10:00:00+00:00");
+        assert_eq!(deal(&object("false", "true")).unwrap().outcome, Outcome::Lost);
+        let open = deal(&object("false", "false")).unwrap();
+        assert_eq!((open.outcome, open.closed_at), (Outcome::Open, None));
+    }
+}

@@ -1,0 +1,251 @@
+//! The HubSpot connector against a fake HubSpot on real HTTP: account details, owners (paged by
+//! `after`), deal pipelines, the deal search (modified since, oldest change first, paged, with
+//! `total`; a 429 when told to) and a deal by id, behind a private app's bearer token; and
+//! webhooks signed with signature v3. Numbers by hand from the fixture:
+//! | deal | owner     | amount  | state  | modified (Nov, noon UTC) |
+//! | 1    | 501 Anna  | 1000    | won    | 10 |
+//! | 2    | 502 Boris | 250     | won    | 11 |
+//! | 3    | 501 Anna  | 400     | open   | 12 |
+//! | 4    | 503 Vera  | 700     | won    | 13 | Vera has no account here
+//! | 5    | 502 Boris | 300     | lost   | 14 |
+
+use crate::crm_amocrm::{events, points, revenue, until, user_id};
+use crate::helpers::{TestApp, PASSWORD};
+use app::auth::Role;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use chrono::{TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const TOKEN: &str = "pat-na1-0b7e-test";
+const CLIENT_SECRET: &str = "hubspot-client-secret";
+const PORTAL: i64 = 4242;
+
+#[derive(Default)]
+struct Fake {
+    token: String,
+    deals: Vec<Value>,
+    throttle: u32,
+    throttled: u32,
+    gets: Vec<String>,
+}
+type Shared = Arc<Mutex<Fake>>;
+
+fn ok(fake: &Fake, headers: &HeaderMap) -> bool {
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {}", fake.token))
+}
+
+fn refused() -> Response {
+    (StatusCode::UNAUTHORIZED, Json(json!({"status": "error", "category": "EXPIRED_AUTHENTICATION"}))).into_response()
+}
+
+async fn details(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let s = s.lock().unwrap();
+    if !ok(&s, &headers) {
+        return refused();
+    }
+    Json(json!({"portalId": PORTAL, "timeZone": "Europe/Moscow"})).into_response()
+}
+
+async fn owners(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let s = s.lock().unwrap();
+    if !ok(&s, &headers) {
+        return refused();
+    }
+    let all = [
+        json!({"id": "501", "email": "anna@example.com", "firstName": "Anna", "lastName": "K"}),
+        json!({"id": "502", "email": "boris@example.com", "firstName": "Boris", "lastName": ""}),
+        json!({"id": "503", "email": "vera@example.com", "firstName": "Vera", "lastName": ""}),
+    ];
+    let after: usize = q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = all.iter().skip(after).take(2).cloned().collect();
+    let mut body = json!({"results": page});
+    if after + 2 < all.len() {
+        body["paging"] = json!({"next": {"after": (after + 2).to_string()}});
+    }
+    Json(body).into_response()
+}
+
+async fn pipelines(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let s = s.lock().unwrap();
+    if !ok(&s, &headers) {
+        return refused();
+    }
+    let stage = |id: &str, closed: &str, p: &str| json!({"id": id, "label": id, "metadata": {"isClosed": closed, "probability": p}});
+    Json(json!({"results": [{"id": "default", "label": "Sales pipeline", "stages": [
+        stage("appointmentscheduled", "false", "0.2"), stage("closedwon", "true", "1.0"), stage("closedlost", "true", "0.0")]}]}))
+    .into_response()
+}
+
+fn modified(deal: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(deal["properties"]["hs_lastmodifieddate"].as_str().unwrap()).unwrap().timestamp_millis()
+}
+
+async fn search(State(s): State<Shared>, headers: HeaderMap, Json(q): Json<Value>) -> Response {
+    let mut s = s.lock().unwrap();
+    if !ok(&s, &headers) {
+        return refused();
+    }
+    if s.throttle > 0 {
+        s.throttle -= 1;
+        s.throttled += 1;
+        return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"status": "error", "category": "RATE_LIMITS"}))).into_response();
+    }
+    let filter = &q["filterGroups"][0]["filters"][0];
+    assert_eq!((filter["propertyName"].as_str(), filter["operator"].as_str()), (Some("hs_lastmodifieddate"), Some("GTE")));
+    assert_eq!(q["sorts"][0]["direction"], "ASCENDING");
+    let from: i64 = filter["value"].as_str().unwrap().parse().unwrap();
+    let mut deals: Vec<Value> = s.deals.iter().filter(|d| modified(d) >= from).cloned().collect();
+    deals.sort_by_key(modified);
+    let after: usize = q["after"].as_str().and_then(|a| a.parse().ok()).unwrap_or(0);
+    let total = deals.len();
+    let page: Vec<Value> = deals.into_iter().skip(after).take(2).collect();
+    let mut body = json!({"total": total, "results": page});
+    if after + 2 < total {
+        body["paging"] = json!({"next": {"after": (after + 2).to_string()}});
+    }
+    Json(body).into_response()
+}
+
+async fn one(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut s = s.lock().unwrap();
+    s.gets.push(id.clone());
+    if !ok(&s, &headers) {
+        return refused();
+    }
+    match s.deals.iter().find(|d| d["id"] == id.as_str()) {
+        Some(d) => Json(d.clone()).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({"status": "error", "category": "OBJECT_NOT_FOUND"}))).into_response(),
+    }
+}
+
+fn deal(id: i64, owner: i64, amount: i64, state: &str, day: u32) -> Value {
+    let at = format!("2026-11-{day:02}T12:00:00.000Z");
+    json!({"id": id.to_string(), "properties": {"dealname": format!("Deal {id}"), "amount": amount.to_string(),
+        "dealstage": match state { "won" => "closedwon", "lost" => "closedlost", _ => "appointmentscheduled" },
+        "pipeline": "default", "hubspot_owner_id": owner.to_string(), "createdate": format!("2026-11-{:02}T12:00:00.000Z", day - 1),
+        "closedate": if state == "open" { Value::Null } else { json!(at) }, "hs_lastmodifieddate": at,
+        "hs_is_closed_won": (state == "won").to_string(), "hs_is_closed": (state != "open").to_string()}})
+}
+
+async fn start_fake() -> (String, Shared) {
+    let deals = vec![deal(1, 501, 1000, "won", 10), deal(2, 502, 250, "won", 11), deal(3, 501, 400, "open", 12),
+                     deal(4, 503, 700, "won", 13), deal(5, 502, 300, "lost", 14)];
+    let state: Shared = Arc::new(Mutex::new(Fake { token: TOKEN.into(), deals, ..Default::default() }));
+    let app = Router::new()
+        .route("/account-info/v3/details", get(details))
+        .route("/crm/v3/owners", get(owners))
+        .route("/crm/v3/pipelines/deals", get(pipelines))
+        .route("/crm/v3/objects/deals/search", post(search))
+        .route("/crm/v3/objects/deals/{id}", get(one))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, state)
+}
+
+/// Signature v3 as HubSpot computes it.
+fn sign(uri: &str, body: &str, ts: &str, secret: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("POST{uri}{body}{ts}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn hubspot_backfill_and_signed_webhooks_give_the_hand_worked_revenue() {
+    let app = TestApp::spawn().await;
+    let token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
+    for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
+        let new = store::users::NewUser { email: email.into(), name: name.into(), role: Role::Rep, team: None, password: PASSWORD.into() };
+        store::users::create_user(&app.pool, new).await.unwrap();
+    }
+    let admin = store::users::find_login(&app.pool, "admin@example.com").await.unwrap().unwrap().0;
+    let (base, fake) = start_fake().await;
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let access = || connectors::setup::Access { kind: "hubspot", base_url: &base, token: TOKEN };
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+
+    fake.lock().unwrap().throttle = 1;
+    let seen = connectors::setup::preview(&admin, access(), since).await.unwrap();
+    assert_eq!((seen.account.as_str(), seen.users.len(), seen.stages.len(), seen.deals), ("4242", 3, 3, 5));
+    assert_eq!(fake.lock().unwrap().throttled, 1, "the 429 was waited out");
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access()).await.unwrap();
+    connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap();
+    until("revenue without Vera's deal", 1250.0, || revenue(&app, &token)).await;
+    let anna = user_id(&app, "anna@example.com").await;
+    until("Anna's points", 50, || points(&app, &token, &anna)).await;
+
+    let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
+    let path = format!("/api/v1/hooks/hubspot/{key}");
+    let uri = app.url(&path);
+    let send = |body: String, signature: String, ts: String| {
+        let (client, url) = (app.client.clone(), app.url(&path));
+        async move {
+            let res = client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-hubspot-signature-v3", signature)
+                .header("x-hubspot-request-timestamp", ts)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let event = |event_id: i64, deal: i64| {
+        json!([{"eventId": event_id, "subscriptionId": 9, "portalId": PORTAL, "appId": 77, "occurredAt": 1_795_000_000_000i64,
+                "subscriptionType": "deal.propertyChange", "attemptNumber": 0, "objectId": deal,
+                "propertyName": "dealstage", "propertyValue": "closedwon", "changeSource": "CRM_UI"}])
+        .to_string()
+    };
+    let now = || Utc::now().timestamp_millis().to_string();
+
+    // Before the client secret is set, a delivery is refused.
+    let (body, ts) = (event(100, 3), now());
+    let (status, _) = send(body.clone(), sign(&uri, &body, &ts, CLIENT_SECRET), ts).await;
+    assert_eq!(status, 400);
+    connectors::setup::set_hook_secret(&app.pool, Some(&keyring), &admin, id, CLIENT_SECRET).await.unwrap();
+
+    // Deal 3 won in HubSpot: its event, signed, is read back by id: 1250 + 400.
+    fake.lock().unwrap().deals[2] = deal(3, 501, 400, "won", 20);
+    let (body, ts) = (event(101, 3), now());
+    let (status, answer) = send(body.clone(), sign(&uri, &body, &ts, CLIENT_SECRET), ts.clone()).await;
+    assert_eq!((status, answer["queued"].as_u64()), (200, Some(1)));
+    until("revenue with 3 won", 1650.0, || revenue(&app, &token)).await;
+    until("Anna's points", 100, || points(&app, &token, &anna)).await;
+    // HubSpot retries the same event: nothing new.
+    let (status, answer) = send(body.clone(), sign(&uri, &body, &ts, CLIENT_SECRET), ts).await;
+    assert_eq!((status, answer["queued"].as_u64()), (200, Some(0)));
+
+    // Forged: another secret, an altered body, a stale timestamp: refused, nothing queued.
+    let before = events(&app).await;
+    let (body, ts) = (event(102, 2), now());
+    let (status, _) = send(body.clone(), sign(&uri, &body, &ts, "guessed"), ts.clone()).await;
+    assert_eq!(status, 400);
+    let (status, _) = send(event(102, 5), sign(&uri, &body, &ts, CLIENT_SECRET), ts).await;
+    assert_eq!(status, 400);
+    let stale = (Utc::now().timestamp_millis() - 6 * 60 * 1000).to_string();
+    let (status, answer) = send(body.clone(), sign(&uri, &body, &stale, CLIENT_SECRET), stale).await;
+    assert_eq!(status, 400);
+    assert!(answer["message"].as_str().unwrap().contains("5 minutes"), "{answer}");
+    assert_eq!(events(&app).await, before);
+
+    // Deal 2 moves won → lost: 1650 − 250.
+    fake.lock().unwrap().deals[1] = deal(2, 502, 250, "lost", 21);
+    let (body, ts) = (event(103, 2), now());
+    let (status, _) = send(body.clone(), sign(&uri, &body, &ts, CLIENT_SECRET), ts).await;
+    assert_eq!(status, 200);
+    until("revenue with 2 lost", 1400.0, || revenue(&app, &token)).await;
+    assert!(fake.lock().unwrap().gets.contains(&"2".to_string()));
+}
