@@ -15,6 +15,8 @@ CREATE TABLE connectors (
     account          TEXT NOT NULL DEFAULT '',
     -- Stage overrides: "pipeline:stage" -> open, won or lost (the CRM's own meaning otherwise).
     stage_map        JSONB NOT NULL DEFAULT '{}',
+    -- The CRM's stages as last read (at saving, and at each reconcile): what the page lists.
+    stages           JSONB NOT NULL DEFAULT '[]',
     backfill_state   TEXT NOT NULL DEFAULT 'idle' CHECK (backfill_state IN ('idle', 'running', 'done', 'failed')),
     backfill_from    TIMESTAMPTZ,
     -- Where the backfill resumes: the CRM's page cursor.

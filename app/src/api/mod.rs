@@ -123,7 +123,11 @@ fn table() -> Table {
         // One byte over the limit is enough to tell "too large" from "exactly the limit". The
         // other routes keep axum's 2 MiB.
         .add("POST", "/api/v1/records", post(records::post_records).layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1)))
-        .add("POST", "/api/v1/hooks/{kind}/{key}", post(hooks::receive).layer(DefaultBodyLimit::max(hooks::MAX_HOOK_BYTES)))
+        .add(
+            "POST",
+            "/api/v1/hooks/{kind}/{key}",
+            post(hooks::receive).layer(DefaultBodyLimit::max(hooks::MAX_HOOK_BYTES)),
+        )
         .add("GET", "/api/v1/kpis", get(kpis::get_kpis))
         .add("GET", "/api/v1/leaderboard", get(kpis::get_leaderboard))
         .add("PUT", "/api/v1/targets", put(kpis::put_target))

@@ -46,6 +46,8 @@ pub struct ConnectorCard {
     pub people: Vec<(String, String, String, Option<String>, bool, i64)>,
     /// (event id, CRM deal id, received, why)
     pub failed: Vec<(i64, String, String, String)>,
+    /// (key, pipeline, stage, the CRM's meaning, the override here or "")
+    pub stages: Vec<(String, String, String, String, String)>,
 }
 
 /// What "Test" found: nothing of it is stored.
@@ -144,6 +146,19 @@ pub async fn load_connectors() -> Result<ConnectorsView, AppError> {
                 .map(|p| (p.crm_user, p.name, p.email.unwrap_or_default(), p.user_id, p.ignored, p.waiting))
                 .collect(),
             failed: s.failed.into_iter().map(|(id, crm, at, why)| (id, crm, when(Some(at)), why)).collect(),
+            stages: s
+                .stages
+                .into_iter()
+                .map(|(key, pipeline, name, crm, chosen)| {
+                    (
+                        key,
+                        pipeline,
+                        name,
+                        crm.name().to_string(),
+                        chosen.map(|o| o.name().to_string()).unwrap_or_default(),
+                    )
+                })
+                .collect(),
         })
         .collect();
     let users = store::users::list(&state.pool, None)
@@ -183,7 +198,13 @@ pub async fn test_connector(kind: String, base_url: String, token: String, since
         .iter()
         .map(|d| {
             let record = d.to_record(kind, "-", &Default::default());
-            (d.id.clone(), d.name.clone(), owner(&d.owner), d.amount.to_string(), record["status"].as_str().unwrap_or("").to_string())
+            (
+                d.id.clone(),
+                d.name.clone(),
+                owner(&d.owner),
+                d.amount.to_string(),
+                record["status"].as_str().unwrap_or("").to_string(),
+            )
         })
         .collect();
     let pipelines = seen.stages.iter().map(|s| s.pipeline.as_str()).collect::<std::collections::BTreeSet<_>>().len();
@@ -209,7 +230,8 @@ pub async fn map_crm_user(connector: i64, crm_user: String, choice: String) -> R
         "invite" => Mapping::Invite,
         id => Mapping::User(id.to_string()),
     };
-    let token = connectors::setup::map_person(&state.pool, &me, connector, &crm_user, mapping).await.map_err(server::failed)?;
+    let token =
+        connectors::setup::map_person(&state.pool, &me, connector, &crm_user, mapping).await.map_err(server::failed)?;
     Ok(match token {
         Some(token) => Some(format!("{}/invite/{token}", server::origin().await)),
         None => None,
@@ -226,6 +248,23 @@ pub async fn start_backfill(connector: i64, from: String) -> Result<u64, AppErro
         .map_err(server::failed)?;
     state.connectors.wake();
     Ok(total)
+}
+
+/// What a CRM stage means here: `outcome` is `open`, `won`, `lost`, or empty for the CRM's own.
+#[server(prefix = "/api", endpoint = "set_crm_stage")]
+pub async fn set_crm_stage(connector: i64, stage: String, outcome: String) -> Result<(), AppError> {
+    let me = server::admin().await?;
+    let state = server::state();
+    let outcome = match outcome.as_str() {
+        "" => None,
+        text => Some(connectors::Outcome::parse(text).ok_or_else(|| {
+            crate::i18n::error(
+                crate::i18n::Message::new("connectors.failed")
+                    .with("why", format!("`{text}` is not open, won or lost")),
+            )
+        })?),
+    };
+    connectors::setup::set_stage(&state.pool, &me, connector, &stage, outcome).await.map_err(server::failed)
 }
 
 /// Bitrix24's application token for its outbound webhook (made after this connector's address).
@@ -271,6 +310,7 @@ pub fn Connectors() -> impl IntoView {
     let reconcile = ServerAction::<ReconcileConnector>::new();
     let delete = ServerAction::<DeleteConnector>::new();
     let hook_token = ServerAction::<SetHookToken>::new();
+    let stage = ServerAction::<SetCrmStage>::new();
     // While a backfill runs, the page looks again every second (its progress bar). Not
     // otherwise: a refresh would reset a form being filled in.
     let tick = RwSignal::new(0u64);
@@ -298,6 +338,7 @@ pub fn Connectors() -> impl IntoView {
                 reconcile.version().get(),
                 delete.version().get(),
                 hook_token.version().get(),
+                stage.version().get(),
                 tick.get(),
             )
         },
@@ -308,7 +349,7 @@ pub fn Connectors() -> impl IntoView {
             running.set(view.connectors.iter().any(|c| c.backfill_state == "running"));
         }
     });
-    let actions = Actions { save, map, backfill, retry, reconcile, delete, hook_token };
+    let actions = Actions { save, map, backfill, retry, reconcile, delete, hook_token, stage };
     loaded(data, move |view| view! { <ConnectorsPage view actions/> })
 }
 
@@ -321,10 +362,13 @@ struct Actions {
     reconcile: ServerAction<ReconcileConnector>,
     delete: ServerAction<DeleteConnector>,
     hook_token: ServerAction<SetHookToken>,
+    stage: ServerAction<SetCrmStage>,
 }
 
 fn outcome<T: Clone + Send + Sync + 'static>(
-    action: ServerAction<impl leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone + Send + Sync + 'static>,
+    action: ServerAction<
+        impl leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone + Send + Sync + 'static,
+    >,
     show: impl Fn(T) -> Option<String> + Copy + Send + Sync + 'static,
 ) -> impl IntoView
 where
@@ -332,7 +376,9 @@ where
 {
     move || {
         action.value().get().map(|r| match r {
-            Ok(v) => show(v).map(|text| view! { <p class="saved" role="status">{text}</p> }.into_any()).unwrap_or_else(|| ().into_any()),
+            Ok(v) => show(v)
+                .map(|text| view! { <p class="saved" role="status">{text}</p> }.into_any())
+                .unwrap_or_else(|| ().into_any()),
             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
         })
     }
@@ -356,6 +402,7 @@ fn ConnectorsPage(view: ConnectorsView, actions: Actions) -> impl IntoView {
             {outcome(actions.retry, |_| None)}
             {outcome(actions.delete, |_| None)}
             {outcome(actions.hook_token, |_| None)}
+            {outcome(actions.stage, |_| None)}
         </main>
     }
 }
@@ -368,7 +415,8 @@ fn NewConnector(available: Vec<(String, String)>, save: ServerAction<SaveConnect
     let token = RwSignal::new(String::new());
     let since = RwSignal::new(String::from("2026-01-01"));
     let test = Action::new(move |_: &()| {
-        let (kind, base_url, token, since) = (kind.get_untracked(), base_url.get_untracked(), token.get_untracked(), since.get_untracked());
+        let (kind, base_url, token, since) =
+            (kind.get_untracked(), base_url.get_untracked(), token.get_untracked(), since.get_untracked());
         async move { test_connector(kind, base_url, token, since).await }
     });
     let options = available.into_iter().map(|(k, title)| view! { <option value=k>{title}</option> }).collect_view();
@@ -487,6 +535,41 @@ fn Card(card: ConnectorCard, users: Vec<(String, String)>, actions: Actions) -> 
         })
         .collect_view();
     let has_failed = !card.failed.is_empty();
+    let stages = card
+        .stages
+        .iter()
+        .cloned()
+        .map(|(key, pipeline, name, crm, chosen)| {
+            let crm_word = lang.t(&format!("connectors.outcome.{crm}"));
+            let options = [
+                ("", format!("{} ({crm_word})", lang.t("connectors.as_crm"))),
+                ("open", lang.t("connectors.outcome.open")),
+                ("won", lang.t("connectors.outcome.won")),
+                ("lost", lang.t("connectors.outcome.lost")),
+            ]
+            .into_iter()
+            .map(|(value, label)| {
+                let selected = chosen == value;
+                view! { <option value=value selected=selected>{label}</option> }
+            })
+            .collect_view();
+            view! {
+                <tr data-testid="crm-stage">
+                    <td>{pipeline}</td><td>{name}</td><td>{crm_word.clone()}</td>
+                    <td>
+                        <ActionForm action=actions.stage>
+                            <input type="hidden" name="connector" value=id.to_string()/>
+                            <input type="hidden" name="stage" value=key/>
+                            <select name="outcome" aria-label=lang.t("connectors.stage_here")>
+                                {options}
+                            </select>
+                            " "<button type="submit" class="link">{lang.t("connectors.map")}</button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
     view! {
         <section class="card" data-testid="connector">
             <h2>{card.title.clone()}</h2>
@@ -527,6 +610,12 @@ fn Card(card: ConnectorCard, users: Vec<(String, String)>, actions: Actions) -> 
             <table class="board" data-testid="crm-people">
                 <thead><tr><th>{lang.t("connectors.crm_user")}</th><th>"Email"</th><th>{lang.t("connectors.waiting")}</th><th>{lang.t("connectors.maps_to")}</th></tr></thead>
                 <tbody>{people}</tbody>
+            </table>
+            <h3>{lang.t("connectors.stages")}</h3>
+            <table class="board" data-testid="crm-stages">
+                <thead><tr><th>{lang.t("connectors.pipeline")}</th><th>{lang.t("connectors.stage")}</th>
+                    <th>{lang.t("connectors.in_crm")}</th><th>{lang.t("connectors.stage_here")}</th></tr></thead>
+                <tbody>{stages}</tbody>
             </table>
             {has_failed.then(|| view! {
                 <h3>{lang.t("connectors.failed_events")}</h3>

@@ -136,7 +136,10 @@ impl Amo {
         let Some(json) = self.api.get(&path).await? else { return Ok((Vec::new(), None)) };
         let deals = embedded(&json, "leads")?
             .iter()
-            .map(|lead| deal(lead).ok_or_else(|| CrmError::Unexpected(format!("lead {} lacks a field a deal needs", lead["id"]))))
+            .map(|lead| {
+                deal(lead)
+                    .ok_or_else(|| CrmError::Unexpected(format!("lead {} lacks a field a deal needs", lead["id"])))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let next = (!json["_links"]["next"].is_null() && !deals.is_empty()).then_some(page + 1);
         Ok((deals, next))
@@ -192,7 +195,10 @@ pub fn parse_hook(body: &[u8]) -> Result<(String, Vec<Hooked>), CrmError> {
             ["account", "id"] => account = value.to_string(),
             ["leads", event, index, field] => {
                 let index = index.parse().map_err(|_| CrmError::Refused(format!("`{key}` has no index")))?;
-                leads.entry((event.to_string(), index)).or_default().insert(field.to_string(), Value::String(value.into()));
+                leads
+                    .entry((event.to_string(), index))
+                    .or_default()
+                    .insert(field.to_string(), Value::String(value.into()));
             }
             _ => {}
         }
@@ -228,7 +234,10 @@ mod tests {
         assert_eq!(hooked.len(), 2);
         let won = hooked.iter().find(|h| h.crm_id == "501").unwrap();
         let deal = won.deal.as_ref().unwrap();
-        assert_eq!((deal.outcome, deal.amount, deal.owner.as_str(), deal.stage.as_str()), (Outcome::Won, Decimal::new(1500, 0), "11", "7:142"));
+        assert_eq!(
+            (deal.outcome, deal.amount, deal.owner.as_str(), deal.stage.as_str()),
+            (Outcome::Won, Decimal::new(1500, 0), "11", "7:142")
+        );
         assert_eq!(deal.modified_at.timestamp(), 1_764_000_000);
         assert_eq!(won.version, "1764000000");
         let partial = hooked.iter().find(|h| h.crm_id == "502").unwrap();

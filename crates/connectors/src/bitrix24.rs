@@ -120,7 +120,8 @@ impl Bitrix {
         while let Some(at) = start {
             let json = self.call("user.get", &format!("start={at}")).await?;
             for user in json["result"].as_array().ok_or_else(|| unexpected("users"))? {
-                let name = format!("{} {}", user["NAME"].as_str().unwrap_or(""), user["LAST_NAME"].as_str().unwrap_or(""));
+                let name =
+                    format!("{} {}", user["NAME"].as_str().unwrap_or(""), user["LAST_NAME"].as_str().unwrap_or(""));
                 users.push(CrmUser {
                     id: text(&user["ID"]).ok_or_else(|| unexpected("user ID"))?,
                     name: name.trim().to_string(),
@@ -168,17 +169,21 @@ impl Bitrix {
     }
 
     /// One page (from offset `start`) of the deals modified at or after `since`, and the next offset.
-    pub async fn deals_page(&self, since: DateTime<Utc>, start: u64) -> Result<(Vec<CrmDeal>, Option<u64>, u64), CrmError> {
-        let query = format!(
-            "start={start}&{}&order%5BDATE_MODIFY%5D=ASC&order%5BID%5D=ASC&{SELECT}",
-            Self::since(since)
-        );
+    pub async fn deals_page(
+        &self,
+        since: DateTime<Utc>,
+        start: u64,
+    ) -> Result<(Vec<CrmDeal>, Option<u64>, u64), CrmError> {
+        let query =
+            format!("start={start}&{}&order%5BDATE_MODIFY%5D=ASC&order%5BID%5D=ASC&{SELECT}", Self::since(since));
         let json = self.call("crm.deal.list", &query).await?;
         let deals = json["result"]
             .as_array()
             .ok_or_else(|| unexpected("deals"))?
             .iter()
-            .map(|d| deal(d).ok_or_else(|| CrmError::Unexpected(format!("deal {} lacks a field a deal needs", d["ID"]))))
+            .map(|d| {
+                deal(d).ok_or_else(|| CrmError::Unexpected(format!("deal {} lacks a field a deal needs", d["ID"])))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((deals, json["next"].as_u64(), json["total"].as_u64().unwrap_or(0)))
     }
@@ -190,7 +195,9 @@ impl Bitrix {
 
     pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
         match self.call("crm.deal.get", &format!("id={}", encode(id.trim()))).await {
-            Ok(json) => deal(&json["result"]).map(Some).ok_or_else(|| CrmError::Unexpected(format!("deal {id} lacks a field a deal needs"))),
+            Ok(json) => deal(&json["result"])
+                .map(Some)
+                .ok_or_else(|| CrmError::Unexpected(format!("deal {id} lacks a field a deal needs"))),
             // "Not found" comes as an error with HTTP 400.
             Err(CrmError::Status(400, why)) if why.to_lowercase().contains("not found") => Ok(None),
             Err(e) => Err(e),
@@ -241,13 +248,19 @@ mod tests {
             "DATE_CREATE": "2026-11-01T10:00:00+03:00", "DATE_MODIFY": "2026-11-05T12:00:00+03:00",
             "CLOSEDATE": "2026-11-04T00:00:00+03:00"}))
         .unwrap();
-        assert_eq!((d.outcome, d.amount, d.stage.as_str(), d.owner.as_str()), (Outcome::Won, Decimal::new(150050, 2), "2:C2:WON", "7"));
+        assert_eq!(
+            (d.outcome, d.amount, d.stage.as_str(), d.owner.as_str()),
+            (Outcome::Won, Decimal::new(150050, 2), "2:C2:WON", "7")
+        );
         assert_eq!(d.closed_at.unwrap().to_rfc3339(), "2026-11-03T21:00:00+00:00");
         assert_eq!(d.modified_at.to_rfc3339(), "2026-11-05T09:00:00+00:00");
         let open = deal(&json!({"ID": 42, "OPPORTUNITY": "", "ASSIGNED_BY_ID": 7, "STAGE_ID": "NEW", "STAGE_SEMANTIC_ID": "P",
             "CLOSED": "N", "DATE_CREATE": "2026-11-01T10:00:00+03:00", "DATE_MODIFY": "2026-11-01T10:00:00+03:00", "CLOSEDATE": "2026-12-01T00:00:00+03:00"}))
         .unwrap();
-        assert_eq!((open.outcome, open.amount, open.closed_at, open.stage.as_str()), (Outcome::Open, Decimal::ZERO, None, "0:NEW"));
+        assert_eq!(
+            (open.outcome, open.amount, open.closed_at, open.stage.as_str()),
+            (Outcome::Open, Decimal::ZERO, None, "0:NEW")
+        );
     }
 
     #[test]
@@ -255,8 +268,10 @@ mod tests {
         let body = "event=ONCRMDEALUPDATE&data%5BFIELDS%5D%5BID%5D=41&ts=1795000000&auth%5Bdomain%5D=acme.bitrix24.ru\
             &auth%5Bapplication_token%5D=tok123&auth%5Bmember_id%5D=abc";
         let e = parse_hook(body.as_bytes()).unwrap();
-        assert_eq!((e.event.as_str(), e.deal.as_str(), e.domain.as_str(), e.token.as_str(), e.ts.as_str()),
-            ("ONCRMDEALUPDATE", "41", "acme.bitrix24.ru", "tok123", "1795000000"));
+        assert_eq!(
+            (e.event.as_str(), e.deal.as_str(), e.domain.as_str(), e.token.as_str(), e.ts.as_str()),
+            ("ONCRMDEALUPDATE", "41", "acme.bitrix24.ru", "tok123", "1795000000")
+        );
         assert!(parse_hook(b"event=ONCRMDEALUPDATE&data[FIELDS][ID]=41").is_err(), "no token: refused");
     }
 
@@ -264,7 +279,14 @@ mod tests {
     fn the_portal_is_the_webhooks_host_and_rest_errors_are_named() {
         let b = Bitrix::new("https://acme.bitrix24.ru/rest/1/s3cr3t/", 0);
         assert_eq!(b.account().unwrap(), "acme.bitrix24.ru");
-        assert_eq!(result(json!({"error": "expired_token", "error_description": "The access token provided has expired"})).unwrap_err(), CrmError::Unauthorized(401));
-        assert!(matches!(result(json!({"error": "ERROR_CORE", "error_description": "x"})), Err(CrmError::Status(400, _))));
+        assert_eq!(
+            result(json!({"error": "expired_token", "error_description": "The access token provided has expired"}))
+                .unwrap_err(),
+            CrmError::Unauthorized(401)
+        );
+        assert!(matches!(
+            result(json!({"error": "ERROR_CORE", "error_description": "x"})),
+            Err(CrmError::Status(400, _))
+        ));
     }
 }

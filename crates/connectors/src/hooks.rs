@@ -5,8 +5,8 @@ use crate::http::CrmError;
 use crate::model::Kind;
 use crate::secret::Keyring;
 use sqlx::PgPool;
-use store::connectors::NewEvent;
 use std::collections::HashMap;
+use store::connectors::NewEvent;
 use subtle::ConstantTimeEq;
 
 /// Why a webhook was not taken.
@@ -34,7 +34,11 @@ pub struct Delivery<'a> {
 }
 
 /// The sealed webhook secret of `row`, opened.
-fn hook_secret(row: &store::connectors::ConnectorRow, keyring: Option<&Keyring>, what: &str) -> Result<String, HookError> {
+fn hook_secret(
+    row: &store::connectors::ConnectorRow,
+    keyring: Option<&Keyring>,
+    what: &str,
+) -> Result<String, HookError> {
     let sealed = row
         .hook_secret
         .as_ref()

@@ -110,7 +110,10 @@ impl Api {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request.send().await.map_err(|e| CrmError::Unreachable(self.shown.clone(), e.without_url().to_string()))?;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| CrmError::Unreachable(self.shown.clone(), e.without_url().to_string()))?;
             let status = response.status().as_u16();
             match status {
                 204 => return Ok(None),

@@ -112,7 +112,11 @@ impl HubSpot {
             };
             let json = self.api.get(&path).await?.ok_or_else(|| unexpected("owners"))?;
             for owner in json["results"].as_array().ok_or_else(|| unexpected("owners"))? {
-                let name = format!("{} {}", owner["firstName"].as_str().unwrap_or(""), owner["lastName"].as_str().unwrap_or(""));
+                let name = format!(
+                    "{} {}",
+                    owner["firstName"].as_str().unwrap_or(""),
+                    owner["lastName"].as_str().unwrap_or("")
+                );
                 users.push(CrmUser {
                     id: text(&owner["id"]).ok_or_else(|| unexpected("owner id"))?,
                     name: name.trim().to_string(),
@@ -153,7 +157,11 @@ impl HubSpot {
 
     /// One page of the deals modified at or after `since`, oldest change first; the next page's
     /// `after`, and the total.
-    pub async fn deals_page(&self, since: DateTime<Utc>, after: Option<&str>) -> Result<(Vec<CrmDeal>, Option<String>, u64), CrmError> {
+    pub async fn deals_page(
+        &self,
+        since: DateTime<Utc>,
+        after: Option<&str>,
+    ) -> Result<(Vec<CrmDeal>, Option<String>, u64), CrmError> {
         let mut properties: Vec<&str> = PROPERTIES.to_vec();
         properties.push("hs_is_closed");
         let mut search = json!({
@@ -185,7 +193,9 @@ impl HubSpot {
         properties.push("hs_is_closed");
         let path = format!("/crm/v3/objects/deals/{}?properties={}", id.trim(), properties.join(","));
         match self.api.get(&path).await {
-            Ok(Some(json)) => deal(&json).map(Some).ok_or_else(|| CrmError::Unexpected(format!("deal {id} lacks a date"))),
+            Ok(Some(json)) => {
+                deal(&json).map(Some).ok_or_else(|| CrmError::Unexpected(format!("deal {id} lacks a date")))
+            }
             Ok(None) | Err(CrmError::Status(404, _)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -194,7 +204,15 @@ impl HubSpot {
 
 /// Checks a webhook's signature v3: `signature` (base64) is HMAC-SHA256 under `secret` of
 /// `method`, `uri`, `body` and `timestamp` (ms), which must be at most 5 minutes before `now_ms`.
-pub fn verify(secret: &str, method: &str, uri: &str, body: &[u8], timestamp: &str, signature: &str, now_ms: i64) -> Result<(), CrmError> {
+pub fn verify(
+    secret: &str,
+    method: &str,
+    uri: &str,
+    body: &[u8],
+    timestamp: &str,
+    signature: &str,
+    now_ms: i64,
+) -> Result<(), CrmError> {
     let at: i64 = timestamp.trim().parse().map_err(|_| CrmError::Refused("no `X-HubSpot-Request-Timestamp`".into()))?;
     if now_ms - at > MAX_AGE_MS {
         return Err(CrmError::Refused("its timestamp is more than 5 minutes old".into()));
@@ -262,7 +280,10 @@ mod tests {
                 "hs_lastmodifieddate": "2026-11-09T10:00:05.120Z", "hs_is_closed_won": won, "hs_is_closed": closed}})
         };
         let won = deal(&object("true", "true")).unwrap();
-        assert_eq!((won.outcome, won.amount, won.owner.as_str(), won.stage.as_str()), (Outcome::Won, Decimal::new(12005, 1), "501", "default:closedwon"));
+        assert_eq!(
+            (won.outcome, won.amount, won.owner.as_str(), won.stage.as_str()),
+            (Outcome::Won, Decimal::new(12005, 1), "501", "default:closedwon")
+        );
         assert_eq!(won.closed_at.unwrap().to_rfc3339(), "2026-11-09T10:00:00+00:00");
         assert_eq!(deal(&object("false", "true")).unwrap().outcome, Outcome::Lost);
         let open = deal(&object("false", "false")).unwrap();

@@ -199,6 +199,9 @@ mod tests {
         let mut closed = deal(Outcome::Won);
         closed.closed_at = Some(Utc.with_ymd_and_hms(2026, 11, 19, 0, 0, 0).unwrap());
         let record = closed.to_record(Kind::AmoCrm, "u1", &overrides);
-        assert_eq!((record["status"].as_str(), record["closed_at"].as_str()), (Some("lost"), Some("2026-11-19T00:00:00Z")));
+        assert_eq!(
+            (record["status"].as_str(), record["closed_at"].as_str()),
+            (Some("lost"), Some("2026-11-19T00:00:00Z"))
+        );
     }
 }

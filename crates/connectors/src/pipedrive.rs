@@ -42,9 +42,10 @@ fn text(value: &Value) -> Option<String> {
 /// Pipedrive's times: RFC 3339 (API v2) or `2026-11-10 12:00:00` in UTC (API v1).
 fn instant(value: &Value) -> Option<DateTime<Utc>> {
     let text = value.as_str()?;
-    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).ok().or_else(|| {
-        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc())
-    })
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc()))
 }
 
 /// A deal (API v2, or a webhook's `data`) as a CRM deal; `None` for a deleted deal or one
@@ -71,7 +72,11 @@ pub fn deal(json: &Value) -> Option<CrmDeal> {
         name: json["title"].as_str().unwrap_or("").to_string(),
         owner,
         amount,
-        stage: format!("{}:{}", text(&json["pipeline_id"]).unwrap_or_default(), text(&json["stage_id"]).unwrap_or_default()),
+        stage: format!(
+            "{}:{}",
+            text(&json["pipeline_id"]).unwrap_or_default(),
+            text(&json["stage_id"]).unwrap_or_default()
+        ),
         outcome,
         created_at: instant(&json["add_time"])?,
         modified_at: instant(&json["update_time"])?,
@@ -141,9 +146,15 @@ impl Pipedrive {
 
     /// One page of the deals changed at or after `since`, oldest change first, and the next
     /// page's cursor. Deleted deals are left out.
-    pub async fn deals_page(&self, since: DateTime<Utc>, cursor: Option<&str>) -> Result<(Vec<CrmDeal>, Option<String>), CrmError> {
-        let since: String = form_urlencoded::byte_serialize(since.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes()).collect();
-        let mut path = format!("/api/v2/deals?updated_since={since}&sort_by=update_time&sort_direction=asc&limit={PAGE}");
+    pub async fn deals_page(
+        &self,
+        since: DateTime<Utc>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<CrmDeal>, Option<String>), CrmError> {
+        let since: String =
+            form_urlencoded::byte_serialize(since.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes()).collect();
+        let mut path =
+            format!("/api/v2/deals?updated_since={since}&sort_by=update_time&sort_direction=asc&limit={PAGE}");
         if let Some(cursor) = cursor {
             path.push_str("&cursor=");
             path.extend(form_urlencoded::byte_serialize(cursor.as_bytes()));
@@ -222,7 +233,10 @@ mod tests {
         let mut d = json!({"id": 31, "title": "Fleet", "owner_id": 5, "value": 990.5, "status": "won", "stage_id": 3, "pipeline_id": 1,
             "add_time": "2026-11-01T08:00:00Z", "update_time": "2026-11-09T10:00:00Z", "won_time": "2026-11-08T17:30:00Z"});
         let won = deal(&d).unwrap();
-        assert_eq!((won.outcome, won.amount, won.owner.as_str(), won.stage.as_str()), (Outcome::Won, Decimal::new(9905, 1), "5", "1:3"));
+        assert_eq!(
+            (won.outcome, won.amount, won.owner.as_str(), won.stage.as_str()),
+            (Outcome::Won, Decimal::new(9905, 1), "5", "1:3")
+        );
         assert_eq!(won.closed_at.unwrap().to_rfc3339(), "2026-11-08T17:30:00+00:00");
         d["status"] = json!("deleted");
         assert_eq!(deal(&d), None);

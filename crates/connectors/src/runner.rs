@@ -141,7 +141,11 @@ impl Runner {
         let Some(row) = store::connectors::lock_backfill(&mut tx).await? else { return Ok(false) };
         let since = row.backfill_from.unwrap_or_default();
         let page = match Crm::open(&row, keyring) {
-            Ok((kind, crm)) => crm.changed(since, row.backfill_cursor.as_deref()).await.map(|page| (kind, page)).map_err(|e| e.to_string()),
+            Ok((kind, crm)) => crm
+                .changed(since, row.backfill_cursor.as_deref())
+                .await
+                .map(|page| (kind, page))
+                .map_err(|e| e.to_string()),
             Err(why) => Err(why),
         };
         let (kind, (deals, next)) = match page {
@@ -195,10 +199,14 @@ impl Runner {
                 None => break,
             }
         }
-        // New people in the CRM since the last look.
+        // New people and stages in the CRM since the last look.
         if let Ok(users) = crm.users().await {
             let people: Vec<_> = users.into_iter().map(|u| (u.id, u.name, u.email)).collect();
             store::connectors::upsert_people(&self.pool, row.id, &people).await?;
+        }
+        if let Ok(stages) = crm.stages().await {
+            store::connectors::set_stages(&self.pool, row.id, &serde_json::to_value(&stages).expect("stages as JSON"))
+                .await?;
         }
         store::connectors::reconciled(&mut tx, row.id, newest).await?;
         tx.commit().await?;

@@ -52,7 +52,9 @@ impl Keyring {
         if bytes.len() != 32 {
             return Err(KeyError::WrongLength(bytes.len()));
         }
-        Ok(Keyring { cipher: XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| KeyError::WrongLength(bytes.len()))? })
+        Ok(Keyring {
+            cipher: XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| KeyError::WrongLength(bytes.len()))?,
+        })
     }
 
     /// A new random key, as 64 hex digits (for a first start that has none).

@@ -74,7 +74,9 @@ fn checked<'a>(access: &Access<'a>) -> Result<(Kind, String, &'a str), SetupErro
     let base = base.as_str();
     let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
     if !scheme_ok || base.len() < 10 || base.contains(char::is_whitespace) {
-        return Err(invalid(format!("the CRM's address `{base}` is not an http(s) address like https://example.amocrm.ru")));
+        return Err(invalid(format!(
+            "the CRM's address `{base}` is not an http(s) address like https://example.amocrm.ru"
+        )));
     }
     if token.is_empty() {
         return Err(invalid("the token is empty"));
@@ -98,13 +100,19 @@ pub async fn preview(me: &CurrentUser, access: Access<'_>, since: DateTime<Utc>)
 }
 
 /// Saves a connector once its CRM answers; its people are matched to users by email. Returns its id.
-pub async fn create(pool: &PgPool, keyring: Option<&Keyring>, me: &CurrentUser, access: Access<'_>) -> Result<i64, SetupError> {
+pub async fn create(
+    pool: &PgPool,
+    keyring: Option<&Keyring>,
+    me: &CurrentUser,
+    access: Access<'_>,
+) -> Result<i64, SetupError> {
     admin(me)?;
     let keyring = keyring.ok_or(crate::secret::KeyError::Missing)?;
     let (kind, base, token) = checked(&access)?;
     let crm = Crm::new(kind, &base, token, 0);
     let account = crm.account().await?;
     let users = crm.users().await?;
+    let stages = crm.stages().await?;
     let hook_key = hex::encode(rand::random::<[u8; 24]>());
     let mut tx = pool.begin().await?;
     let new = store::connectors::NewConnector {
@@ -122,6 +130,7 @@ pub async fn create(pool: &PgPool, keyring: Option<&Keyring>, me: &CurrentUser, 
     tx.commit().await?;
     let people: Vec<_> = users.into_iter().map(|u| (u.id, u.name, u.email)).collect();
     store::connectors::upsert_people(pool, id, &people).await?;
+    store::connectors::set_stages(pool, id, &serde_json::to_value(&stages).expect("stages as JSON")).await?;
     tracing::info!(connector = id, kind = kind.name(), by = %me.id, "CRM connector saved");
     Ok(id)
 }
@@ -145,7 +154,8 @@ pub async fn map_person(
     mapping: Mapping,
 ) -> Result<Option<String>, SetupError> {
     admin(me)?;
-    let row = store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
+    let row =
+        store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
     let kind = Kind::parse(&row.kind).ok_or_else(|| invalid("unknown CRM"))?;
     let person = store::connectors::people(pool, connector)
         .await?
@@ -161,7 +171,10 @@ pub async fn map_person(
         }
         Mapping::Ignore => (None, None),
         Mapping::Invite => {
-            let email = person.email.clone().ok_or_else(|| invalid(format!("{} has no email in the CRM to invite", person.name)))?;
+            let email = person
+                .email
+                .clone()
+                .ok_or_else(|| invalid(format!("{} has no email in the CRM to invite", person.name)))?;
             let (id, token) = store::users::invite(pool, &me.id, &email, &person.name, Role::Rep, None)
                 .await
                 .map_err(|e| invalid(format!("{} cannot be invited: {e:?}", person.name)))?;
@@ -170,10 +183,39 @@ pub async fn map_person(
     };
     let mut tx = pool.begin().await?;
     store::connectors::set_person(&mut tx, connector, crm_user, user.as_deref()).await?;
-    let waiting: Vec<_> = store::connectors::waiting(&mut tx, connector, crm_user).await?.iter().filter_map(from_json).collect();
+    let waiting: Vec<_> =
+        store::connectors::waiting(&mut tx, connector, crm_user).await?.iter().filter_map(from_json).collect();
     apply(pool, &mut tx, &row, kind, waiting, Versions::Replay).await?;
     tx.commit().await?;
     Ok(invite)
+}
+
+/// Overrides what one stage means here (`None`: the CRM's own meaning again); the deals in that
+/// stage are stored again at once.
+pub async fn set_stage(
+    pool: &PgPool,
+    me: &CurrentUser,
+    connector: i64,
+    stage: &str,
+    outcome: Option<crate::Outcome>,
+) -> Result<(), SetupError> {
+    admin(me)?;
+    let known =
+        store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
+    let stages: Vec<crate::CrmStage> = serde_json::from_value(known.stages).unwrap_or_default();
+    if !stages.iter().any(|s| s.key == stage) {
+        return Err(invalid(format!("the CRM has no stage `{stage}`")));
+    }
+    let mut tx = pool.begin().await?;
+    let row = store::connectors::set_stage(&mut tx, connector, stage, outcome.map(|o| o.name()))
+        .await?
+        .ok_or_else(|| invalid(format!("no connector {connector}")))?;
+    let kind = Kind::parse(&row.kind).ok_or_else(|| invalid("unknown CRM"))?;
+    let deals: Vec<_> =
+        store::connectors::in_stage(&mut tx, connector, stage).await?.iter().filter_map(from_json).collect();
+    apply(pool, &mut tx, &row, kind, deals, Versions::Replay).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Starts the backfill of the CRM's deals changed since `from`.
@@ -186,7 +228,8 @@ pub async fn start_backfill(
 ) -> Result<u64, SetupError> {
     admin(me)?;
     let keyring = keyring.ok_or(crate::secret::KeyError::Missing)?;
-    let row = store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
+    let row =
+        store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
     let (_, crm) = Crm::open(&row, keyring).map_err(invalid)?;
     let total = crm.count(from).await?;
     store::connectors::start_backfill(pool, connector, from, total as i64).await?;
@@ -263,6 +306,8 @@ pub struct Status {
     pub events_last_hour: i64,
     pub waiting: i64,
     pub people: Vec<Person>,
+    /// The CRM's stages: (key, pipeline, name, the CRM's meaning, the override here).
+    pub stages: Vec<(String, String, String, crate::Outcome, Option<crate::Outcome>)>,
     /// Failed deliveries: (id, CRM deal id, when received, why).
     pub failed: Vec<(i64, String, DateTime<Utc>, String)>,
 }
@@ -302,10 +347,26 @@ async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> 
         .and_then(|k| k.open(&row.secret).ok())
         .map(|t| masked(t.trim_end_matches('/')))
         .unwrap_or_else(|| "••••".into());
+    let overrides = crate::apply::stage_map(&row);
+    let stages = serde_json::from_value::<Vec<crate::CrmStage>>(row.stages.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| {
+            let chosen = overrides.get(&s.key).copied();
+            (s.key, s.pipeline, s.name, s.outcome, chosen)
+        })
+        .collect();
     let people = store::connectors::people(pool, row.id)
         .await?
         .into_iter()
-        .map(|p| Person { crm_user: p.crm_user, name: p.name, email: p.email, user_id: p.user_id, ignored: p.ignored, waiting: p.waiting })
+        .map(|p| Person {
+            crm_user: p.crm_user,
+            name: p.name,
+            email: p.email,
+            user_id: p.user_id,
+            ignored: p.ignored,
+            waiting: p.waiting,
+        })
         .collect();
     let failed = store::connectors::failed(pool, row.id, 50)
         .await?
@@ -331,6 +392,7 @@ async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> 
         events_last_hour: store::connectors::last_hour(pool, row.id).await?,
         waiting: store::connectors::waiting_count(pool, row.id).await?,
         people,
+        stages,
         failed,
     })
 }

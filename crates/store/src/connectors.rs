@@ -16,6 +16,7 @@ pub struct ConnectorRow {
     pub hook_secret: Option<Vec<u8>>,
     pub account: String,
     pub stage_map: Value,
+    pub stages: Value,
     pub backfill_state: String,
     pub backfill_from: Option<DateTime<Utc>>,
     pub backfill_cursor: Option<String>,
@@ -29,7 +30,8 @@ pub struct ConnectorRow {
     pub created_by: String,
 }
 
-const COLUMNS: &str = "id, kind, base_url, secret, hook_key, hook_secret, account, stage_map, backfill_state, backfill_from, \
+const COLUMNS: &str =
+    "id, kind, base_url, secret, hook_key, hook_secret, account, stage_map, stages, backfill_state, backfill_from, \
     backfill_cursor, backfill_done, backfill_total, reconciled_to, reconciled_at, last_event_at, last_error, \
     last_error_at, created_by";
 
@@ -79,13 +81,50 @@ pub async fn delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
 
 /// Keeps what the CRM marks its webhooks with (sealed by the caller); false when no such connector.
 pub async fn set_hook_secret(pool: &PgPool, id: i64, sealed: &[u8]) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("UPDATE connectors SET hook_secret = $2 WHERE id = $1").bind(id).bind(sealed).execute(pool).await?.rows_affected()
+    Ok(sqlx::query("UPDATE connectors SET hook_secret = $2 WHERE id = $1")
+        .bind(id)
+        .bind(sealed)
+        .execute(pool)
+        .await?
+        .rows_affected()
         == 1)
 }
 
-pub async fn set_stage_map(pool: &PgPool, id: i64, map: &Value) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE connectors SET stage_map = $2 WHERE id = $1").bind(id).bind(map).execute(pool).await?;
+/// Sets (or, with `None`, clears) one stage's override, in the caller's transaction; returns
+/// the connector as it now is, locked.
+pub async fn set_stage(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    stage: &str,
+    outcome: Option<&str>,
+) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE connectors SET stage_map = CASE WHEN $3::text IS NULL THEN stage_map - $2
+                                                ELSE stage_map || jsonb_build_object($2::text, $3::text) END
+          WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(stage)
+    .bind(outcome)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Keeps the CRM's stages as last read.
+pub async fn set_stages(pool: &PgPool, id: i64, stages: &Value) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connectors SET stages = $2 WHERE id = $1").bind(id).bind(stages).execute(pool).await?;
     Ok(())
+}
+
+/// The deals (their stored JSON) in one stage, of every state, locked.
+pub async fn in_stage(tx: &mut Transaction<'_, Postgres>, id: i64, stage: &str) -> Result<Vec<Value>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT deal FROM connector_items WHERE connector_id = $1 AND deal->>'stage' = $2 ORDER BY crm_id FOR UPDATE",
+    )
+    .bind(id)
+    .bind(stage)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// Remembers the last failure (or clears it with `None`).
@@ -152,7 +191,10 @@ pub async fn people(pool: &PgPool, id: i64) -> Result<Vec<PersonRow>, sqlx::Erro
 }
 
 /// Who each CRM user is here: `Some(user)`, or `None` (ignored or not mapped), with whether ignored.
-pub async fn owners(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<HashMap<String, (Option<String>, bool)>, sqlx::Error> {
+pub async fn owners(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+) -> Result<HashMap<String, (Option<String>, bool)>, sqlx::Error> {
     let rows: Vec<(String, Option<String>, bool)> =
         sqlx::query_as("SELECT crm_user, user_id, ignored FROM connector_people WHERE connector_id = $1")
             .bind(id)
@@ -312,10 +354,12 @@ pub async fn claim(tx: &mut Transaction<'_, Postgres>, limit: i64) -> Result<Vec
 
 /// Marks deliveries done.
 pub async fn done(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE connector_events SET state = 'done', done_at = arena_now(), attempts = attempts + 1 WHERE id = ANY($1)")
-        .bind(ids)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE connector_events SET state = 'done', done_at = arena_now(), attempts = attempts + 1 WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -421,17 +465,22 @@ pub async fn backfill_moved(
 }
 
 pub async fn backfill_failed(pool: &PgPool, id: i64, reason: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE connectors SET backfill_state = 'failed', last_error = $2, last_error_at = arena_now() WHERE id = $1")
-        .bind(id)
-        .bind(reason)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE connectors SET backfill_state = 'failed', last_error = $2, last_error_at = arena_now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// A connector due for its reconcile (last one `every_seconds` ago or more), locked; none while
 /// its backfill runs.
-pub async fn lock_reconcile(tx: &mut Transaction<'_, Postgres>, every_seconds: i64) -> Result<Option<ConnectorRow>, sqlx::Error> {
+pub async fn lock_reconcile(
+    tx: &mut Transaction<'_, Postgres>,
+    every_seconds: i64,
+) -> Result<Option<ConnectorRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM connectors
           WHERE backfill_state <> 'running'
@@ -444,7 +493,11 @@ pub async fn lock_reconcile(tx: &mut Transaction<'_, Postgres>, every_seconds: i
 }
 
 /// The reconcile read the CRM's changes up to `to`.
-pub async fn reconciled(tx: &mut Transaction<'_, Postgres>, id: i64, to: Option<DateTime<Utc>>) -> Result<(), sqlx::Error> {
+pub async fn reconciled(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    to: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE connectors SET reconciled_at = arena_now(), reconciled_to = greatest(reconciled_to, $2) WHERE id = $1",
     )

@@ -32,7 +32,13 @@ async fn fixture() -> (TestApp, FakeAmo, String, CurrentUser) {
     for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
         store::users::create_user(
             &app.pool,
-            store::users::NewUser { email: email.into(), name: name.into(), role: Role::Rep, team: None, password: PASSWORD.into() },
+            store::users::NewUser {
+                email: email.into(),
+                name: name.into(),
+                role: Role::Rep,
+                team: None,
+                password: PASSWORD.into(),
+            },
         )
         .await
         .unwrap();
@@ -59,7 +65,11 @@ fn access(amo: &FakeAmo) -> connectors::setup::Access<'_> {
 }
 
 pub(crate) async fn user_id(app: &TestApp, email: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)").bind(email).fetch_one(&app.pool).await.unwrap()
+    sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)")
+        .bind(email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
 }
 
 pub(crate) async fn revenue(app: &TestApp, token: &str) -> f64 {
@@ -159,24 +169,34 @@ async fn a_backfill_pages_through_history_and_an_unmapped_owners_deal_waits_unti
     assert!(!sealed.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));
     // People matched by email (case aside); Vera is not here.
     let people: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT crm_user, user_id FROM connector_people ORDER BY crm_user").fetch_all(&app.pool).await.unwrap();
+        sqlx::query_as("SELECT crm_user, user_id FROM connector_people ORDER BY crm_user")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
     let (anna, boris) = (user_id(&app, "anna@example.com").await, user_id(&app, "boris@example.com").await);
-    assert_eq!(people, vec![("11".into(), Some(anna.clone())), ("12".into(), Some(boris.clone())), ("13".into(), None)]);
+    assert_eq!(
+        people,
+        vec![("11".into(), Some(anna.clone())), ("12".into(), Some(boris.clone())), ("13".into(), None)]
+    );
 
     amo.set(|s| s.throttle = 2);
-    let total = connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap())
-        .await
-        .unwrap();
+    let total = connectors::setup::start_backfill(
+        &app.pool,
+        Some(&keyring),
+        &admin,
+        id,
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(total, 5);
     until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
     // Stored: 501 (won 1000), 502 (won 250), 503 (open), 505 (lost); 504 waits for Vera.
     until("revenue without Vera's deal", 1250.0, || revenue(&app, &token)).await;
     let waiting = connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0].waiting;
     assert_eq!(waiting, 1);
-    let stored: Vec<(String, String, String)> = sqlx::query_as("SELECT id, owner_id, status FROM deals ORDER BY id")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+    let stored: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, owner_id, status FROM deals ORDER BY id").fetch_all(&app.pool).await.unwrap();
     assert_eq!(
         stored,
         vec![
@@ -190,13 +210,24 @@ async fn a_backfill_pages_through_history_and_an_unmapped_owners_deal_waits_unti
     until("Boris's points", 50, || points(&app, &token, &boris)).await;
 
     // Inviting Vera stores her deal at once: revenue 1250 + 700.
-    let invite = connectors::setup::map_person(&app.pool, &admin, id, "13", connectors::setup::Mapping::Invite).await.unwrap();
+    let invite =
+        connectors::setup::map_person(&app.pool, &admin, id, "13", connectors::setup::Mapping::Invite).await.unwrap();
     assert!(invite.is_some(), "an invite was made");
     let vera = user_id(&app, "vera@example.com").await;
     until("revenue with Vera's deal", 1950.0, || revenue(&app, &token)).await;
     until("Vera's points", 50, || points(&app, &token, &vera)).await;
     let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
     assert_eq!((status.waiting, status.token.as_str()), (0, "••••7d1f"));
+    assert_eq!(status.stages.len(), 3, "the pipeline's stages are listed");
+
+    // The team counts stage 1 ("Первичный контакт") as won: 503 (open there) is won now, 1950 + 400;
+    // back to the CRM's meaning, it is open again.
+    connectors::setup::set_stage(&app.pool, &admin, id, "7:1", Some(connectors::Outcome::Won)).await.unwrap();
+    until("revenue with stage 1 as won", 2350.0, || revenue(&app, &token)).await;
+    connectors::setup::set_stage(&app.pool, &admin, id, "7:1", None).await.unwrap();
+    until("revenue with stage 1 open again", 1950.0, || revenue(&app, &token)).await;
+    let e = connectors::setup::set_stage(&app.pool, &admin, id, "7:999", None).await.unwrap_err();
+    assert!(e.to_string().contains("no stage `7:999`"), "{e}");
 }
 
 #[tokio::test]
@@ -207,7 +238,13 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
         let client = app.client.clone();
         let url = app.url(&format!("/api/v1/hooks/amocrm/{key}"));
         async move {
-            let res = client.post(url).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+            let res = client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             let status = res.status().as_u16();
             (status, res.json::<Value>().await.unwrap())
         }
@@ -230,10 +267,14 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
     let (status, body) = hook(hook_body(ACCOUNT, "update", &[late]), key.clone()).await;
     assert_eq!((status, body["queued"].as_u64()), (200, Some(1)));
     until("the late delivery done", 0i64, || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM connector_events WHERE state = 'queued'").fetch_one(&app.pool).await.unwrap()
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM connector_events WHERE state = 'queued'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
     })
     .await;
-    let status_503: String = sqlx::query_scalar("SELECT status FROM deals WHERE id = 'amocrm:503'").fetch_one(&app.pool).await.unwrap();
+    let status_503: String =
+        sqlx::query_scalar("SELECT status FROM deals WHERE id = 'amocrm:503'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(status_503, "won", "a late, older change does not undo a newer one");
     assert_eq!(revenue(&app, &token).await, 1650.0);
 
@@ -245,7 +286,8 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
 
     // A delivery carrying only the id: the lead is read from the API (505 now won, 300).
     amo.put_lead(lead_json(505, 12, 300, 142, nov(22)));
-    let (status, _) = hook(hook_body(ACCOUNT, "update", &[json!({"id": 505, "updated_at": nov(22)})]), key.clone()).await;
+    let (status, _) =
+        hook(hook_body(ACCOUNT, "update", &[json!({"id": 505, "updated_at": nov(22)})]), key.clone()).await;
     assert_eq!(status, 200);
     until("revenue with 505 won", 1700.0, || revenue(&app, &token)).await;
     assert!(amo.state.lock().unwrap().calls.contains(&"/api/v4/leads/505".to_string()));
@@ -264,14 +306,19 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
 
     // An expired token: a delivery that needs the API fails with the reason, visible, and is retried.
     amo.set(|s| s.token = "rotated".into());
-    let (status, _) = hook(hook_body(ACCOUNT, "update", &[json!({"id": 501, "updated_at": nov(26)})]), key.clone()).await;
+    let (status, _) =
+        hook(hook_body(ACCOUNT, "update", &[json!({"id": 501, "updated_at": nov(26)})]), key.clone()).await;
     assert_eq!(status, 200);
     until("the error is shown", true, || async {
-        let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM connectors").fetch_one(&app.pool).await.unwrap();
+        let error: Option<String> =
+            sqlx::query_scalar("SELECT last_error FROM connectors").fetch_one(&app.pool).await.unwrap();
         error.is_some_and(|e| e.contains("refused the token"))
     })
     .await;
     let (attempts, state): (i32, String) =
-        sqlx::query_as("SELECT attempts, state FROM connector_events WHERE crm_id = '501'").fetch_one(&app.pool).await.unwrap();
+        sqlx::query_as("SELECT attempts, state FROM connector_events WHERE crm_id = '501'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert!(attempts >= 1 && (state == "queued" || state == "failed"), "{attempts} {state}");
 }

@@ -24,7 +24,13 @@ async fn fixture() -> (TestApp, FakeBitrix, String, CurrentUser) {
     let app = TestApp::spawn().await;
     let token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
     for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
-        let new = store::users::NewUser { email: email.into(), name: name.into(), role: Role::Rep, team: None, password: PASSWORD.into() };
+        let new = store::users::NewUser {
+            email: email.into(),
+            name: name.into(),
+            role: Role::Rep,
+            team: None,
+            password: PASSWORD.into(),
+        };
         store::users::create_user(&app.pool, new).await.unwrap();
     }
     let users = vec![
@@ -53,7 +59,10 @@ fn portal(bitrix: &FakeBitrix) -> String {
 }
 
 async fn backfill_state(app: &TestApp) -> (String, i64, Option<i64>) {
-    sqlx::query_as("SELECT backfill_state, backfill_done, backfill_total FROM connectors").fetch_one(&app.pool).await.unwrap()
+    sqlx::query_as("SELECT backfill_state, backfill_done, backfill_total FROM connectors")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -65,7 +74,8 @@ async fn bitrix24_preview_backfill_and_mapping_give_the_hand_worked_revenue() {
     let seen = connectors::setup::preview(&admin, access(&bitrix), since).await.unwrap();
     assert_eq!(seen.account, portal(&bitrix));
     assert_eq!((seen.users.len(), seen.stages.len(), seen.deals), (3, 6, 5));
-    let won: Vec<&str> = seen.stages.iter().filter(|s| s.outcome == connectors::Outcome::Won).map(|s| s.key.as_str()).collect();
+    let won: Vec<&str> =
+        seen.stages.iter().filter(|s| s.outcome == connectors::Outcome::Won).map(|s| s.key.as_str()).collect();
     assert_eq!(won, vec!["0:WON", "2:C2:WON"]);
     assert_eq!(seen.users[0].name, "Анна Петрова");
     assert_eq!(bitrix.state.lock().unwrap().throttled, 1, "QUERY_LIMIT_EXCEEDED was waited out");
@@ -100,7 +110,9 @@ async fn bitrix24_preview_backfill_and_mapping_give_the_hand_worked_revenue() {
     until("Anna's points", 50, || points(&app, &token, &anna)).await;
 
     // Vera mapped to Anna (one person, two accounts in the CRM): her deal is Anna's now, 1250 + 700.
-    connectors::setup::map_person(&app.pool, &admin, id, "9", connectors::setup::Mapping::User(anna.clone())).await.unwrap();
+    connectors::setup::map_person(&app.pool, &admin, id, "9", connectors::setup::Mapping::User(anna.clone()))
+        .await
+        .unwrap();
     until("revenue with Vera's deal", 1950.0, || revenue(&app, &token)).await;
     until("Anna's points", 100, || points(&app, &token, &anna)).await;
 }
@@ -119,7 +131,13 @@ async fn bitrix24_events_need_the_application_token_and_are_applied_once() {
     let post = |body: String| {
         let (client, url) = (app.client.clone(), app.url(&format!("/api/v1/hooks/bitrix24/{key}")));
         async move {
-            let res = client.post(url).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+            let res = client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             let status = res.status().as_u16();
             (status, res.json::<Value>().await.unwrap())
         }
@@ -159,7 +177,8 @@ async fn bitrix24_events_need_the_application_token_and_are_applied_once() {
     bitrix.set(|s| s.token = "rotated".into());
     post(event_body("ONCRMDEALUPDATE", 45, ts + 180, &domain, "app-token-1")).await;
     until("the error is shown", true, || async {
-        let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM connectors").fetch_one(&app.pool).await.unwrap();
+        let error: Option<String> =
+            sqlx::query_scalar("SELECT last_error FROM connectors").fetch_one(&app.pool).await.unwrap();
         error.is_some_and(|e| e.contains("refused the token") && !e.contains(SECRET))
     })
     .await;

@@ -86,7 +86,9 @@ async fn pipelines(State(s): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 fn modified(deal: &Value) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(deal["properties"]["hs_lastmodifieddate"].as_str().unwrap()).unwrap().timestamp_millis()
+    chrono::DateTime::parse_from_rfc3339(deal["properties"]["hs_lastmodifieddate"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis()
 }
 
 async fn search(State(s): State<Shared>, headers: HeaderMap, Json(q): Json<Value>) -> Response {
@@ -97,10 +99,14 @@ async fn search(State(s): State<Shared>, headers: HeaderMap, Json(q): Json<Value
     if s.throttle > 0 {
         s.throttle -= 1;
         s.throttled += 1;
-        return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"status": "error", "category": "RATE_LIMITS"}))).into_response();
+        return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"status": "error", "category": "RATE_LIMITS"})))
+            .into_response();
     }
     let filter = &q["filterGroups"][0]["filters"][0];
-    assert_eq!((filter["propertyName"].as_str(), filter["operator"].as_str()), (Some("hs_lastmodifieddate"), Some("GTE")));
+    assert_eq!(
+        (filter["propertyName"].as_str(), filter["operator"].as_str()),
+        (Some("hs_lastmodifieddate"), Some("GTE"))
+    );
     assert_eq!(q["sorts"][0]["direction"], "ASCENDING");
     let from: i64 = filter["value"].as_str().unwrap().parse().unwrap();
     let mut deals: Vec<Value> = s.deals.iter().filter(|d| modified(d) >= from).cloned().collect();
@@ -123,7 +129,9 @@ async fn one(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>
     }
     match s.deals.iter().find(|d| d["id"] == id.as_str()) {
         Some(d) => Json(d.clone()).into_response(),
-        None => (StatusCode::NOT_FOUND, Json(json!({"status": "error", "category": "OBJECT_NOT_FOUND"}))).into_response(),
+        None => {
+            (StatusCode::NOT_FOUND, Json(json!({"status": "error", "category": "OBJECT_NOT_FOUND"}))).into_response()
+        }
     }
 }
 
@@ -137,8 +145,13 @@ fn deal(id: i64, owner: i64, amount: i64, state: &str, day: u32) -> Value {
 }
 
 async fn start_fake() -> (String, Shared) {
-    let deals = vec![deal(1, 501, 1000, "won", 10), deal(2, 502, 250, "won", 11), deal(3, 501, 400, "open", 12),
-                     deal(4, 503, 700, "won", 13), deal(5, 502, 300, "lost", 14)];
+    let deals = vec![
+        deal(1, 501, 1000, "won", 10),
+        deal(2, 502, 250, "won", 11),
+        deal(3, 501, 400, "open", 12),
+        deal(4, 503, 700, "won", 13),
+        deal(5, 502, 300, "lost", 14),
+    ];
     let state: Shared = Arc::new(Mutex::new(Fake { token: TOKEN.into(), deals, ..Default::default() }));
     let app = Router::new()
         .route("/account-info/v3/details", get(details))
@@ -165,7 +178,13 @@ async fn hubspot_backfill_and_signed_webhooks_give_the_hand_worked_revenue() {
     let app = TestApp::spawn().await;
     let token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
     for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
-        let new = store::users::NewUser { email: email.into(), name: name.into(), role: Role::Rep, team: None, password: PASSWORD.into() };
+        let new = store::users::NewUser {
+            email: email.into(),
+            name: name.into(),
+            role: Role::Rep,
+            team: None,
+            password: PASSWORD.into(),
+        };
         store::users::create_user(&app.pool, new).await.unwrap();
     }
     let admin = store::users::find_login(&app.pool, "admin@example.com").await.unwrap().unwrap().0;

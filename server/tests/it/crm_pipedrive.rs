@@ -38,7 +38,9 @@ type Shared = Arc<Mutex<Fake>>;
 fn checked(s: &mut Fake, headers: &HeaderMap, q: &HashMap<String, String>) -> Option<Response> {
     s.saw_token_in_url |= q.contains_key("api_token");
     if headers.get("x-api-token").and_then(|v| v.to_str().ok()) != Some(TOKEN) {
-        return Some((StatusCode::UNAUTHORIZED, Json(json!({"success": false, "error": "unauthorized access"}))).into_response());
+        return Some(
+            (StatusCode::UNAUTHORIZED, Json(json!({"success": false, "error": "unauthorized access"}))).into_response(),
+        );
     }
     None
 }
@@ -65,7 +67,8 @@ async fn pipelines(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<
     if let Some(r) = checked(&mut s.lock().unwrap(), &headers, &q) {
         return r;
     }
-    Json(json!({"success": true, "data": [{"id": 1, "name": "Sales"}], "additional_data": {"next_cursor": null}})).into_response()
+    Json(json!({"success": true, "data": [{"id": 1, "name": "Sales"}], "additional_data": {"next_cursor": null}}))
+        .into_response()
 }
 
 async fn stages(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -85,10 +88,17 @@ async fn deals(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<Hash
     if s.throttle > 0 {
         s.throttle -= 1;
         s.throttled += 1;
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], Json(json!({"success": false, "error": "Rate limit exceeded"})))
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            Json(json!({"success": false, "error": "Rate limit exceeded"})),
+        )
             .into_response();
     }
-    assert_eq!((q.get("sort_by").map(String::as_str), q.get("sort_direction").map(String::as_str)), (Some("update_time"), Some("asc")));
+    assert_eq!(
+        (q.get("sort_by").map(String::as_str), q.get("sort_direction").map(String::as_str)),
+        (Some("update_time"), Some("asc"))
+    );
     let since = chrono::DateTime::parse_from_rfc3339(&q["updated_since"]).unwrap();
     let at = |d: &Value| chrono::DateTime::parse_from_rfc3339(d["update_time"].as_str().unwrap()).unwrap();
     let mut all: Vec<Value> = s.deals.iter().filter(|d| at(d) >= since).cloned().collect();
@@ -99,7 +109,12 @@ async fn deals(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<Hash
     Json(json!({"success": true, "data": page, "additional_data": {"next_cursor": next}})).into_response()
 }
 
-async fn deal_by_id(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<i64>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn deal_by_id(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let mut s = s.lock().unwrap();
     if let Some(r) = checked(&mut s, &headers, &q) {
         return r;
@@ -123,12 +138,23 @@ async fn pipedrive_backfill_and_webhooks_behind_basic_credentials_give_the_hand_
     let app = TestApp::spawn().await;
     let token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
     for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
-        let new = store::users::NewUser { email: email.into(), name: name.into(), role: Role::Rep, team: None, password: PASSWORD.into() };
+        let new = store::users::NewUser {
+            email: email.into(),
+            name: name.into(),
+            role: Role::Rep,
+            team: None,
+            password: PASSWORD.into(),
+        };
         store::users::create_user(&app.pool, new).await.unwrap();
     }
     let admin = store::users::find_login(&app.pool, "admin@example.com").await.unwrap().unwrap().0;
-    let fixture = vec![deal(31, 5, 1000, "won", 10), deal(32, 6, 250, "won", 11), deal(33, 5, 400, "open", 12),
-                       deal(34, 7, 700, "won", 13), deal(35, 6, 300, "lost", 14)];
+    let fixture = vec![
+        deal(31, 5, 1000, "won", 10),
+        deal(32, 6, 250, "won", 11),
+        deal(33, 5, 400, "open", 12),
+        deal(34, 7, 700, "won", 13),
+        deal(35, 6, 300, "lost", 14),
+    ];
     let fake: Shared = Arc::new(Mutex::new(Fake { deals: fixture, throttle: 1, ..Default::default() }));
     let router = Router::new()
         .route("/api/v1/users/me", get(me))
@@ -181,7 +207,10 @@ async fn pipedrive_backfill_and_webhooks_behind_basic_credentials_give_the_hand_
     // A late, older change of 33 (open, the 15th) changes nothing.
     send(hook(deal(33, 5, 400, "open", 15)), basic.clone()).await;
     until("the late delivery done", 0i64, || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM connector_events WHERE state = 'queued'").fetch_one(&app.pool).await.unwrap()
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM connector_events WHERE state = 'queued'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
     })
     .await;
     assert_eq!(revenue(&app, &token).await, 1650.0);

@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod backup;
+mod crm_amocrm;
 mod database;
 mod deals;
 mod demo;
@@ -31,7 +32,6 @@ mod restart;
 mod scaleout;
 mod telemetry;
 mod upgrade;
-mod crm_amocrm;
 mod crm {
     pub mod amocrm;
     pub mod bitrix24;

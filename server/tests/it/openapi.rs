@@ -39,7 +39,9 @@ async fn the_document_describes_every_route_and_only_those() {
     let hook = &doc["paths"]["/api/v1/hooks/{kind}/{key}"]["post"];
     assert_eq!(hook["security"], Value::Null, "a webhook takes no token");
     assert!(hook["responses"].get("404").is_some(), "the webhook documents its 404");
-    for (method, path) in described.iter().filter(|(_, p)| p.starts_with("/api/v1/") && !p.starts_with("/api/v1/hooks/")) {
+    for (method, path) in
+        described.iter().filter(|(_, p)| p.starts_with("/api/v1/") && !p.starts_with("/api/v1/hooks/"))
+    {
         let op = &doc["paths"][path][method.to_lowercase()];
         assert_eq!(op["security"], json!([{"bearer": []}]), "{method} {path}");
         assert!(op["responses"].get("401").is_some(), "{method} {path} documents its 401");

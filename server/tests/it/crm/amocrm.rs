@@ -133,8 +133,7 @@ async fn leads_page(State(state): Shared, headers: HeaderMap, Query(q): Query<Ha
     let from: i64 = q.get("filter[updated_at][from]").and_then(|v| v.parse().ok()).unwrap_or(0);
     let asc = q.get("order[updated_at]").map(String::as_str) == Some("asc");
     assert!(asc, "the client orders by updated_at");
-    let mut leads: Vec<Value> =
-        s.leads.iter().filter(|l| l["updated_at"].as_i64().unwrap() >= from).cloned().collect();
+    let mut leads: Vec<Value> = s.leads.iter().filter(|l| l["updated_at"].as_i64().unwrap() >= from).cloned().collect();
     leads.sort_by_key(|l| (l["updated_at"].as_i64().unwrap(), l["id"].as_i64().unwrap()));
     let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
     page_of(&leads, page, "leads", "/api/v4/leads")

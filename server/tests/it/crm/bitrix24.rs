@@ -88,7 +88,9 @@ async fn rest(
     match method.as_str() {
         "profile" => Json(json!({"result": {"ID": "1", "ADMIN": true}})).into_response(),
         "user.get" => paged(s.users.clone(), start),
-        "crm.dealcategory.list" => Json(json!({"result": [{"ID": "2", "NAME": "Партнёры"}], "total": 1})).into_response(),
+        "crm.dealcategory.list" => {
+            Json(json!({"result": [{"ID": "2", "NAME": "Партнёры"}], "total": 1})).into_response()
+        }
         "crm.status.list" => {
             let statuses = vec![
                 json!({"ENTITY_ID": "SOURCE", "STATUS_ID": "CALL", "NAME": "Звонок"}),
