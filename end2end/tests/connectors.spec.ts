@@ -3,6 +3,8 @@ import http from "node:http";
 import { AddressInfo } from "node:net";
 import { ADMIN, MANAGER, now, signIn } from "./helpers";
 
+const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3170";
+
 /**
  * A fake amoCRM (API v4, as documented) on real HTTP in this test's process: the account, its
  * users, one pipeline, leads paged and filtered by `updated_at`, behind a bearer token.
@@ -53,9 +55,9 @@ function fakeAmo(leads: Lead[]): Promise<{ base: string; close: () => void }> {
 
 async function pairTv(browser: Browser, manager: Page, name: string): Promise<Page> {
   const tv = await (await browser.newContext({ viewport: { width: 1920, height: 1080 } })).newPage();
-  await tv.goto("/tv");
+  await tv.goto(`${BASE}/tv`);
   const code = (await tv.getByTestId("tv-code").innerText()).trim();
-  await manager.goto("/displays");
+  await manager.goto(`${BASE}/displays`);
   await expect(manager.locator("body[data-hydrated=true]")).toHaveCount(1);
   const form = manager.getByTestId("pair-display");
   await form.getByLabel("Код с экрана").fill(code);
@@ -68,6 +70,7 @@ async function pairTv(browser: Browser, manager: Page, name: string): Promise<Pa
 }
 
 test("an admin connects amoCRM on /connectors, previews, backfills with progress, and a webhook-won deal is celebrated on the TV", async ({ page, browser }) => {
+  test.setTimeout(120_000);
   const t = Math.floor(now().getTime() / 1000);
   const day = 86_400;
   const lead = (id: number, owner: number, price: number, status: number, updated: number): Lead => ({
@@ -89,7 +92,7 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
     await expect(preview).toContainText("Аккаунт 777: пользователей 2, воронок 1, сделок с выбранной даты 4");
     await expect(preview.locator("tbody tr")).toHaveCount(2);
     await expect(preview.locator("tbody tr").first()).toContainText("9001");
-    await expect(preview.locator("tbody tr").first()).toContainText("won");
+    await expect(preview.locator("tbody tr").first()).toContainText("выиграна");
 
     await form.getByRole("button", { name: "Сохранить" }).click();
     const card = page.getByTestId("connector");
@@ -107,7 +110,7 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
     await page.screenshot({ path: "artifacts/connectors.png", fullPage: true });
 
     // A deal won in the CRM: its webhook reaches a TV paired by the manager.
-    const manager = await (await browser.newContext()).newPage();
+    const manager = await (await browser.newContext({ baseURL: BASE })).newPage();
     await signIn(manager, MANAGER, "/displays");
     const tv = await pairTv(browser, manager, `TV CRM ${Date.now()}`);
     const won = lead(9002, 11, 80000, 142, t);

@@ -43,7 +43,18 @@ pub async fn receive(
         body: &body,
         now_ms: chrono::Utc::now().timestamp_millis(),
     };
-    match connectors::hooks::receive(&state.pool, state.connectors.keyring(), &kind, &key, delivery).await {
+    let answer = connectors::hooks::receive(&state.pool, state.connectors.keyring(), &kind, &key, delivery).await;
+    if let Some(kind) = connectors::Kind::parse(&kind) {
+        let label = match &answer {
+            Ok(0) => "repeated",
+            Ok(_) => "queued",
+            Err(HookError::NotFound) => "not_found",
+            Err(HookError::Refused(_)) => "refused",
+            Err(HookError::Db(_)) => "error",
+        };
+        services::metrics::connector_webhook(kind.name(), label);
+    }
+    match answer {
         Ok(queued) => {
             if queued > 0 {
                 state.connectors.wake();

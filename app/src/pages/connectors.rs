@@ -203,7 +203,8 @@ pub async fn test_connector(kind: String, base_url: String, token: String, since
                 d.name.clone(),
                 owner(&d.owner),
                 d.amount.to_string(),
-                record["status"].as_str().unwrap_or("").to_string(),
+                crate::i18n::use_lang()
+                    .t(&format!("connectors.outcome.{}", record["status"].as_str().unwrap_or("open"))),
             )
         })
         .collect();

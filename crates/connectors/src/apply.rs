@@ -107,6 +107,17 @@ pub async fn apply(
         }
     };
     applied.stored = checked.len();
+    for (result, n) in [
+        ("stored", applied.stored),
+        ("waiting", applied.waiting),
+        ("stale", applied.stale),
+        ("refused", applied.rejected.len()),
+    ] {
+        if n > 0 {
+            metrics::counter!("kpi_arena_connector_deals_total", "kind" => kind.name(), "result" => result)
+                .increment(n as u64);
+        }
+    }
     store::connectors::upsert_items(tx, row.id, &items).await?;
     if !checked.is_empty() {
         services::ingest::store_in(tx, &checked).await?;

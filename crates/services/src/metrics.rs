@@ -72,6 +72,11 @@ pub fn ingested(source: Source, records: &[Record]) {
     }
 }
 
+/// A CRM webhook delivery and how it was answered (`queued`, `repeated`, `refused`, `not_found`, `error`).
+pub fn connector_webhook(kind: &'static str, answer: &'static str) {
+    metrics::counter!("kpi_arena_connector_webhooks_total", "kind" => kind, "answer" => answer).increment(1);
+}
+
 /// The Prometheus text of the process's counters and of this instance now.
 pub async fn render(pool: &PgPool, hub: &Hub, reads: &crate::replica::Reads, views_computed: u64) -> String {
     let mut text = recorder().render();
@@ -166,6 +171,51 @@ pub async fn render(pool: &PgPool, hub: &Hub, reads: &crate::replica::Reads, vie
             "How far the read replica's replay is behind the primary (0 when caught up).",
             &[("", replica.lag_seconds)],
         );
+    }
+    if let Ok(connectors) = store::connectors::figures(pool).await {
+        if !connectors.is_empty() {
+            let each = |value: &dyn Fn(&store::connectors::Figures) -> Option<f64>, extra: &str| {
+                connectors
+                    .iter()
+                    .filter_map(|c| value(c).map(|v| (format!("{{kind=\"{}\"{extra}}}", c.kind), v)))
+                    .collect::<Vec<_>>()
+            };
+            let mut events = each(&|c| Some(c.queued as f64), ",state=\"queued\"");
+            events.extend(each(&|c| Some(c.failed as f64), ",state=\"failed\""));
+            let mut backfill = each(&|c| Some(c.backfill_done as f64), ",of=\"done\"");
+            backfill.extend(each(&|c| c.backfill_total.map(|t| t as f64), ",of=\"total\""));
+            let groups: [(&str, &str, Vec<(String, f64)>); 5] = [
+                (
+                    "kpi_arena_connector_events",
+                    "CRM webhook deliveries waiting for the connector runner, or failed for good.",
+                    events,
+                ),
+                (
+                    "kpi_arena_connector_deals_waiting",
+                    "CRM deals waiting for their owner to be mapped.",
+                    each(&|c| Some(c.waiting as f64), ""),
+                ),
+                (
+                    "kpi_arena_connector_last_event_age_seconds",
+                    "Seconds since the CRM's last webhook.",
+                    each(&|c| c.last_event_age, ""),
+                ),
+                (
+                    "kpi_arena_connector_backfill_deals",
+                    "The history backfill's deals: read so far, and expected.",
+                    backfill,
+                ),
+                (
+                    "kpi_arena_connector_last_error_timestamp_seconds",
+                    "When the connector last failed (Unix time).",
+                    each(&|c| c.last_error_at, ""),
+                ),
+            ];
+            for (name, help, values) in groups {
+                let values: Vec<(&str, f64)> = values.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+                line(name, "gauge", help, &values);
+            }
+        }
     }
     line(
         "kpi_arena_live_listener_deaf",

@@ -529,3 +529,33 @@ pub async fn refused(tx: &mut Transaction<'_, Postgres>, id: i64, crm_id: &str, 
     .await?;
     Ok(())
 }
+
+/// One connector's figures for `/metrics`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Figures {
+    pub kind: String,
+    pub queued: i64,
+    pub failed: i64,
+    pub waiting: i64,
+    /// Seconds since its last webhook (none yet: `None`).
+    pub last_event_age: Option<f64>,
+    pub backfill_done: i64,
+    pub backfill_total: Option<i64>,
+    /// When its last error happened (seconds since the epoch).
+    pub last_error_at: Option<f64>,
+}
+
+pub async fn figures(pool: &PgPool) -> Result<Vec<Figures>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.kind,
+                (SELECT count(*) FROM connector_events e WHERE e.connector_id = c.id AND e.state = 'queued') AS queued,
+                (SELECT count(*) FROM connector_events e WHERE e.connector_id = c.id AND e.state = 'failed') AS failed,
+                (SELECT count(*) FROM connector_items i WHERE i.connector_id = c.id AND i.state = 'needs_mapping') AS waiting,
+                extract(epoch FROM arena_now() - c.last_event_at)::float8 AS last_event_age,
+                c.backfill_done, c.backfill_total,
+                extract(epoch FROM c.last_error_at)::float8 AS last_error_at
+           FROM connectors c ORDER BY c.kind",
+    )
+    .fetch_all(pool)
+    .await
+}

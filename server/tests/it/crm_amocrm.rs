@@ -304,6 +304,19 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
     assert_eq!(events(&app).await, before, "nothing queued");
     assert_eq!(revenue(&app, &token).await, 1700.0);
 
+    // /metrics: Vera's deal waits; the backfill read 5 of 5; no delivery waits now.
+    let metrics = app.client.get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "kpi_arena_connector_deals_waiting{kind=\"amocrm\"} 1",
+        "kpi_arena_connector_backfill_deals{kind=\"amocrm\",of=\"done\"} 5",
+        "kpi_arena_connector_backfill_deals{kind=\"amocrm\",of=\"total\"} 5",
+        "kpi_arena_connector_events{kind=\"amocrm\",state=\"queued\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "/metrics lacks `{line}`");
+    }
+    assert!(metrics.contains("kpi_arena_connector_webhooks_total{kind=\"amocrm\",answer=\"refused\"}"));
+    assert!(metrics.contains("kpi_arena_connector_deals_total{kind=\"amocrm\",result=\"stale\"}"));
+
     // An expired token: a delivery that needs the API fails with the reason, visible, and is retried.
     amo.set(|s| s.token = "rotated".into());
     let (status, _) =
