@@ -1,7 +1,7 @@
-import { test, expect, Page, Browser } from "@playwright/test";
+import { test, expect } from "@playwright/test";
 import http from "node:http";
 import { AddressInfo } from "node:net";
-import { ADMIN, MANAGER, now, signIn } from "./helpers";
+import { ADMIN, MANAGER, now, pairTv, signIn } from "./helpers";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3170";
 
@@ -53,22 +53,6 @@ function fakeAmo(leads: Lead[]): Promise<{ base: string; close: () => void }> {
   );
 }
 
-async function pairTv(browser: Browser, manager: Page, name: string): Promise<Page> {
-  const tv = await (await browser.newContext({ viewport: { width: 1920, height: 1080 } })).newPage();
-  await tv.goto(`${BASE}/tv`);
-  const code = (await tv.getByTestId("tv-code").innerText()).trim();
-  await manager.goto(`${BASE}/displays`);
-  await expect(manager.locator("body[data-hydrated=true]")).toHaveCount(1);
-  const form = manager.getByTestId("pair-display");
-  await form.getByLabel("Код с экрана").fill(code);
-  await form.getByLabel("Название").fill(name);
-  await form.getByRole("button", { name: "Подключить" }).click();
-  await expect(manager.getByTestId("displays")).toContainText(name);
-  await expect(tv.getByTestId("tv-updated")).toBeVisible({ timeout: 10_000 });
-  await expect(tv.locator("body[data-live=open]")).toHaveCount(1);
-  return tv;
-}
-
 test("an admin connects amoCRM on /connectors, previews, backfills with progress, and a webhook-won deal is celebrated on the TV", async ({ page, browser }) => {
   test.setTimeout(120_000);
   const t = Math.floor(now().getTime() / 1000);
@@ -112,7 +96,7 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
     // A deal won in the CRM: its webhook reaches a TV paired by the manager.
     const manager = await (await browser.newContext({ baseURL: BASE })).newPage();
     await signIn(manager, MANAGER, "/displays");
-    const tv = await pairTv(browser, manager, `TV CRM ${Date.now()}`);
+    const tv = await pairTv(browser, manager, BASE, `TV CRM ${Date.now()}`, BASE);
     const won = lead(9002, 11, 80000, 142, t);
     const body = new URLSearchParams();
     for (const [field, value] of Object.entries(won)) if (value !== null) body.append(`leads[status][0][${field}]`, String(value));

@@ -1,4 +1,4 @@
-import { expect, Page } from "@playwright/test";
+import { expect, Page, Browser } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 
 // The demo organisation's sign-ins (`kpi-arena demo`).
@@ -72,4 +72,28 @@ export async function axe(page: Page) {
     (v) => `${page.url()}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`,
   );
   expect(problems, problems.join("\n")).toEqual([]);
+}
+
+/**
+ * Opens /tv on `base` in a fresh browser (no cookies) at 1080p, pairs it from `manager`'s Displays
+ * page on `managerBase`, and waits for its live stream: a record sent before it connects would go unheard.
+ */
+export async function pairTv(browser: Browser, manager: Page, base: string, name: string, managerBase: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+  const tv = await context.newPage();
+  await tv.goto(`${base}/tv`);
+  const code = (await tv.getByTestId("tv-code").innerText()).trim();
+  expect(code).toMatch(/^[A-Z2-9]{6}$/);
+  await manager.goto(`${managerBase}/displays`);
+  await expect(manager.locator("body[data-hydrated=true]")).toHaveCount(1);
+  const form = manager.getByTestId("pair-display");
+  await form.getByLabel("Код с экрана").fill(code);
+  await form.getByLabel("Название").fill(name);
+  await form.getByRole("button", { name: "Подключить" }).click();
+  await expect(manager.getByTestId("displays")).toContainText(name);
+  // The TV looks again every 3 seconds and, once paired, shows the wall.
+  await expect(tv.getByTestId("tv-updated")).toBeVisible({ timeout: 10_000 });
+  await expect(tv.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await expect(tv.locator("body[data-live=open]")).toHaveCount(1);
+  return tv;
 }

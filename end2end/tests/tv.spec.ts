@@ -1,7 +1,7 @@
 import { test, expect, Page, Browser } from "@playwright/test";
 import { spawn, ChildProcess } from "node:child_process";
 import { openSync } from "node:fs";
-import { now, parseNumber } from "./helpers";
+import { now, pairTv as pairTvOn, parseNumber } from "./helpers";
 
 const MANAGER = { email: "manager@demo.kpi-arena.local", password: "demo-arena" };
 const BASE_A = process.env.BASE_URL ?? "http://127.0.0.1:3170";
@@ -16,28 +16,9 @@ async function signIn(page: Page, next: string) {
   await expect(page).toHaveURL(new RegExp(next));
 }
 
-/**
- * Opens /tv on `base` in a fresh browser (no cookies) at 1080p, pairs it from the manager's Displays page,
- * and waits for its live stream: a record sent before it connects would go unheard.
- */
-async function pairTv(browser: Browser, manager: Page, base: string, name: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
-  const tv = await context.newPage();
-  await tv.goto(`${base}/tv`);
-  const code = (await tv.getByTestId("tv-code").innerText()).trim();
-  expect(code).toMatch(/^[A-Z2-9]{6}$/);
-  await manager.goto(`${BASE_A}/displays`);
-  await expect(manager.locator("body[data-hydrated=true]")).toHaveCount(1);
-  const form = manager.getByTestId("pair-display");
-  await form.getByLabel("Код с экрана").fill(code);
-  await form.getByLabel("Название").fill(name);
-  await form.getByRole("button", { name: "Подключить" }).click();
-  await expect(manager.getByTestId("displays")).toContainText(name);
-  // The TV looks again every 3 seconds and, once paired, shows the wall.
-  await expect(tv.getByTestId("tv-updated")).toBeVisible({ timeout: 10_000 });
-  await expect(tv.locator("body[data-hydrated=true]")).toHaveCount(1);
-  await expect(tv.locator("body[data-live=open]")).toHaveCount(1);
-  return tv;
+/** Pairs a TV on `base` from the manager's Displays page on instance A. */
+function pairTv(browser: Browser, manager: Page, base: string, name: string): Promise<Page> {
+  return pairTvOn(browser, manager, base, name, BASE_A);
 }
 
 /**

@@ -13,7 +13,7 @@
 //!   `auth[domain]`. The deal itself is then read with `crm.deal.get`.
 
 use crate::http::{Api, CrmError};
-use crate::model::{CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text as text, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -29,14 +29,6 @@ pub struct Bitrix {
 
 fn unexpected(what: &str) -> CrmError {
     CrmError::Unexpected(format!("Bitrix24 sent no {what}"))
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 fn instant(value: &Value) -> Option<DateTime<Utc>> {

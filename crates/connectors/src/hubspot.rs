@@ -13,7 +13,7 @@
 //!   old is refused. Each event names a deal (`objectId`), which is then read from the API.
 
 use crate::http::{Api, Auth, CrmError};
-use crate::model::{CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text as text, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -52,14 +52,6 @@ fn instant(value: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
         .ok()
         .or_else(|| text.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis))
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// A deal object (`{id, properties}`) as a CRM deal; `None` without an owner (HubSpot allows

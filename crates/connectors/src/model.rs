@@ -158,6 +158,15 @@ pub struct Seen {
     pub first: Vec<CrmDeal>,
 }
 
+/// A JSON id or number as text (CRMs send ids as numbers or strings); `None` when absent or empty.
+pub(crate) fn json_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// Counting deals stops here ("10000+").
 pub const COUNT_LIMIT: u64 = 10_000;
 

@@ -10,7 +10,7 @@
 //!   and `meta.company_id` must be the connected company.
 
 use crate::http::{Api, Auth, CrmError};
-use crate::model::{CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text as text, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
@@ -29,14 +29,6 @@ pub struct Pipedrive {
 
 fn unexpected(what: &str) -> CrmError {
     CrmError::Unexpected(format!("Pipedrive sent no {what}"))
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// Pipedrive's times: RFC 3339 (API v2) or `2026-11-10 12:00:00` in UTC (API v1).

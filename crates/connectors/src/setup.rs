@@ -305,21 +305,11 @@ pub struct Status {
     pub reconciled_at: Option<DateTime<Utc>>,
     pub events_last_hour: i64,
     pub waiting: i64,
-    pub people: Vec<Person>,
+    pub people: Vec<store::connectors::PersonRow>,
     /// The CRM's stages: (key, pipeline, name, the CRM's meaning, the override here).
     pub stages: Vec<(String, String, String, crate::Outcome, Option<crate::Outcome>)>,
     /// Failed deliveries: (id, CRM deal id, when received, why).
     pub failed: Vec<(i64, String, DateTime<Utc>, String)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Person {
-    pub crm_user: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub user_id: Option<String>,
-    pub ignored: bool,
-    pub waiting: i64,
 }
 
 pub fn hook_path(kind: Kind, key: &str) -> String {
@@ -356,18 +346,7 @@ async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> 
             (s.key, s.pipeline, s.name, s.outcome, chosen)
         })
         .collect();
-    let people = store::connectors::people(pool, row.id)
-        .await?
-        .into_iter()
-        .map(|p| Person {
-            crm_user: p.crm_user,
-            name: p.name,
-            email: p.email,
-            user_id: p.user_id,
-            ignored: p.ignored,
-            waiting: p.waiting,
-        })
-        .collect();
+    let people = store::connectors::people(pool, row.id).await?;
     let failed = store::connectors::failed(pool, row.id, 50)
         .await?
         .into_iter()

@@ -140,7 +140,7 @@ pub async fn set_error(pool: &PgPool, id: i64, error: Option<&str>) -> Result<()
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct PersonRow {
     pub crm_user: String,
     pub name: String,

@@ -13,12 +13,11 @@
 //! Default points: 50 per won deal (revenue points are 1 per 10,000: none here).
 
 use crate::crm::amocrm::{hook_body, lead_json, FakeAmo, ACCOUNT};
-use crate::helpers::{TestApp, PASSWORD};
-use app::auth::Role;
+use crate::crm::common::{backfill_state, events, people, points, post_hook, queued, revenue, until, user_id};
+use crate::helpers::TestApp;
 use chrono::{TimeZone, Utc};
 use domain::access::CurrentUser;
-use serde_json::{json, Value};
-use std::time::Duration;
+use serde_json::json;
 
 const TOKEN: &str = "amo-long-lived-token-7d1f";
 
@@ -28,21 +27,7 @@ fn nov(day: i64) -> i64 {
 
 async fn fixture() -> (TestApp, FakeAmo, String, CurrentUser) {
     let app = TestApp::spawn().await;
-    let admin_token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
-    for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
-        store::users::create_user(
-            &app.pool,
-            store::users::NewUser {
-                email: email.into(),
-                name: name.into(),
-                role: Role::Rep,
-                team: None,
-                password: PASSWORD.into(),
-            },
-        )
-        .await
-        .unwrap();
-    }
+    let (admin_token, admin) = people(&app).await;
     let users = vec![
         json!({"id": 11, "name": "Анна", "email": "anna@example.com"}),
         json!({"id": 12, "name": "Борис", "email": "BORIS@example.com"}),
@@ -56,59 +41,11 @@ async fn fixture() -> (TestApp, FakeAmo, String, CurrentUser) {
         lead_json(505, 12, 300, 143, nov(14)),
     ];
     let amo = FakeAmo::start(TOKEN, users, leads).await;
-    let admin = store::users::find_login(&app.pool, "admin@example.com").await.unwrap().unwrap().0;
     (app, amo, admin_token, admin)
 }
 
 fn access(amo: &FakeAmo) -> connectors::setup::Access<'_> {
     connectors::setup::Access { kind: "amocrm", base_url: &amo.base, token: TOKEN }
-}
-
-pub(crate) async fn user_id(app: &TestApp, email: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)")
-        .bind(email)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
-pub(crate) async fn revenue(app: &TestApp, token: &str) -> f64 {
-    let card = app.get_json(token, "/api/v1/kpis?scope=org&period=2026-11").await;
-    let kpi = card["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "revenue").unwrap().clone();
-    kpi["value"].as_f64().unwrap()
-}
-
-pub(crate) async fn points(app: &TestApp, token: &str, user: &str) -> i64 {
-    app.get_json(token, &format!("/api/v1/points?user={user}&period=2026-11")).await["total"].as_i64().unwrap()
-}
-
-/// Waits (up to 15 s) until `probe` gives `want`; fails with the last value otherwise.
-pub(crate) async fn until<T, F, Fut>(what: &str, want: T, probe: F)
-where
-    T: PartialEq + std::fmt::Debug,
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = T>,
-{
-    let mut last = probe().await;
-    for _ in 0..150 {
-        if last == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        last = probe().await;
-    }
-    assert_eq!(last, want, "{what}");
-}
-
-async fn backfill_state(app: &TestApp) -> (String, i64, Option<i64>) {
-    sqlx::query_as("SELECT backfill_state, backfill_done, backfill_total FROM connectors")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
-pub(crate) async fn events(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM connector_events").fetch_one(&app.pool).await.unwrap()
 }
 
 /// Connects, backfills and maps: the state the webhook tests start from.
@@ -235,19 +172,9 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
     let (app, amo, token, _admin, _) = connected().await;
     let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
     let hook = |body: String, key: String| {
-        let client = app.client.clone();
-        let url = app.url(&format!("/api/v1/hooks/amocrm/{key}"));
-        async move {
-            let res = client
-                .post(url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap())
-        }
+        let path = format!("/api/v1/hooks/amocrm/{key}");
+        let app = &app;
+        async move { post_hook(app, &path, &[("content-type", "application/x-www-form-urlencoded")], body).await }
     };
     let anna = user_id(&app, "anna@example.com").await;
     let boris = user_id(&app, "boris@example.com").await;
@@ -266,13 +193,7 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
     let late = lead_json(503, 11, 400, 1, nov(15));
     let (status, body) = hook(hook_body(ACCOUNT, "update", &[late]), key.clone()).await;
     assert_eq!((status, body["queued"].as_u64()), (200, Some(1)));
-    until("the late delivery done", 0i64, || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM connector_events WHERE state = 'queued'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
-    })
-    .await;
+    until("the late delivery done", 0, || queued(&app)).await;
     let status_503: String =
         sqlx::query_scalar("SELECT status FROM deals WHERE id = 'amocrm:503'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(status_503, "won", "a late, older change does not undo a newer one");

@@ -11,28 +11,17 @@
 //! Default points: 50 per won deal.
 
 use crate::crm::bitrix24::{deal_json, event_body, FakeBitrix};
-use crate::crm_amocrm::{events, points, revenue, until, user_id};
-use crate::helpers::{TestApp, PASSWORD};
-use app::auth::Role;
+use crate::crm::common::{backfill_state, events, people, points, post_hook, revenue, until, user_id};
+use crate::helpers::TestApp;
 use chrono::{TimeZone, Utc};
 use domain::access::CurrentUser;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const SECRET: &str = "w3bh00ks3cr3t";
 
 async fn fixture() -> (TestApp, FakeBitrix, String, CurrentUser) {
     let app = TestApp::spawn().await;
-    let token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
-    for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
-        let new = store::users::NewUser {
-            email: email.into(),
-            name: name.into(),
-            role: Role::Rep,
-            team: None,
-            password: PASSWORD.into(),
-        };
-        store::users::create_user(&app.pool, new).await.unwrap();
-    }
+    let (token, admin) = people(&app).await;
     let users = vec![
         json!({"ID": "7", "NAME": "Анна", "LAST_NAME": "Петрова", "EMAIL": "anna@example.com", "ACTIVE": true}),
         json!({"ID": "8", "NAME": "Борис", "LAST_NAME": "", "EMAIL": "boris@example.com", "ACTIVE": true}),
@@ -46,7 +35,6 @@ async fn fixture() -> (TestApp, FakeBitrix, String, CurrentUser) {
         deal_json(45, 8, 300, "LOSE", "F", 14),
     ];
     let bitrix = FakeBitrix::start(SECRET, users, deals).await;
-    let admin = store::users::find_login(&app.pool, "admin@example.com").await.unwrap().unwrap().0;
     (app, bitrix, token, admin)
 }
 
@@ -56,13 +44,6 @@ fn access(bitrix: &FakeBitrix) -> connectors::setup::Access<'_> {
 
 fn portal(bitrix: &FakeBitrix) -> String {
     bitrix.webhook.split("://").nth(1).unwrap().split('/').next().unwrap().to_string()
-}
-
-async fn backfill_state(app: &TestApp) -> (String, i64, Option<i64>) {
-    sqlx::query_as("SELECT backfill_state, backfill_done, backfill_total FROM connectors")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -128,20 +109,8 @@ async fn bitrix24_events_need_the_application_token_and_are_applied_once() {
     until("revenue after the backfill", 1250.0, || revenue(&app, &token)).await;
     let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
     let domain = portal(&bitrix);
-    let post = |body: String| {
-        let (client, url) = (app.client.clone(), app.url(&format!("/api/v1/hooks/bitrix24/{key}")));
-        async move {
-            let res = client
-                .post(url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap())
-        }
-    };
+    let path = format!("/api/v1/hooks/bitrix24/{key}");
+    let post = |body: String| post_hook(&app, &path, &[("content-type", "application/x-www-form-urlencoded")], body);
     let ts = 1_795_176_000;
     bitrix.put_deal(deal_json(43, 7, 400, "WON", "S", 20));
 

@@ -9,9 +9,8 @@
 //! | 4    | 503 Vera  | 700     | won    | 13 | Vera has no account here
 //! | 5    | 502 Boris | 300     | lost   | 14 |
 
-use crate::crm_amocrm::{events, points, revenue, until, user_id};
-use crate::helpers::{TestApp, PASSWORD};
-use app::auth::Role;
+use crate::crm::common::{events, people, points, post_hook, revenue, until, user_id};
+use crate::helpers::TestApp;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -176,18 +175,7 @@ fn sign(uri: &str, body: &str, ts: &str, secret: &str) -> String {
 #[tokio::test]
 async fn hubspot_backfill_and_signed_webhooks_give_the_hand_worked_revenue() {
     let app = TestApp::spawn().await;
-    let token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
-    for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
-        let new = store::users::NewUser {
-            email: email.into(),
-            name: name.into(),
-            role: Role::Rep,
-            team: None,
-            password: PASSWORD.into(),
-        };
-        store::users::create_user(&app.pool, new).await.unwrap();
-    }
-    let admin = store::users::find_login(&app.pool, "admin@example.com").await.unwrap().unwrap().0;
+    let (token, admin) = people(&app).await;
     let (base, fake) = start_fake().await;
     let keyring = connectors::Keyring::from_env().unwrap();
     let access = || connectors::setup::Access { kind: "hubspot", base_url: &base, token: TOKEN };
@@ -207,19 +195,15 @@ async fn hubspot_backfill_and_signed_webhooks_give_the_hand_worked_revenue() {
     let path = format!("/api/v1/hooks/hubspot/{key}");
     let uri = app.url(&path);
     let send = |body: String, signature: String, ts: String| {
-        let (client, url) = (app.client.clone(), app.url(&path));
+        let app = &app;
+        let path = path.clone();
         async move {
-            let res = client
-                .post(url)
-                .header("content-type", "application/json")
-                .header("x-hubspot-signature-v3", signature)
-                .header("x-hubspot-request-timestamp", ts)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap())
+            let headers = [
+                ("content-type", "application/json"),
+                ("x-hubspot-signature-v3", signature.as_str()),
+                ("x-hubspot-request-timestamp", ts.as_str()),
+            ];
+            post_hook(app, &path, &headers, body).await
         }
     };
     let event = |event_id: i64, deal: i64| {

@@ -9,9 +9,8 @@
 //! | 34   | 7 Vera  | 700   | won    | 13 | Vera has no account here
 //! | 35   | 6 Boris | 300   | lost   | 14 |
 
-use crate::crm_amocrm::{events, revenue, until};
-use crate::helpers::{TestApp, PASSWORD};
-use app::auth::Role;
+use crate::crm::common::{events, people, post_hook, queued, revenue, until};
+use crate::helpers::TestApp;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -136,18 +135,7 @@ fn deal(id: i64, owner: i64, value: i64, status: &str, day: u32) -> Value {
 #[tokio::test]
 async fn pipedrive_backfill_and_webhooks_behind_basic_credentials_give_the_hand_worked_revenue() {
     let app = TestApp::spawn().await;
-    let token = app.user_with_token("admin@example.com", "Admin", Role::Admin, None).await;
-    for (email, name) in [("anna@example.com", "Anna"), ("boris@example.com", "Boris")] {
-        let new = store::users::NewUser {
-            email: email.into(),
-            name: name.into(),
-            role: Role::Rep,
-            team: None,
-            password: PASSWORD.into(),
-        };
-        store::users::create_user(&app.pool, new).await.unwrap();
-    }
-    let admin = store::users::find_login(&app.pool, "admin@example.com").await.unwrap().unwrap().0;
+    let (token, admin) = people(&app).await;
     let fixture = vec![
         deal(31, 5, 1000, "won", 10),
         deal(32, 6, 250, "won", 11),
@@ -182,13 +170,11 @@ async fn pipedrive_backfill_and_webhooks_behind_basic_credentials_give_the_hand_
     let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
     let credentials = status.hook_credentials.clone().expect("Pipedrive's webhook credentials are shown");
     let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(&credentials));
-    let url = app.url(&status.hook_path);
     let send = |body: Value, authorization: String| {
-        let (client, url) = (app.client.clone(), url.clone());
+        let (app, path) = (&app, status.hook_path.clone());
         async move {
-            let res = client.post(url).header("authorization", authorization).json(&body).send().await.unwrap();
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap())
+            let headers = [("content-type", "application/json"), ("authorization", authorization.as_str())];
+            post_hook(app, &path, &headers, body.to_string()).await
         }
     };
     let hook = |data: Value| {
@@ -206,13 +192,7 @@ async fn pipedrive_backfill_and_webhooks_behind_basic_credentials_give_the_hand_
     assert_eq!((code, answer["queued"].as_u64()), (200, Some(0)));
     // A late, older change of 33 (open, the 15th) changes nothing.
     send(hook(deal(33, 5, 400, "open", 15)), basic.clone()).await;
-    until("the late delivery done", 0i64, || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM connector_events WHERE state = 'queued'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
-    })
-    .await;
+    until("the late delivery done", 0, || queued(&app)).await;
     assert_eq!(revenue(&app, &token).await, 1650.0);
 
     // Wrong credentials, or another company: refused, nothing queued.

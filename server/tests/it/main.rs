@@ -35,6 +35,7 @@ mod upgrade;
 mod crm {
     pub mod amocrm;
     pub mod bitrix24;
+    pub mod common;
 }
 mod crm_bitrix24;
 mod crm_hubspot;
