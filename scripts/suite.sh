@@ -26,7 +26,7 @@ echo "== unit and integration tests"
 # LEPTOS_OUTPUT_NAME, which leptos reads at compile time (option_env!): set the
 # same value for the test build, or leptos and everything above it compile
 # again. (Only there: a server started with it reads cargo-leptos's settings.)
-LEPTOS_OUTPUT_NAME=kpi-arena KPI_ARENA_DATA="$ROOT/target/test-pg" cargo test --release -p domain -p store -p services -p app --features app/ssr -p kpi-arena-server
+LEPTOS_OUTPUT_NAME=kpi-arena KPI_ARENA_DATA="$ROOT/target/test-pg" cargo test --release -p domain -p store -p services -p connectors -p app --features app/ssr -p kpi-arena-server
 stop_test_db
 
 echo "== browser tests"
