@@ -22,6 +22,9 @@ CREATE TABLE connectors (
     -- Where the backfill resumes: the CRM's page cursor.
     backfill_cursor  TEXT,
     backfill_done    BIGINT NOT NULL DEFAULT 0,
+    -- An instance reading the backfill's next page holds it until then (the CRM is called
+    -- outside any transaction; the page is stored only if the cursor has not moved meanwhile).
+    backfill_lease_until TIMESTAMPTZ,
     backfill_total   BIGINT,
     -- The modification time up to which the periodic reconcile has read the CRM.
     reconciled_to    TIMESTAMPTZ,

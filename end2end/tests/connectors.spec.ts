@@ -37,7 +37,7 @@ function fakeAmo(leads: Lead[]): Promise<{ base: string; close: () => void }> {
     if (url.pathname === "/api/v4/leads") {
       const from = Number(url.searchParams.get("filter[updated_at][from]") ?? 0);
       const page = Number(url.searchParams.get("page") ?? 1);
-      const all = leads.filter((l) => l.updated_at >= from).sort((a, b) => a.updated_at - b.updated_at);
+      const all = leads.filter((l) => l.updated_at >= from).sort((a, b) => a.id - b.id);
       const chunk = all.slice((page - 1) * 2, page * 2);
       if (chunk.length === 0) { res.writeHead(204); return res.end(); }
       const links = page * 2 < all.length ? { next: { href: `/api/v4/leads?page=${page + 1}` } } : {};

@@ -12,8 +12,8 @@ use axum::Json;
 use connectors::hooks::HookError;
 use serde_json::{json, Value};
 
-/// The largest webhook body taken (amoCRM sends up to 500 leads per delivery).
-pub const MAX_HOOK_BYTES: usize = 4 * 1024 * 1024;
+/// The largest webhook body taken (the NUL guard reads bodies up to 2 MiB; amoCRM sends up to 500 leads per delivery).
+pub const MAX_HOOK_BYTES: usize = 2 * 1024 * 1024;
 
 /// Takes a CRM's webhook delivery.
 #[utoipa::path(post, path = "/api/v1/hooks/{kind}/{key}", tag = "connectors",

@@ -1,7 +1,7 @@
 //! amoCRM and Kommo, API v4 (`https://<subdomain>.amocrm.ru`, `https://<subdomain>.kommo.com`).
 //!
 //! - Reads: `/api/v4/account`, `/api/v4/users`, `/api/v4/leads/pipelines`, `/api/v4/leads`
-//!   (paged by 250, filtered and ordered by `updated_at`; an empty page is `204 No Content`),
+//!   (paged by 250, filtered by `updated_at`, in id order; an empty page is `204 No Content`),
 //!   `/api/v4/leads/{id}`, with a long-lived token as `Authorization: Bearer`. Budget: 7 requests/s.
 //! - Stages: status 142 is won and 143 is lost in every pipeline; every other status is open.
 //! - Webhooks: `x-www-form-urlencoded` with bracketed keys (`leads[status][0][id]`,
@@ -126,11 +126,13 @@ impl Amo {
         Ok(stages)
     }
 
-    /// One page (from 1) of the leads modified at or after `since`, oldest change first, and
-    /// the next page's number when there is one.
+    /// One page (from 1) of the leads modified at or after `since`, in id order, and the next
+    /// page's number when there is one. In id order a lead changed while the pages are read
+    /// keeps its place, so paging by position skips none (by modification time it would move
+    /// to the end and shift the rest back).
     pub async fn deals_page(&self, since: DateTime<Utc>, page: u32) -> Result<(Vec<CrmDeal>, Option<u32>), CrmError> {
         let path = format!(
-            "/api/v4/leads?limit={PAGE}&page={page}&filter%5Bupdated_at%5D%5Bfrom%5D={}&order%5Bupdated_at%5D=asc",
+            "/api/v4/leads?limit={PAGE}&page={page}&filter%5Bupdated_at%5D%5Bfrom%5D={}&order%5Bid%5D=asc",
             since.timestamp()
         );
         let Some(json) = self.api.get(&path).await? else { return Ok((Vec::new(), None)) };

@@ -58,11 +58,28 @@ pub async fn apply(
     let stored = store::connectors::versions(tx, row.id, &ids).await?;
     let owners = store::connectors::owners(tx, row.id).await?;
     let overrides = stage_map(row);
+    // A change dated well after now is no CRM's: it would outrank every real version.
+    let latest = domain::clock::now() + chrono::Duration::minutes(10);
     let mut items = Vec::new();
     let mut records: Vec<(String, Value)> = Vec::new();
     for id in ids {
-        let deal = newest.remove(&id).expect("a deal per id");
-        if versions == Versions::NewerOnly && stored.get(&id).is_some_and(|at| *at >= deal.modified_at) {
+        let mut deal = newest.remove(&id).expect("a deal per id");
+        // PostgreSQL's text and jsonb hold no NUL.
+        for text in [&mut deal.id, &mut deal.name, &mut deal.owner, &mut deal.stage] {
+            text.retain(|c| c != '\0');
+        }
+        if deal.modified_at > latest {
+            applied
+                .rejected
+                .push((deal.id.clone(), format!("its modification time {} is in the future", deal.modified_at)));
+            continue;
+        }
+        let json = serde_json::to_value(&deal).expect("a deal as JSON");
+        // Older than what is stored, or this very version again: nothing changes.
+        let seen = stored
+            .get(&id)
+            .is_some_and(|(at, was)| *at > deal.modified_at || (*at == deal.modified_at && *was == json));
+        if versions == Versions::NewerOnly && seen {
             applied.stale += 1;
             continue;
         }
@@ -81,7 +98,7 @@ pub async fn apply(
             crm_id: deal.id.clone(),
             modified_at: deal.modified_at,
             crm_user: deal.owner.clone(),
-            deal: serde_json::to_value(&deal).expect("a deal as JSON"),
+            deal: json,
             state,
             record_id,
         });
@@ -106,6 +123,14 @@ pub async fn apply(
             }
         }
     };
+    // Only what was written (another instance may have stored a newer version meanwhile).
+    let written = store::connectors::upsert_items(tx, row.id, &items).await?;
+    let checked: Vec<_> = checked
+        .into_iter()
+        .zip(records.iter())
+        .filter(|(_, (crm_id, _))| written.contains(crm_id))
+        .map(|(record, _)| record)
+        .collect();
     applied.stored = checked.len();
     for (result, n) in [
         ("stored", applied.stored),
@@ -118,7 +143,6 @@ pub async fn apply(
                 .increment(n as u64);
         }
     }
-    store::connectors::upsert_items(tx, row.id, &items).await?;
     if !checked.is_empty() {
         services::ingest::store_in(tx, &checked).await?;
         services::metrics::ingested(services::ingest::Source::Connector, &checked);

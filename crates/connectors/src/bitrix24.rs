@@ -1,7 +1,7 @@
 //! Bitrix24, cloud and on-premise, through an inbound webhook (REST) and outbound events.
 //!
 //! - Reads: `{webhook}crm.deal.list.json` (50 a page by `start`, filtered by `>=DATE_MODIFY`,
-//!   ordered by it; `total` says how many), `crm.deal.get.json`, `user.get.json`,
+//!   in ID order; `total` says how many), `crm.deal.get.json`, `user.get.json`,
 //!   `crm.status.list.json` (the deal stages of every pipeline, `DEAL_STAGE` and
 //!   `DEAL_STAGE_<n>`), `crm.dealcategory.list.json` (the pipelines' names). `{webhook}` is the
 //!   inbound webhook's address, `https://<portal>/rest/<user id>/<token>/`: it is the secret.
@@ -166,8 +166,7 @@ impl Bitrix {
         since: DateTime<Utc>,
         start: u64,
     ) -> Result<(Vec<CrmDeal>, Option<u64>, u64), CrmError> {
-        let query =
-            format!("start={start}&{}&order%5BDATE_MODIFY%5D=ASC&order%5BID%5D=ASC&{SELECT}", Self::since(since));
+        let query = format!("start={start}&{}&order%5BID%5D=ASC&{SELECT}", Self::since(since));
         let json = self.call("crm.deal.list", &query).await?;
         let deals = json["result"]
             .as_array()

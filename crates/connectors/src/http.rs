@@ -66,6 +66,8 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("kpi-arena/", env!("CARGO_PKG_VERSION")))
+        // A redirect elsewhere would carry the token (a custom header survives a change of host).
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client")
 }

@@ -2,7 +2,7 @@
 //!
 //! - Reads: `/account-info/v3/details` (the portal id webhooks name), `/crm/v3/owners`,
 //!   `/crm/v3/pipelines/deals`, `POST /crm/v3/objects/deals/search` (modified at or after a
-//!   time, oldest change first, 100 a page by `after`; `total` says how many) and
+//!   time, in id order, 100 a page, keyset by `hs_object_id`; `total` says how many) and
 //!   `/crm/v3/objects/deals/{id}`. Budget: 4 requests/s (the search API allows 5).
 //! - Meaning: HubSpot's own `hs_is_closed_won` is won; closed and not won (`hs_is_closed`) is
 //!   lost; anything else open. `amount` is the amount, `hubspot_owner_id` the owner, `closedate`
@@ -35,6 +35,8 @@ const PROPERTIES: [&str; 9] = [
     "hs_lastmodifieddate",
     "hs_is_closed_won",
 ];
+/// The owner a deal without one waits under.
+pub const NO_OWNER: &str = "none";
 /// How old a signed webhook may be.
 pub const MAX_AGE_MS: i64 = 5 * 60 * 1000;
 
@@ -74,7 +76,7 @@ pub fn deal(object: &Value) -> Option<CrmDeal> {
     Some(CrmDeal {
         id: text(&object["id"])?,
         name: p["dealname"].as_str().unwrap_or("").to_string(),
-        owner: text(&p["hubspot_owner_id"]).unwrap_or_else(|| "none".into()),
+        owner: text(&p["hubspot_owner_id"]).unwrap_or_else(|| NO_OWNER.into()),
         amount,
         stage: format!("{}:{}", p["pipeline"].as_str().unwrap_or("default"), p["dealstage"].as_str().unwrap_or("")),
         outcome,
@@ -147,8 +149,9 @@ impl HubSpot {
         Ok(stages)
     }
 
-    /// One page of the deals modified at or after `since`, oldest change first; the next page's
-    /// `after`, and the total.
+    /// One page of the deals modified at or after `since` whose id is above `after` (keyset
+    /// paging in id order: the search's own `after` stops at 10,000 results); the next page's
+    /// `after` (the page's last id), and the total.
     pub async fn deals_page(
         &self,
         since: DateTime<Utc>,
@@ -156,23 +159,27 @@ impl HubSpot {
     ) -> Result<(Vec<CrmDeal>, Option<String>, u64), CrmError> {
         let mut properties: Vec<&str> = PROPERTIES.to_vec();
         properties.push("hs_is_closed");
-        let mut search = json!({
-            "filterGroups": [{"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since.timestamp_millis().to_string()}]}],
-            "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+        let mut filters = vec![
+            json!({"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since.timestamp_millis().to_string()}),
+        ];
+        if let Some(after) = after {
+            filters.push(json!({"propertyName": "hs_object_id", "operator": "GT", "value": after}));
+        }
+        let search = json!({
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             "properties": properties,
             "limit": PAGE,
         });
-        if let Some(after) = after {
-            search["after"] = json!(after);
-        }
         let json = self.api.post("/crm/v3/objects/deals/search", &search).await?.ok_or_else(|| unexpected("deals"))?;
         let deals = json["results"]
             .as_array()
             .ok_or_else(|| unexpected("deals"))?
             .iter()
             .map(|d| deal(d).ok_or_else(|| CrmError::Unexpected(format!("deal {} lacks a date", d["id"]))))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = json["paging"]["next"]["after"].as_str().map(str::to_string);
+            .collect::<Result<Vec<CrmDeal>, _>>()?;
+        let more = !json["paging"]["next"].is_null();
+        let next = if more { deals.last().map(|d| d.id.clone()) } else { None };
         Ok((deals, next, json["total"].as_u64().unwrap_or(0)))
     }
 
@@ -208,6 +215,9 @@ pub fn verify(
     let at: i64 = timestamp.trim().parse().map_err(|_| CrmError::Refused("no `X-HubSpot-Request-Timestamp`".into()))?;
     if now_ms - at > MAX_AGE_MS {
         return Err(CrmError::Refused("its timestamp is more than 5 minutes old".into()));
+    }
+    if at - now_ms > MAX_AGE_MS {
+        return Err(CrmError::Refused("its timestamp is more than 5 minutes ahead".into()));
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
     mac.update(method.as_bytes());
@@ -262,6 +272,8 @@ mod tests {
         assert!(verify("client-secret", "POST", uri, b"[]", ts, &good, 1_795_000_060_000).is_err(), "another body");
         let late = verify("client-secret", "POST", uri, body, ts, &good, 1_795_000_000_000 + MAX_AGE_MS + 1);
         assert!(late.unwrap_err().to_string().contains("5 minutes"));
+        let ahead = verify("client-secret", "POST", uri, body, ts, &good, 1_795_000_000_000 - MAX_AGE_MS - 1);
+        assert!(ahead.unwrap_err().to_string().contains("ahead"));
     }
 
     #[test]

@@ -36,6 +36,16 @@ pub use secret::Keyring;
 use chrono::{DateTime, Utc};
 use store::connectors::ConnectorRow;
 
+/// The CRM's users as the connector's people. HubSpot allows a deal without an owner: those
+/// wait under one more person, "no owner", whom an admin can map like anyone.
+pub fn people(kind: Kind, users: Vec<CrmUser>) -> Vec<(String, String, Option<String>)> {
+    let mut people: Vec<_> = users.into_iter().map(|u| (u.id, u.name, u.email)).collect();
+    if kind == Kind::HubSpot {
+        people.push((hubspot::NO_OWNER.to_string(), "— (no owner / без ответственного)".to_string(), None));
+    }
+    people
+}
+
 /// A connected CRM's API.
 pub enum Crm {
     Amo(amocrm::Amo),

@@ -1,7 +1,7 @@
 //! Pipedrive, through a personal API token (sent as the `x-api-token` header, never in an address).
 //!
 //! - Reads: `/api/v1/users/me` (the company webhooks name), `/api/v1/users`, `/api/v2/pipelines`,
-//!   `/api/v2/stages`, `/api/v2/deals` (changed since a time, oldest change first, 100 a page by
+//!   `/api/v2/stages`, `/api/v2/deals` (changed since a time, in id order, 100 a page by
 //!   `cursor`) and `/api/v2/deals/{id}`. Budget: 8 requests/s; 429 is waited out.
 //! - Meaning: the deal's own `status` (`open`, `won`, `lost`; `deleted` deals are left alone),
 //!   `value` the amount, `owner_id` the owner, `won_time`/`lost_time` when it closed.
@@ -136,7 +136,7 @@ impl Pipedrive {
             .collect()
     }
 
-    /// One page of the deals changed at or after `since`, oldest change first, and the next
+    /// One page of the deals changed at or after `since`, in id order, and the next
     /// page's cursor. Deleted deals are left out.
     pub async fn deals_page(
         &self,
@@ -145,8 +145,7 @@ impl Pipedrive {
     ) -> Result<(Vec<CrmDeal>, Option<String>), CrmError> {
         let since: String =
             form_urlencoded::byte_serialize(since.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes()).collect();
-        let mut path =
-            format!("/api/v2/deals?updated_since={since}&sort_by=update_time&sort_direction=asc&limit={PAGE}");
+        let mut path = format!("/api/v2/deals?updated_since={since}&sort_by=id&sort_direction=asc&limit={PAGE}");
         if let Some(cursor) = cursor {
             path.push_str("&cursor=");
             path.extend(form_urlencoded::byte_serialize(cursor.as_bytes()));

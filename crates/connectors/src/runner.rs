@@ -24,7 +24,7 @@ const CLAIM: i64 = 100;
 /// Attempts of a delivery whose CRM call fails before it is listed as failed.
 const ATTEMPTS: i32 = 5;
 /// Pages one reconcile reads before it leaves the rest to the next pass.
-const RECONCILE_PAGES: usize = 40;
+const RECONCILE_PAGES: usize = 200;
 
 /// A handle on this instance's runner.
 #[derive(Clone)]
@@ -77,12 +77,37 @@ impl Runner {
         Ok(events || backfilled || reconciled)
     }
 
+    /// The queued webhook deliveries. A database error storing them (a deal PostgreSQL refuses)
+    /// rolls the batch back and counts an attempt against each, so a bad delivery ends as failed
+    /// instead of holding up the queue.
     async fn events(&self, keyring: &Keyring) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let claimed = store::connectors::claim(&mut tx, CLAIM).await?;
         if claimed.is_empty() {
             return Ok(false);
         }
+        let ids: Vec<i64> = claimed.iter().map(|e| e.id).collect();
+        match self.do_events(keyring, tx, claimed).await {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                tracing::warn!(error = %e, events = ids.len(), "storing CRM webhook deliveries failed");
+                let mut tx = self.pool.begin().await?;
+                for id in ids {
+                    store::connectors::attempt_failed(&mut tx, id, &format!("storing it failed: {e}"), ATTEMPTS)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn do_events(
+        &self,
+        keyring: &Keyring,
+        mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+        claimed: Vec<store::connectors::EventRow>,
+    ) -> Result<(), sqlx::Error> {
         let mut by_connector: HashMap<i64, Vec<store::connectors::EventRow>> = HashMap::new();
         for event in claimed {
             by_connector.entry(event.connector_id).or_default().push(event);
@@ -133,12 +158,13 @@ impl Runner {
             store::connectors::done(&mut tx, &done).await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(())
     }
 
+    /// One page of a running backfill: leased, read from the CRM outside any transaction, then
+    /// stored with the new cursor in one, if no other instance stored that page meanwhile.
     async fn backfill(&self, keyring: &Keyring) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let Some(row) = store::connectors::lock_backfill(&mut tx).await? else { return Ok(false) };
+        let Some(row) = store::connectors::claim_backfill(&self.pool).await? else { return Ok(false) };
         let since = row.backfill_from.unwrap_or_default();
         let page = match Crm::open(&row, keyring) {
             Ok((kind, crm)) => crm
@@ -151,14 +177,25 @@ impl Runner {
         let (kind, (deals, next)) = match page {
             Ok(page) => page,
             Err(why) => {
-                drop(tx);
                 tracing::warn!(connector = row.id, error = %why, "backfill stopped");
                 store::connectors::backfill_failed(&self.pool, row.id, &why).await?;
                 return Ok(false);
             }
         };
+        let mut tx = self.pool.begin().await?;
+        if !store::connectors::still_at(&mut tx, row.id, row.backfill_cursor.as_deref()).await? {
+            return Ok(true);
+        }
         let count = deals.len() as i64;
-        let applied = apply(&self.pool, &mut tx, &row, kind, deals, Versions::NewerOnly).await?;
+        let applied = match apply(&self.pool, &mut tx, &row, kind, deals, Versions::NewerOnly).await {
+            Ok(applied) => applied,
+            Err(e) => {
+                drop(tx);
+                let why = format!("storing a page failed: {e}");
+                store::connectors::backfill_failed(&self.pool, row.id, &why).await?;
+                return Ok(false);
+            }
+        };
         self.keep_rejected(&mut tx, row.id, &applied).await?;
         let finished = next.is_none();
         store::connectors::backfill_moved(&mut tx, row.id, next.as_deref(), count, finished).await?;
@@ -166,50 +203,65 @@ impl Runner {
         Ok(!finished)
     }
 
+    /// The CRM's changes since the last whole reconcile (with 5 minutes of overlap), a page per
+    /// transaction; the mark moves only when every page was read (pages come in id order, so a
+    /// later page may hold an earlier change).
     async fn reconcile(&self, keyring: &Keyring) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let Some(row) = store::connectors::lock_reconcile(&mut tx, RECONCILE_SECONDS).await? else { return Ok(false) };
+        let Some(row) = store::connectors::claim_reconcile(&self.pool, RECONCILE_SECONDS).await? else {
+            return Ok(false);
+        };
         let (kind, crm) = match Crm::open(&row, keyring) {
             Ok(opened) => opened,
             Err(why) => {
-                store::connectors::reconciled(&mut tx, row.id, None).await?;
-                tx.commit().await?;
                 store::connectors::set_error(&self.pool, row.id, Some(&why)).await?;
                 return Ok(false);
             }
         };
         let since = row.reconciled_to.unwrap_or_default() - Duration::minutes(5);
         let mut cursor: Option<String> = None;
-        let mut newest = row.reconciled_to;
+        let mut newest = row.reconciled_to.unwrap_or_default();
+        let mut whole = false;
         for _ in 0..RECONCILE_PAGES {
             let (deals, next) = match crm.changed(since, cursor.as_deref()).await {
                 Ok(page) => page,
                 Err(e) => {
-                    store::connectors::reconciled(&mut tx, row.id, newest).await?;
-                    tx.commit().await?;
                     store::connectors::set_error(&self.pool, row.id, Some(&e.to_string())).await?;
                     return Ok(false);
                 }
             };
-            newest = deals.iter().map(|d| d.modified_at).max().max(newest);
-            let applied = apply(&self.pool, &mut tx, &row, kind, deals, Versions::NewerOnly).await?;
-            self.keep_rejected(&mut tx, row.id, &applied).await?;
+            newest = deals.iter().map(|d| d.modified_at).max().unwrap_or(newest).max(newest);
+            let mut tx = self.pool.begin().await?;
+            match apply(&self.pool, &mut tx, &row, kind, deals, Versions::NewerOnly).await {
+                Ok(applied) => {
+                    self.keep_rejected(&mut tx, row.id, &applied).await?;
+                    tx.commit().await?;
+                }
+                Err(e) => {
+                    drop(tx);
+                    store::connectors::set_error(&self.pool, row.id, Some(&format!("storing a page failed: {e}")))
+                        .await?;
+                    return Ok(false);
+                }
+            }
             match next {
                 Some(next) => cursor = Some(next),
-                None => break,
+                None => {
+                    whole = true;
+                    break;
+                }
             }
+        }
+        if whole {
+            store::connectors::reconciled_to(&self.pool, row.id, newest).await?;
         }
         // New people and stages in the CRM since the last look.
         if let Ok(users) = crm.users().await {
-            let people: Vec<_> = users.into_iter().map(|u| (u.id, u.name, u.email)).collect();
-            store::connectors::upsert_people(&self.pool, row.id, &people).await?;
+            store::connectors::upsert_people(&self.pool, row.id, &crate::people(kind, users)).await?;
         }
         if let Ok(stages) = crm.stages().await {
             store::connectors::set_stages(&self.pool, row.id, &serde_json::to_value(&stages).expect("stages as JSON"))
                 .await?;
         }
-        store::connectors::reconciled(&mut tx, row.id, newest).await?;
-        tx.commit().await?;
         Ok(false)
     }
 

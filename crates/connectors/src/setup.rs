@@ -114,13 +114,15 @@ pub async fn create(
     let users = crm.users().await?;
     let stages = crm.stages().await?;
     let hook_key = hex::encode(rand::random::<[u8; 24]>());
+    // Pipedrive's webhooks carry HTTP Basic credentials: a password of their own, sealed.
+    let hook_secret = (kind == Kind::Pipedrive).then(|| keyring.seal(&hex::encode(rand::random::<[u8; 18]>())));
     let mut tx = pool.begin().await?;
     let new = store::connectors::NewConnector {
         kind: kind.name(),
         base_url: &base,
         secret: keyring.seal(token),
         hook_key: &hook_key,
-        hook_secret: None,
+        hook_secret,
         account: &account,
         by: &me.id,
     };
@@ -128,8 +130,7 @@ pub async fn create(
         .await?
         .ok_or_else(|| invalid(format!("{} is connected already: delete that connector first", kind.title())))?;
     tx.commit().await?;
-    let people: Vec<_> = users.into_iter().map(|u| (u.id, u.name, u.email)).collect();
-    store::connectors::upsert_people(pool, id, &people).await?;
+    store::connectors::upsert_people(pool, id, &crate::people(kind, users)).await?;
     store::connectors::set_stages(pool, id, &serde_json::to_value(&stages).expect("stages as JSON")).await?;
     tracing::info!(connector = id, kind = kind.name(), by = %me.id, "CRM connector saved");
     Ok(id)
@@ -317,8 +318,8 @@ pub fn hook_path(kind: Kind, key: &str) -> String {
 }
 
 /// The HTTP Basic credentials to give the CRM with the webhook (Pipedrive), as `user:password`.
-pub fn hook_credentials(kind: Kind, key: &str) -> Option<String> {
-    (kind == Kind::Pipedrive).then(|| format!("{}:{key}", crate::pipedrive::HOOK_USER))
+pub fn hook_credentials(kind: Kind, password: Option<&str>) -> Option<String> {
+    (kind == Kind::Pipedrive).then(|| format!("{}:{}", crate::pipedrive::HOOK_USER, password.unwrap_or("")))
 }
 
 /// Every connector's state, for admins.
@@ -358,7 +359,10 @@ async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> 
         base_url: row.base_url,
         token,
         hook_path: hook_path(kind, &row.hook_key),
-        hook_credentials: hook_credentials(kind, &row.hook_key),
+        hook_credentials: hook_credentials(
+            kind,
+            row.hook_secret.as_ref().and_then(|sealed| keyring.and_then(|k| k.open(sealed).ok())).as_deref(),
+        ),
         account: row.account,
         hook_secret_set: row.hook_secret.is_some(),
         backfill_state: row.backfill_state,

@@ -222,20 +222,21 @@ pub async fn set_person(
         == 1)
 }
 
-/// The stored versions of these CRM deals, locked until the caller commits.
+/// The stored versions of these CRM deals (modification time and the deal as stored), locked
+/// until the caller commits.
 pub async fn versions(
     tx: &mut Transaction<'_, Postgres>,
     id: i64,
     crm_ids: &[String],
-) -> Result<HashMap<String, DateTime<Utc>>, sqlx::Error> {
-    let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT crm_id, modified_at FROM connector_items WHERE connector_id = $1 AND crm_id = ANY($2) FOR UPDATE",
+) -> Result<HashMap<String, (DateTime<Utc>, Value)>, sqlx::Error> {
+    let rows: Vec<(String, DateTime<Utc>, Value)> = sqlx::query_as(
+        "SELECT crm_id, modified_at, deal FROM connector_items WHERE connector_id = $1 AND crm_id = ANY($2) FOR UPDATE",
     )
     .bind(id)
     .bind(crm_ids)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows.into_iter().map(|(crm_id, at, deal)| (crm_id, (at, deal))).collect())
 }
 
 /// One CRM deal's newest version and what became of it.
@@ -249,9 +250,15 @@ pub struct Item {
     pub record_id: Option<String>,
 }
 
-pub async fn upsert_items(tx: &mut Transaction<'_, Postgres>, id: i64, items: &[Item]) -> Result<(), sqlx::Error> {
+/// Stores the items; an item older than the one stored (another instance stored a newer version
+/// meanwhile) is not written. Returns the CRM ids written.
+pub async fn upsert_items(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    items: &[Item],
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
     if items.is_empty() {
-        return Ok(());
+        return Ok(Default::default());
     }
     let crm_ids: Vec<&str> = items.iter().map(|i| i.crm_id.as_str()).collect();
     let modified: Vec<DateTime<Utc>> = items.iter().map(|i| i.modified_at).collect();
@@ -264,7 +271,9 @@ pub async fn upsert_items(tx: &mut Transaction<'_, Postgres>, id: i64, items: &[
          SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::jsonb[], $6::text[], $7::text[])
          ON CONFLICT (connector_id, crm_id) DO UPDATE
             SET modified_at = EXCLUDED.modified_at, crm_user = EXCLUDED.crm_user, deal = EXCLUDED.deal,
-                state = EXCLUDED.state, record_id = COALESCE(EXCLUDED.record_id, connector_items.record_id)",
+                state = EXCLUDED.state, record_id = COALESCE(EXCLUDED.record_id, connector_items.record_id)
+          WHERE connector_items.modified_at <= EXCLUDED.modified_at
+         RETURNING crm_id",
     )
     .bind(id)
     .bind(&crm_ids)
@@ -273,9 +282,9 @@ pub async fn upsert_items(tx: &mut Transaction<'_, Postgres>, id: i64, items: &[
     .bind(&deals)
     .bind(&states)
     .bind(&records)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .fetch_all(&mut **tx)
+    .await
+    .map(|rows| rows.iter().map(|row| sqlx::Row::get::<String, _>(row, 0)).collect())
 }
 
 /// The deals waiting for these CRM users to be mapped (their stored JSON), locked.
@@ -418,11 +427,15 @@ pub async fn last_hour(pool: &PgPool, id: i64) -> Result<i64, sqlx::Error> {
     .await
 }
 
-/// Starts (or restarts) the backfill of history from `from`, expecting `total` deals.
+/// Starts the backfill of history from `from`, expecting `total` deals; a failed backfill from
+/// the same date resumes where it stopped.
 pub async fn start_backfill(pool: &PgPool, id: i64, from: DateTime<Utc>, total: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE connectors SET backfill_state = 'running', backfill_from = $2, backfill_cursor = NULL,
-                backfill_done = 0, backfill_total = $3 WHERE id = $1",
+        "UPDATE connectors
+            SET backfill_cursor = CASE WHEN backfill_state = 'failed' AND backfill_from = $2 THEN backfill_cursor END,
+                backfill_done = CASE WHEN backfill_state = 'failed' AND backfill_from = $2 THEN backfill_done ELSE 0 END,
+                backfill_state = 'running', backfill_from = $2, backfill_total = $3, backfill_lease_until = NULL
+          WHERE id = $1",
     )
     .bind(id)
     .bind(from)
@@ -432,13 +445,31 @@ pub async fn start_backfill(pool: &PgPool, id: i64, from: DateTime<Utc>, total: 
     Ok(())
 }
 
-/// A connector whose backfill is running and that no other instance is advancing, locked.
-pub async fn lock_backfill(tx: &mut Transaction<'_, Postgres>) -> Result<Option<ConnectorRow>, sqlx::Error> {
+/// Leases a running backfill no other instance is reading (for 2 minutes): the caller reads its
+/// next page from the CRM outside any transaction, then stores it with [`still_at`].
+pub async fn claim_backfill(pool: &PgPool) -> Result<Option<ConnectorRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connectors WHERE backfill_state = 'running' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+        "UPDATE connectors SET backfill_lease_until = arena_now() + interval '2 minutes'
+          WHERE id = (SELECT id FROM connectors
+                       WHERE backfill_state = 'running' AND (backfill_lease_until IS NULL OR backfill_lease_until < arena_now())
+                       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING {COLUMNS}"
     ))
-    .fetch_optional(&mut **tx)
+    .fetch_optional(pool)
     .await
+}
+
+/// Locks the connector if its backfill still runs at `cursor` (nobody stored that page meanwhile).
+pub async fn still_at(tx: &mut Transaction<'_, Postgres>, id: i64, cursor: Option<&str>) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM connectors WHERE id = $1 AND backfill_state = 'running'
+            AND backfill_cursor IS NOT DISTINCT FROM $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(cursor)
+    .fetch_optional(&mut **tx)
+    .await?
+    .is_some())
 }
 
 /// Where the backfill now is: `cursor` (`None` with `finished`: done).
@@ -450,7 +481,7 @@ pub async fn backfill_moved(
     finished: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE connectors SET backfill_cursor = $2, backfill_done = backfill_done + $3,
+        "UPDATE connectors SET backfill_cursor = $2, backfill_done = backfill_done + $3, backfill_lease_until = NULL,
                 backfill_total = CASE WHEN $4 THEN backfill_done + $3 ELSE greatest(backfill_total, backfill_done + $3) END,
                 backfill_state = CASE WHEN $4 THEN 'done' ELSE backfill_state END
           WHERE id = $1",
@@ -475,40 +506,33 @@ pub async fn backfill_failed(pool: &PgPool, id: i64, reason: &str) -> Result<(),
     Ok(())
 }
 
-/// A connector due for its reconcile (last one `every_seconds` ago or more), locked; none while
-/// its backfill runs.
-pub async fn lock_reconcile(
-    tx: &mut Transaction<'_, Postgres>,
-    every_seconds: i64,
-) -> Result<Option<ConnectorRow>, sqlx::Error> {
+/// Claims a connector due for its reconcile (the last one `every_seconds` ago or more; none while
+/// its backfill runs) by marking it reconciled now: no other instance takes it for that long.
+pub async fn claim_reconcile(pool: &PgPool, every_seconds: i64) -> Result<Option<ConnectorRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connectors
-          WHERE backfill_state <> 'running'
-            AND (reconciled_at IS NULL OR reconciled_at <= arena_now() - make_interval(secs => $1))
-          ORDER BY reconciled_at NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED"
+        "UPDATE connectors SET reconciled_at = arena_now()
+          WHERE id = (SELECT id FROM connectors
+                       WHERE backfill_state <> 'running'
+                         AND (reconciled_at IS NULL OR reconciled_at <= arena_now() - make_interval(secs => $1))
+                       ORDER BY reconciled_at NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING {COLUMNS}"
     ))
     .bind(every_seconds as f64)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(pool)
     .await
 }
 
-/// The reconcile read the CRM's changes up to `to`.
-pub async fn reconciled(
-    tx: &mut Transaction<'_, Postgres>,
-    id: i64,
-    to: Option<DateTime<Utc>>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE connectors SET reconciled_at = arena_now(), reconciled_to = greatest(reconciled_to, $2) WHERE id = $1",
-    )
-    .bind(id)
-    .bind(to)
-    .execute(&mut **tx)
-    .await?;
+/// A whole reconcile read the CRM's changes up to `to`.
+pub async fn reconciled_to(pool: &PgPool, id: i64, to: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connectors SET reconciled_to = greatest(reconciled_to, $2) WHERE id = $1")
+        .bind(id)
+        .bind(to)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
-/// Asks every connector to reconcile at the runner's next pass.
+/// Asks for the connector's reconcile at the runner's next pass.
 pub async fn reconcile_now(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE connectors SET reconciled_at = NULL WHERE id = $1").bind(id).execute(pool).await?;
     Ok(())

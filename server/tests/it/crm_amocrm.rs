@@ -169,7 +169,7 @@ async fn a_backfill_pages_through_history_and_an_unmapped_owners_deal_waits_unti
 
 #[tokio::test]
 async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothing() {
-    let (app, amo, token, _admin, _) = connected().await;
+    let (app, amo, token, _admin, id) = connected().await;
     let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
     let hook = |body: String, key: String| {
         let path = format!("/api/v1/hooks/amocrm/{key}");
@@ -215,7 +215,7 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
 
     // Forged: a wrong secret (404) or another account (400) stores nothing.
     let before = events(&app).await;
-    let forged = hook_body(ACCOUNT, "status", &[lead_json(501, 11, 99_999, 142, nov(25))]);
+    let forged = hook_body(ACCOUNT, "status", &[lead_json(501, 11, 99_999, 142, nov(30))]);
     let (status, _) = hook(forged, "0".repeat(48)).await;
     assert_eq!(status, 404);
     let other = hook_body(31337, "status", &[lead_json(501, 11, 99_999, 142, nov(25))]);
@@ -224,6 +224,21 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
     assert!(body["message"].as_str().unwrap().contains("account 31337"), "{body}");
     assert_eq!(events(&app).await, before, "nothing queued");
     assert_eq!(revenue(&app, &token).await, 1700.0);
+
+    // A change no webhook announced (501 now 1,100) arrives with the reconcile: 1,700 + 100. It
+    // also reads the CRM's people again, outside the reconcile's own transactions.
+    amo.put_lead(lead_json(501, 11, 1100, 142, nov(23)));
+    // As if the connector had been saved on 1 November: the reconcile reads changes since then.
+    sqlx::query("UPDATE connectors SET reconciled_to = '2026-11-01T00:00:00Z'").execute(&app.pool).await.unwrap();
+    amo.set(|s| s.users.push(json!({"id": 14, "name": "Глеб", "email": "gleb@example.com"})));
+    connectors::setup::reconcile_now(&app.pool, &_admin, id).await.unwrap();
+    until("revenue after the reconcile", 1800.0, || revenue(&app, &token)).await;
+    until("the new CRM user listed", 4i64, || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM connector_people").fetch_one(&app.pool).await.unwrap()
+    })
+    .await;
+    let key_again: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(key_again, key, "the connector row is not held: it can be read and webhooks queued");
 
     // /metrics: Vera's deal waits; the backfill read 5 of 5; no delivery waits now.
     let metrics = app.client.get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();

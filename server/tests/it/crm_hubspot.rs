@@ -1,5 +1,5 @@
 //! The HubSpot connector against a fake HubSpot on real HTTP: account details, owners (paged by
-//! `after`), deal pipelines, the deal search (modified since, oldest change first, paged, with
+//! `after`), deal pipelines, the deal search (modified since, keyset-paged in id order, with
 //! `total`; a 429 when told to) and a deal by id, behind a private app's bearer token; and
 //! webhooks signed with signature v3. Numbers by hand from the fixture:
 //! | deal | owner     | amount  | state  | modified (Nov, noon UTC) |
@@ -101,21 +101,26 @@ async fn search(State(s): State<Shared>, headers: HeaderMap, Json(q): Json<Value
         return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"status": "error", "category": "RATE_LIMITS"})))
             .into_response();
     }
-    let filter = &q["filterGroups"][0]["filters"][0];
-    assert_eq!(
-        (filter["propertyName"].as_str(), filter["operator"].as_str()),
-        (Some("hs_lastmodifieddate"), Some("GTE"))
-    );
-    assert_eq!(q["sorts"][0]["direction"], "ASCENDING");
-    let from: i64 = filter["value"].as_str().unwrap().parse().unwrap();
+    let filters = q["filterGroups"][0]["filters"].as_array().unwrap();
+    let first = (filters[0]["propertyName"].as_str(), filters[0]["operator"].as_str());
+    assert_eq!(first, (Some("hs_lastmodifieddate"), Some("GTE")));
+    assert_eq!(q["sorts"][0]["propertyName"], "hs_object_id", "keyset paging in id order");
+    let from: i64 = filters[0]["value"].as_str().unwrap().parse().unwrap();
+    let above: i64 = filters
+        .iter()
+        .find(|f| f["propertyName"] == "hs_object_id" && f["operator"] == "GT")
+        .map(|f| f["value"].as_str().unwrap().parse().unwrap())
+        .unwrap_or(0);
+    let id = |d: &Value| d["id"].as_str().unwrap().parse::<i64>().unwrap();
     let mut deals: Vec<Value> = s.deals.iter().filter(|d| modified(d) >= from).cloned().collect();
-    deals.sort_by_key(modified);
-    let after: usize = q["after"].as_str().and_then(|a| a.parse().ok()).unwrap_or(0);
     let total = deals.len();
-    let page: Vec<Value> = deals.into_iter().skip(after).take(2).collect();
+    deals.retain(|d| id(d) > above);
+    deals.sort_by_key(id);
+    let more = deals.len() > 2;
+    let page: Vec<Value> = deals.into_iter().take(2).collect();
     let mut body = json!({"total": total, "results": page});
-    if after + 2 < total {
-        body["paging"] = json!({"next": {"after": (after + 2).to_string()}});
+    if more {
+        body["paging"] = json!({"next": {"after": "2"}});
     }
     Json(body).into_response()
 }

@@ -94,14 +94,12 @@ async fn deals(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<Hash
         )
             .into_response();
     }
-    assert_eq!(
-        (q.get("sort_by").map(String::as_str), q.get("sort_direction").map(String::as_str)),
-        (Some("update_time"), Some("asc"))
-    );
+    let order = (q.get("sort_by").map(String::as_str), q.get("sort_direction").map(String::as_str));
+    assert_eq!(order, (Some("id"), Some("asc")), "the client pages in id order");
     let since = chrono::DateTime::parse_from_rfc3339(&q["updated_since"]).unwrap();
     let at = |d: &Value| chrono::DateTime::parse_from_rfc3339(d["update_time"].as_str().unwrap()).unwrap();
     let mut all: Vec<Value> = s.deals.iter().filter(|d| at(d) >= since).cloned().collect();
-    all.sort_by_key(at);
+    all.sort_by_key(|d| d["id"].as_i64().unwrap());
     let start: usize = q.get("cursor").and_then(|c| c.strip_prefix('c')).and_then(|c| c.parse().ok()).unwrap_or(0);
     let page: Vec<Value> = all.iter().skip(start).take(2).cloned().collect();
     let next = (start + 2 < all.len()).then(|| format!("c{}", start + 2));

@@ -1,6 +1,6 @@
 //! A fake amoCRM that speaks the documented API v4 over real HTTP: `/api/v4/account`,
 //! `/api/v4/users`, `/api/v4/leads/pipelines`, `/api/v4/leads` (filtered and ordered by
-//! `updated_at`, paged, `204 No Content` past the last page) and `/api/v4/leads/{id}`, behind a
+//! `updated_at`, in id order, paged, `204 No Content` past the last page) and `/api/v4/leads/{id}`, behind a
 //! bearer token; and that answers `429 Too Many Requests` when told to. Its pages hold at most
 //! two leads, whatever the client asks, so paging is exercised by a small fixture.
 
@@ -131,10 +131,9 @@ async fn leads_page(State(state): Shared, headers: HeaderMap, Query(q): Query<Ha
         return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "Too Many Requests").into_response();
     }
     let from: i64 = q.get("filter[updated_at][from]").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let asc = q.get("order[updated_at]").map(String::as_str) == Some("asc");
-    assert!(asc, "the client orders by updated_at");
+    assert_eq!(q.get("order[id]").map(String::as_str), Some("asc"), "the client pages in id order");
     let mut leads: Vec<Value> = s.leads.iter().filter(|l| l["updated_at"].as_i64().unwrap() >= from).cloned().collect();
-    leads.sort_by_key(|l| (l["updated_at"].as_i64().unwrap(), l["id"].as_i64().unwrap()));
+    leads.sort_by_key(|l| l["id"].as_i64().unwrap());
     let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
     page_of(&leads, page, "leads", "/api/v4/leads")
 }

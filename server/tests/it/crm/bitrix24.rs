@@ -1,6 +1,6 @@
 //! A fake Bitrix24 portal over real HTTP: REST methods under an inbound webhook's address
 //! (`/rest/1/<token>/<method>.json`): `profile`, `user.get`, `crm.dealcategory.list`,
-//! `crm.status.list`, `crm.deal.list` (filtered by `>=DATE_MODIFY`, ordered by it, paged by
+//! `crm.status.list`, `crm.deal.list` (filtered by `>=DATE_MODIFY`, in ID order, paged by
 //! `start` with `next` and `total`) and `crm.deal.get`. A wrong token gets 401
 //! `INVALID_CREDENTIALS`; when told to, it answers 503 `QUERY_LIMIT_EXCEEDED`. Pages hold two deals.
 
@@ -110,10 +110,10 @@ async fn rest(
                 return error(StatusCode::SERVICE_UNAVAILABLE, "QUERY_LIMIT_EXCEEDED", "Too many requests");
             }
             let from = q.get("filter[>=DATE_MODIFY]").map(|v| DateTime::parse_from_rfc3339(v).unwrap());
-            assert_eq!(q.get("order[DATE_MODIFY]").map(String::as_str), Some("ASC"));
+            assert_eq!(q.get("order[ID]").map(String::as_str), Some("ASC"), "the client pages in ID order");
             let mut deals: Vec<Value> =
                 s.deals.iter().filter(|d| from.is_none_or(|from| at(&d["DATE_MODIFY"]) >= from)).cloned().collect();
-            deals.sort_by_key(|d| (at(&d["DATE_MODIFY"]), d["ID"].as_str().unwrap().parse::<i64>().unwrap()));
+            deals.sort_by_key(|d| d["ID"].as_str().unwrap().parse::<i64>().unwrap());
             paged(deals, start)
         }
         "crm.deal.get" => {
