@@ -1,7 +1,7 @@
 import { test, expect } from "@playwright/test";
 import http from "node:http";
 import { AddressInfo } from "node:net";
-import { ADMIN, MANAGER, now, pairTv, signIn } from "./helpers";
+import { ADMIN, MANAGER, axe, now, pairTv, signIn } from "./helpers";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3170";
 
@@ -92,6 +92,7 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
     // The intern's deal waits for a mapping.
     await expect(card.getByTestId("waiting")).toHaveText("1");
     await page.screenshot({ path: "artifacts/connectors.png", fullPage: true });
+    await axe(page);
 
     // A deal won in the CRM: its webhook reaches a TV paired by the manager.
     const manager = await (await browser.newContext({ baseURL: BASE })).newPage();
