@@ -378,6 +378,18 @@ fn probe(pool: &PgPool, hub: Arc<Hub>) {
                     sent = true;
                     break;
                 }
+                // A notification arriving on a query's connection: a LISTEN lives on a server
+                // connection a pooler shares between clients. That is the answer already.
+                Err(e) if e.to_string().contains("NotificationResponse") => {
+                    if !hub.deaf.swap(true, Ordering::Relaxed) {
+                        tracing::error!(
+                            "live updates do not reach this instance reliably: a notification arrived on one of its \
+                             queries, so its LISTEN shares a pooler's server connection (PgBouncer in transaction \
+                             mode): set KPI_ARENA_LISTEN_DATABASE_URL to a direct URL of the same database"
+                        );
+                    }
+                    return;
+                }
                 Err(e) => tracing::warn!("probing the live listener failed: {e}"),
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
