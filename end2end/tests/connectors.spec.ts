@@ -13,7 +13,9 @@ const TOKEN = "e2e-amo-token-51c9";
 
 type Lead = { id: number; name: string; price: number; responsible_user_id: number; status_id: number; pipeline_id: number; created_at: number; updated_at: number; closed_at: number | null };
 
-function fakeAmo(leads: Lead[]): Promise<{ base: string; close: () => void }> {
+type Task = { id: number; responsible_user_id: number; task_type_id: number; is_completed: boolean; complete_till: number; updated_at: number };
+
+function fakeAmo(leads: Lead[], tasks: Task[]): Promise<{ base: string; close: () => void }> {
   const users = [
     { id: 11, name: "Демо-менеджер", email: "rep@demo.kpi-arena.local" },
     { id: 12, name: "Стажёр", email: "intern@elsewhere.example" },
@@ -43,6 +45,16 @@ function fakeAmo(leads: Lead[]): Promise<{ base: string; close: () => void }> {
       const links = page * 2 < all.length ? { next: { href: `/api/v4/leads?page=${page + 1}` } } : {};
       return json(200, { _links: links, _embedded: { leads: chunk } });
     }
+    if (url.pathname === "/api/v4/tasks") {
+      const from = Number(url.searchParams.get("filter[updated_at][from]") ?? 0);
+      const page = Number(url.searchParams.get("page") ?? 1);
+      const done = url.searchParams.get("filter[is_completed]") === "1";
+      const all = tasks.filter((k) => k.updated_at >= from && (!done || k.is_completed)).sort((a, b) => a.id - b.id);
+      const chunk = all.slice((page - 1) * 2, page * 2);
+      if (chunk.length === 0) { res.writeHead(204); return res.end(); }
+      const links = page * 2 < all.length ? { next: { href: `/api/v4/tasks?page=${page + 1}` } } : {};
+      return json(200, { _links: links, _embedded: { tasks: chunk } });
+    }
     json(404, { title: "Not found" });
   });
   return new Promise((resolve) =>
@@ -63,7 +75,12 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
   });
   // Three leads changed in the last week: two won by the demo rep, one open; one more by an unmapped intern.
   const leads = [lead(9001, 11, 120000, 142, t - 5 * day), lead(9002, 11, 80000, 1, t - 4 * day), lead(9003, 11, 50000, 142, t - 3 * day), lead(9004, 12, 30000, 142, t - 2 * day)];
-  const amo = await fakeAmo(leads);
+  // Two calls done (the rep's, the intern's) and one planned.
+  const task = (id: number, owner: number, done: boolean, at: number): Task => ({
+    id, responsible_user_id: owner, task_type_id: 1, is_completed: done, complete_till: at, updated_at: at,
+  });
+  const tasks = [task(7001, 11, true, t - 4 * day), task(7002, 12, true, t - 3 * day), task(7003, 11, false, t - 2 * day)];
+  const amo = await fakeAmo(leads, tasks);
   try {
     await signIn(page, ADMIN, "/connectors");
     const since = new Date((t - 30 * day) * 1000).toISOString().slice(0, 10);
@@ -73,7 +90,7 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
     await form.getByLabel("Сделки с").fill(since);
     await form.getByRole("button", { name: "Проверить" }).click();
     const preview = page.getByTestId("connector-preview");
-    await expect(preview).toContainText("Аккаунт 777: пользователей 2, воронок 1, сделок с выбранной даты 4");
+    await expect(preview).toContainText("Аккаунт 777: пользователей 2, воронок 1, сделок с выбранной даты 4, завершённых дел (звонки, встречи) 2");
     await expect(preview.locator("tbody tr")).toHaveCount(2);
     await expect(preview.locator("tbody tr").first()).toContainText("9001");
     await expect(preview.locator("tbody tr").first()).toContainText("выиграна");
@@ -87,10 +104,10 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
 
     await card.getByTestId("backfill-form").getByLabel("Сделки с").fill(since);
     await card.getByRole("button", { name: "Загрузить историю" }).click();
-    await expect(card.getByTestId("backfill-state")).toHaveText("готово · 4 / 4", { timeout: 15_000 });
-    await expect(card.getByTestId("backfill-progress")).toHaveAttribute("value", "4");
-    // The intern's deal waits for a mapping.
-    await expect(card.getByTestId("waiting")).toHaveText("1");
+    await expect(card.getByTestId("backfill-state")).toHaveText("готово · 6 / 6", { timeout: 15_000 });
+    await expect(card.getByTestId("backfill-progress")).toHaveAttribute("value", "6");
+    // The intern's deal and call wait for a mapping.
+    await expect(card.getByTestId("waiting")).toHaveText("2");
     await page.screenshot({ path: "artifacts/connectors.png", fullPage: true });
     await axe(page);
 
@@ -110,6 +127,11 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
     console.log(`webhook → TV celebration: ${Date.now() - started} ms`);
     await page.reload();
     await expect(page.getByTestId("events-hour")).toHaveText("1");
+
+    // Deleted with what it brought (the integration test counts what goes): the card goes.
+    await page.getByLabel("удалить и их", { exact: false }).check();
+    await page.getByRole("button", { name: "Отключить CRM" }).click();
+    await expect(page.getByTestId("connector")).toHaveCount(0);
   } finally {
     amo.close();
   }

@@ -57,6 +57,7 @@ pub struct Preview {
     pub users: usize,
     pub pipelines: usize,
     pub deals: u64,
+    pub activities: u64,
     /// (CRM id, name, owner, amount, status here)
     pub first: Vec<(String, String, String, String, String)>,
 }
@@ -209,7 +210,14 @@ pub async fn test_connector(kind: String, base_url: String, token: String, since
         })
         .collect();
     let pipelines = seen.stages.iter().map(|s| s.pipeline.as_str()).collect::<std::collections::BTreeSet<_>>().len();
-    Ok(Preview { account: seen.account, users: seen.users.len(), pipelines, deals: seen.deals, first })
+    Ok(Preview {
+        account: seen.account,
+        users: seen.users.len(),
+        pipelines,
+        deals: seen.deals,
+        activities: seen.activities,
+        first,
+    })
 }
 
 #[server(prefix = "/api", endpoint = "save_connector")]
@@ -297,9 +305,12 @@ pub async fn reconcile_connector(connector: i64) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "delete_connector")]
-pub async fn delete_connector(connector: i64) -> Result<(), AppError> {
+pub async fn delete_connector(connector: i64, remove_records: Option<String>) -> Result<(), AppError> {
     let me = server::admin().await?;
-    connectors::setup::delete(&server::state().pool, &me, connector).await.map_err(server::failed)
+    // A ticked checkbox sends `on` (or its value); an unticked one sends nothing.
+    let remove = remove_records.is_some_and(|v| matches!(v.as_str(), "on" | "true"));
+    connectors::setup::delete(&server::state().pool, &me, connector, remove).await.map_err(server::failed)?;
+    Ok(())
 }
 
 #[component]
@@ -434,7 +445,7 @@ fn NewConnector(available: Vec<(String, String)>, save: ServerAction<SaveConnect
                 view! {
                     <div class="card" data-testid="connector-preview">
                         <p role="status">{crate::i18n::Message::new("connectors.seen").with("account", &p.account).with("users", p.users)
-                            .with("pipelines", p.pipelines).with("deals", p.deals).in_lang(lang)}</p>
+                            .with("pipelines", p.pipelines).with("deals", p.deals).with("activities", p.activities).in_lang(lang)}</p>
                         <table class="board">
                             <thead><tr><th>"ID"</th><th>{lang.t("connectors.deal")}</th><th>{lang.t("connectors.owner")}</th>
                                 <th>{lang.t("connectors.amount")}</th><th>{lang.t("connectors.status")}</th></tr></thead>
@@ -628,6 +639,10 @@ fn Card(card: ConnectorCard, users: Vec<(String, String)>, actions: Actions) -> 
             </ActionForm>
             <ActionForm action=actions.delete>
                 <input type="hidden" name="connector" value=id.to_string()/>
+                <label class="check">
+                    <input type="checkbox" name="remove_records" value="true"/>
+                    {lang.t("connectors.delete_records")}
+                </label>
                 <button type="submit" class="link danger">{lang.t("connectors.delete")}</button>
             </ActionForm>
             <p class="hint">{lang.t("connectors.delete_keeps")}</p>

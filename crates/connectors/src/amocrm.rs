@@ -2,14 +2,15 @@
 //!
 //! - Reads: `/api/v4/account`, `/api/v4/users`, `/api/v4/leads/pipelines`, `/api/v4/leads`
 //!   (paged by 250, filtered by `updated_at`, in id order; an empty page is `204 No Content`),
-//!   `/api/v4/leads/{id}`, with a long-lived token as `Authorization: Bearer`. Budget: 7 requests/s.
+//!   `/api/v4/leads/{id}`, `/api/v4/tasks` (completed, by `updated_at`, in id order: calls and
+//!   meetings), with a long-lived token as `Authorization: Bearer`. Budget: 7 requests/s.
 //! - Stages: status 142 is won and 143 is lost in every pipeline; every other status is open.
 //! - Webhooks: `x-www-form-urlencoded` with bracketed keys (`leads[status][0][id]`,
 //!   `account[id]`). amoCRM does not sign them: the webhook's address carries the connector's
 //!   secret, and `account[id]` must be the connected account's.
 
 use crate::http::{Api, CrmError};
-use crate::model::{CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{CrmActivity, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -75,6 +76,28 @@ pub fn deal(lead: &Value) -> Option<CrmDeal> {
         created_at: instant(&lead["created_at"]).or_else(|| instant(&lead["date_create"]))?,
         modified_at,
         closed_at: instant(&lead["closed_at"]),
+        deal_type: None,
+    })
+}
+
+/// A completed task as a done activity, at the earlier of its due time (`complete_till`) and
+/// its last change (a call done before it was due happened then); `None` when not completed.
+pub fn task(json: &Value) -> Option<CrmActivity> {
+    if json["is_completed"].as_bool() != Some(true) {
+        return None;
+    }
+    let modified_at = instant(&json["updated_at"])?;
+    let activity_type = match int(&json["task_type_id"]) {
+        Some(1) => "call",
+        Some(2) => "meeting",
+        _ => "other",
+    };
+    Some(CrmActivity {
+        id: format!("task:{}", int(&json["id"])?),
+        owner: int(&json["responsible_user_id"])?.to_string(),
+        activity_type: activity_type.to_string(),
+        at: instant(&json["complete_till"]).map_or(modified_at, |due| due.min(modified_at)),
+        modified_at,
     })
 }
 
@@ -160,6 +183,25 @@ impl Amo {
             page = next;
         }
         Ok(count)
+    }
+
+    /// One page (from 1) of the completed tasks modified at or after `since`, in id order: a
+    /// task of type 1 ("Связаться", follow up) is a call, of type 2 ("Встреча") a meeting, any
+    /// other (an account's own types) `other`.
+    pub async fn tasks_page(
+        &self,
+        since: DateTime<Utc>,
+        page: u32,
+    ) -> Result<(Vec<CrmActivity>, Option<u32>), CrmError> {
+        let path = format!(
+            "/api/v4/tasks?limit={PAGE}&page={page}&filter%5Bis_completed%5D=1&filter%5Bupdated_at%5D%5Bfrom%5D={}&order%5Bid%5D=asc",
+            since.timestamp()
+        );
+        let Some(json) = self.api.get(&path).await? else { return Ok((Vec::new(), None)) };
+        let tasks = embedded(&json, "tasks")?;
+        let activities = tasks.iter().filter_map(task).collect();
+        let next = (!json["_links"]["next"].is_null() && !tasks.is_empty()).then_some(page + 1);
+        Ok((activities, next))
     }
 
     pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {

@@ -1,22 +1,22 @@
-//! CRM deals in: only a deal's newest version counts (a delivery that arrives late or twice
-//! changes nothing), a deal whose CRM owner is not mapped waits visibly until it is, and the
-//! rest are stored through `services::ingest::store_in` in the caller's transaction.
+//! CRM deals and activities in: only an item's newest version counts (a delivery that arrives
+//! late or twice changes nothing), an item whose CRM owner is not mapped waits visibly until it
+//! is, and the rest are stored through `services::ingest::store_in` in the caller's transaction.
 
-use crate::model::{CrmDeal, Kind, StageMap};
+use crate::model::{CrmItem, Kind, StageMap};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::collections::HashMap;
 use store::connectors::{ConnectorRow, Item};
 use store::records::StoreError;
 
-/// What became of a batch of CRM deals.
+/// What became of a batch of CRM items.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Applied {
     pub stored: usize,
     pub waiting: usize,
     /// Older than (or the same version as) what is stored: nothing changed.
     pub stale: usize,
-    /// Deals the records validation refused: (CRM id, why).
+    /// Items the records validation refused: (item id, why).
     pub rejected: Vec<(String, String)>,
 }
 
@@ -31,23 +31,23 @@ pub fn stage_map(row: &ConnectorRow) -> StageMap {
     serde_json::from_value(row.stage_map.clone()).unwrap_or_default()
 }
 
-/// Applies `deals` of connector `row` in `tx` (the caller commits).
+/// Applies `items` of connector `row` in `tx` (the caller commits).
 pub async fn apply(
     pool: &PgPool,
     tx: &mut Transaction<'_, Postgres>,
     row: &ConnectorRow,
     kind: Kind,
-    deals: Vec<CrmDeal>,
+    deals: Vec<CrmItem>,
     versions: Versions,
 ) -> Result<Applied, sqlx::Error> {
     let mut applied = Applied::default();
     // The newest version of each deal in the batch.
-    let mut newest: HashMap<String, CrmDeal> = HashMap::new();
+    let mut newest: HashMap<String, CrmItem> = HashMap::new();
     for deal in deals {
-        match newest.get(&deal.id) {
-            Some(kept) if kept.modified_at >= deal.modified_at => applied.stale += 1,
+        match newest.get(deal.id()) {
+            Some(kept) if kept.modified_at() >= deal.modified_at() => applied.stale += 1,
             _ => {
-                if newest.insert(deal.id.clone(), deal).is_some() {
+                if newest.insert(deal.id().to_string(), deal).is_some() {
                     applied.stale += 1;
                 }
             }
@@ -62,31 +62,32 @@ pub async fn apply(
     let latest = domain::clock::now() + chrono::Duration::minutes(10);
     let mut items = Vec::new();
     let mut records: Vec<(String, Value)> = Vec::new();
+    let mut nouns: HashMap<String, &'static str> = HashMap::new();
     for id in ids {
-        let mut deal = newest.remove(&id).expect("a deal per id");
+        let mut deal = newest.remove(&id).expect("an item per id");
         // PostgreSQL's text and jsonb hold no NUL.
-        for text in [&mut deal.id, &mut deal.name, &mut deal.owner, &mut deal.stage] {
+        for text in deal.texts_mut() {
             text.retain(|c| c != '\0');
         }
-        if deal.modified_at > latest {
+        let modified_at = deal.modified_at();
+        if modified_at > latest {
             applied
                 .rejected
-                .push((deal.id.clone(), format!("its modification time {} is in the future", deal.modified_at)));
+                .push((deal.id().to_string(), format!("its modification time {modified_at} is in the future")));
             continue;
         }
         let json = serde_json::to_value(&deal).expect("a deal as JSON");
         // Older than what is stored, or this very version again: nothing changes.
-        let seen = stored
-            .get(&id)
-            .is_some_and(|(at, was)| *at > deal.modified_at || (*at == deal.modified_at && *was == json));
+        let seen = stored.get(&id).is_some_and(|(at, was)| *at > modified_at || (*at == modified_at && *was == json));
         if versions == Versions::NewerOnly && seen {
             applied.stale += 1;
             continue;
         }
-        let (state, record_id) = match owners.get(&deal.owner) {
+        nouns.insert(deal.id().to_string(), deal.noun());
+        let (state, record_id) = match owners.get(deal.owner()) {
             Some((Some(user), _)) => {
-                records.push((deal.id.clone(), deal.to_record(kind, user, &overrides)));
-                ("stored", Some(kind.record_id(&deal.id)))
+                records.push((deal.id().to_string(), deal.to_record(kind, user, &overrides)));
+                ("stored", Some(kind.record_id(deal.id())))
             }
             Some((None, true)) => ("ignored", None),
             _ => {
@@ -95,9 +96,9 @@ pub async fn apply(
             }
         };
         items.push(Item {
-            crm_id: deal.id.clone(),
-            modified_at: deal.modified_at,
-            crm_user: deal.owner.clone(),
+            crm_id: deal.id().to_string(),
+            modified_at,
+            crm_user: deal.owner().to_string(),
             deal: json,
             state,
             record_id,
@@ -132,11 +133,17 @@ pub async fn apply(
         .map(|(record, _)| record)
         .collect();
     applied.stored = checked.len();
+    let activities =
+        |ids: &mut dyn Iterator<Item = &String>| ids.filter(|id| nouns.get(id.as_str()) == Some(&"activity")).count();
+    let stored_activities = activities(&mut records.iter().map(|(id, _)| id).filter(|id| written.contains(*id)));
+    let refused_activities = activities(&mut applied.rejected.iter().map(|(id, _)| id));
     for (result, n) in [
-        ("stored", applied.stored),
+        ("stored", applied.stored - stored_activities),
         ("waiting", applied.waiting),
         ("stale", applied.stale),
-        ("refused", applied.rejected.len()),
+        ("refused", applied.rejected.len() - refused_activities),
+        ("activity_stored", stored_activities),
+        ("activity_refused", refused_activities),
     ] {
         if n > 0 {
             metrics::counter!("kpi_arena_connector_deals_total", "kind" => kind.name(), "result" => result)
@@ -150,7 +157,7 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// A stored deal's JSON (an item's or an event's) as a CRM deal.
-pub fn from_json(value: &Value) -> Option<CrmDeal> {
+/// A stored item's JSON (an item's or an event's) as a CRM deal or activity.
+pub fn from_json(value: &Value) -> Option<CrmItem> {
     serde_json::from_value(value.clone()).ok()
 }

@@ -7,13 +7,14 @@
 //!   inbound webhook's address, `https://<portal>/rest/<user id>/<token>/`: it is the secret.
 //!   Budget: 2 requests/s; `QUERY_LIMIT_EXCEEDED` (HTTP 503) is waited out.
 //! - Meaning: `STAGE_SEMANTIC_ID` `S` is won, `F` lost, `P` open. `OPPORTUNITY` is the amount,
-//!   `ASSIGNED_BY_ID` the owner; a closed deal's `CLOSEDATE` is when it closed.
+//!   `ASSIGNED_BY_ID` the owner; a closed deal's `CLOSEDATE` is when it closed; a repeat
+//!   customer's deal (`IS_RETURN_CUSTOMER` `Y`) is an upsell.
 //! - Events: `ONCRMDEALADD`, `ONCRMDEALUPDATE` (form-encoded, `data[FIELDS][ID]` only), checked by
 //!   `auth[application_token]` (shown by Bitrix24 when the outbound webhook is made) and
 //!   `auth[domain]`. The deal itself is then read with `crm.deal.get`.
 
 use crate::http::{Api, CrmError};
-use crate::model::{json_text as text, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -21,7 +22,11 @@ use std::collections::BTreeMap;
 
 pub const PER_SECOND: u32 = 2;
 const SELECT: &str = "select[]=ID&select[]=TITLE&select[]=OPPORTUNITY&select[]=ASSIGNED_BY_ID&select[]=STAGE_ID\
-    &select[]=STAGE_SEMANTIC_ID&select[]=CATEGORY_ID&select[]=DATE_CREATE&select[]=DATE_MODIFY&select[]=CLOSEDATE&select[]=CLOSED";
+    &select[]=STAGE_SEMANTIC_ID&select[]=CATEGORY_ID&select[]=DATE_CREATE&select[]=DATE_MODIFY&select[]=CLOSEDATE&select[]=CLOSED&select[]=IS_RETURN_CUSTOMER";
+
+const ACTIVITY_SELECT: &str =
+    "select[]=ID&select[]=TYPE_ID&select[]=RESPONSIBLE_ID&select[]=START_TIME&select[]=END_TIME\
+    &select[]=LAST_UPDATED&select[]=COMPLETED";
 
 pub struct Bitrix {
     pub api: Api,
@@ -43,6 +48,30 @@ fn outcome(semantic: &str) -> Outcome {
     }
 }
 
+/// A completed `crm.activity.list` activity as a done activity: `TYPE_ID` 1 is a meeting, 2 a
+/// call, 4 an e-mail, 6 (a channel's: chats, SMS) a message, anything else (3, a task) `other`;
+/// it took place at its `END_TIME` (else its `START_TIME`).
+pub fn activity(json: &Value) -> Option<CrmActivity> {
+    if json["COMPLETED"].as_str() != Some("Y") {
+        return None;
+    }
+    let activity_type = match text(&json["TYPE_ID"]).as_deref() {
+        Some("1") => "meeting",
+        Some("2") => "call",
+        Some("4") => "email",
+        Some("6") => "message",
+        _ => "other",
+    };
+    let modified_at = instant(&json["LAST_UPDATED"])?;
+    Some(CrmActivity {
+        id: format!("activity:{}", text(&json["ID"])?),
+        owner: text(&json["RESPONSIBLE_ID"])?,
+        activity_type: activity_type.to_string(),
+        at: instant(&json["END_TIME"]).or_else(|| instant(&json["START_TIME"])).unwrap_or(modified_at),
+        modified_at,
+    })
+}
+
 /// A `crm.deal.list`/`crm.deal.get` deal as a CRM deal.
 pub fn deal(json: &Value) -> Option<CrmDeal> {
     let outcome = outcome(json["STAGE_SEMANTIC_ID"].as_str().unwrap_or("P"));
@@ -62,6 +91,8 @@ pub fn deal(json: &Value) -> Option<CrmDeal> {
         created_at: instant(&json["DATE_CREATE"])?,
         modified_at: instant(&json["DATE_MODIFY"])?,
         closed_at: if closed { instant(&json["CLOSEDATE"]) } else { None },
+        // A repeat customer's deal ("повторная сделка") sells more to a customer we have.
+        deal_type: (json["IS_RETURN_CUSTOMER"].as_str() == Some("Y")).then(|| "upsell".to_string()),
     })
 }
 
@@ -179,6 +210,23 @@ impl Bitrix {
         Ok((deals, json["next"].as_u64(), json["total"].as_u64().unwrap_or(0)))
     }
 
+    /// One page (from offset `start`) of the completed activities changed at or after `since`
+    /// (`crm.activity.list`, in ID order), the next offset and the total.
+    pub async fn activities_page(
+        &self,
+        since: DateTime<Utc>,
+        start: u64,
+    ) -> Result<(Vec<CrmActivity>, Option<u64>, u64), CrmError> {
+        let since = encode(&since.to_rfc3339_opts(SecondsFormat::Secs, false));
+        let query = format!(
+            "start={start}&filter%5B%3E%3DLAST_UPDATED%5D={since}&filter%5BCOMPLETED%5D=Y&order%5BID%5D=ASC&{ACTIVITY_SELECT}"
+        );
+        let json = self.call("crm.activity.list", &query).await?;
+        let activities =
+            json["result"].as_array().ok_or_else(|| unexpected("activities"))?.iter().filter_map(activity).collect();
+        Ok((activities, json["next"].as_u64(), json["total"].as_u64().unwrap_or(0)))
+    }
+
     pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
         let (_, _, total) = self.deals_page(since, 0).await?;
         Ok(total.min(COUNT_LIMIT))
@@ -243,15 +291,32 @@ mod tests {
             (d.outcome, d.amount, d.stage.as_str(), d.owner.as_str()),
             (Outcome::Won, Decimal::new(150050, 2), "2:C2:WON", "7")
         );
+        assert_eq!(d.deal_type, None, "not a repeat customer's: new");
         assert_eq!(d.closed_at.unwrap().to_rfc3339(), "2026-11-03T21:00:00+00:00");
         assert_eq!(d.modified_at.to_rfc3339(), "2026-11-05T09:00:00+00:00");
-        let open = deal(&json!({"ID": 42, "OPPORTUNITY": "", "ASSIGNED_BY_ID": 7, "STAGE_ID": "NEW", "STAGE_SEMANTIC_ID": "P",
+        let open = deal(&json!({"ID": 42, "OPPORTUNITY": "", "ASSIGNED_BY_ID": 7, "STAGE_ID": "NEW", "STAGE_SEMANTIC_ID": "P", "IS_RETURN_CUSTOMER": "Y",
             "CLOSED": "N", "DATE_CREATE": "2026-11-01T10:00:00+03:00", "DATE_MODIFY": "2026-11-01T10:00:00+03:00", "CLOSEDATE": "2026-12-01T00:00:00+03:00"}))
         .unwrap();
         assert_eq!(
             (open.outcome, open.amount, open.closed_at, open.stage.as_str()),
             (Outcome::Open, Decimal::ZERO, None, "0:NEW")
         );
+        assert_eq!(open.deal_type.as_deref(), Some("upsell"), "a repeat customer's deal");
+    }
+
+    #[test]
+    fn a_completed_activity_is_typed_and_placed_at_its_end_and_a_planned_one_is_none() {
+        let call = activity(&json!({"ID": "61", "TYPE_ID": "2", "RESPONSIBLE_ID": "7", "COMPLETED": "Y",
+            "START_TIME": "2026-11-10T10:30:00+03:00", "END_TIME": "2026-11-10T11:00:00+03:00",
+            "LAST_UPDATED": "2026-11-10T11:05:00+03:00"}))
+        .unwrap();
+        assert_eq!(
+            (call.id.as_str(), call.owner.as_str(), call.activity_type.as_str(), call.at.to_rfc3339()),
+            ("activity:61", "7", "call", "2026-11-10T08:00:00+00:00".to_string())
+        );
+        let planned = json!({"ID": "64", "TYPE_ID": "2", "RESPONSIBLE_ID": "8", "COMPLETED": "N",
+            "LAST_UPDATED": "2026-11-10T11:05:00+03:00"});
+        assert_eq!(activity(&planned), None);
     }
 
     #[test]

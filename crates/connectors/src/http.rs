@@ -1,10 +1,11 @@
-//! Calls to a CRM: within its request budget, waiting out its "too many requests" answers.
+//! Calls to a CRM: within its request budget, pausing when its rate-limit headers say the budget
+//! is spent, and waiting out its "too many requests" answers.
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Why a call to the CRM failed, in words an admin can act on.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -28,6 +29,28 @@ const ATTEMPTS: u32 = 6;
 
 /// One limiter per connector and process, shared by every task calling that CRM.
 static LIMITERS: LazyLock<Mutex<HashMap<i64, Arc<DefaultDirectRateLimiter>>>> = LazyLock::new(Default::default);
+
+/// Until when each connector's CRM said its budget is spent (its rate-limit headers).
+static PAUSES: LazyLock<Mutex<HashMap<i64, Instant>>> = LazyLock::new(Default::default);
+
+/// How long a CRM's answer asks the next call to wait: its budget is spent (`remaining` 0) until
+/// it resets. Pipedrive (and the common convention): `x-ratelimit-remaining` and
+/// `x-ratelimit-reset` (seconds); HubSpot: `x-hubspot-ratelimit-remaining` with its interval
+/// (`…-interval-milliseconds`), and `x-hubspot-ratelimit-secondly-remaining` (a second).
+pub fn spent(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
+    let zero = |name: &str| number(name).is_some_and(|n| n <= 0.0);
+    let wait = if zero("x-ratelimit-remaining") {
+        Duration::from_secs_f64(number("x-ratelimit-reset").unwrap_or(1.0).max(0.0))
+    } else if zero("x-hubspot-ratelimit-remaining") {
+        Duration::from_millis(number("x-hubspot-ratelimit-interval-milliseconds").unwrap_or(1000.0).max(0.0) as u64)
+    } else if zero("x-hubspot-ratelimit-secondly-remaining") {
+        Duration::from_secs(1)
+    } else {
+        return None;
+    };
+    Some(wait.min(Duration::from_secs(60)))
+}
 
 fn limiter(connector: i64, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
     let mut all = LIMITERS.lock().expect("limiters lock");
@@ -59,6 +82,7 @@ pub struct Api {
     shown: String,
     auth: Auth,
     limiter: Arc<DefaultDirectRateLimiter>,
+    connector: i64,
 }
 
 pub fn client() -> reqwest::Client {
@@ -80,7 +104,7 @@ impl Api {
             Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
             None => String::new(),
         };
-        Api { client: client(), base, shown, auth, limiter: limiter(connector, per_second) }
+        Api { client: client(), base, shown, auth, limiter: limiter(connector, per_second), connector }
     }
 
     /// GETs `path` (with its query) and returns the JSON, or `None` for 204 No Content.
@@ -102,6 +126,11 @@ impl Api {
         let url = format!("{}{path}", self.base);
         let mut wait = Duration::from_millis(500);
         for attempt in 1..=ATTEMPTS {
+            let paused = PAUSES.lock().expect("pauses lock").get(&self.connector).copied();
+            if let Some(until) = paused.filter(|until| *until > Instant::now()) {
+                tracing::info!(crm = %self.shown, pause_ms = (until - Instant::now()).as_millis() as u64, "the CRM's budget is spent until it resets");
+                tokio::time::sleep_until(until.into()).await;
+            }
             self.limiter.until_ready().await;
             let mut request = self.client.request(method.clone(), &url);
             request = match &self.auth {
@@ -117,6 +146,9 @@ impl Api {
                 .await
                 .map_err(|e| CrmError::Unreachable(self.shown.clone(), e.without_url().to_string()))?;
             let status = response.status().as_u16();
+            if let Some(wait) = spent(response.headers()) {
+                PAUSES.lock().expect("pauses lock").insert(self.connector, Instant::now() + wait);
+            }
             match status {
                 204 => return Ok(None),
                 200..=299 => {
@@ -149,5 +181,38 @@ impl Api {
             }
         }
         Err(CrmError::RateLimited(ATTEMPTS))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (reqwest::header::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+    }
+
+    #[test]
+    fn a_spent_budget_pauses_until_the_crm_says_it_resets() {
+        assert_eq!(
+            spent(&headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "2")])),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(spent(&headers(&[("x-ratelimit-remaining", "3"), ("x-ratelimit-reset", "2")])), None);
+        assert_eq!(
+            spent(&headers(&[
+                ("x-hubspot-ratelimit-remaining", "0"),
+                ("x-hubspot-ratelimit-interval-milliseconds", "10000")
+            ])),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(spent(&headers(&[("x-hubspot-ratelimit-secondly-remaining", "0")])), Some(Duration::from_secs(1)));
+        // A reset far away is capped at a minute; no headers, no pause.
+        assert_eq!(
+            spent(&headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "86400")])),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(spent(&HeaderMap::new()), None);
     }
 }

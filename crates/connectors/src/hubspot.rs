@@ -3,17 +3,18 @@
 //! - Reads: `/account-info/v3/details` (the portal id webhooks name), `/crm/v3/owners`,
 //!   `/crm/v3/pipelines/deals`, `POST /crm/v3/objects/deals/search` (modified at or after a
 //!   time, in id order, 100 a page, keyset by `hs_object_id`; `total` says how many) and
-//!   `/crm/v3/objects/deals/{id}`. Budget: 4 requests/s (the search API allows 5).
+//!   `/crm/v3/objects/deals/{id}`; calls and meetings searched the same way
+//!   (`/crm/v3/objects/calls/search`, `/crm/v3/objects/meetings/search`). Budget: 4 requests/s (the search API allows 5).
 //! - Meaning: HubSpot's own `hs_is_closed_won` is won; closed and not won (`hs_is_closed`) is
 //!   lost; anything else open. `amount` is the amount, `hubspot_owner_id` the owner, `closedate`
-//!   when it closed.
+//!   when it closed; `dealtype` `newbusiness` is `new`, `existingbusiness` an `upsell`.
 //! - Webhooks: a JSON array of events (`deal.creation`, `deal.propertyChange`), signed with
 //!   signature v3: base64 of HMAC-SHA256 under the app's client secret of method, URI, body and
 //!   `X-HubSpot-Request-Timestamp`, compared in constant time; a timestamp more than 5 minutes
 //!   old is refused. Each event names a deal (`objectId`), which is then read from the API.
 
 use crate::http::{Api, Auth, CrmError};
-use crate::model::{json_text as text, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -24,7 +25,8 @@ use subtle::ConstantTimeEq;
 
 pub const PER_SECOND: u32 = 4;
 const PAGE: u32 = 100;
-const PROPERTIES: [&str; 9] = [
+const PROPERTIES: [&str; 10] = [
+    "dealtype",
     "dealname",
     "amount",
     "dealstage",
@@ -83,6 +85,34 @@ pub fn deal(object: &Value) -> Option<CrmDeal> {
         created_at: instant(&p["createdate"])?,
         modified_at: instant(&p["hs_lastmodifieddate"])?,
         closed_at: if outcome == Outcome::Open { None } else { instant(&p["closedate"]) },
+        // HubSpot's own deal type: new business, or more business from an existing customer.
+        deal_type: match p["dealtype"].as_str() {
+            Some("newbusiness") => Some("new".to_string()),
+            Some("existingbusiness") => Some("upsell".to_string()),
+            _ => None,
+        },
+    })
+}
+
+/// A call (`calls`) or meeting (`meetings`) object as a done activity: a call whose
+/// `hs_call_status` is `COMPLETED` (or unset), a meeting whose `hs_meeting_outcome` is
+/// `COMPLETED` (or unset), at its `hs_timestamp`; one without an owner waits under `none`.
+pub fn engagement(object: &str, json: &Value) -> Option<CrmActivity> {
+    let p = &json["properties"];
+    let (status, activity_type) = match object {
+        "calls" => (&p["hs_call_status"], "call"),
+        _ => (&p["hs_meeting_outcome"], "meeting"),
+    };
+    if !matches!(status.as_str(), None | Some("") | Some("COMPLETED")) {
+        return None;
+    }
+    let modified_at = instant(&p["hs_lastmodifieddate"])?;
+    Some(CrmActivity {
+        id: format!("{activity_type}:{}", text(&json["id"])?),
+        owner: text(&p["hubspot_owner_id"]).unwrap_or_else(|| NO_OWNER.into()),
+        activity_type: activity_type.to_string(),
+        at: instant(&p["hs_timestamp"]).unwrap_or(modified_at),
+        modified_at,
     })
 }
 
@@ -181,6 +211,44 @@ impl HubSpot {
         let more = !json["paging"]["next"].is_null();
         let next = if more { deals.last().map(|d| d.id.clone()) } else { None };
         Ok((deals, next, json["total"].as_u64().unwrap_or(0)))
+    }
+
+    /// One page of the calls, then the meetings, modified at or after `since` (each searched
+    /// like the deals, in id order), and the next cursor: `calls:<after>`, `meetings:<after>`.
+    pub async fn engagements_page(
+        &self,
+        since: DateTime<Utc>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<CrmActivity>, Option<String>), CrmError> {
+        let (object, after) = match cursor.and_then(|c| c.split_once(':')) {
+            Some((object, after)) if object == "meetings" || object == "calls" => {
+                (object, Some(after).filter(|a| !a.is_empty()))
+            }
+            _ => ("calls", None),
+        };
+        let mut filters = vec![
+            json!({"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since.timestamp_millis().to_string()}),
+        ];
+        if let Some(after) = after {
+            filters.push(json!({"propertyName": "hs_object_id", "operator": "GT", "value": after}));
+        }
+        let search = json!({
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": ["hs_timestamp", "hubspot_owner_id", "hs_lastmodifieddate", "hs_call_status", "hs_meeting_outcome"],
+            "limit": PAGE,
+        });
+        let path = format!("/crm/v3/objects/{object}/search");
+        let json = self.api.post(&path, &search).await?.ok_or_else(|| unexpected(object))?;
+        let results = json["results"].as_array().ok_or_else(|| unexpected(object))?;
+        let activities = results.iter().filter_map(|o| engagement(object, o)).collect();
+        let last = results.last().and_then(|o| text(&o["id"]));
+        let next = match (json["paging"]["next"].is_null(), last, object) {
+            (false, Some(last), _) => Some(format!("{object}:{last}")),
+            (_, _, "calls") => Some("meetings:".to_string()),
+            _ => None,
+        };
+        Ok((activities, next))
     }
 
     pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {

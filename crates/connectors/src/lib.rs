@@ -1,4 +1,5 @@
-//! CRM connectors: a CRM's deals become KPI Arena `deal` records through the one ingest path
+//! CRM connectors: a CRM's deals and done activities (calls, meetings, …) become KPI Arena
+//! `deal` and `activity` records through the one ingest path
 //! (`services::ingest::store_in`), so points, badges, challenges and the TVs follow as they do
 //! for any record.
 //!
@@ -29,12 +30,15 @@ pub mod secret;
 pub mod setup;
 
 pub use http::CrmError;
-pub use model::{CrmDeal, CrmStage, CrmUser, Kind, Outcome, Seen, StageMap};
+pub use model::{CrmActivity, CrmDeal, CrmItem, CrmStage, CrmUser, Kind, Outcome, Seen, StageMap};
 pub use runner::Runner;
 pub use secret::Keyring;
 
 use chrono::{DateTime, Utc};
 use store::connectors::ConnectorRow;
+
+/// A backfill or reconcile cursor in the activities (after every deal): `a:` and the CRM's own.
+const ACTIVITIES: &str = "a:";
 
 /// The CRM's users as the connector's people. HubSpot allows a deal without an owner: those
 /// wait under one more person, "no owner", whom an admin can map like anyone.
@@ -101,9 +105,83 @@ impl Crm {
         }
     }
 
+    /// The deals, then the done activities, changed at or after `since`: one page from `cursor`
+    /// (`None`: the first), and the next page's cursor. A cursor `a:…` is in the activities; any
+    /// other (a deals cursor, also one stored before activities were read) in the deals.
+    pub async fn changed(
+        &self,
+        since: DateTime<Utc>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<CrmItem>, Option<String>), CrmError> {
+        match cursor.and_then(|c| c.strip_prefix(ACTIVITIES)) {
+            Some(at) => {
+                let (activities, next) = self.activities(since, Some(at).filter(|a| !a.is_empty())).await?;
+                Ok((activities.into_iter().map(CrmItem::Activity).collect(), next.map(|n| format!("{ACTIVITIES}{n}"))))
+            }
+            None => {
+                let (deals, next) = self.deals(since, cursor).await?;
+                Ok((
+                    deals.into_iter().map(CrmItem::Deal).collect(),
+                    Some(next.unwrap_or_else(|| ACTIVITIES.to_string())),
+                ))
+            }
+        }
+    }
+
+    /// The done activities changed at or after `since`, a page from `cursor`, and the next cursor.
+    pub async fn activities(
+        &self,
+        since: DateTime<Utc>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<CrmActivity>, Option<String>), CrmError> {
+        let page = match self {
+            Crm::Amo(amo) => {
+                let page = cursor.and_then(|c| c.parse().ok()).unwrap_or(1);
+                let (tasks, next) = amo.tasks_page(since, page).await?;
+                Ok((tasks, next.map(|n| n.to_string())))
+            }
+            Crm::Bitrix(bitrix) => {
+                let start = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+                let (activities, next, _) = bitrix.activities_page(since, start).await?;
+                Ok((activities, next.map(|n| n.to_string())))
+            }
+            Crm::HubSpot(hubspot) => hubspot.engagements_page(since, cursor).await,
+            Crm::Pipedrive(pipedrive) => pipedrive.activities_page(since, cursor).await,
+        };
+        match page {
+            // A token without access to activities still brings the deals.
+            Err(CrmError::Unauthorized(403)) | Err(CrmError::Status(404, _)) => {
+                tracing::warn!("the CRM token cannot read activities: only deals are brought");
+                Ok((Vec::new(), None))
+            }
+            page => page,
+        }
+    }
+
+    /// How many done activities changed at or after `since` (up to `model::COUNT_LIMIT`).
+    pub async fn count_activities(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
+        let mut count = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            if let Crm::Bitrix(bitrix) = self {
+                return Ok(match bitrix.activities_page(since, 0).await {
+                    Ok((_, _, total)) => total.min(model::COUNT_LIMIT),
+                    Err(CrmError::Unauthorized(403)) | Err(CrmError::Status(404, _)) => 0,
+                    Err(e) => return Err(e),
+                });
+            }
+            let (page, next) = self.activities(since, cursor.as_deref()).await?;
+            count += page.len() as u64;
+            match next {
+                Some(next) if count < model::COUNT_LIMIT => cursor = Some(next),
+                _ => return Ok(count.min(model::COUNT_LIMIT)),
+            }
+        }
+    }
+
     /// The deals changed at or after `since`, one page from `cursor` (`None`: the first), and
     /// the next page's cursor.
-    pub async fn changed(
+    pub async fn deals(
         &self,
         since: DateTime<Utc>,
         cursor: Option<&str>,

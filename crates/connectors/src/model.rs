@@ -113,6 +113,10 @@ pub struct CrmDeal {
     /// When the CRM last changed it: a version (an older one never replaces a newer).
     pub modified_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The record's `deal_type` (`new`, `upsell`, `cross_sell`) by the CRM's own field where it
+    /// has one (HubSpot's `dealtype`, Bitrix24's repeat-customer mark); `None`: `new`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deal_type: Option<String>,
 }
 
 /// The stage overrides an admin chose: `pipeline:stage` → outcome.
@@ -139,7 +143,88 @@ impl CrmDeal {
         if outcome != Outcome::Open {
             record["closed_at"] = json!(rfc3339(self.closed_at.unwrap_or(self.modified_at)));
         }
+        if let Some(deal_type) = &self.deal_type {
+            record["deal_type"] = json!(deal_type);
+        }
         record
+    }
+}
+
+/// A done activity (a call made, a meeting held) as the CRM has it. Only done ones are read:
+/// a planned call is no touchpoint yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmActivity {
+    /// `<what>:<CRM id>` (`task:55` in amoCRM, `activity:7` in Bitrix24 and Pipedrive, `call:9`
+    /// and `meeting:9` in HubSpot), so it never shares a key with a deal.
+    pub id: String,
+    pub owner: String,
+    /// The record's `activity_type`: `call`, `email`, `meeting`, `demo`, `message` or `other`.
+    pub activity_type: String,
+    /// When it took place.
+    pub at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+}
+
+/// What a connector reads from a CRM: a deal or a done activity. Untagged, so the deals stored
+/// before activities were read still read back as deals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CrmItem {
+    Deal(CrmDeal),
+    Activity(CrmActivity),
+}
+
+impl CrmItem {
+    /// The key among the connector's items (a deal's CRM id, an activity's `<what>:<id>`).
+    pub fn id(&self) -> &str {
+        match self {
+            CrmItem::Deal(deal) => &deal.id,
+            CrmItem::Activity(activity) => &activity.id,
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        match self {
+            CrmItem::Deal(deal) => &deal.owner,
+            CrmItem::Activity(activity) => &activity.owner,
+        }
+    }
+
+    pub fn modified_at(&self) -> DateTime<Utc> {
+        match self {
+            CrmItem::Deal(deal) => deal.modified_at,
+            CrmItem::Activity(activity) => activity.modified_at,
+        }
+    }
+
+    /// The record kind it becomes.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            CrmItem::Deal(_) => "deal",
+            CrmItem::Activity(_) => "activity",
+        }
+    }
+
+    /// Its texts (PostgreSQL's text and jsonb hold no NUL: the caller strips it).
+    pub fn texts_mut(&mut self) -> Vec<&mut String> {
+        match self {
+            CrmItem::Deal(d) => vec![&mut d.id, &mut d.name, &mut d.owner, &mut d.stage],
+            CrmItem::Activity(a) => vec![&mut a.id, &mut a.owner, &mut a.activity_type],
+        }
+    }
+
+    /// The record for the records API, owned by `owner` (a KPI Arena user id).
+    pub fn to_record(&self, kind: Kind, owner: &str, overrides: &StageMap) -> Value {
+        match self {
+            CrmItem::Deal(deal) => deal.to_record(kind, owner, overrides),
+            CrmItem::Activity(a) => json!({
+                "kind": "activity",
+                "id": kind.record_id(&a.id),
+                "owner": owner,
+                "activity_type": a.activity_type,
+                "at": rfc3339(a.at),
+            }),
+        }
     }
 }
 
@@ -155,6 +240,8 @@ pub struct Seen {
     pub stages: Vec<CrmStage>,
     /// Deals modified since the chosen start (counted up to `COUNT_LIMIT`).
     pub deals: u64,
+    /// Done activities (calls, meetings, …) changed since then (counted up to `COUNT_LIMIT`).
+    pub activities: u64,
     pub first: Vec<CrmDeal>,
 }
 
@@ -186,6 +273,7 @@ mod tests {
             created_at: Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
             modified_at: Utc.with_ymd_and_hms(2026, 11, 20, 15, 30, 0).unwrap(),
             closed_at: None,
+            deal_type: None,
         }
     }
 
@@ -197,6 +285,26 @@ mod tests {
             json!({"kind": "deal", "id": "amocrm:7", "owner": "u1", "amount": "1250.50",
                    "created_at": "2026-11-02T09:00:00Z", "status": "won", "closed_at": "2026-11-20T15:30:00Z"})
         );
+    }
+
+    #[test]
+    fn an_activity_becomes_an_activity_record_and_stored_items_read_back_as_what_they_were() {
+        let call = CrmActivity {
+            id: "task:55".into(),
+            owner: "100".into(),
+            activity_type: "call".into(),
+            at: Utc.with_ymd_and_hms(2026, 11, 3, 10, 0, 0).unwrap(),
+            modified_at: Utc.with_ymd_and_hms(2026, 11, 3, 10, 5, 0).unwrap(),
+        };
+        assert_eq!(
+            CrmItem::Activity(call.clone()).to_record(Kind::AmoCrm, "u1", &StageMap::new()),
+            json!({"kind": "activity", "id": "amocrm:task:55", "owner": "u1", "activity_type": "call",
+                   "at": "2026-11-03T10:00:00Z"})
+        );
+        for item in [CrmItem::Activity(call), CrmItem::Deal(deal(Outcome::Won))] {
+            let stored = serde_json::to_value(&item).unwrap();
+            assert_eq!(serde_json::from_value::<CrmItem>(stored).unwrap(), item);
+        }
     }
 
     #[test]

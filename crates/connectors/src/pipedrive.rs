@@ -2,7 +2,7 @@
 //!
 //! - Reads: `/api/v1/users/me` (the company webhooks name), `/api/v1/users`, `/api/v2/pipelines`,
 //!   `/api/v2/stages`, `/api/v2/deals` (changed since a time, in id order, 100 a page by
-//!   `cursor`) and `/api/v2/deals/{id}`. Budget: 8 requests/s; 429 is waited out.
+//!   `cursor`), `/api/v2/deals/{id}` and `/api/v2/activities` (done ones, the same way). Budget: 8 requests/s; 429 is waited out.
 //! - Meaning: the deal's own `status` (`open`, `won`, `lost`; `deleted` deals are left alone),
 //!   `value` the amount, `owner_id` the owner, `won_time`/`lost_time` when it closed.
 //! - Webhooks v2: JSON `{meta, data, previous}` for `deal` entities, protected by HTTP Basic
@@ -10,7 +10,7 @@
 //!   and `meta.company_id` must be the connected company.
 
 use crate::http::{Api, Auth, CrmError};
-use crate::model::{json_text as text, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
@@ -73,6 +73,34 @@ pub fn deal(json: &Value) -> Option<CrmDeal> {
         created_at: instant(&json["add_time"])?,
         modified_at: instant(&json["update_time"])?,
         closed_at,
+        deal_type: None,
+    })
+}
+
+/// A done activity (API v2) as a done activity: its `type` when it is one of the record's
+/// types (`call`, `meeting`, `email`, …; `lunch` is a meeting), else `other`; it took place at
+/// its `due_date` and `due_time` (UTC), else when it was marked done.
+pub fn activity(json: &Value) -> Option<CrmActivity> {
+    if json["done"].as_bool() != Some(true) {
+        return None;
+    }
+    let activity_type = match json["type"].as_str().unwrap_or("") {
+        kind @ ("call" | "meeting" | "email" | "demo" | "message") => kind,
+        "lunch" => "meeting",
+        _ => "other",
+    };
+    let modified_at = instant(&json["update_time"])?;
+    let due = json["due_date"].as_str().and_then(|day| {
+        let time = json["due_time"].as_str().filter(|t| !t.is_empty()).unwrap_or("00:00");
+        let time = if time.len() == 5 { format!("{time}:00") } else { time.to_string() };
+        chrono::NaiveDateTime::parse_from_str(&format!("{day} {time}"), "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc())
+    });
+    Some(CrmActivity {
+        id: format!("activity:{}", text(&json["id"])?),
+        owner: text(&json["owner_id"]).or_else(|| text(&json["user_id"]))?,
+        activity_type: activity_type.to_string(),
+        at: due.or_else(|| instant(&json["marked_as_done_time"])).unwrap_or(modified_at),
+        modified_at,
     })
 }
 
@@ -153,6 +181,27 @@ impl Pipedrive {
         let json = self.data(&path).await?;
         let deals = json["data"].as_array().ok_or_else(|| unexpected("deals"))?.iter().filter_map(deal).collect();
         Ok((deals, json["additional_data"]["next_cursor"].as_str().map(str::to_string)))
+    }
+
+    /// One page of the done activities changed at or after `since`, in id order, and the next
+    /// page's cursor.
+    pub async fn activities_page(
+        &self,
+        since: DateTime<Utc>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<CrmActivity>, Option<String>), CrmError> {
+        let since: String =
+            form_urlencoded::byte_serialize(since.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes()).collect();
+        let mut path =
+            format!("/api/v2/activities?updated_since={since}&done=true&sort_by=id&sort_direction=asc&limit={PAGE}");
+        if let Some(cursor) = cursor {
+            path.push_str("&cursor=");
+            path.extend(form_urlencoded::byte_serialize(cursor.as_bytes()));
+        }
+        let json = self.data(&path).await?;
+        let activities =
+            json["data"].as_array().ok_or_else(|| unexpected("activities"))?.iter().filter_map(activity).collect();
+        Ok((activities, json["additional_data"]["next_cursor"].as_str().map(str::to_string)))
     }
 
     pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {

@@ -3,8 +3,9 @@
 //!    applied in one transaction with its claim; a CRM that fails is tried again, five times;
 //! 2. one page of a running backfill, stored in one transaction with the backfill's new cursor,
 //!    so a restart resumes at the page after the last one stored;
-//! 3. a reconcile when one is due (every 15 minutes): the deals the CRM changed since the last
-//!    one (with 5 minutes of overlap), which catches anything a webhook missed.
+//! 3. a reconcile when one is due (every 15 minutes): the deals, then the done activities, the
+//!    CRM changed since the last one (with 5 minutes of overlap), which catches anything a
+//!    webhook missed and brings the activities (they come by no webhook).
 //!
 //! A webhook wakes the runner of the instance that took it; the others look every second.
 
@@ -130,7 +131,7 @@ impl Runner {
                 let deal = match event.deal.as_ref().and_then(from_json) {
                     Some(deal) => Some(deal),
                     None => match crm.deal(&event.crm_id).await {
-                        Ok(deal) => deal,
+                        Ok(deal) => deal.map(crate::CrmItem::Deal),
                         Err(e) => {
                             let why = e.to_string();
                             store::connectors::attempt_failed(&mut tx, event.id, &why, ATTEMPTS).await?;
@@ -141,7 +142,7 @@ impl Runner {
                 };
                 match deal {
                     Some(deal) => {
-                        by_crm_id.entry(deal.id.clone()).or_default().push(event.id);
+                        by_crm_id.entry(deal.id().to_string()).or_default().push(event.id);
                         deals.push(deal);
                     }
                     // Gone from the CRM: nothing to store.
@@ -229,7 +230,7 @@ impl Runner {
                     return Ok(false);
                 }
             };
-            newest = deals.iter().map(|d| d.modified_at).max().unwrap_or(newest).max(newest);
+            newest = deals.iter().map(|d| d.modified_at()).max().unwrap_or(newest).max(newest);
             let mut tx = self.pool.begin().await?;
             match apply(&self.pool, &mut tx, &row, kind, deals, Versions::NewerOnly).await {
                 Ok(applied) => {

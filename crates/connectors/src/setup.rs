@@ -94,9 +94,10 @@ pub async fn preview(me: &CurrentUser, access: Access<'_>, since: DateTime<Utc>)
     let users = crm.users().await?;
     let stages = crm.stages().await?;
     let deals = crm.count(since).await?;
-    let (mut first, _) = crm.changed(since, None).await?;
+    let activities = crm.count_activities(since).await?;
+    let (mut first, _) = crm.deals(since, None).await?;
     first.truncate(10);
-    Ok(Seen { account, users, stages, deals: deals.min(COUNT_LIMIT), first })
+    Ok(Seen { account, users, stages, deals: deals.min(COUNT_LIMIT), activities, first })
 }
 
 /// Saves a connector once its CRM answers; its people are matched to users by email. Returns its id.
@@ -219,7 +220,7 @@ pub async fn set_stage(
     Ok(())
 }
 
-/// Starts the backfill of the CRM's deals changed since `from`.
+/// Starts the backfill of the CRM's deals and done activities changed since `from`.
 pub async fn start_backfill(
     pool: &PgPool,
     keyring: Option<&Keyring>,
@@ -232,7 +233,7 @@ pub async fn start_backfill(
     let row =
         store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
     let (_, crm) = Crm::open(&row, keyring).map_err(invalid)?;
-    let total = crm.count(from).await?;
+    let total = crm.count(from).await? + crm.count_activities(from).await?;
     store::connectors::start_backfill(pool, connector, from, total as i64).await?;
     Ok(total)
 }
@@ -272,14 +273,30 @@ pub async fn reconcile_now(pool: &PgPool, me: &CurrentUser, connector: i64) -> R
     Ok(())
 }
 
-/// Deletes a connector; the records it brought stay (they are the team's history).
-pub async fn delete(pool: &PgPool, me: &CurrentUser, connector: i64) -> Result<(), SetupError> {
+/// Deletes a connector. The records it brought stay (they are the team's history) unless
+/// `remove_records`: then its deals and activities go with it, through the ingest path, so points,
+/// badges' progress, the boards and the TVs follow. Returns how many records were removed.
+pub async fn delete(pool: &PgPool, me: &CurrentUser, connector: i64, remove_records: bool) -> Result<u64, SetupError> {
     admin(me)?;
-    if !store::connectors::delete(pool, connector).await? {
+    let mut tx = pool.begin().await?;
+    let mut removed = 0;
+    if remove_records {
+        let refs: Vec<domain::scoring::RecordRef> = store::connectors::stored_records(&mut tx, connector)
+            .await?
+            .into_iter()
+            .map(|(id, activity)| domain::scoring::RecordRef {
+                kind: if activity { "activity" } else { "deal" }.into(),
+                id,
+            })
+            .collect();
+        removed = services::ingest::remove_in(&mut tx, &refs).await?.0;
+    }
+    if !store::connectors::delete(&mut tx, connector).await? {
         return Err(invalid(format!("no connector {connector}")));
     }
-    tracing::info!(connector, by = %me.id, "CRM connector deleted");
-    Ok(())
+    tx.commit().await?;
+    tracing::info!(connector, by = %me.id, removed, "CRM connector deleted");
+    Ok(removed)
 }
 
 /// A connector as its page shows it: never its token.

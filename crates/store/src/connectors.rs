@@ -75,8 +75,19 @@ pub async fn by_kind(pool: &PgPool, kind: &str) -> Result<Option<ConnectorRow>, 
 }
 
 /// Deletes a connector with its people, items and events; the records it brought stay.
-pub async fn delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM connectors WHERE id = $1").bind(id).execute(pool).await?.rows_affected() == 1)
+pub async fn delete(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM connectors WHERE id = $1").bind(id).execute(&mut **tx).await?.rows_affected() == 1)
+}
+
+/// The records a connector stored: (record id, whether it is an activity).
+pub async fn stored_records(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Vec<(String, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT record_id, deal ? 'activity_type' FROM connector_items
+          WHERE connector_id = $1 AND state = 'stored' AND record_id IS NOT NULL ORDER BY record_id",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// Keeps what the CRM marks its webhooks with (sealed by the caller); false when no such connector.

@@ -357,3 +357,21 @@ pub async fn holders(pool: &PgPool, records: &[Record]) -> Result<Stored, sqlx::
     stored.teams = rows.into_iter().collect();
     Ok(stored)
 }
+
+/// Deletes deals and activities by id, with the deals' status history; the number deleted. Only
+/// `services::ingest::remove_in` calls it (it leaves the rescoring work).
+pub async fn delete_in(
+    conn: &mut sqlx::PgConnection,
+    deals: &[String],
+    activities: &[String],
+) -> Result<u64, sqlx::Error> {
+    let mut removed = sqlx::query("DELETE FROM activities WHERE id = ANY($1)")
+        .bind(activities)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    removed +=
+        sqlx::query("DELETE FROM deals WHERE id = ANY($1)").bind(deals).execute(&mut *conn).await?.rows_affected();
+    sqlx::query("DELETE FROM deal_status_log WHERE deal_id = ANY($1)").bind(deals).execute(&mut *conn).await?;
+    Ok(removed)
+}

@@ -271,3 +271,79 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
             .unwrap();
     assert!(attempts >= 1 && (state == "queued" || state == "failed"), "{attempts} {state}");
 }
+
+/// The activities a done task brings, in id order over two pages:
+/// | task | CRM owner | type          | done | due            | changed |
+/// | 801  | 11 Anna   | 1 call        | yes  | 10th, 11:00    | 10th    | done late: at its due time
+/// | 802  | 12 Boris  | 2 meeting     | yes  | 11th, 14:00    | 11th    | done early: at when it was done
+/// | 803  | 11 Anna   | 1 call        | no   | 12th           | 12th    | planned: no touchpoint
+/// | 804  | 13 Vera   | 1 call        | yes  | 13th           | 13th    | waits for Vera
+/// | 805  | 11 Anna   | 3 (own type)  | yes  | 14th           | 14th    | other
+/// Default points: 1 per touchpoint (at most 20 a day), 50 per won deal.
+#[tokio::test]
+async fn done_tasks_become_touchpoints_and_an_unmapped_owners_task_waits_like_a_deal() {
+    use crate::crm::amocrm::task_json;
+    use crate::crm::common::{activities, touchpoints};
+    let (app, amo, token, admin) = fixture().await;
+    amo.set(|s| {
+        s.tasks = vec![
+            task_json(801, 11, 1, true, nov(10) - 3600, nov(10)),
+            task_json(802, 12, 2, true, nov(11) + 7200, nov(11)),
+            task_json(803, 11, 1, false, nov(12), nov(12)),
+            task_json(804, 13, 1, true, nov(13), nov(13)),
+            task_json(805, 11, 3, true, nov(14), nov(14)),
+        ]
+    });
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access(&amo)).await.unwrap();
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let seen = connectors::setup::preview(&admin, access(&amo), since).await.unwrap();
+    assert_eq!((seen.deals, seen.activities), (5, 4));
+    // 5 deals and 4 done tasks.
+    let total = connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap();
+    assert_eq!(total, 9);
+    until("the backfill ends", ("done".to_string(), 9, Some(9)), || backfill_state(&app)).await;
+    let (anna, boris) = (user_id(&app, "anna@example.com").await, user_id(&app, "boris@example.com").await);
+    let at = |t: i64| Utc.timestamp_opt(t, 0).unwrap();
+    assert_eq!(
+        activities(&app).await,
+        vec![
+            ("amocrm:task:801".into(), anna.clone(), "call".into(), at(nov(10) - 3600)),
+            ("amocrm:task:802".into(), boris.clone(), "meeting".into(), at(nov(11))),
+            ("amocrm:task:805".into(), anna.clone(), "other".into(), at(nov(14))),
+        ]
+    );
+    until("touchpoints without Vera's call", 3.0, || touchpoints(&app, &token)).await;
+    // Anna: won 501 (50) and two touchpoints; Boris: won 502 (50) and one.
+    until("Anna's points", 52, || points(&app, &token, &anna)).await;
+    until("Boris's points", 51, || points(&app, &token, &boris)).await;
+    let waiting = connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0].waiting;
+    assert_eq!(waiting, 2, "Vera's deal 504 and her call 804");
+
+    connectors::setup::map_person(&app.pool, &admin, id, "13", connectors::setup::Mapping::Invite).await.unwrap();
+    let vera = user_id(&app, "vera@example.com").await;
+    until("touchpoints with Vera's call", 4.0, || touchpoints(&app, &token)).await;
+    until("Vera's points", 51, || points(&app, &token, &vera)).await;
+
+    // In the CRM Boris's meeting passes to Anna; the reconcile brings the change.
+    amo.set(|s| s.tasks[1] = task_json(802, 11, 2, true, nov(11) + 7200, nov(15)));
+    connectors::setup::reconcile_now(&app.pool, &admin, id).await.unwrap();
+    until("Anna's points with the meeting", 53, || points(&app, &token, &anna)).await;
+    until("Boris's points without it", 50, || points(&app, &token, &boris)).await;
+    assert_eq!(touchpoints(&app, &token).await, 4.0);
+
+    // Deleting the connector with what it brought: five deals and four activities go, and the
+    // points they gave with them.
+    let removed = connectors::setup::delete(&app.pool, &admin, id, true).await.unwrap();
+    assert_eq!(removed, 9);
+    for (who, user) in [("Anna", &anna), ("Boris", &boris), ("Vera", &vera)] {
+        until(&format!("{who}'s points gone"), 0, || points(&app, &token, user)).await;
+    }
+    let left: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM deals), (SELECT count(*) FROM activities), (SELECT count(*) FROM connectors)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(left, (0, 0, 0));
+}

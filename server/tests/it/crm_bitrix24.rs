@@ -153,3 +153,63 @@ async fn bitrix24_events_need_the_application_token_and_are_applied_once() {
     .await;
     assert_eq!(revenue(&app, &token).await, 1400.0);
 }
+
+/// Completed activities, typed by `TYPE_ID`, at their end (Moscow time in the CRM):
+/// | activity | owner   | type        | completed | ends (Nov, Moscow) | UTC            |
+/// | 61       | 7 Anna  | 2 call      | yes       | 10th 11:00         | 10th 08:00     |
+/// | 62       | 8 Boris | 1 meeting   | yes       | 11th 16:00         | 11th 13:00     |
+/// | 63       | 7 Anna  | 4 e-mail    | yes       | 12th 10:00         | 12th 07:00     |
+/// | 64       | 8 Boris | 2 call      | no        | 13th 10:00         | planned: none  |
+/// | 65       | 7 Anna  | 6 message   | yes       | 30th 02:00         | 29th 23:00     |
+/// | 66       | 9 Vera  | 2 call      | yes       | 14th 10:00         | waits for Vera |
+/// Default points: 1 per touchpoint, 50 per won deal (Anna 41, Boris 42).
+#[tokio::test]
+async fn completed_activities_arrive_typed_at_their_end_and_score_touchpoints() {
+    use crate::crm::bitrix24::activity_json;
+    use crate::crm::common::{activities, touchpoints};
+    let (app, bitrix, token, admin) = fixture().await;
+    bitrix.set(|s| {
+        s.activities = vec![
+            activity_json(61, 7, 2, true, 10, 11),
+            activity_json(62, 8, 1, true, 11, 16),
+            activity_json(63, 7, 4, true, 12, 10),
+            activity_json(64, 8, 2, false, 13, 10),
+            activity_json(65, 7, 6, true, 30, 2),
+            activity_json(66, 9, 2, true, 14, 10),
+        ]
+    });
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let seen = connectors::setup::preview(&admin, access(&bitrix), since).await.unwrap();
+    assert_eq!((seen.deals, seen.activities), (5, 5));
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access(&bitrix)).await.unwrap();
+    assert_eq!(connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap(), 10);
+    until("the backfill ends", ("done".to_string(), 10, Some(10)), || backfill_state(&app)).await;
+    let (anna, boris) = (user_id(&app, "anna@example.com").await, user_id(&app, "boris@example.com").await);
+    let utc = |d, h| Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap();
+    assert_eq!(
+        activities(&app).await,
+        vec![
+            ("bitrix24:activity:61".into(), anna.clone(), "call".into(), utc(10, 8)),
+            ("bitrix24:activity:62".into(), boris.clone(), "meeting".into(), utc(11, 13)),
+            ("bitrix24:activity:63".into(), anna.clone(), "email".into(), utc(12, 7)),
+            ("bitrix24:activity:65".into(), anna.clone(), "message".into(), utc(29, 23)),
+        ]
+    );
+    until("touchpoints", 4.0, || touchpoints(&app, &token)).await;
+    until("Anna's points", 53, || points(&app, &token, &anna)).await;
+    until("Boris's points", 51, || points(&app, &token, &boris)).await;
+
+    // Deleting the connector keeps what it brought: the team's history.
+    assert_eq!(connectors::setup::delete(&app.pool, &admin, id, false).await.unwrap(), 0);
+    let left: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM deals), (SELECT count(*) FROM activities), (SELECT count(*) FROM connectors)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(left, (4, 4, 0), "deals 41, 42, 43, 45 (44 waits for Vera) and four activities");
+    assert_eq!(touchpoints(&app, &token).await, 4.0);
+    let e = connectors::setup::delete(&app.pool, &admin, id, true).await.unwrap_err();
+    assert!(e.to_string().contains(&format!("no connector {id}")), "{e}");
+}

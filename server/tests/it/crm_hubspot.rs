@@ -1,6 +1,6 @@
 //! The HubSpot connector against a fake HubSpot on real HTTP: account details, owners (paged by
 //! `after`), deal pipelines, the deal search (modified since, keyset-paged in id order, with
-//! `total`; a 429 when told to) and a deal by id, behind a private app's bearer token; and
+//! `total`; a 429 when told to), a deal by id, and the call and meeting searches (the same way), behind a private app's bearer token; and
 //! webhooks signed with signature v3. Numbers by hand from the fixture:
 //! | deal | owner     | amount  | state  | modified (Nov, noon UTC) |
 //! | 1    | 501 Anna  | 1000    | won    | 10 |
@@ -32,6 +32,8 @@ const PORTAL: i64 = 4242;
 struct Fake {
     token: String,
     deals: Vec<Value>,
+    calls: Vec<Value>,
+    meetings: Vec<Value>,
     throttle: u32,
     throttled: u32,
     gets: Vec<String>,
@@ -90,7 +92,19 @@ fn modified(deal: &Value) -> i64 {
         .timestamp_millis()
 }
 
-async fn search(State(s): State<Shared>, headers: HeaderMap, Json(q): Json<Value>) -> Response {
+async fn search(state: State<Shared>, headers: HeaderMap, q: Json<Value>) -> Response {
+    search_in("deals", state, headers, q)
+}
+
+async fn search_calls(state: State<Shared>, headers: HeaderMap, q: Json<Value>) -> Response {
+    search_in("calls", state, headers, q)
+}
+
+async fn search_meetings(state: State<Shared>, headers: HeaderMap, q: Json<Value>) -> Response {
+    search_in("meetings", state, headers, q)
+}
+
+fn search_in(object: &str, State(s): State<Shared>, headers: HeaderMap, Json(q): Json<Value>) -> Response {
     let mut s = s.lock().unwrap();
     if !ok(&s, &headers) {
         return refused();
@@ -112,7 +126,12 @@ async fn search(State(s): State<Shared>, headers: HeaderMap, Json(q): Json<Value
         .map(|f| f["value"].as_str().unwrap().parse().unwrap())
         .unwrap_or(0);
     let id = |d: &Value| d["id"].as_str().unwrap().parse::<i64>().unwrap();
-    let mut deals: Vec<Value> = s.deals.iter().filter(|d| modified(d) >= from).cloned().collect();
+    let all = match object {
+        "calls" => &s.calls,
+        "meetings" => &s.meetings,
+        _ => &s.deals,
+    };
+    let mut deals: Vec<Value> = all.iter().filter(|d| modified(d) >= from).cloned().collect();
     let total = deals.len();
     deals.retain(|d| id(d) > above);
     deals.sort_by_key(id);
@@ -148,6 +167,20 @@ fn deal(id: i64, owner: i64, amount: i64, state: &str, day: u32) -> Value {
         "hs_is_closed_won": (state == "won").to_string(), "hs_is_closed": (state != "open").to_string()}})
 }
 
+/// A call or meeting object; `status` is its `hs_call_status` or `hs_meeting_outcome` (`""`: unset).
+fn engagement(object: &str, id: i64, owner: Option<i64>, status: &str, day: u32, hour: u32) -> Value {
+    let status_property = if object == "calls" { "hs_call_status" } else { "hs_meeting_outcome" };
+    let mut properties = json!({"hs_timestamp": format!("2026-11-{day:02}T{hour:02}:00:00.000Z"),
+        "hs_lastmodifieddate": format!("2026-11-{day:02}T{hour:02}:30:00.000Z")});
+    if let Some(owner) = owner {
+        properties["hubspot_owner_id"] = json!(owner.to_string());
+    }
+    if !status.is_empty() {
+        properties[status_property] = json!(status);
+    }
+    json!({"id": id.to_string(), "properties": properties})
+}
+
 async fn start_fake() -> (String, Shared) {
     let deals = vec![
         deal(1, 501, 1000, "won", 10),
@@ -162,6 +195,8 @@ async fn start_fake() -> (String, Shared) {
         .route("/crm/v3/owners", get(owners))
         .route("/crm/v3/pipelines/deals", get(pipelines))
         .route("/crm/v3/objects/deals/search", post(search))
+        .route("/crm/v3/objects/calls/search", post(search_calls))
+        .route("/crm/v3/objects/meetings/search", post(search_meetings))
         .route("/crm/v3/objects/deals/{id}", get(one))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -186,7 +221,13 @@ async fn hubspot_backfill_and_signed_webhooks_give_the_hand_worked_revenue() {
     let access = || connectors::setup::Access { kind: "hubspot", base_url: &base, token: TOKEN };
     let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
 
-    fake.lock().unwrap().throttle = 1;
+    {
+        // Deal 2 is more business from an existing customer: an upsell; 1 says it is new.
+        let mut f = fake.lock().unwrap();
+        f.throttle = 1;
+        f.deals[0]["properties"]["dealtype"] = json!("newbusiness");
+        f.deals[1]["properties"]["dealtype"] = json!("existingbusiness");
+    }
     let seen = connectors::setup::preview(&admin, access(), since).await.unwrap();
     assert_eq!((seen.account.as_str(), seen.users.len(), seen.stages.len(), seen.deals), ("4242", 3, 3, 5));
     assert_eq!(fake.lock().unwrap().throttled, 1, "the 429 was waited out");
@@ -195,6 +236,10 @@ async fn hubspot_backfill_and_signed_webhooks_give_the_hand_worked_revenue() {
     until("revenue without Vera's deal", 1250.0, || revenue(&app, &token)).await;
     let anna = user_id(&app, "anna@example.com").await;
     until("Anna's points", 50, || points(&app, &token, &anna)).await;
+    let types: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, deal_type FROM deals ORDER BY id").fetch_all(&app.pool).await.unwrap();
+    let want = [("hubspot:1", "new"), ("hubspot:2", "upsell"), ("hubspot:3", "new"), ("hubspot:5", "new")];
+    assert_eq!(types, want.map(|(i, t)| (i.to_string(), t.to_string())).to_vec(), "HubSpot's own deal type");
 
     let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
     let path = format!("/api/v1/hooks/hubspot/{key}");
@@ -256,4 +301,58 @@ async fn hubspot_backfill_and_signed_webhooks_give_the_hand_worked_revenue() {
     assert_eq!(status, 200);
     until("revenue with 2 lost", 1400.0, || revenue(&app, &token)).await;
     assert!(fake.lock().unwrap().gets.contains(&"2".to_string()));
+}
+
+/// Calls and meetings (November, UTC), done ones only:
+/// | object     | owner     | status / outcome | at          |
+/// | call 11    | 501 Anna  | COMPLETED        | 10th 09:00  |
+/// | call 12    | 502 Boris | NO_ANSWER        | not counted |
+/// | call 13    | (none)    | COMPLETED        | waits under "no owner" |
+/// | meeting 21 | 502 Boris | COMPLETED        | 11th 15:00  |
+/// | meeting 22 | 501 Anna  | SCHEDULED        | not counted |
+/// | meeting 23 | 501 Anna  | (unset)          | 12th 10:00  |
+/// Default points: 1 per touchpoint, 50 per won deal (Anna 1, Boris 2).
+#[tokio::test]
+async fn done_calls_and_meetings_become_touchpoints() {
+    use crate::crm::common::{activities, backfill_state, touchpoints};
+    let app = TestApp::spawn().await;
+    let (token, admin) = people(&app).await;
+    let (base, fake) = start_fake().await;
+    {
+        let mut f = fake.lock().unwrap();
+        f.calls = vec![
+            engagement("calls", 11, Some(501), "COMPLETED", 10, 9),
+            engagement("calls", 12, Some(502), "NO_ANSWER", 10, 10),
+            engagement("calls", 13, None, "COMPLETED", 10, 11),
+        ];
+        f.meetings = vec![
+            engagement("meetings", 21, Some(502), "COMPLETED", 11, 15),
+            engagement("meetings", 22, Some(501), "SCHEDULED", 12, 9),
+            engagement("meetings", 23, Some(501), "", 12, 10),
+        ];
+    }
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let access = || connectors::setup::Access { kind: "hubspot", base_url: &base, token: TOKEN };
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let seen = connectors::setup::preview(&admin, access(), since).await.unwrap();
+    assert_eq!((seen.deals, seen.activities), (5, 4));
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access()).await.unwrap();
+    assert_eq!(connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap(), 9);
+    until("the backfill ends", ("done".to_string(), 9, Some(9)), || backfill_state(&app)).await;
+    let (anna, boris) = (user_id(&app, "anna@example.com").await, user_id(&app, "boris@example.com").await);
+    let utc = |d, h| Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap();
+    assert_eq!(
+        activities(&app).await,
+        vec![
+            ("hubspot:call:11".into(), anna.clone(), "call".into(), utc(10, 9)),
+            ("hubspot:meeting:21".into(), boris.clone(), "meeting".into(), utc(11, 15)),
+            ("hubspot:meeting:23".into(), anna.clone(), "meeting".into(), utc(12, 10)),
+        ]
+    );
+    until("touchpoints", 3.0, || touchpoints(&app, &token)).await;
+    until("Anna's points", 52, || points(&app, &token, &anna)).await;
+    until("Boris's points", 51, || points(&app, &token, &boris)).await;
+    // The owner-less call waits with Vera's deal 4 (under Vera) and nobody's.
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    assert_eq!(status.waiting, 2);
 }

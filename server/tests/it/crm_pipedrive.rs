@@ -1,7 +1,8 @@
 //! The Pipedrive connector against a fake Pipedrive on real HTTP: the company (`users/me`),
 //! users, pipelines and stages, deals (API v2: changed since, oldest change first, paged by
 //! `cursor`; a 429 when told to) and a deal by id, behind `x-api-token`; and webhooks v2 behind
-//! the HTTP Basic credentials the connector made. Numbers by hand from the fixture:
+//! the HTTP Basic credentials the connector made; done activities (`/api/v2/activities`), with a
+//! spent budget in the rate-limit headers. Numbers by hand from the fixture:
 //! | deal | owner   | value | status | updated (Nov, noon UTC) |
 //! | 31   | 5 Anna  | 1000  | won    | 10 |
 //! | 32   | 6 Boris | 250   | won    | 11 |
@@ -28,6 +29,12 @@ const COMPANY: i64 = 555;
 #[derive(Default)]
 struct Fake {
     deals: Vec<Value>,
+    activities: Vec<Value>,
+    /// Answer every activities page with a spent budget (`x-ratelimit-remaining: 0`) that resets
+    /// in a second; a call before then is counted in `early` (and answered 429, as Pipedrive does).
+    spend: bool,
+    reset_at: Option<std::time::Instant>,
+    early: u32,
     throttle: u32,
     throttled: u32,
     saw_token_in_url: bool,
@@ -122,6 +129,62 @@ async fn deal_by_id(
     }
 }
 
+async fn activities(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let mut s = s.lock().unwrap();
+    if let Some(r) = checked(&mut s, &headers, &q) {
+        return r;
+    }
+    if s.reset_at.is_some_and(|at| std::time::Instant::now() < at) {
+        s.early += 1;
+        return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"success": false, "error": "Rate limit exceeded"})))
+            .into_response();
+    }
+    assert_eq!(q.get("sort_by").map(String::as_str), Some("id"), "the client pages in id order");
+    let since = chrono::DateTime::parse_from_rfc3339(&q["updated_since"]).unwrap();
+    let at = |a: &Value| chrono::DateTime::parse_from_rfc3339(a["update_time"].as_str().unwrap()).unwrap();
+    let done = q.get("done").map(|d| d == "true");
+    let mut all: Vec<Value> = s
+        .activities
+        .iter()
+        .filter(|a| at(a) >= since && done.is_none_or(|d| a["done"].as_bool() == Some(d)))
+        .cloned()
+        .collect();
+    all.sort_by_key(|a| a["id"].as_i64().unwrap());
+    let start: usize = q.get("cursor").and_then(|c| c.strip_prefix('c')).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = all.iter().skip(start).take(2).cloned().collect();
+    let next = (start + 2 < all.len()).then(|| format!("c{}", start + 2));
+    let body = Json(json!({"success": true, "data": page, "additional_data": {"next_cursor": next}}));
+    if s.spend {
+        s.reset_at = Some(std::time::Instant::now() + std::time::Duration::from_secs(1));
+        return ([("x-ratelimit-limit", "40"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")], body)
+            .into_response();
+    }
+    body.into_response()
+}
+
+/// An activity (API v2): done or not, due on `day` at `time` (UTC; `""`: no time).
+fn activity(id: i64, owner: i64, kind: &str, done: bool, day: u32, time: &str) -> Value {
+    json!({"id": id, "subject": format!("Activity {id}"), "type": kind, "owner_id": owner, "done": done,
+        "due_date": format!("2026-11-{day:02}"), "due_time": time, "add_time": format!("2026-11-{:02}T08:00:00Z", day - 1),
+        "update_time": format!("2026-11-{day:02}T18:00:00Z")})
+}
+
+async fn start_fake(fake: Shared) -> String {
+    let router = Router::new()
+        .route("/api/v1/users/me", get(me))
+        .route("/api/v1/users", get(users))
+        .route("/api/v2/pipelines", get(pipelines))
+        .route("/api/v2/stages", get(stages))
+        .route("/api/v2/deals", get(deals))
+        .route("/api/v2/deals/{id}", get(deal_by_id))
+        .route("/api/v2/activities", get(activities))
+        .with_state(fake);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
 fn deal(id: i64, owner: i64, value: i64, status: &str, day: u32) -> Value {
     let at = format!("2026-11-{day:02}T12:00:00Z");
     json!({"id": id, "title": format!("Deal {id}"), "owner_id": owner, "value": value, "currency": "RUB", "status": status,
@@ -142,17 +205,7 @@ async fn pipedrive_backfill_and_webhooks_behind_basic_credentials_give_the_hand_
         deal(35, 6, 300, "lost", 14),
     ];
     let fake: Shared = Arc::new(Mutex::new(Fake { deals: fixture, throttle: 1, ..Default::default() }));
-    let router = Router::new()
-        .route("/api/v1/users/me", get(me))
-        .route("/api/v1/users", get(users))
-        .route("/api/v2/pipelines", get(pipelines))
-        .route("/api/v2/stages", get(stages))
-        .route("/api/v2/deals", get(deals))
-        .route("/api/v2/deals/{id}", get(deal_by_id))
-        .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let base = start_fake(fake.clone()).await;
     let keyring = connectors::Keyring::from_env().unwrap();
     let access = || connectors::setup::Access { kind: "pipedrive", base_url: &base, token: TOKEN };
     let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
@@ -208,4 +261,58 @@ async fn pipedrive_backfill_and_webhooks_behind_basic_credentials_give_the_hand_
     // 32 won → lost: 1650 − 250.
     send(hook(deal(32, 6, 250, "lost", 21)), basic).await;
     until("revenue with 32 lost", 1400.0, || revenue(&app, &token)).await;
+}
+
+/// Done activities, due (UTC) on the day named; every page of them says the budget is spent
+/// for a second:
+/// | activity | owner   | type    | done | due         |
+/// | 71       | 5 Anna  | call    | yes  | 10th 09:30  |
+/// | 72       | 6 Boris | meeting | yes  | 11th (no time: midnight) |
+/// | 73       | 5 Anna  | call    | no   | 12th: planned, no touchpoint |
+/// | 74       | 5 Anna  | lunch   | yes  | 12th 13:00: a meeting |
+/// | 75       | 6 Boris | task    | yes  | 13th 10:00: other |
+/// Default points: 1 per touchpoint, 50 per won deal (Anna 31, Boris 32).
+#[tokio::test]
+async fn done_activities_become_touchpoints_and_a_spent_budget_is_waited_for() {
+    use crate::crm::common::{activities as stored, backfill_state, points, touchpoints, user_id};
+    let app = TestApp::spawn().await;
+    let (token, admin) = people(&app).await;
+    let fixture = vec![
+        deal(31, 5, 1000, "won", 10),
+        deal(32, 6, 250, "won", 11),
+        deal(33, 5, 400, "open", 12),
+        deal(34, 7, 700, "won", 13),
+        deal(35, 6, 300, "lost", 14),
+    ];
+    let acts = vec![
+        activity(71, 5, "call", true, 10, "09:30"),
+        activity(72, 6, "meeting", true, 11, ""),
+        activity(73, 5, "call", false, 12, "11:00"),
+        activity(74, 5, "lunch", true, 12, "13:00"),
+        activity(75, 6, "task", true, 13, "10:00"),
+    ];
+    let fake: Shared =
+        Arc::new(Mutex::new(Fake { deals: fixture, activities: acts, spend: true, ..Default::default() }));
+    let base = start_fake(fake.clone()).await;
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let access = || connectors::setup::Access { kind: "pipedrive", base_url: &base, token: TOKEN };
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access()).await.unwrap();
+    assert_eq!(connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap(), 9);
+    until("the backfill ends", ("done".to_string(), 9, Some(9)), || backfill_state(&app)).await;
+    let (anna, boris) = (user_id(&app, "anna@example.com").await, user_id(&app, "boris@example.com").await);
+    let utc = |d, h, m| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+    assert_eq!(
+        stored(&app).await,
+        vec![
+            ("pipedrive:activity:71".into(), anna.clone(), "call".into(), utc(10, 9, 30)),
+            ("pipedrive:activity:72".into(), boris.clone(), "meeting".into(), utc(11, 0, 0)),
+            ("pipedrive:activity:74".into(), anna.clone(), "meeting".into(), utc(12, 13, 0)),
+            ("pipedrive:activity:75".into(), boris.clone(), "other".into(), utc(13, 10, 0)),
+        ]
+    );
+    until("touchpoints", 4.0, || touchpoints(&app, &token)).await;
+    until("Anna's points", 52, || points(&app, &token, &anna)).await;
+    until("Boris's points", 52, || points(&app, &token, &boris)).await;
+    assert_eq!(fake.lock().unwrap().early, 0, "no call came before the spent budget reset");
 }

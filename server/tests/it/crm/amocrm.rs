@@ -1,6 +1,7 @@
 //! A fake amoCRM that speaks the documented API v4 over real HTTP: `/api/v4/account`,
 //! `/api/v4/users`, `/api/v4/leads/pipelines`, `/api/v4/leads` (filtered and ordered by
-//! `updated_at`, in id order, paged, `204 No Content` past the last page) and `/api/v4/leads/{id}`, behind a
+//! `updated_at`, in id order, paged, `204 No Content` past the last page), `/api/v4/leads/{id}`
+//! and `/api/v4/tasks` (filtered by `is_completed` and `updated_at`, in id order, paged), behind a
 //! bearer token; and that answers `429 Too Many Requests` when told to. Its pages hold at most
 //! two leads, whatever the client asks, so paging is exercised by a small fixture.
 
@@ -21,6 +22,7 @@ pub struct AmoState {
     pub token: String,
     pub users: Vec<Value>,
     pub leads: Vec<Value>,
+    pub tasks: Vec<Value>,
     /// The next this many calls to `/api/v4/leads` are answered 429.
     pub throttle: u32,
     pub throttled: u32,
@@ -43,6 +45,7 @@ impl FakeAmo {
             .route("/api/v4/leads/pipelines", get(pipelines))
             .route("/api/v4/leads", get(leads_page))
             .route("/api/v4/leads/{id}", get(lead))
+            .route("/api/v4/tasks", get(tasks_page))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -136,6 +139,34 @@ async fn leads_page(State(state): Shared, headers: HeaderMap, Query(q): Query<Ha
     leads.sort_by_key(|l| l["id"].as_i64().unwrap());
     let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
     page_of(&leads, page, "leads", "/api/v4/leads")
+}
+
+async fn tasks_page(State(state): Shared, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let mut s = state.lock().unwrap();
+    s.calls.push("/api/v4/tasks".into());
+    if !authorised(&s, &headers) {
+        return refused();
+    }
+    let from: i64 = q.get("filter[updated_at][from]").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let completed = q.get("filter[is_completed]").map(|v| v == "1");
+    assert_eq!(q.get("order[id]").map(String::as_str), Some("asc"), "the client pages in id order");
+    let mut tasks: Vec<Value> = s
+        .tasks
+        .iter()
+        .filter(|t| t["updated_at"].as_i64().unwrap() >= from)
+        .filter(|t| completed.is_none_or(|c| t["is_completed"].as_bool() == Some(c)))
+        .cloned()
+        .collect();
+    tasks.sort_by_key(|t| t["id"].as_i64().unwrap());
+    let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    page_of(&tasks, page, "tasks", "/api/v4/tasks")
+}
+
+/// A task as API v4 returns it: type 1 is "Связаться" (a call), 2 "Встреча" (a meeting).
+pub fn task_json(id: i64, owner: i64, task_type: i64, done: bool, due: i64, updated: i64) -> Value {
+    json!({"id": id, "responsible_user_id": owner, "task_type_id": task_type, "is_completed": done,
+           "complete_till": due, "updated_at": updated, "created_at": due - 86_400, "entity_type": "leads",
+           "text": "Позвонить клиенту"})
 }
 
 async fn lead(State(state): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Response {

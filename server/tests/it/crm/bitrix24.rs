@@ -1,7 +1,8 @@
 //! A fake Bitrix24 portal over real HTTP: REST methods under an inbound webhook's address
 //! (`/rest/1/<token>/<method>.json`): `profile`, `user.get`, `crm.dealcategory.list`,
 //! `crm.status.list`, `crm.deal.list` (filtered by `>=DATE_MODIFY`, in ID order, paged by
-//! `start` with `next` and `total`) and `crm.deal.get`. A wrong token gets 401
+//! `start` with `next` and `total`), `crm.deal.get` and `crm.activity.list` (filtered by
+//! `>=LAST_UPDATED` and `COMPLETED`, the same way). A wrong token gets 401
 //! `INVALID_CREDENTIALS`; when told to, it answers 503 `QUERY_LIMIT_EXCEEDED`. Pages hold two deals.
 
 use axum::extract::{Path, Query, State};
@@ -21,6 +22,7 @@ pub struct BitrixState {
     pub token: String,
     pub users: Vec<Value>,
     pub deals: Vec<Value>,
+    pub activities: Vec<Value>,
     pub throttle: u32,
     pub throttled: u32,
     pub calls: Vec<String>,
@@ -116,6 +118,20 @@ async fn rest(
             deals.sort_by_key(|d| d["ID"].as_str().unwrap().parse::<i64>().unwrap());
             paged(deals, start)
         }
+        "crm.activity.list" => {
+            let from = q.get("filter[>=LAST_UPDATED]").map(|v| DateTime::parse_from_rfc3339(v).unwrap());
+            let completed = q.get("filter[COMPLETED]").cloned();
+            assert_eq!(q.get("order[ID]").map(String::as_str), Some("ASC"), "the client pages in ID order");
+            let mut activities: Vec<Value> = s
+                .activities
+                .iter()
+                .filter(|a| from.is_none_or(|from| at(&a["LAST_UPDATED"]) >= from))
+                .filter(|a| completed.as_deref().is_none_or(|c| a["COMPLETED"] == c))
+                .cloned()
+                .collect();
+            activities.sort_by_key(|a| a["ID"].as_str().unwrap().parse::<i64>().unwrap());
+            paged(activities, start)
+        }
         "crm.deal.get" => {
             let id = q.get("id").cloned().unwrap_or_default();
             match s.deals.iter().find(|d| d["ID"] == id.as_str()) {
@@ -135,6 +151,16 @@ pub fn deal_json(id: i64, owner: i64, amount: i64, stage: &str, semantic: &str, 
            "ASSIGNED_BY_ID": owner.to_string(), "STAGE_ID": stage, "STAGE_SEMANTIC_ID": semantic,
            "CATEGORY_ID": category, "DATE_CREATE": format!("2026-11-{:02}T15:00:00+03:00", day - 1),
            "DATE_MODIFY": modified, "CLOSEDATE": modified, "CLOSED": if semantic == "P" { "N" } else { "Y" }})
+}
+
+/// An activity as `crm.activity.list` returns it (`TYPE_ID` 1 meeting, 2 call, 4 e-mail, 6 a
+/// channel's message); it ended at `hour`:00 Moscow time on `day` of November 2026.
+pub fn activity_json(id: i64, owner: i64, type_id: u32, completed: bool, day: u32, hour: u32) -> Value {
+    json!({"ID": id.to_string(), "TYPE_ID": type_id.to_string(), "RESPONSIBLE_ID": owner.to_string(),
+           "START_TIME": format!("2026-11-{day:02}T{:02}:30:00+03:00", hour - 1),
+           "END_TIME": format!("2026-11-{day:02}T{hour:02}:00:00+03:00"),
+           "LAST_UPDATED": format!("2026-11-{day:02}T{hour:02}:05:00+03:00"),
+           "COMPLETED": if completed { "Y" } else { "N" }, "SUBJECT": "Звонок клиенту"})
 }
 
 /// An outbound event as Bitrix24 posts it (form-encoded).

@@ -91,3 +91,18 @@ pub async fn backfill_state(app: &TestApp) -> (String, i64, Option<i64>) {
         .await
         .unwrap()
 }
+
+/// The organisation's touchpoints (activities) in November 2026.
+pub async fn touchpoints(app: &TestApp, token: &str) -> f64 {
+    let card = app.get_json(token, "/api/v1/kpis?scope=org&period=2026-11").await;
+    let kpi = card["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "touchpoints").unwrap().clone();
+    kpi["value"].as_f64().unwrap()
+}
+
+/// The activities stored: (id, owner, type, at), by id.
+pub async fn activities(app: &TestApp) -> Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> {
+    sqlx::query_as("SELECT id, owner_id, activity_type, at FROM activities ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
