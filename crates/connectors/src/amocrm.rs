@@ -80,8 +80,8 @@ pub fn deal(lead: &Value) -> Option<CrmDeal> {
     })
 }
 
-/// A completed task as a done activity, at the earlier of its due time (`complete_till`) and
-/// its last change (a call done before it was due happened then); `None` when not completed.
+/// A completed task as a done activity, at its due time (`complete_till`: amoCRM keeps no
+/// completion time, and its last change moves with any later edit); `None` when not completed.
 pub fn task(json: &Value) -> Option<CrmActivity> {
     if json["is_completed"].as_bool() != Some(true) {
         return None;
@@ -96,7 +96,7 @@ pub fn task(json: &Value) -> Option<CrmActivity> {
         id: format!("task:{}", int(&json["id"])?),
         owner: int(&json["responsible_user_id"])?.to_string(),
         activity_type: activity_type.to_string(),
-        at: instant(&json["complete_till"]).map_or(modified_at, |due| due.min(modified_at)),
+        at: instant(&json["complete_till"]).unwrap_or(modified_at),
         modified_at,
     })
 }

@@ -18,6 +18,9 @@ pub struct Applied {
     pub stale: usize,
     /// Items the records validation refused: (item id, why).
     pub rejected: Vec<(String, String)>,
+    /// The JSON of each refused activity, by id: activities are not read back one by one, so a
+    /// retry applies this again (a refused deal is read back from the CRM).
+    pub refused_activities: HashMap<String, Value>,
 }
 
 /// Whether a deal's stored version may be applied again (an owner was just mapped).
@@ -70,20 +73,23 @@ pub async fn apply(
             text.retain(|c| c != '\0');
         }
         let modified_at = deal.modified_at();
+        nouns.insert(deal.id().to_string(), deal.noun());
+        let json = serde_json::to_value(&deal).expect("an item as JSON");
         if modified_at > latest {
             applied
                 .rejected
                 .push((deal.id().to_string(), format!("its modification time {modified_at} is in the future")));
+            if let CrmItem::Activity(_) = deal {
+                applied.refused_activities.insert(deal.id().to_string(), json);
+            }
             continue;
         }
-        let json = serde_json::to_value(&deal).expect("a deal as JSON");
         // Older than what is stored, or this very version again: nothing changes.
         let seen = stored.get(&id).is_some_and(|(at, was)| *at > modified_at || (*at == modified_at && *was == json));
         if versions == Versions::NewerOnly && seen {
             applied.stale += 1;
             continue;
         }
-        nouns.insert(deal.id().to_string(), deal.noun());
         let (state, record_id) = match owners.get(deal.owner()) {
             Some((Some(user), _)) => {
                 records.push((deal.id().to_string(), deal.to_record(kind, user, &overrides)));
@@ -115,6 +121,11 @@ pub async fn apply(
                 for e in &errors {
                     let crm_id = records[e.index].0.clone();
                     applied.rejected.push((crm_id.clone(), e.message.clone()));
+                    if let Some(item) =
+                        items.iter().find(|i| i.crm_id == crm_id && i.deal.get("activity_type").is_some())
+                    {
+                        applied.refused_activities.insert(crm_id.clone(), item.deal.clone());
+                    }
                     items.retain(|i| i.crm_id != crm_id);
                 }
                 let kept: Vec<(String, Value)> =

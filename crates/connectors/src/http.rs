@@ -27,23 +27,30 @@ pub enum CrmError {
 /// Attempts of one call before a rate-limit answer is given up on.
 const ATTEMPTS: u32 = 6;
 
-/// One limiter per connector and process, shared by every task calling that CRM.
-static LIMITERS: LazyLock<Mutex<HashMap<i64, Arc<DefaultDirectRateLimiter>>>> = LazyLock::new(Default::default);
+/// One limiter per connector (its id and address: an unsaved one's previews are told apart by the
+/// address) and process, shared by every task calling that CRM.
+static LIMITERS: LazyLock<Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>> = LazyLock::new(Default::default);
 
 /// Until when each connector's CRM said its budget is spent (its rate-limit headers).
-static PAUSES: LazyLock<Mutex<HashMap<i64, Instant>>> = LazyLock::new(Default::default);
+static PAUSES: LazyLock<Mutex<HashMap<String, Instant>>> = LazyLock::new(Default::default);
 
 /// How long a CRM's answer asks the next call to wait: its budget is spent (`remaining` 0) until
 /// it resets. Pipedrive (and the common convention): `x-ratelimit-remaining` and
 /// `x-ratelimit-reset` (seconds); HubSpot: `x-hubspot-ratelimit-remaining` with its interval
 /// (`…-interval-milliseconds`), and `x-hubspot-ratelimit-secondly-remaining` (a second).
 pub fn spent(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
+    // Clamped to a minute before it becomes a duration (`inf` or `1e30` would not fit one).
+    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().map(|n| n.clamp(0.0, 60.0));
     let zero = |name: &str| number(name).is_some_and(|n| n <= 0.0);
     let wait = if zero("x-ratelimit-remaining") {
-        Duration::from_secs_f64(number("x-ratelimit-reset").unwrap_or(1.0).max(0.0))
+        Duration::from_secs_f64(number("x-ratelimit-reset").unwrap_or(1.0))
     } else if zero("x-hubspot-ratelimit-remaining") {
-        Duration::from_millis(number("x-hubspot-ratelimit-interval-milliseconds").unwrap_or(1000.0).max(0.0) as u64)
+        Duration::from_millis(
+            headers
+                .get("x-hubspot-ratelimit-interval-milliseconds")
+                .and_then(|v| v.to_str().ok()?.trim().parse::<f64>().ok())
+                .map_or(1000, |ms| ms.clamp(0.0, 60_000.0) as u64),
+        )
     } else if zero("x-hubspot-ratelimit-secondly-remaining") {
         Duration::from_secs(1)
     } else {
@@ -52,9 +59,9 @@ pub fn spent(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(wait.min(Duration::from_secs(60)))
 }
 
-fn limiter(connector: i64, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
+fn limiter(key: &str, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
     let mut all = LIMITERS.lock().expect("limiters lock");
-    all.entry(connector)
+    all.entry(key.to_string())
         .or_insert_with(|| {
             let rate = NonZeroU32::new(per_second.max(1)).expect("non-zero");
             Arc::new(RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)))
@@ -82,7 +89,8 @@ pub struct Api {
     shown: String,
     auth: Auth,
     limiter: Arc<DefaultDirectRateLimiter>,
-    connector: i64,
+    /// The connector's id and address: what its budget is kept under.
+    key: String,
 }
 
 pub fn client() -> reqwest::Client {
@@ -104,7 +112,8 @@ impl Api {
             Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
             None => String::new(),
         };
-        Api { client: client(), base, shown, auth, limiter: limiter(connector, per_second), connector }
+        let key = format!("{connector} {shown}");
+        Api { client: client(), base, shown, auth, limiter: limiter(&key, per_second), key }
     }
 
     /// GETs `path` (with its query) and returns the JSON, or `None` for 204 No Content.
@@ -126,7 +135,7 @@ impl Api {
         let url = format!("{}{path}", self.base);
         let mut wait = Duration::from_millis(500);
         for attempt in 1..=ATTEMPTS {
-            let paused = PAUSES.lock().expect("pauses lock").get(&self.connector).copied();
+            let paused = PAUSES.lock().expect("pauses lock").get(&self.key).copied();
             if let Some(until) = paused.filter(|until| *until > Instant::now()) {
                 tracing::info!(crm = %self.shown, pause_ms = (until - Instant::now()).as_millis() as u64, "the CRM's budget is spent until it resets");
                 tokio::time::sleep_until(until.into()).await;
@@ -147,7 +156,7 @@ impl Api {
                 .map_err(|e| CrmError::Unreachable(self.shown.clone(), e.without_url().to_string()))?;
             let status = response.status().as_u16();
             if let Some(wait) = spent(response.headers()) {
-                PAUSES.lock().expect("pauses lock").insert(self.connector, Instant::now() + wait);
+                PAUSES.lock().expect("pauses lock").insert(self.key.clone(), Instant::now() + wait);
             }
             match status {
                 204 => return Ok(None),
@@ -211,6 +220,10 @@ mod tests {
         // A reset far away is capped at a minute; no headers, no pause.
         assert_eq!(
             spent(&headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "86400")])),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            spent(&headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "inf")])),
             Some(Duration::from_secs(60))
         );
         assert_eq!(spent(&HeaderMap::new()), None);

@@ -96,7 +96,8 @@ pub fn deal(object: &Value) -> Option<CrmDeal> {
 
 /// A call (`calls`) or meeting (`meetings`) object as a done activity: a call whose
 /// `hs_call_status` is `COMPLETED` (or unset), a meeting whose `hs_meeting_outcome` is
-/// `COMPLETED` (or unset), at its `hs_timestamp`; one without an owner waits under `none`.
+/// `COMPLETED` (or unset), at its `hs_timestamp`, which has come; one without an owner waits
+/// under `none`.
 pub fn engagement(object: &str, json: &Value) -> Option<CrmActivity> {
     let p = &json["properties"];
     let (status, activity_type) = match object {
@@ -107,12 +108,45 @@ pub fn engagement(object: &str, json: &Value) -> Option<CrmActivity> {
         return None;
     }
     let modified_at = instant(&p["hs_lastmodifieddate"])?;
+    let at = instant(&p["hs_timestamp"]).unwrap_or(modified_at);
+    if at > domain::clock::now() {
+        return None;
+    }
     Some(CrmActivity {
         id: format!("{activity_type}:{}", text(&json["id"])?),
         owner: text(&p["hubspot_owner_id"]).unwrap_or_else(|| NO_OWNER.into()),
         activity_type: activity_type.to_string(),
-        at: instant(&p["hs_timestamp"]).unwrap_or(modified_at),
+        at,
         modified_at,
+    })
+}
+
+/// A CRM search for the objects modified at or after `since` whose id is above `after`, in id
+/// order (keyset paging: the search's own `after` stops at 10,000 results), a page of `PAGE`;
+/// with `alternatives`, those that also match one of them (HubSpot ORs filter groups).
+fn search(since: DateTime<Utc>, after: Option<&str>, properties: &[&str], alternatives: &[Vec<Value>]) -> Value {
+    let mut filters = vec![
+        json!({"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since.timestamp_millis().to_string()}),
+    ];
+    if let Some(after) = after {
+        filters.push(json!({"propertyName": "hs_object_id", "operator": "GT", "value": after}));
+    }
+    let groups: Vec<Value> = if alternatives.is_empty() {
+        vec![json!({"filters": filters})]
+    } else {
+        alternatives
+            .iter()
+            .map(|more| {
+                let both: Vec<Value> = filters.iter().chain(more).cloned().collect();
+                json!({ "filters": both })
+            })
+            .collect()
+    };
+    json!({
+        "filterGroups": groups,
+        "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+        "properties": properties,
+        "limit": PAGE,
     })
 }
 
@@ -189,18 +223,7 @@ impl HubSpot {
     ) -> Result<(Vec<CrmDeal>, Option<String>, u64), CrmError> {
         let mut properties: Vec<&str> = PROPERTIES.to_vec();
         properties.push("hs_is_closed");
-        let mut filters = vec![
-            json!({"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since.timestamp_millis().to_string()}),
-        ];
-        if let Some(after) = after {
-            filters.push(json!({"propertyName": "hs_object_id", "operator": "GT", "value": after}));
-        }
-        let search = json!({
-            "filterGroups": [{"filters": filters}],
-            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-            "properties": properties,
-            "limit": PAGE,
-        });
+        let search = search(since, after, &properties, &[]);
         let json = self.api.post("/crm/v3/objects/deals/search", &search).await?.ok_or_else(|| unexpected("deals"))?;
         let deals = json["results"]
             .as_array()
@@ -226,20 +249,7 @@ impl HubSpot {
             }
             _ => ("calls", None),
         };
-        let mut filters = vec![
-            json!({"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since.timestamp_millis().to_string()}),
-        ];
-        if let Some(after) = after {
-            filters.push(json!({"propertyName": "hs_object_id", "operator": "GT", "value": after}));
-        }
-        let search = json!({
-            "filterGroups": [{"filters": filters}],
-            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-            "properties": ["hs_timestamp", "hubspot_owner_id", "hs_lastmodifieddate", "hs_call_status", "hs_meeting_outcome"],
-            "limit": PAGE,
-        });
-        let path = format!("/crm/v3/objects/{object}/search");
-        let json = self.api.post(&path, &search).await?.ok_or_else(|| unexpected(object))?;
+        let json = self.engagements(object, since, after).await?;
         let results = json["results"].as_array().ok_or_else(|| unexpected(object))?;
         let activities = results.iter().filter_map(|o| engagement(object, o)).collect();
         let last = results.last().and_then(|o| text(&o["id"]));
@@ -249,6 +259,34 @@ impl HubSpot {
             _ => None,
         };
         Ok((activities, next))
+    }
+
+    /// A page of done `object`s (`calls`, `meetings`) modified at or after `since`, above `after`.
+    async fn engagements(&self, object: &str, since: DateTime<Utc>, after: Option<&str>) -> Result<Value, CrmError> {
+        let properties =
+            ["hs_timestamp", "hubspot_owner_id", "hs_lastmodifieddate", "hs_call_status", "hs_meeting_outcome"];
+        let status = if object == "calls" { "hs_call_status" } else { "hs_meeting_outcome" };
+        let now = domain::clock::now().timestamp_millis().to_string();
+        let done = vec![
+            json!({"propertyName": status, "operator": "EQ", "value": "COMPLETED"}),
+            json!({"propertyName": "hs_timestamp", "operator": "LTE", "value": now}),
+        ];
+        let unset = vec![
+            json!({"propertyName": status, "operator": "NOT_HAS_PROPERTY"}),
+            json!({"propertyName": "hs_timestamp", "operator": "LTE", "value": now}),
+        ];
+        let search = search(since, after, &properties, &[done, unset]);
+        let path = format!("/crm/v3/objects/{object}/search");
+        self.api.post(&path, &search).await?.ok_or_else(|| unexpected(object))
+    }
+
+    /// How many calls and meetings are done and modified at or after `since` (the searches' totals).
+    pub async fn count_engagements(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
+        let mut count = 0;
+        for object in ["calls", "meetings"] {
+            count += self.engagements(object, since, None).await?["total"].as_u64().unwrap_or(0);
+        }
+        Ok(count.min(COUNT_LIMIT))
     }
 
     pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
@@ -327,6 +365,22 @@ pub fn parse_hook(body: &[u8]) -> Result<Vec<Event>, CrmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hubspots_own_deal_type_says_new_or_upsell_and_nothing_else_is_guessed() {
+        let object = |dealtype: Option<&str>| {
+            let mut o = json!({"id": "7", "properties": {"amount": "100", "hubspot_owner_id": "501",
+                "createdate": "2026-11-01T10:00:00Z", "hs_lastmodifieddate": "2026-11-02T10:00:00Z"}});
+            if let Some(t) = dealtype {
+                o["properties"]["dealtype"] = json!(t);
+            }
+            o
+        };
+        let types: Vec<Option<String>> = [Some("newbusiness"), Some("existingbusiness"), Some("partner"), None]
+            .map(|t| deal(&object(t)).unwrap().deal_type)
+            .to_vec();
+        assert_eq!(types, vec![Some("new".to_string()), Some("upsell".to_string()), None, None]);
+    }
 
     #[test]
     fn a_signature_v3_is_checked_over_method_uri_body_and_timestamp() {

@@ -163,12 +163,18 @@ impl Crm {
         let mut count = 0;
         let mut cursor: Option<String> = None;
         loop {
-            if let Crm::Bitrix(bitrix) = self {
-                return Ok(match bitrix.activities_page(since, 0).await {
-                    Ok((_, _, total)) => total.min(model::COUNT_LIMIT),
-                    Err(CrmError::Unauthorized(403)) | Err(CrmError::Status(404, _)) => 0,
-                    Err(e) => return Err(e),
-                });
+            // Bitrix24's and HubSpot's lists say their total.
+            let total = match self {
+                Crm::Bitrix(bitrix) => Some(bitrix.activities_page(since, 0).await.map(|page| page.2)),
+                Crm::HubSpot(hubspot) => Some(hubspot.count_engagements(since).await),
+                _ => None,
+            };
+            if let Some(total) = total {
+                return match total {
+                    Ok(total) => Ok(total.min(model::COUNT_LIMIT)),
+                    Err(CrmError::Unauthorized(403)) | Err(CrmError::Status(404, _)) => Ok(0),
+                    Err(e) => Err(e),
+                };
             }
             let (page, next) = self.activities(since, cursor.as_deref()).await?;
             count += page.len() as u64;

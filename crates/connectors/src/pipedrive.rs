@@ -104,6 +104,19 @@ pub fn activity(json: &Value) -> Option<CrmActivity> {
     })
 }
 
+/// `list` (a path ending in `?` or `&`) for what changed at or after `since`, in id order, a
+/// page of `PAGE` from `cursor`.
+fn changed(list: &str, since: DateTime<Utc>, cursor: Option<&str>) -> String {
+    let since: String =
+        form_urlencoded::byte_serialize(since.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes()).collect();
+    let mut path = format!("{list}updated_since={since}&sort_by=id&sort_direction=asc&limit={PAGE}");
+    if let Some(cursor) = cursor {
+        path.push_str("&cursor=");
+        path.extend(form_urlencoded::byte_serialize(cursor.as_bytes()));
+    }
+    path
+}
+
 impl Pipedrive {
     pub fn new(base: &str, token: &str, connector: i64) -> Pipedrive {
         Pipedrive { api: Api::new(base, Auth::Header("x-api-token", token.to_string()), connector, PER_SECOND) }
@@ -171,14 +184,7 @@ impl Pipedrive {
         since: DateTime<Utc>,
         cursor: Option<&str>,
     ) -> Result<(Vec<CrmDeal>, Option<String>), CrmError> {
-        let since: String =
-            form_urlencoded::byte_serialize(since.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes()).collect();
-        let mut path = format!("/api/v2/deals?updated_since={since}&sort_by=id&sort_direction=asc&limit={PAGE}");
-        if let Some(cursor) = cursor {
-            path.push_str("&cursor=");
-            path.extend(form_urlencoded::byte_serialize(cursor.as_bytes()));
-        }
-        let json = self.data(&path).await?;
+        let json = self.data(&changed("/api/v2/deals?", since, cursor)).await?;
         let deals = json["data"].as_array().ok_or_else(|| unexpected("deals"))?.iter().filter_map(deal).collect();
         Ok((deals, json["additional_data"]["next_cursor"].as_str().map(str::to_string)))
     }
@@ -190,15 +196,7 @@ impl Pipedrive {
         since: DateTime<Utc>,
         cursor: Option<&str>,
     ) -> Result<(Vec<CrmActivity>, Option<String>), CrmError> {
-        let since: String =
-            form_urlencoded::byte_serialize(since.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes()).collect();
-        let mut path =
-            format!("/api/v2/activities?updated_since={since}&done=true&sort_by=id&sort_direction=asc&limit={PAGE}");
-        if let Some(cursor) = cursor {
-            path.push_str("&cursor=");
-            path.extend(form_urlencoded::byte_serialize(cursor.as_bytes()));
-        }
-        let json = self.data(&path).await?;
+        let json = self.data(&changed("/api/v2/activities?done=true&", since, cursor)).await?;
         let activities =
             json["data"].as_array().ok_or_else(|| unexpected("activities"))?.iter().filter_map(activity).collect();
         Ok((activities, json["additional_data"]["next_cursor"].as_str().map(str::to_string)))

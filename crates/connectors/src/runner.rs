@@ -266,8 +266,9 @@ impl Runner {
         Ok(false)
     }
 
-    /// A deal the validation refused during a backfill or reconcile is listed as a failed
-    /// delivery with its reason, so an admin sees it and can retry it once it is fixed in the CRM.
+    /// A deal or activity the validation refused during a backfill or reconcile is listed as a
+    /// failed delivery with its reason, so an admin sees it and can retry it once it is fixed (a
+    /// deal is then read back from the CRM, an activity applied again as it was read).
     async fn keep_rejected(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
@@ -275,7 +276,7 @@ impl Runner {
         applied: &Applied,
     ) -> Result<(), sqlx::Error> {
         for (crm_id, why) in &applied.rejected {
-            store::connectors::refused(tx, id, crm_id, why).await?;
+            store::connectors::refused(tx, id, crm_id, why, applied.refused_activities.get(crm_id)).await?;
         }
         Ok(())
     }

@@ -279,6 +279,9 @@ pub async fn reconcile_now(pool: &PgPool, me: &CurrentUser, connector: i64) -> R
 pub async fn delete(pool: &PgPool, me: &CurrentUser, connector: i64, remove_records: bool) -> Result<u64, SetupError> {
     admin(me)?;
     let mut tx = pool.begin().await?;
+    if !store::connectors::lock(&mut tx, connector).await? {
+        return Err(invalid(format!("no connector {connector}")));
+    }
     let mut removed = 0;
     if remove_records {
         let refs: Vec<domain::scoring::RecordRef> = store::connectors::stored_records(&mut tx, connector)
@@ -291,9 +294,7 @@ pub async fn delete(pool: &PgPool, me: &CurrentUser, connector: i64, remove_reco
             .collect();
         removed = services::ingest::remove_in(&mut tx, &refs).await?.0;
     }
-    if !store::connectors::delete(&mut tx, connector).await? {
-        return Err(invalid(format!("no connector {connector}")));
-    }
+    store::connectors::delete(&mut tx, connector).await?;
     tx.commit().await?;
     tracing::info!(connector, by = %me.id, removed, "CRM connector deleted");
     Ok(removed)

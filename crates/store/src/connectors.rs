@@ -79,11 +79,21 @@ pub async fn delete(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<bool,
     Ok(sqlx::query("DELETE FROM connectors WHERE id = $1").bind(id).execute(&mut **tx).await?.rows_affected() == 1)
 }
 
+/// Locks a connector until the caller's transaction ends (a runner storing a page waits, and
+/// one that stored before has committed); false when there is none.
+pub async fn lock(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("SELECT 1 FROM connectors WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
+}
+
 /// The records a connector stored: (record id, whether it is an activity).
 pub async fn stored_records(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Vec<(String, bool)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT record_id, deal ? 'activity_type' FROM connector_items
-          WHERE connector_id = $1 AND state = 'stored' AND record_id IS NOT NULL ORDER BY record_id",
+          WHERE connector_id = $1 AND record_id IS NOT NULL ORDER BY record_id",
     )
     .bind(id)
     .fetch_all(&mut **tx)
@@ -551,15 +561,22 @@ pub async fn reconcile_now(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
 
 /// Lists a deal the records validation refused (in a backfill or reconcile) as a failed
 /// delivery with its reason, so it can be retried once it is fixed in the CRM.
-pub async fn refused(tx: &mut Transaction<'_, Postgres>, id: i64, crm_id: &str, why: &str) -> Result<(), sqlx::Error> {
+pub async fn refused(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    crm_id: &str,
+    why: &str,
+    item: Option<&Value>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO connector_events (connector_id, key, crm_id, state, attempts, reason)
-         VALUES ($1, 'refused:' || $2 || '@' || arena_now()::text, $2, 'failed', 1, $3)
+        "INSERT INTO connector_events (connector_id, key, crm_id, state, attempts, reason, deal)
+         VALUES ($1, 'refused:' || $2 || '@' || arena_now()::text, $2, 'failed', 1, $3, $4)
          ON CONFLICT (connector_id, key) DO NOTHING",
     )
     .bind(id)
     .bind(crm_id)
     .bind(why)
+    .bind(item)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -274,8 +274,8 @@ async fn webhooks_are_applied_once_newest_version_wins_and_forgeries_store_nothi
 
 /// The activities a done task brings, in id order over two pages:
 /// | task | CRM owner | type          | done | due            | changed |
-/// | 801  | 11 Anna   | 1 call        | yes  | 10th, 11:00    | 10th    | done late: at its due time
-/// | 802  | 12 Boris  | 2 meeting     | yes  | 11th, 14:00    | 11th    | done early: at when it was done
+/// | 801  | 11 Anna   | 1 call        | yes  | 10th, 11:00    | 10th    | at its due time
+/// | 802  | 12 Boris  | 2 meeting     | yes  | 11th, 14:00    | 11th    | done early: still at its due time
 /// | 803  | 11 Anna   | 1 call        | no   | 12th           | 12th    | planned: no touchpoint
 /// | 804  | 13 Vera   | 1 call        | yes  | 13th           | 13th    | waits for Vera
 /// | 805  | 11 Anna   | 3 (own type)  | yes  | 14th           | 14th    | other
@@ -309,7 +309,7 @@ async fn done_tasks_become_touchpoints_and_an_unmapped_owners_task_waits_like_a_
         activities(&app).await,
         vec![
             ("amocrm:task:801".into(), anna.clone(), "call".into(), at(nov(10) - 3600)),
-            ("amocrm:task:802".into(), boris.clone(), "meeting".into(), at(nov(11))),
+            ("amocrm:task:802".into(), boris.clone(), "meeting".into(), at(nov(11) + 7200)),
             ("amocrm:task:805".into(), anna.clone(), "other".into(), at(nov(14))),
         ]
     );
@@ -327,10 +327,14 @@ async fn done_tasks_become_touchpoints_and_an_unmapped_owners_task_waits_like_a_
 
     // In the CRM Boris's meeting passes to Anna; the reconcile brings the change.
     amo.set(|s| s.tasks[1] = task_json(802, 11, 2, true, nov(11) + 7200, nov(15)));
+    // (Its mark from the connector's creation is today; the fixture's changes are in November.)
+    sqlx::query("UPDATE connectors SET reconciled_to = '2026-11-01T00:00:00Z'").execute(&app.pool).await.unwrap();
     connectors::setup::reconcile_now(&app.pool, &admin, id).await.unwrap();
     until("Anna's points with the meeting", 53, || points(&app, &token, &anna)).await;
     until("Boris's points without it", 50, || points(&app, &token, &boris)).await;
-    assert_eq!(touchpoints(&app, &token).await, 4.0);
+    let moved: Vec<_> = activities(&app).await.into_iter().filter(|a| a.0 == "amocrm:task:802").collect();
+    assert_eq!(moved, vec![("amocrm:task:802".into(), anna.clone(), "meeting".into(), at(nov(11) + 7200))]);
+    assert_eq!(touchpoints(&app, &token).await, 4.0, "the same meeting, not a second one");
 
     // Deleting the connector with what it brought: five deals and four activities go, and the
     // points they gave with them.

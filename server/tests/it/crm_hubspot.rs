@@ -86,10 +86,28 @@ async fn pipelines(State(s): State<Shared>, headers: HeaderMap) -> Response {
     .into_response()
 }
 
-fn modified(deal: &Value) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(deal["properties"]["hs_lastmodifieddate"].as_str().unwrap())
-        .unwrap()
-        .timestamp_millis()
+/// Whether an object matches one search filter (`EQ`, `GT`, `GTE`, `LTE`, `NOT_HAS_PROPERTY`);
+/// times compare as milliseconds, whether sent as such or as RFC 3339.
+fn matches(object: &Value, filter: &Value) -> bool {
+    let name = filter["propertyName"].as_str().unwrap();
+    let have = if name == "hs_object_id" { object["id"].as_str() } else { object["properties"][name].as_str() };
+    let number = |v: &str| {
+        v.parse::<i64>().unwrap_or_else(|_| chrono::DateTime::parse_from_rfc3339(v).unwrap().timestamp_millis())
+    };
+    match filter["operator"].as_str().unwrap() {
+        "NOT_HAS_PROPERTY" => have.is_none_or(str::is_empty),
+        "EQ" => have == filter["value"].as_str(),
+        operator => {
+            let Some(have) = have else { return false };
+            let (have, value) = (number(have), number(filter["value"].as_str().unwrap()));
+            match operator {
+                "GT" => have > value,
+                "GTE" => have >= value,
+                "LTE" => have <= value,
+                other => panic!("the fake knows no operator {other}"),
+            }
+        }
+    }
 }
 
 async fn search(state: State<Shared>, headers: HeaderMap, q: Json<Value>) -> Response {
@@ -115,25 +133,21 @@ fn search_in(object: &str, State(s): State<Shared>, headers: HeaderMap, Json(q):
         return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"status": "error", "category": "RATE_LIMITS"})))
             .into_response();
     }
-    let filters = q["filterGroups"][0]["filters"].as_array().unwrap();
+    let groups = q["filterGroups"].as_array().unwrap();
+    let filters = groups[0]["filters"].as_array().unwrap();
     let first = (filters[0]["propertyName"].as_str(), filters[0]["operator"].as_str());
     assert_eq!(first, (Some("hs_lastmodifieddate"), Some("GTE")));
     assert_eq!(q["sorts"][0]["propertyName"], "hs_object_id", "keyset paging in id order");
-    let from: i64 = filters[0]["value"].as_str().unwrap().parse().unwrap();
-    let above: i64 = filters
-        .iter()
-        .find(|f| f["propertyName"] == "hs_object_id" && f["operator"] == "GT")
-        .map(|f| f["value"].as_str().unwrap().parse().unwrap())
-        .unwrap_or(0);
     let id = |d: &Value| d["id"].as_str().unwrap().parse::<i64>().unwrap();
     let all = match object {
         "calls" => &s.calls,
         "meetings" => &s.meetings,
         _ => &s.deals,
     };
-    let mut deals: Vec<Value> = all.iter().filter(|d| modified(d) >= from).cloned().collect();
+    // Filter groups are ORed, the filters in a group ANDed, as HubSpot documents.
+    let matching = |d: &&Value| groups.iter().any(|g| g["filters"].as_array().unwrap().iter().all(|f| matches(d, f)));
+    let mut deals: Vec<Value> = all.iter().filter(matching).cloned().collect();
     let total = deals.len();
-    deals.retain(|d| id(d) > above);
     deals.sort_by_key(id);
     let more = deals.len() > 2;
     let page: Vec<Value> = deals.into_iter().take(2).collect();
@@ -311,6 +325,7 @@ async fn hubspot_backfill_and_signed_webhooks_give_the_hand_worked_revenue() {
 /// | meeting 21 | 502 Boris | COMPLETED        | 11th 15:00  |
 /// | meeting 22 | 501 Anna  | SCHEDULED        | not counted |
 /// | meeting 23 | 501 Anna  | (unset)          | 12th 10:00  |
+/// | meeting 24 | 501 Anna  | (unset)          | 2099: not yet held |
 /// Default points: 1 per touchpoint, 50 per won deal (Anna 1, Boris 2).
 #[tokio::test]
 async fn done_calls_and_meetings_become_touchpoints() {
@@ -329,7 +344,10 @@ async fn done_calls_and_meetings_become_touchpoints() {
             engagement("meetings", 21, Some(502), "COMPLETED", 11, 15),
             engagement("meetings", 22, Some(501), "SCHEDULED", 12, 9),
             engagement("meetings", 23, Some(501), "", 12, 10),
+            engagement("meetings", 24, Some(501), "", 12, 11),
         ];
+        // Meeting 24 has no outcome yet and is booked for 2099: not held, no touchpoint.
+        f.meetings[3]["properties"]["hs_timestamp"] = json!("2099-01-01T10:00:00.000Z");
     }
     let keyring = connectors::Keyring::from_env().unwrap();
     let access = || connectors::setup::Access { kind: "hubspot", base_url: &base, token: TOKEN };

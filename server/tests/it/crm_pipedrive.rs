@@ -185,6 +185,17 @@ async fn start_fake(fake: Shared) -> String {
     base
 }
 
+/// The deals of the table at the top.
+fn fixture_deals() -> Vec<Value> {
+    vec![
+        deal(31, 5, 1000, "won", 10),
+        deal(32, 6, 250, "won", 11),
+        deal(33, 5, 400, "open", 12),
+        deal(34, 7, 700, "won", 13),
+        deal(35, 6, 300, "lost", 14),
+    ]
+}
+
 fn deal(id: i64, owner: i64, value: i64, status: &str, day: u32) -> Value {
     let at = format!("2026-11-{day:02}T12:00:00Z");
     json!({"id": id, "title": format!("Deal {id}"), "owner_id": owner, "value": value, "currency": "RUB", "status": status,
@@ -197,13 +208,7 @@ fn deal(id: i64, owner: i64, value: i64, status: &str, day: u32) -> Value {
 async fn pipedrive_backfill_and_webhooks_behind_basic_credentials_give_the_hand_worked_revenue() {
     let app = TestApp::spawn().await;
     let (token, admin) = people(&app).await;
-    let fixture = vec![
-        deal(31, 5, 1000, "won", 10),
-        deal(32, 6, 250, "won", 11),
-        deal(33, 5, 400, "open", 12),
-        deal(34, 7, 700, "won", 13),
-        deal(35, 6, 300, "lost", 14),
-    ];
+    let fixture = fixture_deals();
     let fake: Shared = Arc::new(Mutex::new(Fake { deals: fixture, throttle: 1, ..Default::default() }));
     let base = start_fake(fake.clone()).await;
     let keyring = connectors::Keyring::from_env().unwrap();
@@ -277,13 +282,7 @@ async fn done_activities_become_touchpoints_and_a_spent_budget_is_waited_for() {
     use crate::crm::common::{activities as stored, backfill_state, points, touchpoints, user_id};
     let app = TestApp::spawn().await;
     let (token, admin) = people(&app).await;
-    let fixture = vec![
-        deal(31, 5, 1000, "won", 10),
-        deal(32, 6, 250, "won", 11),
-        deal(33, 5, 400, "open", 12),
-        deal(34, 7, 700, "won", 13),
-        deal(35, 6, 300, "lost", 14),
-    ];
+    let fixture = fixture_deals();
     let acts = vec![
         activity(71, 5, "call", true, 10, "09:30"),
         activity(72, 6, "meeting", true, 11, ""),
