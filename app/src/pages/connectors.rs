@@ -48,6 +48,12 @@ pub struct ConnectorCard {
     pub failed: Vec<(i64, String, String, String)>,
     /// (key, pipeline, stage, the CRM's meaning, the override here or "")
     pub stages: Vec<(String, String, String, String, String)>,
+    /// The CRM's deal fields: (key, name).
+    pub fields: Vec<(String, String)>,
+    /// The fields chosen for the customer, the product and the deal type ("" for none).
+    pub mapped: (String, String, String),
+    /// The deal-type field's values: (value, label, deals, the type given or "").
+    pub deal_type_values: Vec<(String, String, i64, String)>,
 }
 
 /// What "Test" found: nothing of it is stored.
@@ -160,6 +166,17 @@ pub async fn load_connectors() -> Result<ConnectorsView, AppError> {
                     )
                 })
                 .collect(),
+            fields: s.fields.into_iter().map(|f| (f.key, f.name)).collect(),
+            mapped: (
+                s.field_map.customer.unwrap_or_default(),
+                s.field_map.product.unwrap_or_default(),
+                s.field_map.deal_type.unwrap_or_default(),
+            ),
+            deal_type_values: s
+                .deal_type_values
+                .into_iter()
+                .map(|(value, label, deals, chosen)| (value, label, deals, chosen.unwrap_or_default()))
+                .collect(),
         })
         .collect();
     let users = store::users::list(&state.pool, None)
@@ -260,6 +277,35 @@ pub async fn start_backfill(connector: i64, from: String) -> Result<u64, AppErro
 }
 
 /// What a CRM stage means here: `outcome` is `open`, `won`, `lost`, or empty for the CRM's own.
+/// Which CRM deal fields give the customer, the product and the deal type ("": none).
+#[server(prefix = "/api", endpoint = "set_crm_fields")]
+pub async fn set_crm_fields(
+    connector: i64,
+    customer: String,
+    product: String,
+    deal_type: String,
+) -> Result<(), AppError> {
+    let me = server::admin().await?;
+    let some = |key: String| (!key.is_empty()).then_some(key);
+    let state = server::state();
+    connectors::setup::set_fields(&state.pool, &me, connector, some(customer), some(product), some(deal_type))
+        .await
+        .map_err(server::failed)?;
+    // A CRM that is read again (HubSpot) is read at once.
+    state.connectors.wake();
+    Ok(())
+}
+
+/// What one value of the deal-type field means here ("": nothing, the deal is new).
+#[server(prefix = "/api", endpoint = "set_crm_deal_type")]
+pub async fn set_crm_deal_type(connector: i64, value: String, deal_type: String) -> Result<(), AppError> {
+    let me = server::admin().await?;
+    let deal_type = (!deal_type.is_empty()).then_some(deal_type.as_str());
+    connectors::setup::set_deal_type(&server::state().pool, &me, connector, &value, deal_type)
+        .await
+        .map_err(server::failed)
+}
+
 #[server(prefix = "/api", endpoint = "set_crm_stage")]
 pub async fn set_crm_stage(connector: i64, stage: String, outcome: String) -> Result<(), AppError> {
     let me = server::admin().await?;
@@ -323,6 +369,8 @@ pub fn Connectors() -> impl IntoView {
     let delete = ServerAction::<DeleteConnector>::new();
     let hook_token = ServerAction::<SetHookToken>::new();
     let stage = ServerAction::<SetCrmStage>::new();
+    let fields = ServerAction::<SetCrmFields>::new();
+    let deal_type = ServerAction::<SetCrmDealType>::new();
     // While a backfill runs, the page looks again every second (its progress bar). Not
     // otherwise: a refresh would reset a form being filled in.
     let tick = RwSignal::new(0u64);
@@ -351,6 +399,8 @@ pub fn Connectors() -> impl IntoView {
                 delete.version().get(),
                 hook_token.version().get(),
                 stage.version().get(),
+                fields.version().get(),
+                deal_type.version().get(),
                 tick.get(),
             )
         },
@@ -361,7 +411,7 @@ pub fn Connectors() -> impl IntoView {
             running.set(view.connectors.iter().any(|c| c.backfill_state == "running"));
         }
     });
-    let actions = Actions { save, map, backfill, retry, reconcile, delete, hook_token, stage };
+    let actions = Actions { save, map, backfill, retry, reconcile, delete, hook_token, stage, fields, deal_type };
     loaded(data, move |view| view! { <ConnectorsPage view actions/> })
 }
 
@@ -375,6 +425,8 @@ struct Actions {
     delete: ServerAction<DeleteConnector>,
     hook_token: ServerAction<SetHookToken>,
     stage: ServerAction<SetCrmStage>,
+    fields: ServerAction<SetCrmFields>,
+    deal_type: ServerAction<SetCrmDealType>,
 }
 
 fn outcome<T: Clone + Send + Sync + 'static>(
@@ -415,6 +467,8 @@ fn ConnectorsPage(view: ConnectorsView, actions: Actions) -> impl IntoView {
             {outcome(actions.delete, |_| None)}
             {outcome(actions.hook_token, |_| None)}
             {outcome(actions.stage, |_| None)}
+            {outcome(actions.fields, |_| None)}
+            {outcome(actions.deal_type, |_| None)}
         </main>
     }
 }
@@ -629,6 +683,7 @@ fn Card(card: ConnectorCard, users: Vec<(String, String)>, actions: Actions) -> 
                     <th>{lang.t("connectors.in_crm")}</th><th>{lang.t("connectors.stage_here")}</th></tr></thead>
                 <tbody>{stages}</tbody>
             </table>
+            <DealFields id fields=card.fields.clone() mapped=card.mapped.clone() values=card.deal_type_values.clone() actions/>
             {has_failed.then(|| view! {
                 <h3>{lang.t("connectors.failed_events")}</h3>
                 <table class="board" data-testid="failed-events"><tbody>{failed}</tbody></table>
@@ -647,5 +702,85 @@ fn Card(card: ConnectorCard, users: Vec<(String, String)>, actions: Actions) -> 
             </ActionForm>
             <p class="hint">{lang.t("connectors.delete_keeps")}</p>
         </section>
+    }
+}
+
+/// The CRM deal fields that give the records' customer, product and deal type, and what each
+/// value of the deal-type field means.
+#[component]
+fn DealFields(
+    id: i64,
+    fields: Vec<(String, String)>,
+    mapped: (String, String, String),
+    values: Vec<(String, String, i64, String)>,
+    actions: Actions,
+) -> impl IntoView {
+    let lang = crate::i18n::use_lang();
+    let select = |name: &'static str, label: &'static str, current: &str| {
+        let options = fields
+            .iter()
+            .map(|(key, field)| {
+                let selected = key == current;
+                view! { <option value=key.clone() selected=selected>{format!("{field} ({key})")}</option> }
+            })
+            .collect_view();
+        view! {
+            <label>{lang.t(label)}" "
+                <select name=name>
+                    <option value="" selected=current.is_empty()>{lang.t("connectors.field_none")}</option>
+                    {options}
+                </select>
+            </label>
+        }
+    };
+    let rows = values
+        .into_iter()
+        .map(|(value, label, deals, chosen)| {
+            let options = [
+                ("", lang.t("connectors.as_crm")),
+                ("new", lang.t("deals.type_new")),
+                ("upsell", lang.t("deals.type_upsell")),
+                ("cross_sell", lang.t("deals.type_cross_sell")),
+            ]
+            .into_iter()
+            .map(|(t, text)| {
+                let selected = chosen == t;
+                view! { <option value=t selected=selected>{text}</option> }
+            })
+            .collect_view();
+            view! {
+                <tr data-testid="crm-deal-type">
+                    <td>{label}</td><td class="num">{deals}</td>
+                    <td>
+                        <ActionForm action=actions.deal_type>
+                            <input type="hidden" name="connector" value=id.to_string()/>
+                            <input type="hidden" name="value" value=value/>
+                            <select name="deal_type" aria-label=lang.t("connectors.deal_type_here")>{options}</select>
+                            " "<button type="submit" class="link">{lang.t("connectors.map")}</button>
+                        </ActionForm>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let customer = select("customer", "connectors.field_customer", &mapped.0);
+    let product = select("product", "connectors.field_product", &mapped.1);
+    let deal_type = select("deal_type", "connectors.field_deal_type", &mapped.2);
+    let typed = !mapped.2.is_empty();
+    view! {
+        <h3>{lang.t("connectors.deal_fields")}</h3>
+        <p class="hint">{lang.t("connectors.deal_fields_hint")}</p>
+        <ActionForm action=actions.fields attr:data-testid="deal-fields-form">
+            <input type="hidden" name="connector" value=id.to_string()/>
+            {customer}" "{product}" "{deal_type}" "
+            <button type="submit">{lang.t("connectors.save")}</button>
+        </ActionForm>
+        {typed.then(|| view! {
+            <table class="board" data-testid="crm-deal-types">
+                <thead><tr><th>{lang.t("connectors.field_value")}</th><th>{lang.t("connectors.deals")}</th>
+                    <th>{lang.t("connectors.deal_type_here")}</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        })}
     }
 }

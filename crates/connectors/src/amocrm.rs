@@ -10,7 +10,7 @@
 //!   secret, and `account[id]` must be the connected account's.
 
 use crate::http::{Api, CrmError};
-use crate::model::{CrmActivity, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text, CrmActivity, CrmDeal, CrmField, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -77,7 +77,24 @@ pub fn deal(lead: &Value) -> Option<CrmDeal> {
         modified_at,
         closed_at: instant(&lead["closed_at"]),
         deal_type: None,
+        fields: custom_fields(lead),
     })
+}
+
+/// A lead's custom fields (`custom_fields_values`: `field_id` and its values) as text by field id;
+/// several values are joined with ", ".
+fn custom_fields(lead: &Value) -> BTreeMap<String, String> {
+    lead["custom_fields_values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|field| {
+            let id = int(&field["field_id"])?;
+            let values: Vec<String> =
+                field["values"].as_array()?.iter().filter_map(|v| json_text(&v["value"])).collect();
+            (!values.is_empty()).then(|| (id.to_string(), values.join(", ")))
+        })
+        .collect()
 }
 
 /// A completed task as a done activity, at its due time (`complete_till`: amoCRM keeps no
@@ -185,6 +202,26 @@ impl Amo {
         Ok(count)
     }
 
+    /// The leads' custom fields: what an admin may map to a deal's customer, product and type.
+    pub async fn fields(&self) -> Result<Vec<CrmField>, CrmError> {
+        let mut fields = Vec::new();
+        for page in 1.. {
+            let path = format!("/api/v4/leads/custom_fields?limit=50&page={page}");
+            let Some(json) = self.api.get(&path).await? else { break };
+            for field in embedded(&json, "custom_fields")? {
+                fields.push(CrmField {
+                    key: int(&field["id"]).ok_or_else(|| unexpected("custom field id"))?.to_string(),
+                    name: field["name"].as_str().unwrap_or("").to_string(),
+                    options: Default::default(),
+                });
+            }
+            if json["_links"]["next"].is_null() {
+                break;
+            }
+        }
+        Ok(fields)
+    }
+
     /// One page (from 1) of the completed tasks modified at or after `since`, in id order: a
     /// task of type 1 ("Связаться", follow up) is a call, of type 2 ("Встреча") a meeting, any
     /// other (an account's own types) `other`.
@@ -244,6 +281,24 @@ pub fn parse_hook(body: &[u8]) -> Result<(String, Vec<Hooked>), CrmError> {
                     .or_default()
                     .insert(field.to_string(), Value::String(value.into()));
             }
+            // A custom field: `…[custom_fields][j][id]`, `…[custom_fields][j][values][k][value]`.
+            ["leads", event, index, "custom_fields", field, rest @ ..] => {
+                let index = index.parse().map_err(|_| CrmError::Refused(format!("`{key}` has no index")))?;
+                let lead = leads.entry((event.to_string(), index)).or_default();
+                let all = lead.entry("custom_fields_values").or_insert_with(|| Value::Object(Default::default()));
+                let one = all
+                    .as_object_mut()
+                    .expect("custom fields as an object")
+                    .entry(field.to_string())
+                    .or_insert_with(|| serde_json::json!({"values": {}}));
+                match rest {
+                    ["id"] => one["field_id"] = Value::String(value.into()),
+                    ["values", k, "value"] => {
+                        one["values"][k.to_string()] = serde_json::json!({"value": value.to_string()});
+                    }
+                    _ => {}
+                }
+            }
             _ => {}
         }
     }
@@ -252,7 +307,20 @@ pub fn parse_hook(body: &[u8]) -> Result<(String, Vec<Hooked>), CrmError> {
     }
     let hooked = leads
         .into_iter()
-        .filter_map(|((event, _), fields)| {
+        .filter_map(|((event, _), mut fields)| {
+            // The custom fields as the API gives them: a list, each with a list of values.
+            if let Some(Value::Object(custom)) = fields.remove("custom_fields_values") {
+                let list: Vec<Value> = custom
+                    .into_values()
+                    .map(|mut f| {
+                        let values: Vec<Value> =
+                            f["values"].as_object().map(|v| v.values().cloned().collect()).unwrap_or_default();
+                        f["values"] = Value::Array(values);
+                        f
+                    })
+                    .collect();
+                fields.insert("custom_fields_values".into(), Value::Array(list));
+            }
             let lead = Value::Object(fields);
             let id = int(&lead["id"])?.to_string();
             let version = int(&lead["updated_at"]).or_else(|| int(&lead["last_modified"])).unwrap_or(0).to_string();

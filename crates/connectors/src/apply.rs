@@ -2,7 +2,7 @@
 //! late or twice changes nothing), an item whose CRM owner is not mapped waits visibly until it
 //! is, and the rest are stored through `services::ingest::store_in` in the caller's transaction.
 
-use crate::model::{CrmItem, Kind, StageMap};
+use crate::model::{CrmItem, FieldMap, Kind, Mapping, StageMap};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::collections::HashMap;
@@ -34,6 +34,35 @@ pub fn stage_map(row: &ConnectorRow) -> StageMap {
     serde_json::from_value(row.stage_map.clone()).unwrap_or_default()
 }
 
+pub fn field_map(row: &ConnectorRow) -> FieldMap {
+    serde_json::from_value(row.field_map.clone()).unwrap_or_default()
+}
+
+/// How `items` of connector `row` become records: its stage overrides and field mapping, and
+/// which of the customers and products their mapped fields name exist here.
+async fn mapping(
+    tx: &mut Transaction<'_, Postgres>,
+    row: &ConnectorRow,
+    items: &HashMap<String, CrmItem>,
+) -> Result<Mapping, sqlx::Error> {
+    let fields = field_map(row);
+    let (mut customers, mut products) = (Vec::new(), Vec::new());
+    for item in items.values() {
+        if let CrmItem::Deal(deal) = item {
+            let (customer, product) = deal.references(&fields);
+            customers.extend(customer.map(str::to_string));
+            products.extend(product.map(str::to_string));
+        }
+    }
+    let (customers, products) = store::connectors::known(tx, &customers, &products).await?;
+    Ok(Mapping {
+        stages: stage_map(row),
+        fields,
+        customers: customers.into_iter().collect(),
+        products: products.into_iter().collect(),
+    })
+}
+
 /// Applies `items` of connector `row` in `tx` (the caller commits).
 pub async fn apply(
     pool: &PgPool,
@@ -60,7 +89,7 @@ pub async fn apply(
     ids.sort();
     let stored = store::connectors::versions(tx, row.id, &ids).await?;
     let owners = store::connectors::owners(tx, row.id).await?;
-    let overrides = stage_map(row);
+    let mapping = mapping(tx, row, &newest).await?;
     // A change dated well after now is no CRM's: it would outrank every real version.
     let latest = domain::clock::now() + chrono::Duration::minutes(10);
     let mut items = Vec::new();
@@ -92,7 +121,7 @@ pub async fn apply(
         }
         let (state, record_id) = match owners.get(deal.owner()) {
             Some((Some(user), _)) => {
-                records.push((deal.id().to_string(), deal.to_record(kind, user, &overrides)));
+                records.push((deal.id().to_string(), deal.to_record(kind, user, &mapping)));
                 ("stored", Some(kind.record_id(deal.id())))
             }
             Some((None, true)) => ("ignored", None),

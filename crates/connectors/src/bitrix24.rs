@@ -14,7 +14,7 @@
 //!   `auth[domain]`. The deal itself is then read with `crm.deal.get`.
 
 use crate::http::{Api, CrmError};
-use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmField, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -22,7 +22,30 @@ use std::collections::BTreeMap;
 
 pub const PER_SECOND: u32 = 2;
 const SELECT: &str = "select[]=ID&select[]=TITLE&select[]=OPPORTUNITY&select[]=ASSIGNED_BY_ID&select[]=STAGE_ID\
-    &select[]=STAGE_SEMANTIC_ID&select[]=CATEGORY_ID&select[]=DATE_CREATE&select[]=DATE_MODIFY&select[]=CLOSEDATE&select[]=CLOSED&select[]=IS_RETURN_CUSTOMER";
+    &select[]=STAGE_SEMANTIC_ID&select[]=CATEGORY_ID&select[]=DATE_CREATE&select[]=DATE_MODIFY&select[]=CLOSEDATE&select[]=CLOSED&select[]=IS_RETURN_CUSTOMER\
+    &select[]=UF_*&select[]=COMPANY_ID&select[]=CONTACT_ID&select[]=TYPE_ID&select[]=SOURCE_ID";
+/// A deal's own fields an admin may map besides its custom (`UF_CRM_…`) ones.
+const MAPPABLE: [&str; 4] = ["COMPANY_ID", "CONTACT_ID", "TYPE_ID", "SOURCE_ID"];
+
+fn mappable(key: &str) -> bool {
+    key.starts_with("UF_CRM_") || MAPPABLE.contains(&key)
+}
+
+/// A deal's mappable fields as text (a list's values joined with ", "; no company is `0`).
+fn own_fields(json: &Value) -> BTreeMap<String, String> {
+    json.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| mappable(key))
+        .filter_map(|(key, value)| {
+            let value = match value {
+                Value::Array(values) => values.iter().filter_map(text).collect::<Vec<_>>().join(", "),
+                value => text(value)?,
+            };
+            (!value.is_empty() && value != "0").then(|| (key.clone(), value))
+        })
+        .collect()
+}
 
 const ACTIVITY_SELECT: &str =
     "select[]=ID&select[]=TYPE_ID&select[]=RESPONSIBLE_ID&select[]=START_TIME&select[]=END_TIME\
@@ -93,6 +116,7 @@ pub fn deal(json: &Value) -> Option<CrmDeal> {
         closed_at: if closed { instant(&json["CLOSEDATE"]) } else { None },
         // A repeat customer's deal ("повторная сделка") sells more to a customer we have.
         deal_type: (json["IS_RETURN_CUSTOMER"].as_str() == Some("Y")).then(|| "upsell".to_string()),
+        fields: own_fields(json),
     })
 }
 
@@ -225,6 +249,32 @@ impl Bitrix {
         let activities =
             json["result"].as_array().ok_or_else(|| unexpected("activities"))?.iter().filter_map(activity).collect();
         Ok((activities, json["next"].as_u64(), json["total"].as_u64().unwrap_or(0)))
+    }
+
+    /// The deal fields an admin may map (`crm.deal.fields`): the custom ones, and the company,
+    /// contact, type and source; a list field with its values' labels.
+    pub async fn fields(&self) -> Result<Vec<CrmField>, CrmError> {
+        let json = self.call("crm.deal.fields", "").await?;
+        let all = json["result"].as_object().ok_or_else(|| unexpected("deal fields"))?;
+        Ok(all
+            .iter()
+            .filter(|(key, _)| mappable(key))
+            .map(|(key, field)| {
+                let label = ["formLabel", "listLabel", "title"]
+                    .iter()
+                    .find_map(|l| field[*l].as_str().filter(|t| !t.is_empty()));
+                CrmField {
+                    key: key.clone(),
+                    name: label.unwrap_or(key).to_string(),
+                    options: field["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|item| Some((text(&item["ID"])?, item["VALUE"].as_str()?.to_string())))
+                        .collect(),
+                }
+            })
+            .collect())
     }
 
     pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {

@@ -14,7 +14,7 @@
 //!   old is refused. Each event names a deal (`objectId`), which is then read from the API.
 
 use crate::http::{Api, Auth, CrmError};
-use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmField, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -44,7 +44,12 @@ pub const MAX_AGE_MS: i64 = 5 * 60 * 1000;
 
 pub struct HubSpot {
     pub api: Api,
+    /// The deal properties an admin mapped (read besides `PROPERTIES`).
+    pub mapped: Vec<String>,
 }
+
+/// What a deal is read with besides the mapped properties, and what HubSpot sends anyway.
+const OWN: [&str; 3] = ["hs_is_closed", "hs_object_id", "hs_createdate"];
 
 fn unexpected(what: &str) -> CrmError {
     CrmError::Unexpected(format!("HubSpot sent no {what}"))
@@ -85,6 +90,13 @@ pub fn deal(object: &Value) -> Option<CrmDeal> {
         created_at: instant(&p["createdate"])?,
         modified_at: instant(&p["hs_lastmodifieddate"])?,
         closed_at: if outcome == Outcome::Open { None } else { instant(&p["closedate"]) },
+        fields: p
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(key, _)| !PROPERTIES.contains(&key.as_str()) && !OWN.contains(&key.as_str()))
+            .filter_map(|(key, value)| Some((key.clone(), text(value)?)))
+            .collect(),
         // HubSpot's own deal type: new business, or more business from an existing customer.
         deal_type: match p["dealtype"].as_str() {
             Some("newbusiness") => Some("new".to_string()),
@@ -152,7 +164,42 @@ fn search(since: DateTime<Utc>, after: Option<&str>, properties: &[&str], altern
 
 impl HubSpot {
     pub fn new(base: &str, token: &str, connector: i64) -> HubSpot {
-        HubSpot { api: Api::new(base, Auth::Bearer(token.to_string()), connector, PER_SECOND) }
+        HubSpot { api: Api::new(base, Auth::Bearer(token.to_string()), connector, PER_SECOND), mapped: Vec::new() }
+    }
+
+    /// The properties a deal is read with: ours, and the mapped ones.
+    fn properties(&self) -> Vec<&str> {
+        let mut properties: Vec<&str> = PROPERTIES.to_vec();
+        properties.push("hs_is_closed");
+        properties.extend(self.mapped.iter().map(String::as_str).filter(|m| !PROPERTIES.contains(m)));
+        properties
+    }
+
+    /// The deal properties an admin may map (`/crm/v3/properties/deals`, the hidden ones left
+    /// out), with a list property's values' labels.
+    pub async fn fields(&self) -> Result<Vec<CrmField>, CrmError> {
+        let json = self.api.get("/crm/v3/properties/deals").await?.ok_or_else(|| unexpected("deal properties"))?;
+        let mut fields: Vec<CrmField> = json["results"]
+            .as_array()
+            .ok_or_else(|| unexpected("deal properties"))?
+            .iter()
+            .filter(|p| p["hidden"].as_bool() != Some(true))
+            .filter_map(|p| {
+                let key = p["name"].as_str()?;
+                (!PROPERTIES.contains(&key) && !OWN.contains(&key)).then(|| CrmField {
+                    key: key.to_string(),
+                    name: p["label"].as_str().unwrap_or(key).to_string(),
+                    options: p["options"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|o| Some((o["value"].as_str()?.to_string(), o["label"].as_str()?.to_string())))
+                        .collect(),
+                })
+            })
+            .collect();
+        fields.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(fields)
     }
 
     pub async fn account(&self) -> Result<String, CrmError> {
@@ -221,8 +268,7 @@ impl HubSpot {
         since: DateTime<Utc>,
         after: Option<&str>,
     ) -> Result<(Vec<CrmDeal>, Option<String>, u64), CrmError> {
-        let mut properties: Vec<&str> = PROPERTIES.to_vec();
-        properties.push("hs_is_closed");
+        let properties = self.properties();
         let search = search(since, after, &properties, &[]);
         let json = self.api.post("/crm/v3/objects/deals/search", &search).await?.ok_or_else(|| unexpected("deals"))?;
         let deals = json["results"]
@@ -294,8 +340,7 @@ impl HubSpot {
     }
 
     pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
-        let mut properties: Vec<&str> = PROPERTIES.to_vec();
-        properties.push("hs_is_closed");
+        let properties = self.properties();
         let path = format!("/crm/v3/objects/deals/{}?properties={}", id.trim(), properties.join(","));
         match self.api.get(&path).await {
             Ok(Some(json)) => {

@@ -30,7 +30,9 @@ pub mod secret;
 pub mod setup;
 
 pub use http::CrmError;
-pub use model::{CrmActivity, CrmDeal, CrmItem, CrmStage, CrmUser, Kind, Outcome, Seen, StageMap};
+pub use model::{
+    CrmActivity, CrmDeal, CrmField, CrmItem, CrmStage, CrmUser, FieldMap, Kind, Mapping, Outcome, Seen, StageMap,
+};
 pub use runner::Runner;
 pub use secret::Keyring;
 
@@ -74,7 +76,13 @@ impl Crm {
     pub fn open(row: &ConnectorRow, keyring: &Keyring) -> Result<(Kind, Crm), String> {
         let kind = Kind::parse(&row.kind).ok_or_else(|| format!("unknown CRM kind `{}`", row.kind))?;
         let token = keyring.open(&row.secret).map_err(|e| e.to_string())?;
-        Ok((kind, Crm::new(kind, &row.base_url, &token, row.id)))
+        let mut crm = Crm::new(kind, &row.base_url, &token, row.id);
+        if let Crm::HubSpot(hubspot) = &mut crm {
+            // HubSpot sends only the properties asked for: the mapped ones too.
+            let map = apply::field_map(row);
+            hubspot.mapped = [map.customer, map.product, map.deal_type].into_iter().flatten().collect();
+        }
+        Ok((kind, crm))
     }
 
     /// The account the token belongs to (what webhooks name).
@@ -93,6 +101,16 @@ impl Crm {
             Crm::Bitrix(bitrix) => bitrix.users().await,
             Crm::HubSpot(hubspot) => hubspot.users().await,
             Crm::Pipedrive(pipedrive) => pipedrive.users().await,
+        }
+    }
+
+    /// The deal fields an admin may map to the record's customer, product and type.
+    pub async fn fields(&self) -> Result<Vec<CrmField>, CrmError> {
+        match self {
+            Crm::Amo(amo) => amo.fields().await,
+            Crm::Bitrix(bitrix) => bitrix.fields().await,
+            Crm::HubSpot(hubspot) => hubspot.fields().await,
+            Crm::Pipedrive(pipedrive) => pipedrive.fields().await,
         }
     }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The CRMs KPI Arena connects to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -117,6 +117,56 @@ pub struct CrmDeal {
     /// has one (HubSpot's `dealtype`, Bitrix24's repeat-customer mark); `None`: `new`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deal_type: Option<String>,
+    /// The CRM's own fields of the deal (custom ones), as text by the CRM's key: what an admin
+    /// may map to the record's `customer`, `product` and `deal_type` (`FieldMap`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// A CRM deal field an admin may map: its key in the CRM and its name there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmField {
+    pub key: String,
+    pub name: String,
+    /// A list field's values and their labels, where the CRM sends the value, not the label.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// The deal types a record takes.
+pub const DEAL_TYPES: [&str; 3] = ["new", "upsell", "cross_sell"];
+
+/// Which CRM deal fields give the record's `customer`, `product` and `deal_type`, and what each
+/// value of the deal-type field means.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldMap {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deal_type: Option<String>,
+    /// The deal-type field's value in the CRM → `new`, `upsell` or `cross_sell`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deal_types: BTreeMap<String, String>,
+}
+
+/// How a deal becomes a record here: the admin's stage overrides and field mapping, and the
+/// customers and products that exist here (a reference to any other is left out, so the deal
+/// still counts).
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    pub stages: StageMap,
+    pub fields: FieldMap,
+    pub customers: BTreeSet<String>,
+    pub products: BTreeSet<String>,
+}
+
+impl Mapping {
+    /// Only stage overrides (no fields mapped).
+    pub fn stages(stages: StageMap) -> Mapping {
+        Mapping { stages, ..Mapping::default() }
+    }
 }
 
 /// The stage overrides an admin chose: `pipeline:stage` → outcome.
@@ -128,10 +178,19 @@ impl CrmDeal {
         overrides.get(&self.stage).copied().unwrap_or(self.outcome)
     }
 
+    /// The values of the mapped customer and product fields (what must exist here to be named).
+    pub fn references(&self, fields: &FieldMap) -> (Option<&str>, Option<&str>) {
+        let value = |key: &Option<String>| {
+            key.as_ref().and_then(|k| self.fields.get(k)).map(|v| v.trim()).filter(|v| !v.is_empty())
+        };
+        (value(&fields.customer), value(&fields.product))
+    }
+
     /// The `deal` record for the records API, owned by `owner` (a KPI Arena user id). A won or
-    /// lost deal is closed when the CRM closed it, else when the CRM last changed it.
-    pub fn to_record(&self, kind: Kind, owner: &str, overrides: &StageMap) -> Value {
-        let outcome = self.outcome_with(overrides);
+    /// lost deal is closed when the CRM closed it, else when the CRM last changed it. Its type is
+    /// the mapped field's meaning, else the CRM's own, else `new`.
+    pub fn to_record(&self, kind: Kind, owner: &str, mapping: &Mapping) -> Value {
+        let outcome = self.outcome_with(&mapping.stages);
         let mut record = json!({
             "kind": "deal",
             "id": kind.record_id(&self.id),
@@ -143,8 +202,21 @@ impl CrmDeal {
         if outcome != Outcome::Open {
             record["closed_at"] = json!(rfc3339(self.closed_at.unwrap_or(self.modified_at)));
         }
-        if let Some(deal_type) = &self.deal_type {
+        let mapped = mapping
+            .fields
+            .deal_type
+            .as_ref()
+            .and_then(|key| self.fields.get(key))
+            .and_then(|value| mapping.fields.deal_types.get(value.trim()));
+        if let Some(deal_type) = mapped.or(self.deal_type.as_ref()) {
             record["deal_type"] = json!(deal_type);
+        }
+        let (customer, product) = self.references(&mapping.fields);
+        if let Some(customer) = customer.filter(|c| mapping.customers.contains(*c)) {
+            record["customer"] = json!(customer);
+        }
+        if let Some(product) = product.filter(|p| mapping.products.contains(*p)) {
+            record["product"] = json!(product);
         }
         record
     }
@@ -214,9 +286,9 @@ impl CrmItem {
     }
 
     /// The record for the records API, owned by `owner` (a KPI Arena user id).
-    pub fn to_record(&self, kind: Kind, owner: &str, overrides: &StageMap) -> Value {
+    pub fn to_record(&self, kind: Kind, owner: &str, mapping: &Mapping) -> Value {
         match self {
-            CrmItem::Deal(deal) => deal.to_record(kind, owner, overrides),
+            CrmItem::Deal(deal) => deal.to_record(kind, owner, mapping),
             CrmItem::Activity(a) => json!({
                 "kind": "activity",
                 "id": kind.record_id(&a.id),
@@ -274,12 +346,13 @@ mod tests {
             modified_at: Utc.with_ymd_and_hms(2026, 11, 20, 15, 30, 0).unwrap(),
             closed_at: None,
             deal_type: None,
+            fields: BTreeMap::new(),
         }
     }
 
     #[test]
     fn a_won_deal_becomes_a_won_record_closed_when_the_crm_last_changed_it() {
-        let record = deal(Outcome::Won).to_record(Kind::AmoCrm, "u1", &StageMap::new());
+        let record = deal(Outcome::Won).to_record(Kind::AmoCrm, "u1", &Mapping::default());
         assert_eq!(
             record,
             json!({"kind": "deal", "id": "amocrm:7", "owner": "u1", "amount": "1250.50",
@@ -297,7 +370,7 @@ mod tests {
             modified_at: Utc.with_ymd_and_hms(2026, 11, 3, 10, 5, 0).unwrap(),
         };
         assert_eq!(
-            CrmItem::Activity(call.clone()).to_record(Kind::AmoCrm, "u1", &StageMap::new()),
+            CrmItem::Activity(call.clone()).to_record(Kind::AmoCrm, "u1", &Mapping::default()),
             json!({"kind": "activity", "id": "amocrm:task:55", "owner": "u1", "activity_type": "call",
                    "at": "2026-11-03T10:00:00Z"})
         );
@@ -308,14 +381,48 @@ mod tests {
     }
 
     #[test]
+    fn mapped_fields_give_the_type_and_the_known_customer_and_product() {
+        let mut d = deal(Outcome::Won);
+        d.fields = BTreeMap::from([
+            ("cf_type".to_string(), "Допродажа".to_string()),
+            ("cf_inn".to_string(), " 7701 ".to_string()),
+            ("cf_sku".to_string(), "SKU-9".to_string()),
+        ]);
+        let mut mapping = Mapping {
+            fields: FieldMap {
+                customer: Some("cf_inn".into()),
+                product: Some("cf_sku".into()),
+                deal_type: Some("cf_type".into()),
+                deal_types: BTreeMap::from([("Допродажа".to_string(), "upsell".to_string())]),
+            },
+            customers: BTreeSet::from(["7701".to_string()]),
+            ..Mapping::default()
+        };
+        let record = d.to_record(Kind::AmoCrm, "u1", &mapping);
+        assert_eq!(
+            (record["deal_type"].as_str(), record["customer"].as_str(), record.get("product")),
+            (Some("upsell"), Some("7701"), None),
+            "SKU-9 is no product here: left out, the deal still counts"
+        );
+        // A value the admin has not given a meaning: the CRM's own type, else none (new).
+        d.fields.insert("cf_type".into(), "Другое".into());
+        d.deal_type = Some("upsell".into());
+        assert_eq!(d.to_record(Kind::AmoCrm, "u1", &mapping)["deal_type"], "upsell");
+        d.deal_type = None;
+        mapping.products.insert("SKU-9".into());
+        let record = d.to_record(Kind::AmoCrm, "u1", &mapping);
+        assert_eq!((record.get("deal_type"), record["product"].as_str()), (None, Some("SKU-9")));
+    }
+
+    #[test]
     fn an_open_deal_has_no_closed_at_and_an_override_wins_over_the_crm() {
-        let open = deal(Outcome::Open).to_record(Kind::AmoCrm, "u1", &StageMap::new());
+        let open = deal(Outcome::Open).to_record(Kind::AmoCrm, "u1", &Mapping::default());
         assert_eq!(open["status"], "open");
         assert!(open.get("closed_at").is_none());
         let overrides = StageMap::from([("1:142".to_string(), Outcome::Lost)]);
         let mut closed = deal(Outcome::Won);
         closed.closed_at = Some(Utc.with_ymd_and_hms(2026, 11, 19, 0, 0, 0).unwrap());
-        let record = closed.to_record(Kind::AmoCrm, "u1", &overrides);
+        let record = closed.to_record(Kind::AmoCrm, "u1", &Mapping::stages(overrides));
         assert_eq!(
             (record["status"].as_str(), record["closed_at"].as_str()),
             (Some("lost"), Some("2026-11-19T00:00:00Z"))

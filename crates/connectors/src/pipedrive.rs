@@ -10,7 +10,7 @@
 //!   and `meta.company_id` must be the connected company.
 
 use crate::http::{Api, Auth, CrmError};
-use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmField, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
@@ -74,7 +74,26 @@ pub fn deal(json: &Value) -> Option<CrmDeal> {
         modified_at: instant(&json["update_time"])?,
         closed_at,
         deal_type: None,
+        fields: custom_fields(&json["custom_fields"]),
     })
+}
+
+/// A deal's custom fields (API v2 `custom_fields`: key → value) as text: a money or address
+/// field's `value`, a multiple-option field's ids joined with ", ".
+fn custom_fields(fields: &Value) -> BTreeMap<String, String> {
+    fields
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, value)| {
+            let value = match value {
+                Value::Object(inner) => text(inner.get("value")?)?,
+                Value::Array(values) => values.iter().filter_map(text).collect::<Vec<_>>().join(", "),
+                value => text(value)?,
+            };
+            (!value.is_empty()).then(|| (key.clone(), value))
+        })
+        .collect()
 }
 
 /// A done activity (API v2) as a done activity: its `type` when it is one of the record's
@@ -149,6 +168,30 @@ impl Pipedrive {
                 })
             })
             .collect()
+    }
+
+    /// The deals' custom fields (`/api/v1/dealFields`, those an admin made: `edit_flag`), with
+    /// an option field's options' labels (API v2 sends the option's id).
+    pub async fn fields(&self) -> Result<Vec<CrmField>, CrmError> {
+        let json = self.data("/api/v1/dealFields?limit=500").await?;
+        Ok(json["data"]
+            .as_array()
+            .ok_or_else(|| unexpected("deal fields"))?
+            .iter()
+            .filter(|f| f["edit_flag"].as_bool() == Some(true))
+            .filter_map(|f| {
+                Some(CrmField {
+                    key: f["key"].as_str()?.to_string(),
+                    name: f["name"].as_str().unwrap_or("").to_string(),
+                    options: f["options"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|o| Some((text(&o["id"])?, o["label"].as_str()?.to_string())))
+                        .collect(),
+                })
+            })
+            .collect())
     }
 
     pub async fn stages(&self) -> Result<Vec<CrmStage>, CrmError> {

@@ -259,6 +259,7 @@ impl Runner {
         if let Ok(users) = crm.users().await {
             store::connectors::upsert_people(&self.pool, row.id, &crate::people(kind, users)).await?;
         }
+        crate::setup::keep_fields(&self.pool, row.id, &crm).await?;
         if let Ok(stages) = crm.stages().await {
             store::connectors::set_stages(&self.pool, row.id, &serde_json::to_value(&stages).expect("stages as JSON"))
                 .await?;

@@ -133,6 +133,7 @@ pub async fn create(
     tx.commit().await?;
     store::connectors::upsert_people(pool, id, &crate::people(kind, users)).await?;
     store::connectors::set_stages(pool, id, &serde_json::to_value(&stages).expect("stages as JSON")).await?;
+    keep_fields(pool, id, &crm).await?;
     tracing::info!(connector = id, kind = kind.name(), by = %me.id, "CRM connector saved");
     Ok(id)
 }
@@ -215,6 +216,100 @@ pub async fn set_stage(
     let kind = Kind::parse(&row.kind).ok_or_else(|| invalid("unknown CRM"))?;
     let deals: Vec<_> =
         store::connectors::in_stage(&mut tx, connector, stage).await?.iter().filter_map(from_json).collect();
+    apply(pool, &mut tx, &row, kind, deals, Versions::Replay).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Keeps the CRM's deal fields as it lists them now; a CRM that will not list them (a token
+/// without that right) leaves the list as it was, and only the mapping waits for it.
+pub async fn keep_fields(pool: &PgPool, id: i64, crm: &Crm) -> Result<(), sqlx::Error> {
+    match crm.fields().await {
+        Ok(fields) => {
+            store::connectors::set_fields(pool, id, &serde_json::to_value(&fields).expect("fields as JSON")).await
+        }
+        Err(e) => {
+            tracing::warn!(connector = id, error = %e, "the CRM's deal fields could not be read");
+            Ok(())
+        }
+    }
+}
+
+/// Chooses which CRM deal fields give the records' customer, product and deal type (`None`:
+/// none); every deal of the connector is stored again at once. A new deal-type field starts
+/// with no value given a meaning.
+pub async fn set_fields(
+    pool: &PgPool,
+    me: &CurrentUser,
+    connector: i64,
+    customer: Option<String>,
+    product: Option<String>,
+    deal_type: Option<String>,
+) -> Result<(), SetupError> {
+    admin(me)?;
+    let row =
+        store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
+    let known: Vec<crate::CrmField> = serde_json::from_value(row.fields.clone()).unwrap_or_default();
+    let chosen = |key: Option<String>, what: &str| -> Result<Option<String>, SetupError> {
+        match key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty()) {
+            None => Ok(None),
+            Some(key) if known.iter().any(|f| f.key == key) => Ok(Some(key)),
+            Some(key) => Err(invalid(format!("the CRM has no deal field `{key}` (for the {what})"))),
+        }
+    };
+    let mut map = crate::apply::field_map(&row);
+    let deal_type = chosen(deal_type, "deal type")?;
+    if deal_type != map.deal_type {
+        map.deal_types.clear();
+    }
+    map = crate::FieldMap {
+        customer: chosen(customer, "customer")?,
+        product: chosen(product, "product")?,
+        deal_type,
+        ..map
+    };
+    replay_deals(pool, connector, &map).await?;
+    if row.kind == Kind::HubSpot.name() {
+        // HubSpot sent the stored deals without a property nobody asked for: read them again.
+        store::connectors::reread(pool, connector).await?;
+    }
+    Ok(())
+}
+
+/// Gives one value of the mapped deal-type field a meaning (`None`: none, so the deal is `new`
+/// unless the CRM says otherwise); every deal of the connector is stored again at once.
+pub async fn set_deal_type(
+    pool: &PgPool,
+    me: &CurrentUser,
+    connector: i64,
+    value: &str,
+    deal_type: Option<&str>,
+) -> Result<(), SetupError> {
+    admin(me)?;
+    let row =
+        store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
+    let mut map = crate::apply::field_map(&row);
+    if map.deal_type.is_none() {
+        return Err(invalid("choose the CRM's deal-type field first"));
+    }
+    match deal_type {
+        Some(t) if crate::model::DEAL_TYPES.contains(&t) => {
+            map.deal_types.insert(value.trim().to_string(), t.to_string())
+        }
+        Some(t) => return Err(invalid(format!("`{t}` is no deal type (new, upsell or cross_sell)"))),
+        None => map.deal_types.remove(value.trim()),
+    };
+    replay_deals(pool, connector, &map).await
+}
+
+/// Saves `map` and stores every deal of the connector again with it, in one transaction.
+async fn replay_deals(pool: &PgPool, connector: i64, map: &crate::FieldMap) -> Result<(), SetupError> {
+    let mut tx = pool.begin().await?;
+    let row = store::connectors::set_field_map(&mut tx, connector, &serde_json::to_value(map).expect("a map as JSON"))
+        .await?
+        .ok_or_else(|| invalid(format!("no connector {connector}")))?;
+    let kind = Kind::parse(&row.kind).ok_or_else(|| invalid("unknown CRM"))?;
+    let deals: Vec<_> = store::connectors::deal_items(&mut tx, connector).await?.iter().filter_map(from_json).collect();
     apply(pool, &mut tx, &row, kind, deals, Versions::Replay).await?;
     tx.commit().await?;
     Ok(())
@@ -329,6 +424,12 @@ pub struct Status {
     pub stages: Vec<(String, String, String, crate::Outcome, Option<crate::Outcome>)>,
     /// Failed deliveries: (id, CRM deal id, when received, why).
     pub failed: Vec<(i64, String, DateTime<Utc>, String)>,
+    /// The CRM's deal fields an admin may map.
+    pub fields: Vec<crate::CrmField>,
+    pub field_map: crate::FieldMap,
+    /// The deal-type field's values among the stored deals: (value, its label in the CRM, how
+    /// many deals, the deal type it is given here).
+    pub deal_type_values: Vec<(String, String, i64, Option<String>)>,
 }
 
 pub fn hook_path(kind: Kind, key: &str) -> String {
@@ -366,6 +467,17 @@ async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> 
         })
         .collect();
     let people = store::connectors::people(pool, row.id).await?;
+    let fields: Vec<crate::CrmField> = serde_json::from_value(row.fields.clone()).unwrap_or_default();
+    let field_map = crate::apply::field_map(&row);
+    let mut deal_type_values = Vec::new();
+    if let Some(key) = &field_map.deal_type {
+        let labels = fields.iter().find(|f| &f.key == key).map(|f| f.options.clone()).unwrap_or_default();
+        for (value, deals) in store::connectors::field_values(pool, row.id, key).await? {
+            let label = labels.get(&value).cloned().unwrap_or_else(|| value.clone());
+            let chosen = field_map.deal_types.get(&value).cloned();
+            deal_type_values.push((value, label, deals, chosen));
+        }
+    }
     let failed = store::connectors::failed(pool, row.id, 50)
         .await?
         .into_iter()
@@ -395,5 +507,8 @@ async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> 
         people,
         stages,
         failed,
+        fields,
+        field_map,
+        deal_type_values,
     })
 }

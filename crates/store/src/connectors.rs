@@ -17,6 +17,10 @@ pub struct ConnectorRow {
     pub account: String,
     pub stage_map: Value,
     pub stages: Value,
+    /// Which CRM deal fields give `customer`, `product`, `deal_type` (`connectors::FieldMap`).
+    pub field_map: Value,
+    /// The CRM's deal fields as last read.
+    pub fields: Value,
     pub backfill_state: String,
     pub backfill_from: Option<DateTime<Utc>>,
     pub backfill_cursor: Option<String>,
@@ -31,7 +35,7 @@ pub struct ConnectorRow {
 }
 
 const COLUMNS: &str =
-    "id, kind, base_url, secret, hook_key, hook_secret, account, stage_map, stages, backfill_state, backfill_from, \
+    "id, kind, base_url, secret, hook_key, hook_secret, account, stage_map, stages, field_map, fields, backfill_state, backfill_from, \
     backfill_cursor, backfill_done, backfill_total, reconciled_to, reconciled_at, last_event_at, last_error, \
     last_error_at, created_by";
 
@@ -135,6 +139,72 @@ pub async fn set_stage(
 pub async fn set_stages(pool: &PgPool, id: i64, stages: &Value) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE connectors SET stages = $2 WHERE id = $1").bind(id).bind(stages).execute(pool).await?;
     Ok(())
+}
+
+/// Has the next reconcile read every deal again from the backfill's start (a CRM that sends only
+/// the fields asked for has not sent a newly mapped one), at once.
+pub async fn reread(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connectors SET reconciled_to = coalesce(backfill_from, reconciled_to), reconciled_at = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Keeps the CRM's deal fields as last read.
+pub async fn set_fields(pool: &PgPool, id: i64, fields: &Value) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connectors SET fields = $2 WHERE id = $1").bind(id).bind(fields).execute(pool).await?;
+    Ok(())
+}
+
+/// Sets the field mapping in the caller's transaction; returns the connector as it now is, locked.
+pub async fn set_field_map(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    field_map: &Value,
+) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!("UPDATE connectors SET field_map = $2 WHERE id = $1 RETURNING {COLUMNS}"))
+        .bind(id)
+        .bind(field_map)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Every deal item's stored JSON (to apply again after the field mapping changed), locked.
+pub async fn deal_items(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Vec<Value>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT deal FROM connector_items WHERE connector_id = $1 AND deal ? 'stage' ORDER BY crm_id FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The values the stored deals have in the CRM field `key`, with how many deals have each, most first.
+pub async fn field_values(pool: &PgPool, id: i64, key: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT deal->'fields'->>$2 v, count(*) FROM connector_items
+          WHERE connector_id = $1 AND deal->'fields' ? $2 GROUP BY v ORDER BY count(*) DESC, v LIMIT 50",
+    )
+    .bind(id)
+    .bind(key)
+    .fetch_all(pool)
+    .await
+}
+
+/// Which of `customers` and `products` exist as records.
+pub async fn known(
+    tx: &mut Transaction<'_, Postgres>,
+    customers: &[String],
+    products: &[String],
+) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
+    let customers =
+        sqlx::query_scalar("SELECT id FROM customers WHERE id = ANY($1)").bind(customers).fetch_all(&mut **tx).await?;
+    let products =
+        sqlx::query_scalar("SELECT id FROM products WHERE id = ANY($1)").bind(products).fetch_all(&mut **tx).await?;
+    Ok((customers, products))
 }
 
 /// The deals (their stored JSON) in one stage, of every state, locked.

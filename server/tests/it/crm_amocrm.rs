@@ -351,3 +351,98 @@ async fn done_tasks_become_touchpoints_and_an_unmapped_owners_task_waits_like_a_
     .unwrap();
     assert_eq!(left, (0, 0, 0));
 }
+
+/// The leads' own fields mapped: 9001 "Тип сделки" to the deal type, 9002 "ИНН клиента" to the
+/// customer, 9003 "Артикул" to the product. Only customer 7701 and product SKU-1 exist here.
+/// | lead | status | 9001      | 9002 | 9003  |
+/// | 501  | won    | Новая     | 7701 | SKU-1 |
+/// | 502  | won    | Допродажа | 9999 | SKU-1 | customer 9999 is not known: left out
+/// | 503  | open   | Новая     |      |       |
+/// upsell_rate = won upsells and cross-sells / won new deals × 100: 0 / 2 before the values get a
+/// meaning, 1 / 1 after.
+#[tokio::test]
+async fn deal_fields_mapped_on_the_page_give_customer_product_and_type() {
+    use crate::crm::amocrm::with_fields;
+    let (app, amo, token, admin) = fixture().await;
+    let anna = user_id(&app, "anna@example.com").await;
+    let catalogue = json!([
+        {"kind": "product", "id": "SKU-1", "name": "Лицензия", "price": "100"},
+        {"kind": "customer", "id": "7701", "name": "ООО Ромашка", "region": "Москва", "owner": anna, "acquired_at": "2026-01-01T00:00:00Z"}
+    ]);
+    assert_eq!(app.post_records(&token, &catalogue).await.0, 200);
+    amo.set(|s| {
+        s.leads[0] = with_fields(s.leads[0].clone(), &[(9001, "Новая"), (9002, "7701"), (9003, "SKU-1")]);
+        s.leads[1] = with_fields(s.leads[1].clone(), &[(9001, "Допродажа"), (9002, "9999"), (9003, "SKU-1")]);
+        s.leads[2] = with_fields(s.leads[2].clone(), &[(9001, "Новая")]);
+    });
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access(&amo)).await.unwrap();
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap();
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
+    let upsell_rate = || async {
+        let card = app.get_json(&token, "/api/v1/kpis?scope=org&period=2026-11").await;
+        card["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "upsell_rate").unwrap()["value"].as_f64()
+    };
+    until("no upsells before the mapping", Some(0.0), upsell_rate).await;
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    let fields: Vec<(&str, &str)> = status.fields.iter().map(|f| (f.key.as_str(), f.name.as_str())).collect();
+    assert_eq!(fields, vec![("9001", "Тип сделки"), ("9002", "ИНН клиента"), ("9003", "Артикул")]);
+
+    // A field the CRM does not have is named; a rep may not map.
+    let e = connectors::setup::set_fields(&app.pool, &admin, id, Some("42".into()), None, None).await.unwrap_err();
+    assert!(e.to_string().contains("no deal field `42` (for the customer)"), "{e}");
+    let rep = store::users::find_login(&app.pool, "anna@example.com").await.unwrap().unwrap().0;
+    let e = connectors::setup::set_fields(&app.pool, &rep, id, None, None, None).await.unwrap_err();
+    assert!(matches!(e, connectors::setup::SetupError::Forbidden), "{e}");
+    let e = connectors::setup::set_deal_type(&app.pool, &admin, id, "Допродажа", Some("upsell")).await.unwrap_err();
+    assert!(e.to_string().contains("deal-type field first"), "{e}");
+
+    let (customer, product, deal_type) = (Some("9002".to_string()), Some("9003".to_string()), Some("9001".to_string()));
+    connectors::setup::set_fields(&app.pool, &admin, id, customer, product, deal_type).await.unwrap();
+    let deals = || async {
+        sqlx::query_as::<_, (String, Option<String>, Option<String>, String)>(
+            "SELECT id, customer_id, product_id, deal_type FROM deals WHERE id IN ('amocrm:501', 'amocrm:502') ORDER BY id",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+    };
+    let row = |id: &str, c: Option<&str>, p: Option<&str>, t: &str| {
+        (id.to_string(), c.map(str::to_string), p.map(str::to_string), t.to_string())
+    };
+    assert_eq!(
+        deals().await,
+        vec![row("amocrm:501", Some("7701"), Some("SKU-1"), "new"), row("amocrm:502", None, Some("SKU-1"), "new")]
+    );
+    // The deal-type field's values, most deals first, none given a meaning yet.
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    assert_eq!(
+        status.deal_type_values,
+        vec![("Новая".into(), "Новая".into(), 2, None), ("Допродажа".into(), "Допродажа".into(), 1, None)]
+    );
+    connectors::setup::set_deal_type(&app.pool, &admin, id, "Допродажа", Some("upsell")).await.unwrap();
+    connectors::setup::set_deal_type(&app.pool, &admin, id, "Новая", Some("new")).await.unwrap();
+    let e = connectors::setup::set_deal_type(&app.pool, &admin, id, "Новая", Some("resale")).await.unwrap_err();
+    assert!(e.to_string().contains("`resale` is no deal type"), "{e}");
+    assert_eq!(deals().await[1], row("amocrm:502", None, Some("SKU-1"), "upsell"));
+    until("one upsell per new deal", Some(100.0), upsell_rate).await;
+
+    // A webhook carrying 502 with its custom fields keeps what they give.
+    let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
+    let lead = lead_json(502, 12, 300, 142, nov(20));
+    let mut body = hook_body(ACCOUNT, "status", &[lead]);
+    for (i, (field, value)) in [(9001, "Допродажа"), (9003, "SKU-1")].iter().enumerate() {
+        body.push_str(&format!(
+            "&leads%5Bstatus%5D%5B0%5D%5Bcustom_fields%5D%5B{i}%5D%5Bid%5D={field}\
+             &leads%5Bstatus%5D%5B0%5D%5Bcustom_fields%5D%5B{i}%5D%5Bvalues%5D%5B0%5D%5Bvalue%5D={}",
+            form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
+        ));
+    }
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let (status, _) = post_hook(&app, &format!("/api/v1/hooks/amocrm/{key}"), &headers, body).await;
+    assert_eq!(status, 200);
+    // Revenue: 501 (1000) and 502 at its new amount (300).
+    until("revenue with 502 at 300", 1300.0, || revenue(&app, &token)).await;
+    assert_eq!(deals().await[1], row("amocrm:502", None, Some("SKU-1"), "upsell"));
+}

@@ -213,3 +213,43 @@ async fn completed_activities_arrive_typed_at_their_end_and_score_touchpoints() 
     let e = connectors::setup::delete(&app.pool, &admin, id, true).await.unwrap_err();
     assert!(e.to_string().contains(&format!("no connector {id}")), "{e}");
 }
+
+/// A list field mapped to the deal type: Bitrix24 sends the chosen item's id (44, 45), the page
+/// shows its label. Deal 41 is "Новая" (44), 42 "Допродажа" (45).
+#[tokio::test]
+async fn a_list_field_is_shown_by_its_labels_and_gives_the_deal_type() {
+    let (app, bitrix, _token, admin) = fixture().await;
+    bitrix.set(|s| {
+        s.deals[0]["UF_CRM_TYPE"] = json!("44");
+        s.deals[1]["UF_CRM_TYPE"] = json!("45");
+    });
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access(&bitrix)).await.unwrap();
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap();
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    let fields: Vec<(&str, &str)> = status.fields.iter().map(|f| (f.key.as_str(), f.name.as_str())).collect();
+    assert_eq!(fields, vec![("COMPANY_ID", "Компания"), ("UF_CRM_TYPE", "Тип сделки")]);
+
+    connectors::setup::set_fields(&app.pool, &admin, id, None, None, Some("UF_CRM_TYPE".into())).await.unwrap();
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    assert_eq!(
+        status.deal_type_values,
+        vec![("44".into(), "Новая".into(), 1, None), ("45".into(), "Допродажа".into(), 1, None)]
+    );
+    connectors::setup::set_deal_type(&app.pool, &admin, id, "45", Some("cross_sell")).await.unwrap();
+    let types: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, deal_type FROM deals WHERE id IN ('bitrix24:41', 'bitrix24:42') ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(types, vec![("bitrix24:41".into(), "new".into()), ("bitrix24:42".into(), "cross_sell".into())]);
+    // Another deal-type field forgets what the values meant.
+    connectors::setup::set_fields(&app.pool, &admin, id, None, None, Some("COMPANY_ID".into())).await.unwrap();
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    assert!(status.field_map.deal_types.is_empty());
+    let upsold: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deals WHERE deal_type <> 'new'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(upsold, 0);
+}

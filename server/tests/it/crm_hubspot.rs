@@ -34,6 +34,8 @@ struct Fake {
     deals: Vec<Value>,
     calls: Vec<Value>,
     meetings: Vec<Value>,
+    /// The properties each deal search asked for, in order.
+    asked: Vec<Vec<String>>,
     throttle: u32,
     throttled: u32,
     gets: Vec<String>,
@@ -133,6 +135,10 @@ fn search_in(object: &str, State(s): State<Shared>, headers: HeaderMap, Json(q):
         return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"status": "error", "category": "RATE_LIMITS"})))
             .into_response();
     }
+    if object == "deals" {
+        let asked = q["properties"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+        s.asked.push(asked);
+    }
     let groups = q["filterGroups"].as_array().unwrap();
     let filters = groups[0]["filters"].as_array().unwrap();
     let first = (filters[0]["propertyName"].as_str(), filters[0]["operator"].as_str());
@@ -181,6 +187,22 @@ fn deal(id: i64, owner: i64, amount: i64, state: &str, day: u32) -> Value {
         "hs_is_closed_won": (state == "won").to_string(), "hs_is_closed": (state != "open").to_string()}})
 }
 
+/// The deal properties: a custom article (`sku`), a list (`deal_kind`), a hidden one, and one
+/// the connector reads anyway (`amount`).
+async fn properties(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    if !ok(&s.lock().unwrap(), &headers) {
+        return refused();
+    }
+    Json(json!({"results": [
+        {"name": "sku", "label": "Артикул", "type": "string", "hidden": false, "options": []},
+        {"name": "hs_internal", "label": "Internal", "type": "string", "hidden": true, "options": []},
+        {"name": "amount", "label": "Amount", "type": "number", "hidden": false, "options": []},
+        {"name": "deal_kind", "label": "Вид сделки", "type": "enumeration", "hidden": false,
+         "options": [{"value": "up", "label": "Допродажа"}, {"value": "fresh", "label": "Новая"}]}
+    ]}))
+    .into_response()
+}
+
 /// A call or meeting object; `status` is its `hs_call_status` or `hs_meeting_outcome` (`""`: unset).
 fn engagement(object: &str, id: i64, owner: Option<i64>, status: &str, day: u32, hour: u32) -> Value {
     let status_property = if object == "calls" { "hs_call_status" } else { "hs_meeting_outcome" };
@@ -212,6 +234,7 @@ async fn start_fake() -> (String, Shared) {
         .route("/crm/v3/objects/calls/search", post(search_calls))
         .route("/crm/v3/objects/meetings/search", post(search_meetings))
         .route("/crm/v3/objects/deals/{id}", get(one))
+        .route("/crm/v3/properties/deals", get(properties))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -373,4 +396,47 @@ async fn done_calls_and_meetings_become_touchpoints() {
     // The owner-less call waits with Vera's deal 4 (under Vera) and nobody's.
     let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
     assert_eq!(status.waiting, 2);
+}
+
+/// HubSpot sends only the properties asked for: once `sku` is mapped to the product, the deals
+/// are read again with it. Deal 1 has `sku` SKU-9, a product here; deal 2 an unknown one.
+#[tokio::test]
+async fn a_mapped_property_is_asked_for_and_the_deals_are_read_again_with_it() {
+    use crate::crm::common::backfill_state;
+    let app = TestApp::spawn().await;
+    let (token, admin) = people(&app).await;
+    let product = json!([{"kind": "product", "id": "SKU-9", "name": "Лицензия", "price": "100"}]);
+    assert_eq!(app.post_records(&token, &product).await.0, 200);
+    let (base, fake) = start_fake().await;
+    {
+        let mut f = fake.lock().unwrap();
+        f.deals[0]["properties"]["sku"] = json!("SKU-9");
+        f.deals[1]["properties"]["sku"] = json!("SKU-404");
+    }
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let access = || connectors::setup::Access { kind: "hubspot", base_url: &base, token: TOKEN };
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access()).await.unwrap();
+    connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap();
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    let fields: Vec<(&str, &str, usize)> =
+        status.fields.iter().map(|f| (f.key.as_str(), f.name.as_str(), f.options.len())).collect();
+    assert_eq!(fields, vec![("sku", "Артикул", 0), ("deal_kind", "Вид сделки", 2)]);
+    assert!(fake.lock().unwrap().asked.iter().all(|p| !p.contains(&"sku".to_string())), "not asked for before");
+
+    connectors::setup::set_fields(&app.pool, &admin, id, None, Some("sku".into()), None).await.unwrap();
+    let product_of = |deal: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<String>>("SELECT product_id FROM deals WHERE id = $1")
+                .bind(deal)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    until("deal 1 read again with its product", Some("SKU-9".to_string()), || product_of("hubspot:1")).await;
+    assert_eq!(product_of("hubspot:2").await, None, "SKU-404 is no product here");
+    assert!(fake.lock().unwrap().asked.last().unwrap().contains(&"sku".to_string()));
 }

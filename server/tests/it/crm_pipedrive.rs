@@ -162,6 +162,27 @@ async fn activities(State(s): State<Shared>, headers: HeaderMap, Query(q): Query
     body.into_response()
 }
 
+/// The deal fields: the standard `title` (not an admin's), a custom option field "Deal kind"
+/// (key `9f2a…`), a custom money field.
+async fn deal_fields(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = checked(&mut s.lock().unwrap(), &headers, &q) {
+        return r;
+    }
+    Json(json!({"success": true, "data": [
+        {"key": "title", "name": "Title", "field_type": "varchar", "edit_flag": false},
+        {"key": KIND_FIELD, "name": "Deal kind", "field_type": "enum", "edit_flag": true,
+         "options": [{"id": 17, "label": "Upsell"}, {"id": 18, "label": "Cross-sell"}]},
+        {"key": "c0ffee", "name": "Budget", "field_type": "monetary", "edit_flag": true}
+    ]}))
+    .into_response()
+}
+
+const KIND_FIELD: &str = "9f2a61e0b3c7d4a5e6f7a8b9c0d1e2f3a4b5c6d7";
+
 /// An activity (API v2): done or not, due on `day` at `time` (UTC; `""`: no time).
 fn activity(id: i64, owner: i64, kind: &str, done: bool, day: u32, time: &str) -> Value {
     json!({"id": id, "subject": format!("Activity {id}"), "type": kind, "owner_id": owner, "done": done,
@@ -178,6 +199,7 @@ async fn start_fake(fake: Shared) -> String {
         .route("/api/v2/deals", get(deals))
         .route("/api/v2/deals/{id}", get(deal_by_id))
         .route("/api/v2/activities", get(activities))
+        .route("/api/v1/dealFields", get(deal_fields))
         .with_state(fake);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -314,4 +336,46 @@ async fn done_activities_become_touchpoints_and_a_spent_budget_is_waited_for() {
     until("Anna's points", 52, || points(&app, &token, &anna)).await;
     until("Boris's points", 52, || points(&app, &token, &boris)).await;
     assert_eq!(fake.lock().unwrap().early, 0, "no call came before the spent budget reset");
+}
+
+/// A custom option field as the deal type: API v2 sends the option's id (17 Upsell, 18
+/// Cross-sell) in `custom_fields`, the page shows its label. Deal 31 is an Upsell, 32 a
+/// Cross-sell; a money field is read as its value.
+#[tokio::test]
+async fn an_option_field_gives_the_deal_type_by_its_option_ids() {
+    use crate::crm::common::backfill_state;
+    let app = TestApp::spawn().await;
+    let (_token, admin) = people(&app).await;
+    let mut deals = fixture_deals();
+    deals[0]["custom_fields"] = json!({KIND_FIELD: 17, "c0ffee": {"value": 5000, "currency": "RUB"}});
+    deals[1]["custom_fields"] = json!({KIND_FIELD: 18, "c0ffee": null});
+    let fake: Shared = Arc::new(Mutex::new(Fake { deals, ..Default::default() }));
+    let base = start_fake(fake).await;
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let access = || connectors::setup::Access { kind: "pipedrive", base_url: &base, token: TOKEN };
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access()).await.unwrap();
+    connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap();
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    let fields: Vec<(&str, &str)> = status.fields.iter().map(|f| (f.key.as_str(), f.name.as_str())).collect();
+    assert_eq!(fields, vec![(KIND_FIELD, "Deal kind"), ("c0ffee", "Budget")]);
+    connectors::setup::set_fields(&app.pool, &admin, id, None, None, Some(KIND_FIELD.into())).await.unwrap();
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    assert_eq!(
+        status.deal_type_values,
+        vec![("17".into(), "Upsell".into(), 1, None), ("18".into(), "Cross-sell".into(), 1, None)]
+    );
+    connectors::setup::set_deal_type(&app.pool, &admin, id, "17", Some("upsell")).await.unwrap();
+    connectors::setup::set_deal_type(&app.pool, &admin, id, "18", Some("cross_sell")).await.unwrap();
+    let types: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, deal_type FROM deals ORDER BY id").fetch_all(&app.pool).await.unwrap();
+    let want = [("31", "upsell"), ("32", "cross_sell"), ("33", "new"), ("35", "new")];
+    assert_eq!(types, want.map(|(i, t)| (format!("pipedrive:{i}"), t.to_string())).to_vec());
+    let budget: Option<String> =
+        sqlx::query_scalar("SELECT deal->'fields'->>'c0ffee' FROM connector_items WHERE crm_id = '31'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(budget.as_deref(), Some("5000"), "a money field is read as its value");
 }

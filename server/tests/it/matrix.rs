@@ -598,6 +598,18 @@ fn rows(ids: &Ids) -> Vec<Row> {
             s(form(&[("connector", "999999"), ("stage", "1:142"), ("outcome", "won")])),
             [A, A, F, F, F, 400],
         ),
+        row(
+            ServerFn("set_crm_fields"),
+            "",
+            s(form(&[("connector", "999999"), ("customer", ""), ("product", ""), ("deal_type", "")])),
+            [A, A, F, F, F, 400],
+        ),
+        row(
+            ServerFn("set_crm_deal_type"),
+            "",
+            s(form(&[("connector", "999999"), ("value", "x"), ("deal_type", "upsell")])),
+            [A, A, F, F, F, 400],
+        ),
         row(ServerFn("set_hook_token"), "", s(form(&[("connector", "999999"), ("secret", "x")])), [A, A, F, F, F, 400]),
         row(ServerFn("retry_crm_event"), "", s(form(&[("connector", "999999"), ("event", "1")])), [A, A, F, F, F, 400]),
         row(ServerFn("reconcile_connector"), "", s(form(&[("connector", "999999")])), [A, A, F, F, F, 200]),

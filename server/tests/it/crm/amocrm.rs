@@ -46,6 +46,7 @@ impl FakeAmo {
             .route("/api/v4/leads", get(leads_page))
             .route("/api/v4/leads/{id}", get(lead))
             .route("/api/v4/tasks", get(tasks_page))
+            .route("/api/v4/leads/custom_fields", get(custom_fields))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -160,6 +161,31 @@ async fn tasks_page(State(state): Shared, headers: HeaderMap, Query(q): Query<Ha
     tasks.sort_by_key(|t| t["id"].as_i64().unwrap());
     let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
     page_of(&tasks, page, "tasks", "/api/v4/tasks")
+}
+
+/// The leads' custom fields: a deal type (a list), the customer's tax number, an article.
+async fn custom_fields(State(state): Shared, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let mut s = state.lock().unwrap();
+    s.calls.push("/api/v4/leads/custom_fields".into());
+    if !authorised(&s, &headers) {
+        return refused();
+    }
+    let fields = vec![
+        json!({"id": 9001, "name": "Тип сделки", "type": "select", "enums": [{"id": 1, "value": "Новая"}, {"id": 2, "value": "Допродажа"}]}),
+        json!({"id": 9002, "name": "ИНН клиента", "type": "text"}),
+        json!({"id": 9003, "name": "Артикул", "type": "text"}),
+    ];
+    let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    page_of(&fields, page, "custom_fields", "/api/v4/leads/custom_fields")
+}
+
+/// `lead` with custom field values (field id, value), as API v4 gives them.
+pub fn with_fields(mut lead: Value, fields: &[(i64, &str)]) -> Value {
+    lead["custom_fields_values"] = fields
+        .iter()
+        .map(|(id, value)| json!({"field_id": id, "field_name": "", "values": [{"value": value}]}))
+        .collect();
+    lead
 }
 
 /// A task as API v4 returns it: type 1 is "Связаться" (a call), 2 "Встреча" (a meeting).

@@ -132,6 +132,14 @@ async fn rest(
             activities.sort_by_key(|a| a["ID"].as_str().unwrap().parse::<i64>().unwrap());
             paged(activities, start)
         }
+        "crm.deal.fields" => Json(json!({"result": {
+            "ID": {"type": "integer", "title": "ID"},
+            "TITLE": {"type": "string", "title": "Название"},
+            "COMPANY_ID": {"type": "crm_company", "title": "Компания"},
+            "UF_CRM_TYPE": {"type": "enumeration", "title": "UF_CRM_TYPE", "formLabel": "Тип сделки",
+                            "items": [{"ID": "44", "VALUE": "Новая"}, {"ID": "45", "VALUE": "Допродажа"}]}
+        }}))
+        .into_response(),
         "crm.deal.get" => {
             let id = q.get("id").cloned().unwrap_or_default();
             match s.deals.iter().find(|d| d["ID"] == id.as_str()) {
