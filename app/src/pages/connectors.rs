@@ -93,6 +93,18 @@ mod server {
         }
     }
 
+    pub fn keyring() -> Result<connectors::Keyring, AppError> {
+        state().connectors.keyring().cloned().ok_or_else(|| failed(connectors::secret::KeyError::Missing.into()))
+    }
+
+    /// A token as the form sent it: OAuth tokens come back sealed (`Keyring::seal_text`).
+    pub fn opened(token: &str) -> Result<String, AppError> {
+        match token.trim().starts_with("sealed:") {
+            true => keyring()?.open_text(token).map_err(|e| failed(e.into())),
+            false => Ok(token.to_string()),
+        }
+    }
+
     pub fn day(text: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
         chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
             .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
@@ -195,6 +207,7 @@ pub async fn test_connector(kind: String, base_url: String, token: String, since
     let me = server::admin().await?;
     let state = server::state();
     let since = server::day(&since)?;
+    let token = server::opened(&token)?;
     let access = connectors::setup::Access { kind: &kind, base_url: &base_url, token: &token };
     let seen = connectors::setup::preview(&me, access, since).await.map_err(server::failed)?;
     let kind = connectors::Kind::parse(&kind).expect("checked by preview");
@@ -237,10 +250,29 @@ pub async fn test_connector(kind: String, base_url: String, token: String, since
     })
 }
 
+/// amoCRM's OAuth 2.0: the integration's keys and an authorization code exchanged for tokens,
+/// returned sealed (the browser holds them for "Test" and "Save" but cannot read them).
+#[server(prefix = "/api", endpoint = "authorize_amocrm")]
+pub async fn authorize_amocrm(
+    base_url: String,
+    client_id: String,
+    client_secret: String,
+    code: String,
+    redirect_uri: String,
+) -> Result<String, AppError> {
+    let me = server::admin().await?;
+    let keyring = server::keyring()?;
+    let token = connectors::setup::authorize(&me, &base_url, &client_id, &client_secret, &code, &redirect_uri)
+        .await
+        .map_err(server::failed)?;
+    Ok(keyring.seal_text(&token))
+}
+
 #[server(prefix = "/api", endpoint = "save_connector")]
 pub async fn save_connector(kind: String, base_url: String, token: String) -> Result<i64, AppError> {
     let me = server::admin().await?;
     let state = server::state();
+    let token = server::opened(&token)?;
     let access = connectors::setup::Access { kind: &kind, base_url: &base_url, token: &token };
     connectors::setup::create(&state.pool, state.connectors.keyring(), &me, access).await.map_err(server::failed)
 }
@@ -486,6 +518,54 @@ fn NewConnector(available: Vec<(String, String)>, save: ServerAction<SaveConnect
         async move { test_connector(kind, base_url, token, since).await }
     });
     let options = available.into_iter().map(|(k, title)| view! { <option value=k>{title}</option> }).collect_view();
+    // amoCRM's OAuth 2.0: the integration's keys and code give tokens, which fill the token field sealed.
+    let (client_id, client_secret, code, redirect) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let oauth = Action::new(move |_: &()| {
+        let (base, id, secret, code, redirect) = (
+            base_url.get_untracked(),
+            client_id.get_untracked(),
+            client_secret.get_untracked(),
+            code.get_untracked(),
+            redirect.get_untracked(),
+        );
+        async move { authorize_amocrm(base, id, secret, code, redirect).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(sealed)) = oauth.value().get() {
+            token.set(sealed);
+        }
+    });
+    let oauth_outcome = move || {
+        oauth.value().get().map(|r| match r {
+            Ok(_) => view! { <p class="saved" role="status">{lang.t("connectors.oauth_done")}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
+    let oauth_form = move || {
+        (kind.get() == "amocrm").then(|| {
+            view! {
+                <details data-testid="amocrm-oauth">
+                    <summary>{lang.t("connectors.oauth")}</summary>
+                    <p class="hint">{lang.t("connectors.oauth_hint")}</p>
+                    <label>{lang.t("connectors.client_id")}" "
+                        <input autocomplete="off" on:input=move |ev| client_id.set(event_target_value(&ev))/></label>
+                    <label>{lang.t("connectors.client_secret")}" "
+                        <input type="password" autocomplete="off" on:input=move |ev| client_secret.set(event_target_value(&ev))/></label>
+                    <label>{lang.t("connectors.oauth_code")}" "
+                        <input autocomplete="off" on:input=move |ev| code.set(event_target_value(&ev))/></label>
+                    <label>{lang.t("connectors.redirect_uri")}" "
+                        <input placeholder="https://" on:input=move |ev| redirect.set(event_target_value(&ev))/></label>
+                    <button type="button" on:click=move |_| { oauth.dispatch(()); }>{lang.t("connectors.oauth_get")}</button>
+                    {oauth_outcome}
+                </details>
+            }
+        })
+    };
     let preview = move || {
         test.value().get().map(|r| match r {
             Ok(p) => {
@@ -522,9 +602,11 @@ fn NewConnector(available: Vec<(String, String)>, save: ServerAction<SaveConnect
                 <input name="base_url" placeholder="https://example.amocrm.ru" on:input=move |ev| base_url.set(event_target_value(&ev))/>
             </label>
             <label>{lang.t("connectors.token")}" "
-                <input name="token" type="password" required autocomplete="off" on:input=move |ev| token.set(event_target_value(&ev))/>
+                <input name="token" type="password" required autocomplete="off" prop:value=token
+                    on:input=move |ev| token.set(event_target_value(&ev))/>
             </label>
             <p class="hint">{lang.t("connectors.token_hint")}</p>
+            {oauth_form}
             <label>{lang.t("connectors.since")}" "
                 <input type="date" prop:value=since on:input=move |ev| since.set(event_target_value(&ev))/>
             </label>

@@ -25,6 +25,95 @@ pub struct Amo {
     pub api: Api,
 }
 
+/// amoCRM's OAuth 2.0 tokens and what refreshes them: stored sealed as the connector's token
+/// (`{"oauth": {…}}`) instead of a long-lived token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OAuth {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    oauth: OAuth,
+}
+
+/// What an authorization is exchanged with: the code amoCRM gave (once, for 20 minutes), or the
+/// refresh token of the last exchange (each is good once: the answer brings the next).
+pub enum Grant<'a> {
+    Code(&'a str),
+    Refresh(&'a str),
+}
+
+/// Refreshed this long before the access token expires.
+pub const REFRESH_AHEAD_MINUTES: i64 = 10;
+
+impl OAuth {
+    /// The tokens a connector's stored token holds, when it holds OAuth tokens.
+    pub fn parse(token: &str) -> Option<OAuth> {
+        serde_json::from_str::<Stored>(token).ok().map(|s| s.oauth)
+    }
+
+    /// As the connector's token (sealed by the caller).
+    pub fn to_token(&self) -> String {
+        serde_json::to_string(&Stored { oauth: self.clone() }).expect("tokens as JSON")
+    }
+
+    /// Whether the access token expires within `REFRESH_AHEAD_MINUTES` of `now`.
+    pub fn due(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at - chrono::Duration::minutes(REFRESH_AHEAD_MINUTES) <= now
+    }
+
+    /// Exchanges `grant` at the account's `/oauth2/access_token` for a new pair of tokens.
+    pub async fn grant(
+        base: &str,
+        client_id: &str,
+        client_secret: &str,
+        redirect_uri: &str,
+        grant: Grant<'_>,
+    ) -> Result<OAuth, CrmError> {
+        let api = Api::new(base, crate::http::Auth::None, 0, PER_SECOND);
+        let mut body =
+            serde_json::json!({"client_id": client_id, "client_secret": client_secret, "redirect_uri": redirect_uri});
+        match grant {
+            Grant::Code(code) => {
+                body["grant_type"] = "authorization_code".into();
+                body["code"] = code.trim().into();
+            }
+            Grant::Refresh(token) => {
+                body["grant_type"] = "refresh_token".into();
+                body["refresh_token"] = token.into();
+            }
+        }
+        let json = match api.post("/oauth2/access_token", &body).await {
+            Ok(json) => json.ok_or_else(|| unexpected("tokens"))?,
+            Err(CrmError::Status(400, why)) | Err(CrmError::Status(401, why)) => {
+                return Err(CrmError::Authorization(format!(
+                    "amoCRM refused the authorization (a code is good once, for 20 minutes; the client id, secret and \
+                     redirect address must be the integration's): {why}"
+                )))
+            }
+            Err(CrmError::Unauthorized(status)) => {
+                return Err(CrmError::Authorization(format!("amoCRM refused the integration's keys (HTTP {status})")))
+            }
+            Err(e) => return Err(e),
+        };
+        let field = |name: &str| json[name].as_str().map(str::to_string).ok_or_else(|| unexpected(name));
+        Ok(OAuth {
+            client_id: client_id.to_string(),
+            client_secret: client_secret.to_string(),
+            redirect_uri: redirect_uri.to_string(),
+            access_token: field("access_token")?,
+            refresh_token: field("refresh_token")?,
+            expires_at: domain::clock::now() + chrono::Duration::seconds(json["expires_in"].as_i64().unwrap_or(86_400)),
+        })
+    }
+}
+
 fn outcome(status: i64) -> Outcome {
     match status {
         WON => Outcome::Won,
@@ -119,8 +208,10 @@ pub fn task(json: &Value) -> Option<CrmActivity> {
 }
 
 impl Amo {
+    /// `token`: a long-lived token, or OAuth tokens (`OAuth::to_token`), whose access token is used.
     pub fn new(base: &str, token: &str, connector: i64) -> Amo {
-        Amo { api: Api::new(base, crate::http::Auth::Bearer(token.to_string()), connector, PER_SECOND) }
+        let bearer = OAuth::parse(token).map_or_else(|| token.to_string(), |oauth| oauth.access_token);
+        Amo { api: Api::new(base, crate::http::Auth::Bearer(bearer), connector, PER_SECOND) }
     }
 
     /// The account's id (what its webhooks name).

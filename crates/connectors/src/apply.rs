@@ -18,9 +18,9 @@ pub struct Applied {
     pub stale: usize,
     /// Items the records validation refused: (item id, why).
     pub rejected: Vec<(String, String)>,
-    /// The JSON of each refused activity, by id: activities are not read back one by one, so a
-    /// retry applies this again (a refused deal is read back from the CRM).
-    pub refused_activities: HashMap<String, Value>,
+    /// The JSON of each refused activity or lead, by id: those are not read back one by one, so
+    /// a retry applies this again (a refused deal is read back from the CRM).
+    pub refused_items: HashMap<String, Value>,
 }
 
 /// Whether a deal's stored version may be applied again (an owner was just mapped).
@@ -108,8 +108,8 @@ pub async fn apply(
             applied
                 .rejected
                 .push((deal.id().to_string(), format!("its modification time {modified_at} is in the future")));
-            if let CrmItem::Activity(_) = deal {
-                applied.refused_activities.insert(deal.id().to_string(), json);
+            if !matches!(deal, CrmItem::Deal(_)) {
+                applied.refused_items.insert(deal.id().to_string(), json);
             }
             continue;
         }
@@ -150,10 +150,8 @@ pub async fn apply(
                 for e in &errors {
                     let crm_id = records[e.index].0.clone();
                     applied.rejected.push((crm_id.clone(), e.message.clone()));
-                    if let Some(item) =
-                        items.iter().find(|i| i.crm_id == crm_id && i.deal.get("activity_type").is_some())
-                    {
-                        applied.refused_activities.insert(crm_id.clone(), item.deal.clone());
+                    if let Some(item) = items.iter().find(|i| i.crm_id == crm_id && i.deal.get("stage").is_none()) {
+                        applied.refused_items.insert(crm_id.clone(), item.deal.clone());
                     }
                     items.retain(|i| i.crm_id != crm_id);
                 }
@@ -173,21 +171,26 @@ pub async fn apply(
         .map(|(record, _)| record)
         .collect();
     applied.stored = checked.len();
-    let activities =
-        |ids: &mut dyn Iterator<Item = &String>| ids.filter(|id| nouns.get(id.as_str()) == Some(&"activity")).count();
-    let stored_activities = activities(&mut records.iter().map(|(id, _)| id).filter(|id| written.contains(*id)));
-    let refused_activities = activities(&mut applied.rejected.iter().map(|(id, _)| id));
-    for (result, n) in [
-        ("stored", applied.stored - stored_activities),
-        ("waiting", applied.waiting),
-        ("stale", applied.stale),
-        ("refused", applied.rejected.len() - refused_activities),
-        ("activity_stored", stored_activities),
-        ("activity_refused", refused_activities),
-    ] {
+    // Deals as `stored` and `refused`, activities and leads under their own names.
+    let mut results: HashMap<&'static str, u64> = HashMap::new();
+    let stored = records.iter().map(|(id, _)| id).filter(|id| written.contains(*id)).map(|id| (id, true));
+    for (id, stored) in stored.chain(applied.rejected.iter().map(|(id, _)| (id, false))) {
+        let result = match (nouns.get(id.as_str()).copied(), stored) {
+            (Some("activity"), true) => "activity_stored",
+            (Some("activity"), false) => "activity_refused",
+            (Some("lead"), true) => "lead_stored",
+            (Some("lead"), false) => "lead_refused",
+            (_, true) => "stored",
+            (_, false) => "refused",
+        };
+        *results.entry(result).or_default() += 1;
+    }
+    results.insert("waiting", applied.waiting as u64);
+    results.insert("stale", applied.stale as u64);
+    for (result, n) in results {
         if n > 0 {
             metrics::counter!("kpi_arena_connector_deals_total", "kind" => kind.name(), "result" => result)
-                .increment(n as u64);
+                .increment(n);
         }
     }
     if !checked.is_empty() {
@@ -197,7 +200,7 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// A stored item's JSON (an item's or an event's) as a CRM deal or activity.
+/// A stored item's JSON (an item's or an event's) as a CRM deal, activity or lead.
 pub fn from_json(value: &Value) -> Option<CrmItem> {
     serde_json::from_value(value.clone()).ok()
 }

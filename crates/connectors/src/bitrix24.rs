@@ -1,7 +1,8 @@
 //! Bitrix24, cloud and on-premise, through an inbound webhook (REST) and outbound events.
 //!
 //! - Reads: `{webhook}crm.deal.list.json` (50 a page by `start`, filtered by `>=DATE_MODIFY`,
-//!   in ID order; `total` says how many), `crm.deal.get.json`, `user.get.json`,
+//!   in ID order; `total` says how many), `crm.deal.get.json`, `crm.activity.list.json`
+//!   (completed, by `>=LAST_UPDATED`), `crm.lead.list.json` (by `>=DATE_MODIFY`), `user.get.json`,
 //!   `crm.status.list.json` (the deal stages of every pipeline, `DEAL_STAGE` and
 //!   `DEAL_STAGE_<n>`), `crm.dealcategory.list.json` (the pipelines' names). `{webhook}` is the
 //!   inbound webhook's address, `https://<portal>/rest/<user id>/<token>/`: it is the secret.
@@ -14,7 +15,9 @@
 //!   `auth[domain]`. The deal itself is then read with `crm.deal.get`.
 
 use crate::http::{Api, CrmError};
-use crate::model::{json_text as text, CrmActivity, CrmDeal, CrmField, CrmStage, CrmUser, Outcome, COUNT_LIMIT};
+use crate::model::{
+    json_text as text, CrmActivity, CrmDeal, CrmField, CrmLead, CrmStage, CrmUser, Outcome, COUNT_LIMIT,
+};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -47,6 +50,8 @@ fn own_fields(json: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+const LEAD_SELECT: &str = "select[]=ID&select[]=ASSIGNED_BY_ID&select[]=DATE_CREATE&select[]=DATE_MODIFY\
+    &select[]=SOURCE_ID&select[]=STATUS_SEMANTIC_ID&select[]=DATE_CLOSED";
 const ACTIVITY_SELECT: &str =
     "select[]=ID&select[]=TYPE_ID&select[]=RESPONSIBLE_ID&select[]=START_TIME&select[]=END_TIME\
     &select[]=LAST_UPDATED&select[]=COMPLETED";
@@ -92,6 +97,21 @@ pub fn activity(json: &Value) -> Option<CrmActivity> {
         activity_type: activity_type.to_string(),
         at: instant(&json["END_TIME"]).or_else(|| instant(&json["START_TIME"])).unwrap_or(modified_at),
         modified_at,
+    })
+}
+
+/// A `crm.lead.list` lead: its source (`SOURCE_ID`), and, when `STATUS_SEMANTIC_ID` is `S`
+/// (converted into a deal, contact or company), converted at `DATE_CLOSED` (else its last change).
+pub fn lead(json: &Value) -> Option<CrmLead> {
+    let modified_at = instant(&json["DATE_MODIFY"])?;
+    let converted = json["STATUS_SEMANTIC_ID"].as_str() == Some("S");
+    Some(CrmLead {
+        id: format!("lead:{}", text(&json["ID"])?),
+        owner: text(&json["ASSIGNED_BY_ID"])?,
+        created_at: instant(&json["DATE_CREATE"])?,
+        modified_at,
+        source: text(&json["SOURCE_ID"]),
+        converted_at: converted.then(|| instant(&json["DATE_CLOSED"]).unwrap_or(modified_at)),
     })
 }
 
@@ -275,6 +295,19 @@ impl Bitrix {
                 }
             })
             .collect())
+    }
+
+    /// One page (from offset `start`) of the leads changed at or after `since` (`crm.lead.list`,
+    /// in ID order), the next offset and the total.
+    pub async fn leads_page(
+        &self,
+        since: DateTime<Utc>,
+        start: u64,
+    ) -> Result<(Vec<CrmLead>, Option<u64>, u64), CrmError> {
+        let query = format!("start={start}&{}&order%5BID%5D=ASC&{LEAD_SELECT}", Self::since(since));
+        let json = self.call("crm.lead.list", &query).await?;
+        let leads = json["result"].as_array().ok_or_else(|| unexpected("leads"))?.iter().filter_map(lead).collect();
+        Ok((leads, json["next"].as_u64(), json["total"].as_u64().unwrap_or(0)))
     }
 
     pub async fn count(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {

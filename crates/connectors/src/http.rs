@@ -22,6 +22,9 @@ pub enum CrmError {
     Unexpected(String),
     #[error("the webhook is refused: {0}")]
     Refused(String),
+    /// An OAuth authorization the CRM would not give.
+    #[error("{0}")]
+    Authorization(String),
 }
 
 /// Attempts of one call before a rate-limit answer is given up on.

@@ -41,6 +41,27 @@ use store::connectors::ConnectorRow;
 
 /// A backfill or reconcile cursor in the activities (after every deal): `a:` and the CRM's own.
 const ACTIVITIES: &str = "a:";
+/// … in the leads (after every activity): `l:` and the CRM's own.
+const LEADS: &str = "l:";
+
+/// Refreshes connector `id`'s OAuth tokens if they are still due once it is locked; the
+/// connector as it then is.
+async fn refresh(pool: &sqlx::PgPool, id: i64, keyring: &Keyring) -> Result<ConnectorRow, String> {
+    let db = |e: sqlx::Error| format!("refreshing the CRM's tokens failed: {e}");
+    let mut tx = pool.begin().await.map_err(db)?;
+    let mut row = store::connectors::locked(&mut tx, id).await.map_err(db)?.ok_or("the connector is gone")?;
+    let token = keyring.open(&row.secret).map_err(|e| e.to_string())?;
+    let Some(oauth) = amocrm::OAuth::parse(&token).filter(|o| o.due(domain::clock::now())) else { return Ok(row) };
+    let grant = amocrm::Grant::Refresh(&oauth.refresh_token);
+    let fresh = amocrm::OAuth::grant(&row.base_url, &oauth.client_id, &oauth.client_secret, &oauth.redirect_uri, grant)
+        .await
+        .map_err(|e| e.to_string())?;
+    row.secret = keyring.seal(&fresh.to_token());
+    store::connectors::set_secret(&mut tx, id, &row.secret).await.map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    tracing::info!(connector = id, "the CRM's OAuth tokens refreshed");
+    Ok(row)
+}
 
 /// The CRM's users as the connector's people. HubSpot allows a deal without an owner: those
 /// wait under one more person, "no owner", whom an admin can map like anyone.
@@ -83,6 +104,19 @@ impl Crm {
             hubspot.mapped = [map.customer, map.product, map.deal_type].into_iter().flatten().collect();
         }
         Ok((kind, crm))
+    }
+
+    /// A saved connector's API like `open`, its OAuth tokens refreshed first when they are about
+    /// to expire (under a lock on the connector: the instance that refreshes keeps the new pair,
+    /// the others see it).
+    pub async fn open_fresh(pool: &sqlx::PgPool, row: &ConnectorRow, keyring: &Keyring) -> Result<(Kind, Crm), String> {
+        let token = keyring.open(&row.secret).map_err(|e| e.to_string())?;
+        match amocrm::OAuth::parse(&token) {
+            Some(oauth) if oauth.due(domain::clock::now()) => {
+                Crm::open(&refresh(pool, row.id, keyring).await?, keyring)
+            }
+            _ => Crm::open(row, keyring),
+        }
     }
 
     /// The account the token belongs to (what webhooks name).
@@ -131,10 +165,17 @@ impl Crm {
         since: DateTime<Utc>,
         cursor: Option<&str>,
     ) -> Result<(Vec<CrmItem>, Option<String>), CrmError> {
-        match cursor.and_then(|c| c.strip_prefix(ACTIVITIES)) {
+        let within =
+            |prefix: &str| cursor.and_then(|c| c.strip_prefix(prefix)).map(|c| Some(c).filter(|c| !c.is_empty()));
+        if let Some(at) = within(LEADS) {
+            let (leads, next) = self.leads(since, at).await?;
+            return Ok((leads.into_iter().map(CrmItem::Lead).collect(), next.map(|n| format!("{LEADS}{n}"))));
+        }
+        match within(ACTIVITIES) {
             Some(at) => {
-                let (activities, next) = self.activities(since, Some(at).filter(|a| !a.is_empty())).await?;
-                Ok((activities.into_iter().map(CrmItem::Activity).collect(), next.map(|n| format!("{ACTIVITIES}{n}"))))
+                let (activities, next) = self.activities(since, at).await?;
+                let next = Some(next.map_or_else(|| LEADS.to_string(), |n| format!("{ACTIVITIES}{n}")));
+                Ok((activities.into_iter().map(CrmItem::Activity).collect(), next))
             }
             None => {
                 let (deals, next) = self.deals(since, cursor).await?;
@@ -173,6 +214,32 @@ impl Crm {
                 Ok((Vec::new(), None))
             }
             page => page,
+        }
+    }
+
+    /// The leads changed at or after `since`, a page from `cursor`, and the next cursor. Only
+    /// Bitrix24 has leads of their own (amoCRM's "leads" are its deals; HubSpot's and Pipedrive's
+    /// are not read yet).
+    pub async fn leads(
+        &self,
+        since: DateTime<Utc>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<model::CrmLead>, Option<String>), CrmError> {
+        match self {
+            Crm::Bitrix(bitrix) => {
+                let start = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+                let (leads, next, _) = bitrix.leads_page(since, start).await?;
+                Ok((leads, next.map(|n| n.to_string())))
+            }
+            _ => Ok((Vec::new(), None)),
+        }
+    }
+
+    /// How many leads changed at or after `since` (up to `model::COUNT_LIMIT`).
+    pub async fn count_leads(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
+        match self {
+            Crm::Bitrix(bitrix) => Ok(bitrix.leads_page(since, 0).await?.2.min(model::COUNT_LIMIT)),
+            _ => Ok(0),
         }
     }
 

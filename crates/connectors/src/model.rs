@@ -237,13 +237,30 @@ pub struct CrmActivity {
     pub modified_at: DateTime<Utc>,
 }
 
-/// What a connector reads from a CRM: a deal or a done activity. Untagged, so the deals stored
-/// before activities were read still read back as deals.
+/// A lead (a prospect, before a deal) as the CRM has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmLead {
+    /// `lead:<CRM id>`.
+    pub id: String,
+    pub owner: String,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// When it was converted (into a deal, a contact or a company), if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted_at: Option<DateTime<Utc>>,
+}
+
+/// What a connector reads from a CRM: a deal, a done activity or a lead. Untagged, so the deals
+/// stored before the others were read still read back as deals (a deal's JSON has `stage`, an
+/// activity's `activity_type`, a lead's neither; they are tried in this order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum CrmItem {
     Deal(CrmDeal),
     Activity(CrmActivity),
+    Lead(CrmLead),
 }
 
 impl CrmItem {
@@ -252,6 +269,7 @@ impl CrmItem {
         match self {
             CrmItem::Deal(deal) => &deal.id,
             CrmItem::Activity(activity) => &activity.id,
+            CrmItem::Lead(lead) => &lead.id,
         }
     }
 
@@ -259,6 +277,7 @@ impl CrmItem {
         match self {
             CrmItem::Deal(deal) => &deal.owner,
             CrmItem::Activity(activity) => &activity.owner,
+            CrmItem::Lead(lead) => &lead.owner,
         }
     }
 
@@ -266,6 +285,7 @@ impl CrmItem {
         match self {
             CrmItem::Deal(deal) => deal.modified_at,
             CrmItem::Activity(activity) => activity.modified_at,
+            CrmItem::Lead(lead) => lead.modified_at,
         }
     }
 
@@ -274,6 +294,7 @@ impl CrmItem {
         match self {
             CrmItem::Deal(_) => "deal",
             CrmItem::Activity(_) => "activity",
+            CrmItem::Lead(_) => "lead",
         }
     }
 
@@ -282,6 +303,7 @@ impl CrmItem {
         match self {
             CrmItem::Deal(d) => vec![&mut d.id, &mut d.name, &mut d.owner, &mut d.stage],
             CrmItem::Activity(a) => vec![&mut a.id, &mut a.owner, &mut a.activity_type],
+            CrmItem::Lead(l) => [&mut l.id, &mut l.owner].into_iter().chain(l.source.as_mut()).collect(),
         }
     }
 
@@ -296,6 +318,21 @@ impl CrmItem {
                 "activity_type": a.activity_type,
                 "at": rfc3339(a.at),
             }),
+            CrmItem::Lead(l) => {
+                let mut record = json!({
+                    "kind": "lead",
+                    "id": kind.record_id(&l.id),
+                    "owner": owner,
+                    "created_at": rfc3339(l.created_at),
+                });
+                if let Some(source) = &l.source {
+                    record["source"] = json!(source);
+                }
+                if let Some(at) = l.converted_at {
+                    record["converted_at"] = json!(rfc3339(at));
+                }
+                record
+            }
         }
     }
 }
@@ -374,7 +411,20 @@ mod tests {
             json!({"kind": "activity", "id": "amocrm:task:55", "owner": "u1", "activity_type": "call",
                    "at": "2026-11-03T10:00:00Z"})
         );
-        for item in [CrmItem::Activity(call), CrmItem::Deal(deal(Outcome::Won))] {
+        let lead = CrmLead {
+            id: "lead:5".into(),
+            owner: "100".into(),
+            created_at: Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap(),
+            modified_at: Utc.with_ymd_and_hms(2026, 11, 4, 9, 0, 0).unwrap(),
+            source: Some("WEB".into()),
+            converted_at: Some(Utc.with_ymd_and_hms(2026, 11, 4, 9, 0, 0).unwrap()),
+        };
+        assert_eq!(
+            CrmItem::Lead(lead.clone()).to_record(Kind::Bitrix24, "u1", &Mapping::default()),
+            json!({"kind": "lead", "id": "bitrix24:lead:5", "owner": "u1", "created_at": "2026-11-01T09:00:00Z",
+                   "source": "WEB", "converted_at": "2026-11-04T09:00:00Z"})
+        );
+        for item in [CrmItem::Activity(call), CrmItem::Deal(deal(Outcome::Won)), CrmItem::Lead(lead)] {
             let stored = serde_json::to_value(&item).unwrap();
             assert_eq!(serde_json::from_value::<CrmItem>(stored).unwrap(), item);
         }

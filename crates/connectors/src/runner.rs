@@ -115,7 +115,7 @@ impl Runner {
         }
         for (id, events) in by_connector {
             let Some(row) = store::connectors::by_id(&self.pool, id).await? else { continue };
-            let (kind, crm) = match Crm::open(&row, keyring) {
+            let (kind, crm) = match Crm::open_fresh(&self.pool, &row, keyring).await {
                 Ok(opened) => opened,
                 Err(why) => {
                     for event in &events {
@@ -167,7 +167,7 @@ impl Runner {
     async fn backfill(&self, keyring: &Keyring) -> Result<bool, sqlx::Error> {
         let Some(row) = store::connectors::claim_backfill(&self.pool).await? else { return Ok(false) };
         let since = row.backfill_from.unwrap_or_default();
-        let page = match Crm::open(&row, keyring) {
+        let page = match Crm::open_fresh(&self.pool, &row, keyring).await {
             Ok((kind, crm)) => crm
                 .changed(since, row.backfill_cursor.as_deref())
                 .await
@@ -211,7 +211,7 @@ impl Runner {
         let Some(row) = store::connectors::claim_reconcile(&self.pool, RECONCILE_SECONDS).await? else {
             return Ok(false);
         };
-        let (kind, crm) = match Crm::open(&row, keyring) {
+        let (kind, crm) = match Crm::open_fresh(&self.pool, &row, keyring).await {
             Ok(opened) => opened,
             Err(why) => {
                 store::connectors::set_error(&self.pool, row.id, Some(&why)).await?;
@@ -277,7 +277,7 @@ impl Runner {
         applied: &Applied,
     ) -> Result<(), sqlx::Error> {
         for (crm_id, why) in &applied.rejected {
-            store::connectors::refused(tx, id, crm_id, why, applied.refused_activities.get(crm_id)).await?;
+            store::connectors::refused(tx, id, crm_id, why, applied.refused_items.get(crm_id)).await?;
         }
         Ok(())
     }

@@ -73,6 +73,19 @@ impl Keyring {
         out
     }
 
+    /// `plain` sealed as text a browser may hold without reading it: `sealed:` and hex.
+    pub fn seal_text(&self, plain: &str) -> String {
+        format!("{SEALED}{}", hex::encode(self.seal(plain)))
+    }
+
+    /// A `seal_text` opened; any other text is returned as it is (a token typed in).
+    pub fn open_text(&self, text: &str) -> Result<String, KeyError> {
+        match text.trim().strip_prefix(SEALED) {
+            Some(sealed) => self.open(&hex::decode(sealed).map_err(|_| KeyError::CannotOpen)?),
+            None => Ok(text.to_string()),
+        }
+    }
+
     pub fn open(&self, sealed: &[u8]) -> Result<String, KeyError> {
         if sealed.len() < 24 {
             return Err(KeyError::CannotOpen);
@@ -84,6 +97,9 @@ impl Keyring {
 }
 
 /// Shows only a secret's last four characters.
+/// What `Keyring::seal_text` puts first.
+const SEALED: &str = "sealed:";
+
 pub fn masked(secret: &str) -> String {
     let tail: String = secret.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
     format!("••••{tail}")

@@ -38,6 +38,7 @@ fn invalid(why: impl Into<String>) -> SetupError {
 }
 
 /// What the form gives: the CRM, its address, the token.
+#[derive(Clone, Copy)]
 pub struct Access<'a> {
     pub kind: &'a str,
     /// amoCRM: the account's address. Bitrix24: may be empty (the webhook's portal is used).
@@ -98,6 +99,33 @@ pub async fn preview(me: &CurrentUser, access: Access<'_>, since: DateTime<Utc>)
     let (mut first, _) = crm.deals(since, None).await?;
     first.truncate(10);
     Ok(Seen { account, users, stages, deals: deals.min(COUNT_LIMIT), activities, first })
+}
+
+/// amoCRM's OAuth 2.0: exchanges the authorization code an integration shows (or its redirect
+/// brought) for access and refresh tokens; what is returned is the connector's token for "Test"
+/// and "Save" (the caller keeps it from the browser).
+pub async fn authorize(
+    me: &CurrentUser,
+    base_url: &str,
+    client_id: &str,
+    client_secret: &str,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<String, SetupError> {
+    admin(me)?;
+    let access = Access { kind: Kind::AmoCrm.name(), base_url, token: code };
+    let (_, base, _) = checked(&access)?;
+    for (what, value) in
+        [("client id", client_id), ("client secret", client_secret), ("redirect address", redirect_uri)]
+    {
+        if value.trim().is_empty() {
+            return Err(invalid(format!("the integration's {what} is empty")));
+        }
+    }
+    let grant = crate::amocrm::Grant::Code(code);
+    let oauth =
+        crate::amocrm::OAuth::grant(&base, client_id.trim(), client_secret.trim(), redirect_uri.trim(), grant).await?;
+    Ok(oauth.to_token())
 }
 
 /// Saves a connector once its CRM answers; its people are matched to users by email. Returns its id.
@@ -315,7 +343,7 @@ async fn replay_deals(pool: &PgPool, connector: i64, map: &crate::FieldMap) -> R
     Ok(())
 }
 
-/// Starts the backfill of the CRM's deals and done activities changed since `from`.
+/// Starts the backfill of the CRM's deals, done activities and leads changed since `from`.
 pub async fn start_backfill(
     pool: &PgPool,
     keyring: Option<&Keyring>,
@@ -327,8 +355,8 @@ pub async fn start_backfill(
     let keyring = keyring.ok_or(crate::secret::KeyError::Missing)?;
     let row =
         store::connectors::by_id(pool, connector).await?.ok_or_else(|| invalid(format!("no connector {connector}")))?;
-    let (_, crm) = Crm::open(&row, keyring).map_err(invalid)?;
-    let total = crm.count(from).await? + crm.count_activities(from).await?;
+    let (_, crm) = Crm::open_fresh(pool, &row, keyring).await.map_err(invalid)?;
+    let total = crm.count(from).await? + crm.count_activities(from).await? + crm.count_leads(from).await?;
     store::connectors::start_backfill(pool, connector, from, total as i64).await?;
     Ok(total)
 }
@@ -382,10 +410,7 @@ pub async fn delete(pool: &PgPool, me: &CurrentUser, connector: i64, remove_reco
         let refs: Vec<domain::scoring::RecordRef> = store::connectors::stored_records(&mut tx, connector)
             .await?
             .into_iter()
-            .map(|(id, activity)| domain::scoring::RecordRef {
-                kind: if activity { "activity" } else { "deal" }.into(),
-                id,
-            })
+            .map(|(id, kind)| domain::scoring::RecordRef { kind, id })
             .collect();
         removed = services::ingest::remove_in(&mut tx, &refs).await?.0;
     }
@@ -455,7 +480,10 @@ async fn status(pool: &PgPool, keyring: Option<&Keyring>, row: ConnectorRow) -> 
     let kind = Kind::parse(&row.kind).ok_or_else(|| invalid("unknown CRM"))?;
     let token = keyring
         .and_then(|k| k.open(&row.secret).ok())
-        .map(|t| masked(t.trim_end_matches('/')))
+        .map(|t| match crate::amocrm::OAuth::parse(&t) {
+            Some(oauth) => format!("OAuth 2.0 · {}", masked(&oauth.access_token)),
+            None => masked(t.trim_end_matches('/')),
+        })
         .unwrap_or_else(|| "••••".into());
     let overrides = crate::apply::stage_map(&row);
     let stages = serde_json::from_value::<Vec<crate::CrmStage>>(row.stages.clone())

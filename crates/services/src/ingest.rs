@@ -118,7 +118,7 @@ pub async fn store_in(tx: &mut Transaction<'_, Postgres>, records: &[Record]) ->
     work
 }
 
-/// Deletes deals and activities (`refs`; other kinds are left alone) in the caller's
+/// Deletes deals, activities and leads (`refs`; other kinds are left alone) in the caller's
 /// transaction: a connector's records an admin removes with it. Like a stored batch, it leaves
 /// the work that rescores whoever owned them over their span, and the live notification. The
 /// number deleted and the work's id; the caller commits.
@@ -128,7 +128,7 @@ pub async fn remove_in(
 ) -> Result<(u64, Option<i64>), sqlx::Error> {
     let (owners, span) = work::before_images(tx, refs).await?;
     let ids = |kind: &str| refs.iter().filter(|r| r.kind == kind).map(|r| r.id.clone()).collect::<Vec<_>>();
-    let removed = store::records::delete_in(tx, &ids("deal"), &ids("activity")).await?;
+    let removed = store::records::delete_in(tx, &ids("deal"), &ids("activity"), &ids("lead")).await?;
     let mut id = None;
     if let (true, Some((from, to))) = (removed > 0, span) {
         let item = Work { id: 0, reason: Reason::Records, owners: Some(owners), from, to: to + Duration::seconds(1) };

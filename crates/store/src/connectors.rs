@@ -74,6 +74,20 @@ pub async fn by_id(pool: &PgPool, id: i64) -> Result<Option<ConnectorRow>, sqlx:
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1")).bind(id).fetch_optional(pool).await
 }
 
+/// A connector, locked until the caller's transaction ends (its token is being refreshed).
+pub async fn locked(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Replaces a connector's sealed token (refreshed OAuth tokens).
+pub async fn set_secret(tx: &mut Transaction<'_, Postgres>, id: i64, sealed: &[u8]) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connectors SET secret = $2 WHERE id = $1").bind(id).bind(sealed).execute(&mut **tx).await?;
+    Ok(())
+}
+
 pub async fn by_kind(pool: &PgPool, kind: &str) -> Result<Option<ConnectorRow>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE kind = $1")).bind(kind).fetch_optional(pool).await
 }
@@ -93,10 +107,11 @@ pub async fn lock(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<bool, s
         .is_some())
 }
 
-/// The records a connector stored: (record id, whether it is an activity).
-pub async fn stored_records(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Vec<(String, bool)>, sqlx::Error> {
+/// The records a connector stored: (record id, its kind: `deal`, `activity` or `lead`).
+pub async fn stored_records(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT record_id, deal ? 'activity_type' FROM connector_items
+        "SELECT record_id, CASE WHEN deal ? 'stage' THEN 'deal' WHEN deal ? 'activity_type' THEN 'activity' ELSE 'lead' END
+           FROM connector_items
           WHERE connector_id = $1 AND record_id IS NOT NULL ORDER BY record_id",
     )
     .bind(id)

@@ -358,12 +358,14 @@ pub async fn holders(pool: &PgPool, records: &[Record]) -> Result<Stored, sqlx::
     Ok(stored)
 }
 
-/// Deletes deals and activities by id, with the deals' status history; the number deleted. Only
+/// Deletes deals, activities and leads by id, with the deals' status history (activities and
+/// meeting requests that named a deleted lead stay, without it); the number deleted. Only
 /// `services::ingest::remove_in` calls it (it leaves the rescoring work).
 pub async fn delete_in(
     conn: &mut sqlx::PgConnection,
     deals: &[String],
     activities: &[String],
+    leads: &[String],
 ) -> Result<u64, sqlx::Error> {
     let mut removed = sqlx::query("DELETE FROM activities WHERE id = ANY($1)")
         .bind(activities)
@@ -373,5 +375,13 @@ pub async fn delete_in(
     removed +=
         sqlx::query("DELETE FROM deals WHERE id = ANY($1)").bind(deals).execute(&mut *conn).await?.rows_affected();
     sqlx::query("DELETE FROM deal_status_log WHERE deal_id = ANY($1)").bind(deals).execute(&mut *conn).await?;
+    for sql in [
+        "UPDATE activities SET lead_id = NULL WHERE lead_id = ANY($1)",
+        "UPDATE meeting_requests SET lead_id = NULL WHERE lead_id = ANY($1)",
+    ] {
+        sqlx::query(sql).bind(leads).execute(&mut *conn).await?;
+    }
+    removed +=
+        sqlx::query("DELETE FROM leads WHERE id = ANY($1)").bind(leads).execute(&mut *conn).await?.rows_affected();
     Ok(removed)
 }

@@ -446,3 +446,56 @@ async fn deal_fields_mapped_on_the_page_give_customer_product_and_type() {
     until("revenue with 502 at 300", 1300.0, || revenue(&app, &token)).await;
     assert_eq!(deals().await[1], row("amocrm:502", None, Some("SKU-1"), "upsell"));
 }
+
+/// OAuth 2.0 instead of a long-lived token: the integration's code gives an access and a refresh
+/// token; a code is good once; an access token about to expire is refreshed before the CRM is
+/// called, and the new pair is kept.
+#[tokio::test]
+async fn oauth_tokens_come_from_a_code_and_are_refreshed_before_they_expire() {
+    use crate::crm::amocrm::{CLIENT_ID, CLIENT_SECRET, REDIRECT};
+    let (app, amo, token, admin) = fixture().await;
+    amo.set(|s| {
+        s.token = "no-token-yet".into();
+        s.codes = vec!["def5020041a6".into()];
+    });
+    let authorize = |secret: &'static str| {
+        let (admin, base) = (admin.clone(), amo.base.clone());
+        async move { connectors::setup::authorize(&admin, &base, CLIENT_ID, secret, "def5020041a6", REDIRECT).await }
+    };
+    let e = authorize("guessed").await.unwrap_err();
+    assert!(e.to_string().contains("amoCRM refused the authorization"), "{e}");
+    let oauth = authorize(CLIENT_SECRET).await.unwrap();
+    let e = authorize(CLIENT_SECRET).await.unwrap_err();
+    assert!(e.to_string().contains("good once"), "a code is spent: {e}");
+    let rep = store::users::find_login(&app.pool, "anna@example.com").await.unwrap().unwrap().0;
+    let e = connectors::setup::authorize(&rep, &amo.base, CLIENT_ID, CLIENT_SECRET, "x", REDIRECT).await.unwrap_err();
+    assert!(matches!(e, connectors::setup::SetupError::Forbidden), "{e}");
+
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let access = connectors::setup::Access { kind: "amocrm", base_url: &amo.base, token: &oauth };
+    assert_eq!(connectors::setup::preview(&admin, access, since).await.unwrap().deals, 5);
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access).await.unwrap();
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    assert_eq!(status.token, "OAuth 2.0 · ••••cc-1");
+
+    // Five minutes before the access token expires, the backfill refreshes it first.
+    let stored = || async {
+        let sealed: Vec<u8> = sqlx::query_scalar("SELECT secret FROM connectors").fetch_one(&app.pool).await.unwrap();
+        connectors::amocrm::OAuth::parse(&keyring.open(&sealed).unwrap()).unwrap()
+    };
+    let mut due = stored().await;
+    due.expires_at = domain::clock::now() + chrono::Duration::minutes(5);
+    sqlx::query("UPDATE connectors SET secret = $1")
+        .bind(keyring.seal(&due.to_token()))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap();
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), || backfill_state(&app)).await;
+    until("revenue", 1250.0, || revenue(&app, &token)).await;
+    let kept = stored().await;
+    assert_eq!((kept.access_token.as_str(), kept.refresh_token.as_str()), ("acc-2", "ref-2"));
+    assert!(kept.expires_at > domain::clock::now() + chrono::Duration::hours(23));
+    assert_eq!((amo.state.lock().unwrap().granted, amo.state.lock().unwrap().refreshed), (1, 1), "refreshed once");
+}

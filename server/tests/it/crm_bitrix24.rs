@@ -253,3 +253,60 @@ async fn a_list_field_is_shown_by_its_labels_and_gives_the_deal_type() {
         sqlx::query_scalar("SELECT count(*) FROM deals WHERE deal_type <> 'new'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(upsold, 0);
 }
+
+/// Leads (`crm.lead.list`), created in November (Moscow time, 10:00):
+/// | lead | owner   | source | state         | made | changed |
+/// | 71   | 7 Anna  | WEB    | S converted   | 3rd  | 8th     |
+/// | 72   | 8 Boris | CALL   | P in work     | 5th  | 5th     |
+/// | 73   | 7 Anna  | WEB    | F junk        | 6th  | 9th     |
+/// | 74   | 9 Vera  | WEB    | P in work     | 7th  | 7th     | waits for Vera
+/// customer_acquisition_rate = leads created in P converted by now / leads created in P × 100:
+/// 1 / 3 before Vera is mapped, 1 / 4 after.
+#[tokio::test]
+async fn leads_arrive_with_their_source_and_conversion() {
+    use crate::crm::bitrix24::lead_json;
+    let (app, bitrix, token, admin) = fixture().await;
+    bitrix.set(|s| {
+        s.leads = vec![
+            lead_json(71, 7, "WEB", "S", 3, 8),
+            lead_json(72, 8, "CALL", "P", 5, 5),
+            lead_json(73, 7, "WEB", "F", 6, 9),
+            lead_json(74, 9, "WEB", "P", 7, 7),
+        ]
+    });
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access(&bitrix)).await.unwrap();
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    // 5 deals, no activities, 4 leads.
+    assert_eq!(connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap(), 9);
+    until("the backfill ends", ("done".to_string(), 9, Some(9)), || backfill_state(&app)).await;
+    let (anna, boris) = (user_id(&app, "anna@example.com").await, user_id(&app, "boris@example.com").await);
+    let leads: Vec<(String, String, Option<String>, Option<chrono::DateTime<Utc>>)> =
+        sqlx::query_as("SELECT id, owner_id, source, converted_at FROM leads ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let converted = Utc.with_ymd_and_hms(2026, 11, 8, 7, 0, 0).unwrap();
+    assert_eq!(
+        leads,
+        vec![
+            ("bitrix24:lead:71".into(), anna.clone(), Some("WEB".into()), Some(converted)),
+            ("bitrix24:lead:72".into(), boris.clone(), Some("CALL".into()), None),
+            ("bitrix24:lead:73".into(), anna.clone(), Some("WEB".into()), None),
+        ]
+    );
+    let rate = || async {
+        let card = app.get_json(&token, "/api/v1/kpis?scope=org&period=2026-11").await;
+        let kpi = card["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "customer_acquisition_rate").cloned();
+        kpi.and_then(|k| k["value"].as_f64()).map(|v| (v * 1e6).round() / 1e6)
+    };
+    until("one of three leads converted", Some(33.333333), rate).await;
+    connectors::setup::map_person(&app.pool, &admin, id, "9", connectors::setup::Mapping::Invite).await.unwrap();
+    until("one of four", Some(25.0), rate).await;
+
+    // Deleted with what it brought: the leads go too.
+    let removed = connectors::setup::delete(&app.pool, &admin, id, true).await.unwrap();
+    // Deals 41, 42, 43, 44 (Vera's, now mapped), 45 and four leads.
+    assert_eq!(removed, 9);
+    assert_eq!(app.count("leads").await, 0);
+}

@@ -23,6 +23,12 @@ pub struct AmoState {
     pub users: Vec<Value>,
     pub leads: Vec<Value>,
     pub tasks: Vec<Value>,
+    /// OAuth: the authorization codes not used yet, the refresh token now good, and how many
+    /// times each grant was given.
+    pub codes: Vec<String>,
+    pub refresh: Option<String>,
+    pub granted: u32,
+    pub refreshed: u32,
     /// The next this many calls to `/api/v4/leads` are answered 429.
     pub throttle: u32,
     pub throttled: u32,
@@ -47,6 +53,7 @@ impl FakeAmo {
             .route("/api/v4/leads/{id}", get(lead))
             .route("/api/v4/tasks", get(tasks_page))
             .route("/api/v4/leads/custom_fields", get(custom_fields))
+            .route("/oauth2/access_token", axum::routing::post(access_token))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -161,6 +168,48 @@ async fn tasks_page(State(state): Shared, headers: HeaderMap, Query(q): Query<Ha
     tasks.sort_by_key(|t| t["id"].as_i64().unwrap());
     let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
     page_of(&tasks, page, "tasks", "/api/v4/tasks")
+}
+
+/// The integration the OAuth tests authorize.
+pub const CLIENT_ID: &str = "4c5d6e7f-0000-4000-8000-amo000000001";
+pub const CLIENT_SECRET: &str = "integration-secret-key";
+pub const REDIRECT: &str = "https://arena.example/connectors";
+
+/// amoCRM's token endpoint: an unused code, or the refresh token of the last grant, for a new
+/// pair (the old refresh token is spent); the bearer token the API accepts is the new one.
+async fn access_token(State(state): Shared, Json(body): Json<Value>) -> Response {
+    let mut s = state.lock().unwrap();
+    s.calls.push("/oauth2/access_token".into());
+    let refuse = |hint: &str| {
+        (StatusCode::BAD_REQUEST, Json(json!({"title": "Некорректный запрос", "hint": hint, "status": 400})))
+            .into_response()
+    };
+    let keys = (body["client_id"].as_str(), body["client_secret"].as_str(), body["redirect_uri"].as_str());
+    if keys != (Some(CLIENT_ID), Some(CLIENT_SECRET), Some(REDIRECT)) {
+        return refuse("Client authentication failed");
+    }
+    match body["grant_type"].as_str() {
+        Some("authorization_code") => {
+            let code = body["code"].as_str().unwrap_or("").to_string();
+            if !s.codes.contains(&code) {
+                return refuse("Authorization code has been revoked");
+            }
+            s.codes.retain(|c| *c != code);
+            s.granted += 1;
+        }
+        Some("refresh_token") => {
+            if s.refresh.as_deref() != body["refresh_token"].as_str() {
+                return refuse("Token has been revoked");
+            }
+            s.refreshed += 1;
+        }
+        _ => return refuse("Unsupported grant type"),
+    }
+    let n = s.granted + s.refreshed;
+    s.token = format!("acc-{n}");
+    s.refresh = Some(format!("ref-{n}"));
+    Json(json!({"token_type": "Bearer", "expires_in": 86400, "access_token": s.token, "refresh_token": s.refresh}))
+        .into_response()
 }
 
 /// The leads' custom fields: a deal type (a list), the customer's tax number, an article.

@@ -23,6 +23,7 @@ pub struct BitrixState {
     pub users: Vec<Value>,
     pub deals: Vec<Value>,
     pub activities: Vec<Value>,
+    pub leads: Vec<Value>,
     pub throttle: u32,
     pub throttled: u32,
     pub calls: Vec<String>,
@@ -132,6 +133,14 @@ async fn rest(
             activities.sort_by_key(|a| a["ID"].as_str().unwrap().parse::<i64>().unwrap());
             paged(activities, start)
         }
+        "crm.lead.list" => {
+            let from = q.get("filter[>=DATE_MODIFY]").map(|v| DateTime::parse_from_rfc3339(v).unwrap());
+            assert_eq!(q.get("order[ID]").map(String::as_str), Some("ASC"), "the client pages in ID order");
+            let mut leads: Vec<Value> =
+                s.leads.iter().filter(|l| from.is_none_or(|from| at(&l["DATE_MODIFY"]) >= from)).cloned().collect();
+            leads.sort_by_key(|l| l["ID"].as_str().unwrap().parse::<i64>().unwrap());
+            paged(leads, start)
+        }
         "crm.deal.fields" => Json(json!({"result": {
             "ID": {"type": "integer", "title": "ID"},
             "TITLE": {"type": "string", "title": "Название"},
@@ -169,6 +178,16 @@ pub fn activity_json(id: i64, owner: i64, type_id: u32, completed: bool, day: u3
            "END_TIME": format!("2026-11-{day:02}T{hour:02}:00:00+03:00"),
            "LAST_UPDATED": format!("2026-11-{day:02}T{hour:02}:05:00+03:00"),
            "COMPLETED": if completed { "Y" } else { "N" }, "SUBJECT": "Звонок клиенту"})
+}
+
+/// A lead as `crm.lead.list` returns it: made on `made` and changed on `changed` (November 2026,
+/// 10:00 Moscow time); `semantic` P in work, S converted, F junk.
+pub fn lead_json(id: i64, owner: i64, source: &str, semantic: &str, made: u32, changed: u32) -> Value {
+    let on = |day: u32| format!("2026-11-{day:02}T10:00:00+03:00");
+    json!({"ID": id.to_string(), "TITLE": format!("Лид {id}"), "ASSIGNED_BY_ID": owner.to_string(), "SOURCE_ID": source,
+           "STATUS_ID": if semantic == "S" { "CONVERTED" } else { "NEW" }, "STATUS_SEMANTIC_ID": semantic,
+           "DATE_CREATE": on(made), "DATE_MODIFY": on(changed),
+           "DATE_CLOSED": if semantic == "P" { Value::Null } else { json!(on(changed)) }})
 }
 
 /// An outbound event as Bitrix24 posts it (form-encoded).
