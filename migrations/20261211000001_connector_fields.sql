@@ -4,4 +4,7 @@ ALTER TABLE connectors
     --  "deal_types": {"<the field's value in the CRM>": "new" | "upsell" | "cross_sell"}}
     ADD COLUMN field_map JSONB NOT NULL DEFAULT '{}',
     -- The CRM's deal fields as last read (at saving and at each reconcile): [{"key": …, "name": …}].
-    ADD COLUMN fields JSONB NOT NULL DEFAULT '[]';
+    ADD COLUMN fields JSONB NOT NULL DEFAULT '[]',
+    -- Set when every deal must be read again (a field was just mapped): the next whole reconcile
+    -- reads from here, then clears it (unless it was set again meanwhile).
+    ADD COLUMN reread_from TIMESTAMPTZ;

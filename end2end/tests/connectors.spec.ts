@@ -11,7 +11,7 @@ const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3170";
  */
 const TOKEN = "e2e-amo-token-51c9";
 
-type Lead = { id: number; name: string; price: number; responsible_user_id: number; status_id: number; pipeline_id: number; created_at: number; updated_at: number; closed_at: number | null };
+type Lead = { id: number; name: string; price: number; responsible_user_id: number; status_id: number; pipeline_id: number; created_at: number; updated_at: number; closed_at: number | null; custom_fields_values?: unknown[] };
 
 type Task = { id: number; responsible_user_id: number; task_type_id: number; is_completed: boolean; complete_till: number; updated_at: number };
 
@@ -45,6 +45,10 @@ function fakeAmo(leads: Lead[], tasks: Task[]): Promise<{ base: string; close: (
       const links = page * 2 < all.length ? { next: { href: `/api/v4/leads?page=${page + 1}` } } : {};
       return json(200, { _links: links, _embedded: { leads: chunk } });
     }
+    if (url.pathname === "/api/v4/leads/custom_fields") {
+      if (url.searchParams.get("page") !== "1") { res.writeHead(204); return res.end(); }
+      return json(200, { _links: {}, _embedded: { custom_fields: [{ id: 9001, name: "Тип сделки", type: "select" }] } });
+    }
     if (url.pathname === "/api/v4/tasks") {
       const from = Number(url.searchParams.get("filter[updated_at][from]") ?? 0);
       const page = Number(url.searchParams.get("page") ?? 1);
@@ -75,6 +79,8 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
   });
   // Three leads changed in the last week: two won by the demo rep, one open; one more by an unmapped intern.
   const leads = [lead(9001, 11, 120000, 142, t - 5 * day), lead(9002, 11, 80000, 1, t - 4 * day), lead(9003, 11, 50000, 142, t - 3 * day), lead(9004, 12, 30000, 142, t - 2 * day)];
+  // 9003 sells more to a customer we have: its "Тип сделки" says so.
+  leads[2].custom_fields_values = [{ field_id: 9001, field_name: "Тип сделки", values: [{ value: "Допродажа" }] }];
   // Two calls done (the rep's, the intern's) and one planned.
   const task = (id: number, owner: number, done: boolean, at: number): Task => ({
     id, responsible_user_id: owner, task_type_id: 1, is_completed: done, complete_till: at, updated_at: at,
@@ -108,6 +114,17 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
     await expect(card.getByTestId("backfill-progress")).toHaveAttribute("value", "6");
     // The intern's deal and call wait for a mapping.
     await expect(card.getByTestId("waiting")).toHaveText("2");
+
+    // The CRM's "Тип сделки" gives the deal type: its value "Допродажа" is made an upsell.
+    const fields = card.getByTestId("deal-fields-form");
+    await fields.locator('select[name="deal_type"]').selectOption("9001");
+    await fields.getByRole("button", { name: "Сохранить" }).click();
+    const typeRow = card.getByTestId("crm-deal-type").filter({ hasText: "Допродажа" });
+    await expect(typeRow).toContainText("1");
+    await typeRow.getByLabel("Тип сделки здесь").selectOption("upsell");
+    await typeRow.getByRole("button").click();
+    await page.reload();
+    await expect(page.getByTestId("crm-deal-type").filter({ hasText: "Допродажа" }).getByLabel("Тип сделки здесь")).toHaveValue("upsell");
     await page.screenshot({ path: "artifacts/connectors.png", fullPage: true });
     await axe(page);
 

@@ -553,13 +553,14 @@ fn NewConnector(available: Vec<(String, String)>, save: ServerAction<SaveConnect
                     <summary>{lang.t("connectors.oauth")}</summary>
                     <p class="hint">{lang.t("connectors.oauth_hint")}</p>
                     <label>{lang.t("connectors.client_id")}" "
-                        <input autocomplete="off" on:input=move |ev| client_id.set(event_target_value(&ev))/></label>
+                        <input autocomplete="off" prop:value=client_id on:input=move |ev| client_id.set(event_target_value(&ev))/></label>
                     <label>{lang.t("connectors.client_secret")}" "
-                        <input type="password" autocomplete="off" on:input=move |ev| client_secret.set(event_target_value(&ev))/></label>
+                        <input type="password" autocomplete="off" prop:value=client_secret
+                            on:input=move |ev| client_secret.set(event_target_value(&ev))/></label>
                     <label>{lang.t("connectors.oauth_code")}" "
-                        <input autocomplete="off" on:input=move |ev| code.set(event_target_value(&ev))/></label>
+                        <input autocomplete="off" prop:value=code on:input=move |ev| code.set(event_target_value(&ev))/></label>
                     <label>{lang.t("connectors.redirect_uri")}" "
-                        <input placeholder="https://" on:input=move |ev| redirect.set(event_target_value(&ev))/></label>
+                        <input placeholder="https://" prop:value=redirect on:input=move |ev| redirect.set(event_target_value(&ev))/></label>
                     <button type="button" on:click=move |_| { oauth.dispatch(()); }>{lang.t("connectors.oauth_get")}</button>
                     {oauth_outcome}
                 </details>
@@ -799,8 +800,12 @@ fn DealFields(
 ) -> impl IntoView {
     let lang = crate::i18n::use_lang();
     let select = |name: &'static str, label: &'static str, current: &str| {
+        // A mapped field the CRM no longer lists stays chosen (saving keeps it) until changed.
+        let gone = (!current.is_empty() && !fields.iter().any(|(key, _)| key == current))
+            .then(|| (current.to_string(), lang.t("connectors.field_gone")));
         let options = fields
             .iter()
+            .chain(gone.iter())
             .map(|(key, field)| {
                 let selected = key == current;
                 view! { <option value=key.clone() selected=selected>{format!("{field} ({key})")}</option> }

@@ -27,7 +27,7 @@ pub struct Amo {
 
 /// amoCRM's OAuth 2.0 tokens and what refreshes them: stored sealed as the connector's token
 /// (`{"oauth": {…}}`) instead of a long-lived token.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OAuth {
     pub client_id: String,
     pub client_secret: String,
@@ -35,6 +35,16 @@ pub struct OAuth {
     pub access_token: String,
     pub refresh_token: String,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Never the secret or the tokens.
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth")
+            .field("client_id", &self.client_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -79,6 +89,16 @@ impl OAuth {
         let api = Api::new(base, crate::http::Auth::None, 0, PER_SECOND);
         let mut body =
             serde_json::json!({"client_id": client_id, "client_secret": client_secret, "redirect_uri": redirect_uri});
+        let refusal = match grant {
+            Grant::Code(_) => {
+                "amoCRM refused the authorization (a code is good once, for 20 minutes; the client id, secret and \
+                 redirect address must be the integration's)"
+            }
+            Grant::Refresh(_) => {
+                "amoCRM refused to refresh the tokens (the integration was switched off, or its refresh token went \
+                 unused for 3 months): delete the connector and connect it again"
+            }
+        };
         match grant {
             Grant::Code(code) => {
                 body["grant_type"] = "authorization_code".into();
@@ -91,14 +111,9 @@ impl OAuth {
         }
         let json = match api.post("/oauth2/access_token", &body).await {
             Ok(json) => json.ok_or_else(|| unexpected("tokens"))?,
-            Err(CrmError::Status(400, why)) | Err(CrmError::Status(401, why)) => {
-                return Err(CrmError::Authorization(format!(
-                    "amoCRM refused the authorization (a code is good once, for 20 minutes; the client id, secret and \
-                     redirect address must be the integration's): {why}"
-                )))
-            }
+            Err(CrmError::Status(400, why)) => return Err(CrmError::Authorization(format!("{refusal}: {why}"))),
             Err(CrmError::Unauthorized(status)) => {
-                return Err(CrmError::Authorization(format!("amoCRM refused the integration's keys (HTTP {status})")))
+                return Err(CrmError::Authorization(format!("{refusal} (HTTP {status})")))
             }
             Err(e) => return Err(e),
         };
@@ -330,6 +345,15 @@ impl Amo {
         let activities = tasks.iter().filter_map(task).collect();
         let next = (!json["_links"]["next"].is_null() && !tasks.is_empty()).then_some(page + 1);
         Ok((activities, next))
+    }
+
+    /// One task, as a done activity (`None`: not completed, or gone).
+    pub async fn task(&self, id: &str) -> Result<Option<CrmActivity>, CrmError> {
+        match self.api.get(&format!("/api/v4/tasks/{}", id.trim())).await {
+            Ok(json) => Ok(json.as_ref().and_then(task)),
+            Err(CrmError::Status(404, _)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {

@@ -10,7 +10,8 @@
 //! - Meaning: `STAGE_SEMANTIC_ID` `S` is won, `F` lost, `P` open. `OPPORTUNITY` is the amount,
 //!   `ASSIGNED_BY_ID` the owner; a closed deal's `CLOSEDATE` is when it closed; a repeat
 //!   customer's deal (`IS_RETURN_CUSTOMER` `Y`) is an upsell.
-//! - Events: `ONCRMDEALADD`, `ONCRMDEALUPDATE` (form-encoded, `data[FIELDS][ID]` only), checked by
+//! - Events: `ONCRMDEALADD`, `ONCRMDEALUPDATE`, and the same for activities (`ONCRMACTIVITY…`) and
+//!   leads (`ONCRMLEAD…`) (form-encoded, `data[FIELDS][ID]` only), checked by
 //!   `auth[application_token]` (shown by Bitrix24 when the outbound webhook is made) and
 //!   `auth[domain]`. The deal itself is then read with `crm.deal.get`.
 
@@ -315,6 +316,24 @@ impl Bitrix {
         Ok(total.min(COUNT_LIMIT))
     }
 
+    /// One activity (`crm.activity.get`), as a done activity (`None`: not completed, or gone).
+    pub async fn activity(&self, id: &str) -> Result<Option<CrmActivity>, CrmError> {
+        match self.call("crm.activity.get", &format!("id={}", encode(id.trim()))).await {
+            Ok(json) => Ok(activity(&json["result"])),
+            Err(CrmError::Status(400, why)) if why.to_lowercase().contains("not found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One lead (`crm.lead.get`).
+    pub async fn lead(&self, id: &str) -> Result<Option<CrmLead>, CrmError> {
+        match self.call("crm.lead.get", &format!("id={}", encode(id.trim()))).await {
+            Ok(json) => Ok(lead(&json["result"])),
+            Err(CrmError::Status(400, why)) if why.to_lowercase().contains("not found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
         match self.call("crm.deal.get", &format!("id={}", encode(id.trim()))).await {
             Ok(json) => deal(&json["result"])
@@ -330,6 +349,7 @@ impl Bitrix {
 /// An outbound event: (the event, the deal id, the portal's domain, the application token, its time).
 pub struct Event {
     pub event: String,
+    /// The id the event names (`data[FIELDS][ID]`): a deal's, an activity's or a lead's.
     pub deal: String,
     pub domain: String,
     pub token: String,
@@ -352,8 +372,8 @@ pub fn parse_hook(body: &[u8]) -> Result<Event, CrmError> {
     if event.event.is_empty() || event.token.is_empty() {
         return Err(CrmError::Refused("it is not a Bitrix24 event (no `event` or `auth[application_token]`)".into()));
     }
-    if event.event.starts_with("ONCRMDEAL") && event.deal.is_empty() {
-        return Err(CrmError::Refused("it names no deal (`data[FIELDS][ID]`)".into()));
+    if event.event.starts_with("ONCRM") && event.deal.is_empty() {
+        return Err(CrmError::Refused("it names no record (`data[FIELDS][ID]`)".into()));
     }
     Ok(event)
 }

@@ -98,6 +98,12 @@ pub async fn receive(
                 "ONCRMDEALADD" | "ONCRMDEALUPDATE" => {
                     vec![NewEvent { key: format!("{}@{}", event.deal, event.ts), crm_id: event.deal, deal: None }]
                 }
+                // An activity or a lead: read back by its key (`activity:7`, `lead:3`).
+                "ONCRMACTIVITYADD" | "ONCRMACTIVITYUPDATE" | "ONCRMLEADADD" | "ONCRMLEADUPDATE" => {
+                    let what = if event.event.starts_with("ONCRMACTIVITY") { "activity" } else { "lead" };
+                    let crm_id = format!("{what}:{}", event.deal);
+                    vec![NewEvent { key: format!("{crm_id}@{}", event.ts), crm_id, deal: None }]
+                }
                 // Deleted deals keep their records (the team's history); other events are not deals.
                 _ => Vec::new(),
             }
@@ -146,6 +152,16 @@ pub async fn receive(
                     crm_id: event.deal_id,
                     deal: event.deal.map(|d| serde_json::to_value(d).expect("a deal as JSON")),
                 }],
+                // A done activity, carried whole (a planned one is no touchpoint yet).
+                ("activity", "create" | "change" | "added" | "updated") => event
+                    .activity
+                    .map(|a| NewEvent {
+                        key: format!("{}@{}", a.id, event.version),
+                        crm_id: a.id.clone(),
+                        deal: Some(serde_json::to_value(crate::CrmItem::Activity(a)).expect("an activity as JSON")),
+                    })
+                    .into_iter()
+                    .collect(),
                 _ => Vec::new(),
             }
         }

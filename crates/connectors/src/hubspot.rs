@@ -339,6 +339,17 @@ impl HubSpot {
         Ok(self.deals_page(since, None).await?.2.min(COUNT_LIMIT))
     }
 
+    /// One call (`call`) or meeting (`meeting`), as a done activity (`None`: not done, or gone).
+    pub async fn engagement(&self, object: &str, id: &str) -> Result<Option<CrmActivity>, CrmError> {
+        let objects = if object == "call" { "calls" } else { "meetings" };
+        let properties = "hs_timestamp,hubspot_owner_id,hs_lastmodifieddate,hs_call_status,hs_meeting_outcome";
+        match self.api.get(&format!("/crm/v3/objects/{objects}/{}?properties={properties}", id.trim())).await {
+            Ok(json) => Ok(json.as_ref().and_then(|o| engagement(objects, o))),
+            Err(CrmError::Status(404, _)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
         let properties = self.properties();
         let path = format!("/crm/v3/objects/deals/{}?properties={}", id.trim(), properties.join(","));

@@ -112,9 +112,15 @@ impl Crm {
     pub async fn open_fresh(pool: &sqlx::PgPool, row: &ConnectorRow, keyring: &Keyring) -> Result<(Kind, Crm), String> {
         let token = keyring.open(&row.secret).map_err(|e| e.to_string())?;
         match amocrm::OAuth::parse(&token) {
-            Some(oauth) if oauth.due(domain::clock::now()) => {
-                Crm::open(&refresh(pool, row.id, keyring).await?, keyring)
-            }
+            Some(oauth) if oauth.due(domain::clock::now()) => match refresh(pool, row.id, keyring).await {
+                Ok(fresh) => Crm::open(&fresh, keyring),
+                // Not expired yet: carry on with it, and refresh at the next call.
+                Err(why) if oauth.expires_at > domain::clock::now() => {
+                    tracing::warn!(connector = row.id, error = %why, "the CRM's tokens could not be refreshed yet");
+                    Crm::open(row, keyring)
+                }
+                Err(why) => Err(why),
+            },
             _ => Crm::open(row, keyring),
         }
     }
@@ -228,8 +234,12 @@ impl Crm {
         match self {
             Crm::Bitrix(bitrix) => {
                 let start = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
-                let (leads, next, _) = bitrix.leads_page(since, start).await?;
-                Ok((leads, next.map(|n| n.to_string())))
+                match bitrix.leads_page(since, start).await {
+                    Ok((leads, next, _)) => Ok((leads, next.map(|n| n.to_string()))),
+                    // A webhook that may not read leads still brings the rest.
+                    Err(CrmError::Unauthorized(403)) | Err(CrmError::Status(404, _)) => Ok((Vec::new(), None)),
+                    Err(e) => Err(e),
+                }
             }
             _ => Ok((Vec::new(), None)),
         }
@@ -238,7 +248,11 @@ impl Crm {
     /// How many leads changed at or after `since` (up to `model::COUNT_LIMIT`).
     pub async fn count_leads(&self, since: DateTime<Utc>) -> Result<u64, CrmError> {
         match self {
-            Crm::Bitrix(bitrix) => Ok(bitrix.leads_page(since, 0).await?.2.min(model::COUNT_LIMIT)),
+            Crm::Bitrix(bitrix) => match bitrix.leads_page(since, 0).await {
+                Ok((_, _, total)) => Ok(total.min(model::COUNT_LIMIT)),
+                Err(CrmError::Unauthorized(403)) | Err(CrmError::Status(404, _)) => Ok(0),
+                Err(e) => Err(e),
+            },
             _ => Ok(0),
         }
     }
@@ -313,6 +327,24 @@ impl Crm {
             Crm::Bitrix(bitrix) => bitrix.deal(id).await,
             Crm::HubSpot(hubspot) => hubspot.deal(id).await,
             Crm::Pipedrive(pipedrive) => pipedrive.deal(id).await,
+        }
+    }
+
+    /// One item by its key among the connector's items (a deal's CRM id, `activity:7`,
+    /// `task:5`, `call:9`, `meeting:9`, `lead:3`); `None` when the CRM no longer has it, or it is
+    /// an activity not done.
+    pub async fn item(&self, id: &str) -> Result<Option<CrmItem>, CrmError> {
+        let activity = |found: Option<CrmActivity>| found.map(CrmItem::Activity);
+        match (self, id.split_once(':')) {
+            (_, None) => Ok(self.deal(id).await?.map(CrmItem::Deal)),
+            (Crm::Amo(amo), Some(("task", n))) => Ok(activity(amo.task(n).await?)),
+            (Crm::Bitrix(bitrix), Some(("activity", n))) => Ok(activity(bitrix.activity(n).await?)),
+            (Crm::Bitrix(bitrix), Some(("lead", n))) => Ok(bitrix.lead(n).await?.map(CrmItem::Lead)),
+            (Crm::HubSpot(hubspot), Some((object @ ("call" | "meeting"), n))) => {
+                Ok(activity(hubspot.engagement(object, n).await?))
+            }
+            (Crm::Pipedrive(pipedrive), Some(("activity", n))) => Ok(activity(pipedrive.activity(n).await?)),
+            _ => Ok(None),
         }
     }
 }

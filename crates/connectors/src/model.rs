@@ -239,6 +239,7 @@ pub struct CrmActivity {
 
 /// A lead (a prospect, before a deal) as the CRM has it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CrmLead {
     /// `lead:<CRM id>`.
     pub id: String,

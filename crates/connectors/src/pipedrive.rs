@@ -258,6 +258,15 @@ impl Pipedrive {
         }
     }
 
+    /// One activity, as a done activity (`None`: not done, or gone).
+    pub async fn activity(&self, id: &str) -> Result<Option<CrmActivity>, CrmError> {
+        match self.data(&format!("/api/v2/activities/{}", id.trim())).await {
+            Ok(json) => Ok(activity(&json["data"])),
+            Err(CrmError::Status(404, _)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn deal(&self, id: &str) -> Result<Option<CrmDeal>, CrmError> {
         match self.data(&format!("/api/v2/deals/{}", id.trim())).await {
             Ok(json) => Ok(deal(&json["data"])),
@@ -287,6 +296,8 @@ pub struct Event {
     pub deal_id: String,
     pub company: String,
     pub deal: Option<CrmDeal>,
+    /// The activity it carries, when it is a done one (`entity` `activity`).
+    pub activity: Option<CrmActivity>,
     pub version: String,
 }
 
@@ -300,6 +311,7 @@ pub fn parse_hook(body: &[u8]) -> Result<Event, CrmError> {
         deal_id: deal_id.ok_or_else(|| CrmError::Refused("it names no deal (`meta.entity_id`)".into()))?,
         company: text(&meta["company_id"]).unwrap_or_default(),
         deal: deal(&json["data"]),
+        activity: activity(&json["data"]),
         version: json["data"]["update_time"].as_str().or(meta["timestamp"].as_str()).unwrap_or("").to_string(),
     })
 }

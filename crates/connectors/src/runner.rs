@@ -119,7 +119,7 @@ impl Runner {
                 Ok(opened) => opened,
                 Err(why) => {
                     for event in &events {
-                        store::connectors::attempt_failed(&mut tx, event.id, &why, 1).await?;
+                        store::connectors::attempt_failed(&mut tx, event.id, &why, ATTEMPTS).await?;
                     }
                     continue;
                 }
@@ -130,8 +130,8 @@ impl Runner {
             for event in &events {
                 let deal = match event.deal.as_ref().and_then(from_json) {
                     Some(deal) => Some(deal),
-                    None => match crm.deal(&event.crm_id).await {
-                        Ok(deal) => deal.map(crate::CrmItem::Deal),
+                    None => match crm.item(&event.crm_id).await {
+                        Ok(item) => item,
                         Err(e) => {
                             let why = e.to_string();
                             store::connectors::attempt_failed(&mut tx, event.id, &why, ATTEMPTS).await?;
@@ -219,6 +219,8 @@ impl Runner {
             }
         };
         let since = row.reconciled_to.unwrap_or_default() - Duration::minutes(5);
+        // Every deal again when a field was just mapped.
+        let since = row.reread_from.map_or(since, |from| from.min(since));
         let mut cursor: Option<String> = None;
         let mut newest = row.reconciled_to.unwrap_or_default();
         let mut whole = false;
@@ -253,7 +255,7 @@ impl Runner {
             }
         }
         if whole {
-            store::connectors::reconciled_to(&self.pool, row.id, newest).await?;
+            store::connectors::reconciled_to(&self.pool, row.id, newest, row.reread_from).await?;
         }
         // New people and stages in the CRM since the last look.
         if let Ok(users) = crm.users().await {

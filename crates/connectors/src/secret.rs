@@ -73,15 +73,20 @@ impl Keyring {
         out
     }
 
-    /// `plain` sealed as text a browser may hold without reading it: `sealed:` and hex.
+    /// `plain` sealed as text a browser may hold without reading it: `sealed:` and hex. Sealed
+    /// with a mark of its own, so that `open_text` opens only these, never a stored secret.
     pub fn seal_text(&self, plain: &str) -> String {
-        format!("{SEALED}{}", hex::encode(self.seal(plain)))
+        format!("{SEALED}{}", hex::encode(self.seal(&format!("{FOR_BROWSER}{plain}"))))
     }
 
     /// A `seal_text` opened; any other text is returned as it is (a token typed in).
     pub fn open_text(&self, text: &str) -> Result<String, KeyError> {
         match text.trim().strip_prefix(SEALED) {
-            Some(sealed) => self.open(&hex::decode(sealed).map_err(|_| KeyError::CannotOpen)?),
+            Some(sealed) => self
+                .open(&hex::decode(sealed).map_err(|_| KeyError::CannotOpen)?)?
+                .strip_prefix(FOR_BROWSER)
+                .map(str::to_string)
+                .ok_or(KeyError::CannotOpen),
             None => Ok(text.to_string()),
         }
     }
@@ -96,10 +101,12 @@ impl Keyring {
     }
 }
 
-/// Shows only a secret's last four characters.
 /// What `Keyring::seal_text` puts first.
 const SEALED: &str = "sealed:";
+/// What a `seal_text` holds before its text (no stored secret starts so).
+const FOR_BROWSER: &str = "kpi-arena/for-the-browser\n";
 
+/// Shows only a secret's last four characters.
 pub fn masked(secret: &str) -> String {
     let tail: String = secret.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
     format!("••••{tail}")

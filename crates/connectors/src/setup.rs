@@ -297,10 +297,9 @@ pub async fn set_fields(
         ..map
     };
     replay_deals(pool, connector, &map).await?;
-    if row.kind == Kind::HubSpot.name() {
-        // HubSpot sent the stored deals without a property nobody asked for: read them again.
-        store::connectors::reread(pool, connector).await?;
-    }
+    // And read every deal again: HubSpot sent them without a property nobody asked for, and deals
+    // stored before fields were read have none.
+    store::connectors::reread(pool, connector).await?;
     Ok(())
 }
 

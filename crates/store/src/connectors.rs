@@ -21,6 +21,8 @@ pub struct ConnectorRow {
     pub field_map: Value,
     /// The CRM's deal fields as last read.
     pub fields: Value,
+    /// Where the next whole reconcile reads from when every deal must be read again.
+    pub reread_from: Option<DateTime<Utc>>,
     pub backfill_state: String,
     pub backfill_from: Option<DateTime<Utc>>,
     pub backfill_cursor: Option<String>,
@@ -35,7 +37,7 @@ pub struct ConnectorRow {
 }
 
 const COLUMNS: &str =
-    "id, kind, base_url, secret, hook_key, hook_secret, account, stage_map, stages, field_map, fields, backfill_state, backfill_from, \
+    "id, kind, base_url, secret, hook_key, hook_secret, account, stage_map, stages, field_map, fields, reread_from, backfill_state, backfill_from, \
     backfill_cursor, backfill_done, backfill_total, reconciled_to, reconciled_at, last_event_at, last_error, \
     last_error_at, created_by";
 
@@ -74,9 +76,11 @@ pub async fn by_id(pool: &PgPool, id: i64) -> Result<Option<ConnectorRow>, sqlx:
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1")).bind(id).fetch_optional(pool).await
 }
 
-/// A connector, locked until the caller's transaction ends (its token is being refreshed).
+/// A connector, locked until the caller's transaction ends (its token is being refreshed); an
+/// error at once (`55P03`) when another transaction holds it (a delete: waiting could close a
+/// circle PostgreSQL cannot see, through the runner's own claim).
 pub async fn locked(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Option<ConnectorRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1 FOR UPDATE"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1 FOR UPDATE NOWAIT"))
         .bind(id)
         .fetch_optional(&mut **tx)
         .await
@@ -160,7 +164,11 @@ pub async fn set_stages(pool: &PgPool, id: i64, stages: &Value) -> Result<(), sq
 /// the fields asked for has not sent a newly mapped one), at once.
 pub async fn reread(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE connectors SET reconciled_to = coalesce(backfill_from, reconciled_to), reconciled_at = NULL WHERE id = $1",
+        "UPDATE connectors SET reconciled_at = NULL,
+                reread_from = coalesce(backfill_from,
+                                       (SELECT min(modified_at) FROM connector_items WHERE connector_id = $1),
+                                       reconciled_to)
+          WHERE id = $1",
     )
     .bind(id)
     .execute(pool)
@@ -628,13 +636,24 @@ pub async fn claim_reconcile(pool: &PgPool, every_seconds: i64) -> Result<Option
     .await
 }
 
-/// A whole reconcile read the CRM's changes up to `to`.
-pub async fn reconciled_to(pool: &PgPool, id: i64, to: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE connectors SET reconciled_to = greatest(reconciled_to, $2) WHERE id = $1")
-        .bind(id)
-        .bind(to)
-        .execute(pool)
-        .await?;
+/// A whole reconcile read the CRM's changes up to `to`, and, when it started at `reread` (the
+/// connector's `reread_from` as it claimed it), everything to read again.
+pub async fn reconciled_to(
+    pool: &PgPool,
+    id: i64,
+    to: DateTime<Utc>,
+    reread: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connectors SET reconciled_to = greatest(reconciled_to, $2),
+                reread_from = CASE WHEN reread_from IS NOT DISTINCT FROM $3 THEN NULL ELSE reread_from END
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(to)
+    .bind(reread)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -497,5 +497,6 @@ async fn oauth_tokens_come_from_a_code_and_are_refreshed_before_they_expire() {
     let kept = stored().await;
     assert_eq!((kept.access_token.as_str(), kept.refresh_token.as_str()), ("acc-2", "ref-2"));
     assert!(kept.expires_at > domain::clock::now() + chrono::Duration::hours(23));
-    assert_eq!((amo.state.lock().unwrap().granted, amo.state.lock().unwrap().refreshed), (1, 1), "refreshed once");
+    let s = amo.state.lock().unwrap();
+    assert_eq!((s.granted, s.refreshed), (1, 1), "refreshed once");
 }

@@ -200,6 +200,18 @@ async fn completed_activities_arrive_typed_at_their_end_and_score_touchpoints() 
     until("Anna's points", 53, || points(&app, &token, &anna)).await;
     until("Boris's points", 51, || points(&app, &token, &boris)).await;
 
+    // A call Boris completes on the 20th: its event carries only the id, read back with
+    // `crm.activity.get`; one more touchpoint, one more point.
+    connectors::setup::set_hook_secret(&app.pool, Some(&keyring), &admin, id, "app-token-1").await.unwrap();
+    bitrix.set(|s| s.activities.push(activity_json(67, 8, 2, true, 20, 12)));
+    let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
+    let body = event_body("ONCRMACTIVITYADD", 67, 1_795_176_000, &portal(&bitrix), "app-token-1");
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let (status, answer) = post_hook(&app, &format!("/api/v1/hooks/bitrix24/{key}"), &form, body).await;
+    assert_eq!((status, answer["queued"].as_u64()), (200, Some(1)));
+    until("touchpoints with the call", 5.0, || touchpoints(&app, &token)).await;
+    until("Boris's points with the call", 52, || points(&app, &token, &boris)).await;
+
     // Deleting the connector keeps what it brought: the team's history.
     assert_eq!(connectors::setup::delete(&app.pool, &admin, id, false).await.unwrap(), 0);
     let left: (i64, i64, i64) = sqlx::query_as(
@@ -260,8 +272,9 @@ async fn a_list_field_is_shown_by_its_labels_and_gives_the_deal_type() {
 /// | 72   | 8 Boris | CALL   | P in work     | 5th  | 5th     |
 /// | 73   | 7 Anna  | WEB    | F junk        | 6th  | 9th     |
 /// | 74   | 9 Vera  | WEB    | P in work     | 7th  | 7th     | waits for Vera
+/// | 75   | 8 Boris | CALL   | S converted   | 4th  | 10th    | by its event, after the backfill
 /// customer_acquisition_rate = leads created in P converted by now / leads created in P × 100:
-/// 1 / 3 before Vera is mapped, 1 / 4 after.
+/// 1 / 3 after the backfill, 2 / 4 with lead 75, 2 / 5 once Vera is mapped.
 #[tokio::test]
 async fn leads_arrive_with_their_source_and_conversion() {
     use crate::crm::bitrix24::lead_json;
@@ -301,12 +314,21 @@ async fn leads_arrive_with_their_source_and_conversion() {
         kpi.and_then(|k| k["value"].as_f64()).map(|v| (v * 1e6).round() / 1e6)
     };
     until("one of three leads converted", Some(33.333333), rate).await;
+    // A lead converted on the 10th arrives by its event, read back with `crm.lead.get`: 2 of 4.
+    connectors::setup::set_hook_secret(&app.pool, Some(&keyring), &admin, id, "app-token-1").await.unwrap();
+    bitrix.set(|s| s.leads.push(lead_json(75, 8, "CALL", "S", 4, 10)));
+    let key: String = sqlx::query_scalar("SELECT hook_key FROM connectors").fetch_one(&app.pool).await.unwrap();
+    let body = event_body("ONCRMLEADUPDATE", 75, 1_795_176_000, &portal(&bitrix), "app-token-1");
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let (status, _) = post_hook(&app, &format!("/api/v1/hooks/bitrix24/{key}"), &form, body).await;
+    assert_eq!(status, 200);
+    until("two of four leads converted", Some(50.0), rate).await;
     connectors::setup::map_person(&app.pool, &admin, id, "9", connectors::setup::Mapping::Invite).await.unwrap();
-    until("one of four", Some(25.0), rate).await;
+    until("two of five", Some(40.0), rate).await;
 
     // Deleted with what it brought: the leads go too.
     let removed = connectors::setup::delete(&app.pool, &admin, id, true).await.unwrap();
-    // Deals 41, 42, 43, 44 (Vera's, now mapped), 45 and four leads.
-    assert_eq!(removed, 9);
+    // Deals 41, 42, 43, 44 (Vera's, now mapped), 45 and five leads.
+    assert_eq!(removed, 10);
     assert_eq!(app.count("leads").await, 0);
 }

@@ -336,6 +336,26 @@ async fn done_activities_become_touchpoints_and_a_spent_budget_is_waited_for() {
     until("Anna's points", 52, || points(&app, &token, &anna)).await;
     until("Boris's points", 52, || points(&app, &token, &boris)).await;
     assert_eq!(fake.lock().unwrap().early, 0, "no call came before the spent budget reset");
+
+    // A webhook v2 for an activity carries it whole: Anna's call done on the 20th is a touchpoint
+    // at once; one still planned is not.
+    let status = &connectors::setup::statuses(&app.pool, Some(&keyring), &admin).await.unwrap()[0];
+    let basic =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(status.hook_credentials.clone().unwrap()));
+    let hook = |data: Value| {
+        json!({"meta": {"action": "change", "entity": "activity", "entity_id": data["id"].to_string(),
+                        "company_id": COMPANY.to_string(), "version": "2.0"}, "data": data})
+        .to_string()
+    };
+    let headers = [("content-type", "application/json"), ("authorization", basic.as_str())];
+    let (code, answer) =
+        post_hook(&app, &status.hook_path, &headers, hook(activity(76, 5, "call", true, 20, "10:00"))).await;
+    assert_eq!((code, answer["queued"].as_u64()), (200, Some(1)));
+    let (code, answer) =
+        post_hook(&app, &status.hook_path, &headers, hook(activity(77, 5, "call", false, 21, "10:00"))).await;
+    assert_eq!((code, answer["queued"].as_u64()), (200, Some(0)), "a planned call is no touchpoint");
+    until("touchpoints with the call", 5.0, || touchpoints(&app, &token)).await;
+    until("Anna's points with the call", 53, || points(&app, &token, &anna)).await;
 }
 
 /// A custom option field as the deal type: API v2 sends the option's id (17 Upsell, 18

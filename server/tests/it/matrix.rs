@@ -598,6 +598,19 @@ fn rows(ids: &Ids) -> Vec<Row> {
             s(form(&[("connector", "999999"), ("stage", "1:142"), ("outcome", "won")])),
             [A, A, F, F, F, 400],
         ),
+        // An admin's empty integration id is refused before amoCRM is called.
+        row(
+            ServerFn("authorize_amocrm"),
+            "",
+            s(form(&[
+                ("base_url", "https://acme.amocrm.ru"),
+                ("client_id", ""),
+                ("client_secret", "x"),
+                ("code", "x"),
+                ("redirect_uri", "https://arena.example/"),
+            ])),
+            [A, A, F, F, F, 400],
+        ),
         row(
             ServerFn("set_crm_fields"),
             "",

@@ -141,6 +141,14 @@ async fn rest(
             leads.sort_by_key(|l| l["ID"].as_str().unwrap().parse::<i64>().unwrap());
             paged(leads, start)
         }
+        "crm.activity.get" | "crm.lead.get" => {
+            let id = q.get("id").cloned().unwrap_or_default();
+            let all = if method == "crm.activity.get" { &s.activities } else { &s.leads };
+            match all.iter().find(|a| a["ID"] == id.as_str()) {
+                Some(found) => Json(json!({"result": found})).into_response(),
+                None => error(StatusCode::BAD_REQUEST, "", "Not found"),
+            }
+        }
         "crm.deal.fields" => Json(json!({"result": {
             "ID": {"type": "integer", "title": "ID"},
             "TITLE": {"type": "string", "title": "Название"},
