@@ -220,8 +220,8 @@ async fn completed_activities_arrive_typed_at_their_end_and_score_touchpoints() 
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!(left, (4, 4, 0), "deals 41, 42, 43, 45 (44 waits for Vera) and four activities");
-    assert_eq!(touchpoints(&app, &token).await, 4.0);
+    assert_eq!(left, (4, 5, 0), "deals 41, 42, 43, 45 (44 waits for Vera); activities 61, 62, 63, 65 and 67");
+    assert_eq!(touchpoints(&app, &token).await, 5.0);
     let e = connectors::setup::delete(&app.pool, &admin, id, true).await.unwrap_err();
     assert!(e.to_string().contains(&format!("no connector {id}")), "{e}");
 }

@@ -289,6 +289,8 @@ async fn hubspot_backfill_and_signed_webhooks_give_the_hand_worked_revenue() {
     assert_eq!(fake.lock().unwrap().throttled, 1, "the 429 was waited out");
     let id = connectors::setup::create(&app.pool, Some(&keyring), &admin, access()).await.unwrap();
     connectors::setup::start_backfill(&app.pool, Some(&keyring), &admin, id, since).await.unwrap();
+    let state = || crate::crm::common::backfill_state(&app);
+    until("the backfill ends", ("done".to_string(), 5, Some(5)), state).await;
     until("revenue without Vera's deal", 1250.0, || revenue(&app, &token)).await;
     let anna = user_id(&app, "anna@example.com").await;
     until("Anna's points", 50, || points(&app, &token, &anna)).await;
