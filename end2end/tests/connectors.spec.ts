@@ -122,7 +122,10 @@ test("an admin connects amoCRM on /connectors, previews, backfills with progress
     const typeRow = card.getByTestId("crm-deal-type").filter({ hasText: "Допродажа" });
     await expect(typeRow).toContainText("1");
     await typeRow.getByLabel("Тип сделки здесь").selectOption("upsell");
-    await typeRow.getByRole("button").click();
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes("/api/set_crm_deal_type") && r.ok()),
+      typeRow.getByRole("button").click(),
+    ]);
     await page.reload();
     await expect(page.getByTestId("crm-deal-type").filter({ hasText: "Допродажа" }).getByLabel("Тип сделки здесь")).toHaveValue("upsell");
     await page.screenshot({ path: "artifacts/connectors.png", fullPage: true });
