@@ -318,17 +318,19 @@ impl Bitrix {
 
     /// One activity (`crm.activity.get`), as a done activity (`None`: not completed, or gone).
     pub async fn activity(&self, id: &str) -> Result<Option<CrmActivity>, CrmError> {
-        match self.call("crm.activity.get", &format!("id={}", encode(id.trim()))).await {
-            Ok(json) => Ok(activity(&json["result"])),
-            Err(CrmError::Status(400, why)) if why.to_lowercase().contains("not found") => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(self.get("crm.activity.get", id).await?.and_then(|json| activity(&json)))
     }
 
     /// One lead (`crm.lead.get`).
     pub async fn lead(&self, id: &str) -> Result<Option<CrmLead>, CrmError> {
-        match self.call("crm.lead.get", &format!("id={}", encode(id.trim()))).await {
-            Ok(json) => Ok(lead(&json["result"])),
+        Ok(self.get("crm.lead.get", id).await?.and_then(|json| lead(&json)))
+    }
+
+    /// One record by `method` (`crm.….get`): its `result`, `None` when Bitrix24 has no such one
+    /// ("Not found" comes as an error with HTTP 400).
+    async fn get(&self, method: &str, id: &str) -> Result<Option<Value>, CrmError> {
+        match self.call(method, &format!("id={}", encode(id.trim()))).await {
+            Ok(mut json) => Ok(Some(json["result"].take())),
             Err(CrmError::Status(400, why)) if why.to_lowercase().contains("not found") => Ok(None),
             Err(e) => Err(e),
         }
