@@ -110,6 +110,8 @@ impl Runner {
         claimed: Vec<store::connectors::EventRow>,
     ) -> Result<(), sqlx::Error> {
         let mut by_connector: HashMap<i64, Vec<store::connectors::EventRow>> = HashMap::new();
+        // Shown on the page once the failed attempts are committed, so the two never disagree.
+        let mut errors: Vec<(i64, String)> = Vec::new();
         for event in claimed {
             by_connector.entry(event.connector_id).or_default().push(event);
         }
@@ -135,7 +137,7 @@ impl Runner {
                         Err(e) => {
                             let why = e.to_string();
                             store::connectors::attempt_failed(&mut tx, event.id, &why, ATTEMPTS).await?;
-                            store::connectors::set_error(&self.pool, id, Some(&why)).await?;
+                            errors.push((id, why));
                             continue;
                         }
                     },
@@ -159,6 +161,9 @@ impl Runner {
             store::connectors::done(&mut tx, &done).await?;
         }
         tx.commit().await?;
+        for (id, why) in errors {
+            store::connectors::set_error(&self.pool, id, Some(&why)).await?;
+        }
         Ok(())
     }
 
