@@ -18,6 +18,8 @@ PORT_B=$((PORT + 1))
 export KPI_ARENA_DATA="$ROOT/target/e2e-data"
 # The key that seals CRM tokens: the two instances share it (with DATABASE_URL none is made for them).
 export KPI_ARENA_SECRET_KEY=${KPI_ARENA_SECRET_KEY:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+# The notification spec's fake Slack listens on this host.
+export KPI_ARENA_NOTIFY_HOSTS=127.0.0.1
 mkdir -p target/e2e-logs
 
 psql_bin() {

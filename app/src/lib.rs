@@ -195,6 +195,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/teams") view=pages::teams::Teams ssr=SsrMode::Async/>
                 <Route path=path!("/tokens") view=pages::tokens::Tokens ssr=SsrMode::Async/>
                 <Route path=path!("/connectors") view=pages::connectors::Connectors ssr=SsrMode::Async/>
+                <Route path=path!("/notifications") view=pages::notifications::Notifications ssr=SsrMode::Async/>
                 <Route path=path!("/import") view=pages::import::Imports ssr=SsrMode::Async/>
                 <Route path=path!("/import/:id") view=pages::import::ImportPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=pages::account::Account ssr=SsrMode::Async/>

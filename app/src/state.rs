@@ -153,4 +153,6 @@ pub struct AppState {
     pub reads: Arc<services::replica::Reads>,
     /// This instance's CRM connector runner: webhooks wake it; it holds the key that opens tokens.
     pub connectors: connectors::Runner,
+    /// This instance's notification sender: it holds the key that opens channel secrets.
+    pub notify: notify::Sender,
 }

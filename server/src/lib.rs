@@ -240,6 +240,8 @@ pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Rou
         // `kpi-arena serve` checks the key before it gets here, and says what is wrong.
         Err(e) => panic!("{e}"),
     };
+    let sender = notify::Sender::new(pool.clone(), keyring.clone());
+    let sender = if worker == Worker::On { sender.spawn() } else { sender };
     let runner = connectors::Runner::new(pool.clone(), keyring);
     let runner = if worker == Worker::On { runner.spawn() } else { runner };
     // At shutdown, end the open event streams: a graceful shutdown waits for them otherwise.
@@ -261,6 +263,7 @@ pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Rou
         worker: heartbeat,
         reads,
         connectors: runner,
+        notify: sender,
     };
     let routes = generate_route_list(app::App);
     // One route table: `App`'s routes feed the router and, minus the public ones, the sign-in guard.

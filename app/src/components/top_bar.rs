@@ -37,6 +37,7 @@ pub fn TopBar(user: CurrentUser) -> impl IntoView {
                     {link("/displays", "nav.displays")}
                     {link("/tokens", "nav.tokens")}
                     {link("/import", "nav.import")}
+                    {link("/notifications", "nav.notifications")}
                 })}
                 {(user.role == crate::auth::Role::Manager).then(|| view! { {link("/users", "nav.users")} })}
                 {(user.role == crate::auth::Role::Admin).then(|| view! {

@@ -16,6 +16,7 @@ pub mod kpis;
 pub mod leaderboard;
 pub mod login;
 pub mod not_found;
+pub mod notifications;
 pub mod points;
 pub mod report;
 pub mod rules;

@@ -12,6 +12,7 @@ pub mod insights;
 pub mod kpi;
 pub mod lang;
 pub mod live;
+pub mod notify;
 pub mod period;
 pub mod records;
 pub mod scoring;

@@ -45,11 +45,38 @@ pub enum ChallengeError {
 /// Ends every live challenge whose end has passed (winners, their badges) and
 /// tells the screens when one did. Returns how many ended.
 pub async fn finish_due(pool: &PgPool) -> Result<usize, sqlx::Error> {
-    let ended = sql::finish_due(pool).await?;
+    let due = sql::due(pool).await?;
+    let mut ended = 0;
+    for c in &due {
+        let standings = sql::standings(pool, c).await?;
+        let winners: Vec<String> = standings.iter().filter(|s| s.winning).map(|s| s.id.clone()).collect();
+        let names: Vec<String> = standings.iter().filter(|s| s.winning).map(|s| s.name.clone()).collect();
+        let people = sql::winning_people(pool, c, &winners).await?;
+        let mut tx = pool.begin().await?;
+        if sql::finish_in(&mut tx, c, &winners, &people).await? {
+            let moment = domain::notify::Moment::ChallengeEnded { challenge: c.name.clone(), winners: names };
+            crate::notify::challenge_in(&mut tx, pool, c, moment).await?;
+            ended += 1;
+        }
+        tx.commit().await?;
+    }
     if ended > 0 {
         notify(pool, &LiveEvent::Changed).await?;
     }
     Ok(ended)
+}
+
+/// Tells the channels a challenge is live, in the transaction that makes it so.
+async fn launched_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    pool: &PgPool,
+    c: &Challenge,
+) -> Result<(), sqlx::Error> {
+    let tz = store::settings::load(pool).await?.time_zone;
+    let ends = (c.ends_at - chrono::Duration::seconds(1)).with_timezone(&tz).date_naive();
+    let moment = domain::notify::Moment::ChallengeLaunched { challenge: c.name.clone(), ends };
+    crate::notify::challenge_in(tx, pool, c, moment).await?;
+    Ok(())
 }
 
 fn invalid(message: impl Into<Message>) -> ChallengeError {
@@ -98,7 +125,12 @@ pub async fn create(pool: &PgPool, by: &CurrentUser, c: &NewChallenge) -> Result
         winners: Vec::new(),
         created_by: by.id.clone(),
     };
-    let id = sql::insert(pool, &challenge).await?;
+    let mut tx = pool.begin().await?;
+    let id = sql::insert_in(&mut tx, &challenge).await?;
+    if c.launch {
+        launched_in(&mut tx, pool, &Challenge { id, ..challenge }).await?;
+    }
+    tx.commit().await?;
     notify(pool, &LiveEvent::Changed).await?;
     Ok(id)
 }
@@ -232,7 +264,11 @@ pub async fn launch(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<(), Ch
     if c.status != "draft" {
         return Err(invalid(Message::new("err.challenge_not_draft").with("status", &c.status)));
     }
-    sql::launch(pool, id).await?;
+    let mut tx = pool.begin().await?;
+    if sql::launch_in(&mut tx, id).await? {
+        launched_in(&mut tx, pool, &c).await?;
+    }
+    tx.commit().await?;
     finish_due(pool).await?;
     notify(pool, &LiveEvent::Changed).await?;
     Ok(())

@@ -22,6 +22,7 @@ pub mod imports;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod notify;
 pub mod overview;
 pub mod people;
 pub mod replica;

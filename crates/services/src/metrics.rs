@@ -217,6 +217,21 @@ pub async fn render(pool: &PgPool, hub: &Hub, reads: &crate::replica::Reads, vie
             }
         }
     }
+    if let Ok(counts) = store::notify::counts(pool).await {
+        if !counts.is_empty() {
+            let values: Vec<(String, f64)> = counts
+                .iter()
+                .map(|(kind, state, n)| (format!("{{kind=\"{kind}\",state=\"{state}\"}}"), *n as f64))
+                .collect();
+            let values: Vec<(&str, f64)> = values.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+            line(
+                "kpi_arena_notify_deliveries",
+                "gauge",
+                "Notification deliveries of the last 30 days by channel kind: queued, sent, or failed for good.",
+                &values,
+            );
+        }
+    }
     line(
         "kpi_arena_live_listener_deaf",
         "gauge",

@@ -62,11 +62,13 @@ pub fn spawn(pool: PgPool, hub: Arc<Hub>) -> Arc<Heartbeat> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut badges_done: Option<NaiveDate> = None;
         loop {
+            let mut worked = false;
             loop {
                 beats.beat();
                 let started = std::time::Instant::now();
                 match run_once(&pool).await {
                     Ok(true) => {
+                        worked = true;
                         // Under a flood of records (more work already waiting when a long pass
                         // ends), rest as long as the pass took: what arrives meanwhile merges into
                         // the next pass, and the worker takes about half of the machine from the
@@ -87,6 +89,18 @@ pub fn spawn(pool: PgPool, hub: Arc<Hub>) -> Arc<Heartbeat> {
             }
             if let Err(e) = crate::challenges::finish_due(&pool).await {
                 tracing::warn!("finishing challenges failed: {e}");
+            }
+            if let Err(e) = crate::notify::digests_due(&pool).await {
+                tracing::warn!("writing the digests failed: {e}");
+            }
+            // A challenge's lead changes only when scores do.
+            if worked {
+                if let Err(e) = crate::notify::lead_changes(&pool).await {
+                    tracing::warn!("telling who leads the challenges failed: {e}");
+                }
+                if let Err(e) = crate::notify::new_flags(&pool).await {
+                    tracing::warn!("telling the new anti-gaming flags failed: {e}");
+                }
             }
             match daily_badges(&pool, badges_done).await {
                 Ok(day) => badges_done = day,
@@ -173,12 +187,17 @@ pub async fn run_once(pool: &PgPool) -> Result<bool, sqlx::Error> {
     let now = domain::clock::now();
     plan.to = plan.to.max(now + Duration::seconds(1));
     let owners = plan.owners.as_deref();
+    let before = crate::notify::before_scoring(&mut tx, pool, owners).await?;
     store::points::recompute_in(&mut tx, pool, owners, plan.from, plan.to).await?;
     // Badges over the window the change can move; the comparative ones (given
     // for closed months) only when a change reaches before this month.
     let tz = store::settings::load(pool).await?.time_zone;
     let month = Period::containing(PeriodKind::Month, now.with_timezone(&tz).date_naive()).bounds(tz).0;
     store::badges::evaluate_in(&mut tx, pool, tz, owners, Some((plan.from, month))).await?;
+    // What is worth telling the team's channels goes to the outbox with the change itself.
+    if let Some(before) = &before {
+        crate::notify::moments_in(&mut tx, pool, owners, plan.from, before).await?;
+    }
     crate::live::notify(&mut *tx, &LiveEvent::Changed).await?;
     tx.commit().await?;
     tracing::debug!(rows = claimed.len(), "scores brought up to date");

@@ -6,7 +6,7 @@ use crate::kpis::{gather, owners_of, rank, Grouping, Owners, RankedRep, Window};
 use chrono::{DateTime, Utc};
 use domain::kpi::{Better, Scope};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Postgres, Row, Transaction};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Challenge {
@@ -76,7 +76,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Challenge>, sqlx::Err
 }
 
 /// A new challenge, checked by the caller (its `id`, `winners` are not read). Returns its id.
-pub async fn insert(pool: &PgPool, c: &Challenge) -> Result<i64, sqlx::Error> {
+pub async fn insert_in(tx: &mut Transaction<'_, Postgres>, c: &Challenge) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO challenges (name, kind, basis, goal, top_n, starts_at, ends_at, participants, prize, status, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -92,7 +92,7 @@ pub async fn insert(pool: &PgPool, c: &Challenge) -> Result<i64, sqlx::Error> {
     .bind(&c.prize)
     .bind(&c.status)
     .bind(&c.created_by)
-    .fetch_one(pool)
+    .fetch_one(&mut **tx)
     .await
 }
 
@@ -125,13 +125,13 @@ pub async fn update(pool: &PgPool, c: &Challenge) -> Result<bool, sqlx::Error> {
     Ok(done.rows_affected() == 1)
 }
 
-/// Makes draft `id` live.
-pub async fn launch(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE challenges SET status = 'live' WHERE id = $1 AND status = 'draft'")
+/// Makes draft `id` live; `false` when it was no longer a draft.
+pub async fn launch_in(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE challenges SET status = 'live' WHERE id = $1 AND status = 'draft'")
         .bind(id)
-        .execute(pool)
+        .execute(&mut **tx)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// One row of a challenge's standings: a rep, or a team in a team-vs-team.
@@ -215,45 +215,52 @@ fn winners(c: &Challenge, ranked: &[RankedRep], better: Better) -> Vec<String> {
     }
 }
 
-/// Ends every live challenge whose end has passed: records its winners and
-/// gives each a badge (every member of a winning team). Drafts never finish.
-pub async fn finish_due(pool: &PgPool) -> Result<usize, sqlx::Error> {
+/// The live challenges whose end has passed, oldest first.
+pub async fn due(pool: &PgPool) -> Result<Vec<Challenge>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM challenges WHERE status = 'live' AND ends_at <= arena_now() ORDER BY id");
-    let due: Vec<Challenge> = sqlx::query(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect();
-    for c in &due {
-        let standings = standings(pool, c).await?;
-        let winners: Vec<String> = standings.iter().filter(|s| s.winning).map(|s| s.id.clone()).collect();
-        let people: Vec<String> = if c.kind == "team_vs_team" {
-            sqlx::query_scalar("SELECT id FROM users WHERE team_id = ANY($1) AND role = 'rep'")
-                .bind(&winners)
-                .fetch_all(pool)
-                .await?
-        } else {
-            winners.clone()
-        };
-        let mut tx = pool.begin().await?;
-        let claimed = sqlx::query(
-            "UPDATE challenges SET status = 'finished', winners = $2, finished_at = arena_now() WHERE id = $1 AND status = 'live'",
-        )
-        .bind(c.id)
-        .bind(&winners)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 1 {
-            let prize = if c.prize.is_empty() { String::new() } else { format!(" (prize: {})", c.prize) };
-            sqlx::query(
-                "INSERT INTO badge_awards (user_id, badge, earned_at, detail)
-                 SELECT u, $2, $3, $4 FROM UNNEST($1::text[]) AS u ON CONFLICT DO NOTHING",
-            )
-            .bind(&people)
-            .bind(format!("challenge:{}", c.id))
-            .bind(c.ends_at)
-            .bind(format!("won the challenge “{}”{prize}", c.name))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+    Ok(sqlx::query(&sql).fetch_all(pool).await?.into_iter().map(from_row).collect())
+}
+
+/// The reps of the winning teams, or the winning reps themselves.
+pub async fn winning_people(pool: &PgPool, c: &Challenge, winners: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    if c.kind == "team_vs_team" {
+        sqlx::query_scalar("SELECT id FROM users WHERE team_id = ANY($1) AND role = 'rep'")
+            .bind(winners)
+            .fetch_all(pool)
+            .await
+    } else {
+        Ok(winners.to_vec())
     }
-    Ok(due.len())
+}
+
+/// Ends live challenge `c` in `tx`: records its winners and gives each of `people` a badge.
+/// `false` when it was no longer live (another instance ended it).
+pub async fn finish_in(
+    tx: &mut Transaction<'_, Postgres>,
+    c: &Challenge,
+    winners: &[String],
+    people: &[String],
+) -> Result<bool, sqlx::Error> {
+    let claimed = sqlx::query(
+        "UPDATE challenges SET status = 'finished', winners = $2, finished_at = arena_now() WHERE id = $1 AND status = 'live'",
+    )
+    .bind(c.id)
+    .bind(winners)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if claimed == 1 {
+        let prize = if c.prize.is_empty() { String::new() } else { format!(" (prize: {})", c.prize) };
+        sqlx::query(
+            "INSERT INTO badge_awards (user_id, badge, earned_at, detail)
+             SELECT u, $2, $3, $4 FROM UNNEST($1::text[]) AS u ON CONFLICT DO NOTHING",
+        )
+        .bind(people)
+        .bind(format!("challenge:{}", c.id))
+        .bind(c.ends_at)
+        .bind(format!("won the challenge “{}”{prize}", c.name))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(claimed == 1)
 }

@@ -11,6 +11,7 @@ pub mod health;
 pub mod imports;
 pub mod insights;
 pub mod kpis;
+pub mod notify;
 pub mod points;
 pub mod records;
 pub mod rollups;

@@ -86,7 +86,11 @@ impl TestApp {
     async fn start(database_url: &str, site_root: &str, worker: Worker) -> TestApp {
         // The key that seals CRM tokens: the same for every instance of the run.
         static KEY: std::sync::Once = std::sync::Once::new();
-        KEY.call_once(|| std::env::set_var(connectors::secret::KEY_VAR, TEST_SECRET_KEY));
+        KEY.call_once(|| {
+            std::env::set_var(connectors::secret::KEY_VAR, TEST_SECRET_KEY);
+            // The notification tests' fake services listen here.
+            std::env::set_var(notify::setup::HOSTS_VAR, "127.0.0.1");
+        });
         let database_url = database_url.to_string();
         let pool = prepare_pool(&database_url).await.expect("migrating the test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -133,6 +133,8 @@ async fn fingerprint(app: &TestApp) -> String {
            UNION ALL SELECT 'o' || (name, currency, time_zone, language)::text FROM org_settings
            UNION ALL SELECT 'p' || count(*)::text FROM points_entries
            UNION ALL SELECT 'f' || (flag_key, verdict, note, resolved_by)::text FROM flag_resolutions
+           UNION ALL SELECT 'n' || (id, name, team_id, lang, moments, min_amount, quiet_from, quiet_to, bind_code)::text
+             FROM notify_channels
          ) s(x)",
     )
     .fetch_one(&app.pool)
@@ -246,6 +248,30 @@ async fn world() -> (World, Ids) {
     )
     .await;
     let tokens = vec![(Who::Rep, rep), (Who::Manager, boss), (Who::OtherManager, south), (Who::Admin, admin)];
+    // A notification channel of t1's (the manager of t2 must not reach it). Its webhook is a
+    // closed port: "Send test" fails with the reason, as a 400.
+    let keyring = connectors::Keyring::from_env().unwrap();
+    let boss_id: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'boss@example.com'").fetch_one(&app.pool).await.unwrap();
+    let new = store::notify::NewChannel {
+        kind: "slack",
+        team_id: Some("t1"),
+        user_id: None,
+        secret: keyring.seal("http://127.0.0.1:9/slack"),
+        secret_hint: "••••lack".into(),
+        settings: json!({}),
+        bind_code: None,
+        by: &boss_id,
+    };
+    let settings = store::notify::ChannelSettings {
+        name: "T1 Slack".into(),
+        lang: "ru".into(),
+        names: "full".into(),
+        moments: vec!["won".into()],
+        min_amount: None,
+        quiet: None,
+    };
+    let channel = store::notify::insert(&app.pool, &new, &settings).await.unwrap().to_string();
     let ids = Ids {
         spare_display,
         drafts,
@@ -254,6 +280,7 @@ async fn world() -> (World, Ids) {
         import,
         days: (soon.format("%Y-%m-%d").to_string(), later.format("%Y-%m-%d").to_string()),
         flag,
+        channel,
     };
     (World { app, sessions, tokens, display }, ids)
 }
@@ -267,6 +294,8 @@ struct Ids {
     days: (String, String),
     /// The key of a flag on r1 (of t1).
     flag: String,
+    /// A notification channel of t1's.
+    channel: String,
 }
 
 fn tag(who: Who) -> &'static str {
@@ -627,6 +656,49 @@ fn rows(ids: &Ids) -> Vec<Row> {
         row(ServerFn("retry_crm_event"), "", s(form(&[("connector", "999999"), ("event", "1")])), [A, A, F, F, F, 400]),
         row(ServerFn("reconcile_connector"), "", s(form(&[("connector", "999999")])), [A, A, F, F, F, 200]),
         row(ServerFn("delete_connector"), "", s(form(&[("connector", "999999")])), [A, A, F, F, F, 400]),
+        // Notification channels: admins for all, managers for their own team's (t1's channel is
+        // not found for t2's manager), reps none. Slack is not called when a channel is saved.
+        row(ServerFn("notifications_view"), "", none(), [A, A, F, 200, 200, 200]),
+        row(
+            ServerFn("add_channel"),
+            "",
+            s(form(&[
+                ("kind", "slack"),
+                ("name", "Matrix"),
+                ("team", "t1"),
+                ("lang", "en"),
+                ("names", "full"),
+                ("moments", "won,badge"),
+                ("min_amount", ""),
+                ("quiet_from", ""),
+                ("quiet_to", ""),
+                ("secret", "http://127.0.0.1:9/slack/matrix"),
+            ])),
+            [A, A, F, 200, F, 200],
+        ),
+        row(
+            ServerFn("save_channel"),
+            "",
+            s(form(&[
+                ("id", &ids.channel),
+                ("name", "T1 Slack"),
+                ("lang", "en"),
+                ("names", "initials"),
+                ("moments", "won"),
+                ("min_amount", "100"),
+                ("quiet_from", "22"),
+                ("quiet_to", "8"),
+            ])),
+            [A, A, F, 200, -400, 200],
+        ),
+        row(ServerFn("test_channel"), "", s(form(&[("id", &ids.channel)])), [A, A, F, 400, -400, 400]),
+        row(ServerFn("new_bind_code"), "", s(form(&[("id", &ids.channel)])), [A, A, F, 400, -400, 400]),
+        row(ServerFn("channel_bound"), "", s(form(&[("id", &ids.channel)])), [A, A, F, 200, -400, 200]),
+        // Anyone's own Telegram chat: there is no organisation bot here, so binding one is a 400.
+        row(ServerFn("my_telegram"), "", none(), [A, A, 200, 200, 200, 200]),
+        row(ServerFn("bind_my_telegram"), "", none(), [A, A, 400, 400, 400, 400]),
+        row(ServerFn("unbind_my_telegram"), "", none(), [A, A, 200, 200, 200, 200]),
+        row(ServerFn("delete_channel"), "", s(form(&[("id", &ids.channel)])), [A, A, F, 200, -400, 400]),
         // A CRM's webhook: no sign-in; the address's secret is the check (none matches here).
         row(
             Api("POST", "/api/v1/hooks/{kind}/{key}"),
