@@ -112,8 +112,8 @@ fn MyTelegramCard() -> impl IntoView {
     };
     let state = move || {
         data.get().and_then(|r| r.ok()).map(|t| match (t.available, t.code, t.chat) {
-            (false, _, _) => view! { <p class="hint">{lang.t("account.telegram_none")}</p> }.into_any(),
-            (true, Some(code), _) => {
+            (false, None, None) => view! { <p class="hint">{lang.t("account.telegram_none")}</p> }.into_any(),
+            (_, Some(code), _) => {
                 let link = format!("https://t.me/{}?start={code}", t.bot);
                 view! {
                     <p class="notice" data-testid="my-telegram-code">
@@ -123,7 +123,7 @@ fn MyTelegramCard() -> impl IntoView {
                 }
                 .into_any()
             }
-            (true, None, Some(chat)) => view! {
+            (_, None, Some(chat)) => view! {
                 <p data-testid="my-telegram-bound">{crate::i18n::Message::new("account.telegram_bound").with("chat", chat).in_lang(lang)}</p>
                 <button type="button" on:click=move |_| { unbind.dispatch(()); }>{lang.t("account.telegram_off")}</button>
             }

@@ -25,6 +25,8 @@ const BIND_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// How often deliveries older than `KEEP_DAYS` are forgotten.
 const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 const KEEP_DAYS: i64 = 30;
+/// Moments (their idempotency keys) are kept longer: last month's digest is looked for all month.
+const KEEP_MOMENT_DAYS: i64 = 90;
 
 #[derive(Clone)]
 pub struct Sender {
@@ -66,8 +68,10 @@ impl Sender {
                 }
                 if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
                     last_prune = Some(std::time::Instant::now());
-                    let before = domain::clock::now() - Duration::days(KEEP_DAYS);
-                    if let Err(e) = store::notify::prune(&runner.pool, before).await {
+                    let now = domain::clock::now();
+                    let (deliveries, moments) =
+                        (now - Duration::days(KEEP_DAYS), now - Duration::days(KEEP_MOMENT_DAYS));
+                    if let Err(e) = store::notify::prune(&runner.pool, deliveries, moments).await {
                         tracing::warn!("forgetting old notification deliveries failed: {e}");
                     }
                 }
@@ -155,6 +159,11 @@ impl Sender {
                 store::notify::attempt_failed(&mut tx, &ids, reason, Retry::After(at, GIVE_UP)).await?;
                 Some(reason.clone())
             }
+            Err(Failure::Moved { reason, .. }) => {
+                // A group became a supergroup: its new id (stored below), the same message again at once.
+                store::notify::attempt_failed(&mut tx, &ids, reason, Retry::Asked(now)).await?;
+                None
+            }
             Err(Failure::Refused(reason)) => {
                 store::notify::pace(&mut tx, channel.id, now + pace(&channel)).await?;
                 store::notify::attempt_failed(&mut tx, &ids, reason, Retry::Never).await?;
@@ -162,11 +171,14 @@ impl Sender {
             }
         };
         tx.commit().await?;
+        if let Err(Failure::Moved { chat, .. }) = &outcome {
+            store::notify::merge_settings(&self.pool, channel.id, &json!({"chat": chat}), false).await?;
+        }
         // Shown on the page once the deliveries say the same.
         store::notify::set_error(&self.pool, channel.id, error.as_deref()).await?;
         let result = match &outcome {
             Ok(()) => "sent",
-            Err(Failure::Busy { .. } | Failure::Retry { .. }) => "retried",
+            Err(Failure::Busy { .. } | Failure::Retry { .. } | Failure::Moved { .. }) => "retried",
             Err(Failure::Refused(_)) => "failed",
         };
         metrics::counter!("kpi_arena_notify_messages_total", "kind" => channel.kind.clone(), "result" => result)
@@ -193,6 +205,12 @@ impl Sender {
     /// Reads each waiting Telegram bot's new messages once (channels sharing a bot share its
     /// updates: reading acknowledges them) and binds each chat that sent a waiting `/start CODE`.
     pub async fn bind_chats(&self) -> Result<(), sqlx::Error> {
+        // One instance at a time reads the bots (Telegram answers 409 to concurrent readers).
+        let mut lock = self.pool.begin().await?;
+        let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(7140003)").fetch_one(&mut *lock).await?;
+        if !mine {
+            return Ok(());
+        }
         let mut bots: Vec<((String, String), Vec<ChannelRow>)> = Vec::new();
         for channel in store::notify::waiting_for_chat(&self.pool).await? {
             let Ok(secret) = self.open(&channel) else { continue };

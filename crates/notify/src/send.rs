@@ -26,6 +26,9 @@ pub enum Failure {
     /// The service failed or was unreachable: try again (after `wait` when it said so).
     #[error("{reason}")]
     Retry { reason: String, wait: Option<Duration> },
+    /// Telegram: the group became a supergroup with a new chat id.
+    #[error("{reason}")]
+    Moved { chat: i64, reason: String },
     /// The service refused the message for good (a revoked token, a deleted webhook).
     #[error("{0}")]
     Refused(String),
@@ -34,7 +37,10 @@ pub enum Failure {
 impl Failure {
     pub fn reason(&self) -> &str {
         match self {
-            Failure::Busy { reason, .. } | Failure::Retry { reason, .. } | Failure::Refused(reason) => reason,
+            Failure::Busy { reason, .. }
+            | Failure::Retry { reason, .. }
+            | Failure::Moved { reason, .. }
+            | Failure::Refused(reason) => reason,
         }
     }
 }
@@ -44,6 +50,8 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(15))
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("kpi-arena/", env!("CARGO_PKG_VERSION")))
+        // A service's address may not send the server elsewhere (its own network).
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("the HTTP client builds")
 }
@@ -108,7 +116,10 @@ pub async fn telegram(
             Err(Failure::Busy { reason, wait: wait.unwrap_or(Duration::from_secs(5)) })
         }
         500..=599 => Err(Failure::Retry { reason, wait: None }),
-        _ => Err(Failure::Refused(reason)),
+        _ => match body["parameters"]["migrate_to_chat_id"].as_i64() {
+            Some(chat) => Err(Failure::Moved { chat, reason }),
+            None => Err(Failure::Refused(reason)),
+        },
     }
 }
 

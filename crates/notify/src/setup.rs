@@ -74,6 +74,10 @@ fn reach(me: &CurrentUser) -> Result<Option<&str>, SetupError> {
 async fn reachable(pool: &PgPool, me: &CurrentUser, id: i64) -> Result<ChannelRow, SetupError> {
     let reach = reach(me)?;
     let channel = store::notify::find(pool, id).await?.ok_or(SetupError::NotFound)?;
+    // A rep's own chat is theirs alone (`bind_mine`, `unbind_mine`).
+    if channel.user_id.is_some() {
+        return Err(SetupError::NotFound);
+    }
     match reach {
         Some(team) if channel.team_id.as_deref() != Some(team) => Err(SetupError::NotFound),
         _ => Ok(channel),
@@ -184,7 +188,16 @@ pub async fn create(
     if !CHANNELS.contains(&form.kind.as_str()) {
         return Err(invalid(format!("`{}` is not a channel kind (one of {})", form.kind, CHANNELS.join(", "))));
     }
+    // An SMTP server is the organisation's own network: admins set email up.
+    if form.kind == "email" && reach.is_some() {
+        return Err(SetupError::Forbidden(
+            "only admins set up email channels (they name the organisation's mail server)",
+        ));
+    }
     let settings = settings_of(form)?;
+    if team.is_some() && settings.moments.iter().any(|m| m == "digest_monthly") {
+        return Err(invalid("the monthly digest is the organisation's: choose it on an organisation-wide channel"));
+    }
     let keyring = sender.keyring().ok_or(SetupError::NoKey)?;
     let secret = form.secret.trim();
     let (service, bind_code) = match form.kind.as_str() {
@@ -288,6 +301,10 @@ pub async fn update(
 pub async fn delete(pool: &PgPool, me: &CurrentUser, id: i64) -> Result<(), SetupError> {
     reachable(pool, me, id).await?;
     store::notify::delete(pool, id).await?;
+    // Reps' own chats go through the organisation's bot: without one they end too.
+    if store::notify::org_bot(pool).await?.is_none() {
+        store::notify::delete_personal(pool).await?;
+    }
     Ok(())
 }
 
@@ -327,6 +344,9 @@ pub async fn bind_mine(pool: &PgPool, sender: &Sender, me: &CurrentUser, lang: &
     let code = bind_code();
     let channel = match store::notify::personal(pool, &me.id).await? {
         Some(mine) => {
+            // The bot's token as it is now (an admin may have replaced it).
+            let settings = json!({"api": bot.settings["api"], "bot": bot.settings["bot"]});
+            store::notify::refresh_bot(pool, mine.id, &bot.secret, &bot.secret_hint, &settings).await?;
             store::notify::set_bind_code(pool, mine.id, &code).await?;
             mine.id
         }

@@ -109,7 +109,8 @@ pub async fn moments_in(
         }
     }
 
-    for (user, name, team, badge) in store::notify::new_badges(tx, owners, since).await? {
+    // Everyone's: the comparative badges are given to whoever earns them.
+    for (user, name, team, badge) in store::notify::new_badges(tx, None, since).await? {
         let key = format!("badge:{user}:{badge}");
         moments.push(new(key, &Moment::Badge { rep: name, badge }, Some(user), team, None));
     }
@@ -126,7 +127,9 @@ pub async fn moments_in(
             moments.push(new(format!("level:{user}:{}", level.level), &moment, Some(user), team, None));
         }
     }
-    if let Some(month_before) = &before.month {
+    // Who passed whom, for a change to some reps' news (not a rule change or a backfill).
+    let news = owners.is_some() && from >= now - news_window();
+    if let Some(month_before) = before.month.as_ref().filter(|_| news) {
         let (start, end) = this_month(pool).await?;
         let after = store::notify::period_points(tx, start, end).await?;
         let was: HashMap<String, i64> = month_before.iter().map(|(id, _, _, p)| (id.clone(), *p)).collect();
@@ -145,6 +148,26 @@ pub async fn moments_in(
         }
     }
     store::notify::write_in(tx, &moments, FOLD_SECONDS).await
+}
+
+/// After the daily evaluation of every badge: the badges it gave (a deal of the month, a comeback).
+pub async fn daily_badges(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if !store::notify::any_channel(&mut *tx).await? {
+        return Ok(0);
+    }
+    let since = domain::clock::now() - news_window();
+    let moments: Vec<NewMoment> = store::notify::new_badges(&mut tx, None, since)
+        .await?
+        .into_iter()
+        .map(|(user, name, team, badge)| {
+            let key = format!("badge:{user}:{badge}");
+            new(key, &Moment::Badge { rep: name, badge }, Some(user), team, None)
+        })
+        .collect();
+    let written = store::notify::write_in(&mut tx, &moments, FOLD_SECONDS).await?;
+    tx.commit().await?;
+    Ok(written)
 }
 
 /// After a scoring pass that did work: the open anti-gaming flags raised within the news
@@ -203,22 +226,29 @@ fn digest_kpis(card: &[store::kpis::KpiEntry]) -> Vec<domain::notify::DigestKpi>
 
 /// The digests of the periods just ended, once each: every team's week (on the organisation's
 /// Monday) to the channels that chose the weekly digest, the organisation's month (on the 1st)
-/// to those that chose the monthly one. Quiet hours hold them until the morning.
-pub async fn digests_due(pool: &PgPool) -> Result<u64, store::kpis::KpiError> {
+/// to those that chose the monthly one. Quiet hours hold them until the morning. `done` is what
+/// the last call returned: the same periods and listeners again need no more work.
+pub async fn digests_due(pool: &PgPool, done: Option<&str>) -> Result<Option<String>, store::kpis::KpiError> {
     use domain::notify::Digest;
     use domain::period::PeriodKind::{Month, Week};
-    let weekly = store::notify::listening(pool, "digest_weekly").await?;
-    let monthly = store::notify::listening(pool, "digest_monthly").await?;
-    if !weekly && !monthly {
-        return Ok(0);
-    }
     let settings = store::settings::load(pool).await?;
     let tz = settings.time_zone;
     let now = domain::clock::now();
     let today = now.with_timezone(&tz).date_naive();
-    let mut moments = Vec::new();
+    let week = Period::containing(Week, today).previous();
+    let last_month = Period::containing(Month, today).previous();
+    let weekly = store::notify::listening(pool, "digest_weekly").await?;
+    let monthly = store::notify::listening(pool, "digest_monthly").await?;
+    let token = format!("{week}|{last_month}|{weekly}|{monthly}");
+    if done == Some(token.as_str()) || (!weekly && !monthly) {
+        return Ok(Some(token));
+    }
+    let write = |moment: NewMoment| async move {
+        let mut tx = pool.begin().await?;
+        store::notify::write_in(&mut tx, &[moment], FOLD_SECONDS).await?;
+        tx.commit().await
+    };
     if weekly {
-        let week = Period::containing(Week, today).previous();
         let (_, week_end) = week.bounds(tz);
         let month = Period::containing(Month, (week_end - Duration::seconds(1)).with_timezone(&tz).date_naive());
         let (month_start, month_end) = month.bounds(tz);
@@ -250,43 +280,35 @@ pub async fn digests_due(pool: &PgPool) -> Result<u64, store::kpis::KpiError> {
                 forecast: forecast.pipeline.or(forecast.run_rate).map(|f| (f, forecast.target)),
                 link: link(&format!("/team/report?team={}&period={month}", team.id)),
             };
-            moments.push(new(key, &Moment::Digest(digest), None, Some(team.id.clone()), None));
+            write(new(key, &Moment::Digest(digest), None, Some(team.id.clone()), None)).await?;
         }
     }
     if monthly {
-        let month = Period::containing(Month, today).previous();
-        let key = format!("digest:month:org:{month}");
+        let key = format!("digest:month:org:{last_month}");
         if store::notify::known(pool, std::slice::from_ref(&key)).await?.is_empty() {
-            let org = crate::overview::org_month(pool, month, tz).await?;
+            let org = crate::overview::org_month(pool, last_month, tz).await?;
             let behind = org
                 .teams
                 .iter()
                 .filter_map(|t| {
-                    t.attainment
-                        .filter(|a| *a < crate::overview::SUPPORT_THRESHOLD)
-                        .map(|a| (t.name.clone(), "revenue".to_string(), a))
+                    let under = t.attainment.filter(|a| *a < crate::overview::SUPPORT_THRESHOLD)?;
+                    Some((t.name.clone(), "revenue".to_string(), under))
                 })
                 .collect();
             let digest = Digest {
                 every: "month".into(),
                 scope: settings.name.clone(),
-                period: month.to_string(),
+                period: last_month.to_string(),
                 currency: settings.currency.clone(),
                 kpis: digest_kpis(&org.card),
                 behind,
                 forecast: None,
-                link: link(&format!("/kpis?period={month}")),
+                link: link(&format!("/kpis?period={last_month}")),
             };
-            moments.push(new(key, &Moment::Digest(digest), None, None, None));
+            write(new(key, &Moment::Digest(digest), None, None, None)).await?;
         }
     }
-    if moments.is_empty() {
-        return Ok(0);
-    }
-    let mut tx = pool.begin().await?;
-    let written = store::notify::write_in(&mut tx, &moments, FOLD_SECONDS).await?;
-    tx.commit().await?;
-    Ok(written)
+    Ok(Some(token))
 }
 
 /// A challenge launched or ended, in the transaction that launches or ends it. A challenge among

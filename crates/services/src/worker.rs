@@ -18,6 +18,8 @@ use store::work::{self, Work};
 const CLAIM: i64 = 50;
 /// How often the worker looks without being woken (challenges due, work from a lost notification).
 const TICK: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often new anti-gaming flags are looked for at most.
+const FLAGS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// How long it waits after a failure before trying again.
 const BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -61,6 +63,8 @@ pub fn spawn(pool: PgPool, hub: Arc<Hub>) -> Arc<Heartbeat> {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut badges_done: Option<NaiveDate> = None;
+        let mut flags_told = std::time::Instant::now() - FLAGS_EVERY;
+        let mut digests_done: Option<String> = None;
         loop {
             let mut worked = false;
             loop {
@@ -90,16 +94,21 @@ pub fn spawn(pool: PgPool, hub: Arc<Hub>) -> Arc<Heartbeat> {
             if let Err(e) = crate::challenges::finish_due(&pool).await {
                 tracing::warn!("finishing challenges failed: {e}");
             }
-            if let Err(e) = crate::notify::digests_due(&pool).await {
-                tracing::warn!("writing the digests failed: {e}");
+            match crate::notify::digests_due(&pool, digests_done.as_deref()).await {
+                Ok(done) => digests_done = done,
+                Err(e) => tracing::warn!("writing the digests failed: {e}"),
             }
             // A challenge's lead changes only when scores do.
             if worked {
                 if let Err(e) = crate::notify::lead_changes(&pool).await {
                     tracing::warn!("telling who leads the challenges failed: {e}");
                 }
-                if let Err(e) = crate::notify::new_flags(&pool).await {
-                    tracing::warn!("telling the new anti-gaming flags failed: {e}");
+                // Flags read the whole history: at most twice a minute.
+                if flags_told.elapsed() >= FLAGS_EVERY {
+                    flags_told = std::time::Instant::now();
+                    if let Err(e) = crate::notify::new_flags(&pool).await {
+                        tracing::warn!("telling the new anti-gaming flags failed: {e}");
+                    }
                 }
             }
             match daily_badges(&pool, badges_done).await {
@@ -136,6 +145,7 @@ async fn daily_badges(pool: &PgPool, done: Option<NaiveDate>) -> Result<Option<N
     let today = domain::clock::now().with_timezone(&tz).date_naive();
     if done != Some(today) {
         store::badges::evaluate(pool).await?;
+        crate::notify::daily_badges(pool).await?;
         // Badges earned by the day's turn show on the TVs and homes.
         crate::live::notify(pool, &LiveEvent::Changed).await?;
     }

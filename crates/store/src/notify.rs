@@ -133,6 +133,29 @@ pub async fn personal(pool: &PgPool, user: &str) -> Result<Option<ChannelRow>, s
         .await
 }
 
+/// Deletes every rep's own chat (their organisation bot is gone).
+pub async fn delete_personal(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM notify_channels WHERE user_id IS NOT NULL").execute(pool).await?.rows_affected())
+}
+
+/// Gives a rep's own chat the organisation bot's current token and address.
+pub async fn refresh_bot(
+    pool: &PgPool,
+    id: i64,
+    secret: &[u8],
+    hint: &str,
+    settings: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE notify_channels SET secret = $2, secret_hint = $3, settings = settings || $4 WHERE id = $1")
+        .bind(id)
+        .bind(secret)
+        .bind(hint)
+        .bind(settings)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// The organisation's Telegram bot: the oldest organisation-wide Telegram channel's.
 pub async fn org_bot(pool: &PgPool) -> Result<Option<ChannelRow>, sqlx::Error> {
     sqlx::query_as(&format!(
@@ -228,7 +251,7 @@ pub async fn write_in(
            INSERT INTO notify_moments (key, kind, user_id, team_id, amount, data)
            SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::jsonb[])
            ON CONFLICT (key) DO NOTHING
-           RETURNING id, kind, team_id, amount)
+           RETURNING id, kind, user_id, team_id, amount)
          INSERT INTO notify_outbox (channel_id, moment_id, due_at)
          SELECT c.id, m.id, arena_now() + $7 * interval '1 second'
          FROM m JOIN notify_channels c ON m.kind = ANY (c.moments)
@@ -389,7 +412,11 @@ pub async fn claim_turn(tx: &mut Transaction<'_, Postgres>, limit: i64) -> Resul
     let Some(channel) = channel else { return Ok(None) };
     let deliveries = sqlx::query_as(
         "SELECT o.id, o.moment_id, o.attempts, m.data FROM notify_outbox o JOIN notify_moments m ON m.id = o.moment_id
-         WHERE o.channel_id = $1 AND o.state = 'queued' AND (o.due_at <= arena_now() OR o.attempts = 0)
+         WHERE o.channel_id = $1 AND o.state = 'queued'
+           AND (o.due_at <= arena_now()
+                -- New ones fold in, unless a retry is due: a retry goes as the same message.
+                OR (o.attempts = 0 AND NOT EXISTS (SELECT 1 FROM notify_outbox r WHERE r.channel_id = $1
+                      AND r.state = 'queued' AND r.attempts > 0 AND r.due_at <= arena_now())))
          ORDER BY o.moment_id LIMIT $2",
     )
     .bind(channel.id)
@@ -460,19 +487,21 @@ pub async fn attempt_failed(
     Ok(())
 }
 
-/// Forgets deliveries sent or failed before `before`, and moments no delivery waits for.
-pub async fn prune(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+/// Forgets deliveries sent or failed before `deliveries`, and moments written before `moments`
+/// that no delivery waits for. A moment's key is its idempotency, so `moments` lies well before
+/// any change that could still be told (a day for news, last month for a digest). A challenge's
+/// lead moments stay: they number its lead changes.
+pub async fn prune(pool: &PgPool, deliveries: DateTime<Utc>, moments: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let outbox = sqlx::query("DELETE FROM notify_outbox WHERE state <> 'queued' AND coalesce(sent_at, due_at) < $1")
-        .bind(before)
+        .bind(deliveries)
         .execute(pool)
         .await?
         .rows_affected();
-    // A moment's key is its idempotency: kept while a change could still be scored again as news.
     sqlx::query(
-        "DELETE FROM notify_moments m WHERE m.created_at < $1
+        "DELETE FROM notify_moments m WHERE m.created_at < $1 AND m.kind <> 'challenge_lead'
            AND NOT EXISTS (SELECT 1 FROM notify_outbox o WHERE o.moment_id = m.id)",
     )
-    .bind(before)
+    .bind(moments)
     .execute(pool)
     .await?;
     Ok(outbox)

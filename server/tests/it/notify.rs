@@ -423,6 +423,13 @@ async fn reps_set_up_no_channels_and_managers_only_their_teams() {
     assert!(matches!(notify::setup::list(&f.app.pool, &rep).await.unwrap_err(), SetupError::Forbidden(_)));
     let e = notify::setup::create(&f.app.pool, &f.sender, &manager, &slack("t2")).await.unwrap_err();
     assert_eq!(e.to_string(), "a manager adds channels for their own team only");
+    // Email names the organisation's mail server: admins only. The monthly digest is the organisation's.
+    let e =
+        notify::setup::create(&f.app.pool, &f.sender, &manager, &f.email("Mail", "ru", &["won"])).await.unwrap_err();
+    assert_eq!(e.to_string(), "only admins set up email channels (they name the organisation's mail server)");
+    let monthly = ChannelForm { moments: vec!["digest_monthly".into()], ..slack("t1") };
+    let e = notify::setup::create(&f.app.pool, &f.sender, &f.admin, &monthly).await.unwrap_err();
+    assert_eq!(e.to_string(), "the monthly digest is the organisation's: choose it on an organisation-wide channel");
     // A manager's channel is their team's, whatever the form said.
     let own = notify::setup::create(&f.app.pool, &f.sender, &manager, &slack("")).await.unwrap();
     assert_eq!(own.team_id.as_deref(), Some("t1"));
@@ -550,4 +557,35 @@ async fn digests_tell_a_teams_week_and_the_organisations_month_once() {
     // Told once: the worker comes round every second, and nothing more is sent.
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert_eq!(f.fakes.to("slack:").len(), 2);
+}
+
+#[tokio::test]
+async fn a_rep_passing_someone_and_a_new_flag_are_told_to_the_channels_that_chose_them() {
+    let f = fixture().await;
+    f.channel(&form("slack", "Floor", "en", &["passed"], &format!("{}/slack/floor", f.fakes.base))).await;
+    // The managers' channel of t1 hears its reps' anti-gaming flags.
+    f.channel(&ChannelForm {
+        team: "t1".into(),
+        ..form("slack", "Managers", "en", &["flag"], &format!("{}/slack/managers", f.fakes.base))
+    })
+    .await;
+    // Борис wins 10,000 (50 + 1 points): he passes nobody (everyone else had none).
+    assert_eq!(f.app.post_records_scored(&f.token, &json!([won("d1", "r2", 10000.0)])).await.0, 200);
+    // Анна wins 100,000 (50 + 10 = 60 points): she passes Борис (51) and leads.
+    assert_eq!(f.app.post_records_scored(&f.token, &json!([won("d2", "r1", 100000.0)])).await.0, 200);
+    let floor = f.fakes.wait_for("slack:floor", 1).await;
+    assert_eq!(slack_title(&floor[0].body), "⬆️ Анна passed Борис on this month's points and is now #1");
+    // A won deal of 0 is flagged: the managers hear of it in the flag's own words.
+    assert_eq!(f.app.post_records_scored(&f.token, &json!([won("d3", "r1", 0.0)])).await.0, 200);
+    let managers = f.fakes.wait_for("slack:managers", 1).await;
+    let flag = store::flags::flags(&f.app.pool, Some("t1")).await.unwrap();
+    assert_eq!(flag.len(), 1);
+    let about = flag[0].about.clone().unwrap().english();
+    assert_eq!(slack_title(&managers[0].body), format!("🚩 A flag on Анна's records: {about}"));
+    assert!(about.contains("d3"), "{about}");
+    // Told once, however often scores move again.
+    assert_eq!(f.app.post_records_scored(&f.token, &json!([won("d4", "r3", 5.0)])).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(f.fakes.to("slack:managers").len(), 1);
+    assert_eq!(f.fakes.to("slack:floor").len(), 1);
 }
