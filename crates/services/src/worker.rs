@@ -18,8 +18,8 @@ use store::work::{self, Work};
 const CLAIM: i64 = 50;
 /// How often the worker looks without being woken (challenges due, work from a lost notification).
 const TICK: std::time::Duration = std::time::Duration::from_secs(1);
-/// How often new anti-gaming flags are looked for at most.
-const FLAGS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often new anti-gaming flags are looked for at most (they read the whole history).
+const FLAGS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long it waits after a failure before trying again.
 const BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -64,6 +64,7 @@ pub fn spawn(pool: PgPool, hub: Arc<Hub>) -> Arc<Heartbeat> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut badges_done: Option<NaiveDate> = None;
         let mut flags_told = std::time::Instant::now() - FLAGS_EVERY;
+        let mut flags_due = false;
         let mut digests_done: Option<String> = None;
         loop {
             let mut worked = false;
@@ -98,17 +99,19 @@ pub fn spawn(pool: PgPool, hub: Arc<Hub>) -> Arc<Heartbeat> {
                 Ok(done) => digests_done = done,
                 Err(e) => tracing::warn!("writing the digests failed: {e}"),
             }
+            flags_due |= worked;
+            // Flags read the whole history: after scores moved, at most every 10 seconds.
+            if flags_due && flags_told.elapsed() >= FLAGS_EVERY {
+                flags_due = false;
+                flags_told = std::time::Instant::now();
+                if let Err(e) = crate::notify::new_flags(&pool).await {
+                    tracing::warn!("telling the new anti-gaming flags failed: {e}");
+                }
+            }
             // A challenge's lead changes only when scores do.
             if worked {
                 if let Err(e) = crate::notify::lead_changes(&pool).await {
                     tracing::warn!("telling who leads the challenges failed: {e}");
-                }
-                // Flags read the whole history: at most twice a minute.
-                if flags_told.elapsed() >= FLAGS_EVERY {
-                    flags_told = std::time::Instant::now();
-                    if let Err(e) = crate::notify::new_flags(&pool).await {
-                        tracing::warn!("telling the new anti-gaming flags failed: {e}");
-                    }
                 }
             }
             match daily_badges(&pool, badges_done).await {

@@ -76,7 +76,12 @@ impl Fakes {
 
     /// Waits until `to` has received `n` messages (at most 15 s), then returns them.
     pub async fn wait_for(&self, to: &str, n: usize) -> Vec<Received> {
-        for _ in 0..150 {
+        self.wait_for_within(to, n, 15).await
+    }
+
+    /// `wait_for`, waiting at most `seconds`.
+    pub async fn wait_for_within(&self, to: &str, n: usize, seconds: u64) -> Vec<Received> {
+        for _ in 0..seconds * 10 {
             if self.to(to).len() >= n {
                 break;
             }
