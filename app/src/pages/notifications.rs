@@ -58,6 +58,14 @@ mod server {
         Ok(me)
     }
 
+    /// A setup's answer, its failure in the reader's language.
+    pub async fn answer<T>(result: Result<T, notify::setup::SetupError>) -> Result<T, AppError> {
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) => Err(failed(e).await),
+        }
+    }
+
     pub async fn failed(e: notify::setup::SetupError) -> AppError {
         match e {
             notify::setup::SetupError::Db(e) => AppError::server(e),
@@ -87,10 +95,7 @@ pub async fn load_notifications() -> Result<NotificationsView, AppError> {
     let me = server::manager().await?;
     let state = server::state();
     let lang = crate::i18n::use_lang();
-    let channels = match notify::setup::list(&state.pool, &me).await {
-        Ok(channels) => channels,
-        Err(e) => return Err(server::failed(e).await),
-    };
+    let channels = server::answer(notify::setup::list(&state.pool, &me).await).await?;
     let tz = store::settings::load(&state.pool).await.map_err(AppError::server)?.time_zone;
     let when = |t: chrono::DateTime<chrono::Utc>| crate::format::date_time(t.with_timezone(&tz), lang);
     let teams = store::teams::list(&state.pool).await.map_err(AppError::server)?;
@@ -203,10 +208,7 @@ pub async fn add_channel(
         from,
         to,
     };
-    match notify::setup::create(&state.pool, &state.notify, &me, &form).await {
-        Ok(channel) => Ok(channel.id),
-        Err(e) => Err(server::failed(e).await),
-    }
+    server::answer(notify::setup::create(&state.pool, &state.notify, &me, &form).await).await.map(|channel| channel.id)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -233,10 +235,7 @@ pub async fn save_channel(
         quiet_to: server::hour(&quiet_to)?,
         ..Default::default()
     };
-    match notify::setup::update(&state.pool, &state.notify, &me, id, &form).await {
-        Ok(()) => Ok(()),
-        Err(e) => Err(server::failed(e).await),
-    }
+    server::answer(notify::setup::update(&state.pool, &state.notify, &me, id, &form).await).await
 }
 
 /// "Send test": the service's own error when it fails.
@@ -244,20 +243,14 @@ pub async fn save_channel(
 pub async fn test_channel(id: i64) -> Result<(), AppError> {
     let me = server::manager().await?;
     let state = server::state();
-    match notify::setup::test(&state.pool, &state.notify, &me, id).await {
-        Ok(()) => Ok(()),
-        Err(e) => Err(server::failed(e).await),
-    }
+    server::answer(notify::setup::test(&state.pool, &state.notify, &me, id).await).await
 }
 
 #[server(prefix = "/api", endpoint = "delete_channel")]
 pub async fn delete_channel(id: i64) -> Result<(), AppError> {
     let me = server::manager().await?;
     let state = server::state();
-    match notify::setup::delete(&state.pool, &me, id).await {
-        Ok(()) => Ok(()),
-        Err(e) => Err(server::failed(e).await),
-    }
+    server::answer(notify::setup::delete(&state.pool, &me, id).await).await
 }
 
 /// Whether a Telegram channel waiting for its chat has it now.
@@ -265,10 +258,7 @@ pub async fn delete_channel(id: i64) -> Result<(), AppError> {
 pub async fn channel_bound(id: i64) -> Result<bool, AppError> {
     let me = server::manager().await?;
     let state = server::state();
-    match notify::setup::bound(&state.pool, &me, id).await {
-        Ok(bound) => Ok(bound),
-        Err(e) => Err(server::failed(e).await),
-    }
+    server::answer(notify::setup::bound(&state.pool, &me, id).await).await
 }
 
 /// A new one-time code for binding a Telegram chat.
@@ -276,10 +266,7 @@ pub async fn channel_bound(id: i64) -> Result<bool, AppError> {
 pub async fn new_bind_code(id: i64) -> Result<String, AppError> {
     let me = server::manager().await?;
     let state = server::state();
-    match notify::setup::new_code(&state.pool, &state.notify, &me, id).await {
-        Ok(code) => Ok(code),
-        Err(e) => Err(server::failed(e).await),
-    }
+    server::answer(notify::setup::new_code(&state.pool, &state.notify, &me, id).await).await
 }
 
 #[component]
