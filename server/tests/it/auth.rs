@@ -45,8 +45,8 @@ async fn every_page_but_the_public_ones_needs_a_session() {
             guarded += 1;
         }
     }
-    // 24 pages in App, of which /login, /invite/:token and /tv are public.
-    assert_eq!((routes.len(), guarded), (24, 21));
+    // 25 pages in App, of which /login, /invite/:token and /tv are public.
+    assert_eq!((routes.len(), guarded), (25, 22));
     let res = app.client.get(app.url("/team/report.csv?period=2026-10")).send().await.unwrap();
     assert_eq!(res.headers()["location"], "/login?next=/team/report.csv%3Fperiod%3D2026-10");
 }
