@@ -209,6 +209,7 @@ impl Sender {
         let mut lock = self.pool.begin().await?;
         let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(7140003)").fetch_one(&mut *lock).await?;
         if !mine {
+            lock.rollback().await?;
             return Ok(());
         }
         let mut bots: Vec<((String, String), Vec<ChannelRow>)> = Vec::new();

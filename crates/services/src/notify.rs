@@ -154,6 +154,9 @@ pub async fn moments_in(
 pub async fn daily_badges(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     if !store::notify::any_channel(&mut *tx).await? {
+        // Ended now: a transaction left to a dropped handle would hold its locks until the
+        // connection is used again (a restore waits for them).
+        tx.rollback().await?;
         return Ok(0);
     }
     let since = domain::clock::now() - news_window();
