@@ -6,6 +6,7 @@
 # another's changes.
 #
 #   end2end/run.sh [NAME …]   only the spec files whose names contain a NAME
+#   E2E_ARGS="--repeat-each 15" end2end/run.sh NAME   more arguments for Playwright (a flake hunt)
 #
 # KPI_ARENA_TEST_NOW (test-only) pins the clock of the demo and the servers;
 # DEMO_TIME_ZONE (default Europe/Moscow) is the demo organisation's time zone.
@@ -104,7 +105,7 @@ for spec in "${specs[@]}"; do
   E2E_TOKEN=$("$BIN" token create --email manager@demo.kpi-arena.local --name e2e)
   echo "== $spec"
   if ! (cd end2end && E2E_BIN="$BIN" E2E_TOKEN="$E2E_TOKEN" BASE_URL="http://127.0.0.1:$PORT" BASE_URL_B="http://127.0.0.1:$PORT_B" \
-    npx playwright test "tests/$spec") 2>&1 | tee "$log-playwright.log"; then
+    npx playwright test "tests/$spec" ${E2E_ARGS:-}) 2>&1 | tee "$log-playwright.log"; then
     failed+=("$spec")
   fi
   passed_tests=$((passed_tests + $(grep -oE '^ +[0-9]+ passed' "$log-playwright.log" | grep -oE '[0-9]+' || echo 0)))

@@ -76,11 +76,12 @@ pub async fn unbind_my_telegram() -> Result<(), AppError> {
     notify::setup::unbind_mine(&pool, &me).await.map_err(|e| AppError::server(e.to_string()))
 }
 
+/// The rep's own Telegram chat. Its resource is made by the page, outside the account's
+/// `Transition`: one made while that resolves left the server's stream open now and then (the
+/// page never finished loading).
 #[component]
-fn MyTelegramCard() -> impl IntoView {
+fn MyTelegramCard(data: Resource<Result<TelegramStatus, AppError>>, changed: RwSignal<u64>) -> impl IntoView {
     let lang = crate::i18n::use_lang();
-    let changed = RwSignal::new(0u64);
-    let data = Resource::new(move || changed.get(), |_| my_telegram());
     let bind = Action::new(move |_: &()| async move {
         bind_my_telegram().await?;
         changed.update(|c| *c += 1);
@@ -150,11 +151,18 @@ fn MyTelegramCard() -> impl IntoView {
 pub fn Account() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let data = Resource::new(|| (), |_| load_account());
-    loaded(data, move |me| view! { <AccountPage me change/> })
+    let changed = RwSignal::new(0u64);
+    let telegram = Resource::new(move || changed.get(), |_| my_telegram());
+    loaded(data, move |me| view! { <AccountPage me change telegram changed/> })
 }
 
 #[component]
-fn AccountPage(me: CurrentUser, change: ServerAction<ChangePassword>) -> impl IntoView {
+fn AccountPage(
+    me: CurrentUser,
+    change: ServerAction<ChangePassword>,
+    telegram: Resource<Result<TelegramStatus, AppError>>,
+    changed: RwSignal<u64>,
+) -> impl IntoView {
     let lang = crate::i18n::use_lang();
     let result = move || {
         change.value().get().map(|r| match r {
@@ -175,7 +183,7 @@ fn AccountPage(me: CurrentUser, change: ServerAction<ChangePassword>) -> impl In
                 <label>{lang.t("account.new")}" " <input name="new" type="password" required minlength="8" autocomplete="new-password"/></label>
                 <button type="submit">{lang.t("account.change")}</button>
             </ActionForm>
-            <MyTelegramCard/>
+            <MyTelegramCard data=telegram changed/>
         </main>
     }
 }
