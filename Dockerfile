@@ -72,7 +72,7 @@ RUN --mount=type=cache,id=kpi-arena-cargo-registry,target=/usr/local/cargo/regis
       exit 1; \
     fi; \
     rm -rf target/site; \
-    cargo leptos build --release --precompress; \
+    cargo leptos build --release --precompress --split; \
     mkdir -p /out; \
     cp target/release/kpi-arena target/release/hash.txt /out/; \
     cp -r target/site /out/site

@@ -9,7 +9,7 @@ bash scripts/setup.sh --browser
 source scripts/env.sh
 source scripts/dates.sh
 [ $# -eq 0 ] || MATRIX_DATES=("$@")
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 mkdir -p target/date-matrix
 results=()
 for when in "${MATRIX_DATES[@]}"; do

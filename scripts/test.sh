@@ -16,7 +16,7 @@ echo "== dependencies: bans, licences and sources (deny.toml; advisories need Gi
 cargo deny --log-level error check bans licenses sources
 
 echo "== build (release: server + WASM)"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 built=$(date +%s)
 
 bash scripts/suite.sh

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! KPI Arena's shared Leptos crate: pages and components rendered on the
 //! server and hydrated in the browser, plus (behind `ssr`) the domain and
 //! database code the server functions and the JSON API call.
@@ -34,8 +35,9 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
+use pages::lazy;
 
 /// The pages anyone may open (a pattern of `App`'s routes, or its first part):
 /// every other route of `App`, and every path in `SIGNED_IN_PATHS`, sends a
@@ -149,6 +151,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Installable: a rep adds it to the home screen; public/sw.js keeps the TV wall.
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/icon-192.png"/>
+                <meta name="theme-color" content="#0f1420"/>
                 <MetaTags/>
             </head>
             <body>
@@ -158,15 +164,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Registers public/sw.js where the browser has service workers (HTTPS or localhost only).
+#[cfg(feature = "hydrate")]
+fn register_service_worker() {
+    let navigator = window().navigator();
+    if js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+        let _ = navigator.service_worker().register("/sw.js");
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(i18n::use_lang());
-    // Effects run only in the browser: this marks the page as hydrated for tests and styles.
+    // Effects run only in the browser (`data-hydrated` is set by the frontend once the page's
+    // chunk is hydrated too).
     Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
+        #[cfg(feature = "hydrate")]
+        register_service_worker();
     });
     view! {
         <Title text="KPI Arena"/>
@@ -180,25 +195,25 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/kpis") view=pages::kpis::Kpis ssr=SsrMode::Async/>
                 <Route path=path!("/targets") view=pages::targets::Targets ssr=SsrMode::Async/>
                 <Route path=path!("/team") view=pages::team::Team ssr=SsrMode::Async/>
-                <Route path=path!("/team/report") view=pages::report::TeamReport ssr=SsrMode::Async/>
-                <Route path=path!("/settings") view=pages::settings::Settings ssr=SsrMode::Async/>
+                <Route path=path!("/team/report") view={Lazy::<lazy::TeamReportRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/settings") view={Lazy::<lazy::SettingsRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/points") view=pages::points::Points ssr=SsrMode::Async/>
                 <Route path=path!("/badges") view=pages::badges::Badges ssr=SsrMode::Async/>
                 <Route path=path!("/challenges") view=pages::challenges::Challenges ssr=SsrMode::Async/>
-                <Route path=path!("/rules") view=pages::rules::Rules ssr=SsrMode::Async/>
-                <Route path=path!("/flags") view=pages::flags::Flags ssr=SsrMode::Async/>
-                <Route path=path!("/displays") view=pages::displays::Displays ssr=SsrMode::Async/>
+                <Route path=path!("/rules") view={Lazy::<lazy::RulesRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/flags") view={Lazy::<lazy::FlagsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/displays") view={Lazy::<lazy::DisplaysRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/tv") view=pages::tv::Tv ssr=SsrMode::Async/>
                 <Route path=path!("/deals/new") view=pages::deals::NewDeal ssr=SsrMode::Async/>
-                <Route path=path!("/users") view=pages::users::Users ssr=SsrMode::Async/>
-                <Route path=path!("/invite/:token") view=pages::invite::Invite ssr=SsrMode::Async/>
-                <Route path=path!("/teams") view=pages::teams::Teams ssr=SsrMode::Async/>
-                <Route path=path!("/tokens") view=pages::tokens::Tokens ssr=SsrMode::Async/>
-                <Route path=path!("/connectors") view=pages::connectors::Connectors ssr=SsrMode::Async/>
-                <Route path=path!("/notifications") view=pages::notifications::Notifications ssr=SsrMode::Async/>
-                <Route path=path!("/import") view=pages::import::Imports ssr=SsrMode::Async/>
-                <Route path=path!("/import/:id") view=pages::import::ImportPage ssr=SsrMode::Async/>
-                <Route path=path!("/account") view=pages::account::Account ssr=SsrMode::Async/>
+                <Route path=path!("/users") view={Lazy::<lazy::UsersRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view={Lazy::<lazy::InviteRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams") view={Lazy::<lazy::TeamsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/tokens") view={Lazy::<lazy::TokensRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/connectors") view={Lazy::<lazy::ConnectorsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/notifications") view={Lazy::<lazy::NotificationsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/import") view={Lazy::<lazy::ImportsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/import/:id") view={Lazy::<lazy::ImportRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/account") view={Lazy::<lazy::AccountRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -10,5 +10,12 @@ pub fn hydrate() {
     let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
         let _ = leptos::prelude::window().location().assign(to);
     });
-    leptos::mount::hydrate_body(app::App);
+    // The routes are lazily loaded (app::pages::lazy): hydration waits for the page's chunk.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    leptos::task::spawn_local(async {
+        let Some(body) = leptos::prelude::document().body() else { return };
+        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        // Every part of the page, its page chunk too, now answers: a mark for tests and styles.
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }

@@ -90,8 +90,10 @@ fn connect(feed: LiveFeed) {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
 
-    let Ok(source) = web_sys::EventSource::new("/api/live") else { return };
     let heard = move || feed.heard_at.set(js_sys::Date::now());
+    // The page's data is as fresh as its load: from here the stale warnings count.
+    heard();
+    let Ok(source) = web_sys::EventSource::new("/api/live") else { return };
     let listen = |name: &str, handler: Box<dyn FnMut(web_sys::MessageEvent)>| {
         let callback = Closure::wrap(handler);
         let _ = source.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());

@@ -22,7 +22,7 @@ pub fn Login() -> impl IntoView {
             <h1 class="brand">"KPI Arena"</h1>
             <p class="muted">{lang.t("login.intro")}</p>
             <ActionForm action=login attr:class="card form">
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <label for="email">{lang.t("login.email")}</label>
                 <input id="email" type="email" name="email" autocomplete="username" required/>
                 <label for="password">{lang.t("login.password")}</label>

@@ -13,6 +13,7 @@ pub mod home;
 pub mod import;
 pub mod invite;
 pub mod kpis;
+pub mod lazy;
 pub mod leaderboard;
 pub mod login;
 pub mod not_found;

@@ -337,6 +337,14 @@ impl Party {
     }
 }
 
+/// Whether the browser knows it has no network.
+fn offline() -> bool {
+    #[cfg(feature = "hydrate")]
+    return !window().navigator().on_line();
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
 #[component]
 pub fn Tv() -> impl IntoView {
     let feed = live_feed();
@@ -385,9 +393,11 @@ pub fn Tv() -> impl IntoView {
             chime::play();
         }
     });
+    // Stale: nothing heard for a minute, or no network at all (a wall the service worker kept,
+    // shown after a reload without Wi-Fi). `now` is 0 until the first tick, and on the server.
     let stale = move || {
         let (heard, now) = (feed.heard_at.get(), now.get());
-        heard > 0.0 && now - heard > 60_000.0
+        now > 0.0 && (now - heard > 60_000.0 || offline())
     };
     let lang = crate::i18n::use_lang();
     view! {

@@ -1,0 +1,70 @@
+// KPI Arena's service worker. It keeps two things, and nothing personal:
+//  - the hashed static files under /pkg/ (their names change with their content, so a kept copy
+//    is never wrong), for a fast second load on a phone or a TV stick;
+//  - the TV wall (/tv) as last loaded, so a TV that reloads while its network is gone shows the
+//    last standings, with its "stale" warning, instead of the browser's error page.
+// Reps' and managers' pages are never kept: a shared computer must not show them to the next person.
+const ASSETS = "kpi-arena-assets-v1";
+const WALL = "kpi-arena-wall-v1";
+const KEEP = [ASSETS, WALL];
+
+self.addEventListener("install", () => self.skipWaiting());
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      // Caches of an older worker go; so do files of older builds (a build names its files anew).
+      for (const name of await caches.keys()) if (!KEEP.includes(name)) await caches.delete(name);
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith("/pkg/")) event.respondWith(asset(request));
+  else if (request.mode === "navigate" && url.pathname === "/tv") event.respondWith(wall(request));
+});
+
+// Cache first: a hashed file, once fetched, is kept.
+async function asset(request) {
+  const cache = await caches.open(ASSETS);
+  const kept = await cache.match(request);
+  if (kept) return kept;
+  const response = await fetch(request);
+  if (response.ok) await cache.put(request, response.clone());
+  return response;
+}
+
+// Network first: the wall is always fresh while the server answers; the copy is for when it does not.
+async function wall(request) {
+  const cache = await caches.open(WALL);
+  try {
+    const response = await fetch(request);
+    if (response.ok) {
+      await cache.put("/tv", response.clone());
+      await dropOldAssets(response.clone());
+    }
+    return response;
+  } catch (offline) {
+    const kept = await cache.match("/tv");
+    if (kept) return kept;
+    throw offline;
+  }
+}
+
+// A wall naming an app script the cache lacks is a new build: the files of older builds go, so
+// the cache does not grow with every release (file names carry their content's hash).
+async function dropOldAssets(response) {
+  const html = await response.text();
+  const script = html.match(/\/pkg\/kpi-arena\.[^"'\s]+\.js/);
+  const cache = await caches.open(ASSETS);
+  if (!script || (await cache.match(script[0]))) return;
+  const named = new Set([...html.matchAll(/\/pkg\/[^"'\s)]+/g)].map((m) => m[0]));
+  for (const request of await cache.keys()) {
+    if (!named.has(new URL(request.url).pathname)) await cache.delete(request);
+  }
+}
