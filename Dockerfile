@@ -14,7 +14,7 @@
 # 200 when the database answers, migrations are applied and scoring keeps up; 503 otherwise).
 
 # Where the binary and the site come from: `builder`, compiled below (the default), or `prebuilt`,
-# a build context holding dist/ (kpi-arena, hash.txt and site/ of `cargo leptos build --release`),
+# a build context holding dist/ (kpi-arena, hash.txt and site/ of `cargo leptos build --release --precompress --split`),
 # as scripts/image.sh makes it to build and smoke-test the image without a second compile.
 ARG ARTIFACTS=builder
 

@@ -1,6 +1,8 @@
 // KPI Arena's service worker. It keeps two things, and nothing personal:
-//  - the hashed static files under /pkg/ (their names change with their content, so a kept copy
-//    is never wrong), for a fast second load on a phone or a TV stick;
+//  - the hashed static files under /pkg/, for a fast second load on a phone or a TV stick. (Known
+//    gap: in a split build cargo-leptos names the main JS and WASM before it writes the chunk
+//    loader's name into them, so a release that changes only lazily loaded pages keeps their
+//    names; they, like every /pkg/ file, are also sent as immutable for a year.)
 //  - the TV wall (/tv) as last loaded, so a TV that reloads while its network is gone shows the
 //    last standings, with its "stale" warning, instead of the browser's error page.
 // Reps' and managers' pages are never kept: a shared computer must not show them to the next person.

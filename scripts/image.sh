@@ -14,7 +14,7 @@ umask 022
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 : "${DATABASE_URL:?usage: DATABASE_URL=postgres://… scripts/image.sh}"
-[ -x target/release/kpi-arena ] || { echo "image: build first (cargo leptos build --release)"; exit 1; }
+[ -x target/release/kpi-arena ] || { echo "image: build first (cargo leptos build --release --precompress --split)"; exit 1; }
 
 missing=""
 command -v podman >/dev/null || missing="$missing podman"
