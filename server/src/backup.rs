@@ -111,7 +111,12 @@ pub async fn restore(tools: &Tools, database_url: &str, file: &Path, force: bool
             file.display()
         )
     })?;
-    if !force {
+    if force {
+        // The other sessions are closed first: a transaction one of them holds open (a long
+        // scoring pass, or one left idle) would otherwise hold the locks the restore needs.
+        // Their pools connect again; what they ask then waits for the restore's locks.
+        close_other_sessions(database_url).await?;
+    } else {
         let others = other_sessions(database_url).await?;
         if others > 0 {
             bail!(
@@ -139,6 +144,21 @@ async fn other_sessions(database_url: &str) -> anyhow::Result<i64> {
     .context("counting the database's sessions")?;
     let _ = conn.close().await;
     Ok(others)
+}
+
+/// `--force`: ends the other sessions of this database's role (`pg_terminate_backend`).
+async fn close_other_sessions(database_url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(database_url).await.context("connecting to the database")?;
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND usename = current_user",
+    )
+    .execute(&mut conn)
+    .await
+    .context("closing the database's other sessions")?;
+    let _ = conn.close().await;
+    Ok(())
 }
 
 fn pipe_restore(tools: &Tools, target: &Target, file: &Path) -> anyhow::Result<()> {
