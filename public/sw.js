@@ -1,8 +1,8 @@
 // KPI Arena's service worker. It keeps two things, and nothing personal:
-//  - the hashed static files under /pkg/, for a fast second load on a phone or a TV stick. (Known
-//    gap: in a split build cargo-leptos names the main JS and WASM before it writes the chunk
-//    loader's name into them, so a release that changes only lazily loaded pages keeps their
-//    names; they, like every /pkg/ file, are also sent as immutable for a year.)
+//  - the static files under /pkg/, for a fast second load on a phone or a TV stick: cache first,
+//    as their names carry their content's hash; except the main script and WASM, which a split
+//    build names before it writes the chunk loader's name into them (the server sends them as
+//    no-cache too): network first, the kept copy for when there is no network.
 //  - the TV wall (/tv) as last loaded, so a TV that reloads while its network is gone shows the
 //    last standings, with its "stale" warning, instead of the browser's error page.
 // Reps' and managers' pages are never kept: a shared computer must not show them to the next person.
@@ -27,7 +27,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith("/pkg/")) event.respondWith(asset(request));
+  if (/^\/pkg\/kpi-arena\.[^/]+\.(js|wasm)$/.test(url.pathname)) event.respondWith(fresh(request));
+  else if (url.pathname.startsWith("/pkg/")) event.respondWith(asset(request));
   else if (request.mode === "navigate" && url.pathname === "/tv") event.respondWith(wall(request));
 });
 
@@ -37,25 +38,50 @@ async function asset(request) {
   const kept = await cache.match(request);
   if (kept) return kept;
   const response = await fetch(request);
-  if (response.ok) await cache.put(request, response.clone());
+  if (response.ok) await keep(cache, request, response.clone());
   return response;
+}
+
+// Network first for the main files: their names do not tell a new build.
+async function fresh(request) {
+  const cache = await caches.open(ASSETS);
+  let response;
+  try {
+    response = await fetch(request);
+  } catch (offline) {
+    const kept = await cache.match(request);
+    if (kept) return kept;
+    throw offline;
+  }
+  if (response.ok) await keep(cache, request, response.clone());
+  return response;
+}
+
+// A full disk must not fail the page: what cannot be kept is only not kept.
+async function keep(cache, key, response) {
+  try {
+    await cache.put(key, response);
+  } catch (full) {
+    console.warn("KPI Arena: not kept", key, full);
+  }
 }
 
 // Network first: the wall is always fresh while the server answers; the copy is for when it does not.
 async function wall(request) {
   const cache = await caches.open(WALL);
+  let response;
   try {
-    const response = await fetch(request);
-    if (response.ok) {
-      await cache.put("/tv", response.clone());
-      await dropOldAssets(response.clone());
-    }
-    return response;
+    response = await fetch(request);
   } catch (offline) {
     const kept = await cache.match("/tv");
     if (kept) return kept;
     throw offline;
   }
+  if (response.ok) {
+    await keep(cache, "/tv", response.clone());
+    await dropOldAssets(response.clone()).catch(() => {});
+  }
+  return response;
 }
 
 // A wall naming an app script the cache lacks is a new build: the files of older builds go, so

@@ -285,20 +285,23 @@ pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Rou
         .with_expiry(Expiry::OnInactivity(CookieDuration::days(domain::access::SESSION_IDLE_DAYS)));
 
     let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
-    // Hashed file names never change content, so browsers may keep them for a year.
+    let main_files = format!("/{}/{}.", options.site_pkg_dir, options.output_name);
+    let hashed = options.hash_files;
     let static_files = Router::new()
         .nest_service(
             &format!("/{}", options.site_pkg_dir),
             ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
         )
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(if options.hash_files {
-                "public, max-age=31536000, immutable"
-            } else {
-                "no-cache"
-            }),
-        ));
+        .layer(middleware::from_fn(move |request: Request<axum::body::Body>, next: Next| {
+            // The path as asked (the nested service sees it without `/pkg`).
+            let path = request.extensions().get::<axum::extract::OriginalUri>().map(|u| u.path().to_string());
+            let value = pkg_cache_control(path.as_deref().unwrap_or(request.uri().path()), &main_files, hashed);
+            async move {
+                let mut response = next.run(request).await;
+                response.headers_mut().insert(header::CACHE_CONTROL, value);
+                response
+            }
+        }));
 
     // The event streams: a session, nothing else. Outside the compression layer, whose body
     // wrapper every open stream would otherwise carry (events are never compressed).
@@ -518,4 +521,13 @@ pub fn raise_open_files(wanted: u64) -> u64 {
         Ok(()) => target,
         Err(_) => soft,
     }
+}
+
+/// How long a browser may keep a file of the site's `/pkg/`. Hashed names never change content,
+/// so for a year, except the main script and WASM (`/pkg/<output name>.<hash>.js|wasm`): a split
+/// build names them before it writes the chunk loader's name into them, so a release that changes
+/// only lazily loaded pages keeps their names. They are checked on every load (a 304 when unchanged).
+fn pkg_cache_control(path: &str, main_files: &str, hashed: bool) -> HeaderValue {
+    let main = path.starts_with(main_files) && (path.ends_with(".js") || path.ends_with(".wasm"));
+    HeaderValue::from_static(if hashed && !main { "public, max-age=31536000, immutable" } else { "no-cache" })
 }

@@ -93,7 +93,21 @@ async fn static_files_are_served_precompressed_with_long_cache_headers() {
     std::fs::write(site.join("pkg/app.abc123.wasm"), b"raw wasm bytes").unwrap();
     std::fs::write(site.join("pkg/app.abc123.wasm.br"), b"brotli bytes").unwrap();
     std::fs::write(site.join("pkg/app.abc123.wasm.gz"), b"gzip bytes").unwrap();
+    std::fs::write(site.join("pkg/kpi-arena.abc123.js"), b"main script").unwrap();
+    std::fs::write(site.join("pkg/kpi-arena.abc123.wasm"), b"main wasm").unwrap();
+    std::fs::write(site.join("pkg/kpi-arena.abc123.css"), b"styles").unwrap();
     let app = TestApp::spawn_with_site(site.to_str().unwrap()).await;
+    // The main script and WASM of a split build keep their names across some releases: checked on
+    // every load. Every other hashed file is kept for a year.
+    for (file, kept) in [
+        ("kpi-arena.abc123.js", "no-cache"),
+        ("kpi-arena.abc123.wasm", "no-cache"),
+        ("kpi-arena.abc123.css", "public, max-age=31536000, immutable"),
+    ] {
+        let res = app.client.get(app.url(&format!("/pkg/{file}"))).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{file}");
+        assert_eq!(res.headers()["cache-control"], kept, "{file}");
+    }
     let url = app.url("/pkg/app.abc123.wasm");
 
     let res = app.client.get(&url).header("accept-encoding", "br, gzip").send().await.unwrap();
