@@ -115,6 +115,11 @@ done
 
 echo "browser: $passed_tests passed, $failed_tests failed"
 if [ ${#failed[@]} -gt 0 ]; then
+  # Said again at the end, where a log's tail shows it: each failed test's first lines.
+  for spec in "${failed[@]}"; do
+    echo "== failed: $spec (whole log: target/e2e-logs/${spec%.spec.ts}-playwright.log)"
+    awk '/^  [0-9]+\) /{n=0; show=1} show && n++ < 40' "target/e2e-logs/${spec%.spec.ts}-playwright.log" | cut -c1-300
+  done
   echo "browser tests failed in: ${failed[*]}" >&2
   exit 1
 fi

@@ -34,6 +34,9 @@ function fakeSlack(): Promise<{ base: string; received: { path: string; body: an
 test("an admin connects Slack on /notifications, a test message arrives, a won deal follows, and a dead webhook's error is shown", async ({ page, browser }) => {
   test.setTimeout(90_000);
   const slack = await fakeSlack();
+  // Names of this run's own (a repeated run finds the channels of the runs before it).
+  const run = Date.now().toString(36);
+  const sales = `Отдел продаж ${run}`;
   await signIn(page, ADMIN, "/notifications");
   await axe(page);
 
@@ -52,7 +55,7 @@ test("an admin connects Slack on /notifications, a test message arrives, a won d
     return card;
   };
 
-  const card = await add("Отдел продаж", `${slack.base}/hooks/sales`);
+  const card = await add(sales, `${slack.base}/hooks/sales`);
   // The webhook's address is a secret: only its end is shown.
   await expect(card).toContainText("••••ales");
   await expect(page.locator("body")).not.toContainText(`${slack.base}/hooks/sales`);
@@ -61,7 +64,7 @@ test("an admin connects Slack on /notifications, a test message arrives, a won d
   await expect(card.getByRole("status")).toHaveText("Тестовое сообщение отправлено.");
   await expect.poll(() => slack.received.length).toBe(1);
   expect(slack.received[0].path).toBe("/hooks/sales");
-  expect(slack.received[0].body.text).toBe("✅ Проверка связи: канал «Отдел продаж» KPI Arena работает");
+  expect(slack.received[0].body.text).toBe(`✅ Проверка связи: канал «${sales}» KPI Arena работает`);
   expect(slack.received[0].body.blocks[0].type).toBe("section");
 
   // A rep logs a won deal: the channel hears of it, in Russian, with the amount.
@@ -78,10 +81,10 @@ test("an admin connects Slack on /notifications, a test message arrives, a won d
 
   // The delivery shows on the card once the page is read again.
   await page.reload();
-  await expect(page.getByTestId("channel").filter({ hasText: "Отдел продаж" }).getByTestId("deliveries")).toContainText("Отправлено");
+  await expect(page.getByTestId("channel").filter({ hasText: sales }).getByTestId("deliveries")).toContainText("Отправлено");
 
   // A deleted webhook: "Send test" shows Slack's own answer.
-  const gone = await add("Старый канал", `${slack.base}/hooks/gone`);
+  const gone = await add(`Старый канал ${run}`, `${slack.base}/hooks/gone`);
   await gone.getByTestId("test-channel").click();
   await expect(gone.getByRole("alert")).toContainText("Slack answered 404: no_service");
   slack.close();

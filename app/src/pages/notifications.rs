@@ -377,6 +377,15 @@ fn select(
     .into_any()
 }
 
+/// False until this component is hydrated. These forms work only in the browser (their fields are
+/// signals): until then they are disabled, or a choice made before hydration would show in the
+/// field while the form sent the default (a phone may take seconds to hydrate).
+fn hydrated() -> RwSignal<bool> {
+    let ready = RwSignal::new(false);
+    Effect::new(move || ready.set(true));
+    ready
+}
+
 fn result_line<T: Clone + Send + Sync + 'static>(
     action: Action<(), Result<T, AppError>>,
     done: impl Fn(T) -> String + Copy + Send + Sync + 'static,
@@ -488,6 +497,7 @@ fn NewChannel(places: Vec<(String, String)>, changed: RwSignal<u64>) -> impl Int
             Ok(id)
         }
     });
+    let ready = hydrated();
     let kinds =
         domain::notify::CHANNELS.iter().map(|k| (k.to_string(), lang.t(&format!("notify.channel_{k}")))).collect();
     let secret_label = move || lang.t(&format!("notify.secret_{}", kind.get()));
@@ -519,6 +529,7 @@ fn NewChannel(places: Vec<(String, String)>, changed: RwSignal<u64>) -> impl Int
     view! {
         <form class="card form" data-testid="new-channel" on:submit=move |ev| { ev.prevent_default(); save.dispatch(()); }>
             <h2>{lang.t("notify.new")}</h2>
+            <fieldset class="gate" disabled=move || !ready.get()>
             {select(lang.t("notify.kind"), kind, "new-channel-kind", kinds)}
             {select(lang.t("notify.place"), team, "new-channel-team", places)}
             <p class="hint">{hint}</p>
@@ -530,6 +541,7 @@ fn NewChannel(places: Vec<(String, String)>, changed: RwSignal<u64>) -> impl Int
             {email}
             {common.view("new-channel")}
             <button type="submit" data-testid="add-channel">{lang.t("notify.add")}</button>
+            </fieldset>
         </form>
         {result_line(save, move |_| lang.t("notify.added"))}
     }
@@ -557,6 +569,7 @@ fn Channel(card: ChannelCard, changed: RwSignal<u64>) -> impl IntoView {
         }
     });
     let test = Action::new(move |_: &()| test_channel(id));
+    let ready = hydrated();
     let remove = Action::new(move |_: &()| async move {
         delete_channel(id).await?;
         changed.update(|c| *c += 1);
@@ -596,16 +609,18 @@ fn Channel(card: ChannelCard, changed: RwSignal<u64>) -> impl IntoView {
             {binding}
             {error}
             <form class="form" on:submit=move |ev| { ev.prevent_default(); save.dispatch(()); }>
+                <fieldset class="gate" disabled=move || !ready.get()>
                 {common.view("channel")}
                 <button type="submit" data-testid="save-channel">{lang.t("notify.save")}</button>
+                </fieldset>
             </form>
             {result_line(save, move |_| lang.t("notify.saved"))}
             <p>
-                <button type="button" data-testid="test-channel" on:click=move |_| { test.dispatch(()); }>{lang.t("notify.send_test")}</button>" "
+                <button type="button" data-testid="test-channel" disabled=move || !ready.get() on:click=move |_| { test.dispatch(()); }>{lang.t("notify.send_test")}</button>" "
                 {(card.kind == "telegram").then(|| view! {
-                    <button type="button" on:click=move |_| { code.dispatch(()); }>{lang.t("notify.new_code")}</button>" "
+                    <button type="button" disabled=move || !ready.get() on:click=move |_| { code.dispatch(()); }>{lang.t("notify.new_code")}</button>" "
                 })}
-                <button type="button" class="danger" data-testid="delete-channel" on:click=move |_| { remove.dispatch(()); }>{lang.t("notify.delete")}</button>
+                <button type="button" class="danger" data-testid="delete-channel" disabled=move || !ready.get() on:click=move |_| { remove.dispatch(()); }>{lang.t("notify.delete")}</button>
             </p>
             {result_line(test, move |_| lang.t("notify.test_sent"))}
             {result_line(code, move |code: String| crate::i18n::Message::new("notify.code_made").with("code", code).in_lang(lang))}
