@@ -53,8 +53,23 @@ async function fresh(request) {
     if (kept) return kept;
     throw offline;
   }
-  if (response.ok) await keep(cache, request, response.clone());
+  if (response.ok) {
+    await keep(cache, request, response.clone());
+    await dropOlderMain(cache, new URL(request.url).pathname).catch(() => {});
+  }
   return response;
+}
+
+// A phone never loads the wall, so a main file of another name is what tells it of a new build:
+// the older builds' main files of that kind (the largest files by far) go.
+async function dropOlderMain(cache, path) {
+  const kind = path.slice(path.lastIndexOf("."));
+  for (const request of await cache.keys()) {
+    const other = new URL(request.url).pathname;
+    if (other !== path && /^\/pkg\/kpi-arena\.[^/]+\.(js|wasm)$/.test(other) && other.endsWith(kind)) {
+      await cache.delete(request);
+    }
+  }
 }
 
 // A full disk must not fail the page: what cannot be kept is only not kept.

@@ -83,3 +83,30 @@ test("a rep's pages are never kept: offline, the leaderboard is not shown from a
   await page.context().setOffline(true);
   await expect(page.reload()).rejects.toThrow(/ERR_INTERNET_DISCONNECTED/);
 });
+
+test("a new build's main files replace the older build's in a phone's cache; they are checked on every load", async ({ page }) => {
+  await signIn(page, REP, "/leaderboard");
+  await controlled(page);
+  await page.reload();
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  const main = (await kept(page)).filter((p) => /^\/pkg\/kpi-arena\.[^/]+\.(js|wasm)$/.test(p));
+  expect(main.map((p) => p.slice(p.lastIndexOf("."))).sort()).toEqual([".js", ".wasm"]);
+  // The main files are sent no-cache: their names survive a release that changes only lazy pages.
+  for (const path of main) {
+    expect((await page.request.get(path)).headers()["cache-control"], path).toBe("no-cache");
+  }
+
+  // What an older build left: its main script and WASM, and a chunk of a page.
+  const older = ["/pkg/kpi-arena.olderbuild.js", "/pkg/kpi-arena.olderbuild.wasm", "/pkg/account.olderchunk.wasm"];
+  await page.evaluate(async (paths) => {
+    const cache = await caches.open("kpi-arena-assets-v1");
+    for (const path of paths) await cache.put(path, new Response("older build"));
+  }, older);
+  await page.reload();
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  const after = await kept(page);
+  // Fetched from the network again, the current main files replace the older ones of their kind.
+  await expect.poll(async () => (await kept(page)).filter((p) => p.includes("olderbuild"))).toEqual([]);
+  expect(after).toEqual(expect.arrayContaining(main));
+  expect(after).toContain("/pkg/account.olderchunk.wasm");
+});
