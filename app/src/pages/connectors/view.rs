@@ -303,18 +303,15 @@ fn Card(card: ConnectorCard, users: Vec<(String, String)>, actions: Actions) -> 
         .cloned()
         .map(|(key, pipeline, name, crm, chosen)| {
             let crm_word = lang.t(&format!("connectors.outcome.{crm}"));
-            let options = [
-                ("", format!("{} ({crm_word})", lang.t("connectors.as_crm"))),
-                ("open", lang.t("connectors.outcome.open")),
-                ("won", lang.t("connectors.outcome.won")),
-                ("lost", lang.t("connectors.outcome.lost")),
-            ]
-            .into_iter()
-            .map(|(value, label)| {
-                let selected = chosen == value;
-                view! { <option value=value selected=selected>{label}</option> }
-            })
-            .collect_view();
+            let options = options(
+                [
+                    ("", format!("{} ({crm_word})", lang.t("connectors.as_crm"))),
+                    ("open", lang.t("connectors.outcome.open")),
+                    ("won", lang.t("connectors.outcome.won")),
+                    ("lost", lang.t("connectors.outcome.lost")),
+                ],
+                &chosen,
+            );
             view! {
                 <tr data-testid="crm-stage">
                     <td>{pipeline}</td><td>{name}</td><td>{crm_word.clone()}</td>
@@ -436,18 +433,15 @@ fn DealFields(
     let rows = values
         .into_iter()
         .map(|(value, label, deals, chosen)| {
-            let options = [
-                ("", lang.t("connectors.as_crm")),
-                ("new", lang.t("deals.type_new")),
-                ("upsell", lang.t("deals.type_upsell")),
-                ("cross_sell", lang.t("deals.type_cross_sell")),
-            ]
-            .into_iter()
-            .map(|(t, text)| {
-                let selected = chosen == t;
-                view! { <option value=t selected=selected>{text}</option> }
-            })
-            .collect_view();
+            let options = options(
+                [
+                    ("", lang.t("connectors.as_crm")),
+                    ("new", lang.t("deals.type_new")),
+                    ("upsell", lang.t("deals.type_upsell")),
+                    ("cross_sell", lang.t("deals.type_cross_sell")),
+                ],
+                &chosen,
+            );
             view! {
                 <tr data-testid="crm-deal-type">
                     <td>{label}</td><td class="num">{deals}</td>
@@ -483,4 +477,15 @@ fn DealFields(
             </table>
         })}
     }
+}
+
+/// A select's options, the one whose value is `chosen` selected (`""`: the CRM's own).
+fn options<const N: usize>(choices: [(&'static str, String); N], chosen: &str) -> impl IntoView {
+    choices
+        .into_iter()
+        .map(|(value, label)| {
+            let selected = chosen == value;
+            view! { <option value=value selected=selected>{label}</option> }
+        })
+        .collect_view()
 }
