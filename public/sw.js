@@ -9,6 +9,8 @@
 const ASSETS = "kpi-arena-assets-v1";
 const WALL = "kpi-arena-wall-v1";
 const KEEP = [ASSETS, WALL];
+// The main script and WASM (`/pkg/kpi-arena.<hash>.js|wasm`): network first.
+const MAIN = /^\/pkg\/kpi-arena\.[^/]+\.(js|wasm)$/;
 
 self.addEventListener("install", () => self.skipWaiting());
 
@@ -27,7 +29,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (/^\/pkg\/kpi-arena\.[^/]+\.(js|wasm)$/.test(url.pathname)) event.respondWith(fresh(request));
+  if (MAIN.test(url.pathname)) event.respondWith(fresh(request));
   else if (url.pathname.startsWith("/pkg/")) event.respondWith(asset(request));
   else if (request.mode === "navigate" && url.pathname === "/tv") event.respondWith(wall(request));
 });
@@ -66,7 +68,7 @@ async function dropOlderMain(cache, path) {
   const kind = path.slice(path.lastIndexOf("."));
   for (const request of await cache.keys()) {
     const other = new URL(request.url).pathname;
-    if (other !== path && /^\/pkg\/kpi-arena\.[^/]+\.(js|wasm)$/.test(other) && other.endsWith(kind)) {
+    if (other !== path && MAIN.test(other) && other.endsWith(kind)) {
       await cache.delete(request);
     }
   }
