@@ -57,8 +57,19 @@ else
 fi
 db_url() { echo "${SERVER_URL%/*}/$1"; }
 sql() { "$PSQL" -q -v ON_ERROR_STOP=1 "$(db_url postgres)" -c "$1" >/dev/null; }
+# The app's role is no superuser: it may not end an autovacuum worker in the database (a spec that
+# stored many records leaves one behind), and PostgreSQL refuses the drop then. Wait for the worker.
+drop_db() {
+  local err
+  for _ in $(seq 1 120); do
+    err=$(sql "DROP DATABASE IF EXISTS $1 WITH (FORCE)" 2>&1) && return 0
+    case "$err" in *pg_signal_backend*) sleep 0.5 ;; *) echo "$err" >&2; return 1 ;; esac
+  done
+  echo "$err" >&2
+  return 1
+}
 
-sql "DROP DATABASE IF EXISTS e2e_demo WITH (FORCE)"
+drop_db e2e_demo
 sql "CREATE DATABASE e2e_demo"
 export DEMO_TIME_ZONE=${DEMO_TIME_ZONE:-Europe/Moscow}
 DATABASE_URL=$(db_url e2e_demo) "$BIN" demo --time-zone "$DEMO_TIME_ZONE" >target/e2e-logs/demo.log
@@ -90,7 +101,7 @@ failed=()
 passed_tests=0
 failed_tests=0
 for spec in "${specs[@]}"; do
-  sql "DROP DATABASE IF EXISTS e2e_spec WITH (FORCE)"
+  drop_db e2e_spec
   sql "CREATE DATABASE e2e_spec TEMPLATE e2e_demo"
   export DATABASE_URL
   DATABASE_URL=$(db_url e2e_spec)

@@ -27,7 +27,7 @@ pub async fn run(server_url: &str, options: BenchOptions) -> anyhow::Result<()> 
     let bench_url = format!("{base}/kpi_arena_bench");
     if !options.skip_load {
         let mut admin = PgConnection::connect(server_url).await?;
-        sqlx::query("DROP DATABASE IF EXISTS kpi_arena_bench WITH (FORCE)").execute(&mut admin).await?;
+        crate::drop_database(&mut admin, "kpi_arena_bench").await?;
         sqlx::query("CREATE DATABASE kpi_arena_bench").execute(&mut admin).await?;
     }
     let pool = crate::prepare_pool(&bench_url).await?;

@@ -73,7 +73,7 @@ pub async fn run(server_url: &str, mut o: IngestOptions) -> anyhow::Result<()> {
         format!("{base}/kpi_arena_bench")
     } else {
         let mut admin = PgConnection::connect(server_url).await?;
-        sqlx::query("DROP DATABASE IF EXISTS kpi_arena_bench_ingest WITH (FORCE)").execute(&mut admin).await?;
+        crate::drop_database(&mut admin, "kpi_arena_bench_ingest").await?;
         sqlx::query("CREATE DATABASE kpi_arena_bench_ingest").execute(&mut admin).await?;
         format!("{base}/kpi_arena_bench_ingest")
     };

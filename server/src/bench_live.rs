@@ -57,7 +57,7 @@ pub async fn run(cluster_url: &str, options: LiveOptions) -> anyhow::Result<()> 
         format!("{base}/kpi_arena_bench")
     } else {
         let mut admin = PgConnection::connect(cluster_url).await?;
-        sqlx::query("DROP DATABASE IF EXISTS kpi_arena_live_bench WITH (FORCE)").execute(&mut admin).await?;
+        crate::drop_database(&mut admin, "kpi_arena_live_bench").await?;
         sqlx::query("CREATE DATABASE kpi_arena_live_bench").execute(&mut admin).await?;
         format!("{base}/kpi_arena_live_bench")
     };

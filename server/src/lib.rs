@@ -118,6 +118,26 @@ impl Pools {
     }
 }
 
+/// Drops a database (the tests' and the benchmarks'), ending the connections to it. A role that is
+/// no superuser may not end an autovacuum worker there (PostgreSQL refuses with "must be a member
+/// of the role whose process is being terminated"), so a drop that meets one waits for it to finish.
+pub async fn drop_database(admin: &mut sqlx::PgConnection, name: &str) -> anyhow::Result<()> {
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    let mut tries = 0;
+    loop {
+        match sqlx::query(&sql).execute(&mut *admin).await {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") && tries < 120 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            result => {
+                result.map_err(|e| anyhow::anyhow!("dropping the database {name}: {e}"))?;
+                return Ok(());
+            }
+        }
+    }
+}
+
 /// Connects and brings the schema (ours and the session store's) up to date.
 pub async fn prepare_pool(url: &str) -> anyhow::Result<PgPool> {
     Ok(prepare_pools(&Urls::single(url)).await?.main)

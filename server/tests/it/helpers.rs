@@ -74,8 +74,7 @@ impl TestApp {
                         .await
                         .expect("listing test databases");
                 for db in old {
-                    let _ =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&mut admin).await;
+                    let _ = kpi_arena_server::drop_database(&mut admin, &db).await;
                 }
             })
             .await;
