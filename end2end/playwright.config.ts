@@ -3,7 +3,9 @@ import { defineConfig } from "@playwright/test";
 // Real headless Chromium from the system (Debian's `chromium`); Playwright never downloads one here.
 export default defineConfig({
   testDir: "./tests",
-  timeout: 30_000,
+  // Generous for a loaded 2-core CI machine; a passing test never waits for these.
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
   retries: 0,
   workers: 1,
   reporter: [["list"]],

@@ -73,6 +73,9 @@ test("a large file shows its upload progress and its storing progress", async ({
   await watch("upload-progress");
   await form.getByRole("button", { name: "Загрузить и проверить" }).click();
   await expect(page.getByTestId("import-status")).toHaveText("проверен", { timeout: 30_000 });
+  // The import's own page (a new document): hydrated, or the button would post the plain form and
+  // reload the page, and the watcher with it.
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
   await watch("store-progress");
   await page.getByRole("button", { name: /Импортировать записей: 30\s000/ }).click();
   await expect(page.getByTestId("import-done")).toHaveText(/Импортировано записей: 30\s000\./, { timeout: 60_000 });

@@ -147,6 +147,8 @@ test("KPI and scope update the ranking in place and stay in the URL", async ({ p
   const board = page.getByTestId("leaderboard");
   // After hydration the filters apply as they change: no button to press.
   await expect(page.getByRole("button", { name: "Показать" })).toBeHidden();
+  // The live stream open (its opening re-reads the board, which would take the focus checked below).
+  await expect(page.locator("body[data-live=open]")).toHaveCount(1);
   // A full page load would drop this marker.
   await page.evaluate(() => ((window as any).__marker = "same document"));
   const { period } = orgDate();

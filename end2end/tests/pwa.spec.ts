@@ -3,11 +3,15 @@ import { MANAGER, REP, pairTv, signIn } from "./helpers";
 
 const BASE_A = process.env.BASE_URL ?? "http://127.0.0.1:3170";
 
-/** Waits until the service worker is active and controls the page (after one reload if need be). */
+/**
+ * Waits until the service worker is active, then reloads once so that the page itself comes
+ * through it (and is kept). A page loaded before the worker was active may be claimed by it,
+ * controlled, without its document having passed through.
+ */
 async function controlled(page: Page) {
   const script = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL ?? "");
   expect(new URL(script).pathname).toBe("/sw.js");
-  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) await page.reload();
+  await page.reload();
   await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
 }
 

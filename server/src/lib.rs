@@ -241,6 +241,15 @@ pub fn build_app_with(pool: PgPool, options: LeptosOptions, worker: Worker) -> R
     build_app_on(Pools::single(pool), options, worker)
 }
 
+/// `App`'s route table, worked out once per process. Leptos marks a route generation with one
+/// process-wide flag that stops every resource from loading, and clears it when a generation ends:
+/// two instances of one process (as the tests run them) generating at once would clear it under
+/// each other, and one generating while another serves would stall that one's pages.
+fn app_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 /// The app on `pools`: a pooler, a read replica, or one database for all.
 pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Router {
     let pool = pools.main.clone();
@@ -285,7 +294,7 @@ pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Rou
         connectors: runner,
         notify: sender,
     };
-    let routes = generate_route_list(app::App);
+    let routes = app_routes();
     // One route table: `App`'s routes feed the router and, minus the public ones, the sign-in guard.
     let signed_in: Arc<Vec<String>> = Arc::new(
         routes

@@ -96,24 +96,32 @@ async fn a_burst_of_fifty_batches_is_told_as_a_few_changes_each_computed_once_fo
         let (app, sync) = (&app, &sync);
         async move { app.post_records(sync, &body).await.0 }
     });
+    let burst = std::time::Instant::now();
     let statuses = futures::future::join_all(sends).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    // Every page re-reads at each `changed` it hears, until the burst is over (quiet for a second).
+    // Every page re-reads at each `changed` it hears, until the burst is over: every deal read,
+    // then quiet for 1.5 s (a slow machine may pause longer mid-burst: a page keeps listening then).
     let mut versions = std::collections::BTreeSet::new();
-    let mut told = vec![0; pages.len()];
+    let mut told = vec![0u64; pages.len()];
     let mut last = vec![0.0; pages.len()];
     for (n, (page, rx)) in pages.iter_mut().enumerate() {
-        while let Some(version) = next(rx, "changed", Duration::from_millis(1500)).await {
+        loop {
+            let quiet = if last[n] == 6225.0 { Duration::from_millis(1500) } else { Duration::from_secs(30) };
+            let Some(version) = next(rx, "changed", quiet).await else { break };
             versions.insert(version.parse::<u64>().expect("a version"));
             told[n] += 1;
             last[n] = annas_revenue(page, &app).await;
         }
     }
+    let took = burst.elapsed().as_millis() as u64;
     // 50 × 100 + (0 + … + 49) = 6,225 ₽ on every page.
     assert_eq!(last, vec![6225.0; 3]);
-    // Folded: far fewer `changed` per page than the fifty batches (one per 100 ms of the burst and
-    // of the scoring that follows it).
-    assert!(told.iter().all(|t| (1..=25).contains(t)), "changed events per page: {told:?}");
+    // Folded: at most one `changed` per 100 ms of the burst and of the scoring that follows it
+    // (however long the machine takes), and fewer than the fifty batches.
+    assert!(
+        told.iter().all(|t| (1..50).contains(t) && *t <= took / 100 + 2),
+        "changed events per page: {told:?} in {took} ms"
+    );
     let after = figures(&app, &sync).await;
     let heard = after["notifications"].as_u64().unwrap() - before["notifications"].as_u64().unwrap();
     assert!(heard >= 50, "every batch's notification was heard: {heard}");

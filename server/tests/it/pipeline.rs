@@ -128,7 +128,7 @@ async fn a_challenge_ends_on_time_with_no_records_arriving() {
     assert_eq!(app.post_records_scored(&admin, &two_wins()).await.0, 200);
     let now = app::clock::now();
     let body = json!({"name": "Спринт", "kind": "top_n", "basis": "points", "top_n": 1,
-        "starts_at": "2026-10-01T00:00:00Z", "ends_at": now + chrono::Duration::seconds(2),
+        "starts_at": "2026-10-01T00:00:00Z", "ends_at": now + chrono::Duration::seconds(6),
         "participants": ["r1", "r2"], "launch": true});
     let res = app.client.post(app.url("/api/v1/challenges")).bearer_auth(&admin).json(&body).send().await.unwrap();
     assert_eq!(res.status(), 200);
