@@ -198,6 +198,20 @@ impl TestApp {
     }
 }
 
+/// Polls `check` until it holds; fails after 30 s (a bound for something broken, not a speed
+/// requirement: BENCHMARKS.md measures speed).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "never happened: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// A port nobody listens on now (for a `kpi-arena serve` child).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -9,7 +9,7 @@
 //! the app's clock (at it in a month's first minutes), so they are this month's news.
 
 use crate::fakes::{Fakes, BOT_TOKEN};
-use crate::helpers::{two_teams_three_reps, TestApp};
+use crate::helpers::{eventually, two_teams_three_reps, TestApp};
 use app::auth::Role;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use domain::access::CurrentUser;
@@ -93,16 +93,13 @@ impl Fixture {
         }
     }
 
-    /// Waits (up to 30 s) until `sent` deliveries are sent and none waits: a delivery is marked
-    /// sent only after its service answered, a moment after the message arrived.
+    /// Waits until `sent` deliveries are sent and none waits: a delivery is marked sent only after
+    /// its service answered, a moment after the message arrived.
     async fn all_sent(&self, sent: i64) {
-        for _ in 0..300 {
-            if (self.deliveries("sent").await, self.deliveries("queued").await) == (sent, 0) {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert_eq!((self.deliveries("sent").await, self.deliveries("queued").await), (sent, 0), "sent and queued");
+        eventually(&format!("{sent} sent, none queued"), || async move {
+            (self.deliveries("sent").await, self.deliveries("queued").await) == (sent, 0)
+        })
+        .await;
     }
 
     async fn deliveries(&self, state: &str) -> i64 {
@@ -282,15 +279,10 @@ async fn a_chat_is_bound_by_its_code_and_no_other() {
         s.updates.push((2, -2002, "Chatter".into(), format!("hello {code}")));
     });
     // Both updates are read and acknowledged (the offset passes them), and no chat is bound.
-    let mut row = store::notify::find(&f.app.pool, channel.id).await.unwrap().unwrap();
-    for _ in 0..300 {
-        if row.settings.get("offset") == Some(&json!(3)) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        row = store::notify::find(&f.app.pool, channel.id).await.unwrap().unwrap();
-    }
-    assert_eq!(row.settings.get("offset"), Some(&json!(3)), "the updates read are acknowledged");
+    let (pool, id) = (&f.app.pool, channel.id);
+    let row = || async move { store::notify::find(pool, id).await.unwrap().unwrap() };
+    eventually("the updates read are acknowledged", || async move { row().await.settings["offset"] == 3 }).await;
+    let row = row().await;
     assert_eq!((row.bind_code.as_deref(), row.settings.get("chat")), (Some(code.as_str()), None));
     f.fakes.set(|s| s.updates.push((3, -2003, "Отдел продаж".into(), format!("/start@arena_test_bot {code}"))));
     let hello = f.fakes.wait_for("telegram:-2003", 1).await;
@@ -323,14 +315,15 @@ async fn quiet_hours_hold_messages_until_they_end() {
     assert_eq!(f.app.post_records_scored(&f.token, &json!([won("d1", "r1", 900.0)])).await.0, 200);
     // The sender takes its turn (after the fold's wait) and holds the message until the quiet hours end.
     // (Until then the channel's next send is at the epoch: at once.)
-    let mut held = DateTime::<Utc>::UNIX_EPOCH;
-    for _ in 0..300 {
-        held = sqlx::query_scalar("SELECT next_send_at FROM notify_channels").fetch_one(&f.app.pool).await.unwrap();
-        if held > DateTime::<Utc>::UNIX_EPOCH {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let pool = &f.app.pool;
+    let next_send = || async move {
+        sqlx::query_scalar::<_, DateTime<Utc>>("SELECT next_send_at FROM notify_channels")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    eventually("the sender holds the message", || async move { next_send().await > DateTime::<Utc>::UNIX_EPOCH }).await;
+    let held = next_send().await;
     assert!(f.fakes.to("slack:").is_empty(), "held in quiet hours");
     assert_eq!(f.deliveries("queued").await, 1);
     assert_eq!(held.format("%H:%M").to_string(), format!("{:02}:00", (hour + 2) % 24));
@@ -387,24 +380,20 @@ async fn challenges_badges_and_levels_are_told_as_they_happen() {
         "🔥 Анна now leads the “Декабрьский спринт” challenge".to_string(),
         "🏆 The “Декабрьский спринт” challenge has ended. Winners: Анна".to_string(),
     ];
-    let mut told = Vec::new();
-    for n in [4, 5] {
-        for _ in 0..300 {
-            told = told_lines(&f.fakes.to("slack:all")[1..]);
-            if told.len() >= n {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        if n == 4 {
-            assert!(told.iter().any(|l| l.contains("now leads")), "{told:?}");
-            sqlx::query("UPDATE challenges SET ends_at = arena_now() WHERE id = $1")
-                .bind(id)
-                .execute(&f.app.pool)
-                .await
-                .unwrap();
-        }
-    }
+    let told = || told_lines(&f.fakes.to("slack:all")[1..]);
+    let heard = |n: usize| {
+        let count = told().len();
+        async move { count >= n }
+    };
+    eventually("the challenge's start, Вера's win and badge, and Анна's lead", || heard(4)).await;
+    assert!(told().iter().any(|l| l.contains("now leads")), "{:?}", told());
+    sqlx::query("UPDATE challenges SET ends_at = arena_now() WHERE id = $1")
+        .bind(id)
+        .execute(&f.app.pool)
+        .await
+        .unwrap();
+    eventually("the challenge's end", || heard(5)).await;
+    let mut told = told();
     told.sort();
     let mut want = want.to_vec();
     want.sort();

@@ -2,7 +2,7 @@
 //! their derived work; the worker does it, after faults too; challenges end on
 //! time on their own; a new database plays by the default rules.
 
-use crate::helpers::{two_teams_three_reps, TestApp};
+use crate::helpers::{eventually, two_teams_three_reps, TestApp};
 use app::auth::Role;
 use kpi_arena_server::Worker;
 use serde_json::{json, Value};
@@ -27,20 +27,6 @@ async fn has_badge(app: &TestApp, user: &str, badge: &str) -> bool {
         .fetch_one(&app.pool)
         .await
         .unwrap()
-}
-
-/// Polls `check` until it holds; fails after 30 s (a bound for a broken
-/// pipeline, not a speed requirement: BENCHMARKS.md measures speed).
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < Duration::from_secs(30), "never happened: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]
