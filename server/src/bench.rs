@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use std::time::Instant;
 use store::kpis::{card, leaderboard, Window};
 use store::records::upsert_records;
@@ -26,9 +26,7 @@ pub async fn run(server_url: &str, options: BenchOptions) -> anyhow::Result<()> 
     let (base, _) = server_url.rsplit_once('/').expect("database URL has a path");
     let bench_url = format!("{base}/kpi_arena_bench");
     if !options.skip_load {
-        let mut admin = PgConnection::connect(server_url).await?;
-        crate::drop_database(&mut admin, "kpi_arena_bench").await?;
-        sqlx::query("CREATE DATABASE kpi_arena_bench").execute(&mut admin).await?;
+        crate::recreate_database(server_url, "kpi_arena_bench").await?;
     }
     let pool = crate::prepare_pool(&bench_url).await?;
     if !options.skip_load {

@@ -10,7 +10,7 @@ use app::auth::Role;
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -72,9 +72,7 @@ pub async fn run(server_url: &str, mut o: IngestOptions) -> anyhow::Result<()> {
     let url = if o.on_bench_database {
         format!("{base}/kpi_arena_bench")
     } else {
-        let mut admin = PgConnection::connect(server_url).await?;
-        crate::drop_database(&mut admin, "kpi_arena_bench_ingest").await?;
-        sqlx::query("CREATE DATABASE kpi_arena_bench_ingest").execute(&mut admin).await?;
+        crate::recreate_database(server_url, "kpi_arena_bench_ingest").await?;
         format!("{base}/kpi_arena_bench_ingest")
     };
     let pool = crate::prepare_pool(&url).await?;

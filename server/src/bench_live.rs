@@ -16,7 +16,7 @@
 
 use crate::bench::percentile;
 use anyhow::{bail, Context};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -56,9 +56,7 @@ pub async fn run(cluster_url: &str, options: LiveOptions) -> anyhow::Result<()> 
     let db_url = if options.on_bench_database {
         format!("{base}/kpi_arena_bench")
     } else {
-        let mut admin = PgConnection::connect(cluster_url).await?;
-        crate::drop_database(&mut admin, "kpi_arena_live_bench").await?;
-        sqlx::query("CREATE DATABASE kpi_arena_live_bench").execute(&mut admin).await?;
+        crate::recreate_database(cluster_url, "kpi_arena_live_bench").await?;
         format!("{base}/kpi_arena_live_bench")
     };
     let pool = crate::prepare_pool(&db_url).await.context("the benchmark database (run `kpi-arena bench` first?)")?;

@@ -138,6 +138,16 @@ pub async fn drop_database(admin: &mut sqlx::PgConnection, name: &str) -> anyhow
     }
 }
 
+/// A new, empty database `name` on the server at `server_url`, in place of any of that name (the
+/// benchmarks').
+pub async fn recreate_database(server_url: &str, name: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(server_url).await?;
+    drop_database(&mut admin, name).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    Ok(())
+}
+
 /// Connects and brings the schema (ours and the session store's) up to date.
 pub async fn prepare_pool(url: &str) -> anyhow::Result<PgPool> {
     Ok(prepare_pools(&Urls::single(url)).await?.main)
