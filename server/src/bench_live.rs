@@ -18,6 +18,8 @@ use crate::bench::percentile;
 use anyhow::{bail, Context};
 use sqlx::PgPool;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -149,11 +151,15 @@ async fn measure(base: &str, owner: &str, token: &str, o: &LiveOptions) -> anyho
     let before = read(&http, base, owner).await.context("reading the leaderboard")?;
     let idle = figures(&http, base, token).await?;
 
-    // Open the streams, a few hundred at a time.
+    // Open the streams, a few hundred at a time. Readers re-read only once the first deal is
+    // sent: a `changed` the instance tells while it starts (its first scoring pass over a large
+    // database) would otherwise put 2,000 answers in flight while idle memory is measured.
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let armed = Arc::new(AtomicBool::new(false));
     let opening = Instant::now();
     for i in 0..o.streams {
-        tokio::spawn(stream(i, http.clone(), base.to_string(), owner.to_string(), i < o.readers, tx.clone()));
+        let reader = (i < o.readers).then(|| armed.clone());
+        tokio::spawn(stream(i, http.clone(), base.to_string(), owner.to_string(), reader, tx.clone()));
         if i % 200 == 199 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -180,6 +186,7 @@ async fn measure(base: &str, owner: &str, token: &str, o: &LiveOptions) -> anyho
     let mut all_fresh = Vec::new();
     let mut expected = before;
     let computed_before = full["views_computed"].as_u64().unwrap_or(0);
+    armed.store(true, Ordering::Relaxed);
     for d in 0..o.deals {
         let id = format!("bench-live-{}-{d}", std::process::id());
         let amount = 1000.0 + d as f64;
@@ -276,9 +283,18 @@ async fn read(http: &reqwest::Client, base: &str, owner: &str) -> anyhow::Result
     if !res.status().is_success() {
         bail!("leaderboard: {}", res.status());
     }
-    let view: serde_json::Value = res.json().await?;
-    let entries = view["entries"].as_array().context("leaderboard without entries")?;
-    Ok(entries.iter().find(|e| e["user_id"] == owner).and_then(|e| e["value"].as_f64()).unwrap_or(0.0))
+    // Every byte is read and parsed, as a page does; only the fields checked are kept.
+    #[derive(serde::Deserialize)]
+    struct Board {
+        entries: Vec<Row>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Row {
+        user_id: String,
+        value: Option<f64>,
+    }
+    let board: Board = res.json().await.context("leaderboard without entries")?;
+    Ok(board.entries.iter().find(|e| e.user_id == owner).and_then(|e| e.value).unwrap_or(0.0))
 }
 
 async fn figures(http: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<serde_json::Value> {
@@ -295,7 +311,7 @@ async fn stream(
     http: reqwest::Client,
     base: String,
     owner: String,
-    reader: bool,
+    reader: Option<Arc<AtomicBool>>,
     tx: mpsc::UnboundedSender<Heard>,
 ) {
     let mut res = match http.get(format!("{base}/api/live")).timeout(Duration::from_secs(3600)).send().await {
@@ -332,7 +348,7 @@ async fn stream(
                 "won" => {
                     let _ = tx.send(Heard::Won(i, data, now));
                 }
-                "changed" if reader => {
+                "changed" if reader.as_ref().is_some_and(|armed| armed.load(Ordering::Relaxed)) => {
                     let heard = tx.clone();
                     let (http, base, owner) = (http.clone(), base.clone(), owner.clone());
                     tokio::spawn(async move {

@@ -32,7 +32,7 @@ pub struct LeaderboardView {
     pub periods: Vec<Choice>,
     pub kpis: Vec<Choice>,
     pub scopes: Vec<Choice>,
-    pub entries: Vec<Entry>,
+    pub entries: Rows,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +44,62 @@ pub struct Entry {
     pub name: String,
     pub team: Option<String>,
     pub value: Option<f64>,
+}
+
+/// The ranked rows a page shows. On the server the rows every reader of one view
+/// shares are built and written as JSON once per data version ([`Rows::Shared`]):
+/// 2,000 open pages re-reading a 1,000-rep board after a won deal copy those bytes
+/// instead of each building and serialising 1,000 rows. The browser reads them back
+/// as [`Rows::Owned`]. Only `serde_json` can write a shared row set (the server
+/// function's and the page's encoding).
+#[derive(Debug, Clone)]
+pub enum Rows {
+    Owned(Vec<Entry>),
+    #[cfg(feature = "ssr")]
+    Shared(std::sync::Arc<SharedRows>),
+}
+
+/// A view's rows as any reader but their own rep sees them, and that as JSON.
+#[cfg(feature = "ssr")]
+#[derive(Debug)]
+pub struct SharedRows {
+    /// The ranking the rows were built from (the reader's own row is rebuilt from it).
+    ranked: std::sync::Arc<Vec<store::kpis::RankedRep>>,
+    entries: Vec<Entry>,
+    json: Box<serde_json::value::RawValue>,
+}
+
+impl std::ops::Deref for Rows {
+    type Target = [Entry];
+    fn deref(&self) -> &[Entry] {
+        match self {
+            Rows::Owned(entries) => entries,
+            #[cfg(feature = "ssr")]
+            Rows::Shared(shared) => &shared.entries,
+        }
+    }
+}
+
+impl PartialEq for Rows {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Serialize for Rows {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Rows::Owned(entries) => entries.serialize(serializer),
+            #[cfg(feature = "ssr")]
+            Rows::Shared(shared) => shared.json.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Rows {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<Entry>::deserialize(deserializer).map(Rows::Owned)
+    }
 }
 
 /// Reps of `scope` (default org) ranked by `by` (default revenue) for `period` (default this month).
@@ -99,32 +155,53 @@ pub async fn leaderboard(
     // Fairness option: rank by attainment % of each rep's own target instead of the raw value.
     let by_attainment = !by_points && measure.as_deref() == Some("attainment");
     let state = expect_context::<crate::state::AppState>();
-    let ranked_for = |p: Period| shared_ranking(&state, def, &scope, p, tz, by_attainment);
-    let ranked = ranked_for(period).await?;
-    let before: HashMap<String, usize> = ranked_for(period.previous())
-        .await?
-        .iter()
-        .filter(|r| r.value.is_some())
-        .map(|r| (r.id.clone(), r.rank))
-        .collect();
-    let rows = if neighbours {
-        neighbour_rows(ranked.len(), ranked.iter().position(|r| r.id == me.id))
-    } else {
-        (0..ranked.len()).collect()
+    // Every row as a reader other than its rep sees it, built and serialised once per version.
+    let rows_key =
+        format!("rows:{by}:{scope}:{period}:{by_attainment}:{name_mode:?}:{tz}", by = def.map_or("points", |d| d.id));
+    let build = async {
+        let ranked_for = |p: Period| shared_ranking(&state, def, &scope, p, tz, by_attainment);
+        let ranked = ranked_for(period).await?;
+        let previous = ranked_for(period.previous()).await?;
+        let before: HashMap<&str, usize> =
+            previous.iter().filter(|r| r.value.is_some()).map(|r| (r.id.as_str(), r.rank)).collect();
+        let entries: Vec<Entry> = ranked
+            .iter()
+            .map(|r| {
+                let full = name_mode == Names::Full;
+                Entry {
+                    movement: before.get(r.id.as_str()).map(|was| *was as i64 - r.rank as i64),
+                    rank: r.rank,
+                    name: name_mode.show(&r.name, r.rank),
+                    team: if full { r.team.clone() } else { None },
+                    // Anonymised rows carry no user id into the page either.
+                    user_id: if full { r.id.clone() } else { String::new() },
+                    value: r.value,
+                }
+            })
+            .collect();
+        let json = serde_json::value::to_raw_value(&entries).map_err(AppError::server)?;
+        Ok::<_, AppError>(SharedRows { ranked, entries, json })
     };
-    let entries = rows
-        .into_iter()
-        .map(|i| ranked[i].clone())
-        .map(|r| Entry {
-            movement: before.get(&r.id).map(|was| *was as i64 - r.rank as i64),
-            rank: r.rank,
-            name: if r.id == me.id { r.name } else { name_mode.show(&r.name, r.rank) },
-            team: if name_mode == Names::Full || r.id == me.id { r.team } else { None },
-            // Anonymised rows carry no user id into the page either.
-            user_id: if name_mode == Names::Full || r.id == me.id { r.id } else { String::new() },
-            value: r.value,
-        })
-        .collect();
+    let shared = snapshots.get(rows_key, build).await.map_err(|e| (*e).clone())?;
+    let mine = shared.ranked.iter().position(|r| r.id == me.id);
+    let entries = match (neighbours, name_mode) {
+        // Everyone sees the same rows, the reader's own included: send the shared bytes.
+        (false, Names::Full) => Rows::Shared(shared),
+        _ => {
+            let rows = match neighbours {
+                true => neighbour_rows(shared.entries.len(), mine),
+                false => (0..shared.entries.len()).collect(),
+            };
+            // The reader's own row shows them by name.
+            let own = |i: usize| {
+                let r = &shared.ranked[i];
+                Entry { name: r.name.clone(), team: r.team.clone(), user_id: r.id.clone(), ..shared.entries[i].clone() }
+            };
+            Rows::Owned(
+                rows.into_iter().map(|i| if Some(i) == mine { own(i) } else { shared.entries[i].clone() }).collect(),
+            )
+        }
+    };
 
     let periods = crate::pages::choices::recent_periods(today);
     let mut kpis = vec![Choice { value: "points".into(), label: lang.t("nav.points") }];
@@ -299,7 +376,8 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
     let no_targets = (measure == "attainment" && entries.is_empty())
         .then(|| view! { <p class="muted" data-testid="no-targets">{lang.t("board.no_targets")}</p> });
     let rows = entries
-        .into_iter()
+        .iter()
+        .cloned()
         .map(|e| {
             let mine = e.user_id == my_id;
             let movement = movement_badge(e.movement, lang);

@@ -125,16 +125,103 @@ async fn a_burst_of_fifty_batches_is_told_as_a_few_changes_each_computed_once_fo
     let after = figures(&app, &sync).await;
     let heard = after["notifications"].as_u64().unwrap() - before["notifications"].as_u64().unwrap();
     assert!(heard >= 50, "every batch's notification was heard: {heard}");
-    // Each version's leaderboard is computed once for the three pages: the leaderboard reads four
-    // snapshots (settings, scopes, this period, the previous one), so at most 4 per version read.
+    // Each version's leaderboard is computed once for the three pages: the leaderboard reads five
+    // snapshots (settings, scopes, this period's and the previous one's ranking, the rows built
+    // from them), so at most 5 per version read.
     let computed = after["views_computed"].as_u64().unwrap() - before["views_computed"].as_u64().unwrap();
     assert!(
-        computed <= 4 * versions.len() as u64,
+        computed <= 5 * versions.len() as u64,
         "{computed} views computed for {} versions read by 3 pages",
         versions.len()
     );
     let reads: u64 = told.iter().sum();
-    assert!(computed < 4 * reads, "{reads} re-reads by three pages shared {computed} computations");
+    assert!(computed < 5 * reads, "{reads} re-reads by three pages shared {computed} computations");
+}
+
+/// One page's leaderboard as (rank, user id, name, team, movement, value).
+async fn board(
+    page: &reqwest::Client,
+    app: &TestApp,
+    query: &[(&str, &str)],
+) -> Vec<(u64, String, String, Value, Value, f64)> {
+    let res = page.post(app.url("/api/leaderboard")).form(query).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let view: Value = res.json().await.unwrap();
+    let text = |v: &Value| v.as_str().unwrap().to_string();
+    view["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["rank"].as_u64().unwrap(),
+                text(&e["user_id"]),
+                text(&e["name"]),
+                e["team"].clone(),
+                e["movement"].clone(),
+                e["value"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn readers_of_one_shared_leaderboard_each_see_their_own_row_by_name() {
+    let app = TestApp::spawn().await;
+    let sync = app.sync_token().await;
+    assert_eq!(app.post_records(&sync, &two_teams_three_reps()).await.0, 200);
+    let won = |id: &str, owner: &str, amount: f64, at: &str| json!({"kind": "deal", "id": id, "owner": owner, "amount": amount, "status": "won", "created_at": at, "closed_at": at});
+    // October: Вера (r3) 500, Анна (r1) 100. November: Анна 300, Борис (r2) 200, Вера 100.
+    let deals = json!([
+        won("o1", "r3", 500.0, "2026-10-10T10:00:00Z"),
+        won("o2", "r1", 100.0, "2026-10-11T10:00:00Z"),
+        won("n1", "r1", 300.0, "2026-11-10T10:00:00Z"),
+        won("n2", "r2", 200.0, "2026-11-10T11:00:00Z"),
+        won("n3", "r3", 100.0, "2026-11-10T12:00:00Z"),
+    ]);
+    assert_eq!(app.post_records(&sync, &deals).await.0, 200);
+    for email in ["r1@example.com", "r2@example.com"] {
+        store::users::set_password(&app.pool, email, PASSWORD.into()).await.unwrap();
+    }
+    let anna = browser(&app, "r1@example.com", PASSWORD).await;
+    let boris = browser(&app, "r2@example.com", PASSWORD).await;
+    let (north, south) = (json!("T1"), json!("T2"));
+    let row = |rank, id: &str, name: &str, team: &Value, movement: Value, value| {
+        (rank, id.to_string(), name.to_string(), team.clone(), movement, value)
+    };
+
+    // Full names: one row set for everyone. In October Вера was 1st, Анна 2nd, Борис 3rd (0 ₽):
+    // Анна +1, Борис +1, Вера -2.
+    let full = vec![
+        row(1, "r1", "Анна", &north, json!(1), 300.0),
+        row(2, "r2", "Борис", &north, json!(1), 200.0),
+        row(3, "r3", "Вера", &south, json!(-2), 100.0),
+    ];
+    let november = [("period", "2026-11")];
+    assert_eq!(board(&anna, &app, &november).await, full);
+    assert_eq!(board(&boris, &app, &november).await, full);
+
+    // Initials or ranks only: every row but the reader's own is anonymised, with no id and no team.
+    let initials = [("period", "2026-11"), ("names", "initials")];
+    assert_eq!(
+        board(&anna, &app, &initials).await,
+        vec![
+            row(1, "r1", "Анна", &north, json!(1), 300.0),
+            row(2, "", "Б.", &Value::Null, json!(1), 200.0),
+            row(3, "", "В.", &Value::Null, json!(-2), 100.0),
+        ]
+    );
+    let hidden = [("period", "2026-11"), ("names", "none")];
+    assert_eq!(
+        board(&boris, &app, &hidden).await,
+        vec![
+            row(1, "", "#1", &Value::Null, json!(1), 300.0),
+            row(2, "r2", "Борис", &north, json!(1), 200.0),
+            row(3, "", "#3", &Value::Null, json!(-2), 100.0),
+        ]
+    );
+    // Anna again after Boris: the shared anonymised rows did not keep his name.
+    assert_eq!(board(&anna, &app, &hidden).await[1], row(2, "", "#2", &Value::Null, json!(1), 200.0));
 }
 
 #[tokio::test]
