@@ -158,8 +158,10 @@ pub async fn leaderboard(
     // Every row as a reader other than its rep sees it, built and serialised once per version.
     let rows_key =
         format!("rows:{by}:{scope}:{period}:{by_attainment}:{name_mode:?}:{tz}", by = def.map_or("points", |d| d.id));
+    // The computation's error stays the store's: each reader words it in their own language and
+    // sets their own answer's status (readers waiting on one computation share its result).
     let build = async {
-        let ranked_for = |p: Period| shared_ranking(&state, def, &scope, p, tz, by_attainment);
+        let ranked_for = |p: Period| ranking_snapshot(&state, def, &scope, p, tz, by_attainment);
         let ranked = ranked_for(period).await?;
         let previous = ranked_for(period.previous()).await?;
         let before: HashMap<&str, usize> =
@@ -179,10 +181,11 @@ pub async fn leaderboard(
                 }
             })
             .collect();
-        let json = serde_json::value::to_raw_value(&entries).map_err(AppError::server)?;
-        Ok::<_, AppError>(SharedRows { ranked, entries, json })
+        // Strings, whole numbers and floats (a NaN is written as null): nothing here can fail.
+        let json = serde_json::value::to_raw_value(&entries).expect("leaderboard rows serialise to JSON");
+        Ok::<_, std::sync::Arc<store::kpis::KpiError>>(SharedRows { ranked, entries, json })
     };
-    let shared = snapshots.get(rows_key, build).await.map_err(|e| (*e).clone())?;
+    let shared = snapshots.get(rows_key, build).await.map_err(|e| refusals::kpi_shared((*e).clone(), &scope))?;
     let mine = shared.ranked.iter().position(|r| r.id == me.id);
     let entries = match (neighbours, name_mode) {
         // Everyone sees the same rows, the reader's own included: send the shared bytes.
@@ -255,6 +258,21 @@ pub async fn shared_ranking(
     tz: chrono_tz::Tz,
     by_attainment: bool,
 ) -> Result<std::sync::Arc<Vec<store::kpis::RankedRep>>, AppError> {
+    ranking_snapshot(state, def, scope, period, tz, by_attainment)
+        .await
+        .map_err(|e| crate::pages::errors::refusals::kpi_shared(e, scope))
+}
+
+/// [`shared_ranking`] with the store's error, as every reader of the snapshot shares it.
+#[cfg(feature = "ssr")]
+async fn ranking_snapshot(
+    state: &crate::state::AppState,
+    def: Option<&'static crate::kpi::KpiDef>,
+    scope: &crate::kpi::Scope,
+    period: crate::period::Period,
+    tz: chrono_tz::Tz,
+    by_attainment: bool,
+) -> Result<std::sync::Arc<Vec<store::kpis::RankedRep>>, std::sync::Arc<store::kpis::KpiError>> {
     let (start, end) = period.bounds(tz);
     let key = format!("leaderboard:{}:{scope}:{period}:{by_attainment}:{tz}", def.map_or("points", |d| d.id));
     let reads = state.reads.clone();
@@ -272,7 +290,7 @@ pub async fn shared_ranking(
             })
             .await
     };
-    state.snapshots.get(key, compute).await.map_err(|e| crate::pages::errors::refusals::kpi_shared(e, scope))
+    state.snapshots.get(key, compute).await
 }
 
 #[component]

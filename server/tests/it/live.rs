@@ -222,6 +222,11 @@ async fn readers_of_one_shared_leaderboard_each_see_their_own_row_by_name() {
     );
     // Anna again after Boris: the shared anonymised rows did not keep his name.
     assert_eq!(board(&anna, &app, &hidden).await[1], row(2, "", "#2", &Value::Null, json!(1), 200.0));
+    // A scope that names no team is refused, naming it (the shared computation's error is each reader's to word).
+    let res = anna.post(app.url("/api/leaderboard")).form(&[("scope", "team:nope")]).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("team:nope"), "{text}");
 }
 
 #[tokio::test]
