@@ -310,7 +310,12 @@ mod server {
         // The rankings are the leaderboard's, shared by every rep's home; only this rep's parts are theirs.
         let revenue = crate::kpi::find("revenue").expect("revenue is a KPI");
         let org = Scope::Org;
-        let ranking = |p: Period| crate::pages::leaderboard::shared_ranking(&state, Some(revenue), &org, p, tz, false);
+        let (state_ref, org_ref) = (&state, &org);
+        let ranking = |p: Period| async move {
+            crate::pages::leaderboard::ranking_snapshot(state_ref, Some(revenue), org_ref, p, tz, false)
+                .await
+                .map_err(|e| crate::pages::errors::refusals::kpi_shared(e, org_ref))
+        };
         let now = ranking(month).await?;
         let before = ranking(month.previous()).await?;
         let mine = now.iter().position(|r| r.id == me.id);

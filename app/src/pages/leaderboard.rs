@@ -21,8 +21,11 @@ pub struct LeaderboardView {
     pub unit: Unit,
     /// `value` or `attainment`.
     pub measure: String,
-    /// `all` or `neighbours` (the top 3 and the reader's own row with 2 above and below).
+    /// `top` (the top 50 and the reader's own row), `all`, or `neighbours` (the top 3 and the
+    /// reader's own row with 2 above and below).
     pub view: String,
+    /// How many reps the board ranks (the rows shown may be fewer).
+    pub total: usize,
     /// `full`, `initials` or `none`.
     pub names: String,
     pub scope: String,
@@ -48,18 +51,20 @@ pub struct Entry {
 
 /// The ranked rows a page shows. On the server the rows every reader of one view
 /// shares are built and written as JSON once per data version ([`Rows::Shared`]):
-/// 2,000 open pages re-reading a 1,000-rep board after a won deal copy those bytes
-/// instead of each building and serialising 1,000 rows. The browser reads them back
-/// as [`Rows::Owned`]. Only `serde_json` can write a shared row set (the server
+/// 2,000 open pages re-reading a board after a won deal copy those bytes instead
+/// of each building and serialising its rows. The browser reads them back as
+/// [`Rows::Owned`]. Only `serde_json` can write a shared row set (the server
 /// function's and the page's encoding).
 #[derive(Debug, Clone)]
 pub enum Rows {
     Owned(Vec<Entry>),
+    /// The shared rows: all of them (`true`), or the top [`crate::fairness::PAGE_TOP`].
     #[cfg(feature = "ssr")]
-    Shared(std::sync::Arc<SharedRows>),
+    Shared(std::sync::Arc<SharedRows>, bool),
 }
 
-/// A view's rows as any reader but their own rep sees them, and that as JSON.
+/// A view's rows as any reader but their own rep sees them, and that as JSON: all of them, and
+/// the top [`crate::fairness::PAGE_TOP`] when there are more.
 #[cfg(feature = "ssr")]
 #[derive(Debug)]
 pub struct SharedRows {
@@ -67,6 +72,7 @@ pub struct SharedRows {
     ranked: std::sync::Arc<Vec<store::kpis::RankedRep>>,
     entries: Vec<Entry>,
     json: Box<serde_json::value::RawValue>,
+    top_json: Option<Box<serde_json::value::RawValue>>,
 }
 
 impl std::ops::Deref for Rows {
@@ -75,7 +81,9 @@ impl std::ops::Deref for Rows {
         match self {
             Rows::Owned(entries) => entries,
             #[cfg(feature = "ssr")]
-            Rows::Shared(shared) => &shared.entries,
+            Rows::Shared(shared, true) => &shared.entries,
+            #[cfg(feature = "ssr")]
+            Rows::Shared(shared, false) => &shared.entries[..shared.entries.len().min(crate::fairness::PAGE_TOP)],
         }
     }
 }
@@ -91,7 +99,9 @@ impl Serialize for Rows {
         match self {
             Rows::Owned(entries) => entries.serialize(serializer),
             #[cfg(feature = "ssr")]
-            Rows::Shared(shared) => shared.json.serialize(serializer),
+            Rows::Shared(shared, true) => shared.json.serialize(serializer),
+            #[cfg(feature = "ssr")]
+            Rows::Shared(shared, false) => shared.top_json.as_ref().unwrap_or(&shared.json).serialize(serializer),
         }
     }
 }
@@ -112,7 +122,7 @@ pub async fn leaderboard(
     view: Option<String>,
     names: Option<String>,
 ) -> Result<LeaderboardView, AppError> {
-    use crate::fairness::{neighbour_rows, Names};
+    use crate::fairness::{neighbour_rows, top_rows, Names, PAGE_TOP};
     use crate::i18n::{error, Message};
     use crate::kpi::{find, Scope, ScopeKind, KPIS};
     use crate::pages::errors::refusals;
@@ -145,7 +155,12 @@ pub async fn leaderboard(
     let names_text = names.filter(|n| !n.is_empty()).unwrap_or_else(|| "full".into());
     let name_mode =
         Names::parse(&names_text).ok_or_else(|| error(Message::new("err.names_option").with("names", &names_text)))?;
-    let neighbours = view.as_deref() == Some("neighbours");
+    let shown = match view.as_deref() {
+        None | Some("") | Some("top") => "top",
+        Some("all") => "all",
+        Some("neighbours") => "neighbours",
+        Some(other) => return Err(error(Message::new("err.view_option").with("view", other))),
+    };
     let scope_text = scope.filter(|s| !s.is_empty()).unwrap_or_else(|| "org".into());
     let scope = Scope::parse(&scope_text).map_err(|_| refusals::scope(&scope_text))?;
     if scope.kind() == ScopeKind::Rep {
@@ -182,18 +197,23 @@ pub async fn leaderboard(
             })
             .collect();
         // Strings, whole numbers and floats (a NaN is written as null): nothing here can fail.
-        let json = serde_json::value::to_raw_value(&entries).expect("leaderboard rows serialise to JSON");
-        Ok::<_, std::sync::Arc<store::kpis::KpiError>>(SharedRows { ranked, entries, json })
+        let write = |rows: &[Entry]| serde_json::value::to_raw_value(rows).expect("leaderboard rows serialise to JSON");
+        let json = write(&entries);
+        let top_json = (entries.len() > PAGE_TOP).then(|| write(&entries[..PAGE_TOP]));
+        Ok::<_, std::sync::Arc<store::kpis::KpiError>>(SharedRows { ranked, entries, json, top_json })
     };
     let shared = snapshots.get(rows_key, build).await.map_err(|e| refusals::kpi_shared((*e).clone(), &scope))?;
     let mine = shared.ranked.iter().position(|r| r.id == me.id);
-    let entries = match (neighbours, name_mode) {
+    let total = shared.entries.len();
+    let entries = match (shown, name_mode) {
         // Everyone sees the same rows, the reader's own included: send the shared bytes.
-        (false, Names::Full) => Rows::Shared(shared),
+        ("all", Names::Full) => Rows::Shared(shared, true),
+        ("top", Names::Full) if mine.is_none_or(|i| i < PAGE_TOP) => Rows::Shared(shared, false),
         _ => {
-            let rows = match neighbours {
-                true => neighbour_rows(shared.entries.len(), mine),
-                false => (0..shared.entries.len()).collect(),
+            let rows = match shown {
+                "neighbours" => neighbour_rows(total, mine),
+                "top" => top_rows(total, mine),
+                _ => (0..total).collect(),
             };
             // The reader's own row shows them by name.
             let own = |i: usize| {
@@ -230,7 +250,8 @@ pub async fn leaderboard(
             None => Unit::Count,
         },
         measure: if by_attainment { "attainment".into() } else { "value".into() },
-        view: if neighbours { "neighbours".into() } else { "all".into() },
+        view: shown.into(),
+        total,
         names: names_text,
         scope: scope.to_string(),
         period: period.to_string(),
@@ -247,25 +268,11 @@ pub async fn leaderboard(
     })
 }
 
-/// The ranking every reader of (KPI or points, scope, period, measure) shares:
-/// computed once per data version (`services::snapshots`), for the leaderboard and the homes.
+/// The ranking every reader of (KPI or points, scope, period, measure) shares: computed once per
+/// data version (`services::snapshots`), for the leaderboard and the homes. The error is the
+/// store's, as every reader of the snapshot shares it (each words it for themselves).
 #[cfg(feature = "ssr")]
-pub async fn shared_ranking(
-    state: &crate::state::AppState,
-    def: Option<&'static crate::kpi::KpiDef>,
-    scope: &crate::kpi::Scope,
-    period: crate::period::Period,
-    tz: chrono_tz::Tz,
-    by_attainment: bool,
-) -> Result<std::sync::Arc<Vec<store::kpis::RankedRep>>, AppError> {
-    ranking_snapshot(state, def, scope, period, tz, by_attainment)
-        .await
-        .map_err(|e| crate::pages::errors::refusals::kpi_shared(e, scope))
-}
-
-/// [`shared_ranking`] with the store's error, as every reader of the snapshot shares it.
-#[cfg(feature = "ssr")]
-async fn ranking_snapshot(
+pub async fn ranking_snapshot(
     state: &crate::state::AppState,
     def: Option<&'static crate::kpi::KpiDef>,
     scope: &crate::kpi::Scope,
@@ -358,6 +365,7 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
         unit,
         measure,
         view: shown,
+        total,
         names,
         scope,
         period,
@@ -373,7 +381,7 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
         pairs.iter().map(|(value, key)| Choice { value: value.to_string(), label: lang.t(key) }).collect()
     };
     let measures = choices(&[("value", "board.measure_value"), ("attainment", "board.measure_attainment")]);
-    let views = choices(&[("all", "scope.everyone"), ("neighbours", "board.neighbours")]);
+    let views = choices(&[("top", "board.top"), ("all", "scope.everyone"), ("neighbours", "board.neighbours")]);
     let name_modes =
         choices(&[("full", "board.names_full"), ("initials", "board.names_initials"), ("none", "board.names_none")]);
     let my_id = me.id.clone();
@@ -393,6 +401,18 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
     // By attainment with no target set for the period, nobody is ranked (`store::kpis::leaderboard`): say so.
     let no_targets = (measure == "attainment" && entries.is_empty())
         .then(|| view! { <p class="muted" data-testid="no-targets">{lang.t("board.no_targets")}</p> });
+    // The top rows only: say how many there are, and where the rest are.
+    let more = (shown == "top" && total > crate::fairness::PAGE_TOP).then(|| {
+        let all =
+            format!("/leaderboard?period={period}&by={by}&scope={scope}&measure={measure}&view=all&names={names}");
+        let said =
+            crate::i18n::Message::new("board.top_of").with("top", crate::fairness::PAGE_TOP).with("total", total);
+        view! {
+            <p class="muted more" data-testid="board-more">
+                {said.in_lang(lang)}" "<a href=all>{lang.t("board.show_everyone")}</a>
+            </p>
+        }
+    });
     let rows = entries
         .iter()
         .cloned()
@@ -508,6 +528,7 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
+            {more}
             {no_targets}
         </main>
     }

@@ -22,6 +22,19 @@ pub fn neighbour_rows(len: usize, mine: Option<usize>) -> Vec<usize> {
     rows
 }
 
+/// How many rows a leaderboard page shows at first; the rest are a click away ("show everyone").
+/// A 1,000-rep board is 1,001 rows (about 100 KB) that every open page would re-read after each
+/// won deal, and a phone would draw.
+pub const PAGE_TOP: usize = 50;
+
+/// The row indexes a leaderboard page shows at first: the top [`PAGE_TOP`], and the reader's own
+/// row after them when it ranks below.
+pub fn top_rows(len: usize, mine: Option<usize>) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..PAGE_TOP.min(len)).collect();
+    rows.extend(mine.filter(|i| (PAGE_TOP..len).contains(i)));
+    rows
+}
+
 /// How names appear on a shared screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Names {
@@ -200,6 +213,17 @@ mod tests {
         assert_eq!(neighbour_rows(20, Some(3)), vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(neighbour_rows(6, Some(5)), vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(neighbour_rows(20, None), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn a_page_shows_the_top_fifty_and_the_readers_own_row_below_them() {
+        let first_fifty: Vec<usize> = (0..50).collect();
+        assert_eq!(top_rows(1000, Some(700)), [first_fifty.clone(), vec![700]].concat());
+        assert_eq!(top_rows(1000, Some(49)), first_fifty);
+        assert_eq!(top_rows(1000, None), first_fifty);
+        assert_eq!(top_rows(51, Some(50)), [first_fifty, vec![50]].concat());
+        assert_eq!(top_rows(3, Some(2)), vec![0, 1, 2]);
+        assert_eq!(top_rows(3, Some(7)), vec![0, 1, 2], "a row that is not there is not shown");
     }
 
     #[test]

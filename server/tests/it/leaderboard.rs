@@ -126,3 +126,78 @@ async fn static_files_are_served_precompressed_with_long_cache_headers() {
     let res = app.client.get(app.url("/login")).header("accept-encoding", "br").send().await.unwrap();
     assert_eq!(res.headers()["content-encoding"], "br");
 }
+
+/// A board of 55 reps, rep k having won 100 × k in November 2026: rep 55 ranks 1st, rep 1 55th.
+/// A page shows the top 50 and the reader's own row below them, says so, and links to everyone.
+#[tokio::test]
+async fn a_large_board_shows_the_top_fifty_and_the_readers_own_row_with_everyone_a_click_away() {
+    let app = TestApp::spawn().await;
+    let token = app.sync_token().await;
+    let id = |k: u64| format!("r{k:02}");
+    let mut records: Vec<Value> = (1..=55)
+        .map(|k| json!({"kind": "user", "id": id(k), "name": format!("Rep {k:02}"), "email": format!("{}@example.com", id(k)), "role": "rep"}))
+        .collect();
+    records.extend((1..=55).map(|k| {
+        json!({"kind": "deal", "id": format!("d{k}"), "owner": id(k), "amount": 100 * k, "status": "won",
+               "created_at": "2026-11-02T10:00:00Z", "closed_at": "2026-11-03T10:00:00Z"})
+    }));
+    let (status, body) = app.post_records(&token, &json!(records)).await;
+    assert_eq!(status, 200, "{body}");
+    for k in [1, 55] {
+        store::users::set_password(&app.pool, &format!("{}@example.com", id(k)), PASSWORD.into()).await.unwrap();
+    }
+    let last = crate::admin::browser(&app, "r01@example.com", PASSWORD).await;
+    let first = crate::admin::browser(&app, "r55@example.com", PASSWORD).await;
+    let read = |page: &reqwest::Client, query: &[(&str, &str)]| {
+        let res = page.post(app.url("/api/leaderboard")).form(query).send();
+        async move {
+            let res = res.await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.text().await.unwrap())
+        }
+    };
+    let view = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+    // (rank, user id, value)
+    let rows = |view: &Value| -> Vec<(u64, String, f64)> {
+        let entries = view["entries"].as_array().unwrap().iter();
+        entries
+            .map(|e| (e["rank"].as_u64().unwrap(), e["user_id"].as_str().unwrap().into(), e["value"].as_f64().unwrap()))
+            .collect()
+    };
+    let top: Vec<(u64, String, f64)> = (1..=50).map(|rank| (rank, id(56 - rank), 100.0 * (56 - rank) as f64)).collect();
+    let november = [("period", "2026-11")];
+
+    // The last rep: the top 50, then their own row, 55th.
+    let (status, text) = read(&last, &november).await;
+    assert_eq!(status, 200, "{text}");
+    let seen = view(&text);
+    assert_eq!((&seen["view"], &seen["total"]), (&json!("top"), &json!(55)));
+    assert_eq!(rows(&seen), [top.clone(), vec![(55, id(1), 100.0)]].concat());
+    // The first: the top 50, their own among them.
+    assert_eq!(rows(&view(&read(&first, &november).await.1)), top);
+    // Everyone: 55 rows, the 51st rep 5 with 500.
+    let all = rows(&view(&read(&last, &[("period", "2026-11"), ("view", "all")]).await.1));
+    assert_eq!((all.len(), &all[50], &all[54]), (55, &(51, id(5), 500.0), &(55, id(1), 100.0)));
+    // Initials: the top 50 anonymised, the reader's own row by name.
+    let initials = view(&read(&last, &[("period", "2026-11"), ("names", "initials")]).await.1);
+    let entries = initials["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 51);
+    assert_eq!((&entries[0]["name"], &entries[0]["user_id"]), (&json!("R. 5."), &json!("")));
+    assert_eq!((&entries[50]["name"], &entries[50]["rank"]), (&json!("Rep 01"), &json!(55)));
+    // An unknown view is refused, naming it.
+    let (status, text) = read(&last, &[("view", "bogus")]).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("bogus"), "{text}");
+
+    // The page: 51 rows, how many are shown, and a link to everyone; none with everyone shown.
+    let page = |path: &str| last.get(app.url(path)).header("accept-language", "en").send();
+    let html = page("/leaderboard?period=2026-11").await.unwrap().text().await.unwrap();
+    let board = &html[html.find("data-testid=\"leaderboard\"").expect("the board is rendered")..];
+    assert_eq!(board.matches("data-user=").count(), 51);
+    let note = &board[board.find("data-testid=\"board-more\"").expect("the note is there")..];
+    assert!(note.contains("Showing the top 50 of 55."), "{}", &note[..300.min(note.len())]);
+    assert!(note.contains("view=all"), "{}", &note[..300.min(note.len())]);
+    let html = page("/leaderboard?period=2026-11&view=all").await.unwrap().text().await.unwrap();
+    assert_eq!(html.matches("data-user=").count(), 55);
+    assert!(!html.contains("board-more"));
+}
