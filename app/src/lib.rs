@@ -98,7 +98,7 @@ mod route_tests {
 /// Whether the demo organisation's accounts exist (their password is published).
 #[server(prefix = "/api", endpoint = "demo_data")]
 pub async fn demo_data() -> Result<bool, error::AppError> {
-    let pool = expect_context::<state::AppState>().pool;
+    let pool = expect_context::<state::AppState>().pool.clone();
     Ok(store::demo::accounts_exist(&pool).await?)
 }
 

@@ -135,8 +135,32 @@ mod tests {
     }
 }
 
-#[derive(Clone, axum::extract::FromRef)]
-pub struct AppState {
+/// What every request of an instance shares. Cloned per request by every layer and server
+/// function that asks for it, so a clone is one reference count ([`Shared`] holds the parts).
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Leptos's file and error handler reads the options from the state.
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub config: Arc<Config>,

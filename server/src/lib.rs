@@ -291,7 +291,7 @@ pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Rou
     });
     // `kpi-arena serve` checks the environment before it gets here, and says what is wrong.
     let config = Arc::new(app::state::Config::from_env().unwrap_or_else(|e| panic!("{e}")));
-    let state = AppState {
+    let state = AppState::new(app::state::Shared {
         leptos_options: options.clone(),
         pool: pool.clone(),
         config: config.clone(),
@@ -303,7 +303,7 @@ pub fn build_app_on(pools: Pools, options: LeptosOptions, worker: Worker) -> Rou
         reads,
         connectors: runner,
         notify: sender,
-    };
+    });
     let routes = app_routes();
     // One route table: `App`'s routes feed the router and, minus the public ones, the sign-in guard.
     let signed_in: Arc<Vec<String>> = Arc::new(

@@ -17,7 +17,7 @@ pub async fn load_account() -> Result<CurrentUser, AppError> {
 pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
     use store::users;
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let checked = crate::auth::server::check_password(&pool, &me.email.to_lowercase(), current).await?;
     if checked.is_none() {
         return Err(crate::i18n::error("err.wrong_current_password"));
@@ -42,7 +42,7 @@ pub struct TelegramStatus {
 #[server(prefix = "/api", endpoint = "my_telegram")]
 pub async fn my_telegram() -> Result<TelegramStatus, AppError> {
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let bot = store::notify::org_bot(&pool).await.map_err(AppError::server)?;
     let mine = notify::setup::mine(&pool, &me).await.map_err(|e| AppError::server(e.to_string()))?;
     let text = |c: &store::notify::ChannelRow, k: &str| c.settings.get(k).and_then(|v| v.as_str()).map(str::to_string);
@@ -72,7 +72,7 @@ pub async fn bind_my_telegram() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "unbind_my_telegram")]
 pub async fn unbind_my_telegram() -> Result<(), AppError> {
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     notify::setup::unbind_mine(&pool, &me).await.map_err(|e| AppError::server(e.to_string()))
 }
 

@@ -32,7 +32,7 @@ pub struct BadgesView {
 pub async fn load_badges(user: Option<String>) -> Result<BadgesView, AppError> {
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| me.id.clone());
     let user_name: String = store::directory::user_name(&pool, &user)
         .await

@@ -61,7 +61,7 @@ pub async fn load_challenges() -> Result<ChallengesView, AppError> {
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let mut cards = Vec::new();
@@ -168,7 +168,7 @@ pub async fn create_challenge(
     use services::challenges::{create, finish_due, NewChallenge};
 
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let lang = crate::i18n::use_lang();
     let day = |label: &str, text: &str| {
@@ -222,7 +222,7 @@ pub async fn edit_challenge(
     use crate::pages::errors::refusals;
     use services::challenges::{edit, get, ChallengeEdit};
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let c = match get(&pool, &me, id).await {
         Ok(c) => c,
@@ -248,7 +248,7 @@ pub async fn launch_challenge(id: i64) -> Result<(), AppError> {
     use crate::pages::errors::refusals;
     use services::challenges::launch;
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     match launch(&pool, &me, id).await {
         Ok(()) => Ok(()),
         Err(e) => Err(refusals::challenge(e).await),

@@ -23,7 +23,7 @@ pub struct DealFormView {
 #[server(prefix = "/api", endpoint = "deal_form")]
 pub async fn load_deal_form() -> Result<DealFormView, AppError> {
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let owners = services::deals::owners_for(&pool, &me)
         .await
@@ -52,7 +52,7 @@ pub async fn log_deal(
     use chrono::TimeZone;
     use services::deals::{log_won_deal, WonDeal};
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let closed_at = match closed_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => crate::clock::now(),

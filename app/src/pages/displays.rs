@@ -37,7 +37,7 @@ async fn manager() -> Result<CurrentUser, AppError> {
 #[server(prefix = "/api", endpoint = "displays_view")]
 pub async fn load_displays() -> Result<DisplaysView, AppError> {
     let me = manager().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let lang = crate::i18n::use_lang();
     let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let mine = services::access::displays_of(&me).unwrap_or(Some(String::new()));
@@ -83,7 +83,7 @@ pub async fn pair_display(
     sound: Option<String>,
 ) -> Result<i64, AppError> {
     let me = manager().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let rotate_seconds: i32 = rotate_seconds.trim().parse().map_err(|_| {
         crate::i18n::error(crate::i18n::Message::new("err.display_seconds").with("text", &rotate_seconds))
     })?;
@@ -98,7 +98,7 @@ pub async fn pair_display(
 #[server(prefix = "/api", endpoint = "revoke_display")]
 pub async fn revoke_display(id: i64) -> Result<(), AppError> {
     let me = manager().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     if let Err(e) = services::screens::revoke_display(&pool, &me, id).await {
         return Err(crate::pages::errors::refusals::screen(e).await);
     }
@@ -109,7 +109,7 @@ pub async fn revoke_display(id: i64) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "display_sound")]
 pub async fn set_display_sound(id: i64, sound: bool) -> Result<(), AppError> {
     let me = manager().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     match services::screens::set_display_sound(&pool, &me, id, sound).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(crate::i18n::error(crate::i18n::Message::new("err.no_display").with("id", id))),

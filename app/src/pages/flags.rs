@@ -33,7 +33,7 @@ pub struct FlagsView {
 pub async fn load_flags() -> Result<FlagsView, AppError> {
     use crate::auth::Role;
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let team = match me.role {
         Role::Rep => return Err(crate::auth::server::forbidden("err.flags_managers").await),
         Role::Manager => Some(me.team_id.clone().ok_or_else(|| crate::i18n::error("err.no_team_yet"))?),
@@ -61,7 +61,7 @@ pub async fn load_flags() -> Result<FlagsView, AppError> {
 pub async fn resolve_flag(key: String, verdict: String, note: Option<String>) -> Result<(), AppError> {
     use services::flags::FlagError;
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     match services::flags::resolve(&pool, &me, &key, &verdict, note.as_deref().unwrap_or("")).await {
         Ok(()) => Ok(()),
         Err(FlagError::Invalid(m)) => Err(crate::i18n::error(m)),

@@ -152,7 +152,7 @@ mod server {
     pub async fn team_home(me: CurrentUser) -> Result<TeamHome, AppError> {
         use crate::period::{Period, PeriodKind};
         let lang = crate::i18n::use_lang();
-        let pool = expect_context::<crate::state::AppState>().pool;
+        let pool = expect_context::<crate::state::AppState>().pool.clone();
         let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
         let tz = settings.time_zone;
         let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
@@ -174,7 +174,7 @@ mod server {
             };
             return Ok(none);
         };
-        let reads = expect_context::<crate::state::AppState>().reads;
+        let reads = expect_context::<crate::state::AppState>().reads.clone();
         let on = &team;
         let m = reads
             .read(|pool| async move { services::overview::team_month(&pool, on, month, tz).await })
@@ -250,11 +250,11 @@ mod server {
     pub async fn org_home(me: CurrentUser) -> Result<OrgHome, AppError> {
         use crate::period::{Period, PeriodKind};
         let lang = crate::i18n::use_lang();
-        let pool = expect_context::<crate::state::AppState>().pool;
+        let pool = expect_context::<crate::state::AppState>().pool.clone();
         let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
         let tz = settings.time_zone;
         let month = Period::containing(PeriodKind::Month, crate::clock::now().with_timezone(&tz).date_naive());
-        let reads = expect_context::<crate::state::AppState>().reads;
+        let reads = expect_context::<crate::state::AppState>().reads.clone();
         let m = reads
             .read(|pool| async move { services::overview::org_month(&pool, month, tz).await })
             .await

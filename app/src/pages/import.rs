@@ -73,7 +73,7 @@ async fn importer() -> Result<CurrentUser, AppError> {
 #[server(prefix = "/api", endpoint = "imports_view")]
 pub async fn load_imports() -> Result<ImportsView, AppError> {
     let me = importer().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let lang = crate::i18n::use_lang();
     let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let recent = services::imports::recent(&pool, &me)
@@ -96,7 +96,7 @@ pub async fn load_imports() -> Result<ImportsView, AppError> {
 pub async fn load_import(id: i64) -> Result<ImportView, AppError> {
     use services::imports::{find, ImportError};
     let me = importer().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let lang = crate::i18n::use_lang();
     let import = match find(&pool, &me, id).await {
         Ok(import) => import,
@@ -133,7 +133,7 @@ pub async fn load_import(id: i64) -> Result<ImportView, AppError> {
 pub async fn start_import(id: i64) -> Result<(), AppError> {
     use services::imports::{start, ImportError};
     let me = importer().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let refused = |key: &'static str, id: i64| {
         expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::CONFLICT);
         Err(crate::i18n::error(crate::i18n::Message::new(key).with("id", id)))

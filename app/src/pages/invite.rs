@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 /// The invitee's name, or an error when the link is unknown, used or expired.
 #[server(prefix = "/api", endpoint = "invite_view")]
 pub async fn load_invite(token: String) -> Result<String, AppError> {
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     match store::users::invited_user(&pool, &token).await.map_err(AppError::server)? {
         Some(user) => Ok(user.name),
         None => Err(crate::i18n::error("err.invite_unknown")),
@@ -21,7 +21,7 @@ pub async fn accept_invite(token: String, password: String, repeat: String) -> R
     if password != repeat {
         return Err(crate::i18n::error("err.passwords_differ"));
     }
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let user =
         store::users::accept_invite(&pool, &token, password).await.map_err(crate::pages::errors::refusals::user)?;
     crate::auth::server::start_session(&user.id).await?;

@@ -50,7 +50,7 @@ pub async fn load_points(user: Option<String>, period: Option<String>) -> Result
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| me.id.clone());
     if !crate::api::gamification::may_read_points(&pool, &me, &user).await.map_err(AppError::server)? {
         return Err(crate::auth::server::forbidden("err.points_own").await);

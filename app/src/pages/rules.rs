@@ -50,7 +50,7 @@ async fn admin() -> Result<CurrentUser, AppError> {
 pub async fn load_rules() -> Result<RulesView, AppError> {
     let me = editor().await?;
     let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let rules = store::points::rules(&pool, false).await.map_err(AppError::server)?;
     Ok(RulesView {
         me,
@@ -95,7 +95,7 @@ pub async fn save_rule(
 ) -> Result<i64, AppError> {
     use crate::api::gamification::{rule_from, RuleBody};
     let me = admin().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let clean = |t: Option<String>| {
         t.map(|t| t.trim().replace(',', ".").replace([' ', '\u{a0}'], "")).filter(|t| !t.is_empty())
     };
@@ -137,7 +137,7 @@ pub async fn save_rule(
 #[server(prefix = "/api", endpoint = "switch_off_rule")]
 pub async fn switch_off_rule(id: i64) -> Result<(), AppError> {
     let me = admin().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     services::ingest::deactivate_rule(&pool, id, &me.id).await.map_err(AppError::server)?;
     Ok(())
 }

@@ -51,7 +51,7 @@ async fn admin() -> Result<CurrentUser, AppError> {
 #[server(prefix = "/api", endpoint = "org_settings")]
 pub async fn load_settings() -> Result<SettingsView, AppError> {
     let me = admin().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let s = store::settings::load(&pool).await.map_err(AppError::server)?;
     let mut time_zones: Vec<Choice> =
         COMMON_ZONES.iter().map(|z| Choice { value: z.to_string(), label: z.replace('_', " ") }).collect();
@@ -76,7 +76,7 @@ pub async fn save_settings(
     language: String,
 ) -> Result<(), AppError> {
     admin().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     store::settings::save(&pool, &name, &currency.trim().to_uppercase(), time_zone.trim(), &language).await.map_err(
         |e| match e {
             store::settings::SettingsError::Invalid(problems) => {

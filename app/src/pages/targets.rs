@@ -92,7 +92,7 @@ pub async fn load_targets_grid(team: Option<String>, period: Option<String>) -> 
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let settings = store::settings::load(&pool).await.map_err(AppError::server)?;
     let tz = settings.time_zone;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
@@ -179,7 +179,7 @@ pub async fn save_targets(team: String, period: String, targets: HashMap<String,
 
     let me = crate::auth::server::require_user().await?;
     let lang = crate::i18n::use_lang();
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let team = team_for(&pool, &me, Some(team)).await?;
     let period = target_period(Some(period), crate::clock::now().date_naive())?.to_string();
     let mut changes = Vec::new();
@@ -227,7 +227,7 @@ pub async fn save_targets(team: String, period: String, targets: HashMap<String,
 #[server(prefix = "/api", endpoint = "copy_targets")]
 pub async fn copy_targets(team: String, period: String) -> Result<u64, AppError> {
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let team = team_for(&pool, &me, Some(team)).await?;
     let period = target_period(Some(period), crate::clock::now().date_naive())?;
     let reps = store::directory::member_scopes(&pool, &team).await.map_err(AppError::server)?;

@@ -64,7 +64,7 @@ pub async fn load_team_view(team: Option<String>, threshold: Option<f64>) -> Res
     use store::insights::{forecast, weak_spots};
 
     let me = crate::auth::server::require_user().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let team = team_for(&pool, &me, team, "err.team_insights_managers").await?;
     let threshold = threshold.filter(|t| t.is_finite() && *t > 0.0).unwrap_or(70.0);
     let settings = store::settings::load(&pool).await.map_err(AppError::server)?;

@@ -39,7 +39,7 @@ async fn admin() -> Result<CurrentUser, AppError> {
 #[server(prefix = "/api", endpoint = "teams_view")]
 pub async fn load_teams() -> Result<TeamsView, AppError> {
     let me = admin().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let rows = store::teams::list(&pool)
         .await
         .map_err(AppError::server)?
@@ -74,7 +74,7 @@ pub async fn save_team(
     manager: Option<String>,
 ) -> Result<(), AppError> {
     admin().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     services::screens::save_team(&pool, create, &id, &name, &region, manager.as_deref()).await.map_err(|e| match e {
         store::teams::TeamError::Invalid(m) => crate::i18n::error(m),
         e => AppError::server(e),

@@ -31,7 +31,7 @@ async fn sender() -> Result<(CurrentUser, Option<String>), AppError> {
 #[server(prefix = "/api", endpoint = "tokens_view")]
 pub async fn load_tokens() -> Result<TokensView, AppError> {
     let (me, whose) = sender().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let lang = crate::i18n::use_lang();
     let tz = store::settings::load(&pool).await.map_err(AppError::server)?.time_zone;
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
@@ -50,14 +50,14 @@ pub async fn load_tokens() -> Result<TokensView, AppError> {
 #[server(prefix = "/api", endpoint = "create_token")]
 pub async fn create_api_token(label: String) -> Result<String, AppError> {
     let (me, _) = sender().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     store::users::create_token(&pool, &me.email, &label).await.map_err(crate::pages::errors::refusals::user)
 }
 
 #[server(prefix = "/api", endpoint = "revoke_token")]
 pub async fn revoke_api_token(id: i64) -> Result<(), AppError> {
     let (_, whose) = sender().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     if !store::users::revoke_token(&pool, id, whose.as_deref()).await.map_err(AppError::server)? {
         return Err(crate::i18n::error(crate::i18n::Message::new("err.no_token").with("id", id)));
     }

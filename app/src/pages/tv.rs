@@ -276,7 +276,7 @@ mod server {
 /// What this TV shows now; `celebrate` names deals just won (comma-separated ids).
 #[server(prefix = "/api", endpoint = "tv_view")]
 pub async fn load_tv(celebrate: String) -> Result<TvView, AppError> {
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let celebrate: Vec<String> = celebrate.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
     match server::display_or_code(&pool).await? {
         Ok(display) => Ok(TvView::Live(Box::new(server::state(&pool, display, celebrate).await?))),

@@ -40,7 +40,7 @@ async fn staff() -> Result<CurrentUser, AppError> {
 #[server(prefix = "/api", endpoint = "users_view")]
 pub async fn load_users() -> Result<UsersView, AppError> {
     let me = staff().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     // A manager sees and invites into their own team only.
     let only = if me.role == crate::auth::Role::Admin { None } else { me.team_id.clone() };
     let rows = store::users::list(&pool, only.as_deref()).await.map_err(AppError::server)?;
@@ -57,7 +57,7 @@ pub async fn load_users() -> Result<UsersView, AppError> {
 #[server(prefix = "/api", endpoint = "invite_user")]
 pub async fn invite_user(name: String, email: String, role: String, team: Option<String>) -> Result<String, AppError> {
     let me = staff().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let role = crate::auth::Role::parse(&role)
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.role").with("role", &role)))?;
     let team = team.filter(|t| !t.trim().is_empty());
@@ -75,7 +75,7 @@ pub async fn invite_user(name: String, email: String, role: String, team: Option
 #[server(prefix = "/api", endpoint = "reset_password_link")]
 pub async fn reset_password_link(id: String) -> Result<String, AppError> {
     let me = admin().await?;
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     if store::users::find_active(&pool, &id).await?.is_none() {
         return Err(crate::i18n::error(crate::i18n::Message::new("err.no_user").with("id", &id)));
     }
@@ -89,7 +89,7 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
     if me.id == id && !active {
         return Err(crate::i18n::error("err.deactivate_self"));
     }
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     services::people::set_active(&pool, &id, active).await.map_err(crate::pages::errors::refusals::user)
 }
 
@@ -101,7 +101,7 @@ pub async fn change_user(id: String, role: String, team: Option<String>) -> Resu
     if !services::access::may_change_user(&me) {
         return Err(crate::auth::server::forbidden("err.change_user_admins").await);
     }
-    let pool = expect_context::<crate::state::AppState>().pool;
+    let pool = expect_context::<crate::state::AppState>().pool.clone();
     let role = crate::auth::Role::parse(&role)
         .ok_or_else(|| crate::i18n::error(crate::i18n::Message::new("err.role").with("role", &role)))?;
     let team = team.filter(|t| !t.trim().is_empty());
