@@ -384,6 +384,10 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
     let views = choices(&[("top", "board.top"), ("all", "scope.everyone"), ("neighbours", "board.neighbours")]);
     let name_modes =
         choices(&[("full", "board.names_full"), ("initials", "board.names_initials"), ("none", "board.names_none")]);
+    // A link to this board with one choice changed (every other one kept).
+    let href = |period: &str, view: &str| {
+        format!("/leaderboard?period={period}&by={by}&scope={scope}&measure={measure}&view={view}&names={names}")
+    };
     let my_id = me.id.clone();
     // On a phone the reader's own row is repeated at the top of the table (the
     // stylesheet shows it only there), so it is on the first screen wherever it ranks.
@@ -403,8 +407,7 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
         .then(|| view! { <p class="muted" data-testid="no-targets">{lang.t("board.no_targets")}</p> });
     // The top rows only: say how many there are, and where the rest are.
     let more = (shown == "top" && total > crate::fairness::PAGE_TOP).then(|| {
-        let all =
-            format!("/leaderboard?period={period}&by={by}&scope={scope}&measure={measure}&view=all&names={names}");
+        let all = href(&period, "all");
         let said =
             crate::i18n::Message::new("board.top_of").with("top", crate::fairness::PAGE_TOP).with("total", total);
         view! {
@@ -437,10 +440,7 @@ fn Board(view: LeaderboardView, refocus: RwSignal<Option<String>>) -> impl IntoV
             // Plain links: they navigate before the WASM loads; once hydrated, the router takes them over.
             view! {
                 <a
-                    href=format!(
-                        "/leaderboard?period={}&by={}&scope={}&measure={}&view={}&names={}",
-                        c.value, by, scope, measure, shown, names
-                    )
+                    href=href(&c.value, &shown)
                     class=if current { "chip current" } else { "chip" }
                     aria-current=current.then_some("page")
                 >
